@@ -1,0 +1,50 @@
+# The two commands the README opens with:
+#   make run   - set up and start the dashboard on data/kaigong.duckdb (demo data on first start)
+#   make test  - set up (Python deps, Chromium, CJK fonts, poppler) and run every test
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+SYSSTAMP := .sysdeps-installed
+PORT ?= 8501
+
+.PHONY: run test setup sysdeps lint bench lock demo
+
+run: setup
+	$(BIN)/streamlit run app.py --server.port $(PORT)
+
+test: setup sysdeps
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest -n 2 --dist loadgroup
+
+setup: $(STAMP)
+
+$(STAMP): requirements.lock pyproject.toml
+	test -d $(VENV) || $(PY) -m venv $(VENV)
+	$(BIN)/pip install --disable-pip-version-check -q -r requirements.lock
+	$(BIN)/pip install --disable-pip-version-check -q --no-deps -e .
+	touch $(STAMP)
+
+# Debian packages the tests and exports need: Chromium (browser tests, kaleido), Noto CJK
+# (Chinese glyphs), poppler-utils (PDF → PNG), Pango (weasyprint). Installed once, as root.
+sysdeps:
+	@if command -v chromium >/dev/null && fc-list :lang=zh | grep -q "Noto Sans CJK" \
+	    && command -v pdftoppm >/dev/null && ldconfig -p | grep -q libpangoft2; then :; else \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	    chromium fonts-noto-cjk poppler-utils libpango-1.0-0 libpangoft2-1.0-0 >/dev/null; fi
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+bench: setup sysdeps
+	$(BIN)/python bench/run.py
+
+demo: setup
+	$(BIN)/kaigong demo
+
+# Re-pin: exact versions with hashes, no index URLs (a registry host must not be committed).
+lock:
+	$(PY) -m pip install -q uv
+	uv pip compile requirements.in --python-version 3.11 --generate-hashes --no-emit-index-url \
+	  --no-header -o requirements.lock
