@@ -134,7 +134,7 @@ TARGET_METRICS: dict[str, str] = {
 # project_id is the stable identity: the 项目代码 when first seen with one, else
 # "<city_code>|<normalised name>". Reports keep every field as submitted.
 
-_REPORT_COLS_SQL = ",\n    ".join(
+REPORT_COLUMNS_SQL = ",\n    ".join(
     f"{f.name} {({'text': 'VARCHAR', 'money': 'DOUBLE', 'date': 'DATE', 'bool': 'BOOLEAN', 'stage': 'VARCHAR', 'tier': 'VARCHAR', 'int': 'BIGINT'})[f.kind]}"
     for f in REPORT_FIELDS
 )
@@ -174,9 +174,8 @@ DDL: tuple[str, ...] = (
     submission_id BIGINT NOT NULL,
     source_row BIGINT,
     present BIGINT NOT NULL,          -- bitmask over REPORT_FIELDS: which fields this report states
-    {_REPORT_COLS_SQL},
-    PRIMARY KEY (project_id, report_date)
-)""",
+    {REPORT_COLUMNS_SQL}
+)  -- unique on (project_id, report_date), kept by the loader (it merges a resubmission)""",
     """CREATE TABLE IF NOT EXISTS targets (
     year INTEGER NOT NULL,
     region_code VARCHAR NOT NULL,
@@ -197,7 +196,7 @@ DDL: tuple[str, ...] = (
     PRIMARY KEY (project_id, problem)
 )""",
     """CREATE TABLE IF NOT EXISTS audit_log (
-    at TIMESTAMP NOT NULL,
+    logged_at TIMESTAMP NOT NULL,
     actor VARCHAR NOT NULL,
     action VARCHAR NOT NULL,
     detail VARCHAR

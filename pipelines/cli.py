@@ -1,0 +1,183 @@
+"""`kaigong`: ingest submissions, print the contract's figures, (re)build the demo database."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from . import metrics, schema
+from .findings import SubmissionRefused
+from .reference import find_city, find_county
+from .store import Warehouse, default_db_path
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"日期格式应为 YYYY-MM-DD：{text}") from exc
+
+
+def _add_filters(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--year", type=int, help="年度（默认取报告期截止日所在年）")
+    p.add_argument("--tier", action="append", default=[], help="层级，可重复：省级双百·新兴 / 省级双百·技改 / 市级千项 / 其他")
+    p.add_argument("--city", action="append", default=[], help="地市名称或代码，可重复")
+    p.add_argument("--county", action="append", default=[], help="县区名称或代码，可重复")
+    p.add_argument("--industry", action="append", default=[], help="行业（GB/T 4754 大类名称或原文），可重复")
+    p.add_argument("--stage", action="append", default=[], help="建设状态，可重复")
+    p.add_argument("--size-band", action="append", default=[], choices=[b[0] for b in schema.SIZE_BANDS])
+    p.add_argument("--frequency", choices=schema.FREQUENCIES, help="报送周期（默认按该期报送自动判断）")
+
+
+def filters_from_args(args: argparse.Namespace) -> metrics.Filters:
+    """Names as users write them (忻州, 忻府区, 新兴) → the codes and values the metrics take."""
+    from .parse import parse_tier
+
+    cities = []
+    for c in args.city:
+        hit = find_city(c)
+        if hit is None:
+            raise SystemExit(f"未知地市：{c}")
+        cities.append(hit.code)
+    counties = []
+    for c in args.county:
+        hit = find_county(c, cities[0] if len(cities) == 1 else None)
+        if hit is None:
+            raise SystemExit(f"未知县区（或重名，请同时给出 --city）：{c}")
+        counties.append(hit.code)
+    tiers = []
+    for t in args.tier:
+        value, err = parse_tier(t)
+        if err or value is None:
+            raise SystemExit(f"未知层级：{t}")
+        tiers.append(value)
+    return metrics.Filters(
+        tiers=tuple(tiers),
+        cities=tuple(cities),
+        counties=tuple(counties),
+        industries=tuple(args.industry),
+        stages=tuple(args.stage),
+        size_bands=tuple(args.size_band),
+    )
+
+
+def _fmt(key: str, value: Any) -> str:
+    if value is None:
+        return "—"
+    if key in metrics.RATE_KEYS:
+        return f"{value * 100:.1f}%"
+    if key == "schedule_gap":
+        return f"{value:+.1f}"
+    if key in ("total_investment", "annual_plan", "ytd_completed"):
+        return f"{value / 10000:,.2f}"
+    return str(value)
+
+
+def print_table(items: list[dict[str, Any]], out: Any = sys.stdout) -> None:
+    keys = ["group", *metrics.FIGURE_KEYS]
+    head = ["分组"] + [
+        metrics.FIGURE_ZH[k] + ("(亿元)" if k in ("total_investment", "annual_plan", "ytd_completed") else "")
+        for k in metrics.FIGURE_KEYS
+    ]
+    rows = [[str(it["group"])] + [_fmt(k, it[k]) for k in keys[1:]] for it in items]
+    print("\t".join(head), file=out)
+    for r in rows:
+        print("\t".join(r), file=out)
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from .ingest import ingest_files
+
+    wh = Warehouse(args.db)
+    paths = [Path(p) for p in args.files]
+    missing = [str(p) for p in paths if not p.is_file()]
+    if missing:
+        print("找不到文件：" + "、".join(missing), file=sys.stderr)
+        return 2
+    try:
+        outcomes = ingest_files(
+            wh, paths, report_date=args.report_date, tier=args.tier, region=args.region,
+            frequency=args.frequency, actor=args.user,
+        )
+    except SubmissionRefused as exc:
+        print(f"未导入（所有文件均未写入数据库），共 {len(exc.errors)} 处错误：", file=sys.stderr)
+        for e in exc.errors:
+            print("  " + e.zh(), file=sys.stderr)
+        return 1
+    for o in outcomes:
+        print(o.summary_zh())
+        for w in o.warnings:
+            print("  提示：" + w.zh())
+    return 0
+
+
+def cmd_metrics(args: argparse.Namespace) -> int:
+    wh = Warehouse(args.db)
+    f = filters_from_args(args)
+    with wh.read() as con:
+        items = metrics.figures(con, args.as_of, year=args.year, filters=f, by=args.by, frequency=args.frequency)
+    if args.json:
+        print(metrics.dumps(items))
+    else:
+        print_table(items)
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from .demo_load import build_demo_database
+
+    path = Path(args.db)
+    summary = build_demo_database(path, force=True)
+    print(summary)
+    return 0
+
+
+def cmd_template(args: argparse.Namespace) -> int:
+    from .template import write_template
+
+    out = Path(args.out)
+    write_template(out, fmt="xlsx" if out.suffix.lower() == ".xlsx" else "csv")
+    print(f"已生成标准模板：{out}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="kaigong", description="开工：工业转型升级项目调度分析")
+    p.add_argument("--db", default=str(default_db_path()), help="DuckDB 文件（默认 data/kaigong.duckdb，或环境变量 KAIGONG_DB）")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    pi = sub.add_parser("ingest", help="导入报送文件（CSV/XLSX/XLS），每批全部导入或全部不导入")
+    pi.add_argument("files", nargs="+")
+    pi.add_argument("--report-date", type=_date, help="报告期截止日 YYYY-MM-DD（文件标题中没有时必填）")
+    pi.add_argument("--tier", help="层级（文件中没有层级列时）")
+    pi.add_argument("--region", help="地区（文件中没有地区列时，如铜陵表）")
+    pi.add_argument("--frequency", choices=schema.FREQUENCIES)
+    pi.add_argument("--user", default="cli", help="记录在审计日志中的操作人")
+    pi.set_defaults(func=cmd_ingest)
+
+    pm = sub.add_parser("metrics", help="按合同口径计算指标")
+    pm.add_argument("--as-of", type=_date, required=True, help="报告期截止日 YYYY-MM-DD")
+    pm.add_argument("--by", choices=sorted(metrics.GROUPINGS), help="分组")
+    pm.add_argument("--json", action="store_true", help="输出 JSON 数组")
+    _add_filters(pm)
+    pm.set_defaults(func=cmd_metrics)
+
+    pd = sub.add_parser("demo", help="（重新）生成演示数据库")
+    pd.set_defaults(func=cmd_demo)
+
+    pt = sub.add_parser("template", help="生成标准报送模板（.csv 或 .xlsx）")
+    pt.add_argument("--out", required=True)
+    pt.set_defaults(func=cmd_template)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,59 @@
+"""Build the demo database (演示数据) from the deterministic generator in demo.py."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+from .store import Submission, Warehouse
+
+DEMO_LEDGER_DATE = date(2020, 2, 7)  # the day after 晋工信投资字〔2020〕29号 asked for the 台账
+
+
+def demo_submissions() -> list[Submission]:
+    """The ledger, then one weekly report per Friday, as submissions in load order."""
+    from . import demo
+
+    ledger = demo.demo_ledger()
+    ledger_fields = tuple(c for c in ledger.columns if c != "source_row" and ledger[c].null_count() < ledger.height)
+    subs = [
+        Submission(
+            file_name="演示数据_台账_2020.xlsx", frame=ledger, report_date=DEMO_LEDGER_DATE,
+            frequency="week", present_fields=ledger_fields, layout="ledger",
+        )
+    ]
+    for report_date, frame in demo.demo_weekly_reports():
+        subs.append(
+            Submission(
+                file_name=f"演示数据_周报表_{report_date:%Y%m%d}.xlsx", frame=frame, report_date=report_date,
+                frequency="week", present_fields=tuple(demo.WEEKLY_FIELDS), layout="shanxi_weekly",
+            )
+        )
+    return subs
+
+
+def build_demo_database(path: Path, *, force: bool = False) -> str:
+    """(Re)create the database at path filled with the demo year; returns a summary line."""
+    wh = Warehouse(path)
+    if path.exists():
+        if not force and not wh.is_empty():
+            return f"{path} 已有数据，未覆盖"
+        for p in (path, path.with_name(path.name + ".wal"), wh.version_path):
+            p.unlink(missing_ok=True)
+    wh.init()
+    subs = demo_submissions()
+    wh.load(subs, actor="demo", is_demo=True)
+    last = max(s.report_date for s in subs)
+    return f"演示数据已生成：{path}，{len(subs)} 份报送，最新报告期 {last}"
+
+
+def ensure_demo(path: Path) -> bool:
+    """Fill an empty or missing database with the demo year (first start); True if it did."""
+    wh = Warehouse(path)
+    if path.exists() and not wh.is_empty():
+        return False
+    build_demo_database(path, force=True)
+    return True
+
+
+

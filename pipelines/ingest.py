@@ -1,0 +1,114 @@
+"""From an uploaded file to a loaded submission: read → validate → (preview) → load.
+
+The CLI and the 数据报送 page both go through here, so a file is judged the same way in both.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+from .findings import Finding, SubmissionRefused
+from .store import LoadOutcome, Submission, Warehouse
+
+MAX_UPLOAD_BYTES = 50 * 1024 * 1024  # configurable via KAIGONG_MAX_UPLOAD_MB
+
+
+def max_upload_bytes() -> int:
+    import os
+
+    mb = os.environ.get("KAIGONG_MAX_UPLOAD_MB")
+    return int(float(mb) * 1024 * 1024) if mb else MAX_UPLOAD_BYTES
+
+
+@dataclass
+class Prepared:
+    """A file read and checked, not yet loaded: what the preview shows."""
+
+    file_name: str
+    submission: Submission | None
+    errors: list[Finding] = field(default_factory=list)
+    warnings: list[Finding] = field(default_factory=list)
+    layout: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.submission is not None and not self.errors
+
+
+def prepare(
+    raw: bytes,
+    file_name: str,
+    *,
+    report_date: date | None = None,
+    tier: str | None = None,
+    region: str | None = None,
+    frequency: str | None = None,
+) -> Prepared:
+    """Read one file into a Submission, or say every error found; never raises on bad input."""
+    from .read import read_submission
+
+    limit = max_upload_bytes()
+    if len(raw) > limit:
+        return Prepared(
+            file_name, None,
+            [Finding(file_name, f"文件大小 {len(raw) / 1048576:.1f} MB 超过上限 {limit / 1048576:.0f} MB，请拆分后再上传")],
+        )
+    try:
+        result = read_submission(
+            raw, file_name, report_date=report_date, tier=tier, region=region, frequency=frequency
+        )
+    except Exception as exc:  # the reader should say everything itself; this is the last guard
+        return Prepared(file_name, None, [Finding(file_name, f"无法读取该文件（{type(exc).__name__}）")])
+    if result.errors or result.report_date is None:
+        errors = list(result.errors) or [Finding(file_name, "缺少报告期截止日")]
+        return Prepared(file_name, None, errors, list(result.warnings), result.layout)
+    region_code = None
+    if region:
+        from .reference import find_region
+
+        hit = find_region(region)
+        region_code = hit.code if hit else None
+    sub = Submission(
+        file_name=file_name,
+        frame=result.frame,
+        report_date=result.report_date,
+        raw=raw,
+        kind=result.kind,
+        frequency=result.frequency,
+        present_fields=tuple(result.present_fields),
+        layout=result.layout,
+        region_code=region_code,
+        tier=tier,
+        warnings=list(result.warnings),
+    )
+    return Prepared(file_name, sub, [], list(result.warnings), result.layout)
+
+
+def load_prepared(
+    wh: Warehouse, prepared: list[Prepared], *, actor: str = "local", allowed_regions: set[str] | None = None
+) -> list[LoadOutcome]:
+    """Load every prepared file in one transaction, or refuse them all with every error."""
+    errors = [e for p in prepared for e in p.errors]
+    if errors or any(p.submission is None for p in prepared):
+        raise SubmissionRefused("、".join(p.file_name for p in prepared), errors)
+    return wh.load([p.submission for p in prepared if p.submission], actor=actor, allowed_regions=allowed_regions)
+
+
+def ingest_files(
+    wh: Warehouse,
+    paths: list[Path],
+    *,
+    report_date: date | None = None,
+    tier: str | None = None,
+    region: str | None = None,
+    frequency: str | None = None,
+    actor: str = "local",
+    allowed_regions: set[str] | None = None,
+) -> list[LoadOutcome]:
+    prepared = [
+        prepare(p.read_bytes(), p.name, report_date=report_date, tier=tier, region=region, frequency=frequency)
+        for p in paths
+    ]
+    return load_prepared(wh, prepared, actor=actor, allowed_regions=allowed_regions)

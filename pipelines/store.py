@@ -1,0 +1,554 @@
+"""The DuckDB warehouse: connections, transactional loads, and the as-of snapshots the metrics read.
+
+Concurrency: DuckDB lets one process write a file, and no other process open it meanwhile.
+So nobody holds the file open: every read and every write opens a short-lived connection,
+retrying while another process has it (the dashboard reads while the CLI ingests).
+Reads are many and short; a write is one transaction, so a killed loader leaves the file
+exactly as before.
+
+SQL values are always bound parameters. Column lists and the field bit constants that
+appear in SQL text come from schema.py, never from user input.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from . import schema
+from .findings import Finding, SubmissionRefused
+from .reference import norm_text
+
+DATA_DIR = Path(__file__).resolve().parent.parent / "data"
+DEFAULT_DB = DATA_DIR / "kaigong.duckdb"
+LOCK_WAIT_SECONDS = 60.0
+
+_STATE_COLS = schema.FIELD_NAMES
+
+
+def first(cursor: duckdb.DuckDBPyConnection) -> tuple | None:
+    """The first row of a result, reading it to the end (DuckDB 2 results stream until drained)."""
+    rows = cursor.fetchall()
+    return rows[0] if rows else None
+
+
+def default_db_path() -> Path:
+    return Path(os.environ.get("KAIGONG_DB") or DEFAULT_DB)
+
+
+# ---- DDL that is store-internal (derived tables) -------------------------------------------
+
+_SNAPSHOT_DDL = f"""CREATE TABLE IF NOT EXISTS snapshots (
+    year INTEGER NOT NULL,
+    as_of DATE NOT NULL,              -- a report date: the state holds every report on or before it
+    project_id VARCHAR NOT NULL,
+    last_report_date DATE NOT NULL,   -- the project's latest report on or before as_of
+    done_date DATE,                   -- first report date at which the stage became 竣工/投产
+    {schema.REPORT_COLUMNS_SQL}
+)"""
+
+
+def _bit(name: str) -> int:
+    return schema.FIELD_BIT[name]
+
+
+# The state of a project after merging report n onto state p: a field the report states wins,
+# a field its layout does not carry keeps the earlier value.
+_MERGE_COLS = ",\n    ".join(
+    f"CASE WHEN n.project_id IS NOT NULL AND (n.present & {_bit(c)}) <> 0 THEN n.{c} ELSE p.{c} END AS {c}"
+    for c in _STATE_COLS
+)
+_STAGE_EXPR = (
+    f"CASE WHEN n.project_id IS NOT NULL AND (n.present & {_bit('stage')}) <> 0 THEN n.stage ELSE p.stage END"
+)
+_SNAPSHOT_STEP_SQL = f"""
+INSERT INTO snapshots
+SELECT
+    $year AS year,
+    $as_of AS as_of,
+    coalesce(n.project_id, p.project_id) AS project_id,
+    CASE WHEN n.project_id IS NOT NULL THEN $as_of ELSE p.last_report_date END AS last_report_date,
+    CASE WHEN {_STAGE_EXPR} IN ('竣工', '投产')
+         THEN CASE WHEN p.stage IN ('竣工', '投产') THEN coalesce(p.done_date, $as_of) ELSE $as_of END
+    END AS done_date,
+    {_MERGE_COLS}
+FROM (SELECT * FROM snapshots WHERE year = $year AND as_of = $prev) p
+FULL OUTER JOIN (SELECT * FROM reports WHERE year = $year AND report_date = $as_of) n
+    ON p.project_id = n.project_id
+"""
+
+# Merge an incoming report onto an existing one for the same project and date (a corrected
+# resubmission, or a ledger and a weekly report on the same day).
+_REPORT_MERGE_COLS = ",\n    ".join(
+    f"CASE WHEN (i.present & {_bit(c)}) <> 0 OR o.project_id IS NULL THEN i.{c} ELSE o.{c} END AS {c}"
+    for c in _STATE_COLS
+)
+_REPORT_MERGE_SQL = f"""
+CREATE OR REPLACE TEMP TABLE merged AS
+SELECT
+    i.project_id, i.report_date, i.year, i.submission_id, i.source_row,
+    CASE WHEN o.project_id IS NULL THEN i.present ELSE (i.present | o.present) END AS present,
+    {_REPORT_MERGE_COLS}
+FROM incoming i
+LEFT JOIN reports o ON o.project_id = i.project_id AND o.report_date = i.report_date
+"""
+
+
+@dataclass
+class Submission:
+    """One file, read and staged, ready to load."""
+
+    file_name: str
+    frame: pl.DataFrame  # STAGED_SCHEMA rows (reports) or the targets frame
+    report_date: date
+    raw: bytes | None = None  # the file exactly as submitted (kept under data/uploads)
+    kind: str = "reports"  # reports | targets
+    frequency: str = "week"
+    present_fields: tuple[str, ...] = ()
+    layout: str = "standard"
+    region_code: str | None = None
+    tier: str | None = None
+    warnings: list[Finding] = field(default_factory=list)
+    stored_path: str | None = None
+
+    def digest(self) -> str:
+        if self.raw is not None:
+            return hashlib.sha256(self.raw).hexdigest()
+        return _frame_digest(self.frame, self.report_date)
+
+
+@dataclass
+class LoadOutcome:
+    file_name: str
+    status: str  # loaded | duplicate | refused
+    submission_id: int | None
+    rows: int
+    new_projects: int
+    replaced_reports: int
+    report_date: date | None
+    warnings: list[Finding] = field(default_factory=list)
+
+    def summary_zh(self) -> str:
+        if self.status == "duplicate":
+            return f"{self.file_name}：与已导入的第 {self.submission_id} 号报送完全相同，未重复导入"
+        parts = [
+            f"{self.file_name}：已导入 {self.rows} 个项目",
+            f"报告期 {self.report_date}",
+            f"新项目 {self.new_projects} 个",
+        ]
+        if self.replaced_reports:
+            parts.append(f"更新同期报告 {self.replaced_reports} 条")
+        if self.warnings:
+            parts.append(f"提示 {len(self.warnings)} 条")
+        return "，".join(parts) + f"（报送编号 {self.submission_id}）"
+
+
+class Warehouse:
+    """The DuckDB file and the only code that opens it."""
+
+    def __init__(self, path: Path | str | None = None, *, uploads_dir: Path | None = None):
+        self.path = Path(path) if path is not None else default_db_path()
+        self.uploads_dir = uploads_dir or self.path.parent / "uploads"
+        self.version_path = self.path.with_name(self.path.name + ".version")
+
+    # -- connections --------------------------------------------------------------------------
+
+    def _connect(self, read_only: bool) -> duckdb.DuckDBPyConnection:
+        deadline = time.monotonic() + LOCK_WAIT_SECONDS
+        delay = 0.02
+        while True:
+            try:
+                return duckdb.connect(str(self.path), read_only=read_only)
+            except duckdb.IOException as exc:  # another process holds the file: wait our turn
+                if "lock" not in str(exc).lower() or time.monotonic() > deadline:
+                    raise
+                time.sleep(delay)
+                delay = min(delay * 1.5, 0.5)
+
+    @contextlib.contextmanager
+    def read(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A short-lived read-only connection."""
+        if not self.path.exists():
+            self.init()
+        con = self._connect(read_only=True)
+        try:
+            yield con
+        finally:
+            con.close()
+
+    @contextlib.contextmanager
+    def write(self, actor: str, action: str, detail: str = "") -> Iterator[duckdb.DuckDBPyConnection]:
+        """One write transaction, recorded in the audit log; all or nothing."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        con = self._connect(read_only=False)
+        try:
+            con.execute("BEGIN TRANSACTION")
+            try:
+                yield con
+                con.execute(
+                    "INSERT INTO audit_log VALUES (?, ?, ?, ?)", [datetime.now(), actor, action, detail]
+                )
+                con.execute(
+                    "INSERT OR REPLACE INTO meta VALUES ('data_version', ?)", [str(time.time_ns())]
+                )
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+        finally:
+            con.close()
+        self._bump_version()
+
+    def _bump_version(self) -> None:
+        tmp = self.version_path.with_suffix(".tmp")
+        tmp.write_text(str(time.time_ns()), encoding="utf-8")
+        os.replace(tmp, self.version_path)
+
+    def data_version(self) -> str:
+        """Changes after every committed write; cheap to poll (a sidecar file, no DB open)."""
+        try:
+            return self.version_path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return "0"
+
+    def init(self) -> None:
+        """Create the tables if they are not there."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        con = self._connect(read_only=False)
+        try:
+            for ddl in (*schema.DDL, _SNAPSHOT_DDL):
+                con.execute(ddl)
+        finally:
+            con.close()
+
+    def is_empty(self) -> bool:
+        with self.read() as con:
+            row = first(con.execute("SELECT count(*) FROM submissions"))
+        return not row or row[0] == 0
+
+    def is_demo(self) -> bool:
+        with self.read() as con:
+            row = first(con.execute("SELECT bool_or(is_demo) FROM submissions"))
+        return bool(row and row[0])
+
+    # -- loading ------------------------------------------------------------------------------
+
+    def find_submission(self, sha256: str) -> int | None:
+        with self.read() as con:
+            row = first(con.execute(
+                "SELECT submission_id FROM submissions WHERE sha256 = ? ORDER BY submission_id LIMIT 1",
+                [sha256],
+            ))
+        return int(row[0]) if row else None
+
+    def load(
+        self,
+        batch: list[Submission],
+        *,
+        actor: str = "local",
+        is_demo: bool = False,
+        allowed_regions: set[str] | None = None,
+    ) -> list[LoadOutcome]:
+        """Load files in one transaction: all of them, or (on any error) none.
+
+        allowed_regions, when given, is the set of city/county codes the submitter may load.
+        A file already loaded (same sha256) is skipped and said so.
+        """
+        if not self.path.exists():
+            self.init()
+        errors: list[Finding] = []
+        todo: list[tuple[Submission, str]] = []
+        outcomes: dict[int, LoadOutcome] = {}
+        seen: dict[str, int] = {}
+        for i, sub in enumerate(batch):
+            digest = sub.digest()
+            known = self.find_submission(digest)
+            if known is not None or digest in seen:
+                outcomes[i] = LoadOutcome(sub.file_name, "duplicate", known, sub.frame.height, 0, 0, sub.report_date)
+                continue
+            seen[digest] = i
+            if sub.kind == "reports":
+                errors += _check_rows(_conform(sub.frame), sub.file_name, allowed_regions)
+            todo.append((sub, digest))
+        if errors:
+            raise SubmissionRefused(_names(batch), errors)
+        if not todo:
+            return [outcomes[i] for i in range(len(batch))]
+        for sub, digest in todo:
+            if sub.raw is not None:
+                sub.stored_path = self._keep_raw(sub.raw, digest, sub.file_name)
+        detail = "; ".join(f"{sub.file_name} sha256={digest}" for sub, digest in todo)
+        loaded: list[LoadOutcome] = []
+        with self.write(actor, "load", detail) as con:
+            for sub, digest in todo:
+                if sub.kind == "targets":
+                    loaded.append(_load_targets(con, sub, digest, actor, is_demo))
+                else:
+                    outcome, errs = _load_reports(con, sub, digest, actor, is_demo)
+                    errors += errs
+                    loaded.append(outcome)
+            if errors:
+                raise SubmissionRefused(_names(batch), errors)
+            for year, since in _earliest_dates(todo).items():
+                refresh_snapshots(con, year, since)
+        it = iter(loaded)
+        return [outcomes[i] if i in outcomes else next(it) for i in range(len(batch))]
+
+    def _keep_raw(self, raw: bytes, digest: str, file_name: str) -> str:
+        """Keep the file exactly as submitted (written before the load commits)."""
+        safe = "".join(ch for ch in Path(file_name).name if ch not in '\\/:*?"<>|\0') or "upload"
+        target = self.uploads_dir / f"{digest[:16]}_{safe}"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if not target.exists():
+            tmp = target.with_name(target.name + ".part")
+            tmp.write_bytes(raw)
+            os.replace(tmp, target)
+        try:
+            return str(target.relative_to(self.path.parent))
+        except ValueError:
+            return str(target)
+
+
+def _names(batch: list[Submission]) -> str:
+    return "、".join(sub.file_name for sub in batch)
+
+
+def _earliest_dates(todo: list[tuple[Submission, str]]) -> dict[int, date]:
+    out: dict[int, date] = {}
+    for sub, _ in todo:
+        if sub.kind == "reports":
+            y = sub.report_date.year
+            out[y] = min(out.get(y, sub.report_date), sub.report_date)
+    return out
+
+
+def _present_mask(fields: tuple[str, ...] | list[str]) -> int:
+    mask = 0
+    for name in (*fields, *schema.ALWAYS_PRESENT):
+        mask |= schema.FIELD_BIT[name]
+    return mask
+
+
+def _load_reports(
+    con: duckdb.DuckDBPyConnection, sub: Submission, digest: str, actor: str, is_demo: bool
+) -> tuple[LoadOutcome, list[Finding]]:
+    """Insert one file's rows as reports (inside the caller's transaction)."""
+    frame = _conform(sub.frame)
+    ids, new_projects, errors = _resolve_identity(con, frame, sub.file_name)
+    if errors:
+        return LoadOutcome(sub.file_name, "refused", None, frame.height, 0, 0, sub.report_date), errors
+    sub_id = _next_submission_id(con)
+    incoming = frame.with_columns(
+        project_id=pl.Series(ids, dtype=pl.String),
+        report_date=pl.lit(sub.report_date, dtype=pl.Date),
+        year=pl.lit(sub.report_date.year, dtype=pl.Int32),
+        submission_id=pl.lit(sub_id, dtype=pl.Int64),
+        present=pl.lit(_present_mask(sub.present_fields), dtype=pl.Int64),
+    ).select(
+        "project_id", "report_date", "year", "submission_id", "source_row", "present", *schema.FIELD_NAMES,
+    )
+    if new_projects.height:
+        con.register("new_projects_src", new_projects.with_columns(first_submission_id=pl.lit(sub_id)))
+        con.execute(
+            "INSERT INTO projects SELECT project_id, project_code, city_code, name_norm, tier, "
+            "first_submission_id FROM new_projects_src"
+        )
+        con.unregister("new_projects_src")
+    con.register("incoming", incoming)
+    con.execute(_REPORT_MERGE_SQL)
+    row = first(con.execute("SELECT count(*) FROM merged m JOIN reports r USING (project_id, report_date)"))
+    replaced = int(row[0]) if row else 0
+    con.execute(
+        "DELETE FROM reports WHERE (project_id, report_date) IN (SELECT (project_id, report_date) FROM merged)"
+    )
+    con.execute("INSERT INTO reports SELECT * FROM merged")
+    con.execute("DROP TABLE merged")
+    con.unregister("incoming")
+    _record_submission(con, sub, sub_id, digest, actor, is_demo)
+    outcome = LoadOutcome(
+        sub.file_name, "loaded", sub_id, frame.height, new_projects.height, replaced, sub.report_date,
+        list(sub.warnings),
+    )
+    return outcome, []
+
+
+def _load_targets(
+    con: duckdb.DuckDBPyConnection, sub: Submission, digest: str, actor: str, is_demo: bool
+) -> LoadOutcome:
+    """Targets per region and metric for a year; a newer 分解表 replaces the same cells."""
+    sub_id = _next_submission_id(con)
+    t = sub.frame.select(
+        pl.col("year").cast(pl.Int32), "region_code", "region_name", "metric",
+        pl.col("value").cast(pl.Float64), "leader", "department",
+    ).with_columns(submission_id=pl.lit(sub_id, dtype=pl.Int64))
+    con.register("incoming_targets", t)
+    con.execute(
+        "DELETE FROM targets WHERE (year, region_code, metric) IN "
+        "(SELECT (year, region_code, metric) FROM incoming_targets)"
+    )
+    con.execute("INSERT INTO targets SELECT * FROM incoming_targets")
+    con.unregister("incoming_targets")
+    _record_submission(con, sub, sub_id, digest, actor, is_demo)
+    return LoadOutcome(sub.file_name, "loaded", sub_id, sub.frame.height, 0, 0, sub.report_date)
+
+
+def _next_submission_id(con: duckdb.DuckDBPyConnection) -> int:
+    row = first(con.execute("SELECT nextval('submission_seq')"))
+    assert row is not None
+    return int(row[0])
+
+
+def _record_submission(
+    con: duckdb.DuckDBPyConnection, sub: Submission, sub_id: int, digest: str, actor: str, is_demo: bool
+) -> None:
+    con.execute(
+        "INSERT INTO submissions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            sub_id, sub.file_name, digest, sub.kind, sub.layout, sub.frame.height, sub.report_date,
+            sub.report_date.year, sub.frequency, sub.region_code, sub.tier, list(sub.present_fields),
+            sub.stored_path, datetime.now(), actor, is_demo,
+        ],
+    )
+
+
+def _frame_digest(frame: pl.DataFrame, report_date: date) -> str:
+    h = hashlib.sha256(str(report_date).encode())
+    h.update(frame.write_csv().encode("utf-8"))
+    return h.hexdigest()
+
+
+def _conform(frame: pl.DataFrame) -> pl.DataFrame:
+    """The staged frame with every schema column, in schema order and dtype."""
+    cols = []
+    for name, dtype in schema.STAGED_SCHEMA.items():
+        if name in frame.columns:
+            cols.append(pl.col(name).cast(dtype))
+        else:
+            cols.append(pl.lit(None, dtype=dtype).alias(name))
+    out = frame.select(cols)
+    if out["source_row"].null_count() == out.height:
+        out = out.with_columns(source_row=pl.int_range(2, out.height + 2, dtype=pl.Int64))
+    return out
+
+
+def _check_rows(frame: pl.DataFrame, file_name: str, allowed_regions: set[str] | None) -> list[Finding]:
+    """Checks the loader owns (the reader has done the cell-level ones)."""
+    errors: list[Finding] = []
+    for row in frame.select("source_row", "project_name", "city_code", "county_code", "tier").iter_rows(
+        named=True
+    ):
+        r = row["source_row"]
+        if not row["project_name"]:
+            errors.append(Finding(file_name, "项目名称为空", r, "项目名称", ""))
+        if not row["city_code"]:
+            errors.append(Finding(file_name, "缺少地市，无法确定项目所属地区", r, "地市", ""))
+        if row["tier"] is not None and row["tier"] not in schema.TIERS:
+            errors.append(Finding(file_name, "层级不在允许的取值内", r, "层级", row["tier"]))
+        if allowed_regions is not None and not (
+            row["city_code"] in allowed_regions or (row["county_code"] or "") in allowed_regions
+        ):
+            errors.append(
+                Finding(
+                    file_name, "该行项目不属于您负责报送的地区", r, "地市",
+                    f"{row['city_code'] or ''} {row['county_code'] or ''}".strip(),
+                )
+            )
+    for name in schema.MONEY_FIELDS:
+        bad = frame.filter(pl.col(name) < 0)
+        for r, v in bad.select("source_row", name).iter_rows():
+            errors.append(Finding(file_name, "投资额不能为负数", r, schema.FIELD[name].zh, str(v)))
+    return errors
+
+
+def _resolve_identity(
+    con: duckdb.DuckDBPyConnection, frame: pl.DataFrame, file_name: str
+) -> tuple[list[str], pl.DataFrame, list[Finding]]:
+    """A project_id for every row: by 项目代码, else by (地市, normalised name); new projects listed."""
+    rows = frame.select("source_row", "project_code", "project_name", "city_code", "tier").with_columns(
+        name_norm=pl.col("project_name").map_elements(norm_text, return_dtype=pl.String),
+        code=pl.col("project_code").str.strip_chars().replace("", None),
+    )
+    cities = rows["city_code"].unique().drop_nulls().to_list()
+    codes = rows["code"].unique().drop_nulls().to_list()
+    known = con.sql(
+        "SELECT project_id, project_code, city_code, name_norm, tier FROM projects "
+        "WHERE list_contains($cities::VARCHAR[], city_code) OR list_contains($codes::VARCHAR[], project_code)",
+        params={"cities": cities, "codes": codes},
+    ).pl()
+    by_code = {c: (pid, t) for pid, c, t in known.select("project_id", "project_code", "tier").iter_rows() if c}
+    by_name = {
+        (city, n): (pid, code, t)
+        for pid, code, city, n, t in known.select(
+            "project_id", "project_code", "city_code", "name_norm", "tier"
+        ).iter_rows()
+    }
+    ids: list[str] = []
+    errors: list[Finding] = []
+    new: dict[str, dict[str, object]] = {}
+    for r, code, city, n, tier in rows.select("source_row", "code", "city_code", "name_norm", "tier").iter_rows():
+        hit = by_code.get(code) if code else None
+        if hit is None:
+            named = by_name.get((city, n))
+            if named is not None and (not code or not named[1] or named[1] == code):
+                hit = (named[0], named[2])
+        if hit is not None:
+            pid, known_tier = hit
+            if tier is not None and tier != known_tier:
+                errors.append(
+                    Finding(
+                        file_name,
+                        f"同一项目已按「{known_tier}」报送，不能再列入「{tier}」（一个项目只能属于一个层级）",
+                        r, "层级", tier,
+                    )
+                )
+            ids.append(str(pid))
+            continue
+        pid = code or f"{city}|{n}"
+        if pid in new:
+            ids.append(pid)
+            continue
+        if tier is None:
+            errors.append(Finding(file_name, "新项目缺少层级（省级双百·新兴/省级双百·技改/市级千项/其他）", r, "层级", ""))
+        new[pid] = {"project_id": pid, "project_code": code, "city_code": city, "name_norm": n, "tier": tier}
+        ids.append(pid)
+    new_frame = pl.DataFrame(
+        list(new.values()),
+        schema={"project_id": pl.String, "project_code": pl.String, "city_code": pl.String,
+                "name_norm": pl.String, "tier": pl.String},
+    )
+    return ids, new_frame, errors
+
+
+def refresh_snapshots(con: duckdb.DuckDBPyConnection, year: int, since: date) -> None:
+    """Recompute the as-of snapshots of year from date since on (report dates are the steps)."""
+    con.execute("DELETE FROM snapshots WHERE year = ? AND as_of >= ?", [year, since])
+    prev_row = first(con.execute(
+        "SELECT max(as_of) FROM snapshots WHERE year = ? AND as_of < ?", [year, since]
+    ))
+    prev = prev_row[0] if prev_row else None
+    dates = [
+        d for (d,) in con.execute(
+            "SELECT DISTINCT report_date FROM reports WHERE year = ? AND report_date >= ? ORDER BY 1",
+            [year, since],
+        ).fetchall()
+    ]
+    for d in dates:
+        con.execute(_SNAPSHOT_STEP_SQL, {"year": year, "as_of": d, "prev": prev})
+        prev = d
+
+
+def rebuild_snapshots(con: duckdb.DuckDBPyConnection) -> None:
+    """Recompute every snapshot from the reports (after a restore)."""
+    con.execute("DELETE FROM snapshots")
+    years = [y for (y,) in con.execute("SELECT DISTINCT year FROM reports ORDER BY 1").fetchall()]
+    for y in years:
+        refresh_snapshots(con, y, date(y, 1, 1))

@@ -1,0 +1,174 @@
+"""The metric contract on small cases computed by hand."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from pipelines import metrics
+from pipelines.findings import SubmissionRefused
+from pipelines.store import Submission
+from tests.conftest import load_rows
+
+TY, XZ = ("140100", "太原市"), ("140900", "忻州市")
+
+
+def proj(name: str, city=TY, **kw):
+    return {"project_name": name, "city_code": city[0], "city_name": city[1], "tier": "市级千项", **kw}
+
+
+def test_time_progress_and_lights():
+    assert metrics.time_progress(date(2020, 3, 31)) == pytest.approx(91 / 366)
+    assert metrics.time_progress(date(2021, 12, 31)) == 1.0
+    assert metrics.light(-9.99) == "green"
+    assert metrics.light(-10.0) == "yellow"
+    assert metrics.light(-30.0) == "yellow"
+    assert metrics.light(-30.01) == "red"
+    assert metrics.double_half(date(2020, 6, 29), 0.9) is None
+    assert metrics.double_half(date(2020, 6, 30), 0.5) is True
+    assert metrics.double_half(date(2020, 7, 3), 0.49) is False
+
+
+def test_figures_by_hand(wh):
+    # A: continuing (在建), no planned date: due from 1 Jan; restarted 2020-02-20.
+    # B: new start planned 2020-03-01 (a month-only date is the 1st), not started: overdue.
+    # C: reserve: never due.  D: new start planned after D: not due.
+    # E: zero plan, 竣工 reported on 3-13 -> completed, planned completion in the year.
+    load_rows(wh, date(2020, 3, 13), [
+        proj("A项目", stage="在建", total_investment=20000.0, annual_plan=10000.0, ytd_completed=3000.0,
+             actual_start_date=date(2020, 2, 20), stats_registered=True),
+        proj("B项目", stage="新开工", total_investment=400.0, annual_plan=400.0, ytd_completed=None,
+             planned_start_date=date(2020, 3, 1), not_started_reason="资金未落实"),
+        proj("C项目", city=XZ, stage="储备", total_investment=100000.0, annual_plan=0.0),
+        proj("D项目", city=XZ, stage="新开工", total_investment=60000.0, annual_plan=6000.0,
+             planned_start_date=date(2020, 6, 1)),
+        proj("E项目", city=XZ, stage="竣工", total_investment=800.0, annual_plan=0.0, ytd_completed=200.0,
+             actual_start_date=date(2019, 5, 1), planned_completion_date=date(2020, 4, 30)),
+    ])
+    with wh.read() as con:
+        t = metrics.total(con, date(2020, 3, 31))
+        by_city = metrics.figures(con, date(2020, 3, 31), by="city")
+        by_band = metrics.figures(con, date(2020, 3, 31), by="size_band")
+    assert t["projects"] == 5
+    assert t["total_investment"] == 181200.0
+    assert t["annual_plan"] == 16400.0
+    assert t["ytd_completed"] == 3200.0
+    assert t["completion_rate"] == pytest.approx(3200 / 16400)
+    assert t["schedule_gap"] == pytest.approx((3200 / 16400 - 91 / 366) * 100)
+    # due: A (continuing), B (planned 3-01), E (started 2019: least(planned, actual) <= D)
+    assert (t["due"], t["started"], t["overdue"]) == (3, 2, 1)
+    assert t["start_rate"] == pytest.approx(2 / 3)
+    assert (t["completed"], t["planned_completions"]) == (1, 1)
+    # stats: started with total >= 500: A (20000, registered) and E (800, not)
+    assert (t["stats_due"], t["stats_registered"], t["stats_rate"]) == (2, 1, 0.5)
+    # weekly period ending 3-31 is 3-25..3-31: nobody reported in it
+    assert (t["reported"], t["reporting_rate"]) == (0, 0.0)
+    assert [c["group"] for c in by_city] == ["太原市", "忻州市"]
+    assert by_city[1]["group_code"] == "140900"
+    assert by_city[1]["completion_rate"] == pytest.approx(200 / 6000)
+    assert by_city[0]["start_rate"] == 0.5
+    assert [(b["group"], b["projects"]) for b in by_band] == [("<1亿", 2), ("1–5亿", 1), ("5–10亿", 1), ("≥10亿", 1)]
+
+
+def test_zero_plan_and_no_reports_give_null_rates(wh):
+    load_rows(wh, date(2020, 3, 6), [proj("A项目", stage="储备", total_investment=100.0, annual_plan=0.0)])
+    with wh.read() as con:
+        t = metrics.total(con, date(2020, 3, 6))
+        before = metrics.total(con, date(2020, 3, 5))
+    assert t["completion_rate"] is None and t["schedule_gap"] is None
+    assert t["start_rate"] is None and t["stats_rate"] is None
+    assert before["projects"] == 0 and before["ytd_completed"] == 0.0 and before["reporting_rate"] is None
+
+
+def test_earlier_figures_do_not_change_when_a_later_week_arrives(wh):
+    load_rows(wh, date(2020, 3, 6), [proj("A项目", stage="在建", annual_plan=1000.0, ytd_completed=100.0)])
+    with wh.read() as con:
+        first = metrics.total(con, date(2020, 3, 6))
+    load_rows(wh, date(2020, 3, 13), [proj("A项目", stage="在建", annual_plan=1000.0, ytd_completed=300.0)])
+    with wh.read() as con:
+        again = metrics.total(con, date(2020, 3, 6))
+        later = metrics.total(con, date(2020, 3, 13))
+    assert again == first
+    assert later["ytd_completed"] == 300.0
+
+
+def test_resubmission_for_same_date_replaces_and_identity_ignores_spacing(wh):
+    load_rows(wh, date(2020, 3, 6), [proj("年产5万吨 碳纤维项目", stage="在建", annual_plan=1000.0, ytd_completed=100.0)],
+              file_name="first.csv")
+    # same project: full-width space in the name; corrected figures for the same date
+    load_rows(wh, date(2020, 3, 6), [proj("年产5万吨\u3000碳纤维项目", stage="在建", annual_plan=1000.0, ytd_completed=150.0)],
+              file_name="corrected.csv")
+    with wh.read() as con:
+        t = metrics.total(con, date(2020, 3, 6))
+        n = con.execute("SELECT count(*) FROM reports").fetchall()[0][0]
+    assert (t["projects"], t["ytd_completed"], n) == (1, 150.0, 1)
+
+
+def test_fields_a_layout_lacks_carry_from_the_ledger(wh):
+    ledger = [proj("A项目", stage="在建", total_investment=5000.0, annual_plan=2000.0, stats_registered=True,
+                   industry_name="医药制造业", industry_code="27")]
+    load_rows(wh, date(2020, 2, 7), ledger)
+    # the weekly report does not carry 入统 or industry: those stay; it states ytd and an empty reason
+    load_rows(wh, date(2020, 2, 14), [proj("A项目", ytd_completed=50.0, actual_start_date=date(2020, 2, 10),
+                                           not_started_reason=None)],
+              present=("ytd_completed", "actual_start_date", "not_started_reason"))
+    with wh.read() as con:
+        t = metrics.total(con, date(2020, 2, 14), filters=metrics.Filters(industries=("医药制造业",)))
+    assert (t["projects"], t["annual_plan"], t["ytd_completed"], t["stats_registered"]) == (1, 2000.0, 50.0, 1)
+
+
+def test_a_stated_empty_reason_clears_the_old_one(wh):
+    load_rows(wh, date(2020, 3, 6), [proj("B项目", stage="新开工", planned_start_date=date(2020, 3, 1),
+                                          actual_start_date=None, not_started_reason="资金")])
+    load_rows(wh, date(2020, 3, 13), [proj("B项目", stage="新开工", planned_start_date=None,
+                                           actual_start_date=date(2020, 3, 10), not_started_reason=None)])
+    with wh.read() as con:
+        s = metrics.project_states(con, date(2020, 3, 13))
+    assert s["not_started_reason"].to_list() == [None]
+    assert s["is_started"].to_list() == [True]
+
+
+def test_reporting_rate_counts_the_period_and_leaves_out_completed(wh):
+    load_rows(wh, date(2020, 3, 6), [
+        proj("A项目", stage="在建"), proj("B项目", stage="在建"), proj("C项目", stage="竣工"),
+    ])
+    load_rows(wh, date(2020, 3, 13), [proj("A项目", stage="在建")])
+    with wh.read() as con:
+        t = metrics.total(con, date(2020, 3, 13))
+    # period 3-07..3-13: A reported; base excludes C (竣工 before the period)
+    assert (t["reported"], t["reporting_rate"]) == (1, 0.5)
+
+
+def test_same_project_under_two_tiers_is_refused_and_nothing_loads(wh):
+    load_rows(wh, date(2020, 3, 6), [proj("A项目", stage="在建")])
+    good = Submission("ok.csv", __import__("polars").DataFrame([proj("新项目", stage="在建")]), date(2020, 3, 13),
+                      raw=b"ok", present_fields=("stage",))
+    bad = Submission("bad.csv", __import__("polars").DataFrame([{**proj("A项目", stage="在建"), "tier": "省级双百·新兴"}]),
+                     date(2020, 3, 13), raw=b"bad", present_fields=("stage",))
+    with pytest.raises(SubmissionRefused) as exc:
+        wh.load([good, bad])
+    assert "一个项目只能属于一个层级" in exc.value.errors[0].zh()
+    assert exc.value.errors[0].file == "bad.csv"
+    with wh.read() as con:
+        assert con.execute("SELECT count(*) FROM projects").fetchall()[0][0] == 1
+        assert con.execute("SELECT count(*) FROM submissions").fetchall()[0][0] == 1
+
+
+def test_same_file_twice_is_a_noop(wh):
+    import polars as pl
+
+    sub = Submission("a.csv", pl.DataFrame([proj("A项目", stage="在建")]), date(2020, 3, 6), raw=b"same",
+                     present_fields=("stage",))
+    assert wh.load([sub])[0].status == "loaded"
+    again = wh.load([sub])[0]
+    assert again.status == "duplicate" and "未重复导入" in again.summary_zh()
+
+
+def test_json_rows_follow_the_contract(wh):
+    load_rows(wh, date(2020, 3, 13), [proj("A项目", stage="在建", annual_plan=3.0, ytd_completed=1.0)])
+    with wh.read() as con:
+        rows = metrics.to_json_rows(metrics.figures(con, date(2020, 3, 13), by="city"))
+    assert list(rows[0]) == ["group", "group_code", *metrics.FIGURE_KEYS]
+    assert rows[0]["completion_rate"] == 0.333333
+    assert rows[0]["group"] == "太原市" and rows[0]["group_code"] == "140100"
