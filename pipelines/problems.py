@@ -1,0 +1,82 @@
+"""问题清单: open problems that need coordination, their age, and closing them (销号)."""
+
+from __future__ import annotations
+
+import duckdb
+import polars as pl
+
+from . import metrics, schema
+from .metrics import View
+from .store import Warehouse
+
+_PROBLEM_BIT = schema.FIELD_BIT["problem"]
+
+_OPEN_SCHEMA = {
+    "project_id": pl.String, "project_name": pl.String, "tier": pl.String, "city_name": pl.String,
+    "county_name": pl.String, "problem": pl.String, "problem_department": pl.String,
+    "raised_on": pl.Date, "age_days": pl.Int64,
+}
+
+
+def open_problems(con: duckdb.DuckDBPyConnection, view: View) -> pl.DataFrame:
+    """Problems in the projects' current state, not closed, with the date first raised and the age in days."""
+    states = metrics.project_states(con, view.as_of, year=view.year, filters=view.filters)
+    current = states.filter(pl.col("problem").str.strip_chars().fill_null("") != "").select(
+        "project_id", "project_name", "tier", "city_name", "county_name", "problem",
+        pl.col("problem_department").fill_null("（未指定部门）"),
+    )
+    if current.is_empty():
+        return pl.DataFrame(schema=_OPEN_SCHEMA)
+    con.register("current_problems", current.select("project_id", "problem"))
+    try:
+        first_raised = con.sql(
+            """SELECT c.project_id, c.problem, min(r.report_date) AS raised_on
+                FROM current_problems c JOIN reports r
+                  ON r.project_id = c.project_id AND r.problem = c.problem
+                 AND (r.present & $bit) <> 0 AND r.report_date <= $as_of
+                GROUP BY ALL""",
+            params={"as_of": view.as_of, "bit": _PROBLEM_BIT},
+        ).pl()
+        closed = con.sql("SELECT project_id, problem FROM problem_closures").pl()
+    finally:
+        con.unregister("current_problems")
+    return (
+        current.join(closed, on=["project_id", "problem"], how="anti")
+        .join(first_raised, on=["project_id", "problem"], how="left")
+        .with_columns(age_days=(pl.lit(view.as_of) - pl.col("raised_on")).dt.total_days())
+        .sort(["age_days", "project_name"], descending=[True, False], nulls_last=True)
+        .select(list(_OPEN_SCHEMA))
+    )
+
+
+def closed_problems(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """Every problem closed (销号), newest first, with the project's name."""
+    return con.sql(
+        """SELECT c.project_id, coalesce(
+                   (SELECT any_value(r.project_name) FROM reports r WHERE r.project_id = c.project_id),
+                   p.name_norm) AS project_name,
+                  c.problem, c.closed_at, c.closed_by, c.note
+           FROM problem_closures c LEFT JOIN projects p USING (project_id)
+           ORDER BY c.closed_at DESC, c.project_id"""
+    ).pl()
+
+
+def counts_by(frame: pl.DataFrame, column: str) -> pl.DataFrame:
+    """Open problems per department or region (column), most first."""
+    return (
+        frame.group_by(pl.col(column).fill_null("（未填）"))
+        .agg(count=pl.len(), oldest_days=pl.col("age_days").max())
+        .sort(["count", column], descending=[True, False])
+    )
+
+
+def close_problem(wh: Warehouse, project_id: str, problem: str, closed_by: str, note: str = "") -> None:
+    """销号: record who closed a project's problem and when (an audited write)."""
+    closed_by = closed_by.strip()
+    if not closed_by:
+        raise ValueError("销号需要填写经办人")
+    with wh.write(closed_by, "close_problem", f"{project_id}: {problem}") as con:
+        con.execute(
+            "INSERT OR REPLACE INTO problem_closures VALUES (?, ?, now()::TIMESTAMP, ?, ?)",
+            [project_id, problem, closed_by, note or None],
+        )

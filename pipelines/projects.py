@@ -1,0 +1,62 @@
+"""One project across report dates: what each report stated, stage changes, problems raised and closed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import duckdb
+import polars as pl
+
+from . import schema
+
+# Fields the history shows; a report that does not carry a field (its layout lacks it) shows null.
+HISTORY_FIELDS = ("project_name", "tier", "city_name", "county_name", "stage", "total_investment",
+                  "annual_plan", "ytd_completed", "actual_start_date", "not_started_reason",
+                  "image_progress", "problem", "problem_department")
+
+# Column names and field bits come from schema.py constants; the project id is bound.
+_HISTORY_SQL = (
+    "SELECT r.report_date, r.submission_id, s.file_name, "
+    + ", ".join(
+        f"CASE WHEN (r.present & {schema.FIELD_BIT[c]}) <> 0 THEN r.{c} END AS {c}" for c in HISTORY_FIELDS
+    )
+    + " FROM reports r LEFT JOIN submissions s USING (submission_id)"
+    " WHERE r.project_id = $pid ORDER BY r.report_date"
+)
+
+
+@dataclass
+class ProjectHistory:
+    project_id: str
+    reports: pl.DataFrame  # one row per report date, the fields as stated (forward-filled where not stated)
+    stage_changes: pl.DataFrame  # report_date, stage_from, stage_to
+    problems: pl.DataFrame  # problem, department, raised_on, last_seen, closed_at, closed_by
+
+
+def project_history(con: duckdb.DuckDBPyConnection, project_id: str) -> ProjectHistory:
+    """The history of one project over every report (bound SQL over the reports table)."""
+    raw = con.sql(_HISTORY_SQL, params={"pid": project_id}).pl()
+    # The state at each report: a field a report does not state keeps its earlier value.
+    reports = raw.with_columns(pl.col(c).forward_fill() for c in HISTORY_FIELDS if c in raw.columns)
+    stage_changes = (
+        reports.select("report_date", "stage")
+        .with_columns(stage_from=pl.col("stage").shift(1))
+        .filter(pl.col("stage").is_not_null() & (pl.col("stage") != pl.col("stage_from").fill_null("")))
+        .rename({"stage": "stage_to"})
+        .select("report_date", "stage_from", "stage_to")
+    )
+    raised = (
+        raw.filter(pl.col("problem").str.strip_chars().fill_null("") != "")
+        .group_by("problem", maintain_order=True)
+        .agg(
+            department=pl.col("problem_department").drop_nulls().last(),
+            raised_on=pl.col("report_date").min(),
+            last_seen=pl.col("report_date").max(),
+        )
+    )
+    closures = con.sql(
+        "SELECT problem, closed_at, closed_by, note FROM problem_closures WHERE project_id = $pid",
+        params={"pid": project_id},
+    ).pl()
+    problems = raised.join(closures, on="problem", how="left").sort("raised_on")
+    return ProjectHistory(project_id, reports, stage_changes, problems)

@@ -1,0 +1,85 @@
+"""Cached data calls: the warehouse once per process, every page bundle keyed by view and data version."""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Callable
+from typing import Any
+
+import streamlit as st
+
+from pipelines import dashboard, geo, problems, projects, ranking, reporting
+from pipelines.store import Warehouse, default_db_path
+
+
+def demo_available() -> bool:
+    return importlib.util.find_spec("pipelines.demo") is not None
+
+
+@st.cache_resource(show_spinner="正在准备数据库……")
+def _warehouse(path: str) -> Warehouse:
+    wh = Warehouse(path)
+    if demo_available():  # first start: an empty or missing database gets the demo year
+        from pipelines.demo_load import ensure_demo
+
+        ensure_demo(wh.path)
+    elif not wh.path.exists():
+        wh.init()
+    return wh
+
+
+def warehouse() -> Warehouse:
+    """The warehouse at KAIGONG_DB (or data/kaigong.duckdb)."""
+    return _warehouse(str(default_db_path()))
+
+
+_CALLS: dict[str, Callable[..., Any]] = {
+    "options": dashboard.options,
+    "overview": dashboard.overview,
+    "starts": dashboard.starts,
+    "completion": dashboard.completion,
+    "regions": dashboard.regions,
+    "ledger": dashboard.ledger,
+    "project_history": projects.project_history,
+    "open_problems": problems.open_problems,
+    "closed_problems": problems.closed_problems,
+    "submission_log": reporting.submission_log,
+    "reporting_matrix": reporting.reporting_matrix,
+}
+
+
+@st.cache_data(show_spinner=False, max_entries=512)
+def _run(name: str, path: str, version: str, *args: Any) -> Any:
+    with _warehouse(path).read() as con:
+        return _CALLS[name](con, *args)
+
+
+def call(name: str, *args: Any) -> Any:
+    """One pipelines call over a read connection, cached until the data changes (data_version)."""
+    wh = warehouse()
+    return _run(name, str(wh.path), wh.data_version(), *args)
+
+
+@st.cache_data(show_spinner=False)
+def _is_demo(path: str, version: str) -> bool:
+    return _warehouse(path).is_demo()
+
+
+def is_demo() -> bool:
+    wh = warehouse()
+    return _is_demo(str(wh.path), wh.data_version())
+
+
+@st.cache_resource(show_spinner=False)
+def boundaries(level: str) -> dict[str, Any] | None:
+    return geo.boundaries(level)
+
+
+def ranking_table(items: list[dict[str, Any]], weights: dict[str, float]) -> Any:
+    return ranking.rank(items, weights)
+
+
+def changed() -> None:
+    """After a write: drop cached results (the data version changed anyway; this frees memory)."""
+    _run.clear()
+    _is_demo.clear()

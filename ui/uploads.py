@@ -1,0 +1,70 @@
+"""The upload path of 数据报送: read-and-check once per file (kept in the session), preview, commit."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import tempfile
+from datetime import date
+from pathlib import Path
+
+import streamlit as st
+
+from pipelines.ingest import Prepared, load_prepared
+from pipelines.ingest import prepare as _prepare
+from pipelines.store import LoadOutcome
+
+from . import data
+
+_CACHE = "_kaigong_prepared"
+_MAX_SHOWN = 200  # findings listed per file (the rest are counted)
+
+
+def reader_available() -> bool:
+    return importlib.util.find_spec("pipelines.read") is not None
+
+
+@st.cache_resource(show_spinner=False)
+def template_bytes() -> bytes | None:
+    """The standard template CSV (pipelines.template), or None before the reader branch is merged."""
+    if importlib.util.find_spec("pipelines.template") is None:
+        return None
+    from pipelines.template import write_template
+
+    with tempfile.TemporaryDirectory() as d:
+        return write_template(Path(d) / "template.csv", "csv").read_bytes()
+
+
+def prepare(name: str, raw: bytes, report_date: date | None, tier: str | None, region: str | None) -> Prepared:
+    """pipelines.ingest.prepare, once per (file content, options) in this session."""
+    key = (hashlib.sha256(raw).hexdigest(), name, report_date, tier, region)
+    cache: dict = st.session_state.setdefault(_CACHE, {})
+    if key not in cache:
+        cache[key] = _prepare(raw, name, report_date=report_date, tier=tier, region=region)
+    return cache[key]
+
+
+def preview(p: Prepared) -> None:
+    """One file's preview: what was recognised, the rows, every error and warning by row."""
+    sub = p.submission
+    if p.ok and sub is not None:
+        st.markdown(f"**{p.file_name}** · 可以导入 · {sub.frame.height} 个项目 · 报告期 {sub.report_date} · 版式 {p.layout}")
+        cols = [c for c in ("source_row", "project_name", "city_name", "county_name", "tier", "stage",
+                            "total_investment", "annual_plan", "ytd_completed") if c in sub.frame.columns]
+        st.dataframe(sub.frame.select(cols).head(50), hide_index=True, height=200)
+    else:
+        st.markdown(f"**{p.file_name}** · :red[不能导入，{len(p.errors)} 处错误]")
+        for e in p.errors[:_MAX_SHOWN]:
+            st.markdown(f"- :red[错误] {e.zh()}")
+        if len(p.errors) > _MAX_SHOWN:
+            st.caption(f"另有 {len(p.errors) - _MAX_SHOWN} 处错误未列出")
+    for w in p.warnings[:_MAX_SHOWN]:
+        st.markdown(f"- :orange[提示] {w.zh()}")
+
+
+def commit(prepared: list[Prepared]) -> list[LoadOutcome]:
+    """Load every previewed file in one transaction, then drop cached figures (data_version moved)."""
+    outcomes = load_prepared(data.warehouse(), prepared, actor="web")
+    st.session_state.pop(_CACHE, None)
+    data.changed()
+    return outcomes

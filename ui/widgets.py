@@ -1,0 +1,49 @@
+"""Small page furniture: headers with the demo badge, empty states, charts that filter on click."""
+
+from __future__ import annotations
+
+from functools import partial
+
+import plotly.graph_objects as go
+import streamlit as st
+
+from pipelines.metrics import View
+
+from . import data, state
+
+PLOTLY_CONFIG = {"displaylogo": False, "locale": "zh-CN", "modeBarButtonsToRemove": ["lasso2d", "select2d"]}
+
+
+def header(title: str, caption: str | None = None) -> None:
+    """Page title; the 「演示数据」 badge when the data is demo."""
+    st.title(title)
+    if data.is_demo():
+        st.badge("演示数据", icon=":material/science:", color="orange",
+                 help="当前数据库为演示数据（模拟生成），上传真实报表后请重新建库")
+    if caption:
+        st.caption(caption)
+
+
+def require_view() -> View:
+    """The sidebar's view, or an empty state saying what to do (and stop the page)."""
+    view = state.current_view()
+    if view is None:
+        st.info(
+            "暂无数据。请到「数据报送」页面上传周报表或台账（CSV/Excel），"
+            "或在命令行运行 `make demo` 载入演示数据。",
+            icon=":material/inbox:",
+        )
+        st.page_link("pages/submissions.py", label="去上传数据", icon=":material/upload_file:")
+        st.stop()
+    return view
+
+
+def chart(fig: go.Figure, key: str, filter_param: str | None = None) -> None:
+    """Draw a figure; with filter_param, clicking a bar/region sets that sidebar filter."""
+    if filter_param is None:
+        st.plotly_chart(fig, key=key, config=PLOTLY_CONFIG)
+        return
+    st.plotly_chart(
+        fig, key=key, config=PLOTLY_CONFIG, on_select=partial(state.select_from_chart, key, filter_param),
+        selection_mode="points",
+    )
