@@ -144,6 +144,53 @@ def cmd_template(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_backup(args: argparse.Namespace) -> int:
+    from .backup import backup, copy_raw_uploads
+
+    wh = Warehouse(args.db)
+    out = Path(args.out)
+    manifest = backup(wh, out)
+    n_raw = copy_raw_uploads(wh, out)
+    rows = "，".join(f"{t} {i['rows']} 行" for t, i in manifest["tables"].items())
+    print(f"已备份到 {out}：{rows}；原始报送文件 {n_raw} 个")
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    from .backup import restore
+
+    try:
+        manifest = restore(Path(args.backup_dir), Path(args.db))
+    except (ValueError, FileNotFoundError) as exc:
+        print(f"恢复失败，数据库未改动：{exc}", file=sys.stderr)
+        return 1
+    rows = "，".join(f"{t} {i['rows']} 行" for t, i in manifest["tables"].items())
+    print(f"已从 {args.backup_dir} 恢复到 {args.db}：{rows}")
+    return 0
+
+
+def cmd_user_add(args: argparse.Namespace) -> int:
+    import getpass
+
+    from .auth import add_user
+
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = getpass.getpass("密码：")
+        if getpass.getpass("再输入一次：") != password:
+            print("两次输入的密码不一致", file=sys.stderr)
+            return 1
+    try:
+        user = add_user(args.name, password, args.role, args.region)
+    except ValueError as exc:
+        print(str(exc), file=sys.stderr)
+        return 1
+    where = f"，地区 {user.region_code}" if user.region_code else ""
+    print(f"已创建用户 {user.name}（{user.role}{where}）")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="kaigong", description="开工：工业转型升级项目调度分析")
     p.add_argument("--db", default=str(default_db_path()), help="DuckDB 文件（默认 data/kaigong.duckdb，或环境变量 KAIGONG_DB）")
@@ -171,6 +218,23 @@ def build_parser() -> argparse.ArgumentParser:
     pt = sub.add_parser("template", help="生成标准报送模板（.csv 或 .xlsx）")
     pt.add_argument("--out", required=True)
     pt.set_defaults(func=cmd_template)
+
+    pb = sub.add_parser("backup", help="把每张表导出为 Parquet（附清单与校验和）及原始报送文件")
+    pb.add_argument("--out", required=True, help="备份目录")
+    pb.set_defaults(func=cmd_backup)
+
+    pr = sub.add_parser("restore", help="从备份目录恢复数据库（校验后整体替换）")
+    pr.add_argument("backup_dir")
+    pr.set_defaults(func=cmd_restore)
+
+    pu = sub.add_parser("user", help="用户管理")
+    usub = pu.add_subparsers(dest="user_command", required=True)
+    pua = usub.add_parser("add", help="创建用户（第一个管理员也用它创建）")
+    pua.add_argument("name")
+    pua.add_argument("--role", required=True, choices=["领导", "分析员", "报送员", "管理员"])
+    pua.add_argument("--region", help="报送员所属地市或县区")
+    pua.add_argument("--password-stdin", action="store_true", help="从标准输入读取密码")
+    pua.set_defaults(func=cmd_user_add)
     return p
 
 

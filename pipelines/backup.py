@@ -1,0 +1,102 @@
+"""Backups a province can keep: every table to Parquet with a manifest, and back."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from datetime import datetime
+from pathlib import Path
+
+import pyarrow.parquet as pq
+
+from .store import Warehouse, first, rebuild_snapshots
+
+# Tables in load order; snapshots are derived and rebuilt on restore.
+TABLES = ("submissions", "projects", "reports", "targets", "problem_closures", "audit_log", "meta")
+FORMAT = "kaigong-backup/1"
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def backup(wh: Warehouse, out_dir: Path) -> dict:
+    """Write every table to out_dir/<table>.parquet and a manifest (row counts, checksums)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    manifest: dict = {"format": FORMAT, "created_at": datetime.now().isoformat(timespec="seconds"),
+                      "source": str(wh.path), "tables": {}}
+    with wh.read() as con:
+        for table in TABLES:
+            data = con.sql(f"SELECT * FROM {table}").to_arrow_table()  # noqa: S608 (table from TABLES)
+            path = out_dir / f"{table}.parquet"
+            pq.write_table(data, path)
+            manifest["tables"][table] = {"rows": data.num_rows, "sha256": _sha256(path)}
+    (out_dir / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
+    return manifest
+
+
+def restore(backup_dir: Path, target: Path) -> dict:
+    """Rebuild a database file at target from a backup, checking every file against the manifest.
+
+    The new file is built beside the target and moved into place only when complete.
+    """
+    manifest = json.loads((backup_dir / "manifest.json").read_text(encoding="utf-8"))
+    if manifest.get("format") != FORMAT:
+        raise ValueError(f"不是开工的备份目录：{backup_dir}")
+    for table, info in manifest["tables"].items():
+        path = backup_dir / f"{table}.parquet"
+        if _sha256(path) != info["sha256"]:
+            raise ValueError(f"备份文件已损坏（校验和不符）：{path}")
+    building = target.with_name(target.name + ".restoring")
+    building.unlink(missing_ok=True)
+    wh = Warehouse(building)
+    wh.init()
+    con = wh._connect(read_only=False)
+    try:
+        con.execute("BEGIN TRANSACTION")
+        for table in TABLES:
+            data = pq.read_table(backup_dir / f"{table}.parquet")
+            con.register("restore_src", data)
+            con.execute(f"INSERT INTO {table} SELECT * FROM restore_src")  # noqa: S608 (table from TABLES)
+            con.unregister("restore_src")
+            got = first(con.execute(f"SELECT count(*) FROM {table}"))  # noqa: S608
+            if not got or got[0] != manifest["tables"][table]["rows"]:
+                raise ValueError(f"恢复后 {table} 行数不符")
+        row = first(con.execute("SELECT coalesce(max(submission_id), 0) + 1 FROM submissions"))
+        next_id = int(row[0]) if row else 1
+        con.execute("DROP SEQUENCE submission_seq")
+        # CREATE SEQUENCE takes no parameters: next_id is an int we computed, not user text.
+        con.execute(f"CREATE SEQUENCE submission_seq START {next_id:d}")
+        rebuild_snapshots(con)
+        con.execute("COMMIT")
+        con.execute("CHECKPOINT")
+    finally:
+        con.close()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(building, target)
+    Path(str(building) + ".wal").unlink(missing_ok=True)
+    Warehouse(target)._bump_version()
+    return manifest
+
+
+def copy_raw_uploads(wh: Warehouse, out_dir: Path) -> int:
+    """Copy the kept raw submission files into the backup too; returns how many."""
+    if not wh.uploads_dir.exists():
+        return 0
+    dest = out_dir / "uploads"
+    dest.mkdir(parents=True, exist_ok=True)
+    n = 0
+    for f in wh.uploads_dir.iterdir():
+        if f.is_file():
+            shutil.copy2(f, dest / f.name)
+            n += 1
+    return n
+
+
+

@@ -1,0 +1,256 @@
+"""The 简报: a Chinese A4 briefing (PDF, or PNG pages) for the current filters.
+
+Every number in it comes from pipelines.metrics (the same calls the pages and `kaigong metrics`
+make), so the paper says what the dashboard says. User text (project names, problems) goes
+through Jinja2's autoescape: a name with <script> prints as text.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import jinja2
+import polars as pl
+
+from . import metrics, schema
+from .reference import region_by_code
+
+Progress = Callable[[str], None]
+
+NO_FILTERS = metrics.Filters()
+A4_WIDTH_PX = 1400  # chart width in CSS px before scale; printed at 170 mm
+CHART_SCALE = 2  # kaleido scale: ~300 dpi on the printed width
+
+
+@dataclass
+class BriefingData:
+    """Everything the briefing prints, computed once from the metrics layer."""
+
+    as_of: date
+    year: int
+    filters: metrics.Filters
+    title: str
+    scope: str
+    filter_lines: list[tuple[str, str]]
+    total: dict[str, Any]
+    tiers: list[dict[str, Any]]
+    regions: list[dict[str, Any]]  # by city, or by county when one city is chosen
+    region_level: str  # city | county
+    overdue: pl.DataFrame
+    problems: pl.DataFrame
+    sentences: list[str]
+    is_demo: bool = False
+    footnotes: list[str] = field(default_factory=list)
+
+
+def _yi(wan: float | None) -> str:
+    return "—" if wan is None else f"{wan / 10000:,.1f}"
+
+
+def _pct(rate: float | None) -> str:
+    return "—" if rate is None else f"{rate * 100:.1f}%"
+
+
+def _day(d: date) -> str:
+    return f"{d.month}月{d.day}日"
+
+
+def scope_name(filters: metrics.Filters) -> str:
+    """The subject of the 通报 sentences: 省级双百 / 市级千项 / 全部重点, with the region."""
+    tiers = set(filters.tiers)
+    if tiers == {"省级双百·新兴", "省级双百·技改"}:
+        tier = "省级双百"
+    elif len(tiers) == 1:
+        tier = next(iter(tiers))
+    elif tiers:
+        tier = "、".join(t for t in schema.TIERS if t in tiers)
+    else:
+        tier = "重点工业转型升级"
+    places = [region_by_code()[c].name for c in (*filters.counties, *filters.cities) if c in region_by_code()]
+    place = "、".join(places[:3]) + ("等" if len(places) > 3 else "") if places else ""
+    return f"{place}{tier}"
+
+
+def headline_sentence(scope: str, as_of: date, fig: dict[str, Any]) -> str:
+    """「截至3月31日，省级双百项目累计完成投资58.6亿元，占年度计划的X%，滞后序时进度Y个百分点；开（复）工率82.5%。」"""
+    parts = [f"截至{_day(as_of)}，{scope}项目累计完成投资{_yi(fig['ytd_completed'])}亿元"]
+    if fig["completion_rate"] is not None:
+        parts.append(f"占年度计划的{fig['completion_rate'] * 100:.1f}%")
+        gap = fig["schedule_gap"]
+        word = "超" if gap >= 0 else "滞后"
+        parts.append(f"{word}序时进度{abs(gap):.1f}个百分点")
+    text = "，".join(parts)
+    if fig["start_rate"] is not None:
+        text += f"；开（复）工率{fig['start_rate'] * 100:.1f}%"
+    return text + "。"
+
+
+def _count_sentence(fig: dict[str, Any]) -> str:
+    s = (
+        f"纳入调度项目{fig['projects']}个，总投资{_yi(fig['total_investment'])}亿元，"
+        f"年度计划投资{_yi(fig['annual_plan'])}亿元；应开（复）工项目{fig['due']}个，"
+        f"已开（复）工{fig['started']}个，逾期未开工{fig['overdue']}个"
+    )
+    if fig["planned_completions"]:
+        s += f"；计划年内竣工{fig['planned_completions']}个，已竣工{fig['completed']}个"
+    return s + "。"
+
+
+def sentences(data_total: dict[str, Any], tiers: list[dict[str, Any]], regions: list[dict[str, Any]],
+              overdue: pl.DataFrame, scope: str, as_of: date, region_level: str) -> list[str]:
+    """The standard 通报 sentences, written from the figures."""
+    out = [headline_sentence(scope, as_of, data_total), _count_sentence(data_total)]
+    for t in tiers:
+        if t["projects"] and len(tiers) > 1:
+            out.append(headline_sentence(t["group"], as_of, t))
+    unit = "地市" if region_level == "city" else "县区"
+    red = [r["group"] for r in regions if metrics.light(r["schedule_gap"]) == "red"]
+    yellow = [r["group"] for r in regions if metrics.light(r["schedule_gap"]) == "yellow"]
+    if red:
+        out.append(f"{'、'.join(red)}{'等' if len(red) > 1 else ''}{len(red)}个{unit}滞后序时进度超过30个百分点（红灯），需重点督导。")
+    if yellow:
+        out.append(f"{'、'.join(yellow)}{len(yellow)}个{unit}滞后序时进度10～30个百分点（黄灯）。")
+    if overdue.height:
+        reasons = Counter(
+            r for r in overdue["not_started_reason"].fill_null("未说明原因").to_list() for r in [str(r)[:12]]
+        ).most_common(3)
+        top = "、".join(f"{r}（{n}个）" for r, n in reasons)
+        out.append(f"逾期未开工项目{overdue.height}个，主要原因：{top}。")
+    half = metrics.double_half(as_of, data_total["completion_rate"])
+    if half is not None:
+        out.append(
+            f"投资完成率{_pct(data_total['completion_rate'])}，"
+            + ("已实现“双过半”。" if half else "未实现“双过半”，需加快进度。")
+        )
+    return out
+
+
+def filter_lines(view_year: int, as_of: date, filters: metrics.Filters) -> list[tuple[str, str]]:
+    names = region_by_code()
+    def joined(values: tuple[str, ...]) -> str:
+        return "、".join(values) if values else "全部"
+    return [
+        ("年度", str(view_year)),
+        ("报告期截止日", as_of.isoformat()),
+        ("层级", joined(filters.tiers)),
+        ("地市", joined(tuple(names[c].name if c in names else c for c in filters.cities))),
+        ("县区", joined(tuple(names[c].name if c in names else c for c in filters.counties))),
+        ("行业", joined(filters.industries)),
+        ("建设状态", joined(filters.stages)),
+        ("投资规模", joined(filters.size_bands)),
+    ]
+
+
+def collect(con: duckdb.DuckDBPyConnection, as_of: date, *, year: int | None = None,
+            filters: metrics.Filters = NO_FILTERS, is_demo: bool = False) -> BriefingData:
+    """Compute everything the briefing prints."""
+    y = year or as_of.year
+    d = min(as_of, date(y, 12, 31))
+    total = metrics.total(con, d, year=y, filters=filters)
+    tiers = metrics.figures(con, d, year=y, filters=filters, by="tier")
+    region_level = "county" if len(filters.cities) == 1 else "city"
+    regions = metrics.figures(con, d, year=y, filters=filters, by=region_level)
+    states = metrics.project_states(con, d, year=y, filters=filters)
+    overdue = states.filter(pl.col("is_overdue")).select(
+        "project_name", "city_name", "county_name", "planned_start_date", "not_started_reason", "tier"
+    )
+    problems = states.filter(pl.col("problem").is_not_null() & (pl.col("problem").str.strip_chars() != "")).select(
+        "project_name", "city_name", "county_name", "problem", "problem_department"
+    )
+    scope = scope_name(filters)
+    place = scope.replace("重点工业转型升级", "") if scope.endswith("重点工业转型升级") else ""
+    title = f"{place or ''}{'工业转型升级重点项目' if not filters.tiers else scope + '项目'}建设进展简报"
+    return BriefingData(
+        as_of=d, year=y, filters=filters, title=title, scope=scope,
+        filter_lines=filter_lines(y, d, filters), total=total, tiers=tiers, regions=regions,
+        region_level=region_level, overdue=overdue, problems=problems,
+        sentences=sentences(total, tiers, regions, overdue, scope, d, region_level),
+        is_demo=is_demo,
+        footnotes=[metrics.FORMULA_ZH[k] for k in
+                   ("completion_rate", "time_progress", "schedule_gap", "start_rate", "lights", "double_half")],
+    )
+
+
+# ---- rendering -------------------------------------------------------------------------------
+
+_TEMPLATE = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
+    autoescape=jinja2.select_autoescape(["html", "j2"], default=True),
+)
+
+
+def figure_images(figures: list[tuple[str, Any]], progress: Progress | None = None) -> list[tuple[str, str]]:
+    """Render plotly figures to PNG data URIs with one Chromium (kaleido's sync server)."""
+    from .export import figure_png
+
+    out = []
+    for i, (caption, fig) in enumerate(figures, 1):
+        if progress:
+            progress(f"渲染图表 {i}/{len(figures)}：{caption}")
+        png = figure_png(fig, width=A4_WIDTH_PX // 2 * 2, height=int(A4_WIDTH_PX * 0.45))
+        out.append((caption, "data:image/png;base64," + base64.b64encode(png).decode("ascii")))
+    return out
+
+
+def render_html(data: BriefingData, images: list[tuple[str, str]]) -> str:
+    t = data.total
+    cards = [
+        ("项目数", f"{t['projects']}", "个"),
+        ("总投资", _yi(t["total_investment"]), "亿元"),
+        ("年度计划投资", _yi(t["annual_plan"]), "亿元"),
+        ("本年累计完成", _yi(t["ytd_completed"]), "亿元"),
+        ("投资完成率", _pct(t["completion_rate"]), f"序时进度 {_pct(t['time_progress'])}"),
+        ("开（复）工率", _pct(t["start_rate"]), f"{t['started']}/{t['due']} 个"),
+        ("竣工率", _pct(t["completion_count_rate"]), f"{t['completed']}/{t['planned_completions']} 个"),
+        ("入统率", _pct(t["stats_rate"]), f"{t['stats_registered']}/{t['stats_due']} 个"),
+        ("录入率", _pct(t["reporting_rate"]), f"已报送 {t['reported']} 个"),
+    ]
+    region_rows = sorted(
+        (r for r in data.regions if r["projects"]),
+        key=lambda r: (r["schedule_gap"] is None, r["schedule_gap"] if r["schedule_gap"] is not None else 0),
+    )
+    return _TEMPLATE.get_template("briefing.html.j2").render(
+        d=data, cards=cards, images=images, region_rows=region_rows,
+        fmt_yi=_yi, fmt_pct=_pct, light=metrics.light, light_zh=metrics.LIGHT_ZH,
+        overdue=data.overdue.head(30).to_dicts(), overdue_more=max(0, data.overdue.height - 30),
+        problems=data.problems.head(30).to_dicts(), problems_more=max(0, data.problems.height - 30),
+        unit="地市" if data.region_level == "city" else "县区",
+        generated=datetime.now().strftime("%Y-%m-%d %H:%M"),
+    )
+
+
+def render_pdf(data: BriefingData, images: list[tuple[str, str]]) -> bytes:
+    import weasyprint
+
+    return weasyprint.HTML(string=render_html(data, images)).write_pdf()
+
+
+def pdf_to_png(pdf: bytes, dpi: int = 110) -> bytes:
+    """The briefing as one PNG: every PDF page, stacked (poppler's pdftoppm)."""
+    import subprocess
+    import tempfile
+
+    from PIL import Image
+
+    with tempfile.TemporaryDirectory() as tmp:
+        src = Path(tmp) / "b.pdf"
+        src.write_bytes(pdf)
+        subprocess.run(["pdftoppm", "-r", str(dpi), "-png", str(src), str(Path(tmp) / "p")], check=True)
+        pages = [Image.open(p).convert("RGB") for p in sorted(Path(tmp).glob("p*.png"))]
+        width = max(p.width for p in pages)
+        sheet = Image.new("RGB", (width, sum(p.height for p in pages)), "white")
+        y = 0
+        for p in pages:
+            sheet.paste(p, (0, y))
+            y += p.height
+        buf = io.BytesIO()
+        sheet.save(buf, format="PNG", optimize=True)
+        return buf.getvalue()

@@ -1,0 +1,106 @@
+"""Backups, accounts, region-bound submitters, bound SQL values."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from pipelines import auth, metrics
+from pipelines.backup import backup, restore
+from pipelines.findings import SubmissionRefused
+from pipelines.store import Submission, Warehouse
+from tests.conftest import load_rows
+
+XZ = {"city_code": "140900", "city_name": "忻州市", "tier": "市级千项"}
+TY = {"city_code": "140100", "city_name": "太原市", "tier": "市级千项"}
+
+
+def _counts(wh: Warehouse) -> dict[str, int]:
+    with wh.read() as con:
+        return {t: con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0]
+                for t in ("submissions", "projects", "reports", "snapshots", "targets")}
+
+
+def test_backup_round_trips_every_row(wh, tmp_path):
+    load_rows(wh, date(2020, 3, 6), [{**XZ, "project_name": "甲", "stage": "在建", "ytd_completed": 5.0}])
+    load_rows(wh, date(2020, 3, 13), [{**TY, "project_name": "乙", "stage": "新开工"}])
+    backup(wh, tmp_path / "bk")
+    target = tmp_path / "restored.duckdb"
+    restore(tmp_path / "bk", target)
+    again = Warehouse(target)
+    assert _counts(again) == _counts(wh)
+    with wh.read() as a, again.read() as b:
+        assert metrics.figures(a, date(2020, 3, 31), by="city") == metrics.figures(b, date(2020, 3, 31), by="city")
+    # the restored database keeps numbering submissions after the last one
+    load_rows(again, date(2020, 3, 20), [{**TY, "project_name": "丙", "stage": "在建"}])
+    with again.read() as con:
+        assert con.execute("SELECT max(submission_id) FROM submissions").fetchall()[0][0] == 3
+
+
+def test_corrupt_backup_is_refused_and_target_untouched(wh, tmp_path):
+    load_rows(wh, date(2020, 3, 6), [{**XZ, "project_name": "甲", "stage": "在建"}])
+    backup(wh, tmp_path / "bk")
+    (tmp_path / "bk" / "reports.parquet").write_bytes(b"garbage")
+    with pytest.raises(ValueError, match="校验和不符"):
+        restore(tmp_path / "bk", wh.path)
+    assert _counts(wh)["reports"] == 1
+
+
+def test_submitter_of_xinzhou_cannot_load_taiyuan_rows(wh, tmp_path):
+    users = tmp_path / "users.json"
+    clerk = auth.add_user("xz", "pass-word-1", "报送员", "忻州市", path=users)
+    assert auth.authenticate("xz", "pass-word-1", path=users) == clerk
+    assert auth.authenticate("xz", "wrong-password", path=users) is None
+    assert "pass-word-1" not in users.read_text()
+    frame = pl.DataFrame([
+        {**XZ, "project_name": "忻州项目", "stage": "在建", "source_row": 5},
+        {**TY, "project_name": "太原项目", "stage": "在建", "source_row": 6},
+    ])
+    sub = Submission("忻州周报.csv", frame, date(2020, 3, 6), raw=b"x", present_fields=("stage",))
+    with pytest.raises(SubmissionRefused) as exc:
+        wh.load([sub], actor="xz", allowed_regions=clerk.allowed_regions())
+    assert [(e.row, e.message) for e in exc.value.errors] == [(6, "该行项目不属于您负责报送的地区")]
+    assert _counts(wh)["reports"] == 0
+    # a county under 忻州 is theirs too
+    ok = frame.filter(pl.col("city_code") == "140900").with_columns(county_code=pl.lit("140902"))
+    wh.load([Submission("ok.csv", ok, date(2020, 3, 6), raw=b"y", present_fields=("stage",))],
+            actor="xz", allowed_regions=clerk.allowed_regions())
+    with wh.read() as con:
+        assert con.execute("SELECT actor FROM audit_log").fetchall() == [("xz",)]
+
+
+def test_roles_and_permissions():
+    assert auth.User("a", "分析员").can("export") and not auth.User("a", "分析员").can("upload")
+    assert auth.User("l", "领导").can("view_all") and not auth.User("l", "领导").can("admin")
+    assert auth.User("c", "报送员", "140900").visible_cities() == {"140900"}
+    assert auth.User("c", "报送员", "140902").allowed_regions() == {"140902"}
+    with pytest.raises(ValueError):
+        auth.add_user("x", "longenough", "报送员", None, path=Path("/nonexistent/never-written.json"))
+
+
+@pytest.mark.parametrize("hostile", ["' OR 1=1 --", "太原市'; DROP TABLE reports; --", "\"", "%", "\\"])
+def test_filter_values_are_bound_not_spliced(wh, hostile):
+    load_rows(wh, date(2020, 3, 6), [{**XZ, "project_name": "甲", "stage": "在建"}])
+    f = metrics.Filters(tiers=(hostile,), cities=(hostile,), industries=(hostile,), stages=(hostile,))
+    with wh.read() as con:
+        assert metrics.total(con, date(2020, 3, 6), filters=f)["projects"] == 0
+        assert metrics.total(con, date(2020, 3, 6))["projects"] == 1
+
+
+def test_cli_user_add_creates_first_admin(tmp_path):
+    users = tmp_path / "u.json"
+    run = subprocess.run(
+        [sys.executable, "-m", "pipelines.cli", "user", "add", "admin", "--role", "管理员", "--password-stdin"],
+        input="s3cret-pass\n", capture_output=True, text=True, env={"KAIGONG_USERS": str(users), "PATH": ""},
+        cwd=Path(__file__).resolve().parent.parent,
+    )
+    assert run.returncode == 0, run.stderr
+    data = json.loads(users.read_text())
+    assert data["users"][0]["role"] == "管理员" and data["users"][0]["password_hash"].startswith("$2")
+    assert auth.authenticate("admin", "s3cret-pass", path=users) is not None
