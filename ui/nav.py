@@ -4,6 +4,11 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+# url_path never equals a file's stem. A folder named pages/ next to app.py switches a fresh
+# process into Streamlit's old automatic multipage mode until st.navigation first runs; in that
+# mode a link whose path matches a file stem (/starts) ran pages/starts.py alone, without app.py
+# and its sidebar. A path that matches no stem falls back to app.py, which routes correctly.
+
 
 class PageSpec(NamedTuple):
     path: str
@@ -14,12 +19,12 @@ class PageSpec(NamedTuple):
 
 
 PAGES: tuple[PageSpec, ...] = (
-    PageSpec("pages/overview.py", "总览", "overview", ":material/dashboard:", "百千工程总览"),
-    PageSpec("pages/starts.py", "开工", "starts", ":material/construction:", "开（复）工情况"),
-    PageSpec("pages/completion.py", "投资完成", "completion", ":material/trending_up:", "投资完成与序时进度"),
-    PageSpec("pages/regions.py", "区域", "regions", ":material/map:", "区域分布与排名"),
-    PageSpec("pages/projects.py", "项目台账", "projects", ":material/table:", "项目台账"),
-    PageSpec("pages/problems.py", "问题清单", "problems", ":material/report:", "问题清单"),
+    PageSpec("pages/overview.py", "总览", "summary", ":material/dashboard:", "百千工程总览"),
+    PageSpec("pages/starts.py", "开工", "start-rates", ":material/construction:", "开（复）工情况"),
+    PageSpec("pages/completion.py", "投资完成", "investment", ":material/trending_up:", "投资完成与序时进度"),
+    PageSpec("pages/regions.py", "区域", "region-map", ":material/map:", "区域分布与排名"),
+    PageSpec("pages/projects.py", "项目台账", "ledger", ":material/table:", "项目台账"),
+    PageSpec("pages/problems.py", "问题清单", "issues", ":material/report:", "问题清单"),
     PageSpec("pages/submissions.py", "数据报送", "upload", ":material/upload_file:", "数据报送"),
-    PageSpec("pages/briefing.py", "简报", "briefing", ":material/description:", "简报"),
+    PageSpec("pages/briefing.py", "简报", "brief", ":material/description:", "简报"),
 )

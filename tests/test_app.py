@@ -1,0 +1,216 @@
+"""The dashboard through AppTest: every page renders, the sidebar filters change what renders."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from pipelines.store import Submission, Warehouse
+from tests.conftest import ROOT, app_rows
+from ui.nav import PAGES
+
+APP = str(ROOT / "app.py")
+
+
+@pytest.fixture
+def db_env(app_db: Path) -> Iterator[Path]:
+    old = os.environ.get("KAIGONG_DB")
+    os.environ["KAIGONG_DB"] = str(app_db)
+    yield app_db
+    if old is None:
+        os.environ.pop("KAIGONG_DB", None)
+    else:
+        os.environ["KAIGONG_DB"] = old
+
+
+def run(page: str | None = None, **query: str) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=60)
+    for k, v in query.items():
+        at.query_params[k] = v
+    at.run()
+    if page:
+        at.switch_page(page).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def metrics_of(at: AppTest) -> dict[str, str]:
+    """The first card of each label (the 全部项目 block comes first on the overview)."""
+    out: dict[str, str] = {}
+    for m in at.metric:
+        out.setdefault(m.label, m.value)
+    return out
+
+
+def qp(at: AppTest, name: str) -> list[str]:
+    v = at.query_params.get(name, [])
+    return [v] if isinstance(v, str) else list(v)
+
+
+def table(at: AppTest, column: str):
+    """The first table that has the column (display-only tables have no widget key)."""
+    for df in at.dataframe:
+        if column in df.value.columns:
+            return df.value
+    raise AssertionError(f"no table with column {column!r}")
+
+
+def charts_of(at: AppTest) -> list[dict]:
+    return [json.loads(el.proto.spec) for el in at.get("plotly_chart")]
+
+
+@pytest.mark.parametrize("spec", PAGES, ids=[p.url_path for p in PAGES])
+def test_every_page_renders(db_env, spec):
+    at = run(spec.path)
+    assert [t.value for t in at.title] == [spec.marker]
+    # every chart carries its footnote with the report date of the data
+    for fig in charts_of(at):
+        notes = [a.get("text", "") for a in fig["layout"].get("annotations", []) if a.get("name") == "footnote"]
+        assert notes and "数据截至报告期 2020-03-13" in notes[0], fig["layout"].get("title")
+
+
+def test_overview_headline_figures_and_changes(db_env):
+    at = run()
+    m = metrics_of(at)
+    assert m["项目数"] == "4 个"
+    assert m["总投资"] == "18.10 亿元"
+    assert m["年度计划投资"] == "5.90 亿元"
+    assert m["本年累计完成投资"] == "1.05 亿元"
+    assert m["投资完成率"] == "17.8%"  # 10500 / 59000
+    assert m["较序时进度"] == "-2.1 个百分点"  # 17.80 % − 73/366
+    assert m["开（复）工率"] == "100.0%"
+    assert m["入统率"] == "33.3%"
+    start = next(x for x in at.metric if x.label == "开（复）工率")
+    assert start.delta == "+33.3 个百分点"  # 2/3 on 03-06
+    ytd = next(x for x in at.metric if x.label == "本年累计完成投资")
+    assert ytd.delta == "+0.55 亿元"  # 0.50 → 1.05
+    # one block per tier present, in the contract's order
+    assert [s.value for s in at.subheader] == ["全部项目", "省级双百·新兴", "省级双百·技改", "市级千项"]
+
+
+def test_tier_filter_changes_the_figures(db_env):
+    at = run()
+    at.multiselect(key="sidebar_tier").set_value(["省级双百·新兴"]).run()
+    m = metrics_of(at)
+    assert (m["项目数"], m["本年累计完成投资"], m["投资完成率"]) == ("1 个", "0.40 亿元", "20.0%")
+    assert qp(at, "tier") == ["省级双百·新兴"]
+
+
+def test_city_filter_limits_counties_and_figures(db_env):
+    at = run()
+    at.multiselect(key="sidebar_city").set_value(["140900"]).run()
+    m = metrics_of(at)
+    assert (m["项目数"], m["总投资"], m["投资完成率"]) == ("2 个", "12.30 亿元", "18.2%")  # 6000 / 33000
+    county = at.multiselect(key="sidebar_county")
+    assert county.options and all(o.startswith("忻州市·") for o in county.options)
+    at.multiselect(key="sidebar_county").set_value(["140902"]).run()
+    assert metrics_of(at)["项目数"] == "1 个"
+
+
+def test_report_date_shows_that_week(db_env):
+    at = run()
+    at.selectbox(key="sidebar_date").set_value(date(2020, 3, 6)).run()
+    m = metrics_of(at)
+    assert (m["本年累计完成投资"], m["开（复）工率"]) == ("0.50 亿元", "66.7%")
+    assert qp(at, "date") == ["2020-03-06"]
+
+
+def test_url_state_opens_the_same_view_and_ignores_bad_values(db_env):
+    at = run(city="忻州市", date="2020-13-99", stage="施工中")
+    warnings = " ".join(w.value for w in at.sidebar.warning)
+    assert "报告期「2020-13-99」不存在" in warnings and "施工中" in warnings
+    assert metrics_of(at)["项目数"] == "2 个"
+    assert at.multiselect(key="sidebar_city").value == ["140900"]
+    assert qp(at, "city") == ["140900"] and qp(at, "date") == ["2020-03-13"]
+    assert "stage" not in at.query_params
+
+
+def test_starts_page_lists_overdue_on_the_earlier_week(db_env):
+    at = run("pages/starts.py", date="2020-03-06")
+    assert any(s.value.startswith("逾期未开工项目（1 个）") for s in at.subheader)
+    overdue = table(at, "未开复工原因")
+    assert overdue["项目名称"].to_list() == ["新型建材生产线项目"]
+    assert overdue["未开复工原因"].to_list() == ["环评手续办理中"]
+    assert any(s.value == "下月应开工项目（2020-03-06 至 2020-04-06，1 个）" for s in at.subheader)
+    at = run("pages/starts.py")  # 03-13: the 04-01 start is within the next month
+    upcoming = table(at, "计划开（复）工")
+    assert upcoming["项目名称"].to_list() == ["杂粮深加工项目"]
+
+
+def test_completion_page_bars_and_lights(db_env):
+    at = run("pages/completion.py")
+    by_title = {f["layout"]["title"]["text"]: f for f in charts_of(at)}
+    city = by_title["各市投资完成率（竖线为序时进度）"]
+    bars = city["data"][0]
+    assert bars["y"] == ["忻州市", "太原市"]  # drawn bottom-up: 太原 first in the contract's order
+    assert [round(x, 1) for x in bars["x"]] == [18.2, 17.3]  # 6000/33000, 4500/26000
+    assert bars["marker"]["color"] == ["#2e7d32", "#2e7d32"]  # both within 10 pp of 序时进度: green
+    draggers = table(at, "滞后额（万元）")
+    assert "杂粮深加工项目" in draggers["项目名称"].to_list()
+
+
+def test_regions_ranking_follows_the_weights(db_env):
+    at = run("pages/regions.py")
+    ranking = table(at, "综合得分")
+    assert ranking["地市"].to_list()[0] == "忻州市"  # higher completion rate, equal start/report rates
+    at.number_input(key="regions_w_completion_rate").set_value(0.0).run()
+    at.number_input(key="regions_w_schedule_gap").set_value(0.0).run()
+    ranking = table(at, "综合得分")
+    assert ranking["综合得分"].to_list() == [100.0, 100.0]  # ties when only equal criteria count
+
+
+def test_regions_drill_into_a_city(db_env):
+    at = run("pages/regions.py", city="140100")
+    detail = table(at, "县区")
+    assert detail["县区"].to_list() == ["小店区", "迎泽区"]
+
+
+def test_problems_page_lists_open_problems_with_age(db_env):
+    at = run("pages/problems.py")
+    t = table(at, "已挂天数")
+    assert set(t["存在问题"].to_list()) == {"电力接入需协调", "用地指标未落实"}
+    assert t["已挂天数"].to_list() == [7, 7]  # first raised 03-06, as of 03-13
+
+
+def test_empty_database_says_what_to_do(tmp_path, monkeypatch):
+    import ui.data
+
+    monkeypatch.setattr(ui.data, "demo_available", lambda: False)
+    monkeypatch.setenv("KAIGONG_DB", str(tmp_path / "empty.duckdb"))
+    for spec in PAGES:
+        at = run(spec.path)
+        if spec.url_path not in ("upload", "briefing"):
+            assert any("暂无数据" in i.value for i in at.info), spec.path
+
+
+def test_demo_data_is_badged_on_every_page(tmp_path, monkeypatch):
+    wh = Warehouse(tmp_path / "demo.duckdb")
+    wh.init()
+    import polars as pl
+
+    frame = pl.DataFrame(app_rows(0), infer_schema_length=None)
+    wh.load([Submission("演示.csv", frame, date(2020, 3, 6), raw=b"demo",
+                        present_fields=tuple(frame.columns))], is_demo=True)
+    monkeypatch.setenv("KAIGONG_DB", str(wh.path))
+    for spec in PAGES:
+        at = run(spec.path)
+        assert any("演示数据" in w.value for w in at.sidebar.warning), spec.path
+
+
+def test_url_paths_never_match_a_page_file():
+    # see ui/nav.py: a matching stem would run the page without app.py on a fresh server
+    assert all(Path(p.path).stem != p.url_path for p in PAGES)
+    assert len({p.url_path for p in PAGES}) == len(PAGES)
+
+
+def test_rerun_keeps_routing_through_app(db_env):
+    at = run("pages/starts.py")
+    at.run()  # a plain rerun stays on the page and still draws the sidebar
+    assert [t.value for t in at.title] == ["开（复）工情况"]
+    assert at.selectbox(key="sidebar_date").value == date(2020, 3, 13)
