@@ -713,6 +713,7 @@ def _row_region(rec: dict[str, Any], cells: list[str], cols: dict[str, _Col], ct
                 region_county: Region | None, missing: list[int]) -> None:
     city: Region | None = None
     county: Region | None = None
+    n_errors = len(ctx.errors)
 
     def get(key: str) -> tuple[str, str] | None:
         c = cols.get(key)
@@ -768,7 +769,7 @@ def _row_region(rec: dict[str, Any], cells: list[str], cols: dict[str, _Col], ct
     elif region_county is not None and county is not None and county.code != region_county.code:
         col = next((cols[k].name for k in (H.COUNTY, H.LOCATION, H.COUNTY_CODE) if k in cols), None)
         ctx.err(f"县区「{county.name}」与上传时选择的地区「{region_county.name}」不一致", rownum, col, county.name)
-    if city is None:
+    if city is None and len(ctx.errors) == n_errors:  # an unknown city was already reported for this row
         missing.append(rownum)
     rec["city_code"], rec["city_name"] = (city.code, city.name) if city else (None, None)
     rec["county_code"], rec["county_name"] = (county.code, county.name) if county else (None, None)
@@ -973,11 +974,12 @@ class _Targets:
 def _find_targets(grid: Grid) -> _Targets | None:
     for i, row in enumerate(grid[:HEADER_SCAN_ROWS]):
         cells = [_cell_text(v) for v in row]
-        region_cols = [j for j, c in enumerate(cells) if _is_region_label(c)]
-        if len(region_cols) < 2:
+        filled = [j for j, c in enumerate(cells) if c]
+        if len(filled) < 3:
             continue
-        label_col = min(region_cols) - 1
-        if label_col < 0:
+        label_col = filled[0]  # the row's own label (包保县区园区), then the regions across
+        region_cols = [j for j in filled[1:] if _is_region_label(cells[j])]
+        if len(region_cols) < 2:
             continue
         labels = [_cell_text(r[label_col]) if label_col < len(r) else "" for r in grid]
         metrics = [lab for lab in labels if lab and _target_metric(lab)[0] not in (None, "leader", "department")]
