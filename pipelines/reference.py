@@ -138,7 +138,14 @@ def find_county(text: str, city_code: str | None = None) -> Region | None:
     cands = _county_index().get(t) or _county_index().get(_strip_suffix(t, _COUNTY_SUFFIXES)) or []
     if city_code:
         cands = [c for c in cands if c.parent_code == city_code]
+        if not cands and t in DEV_ZONE_WORDS:
+            # "经开区" inside a known city: that city's one development-zone pseudo-county (e.g. 340771).
+            cands = [c for c in counties_of(city_code) if "开发区" in c.name]
     return cands[0] if len(cands) == 1 else None
+
+
+# Short names clerks use for a city's economic development zone when it is listed as a region.
+DEV_ZONE_WORDS = frozenset({"经开区", "经济开发区", "经济技术开发区", "开发区", "经济技术开发区管委会", "经开区管委会"})
 
 
 def find_region(text: str) -> Region | None:

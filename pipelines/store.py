@@ -13,6 +13,7 @@ appear in SQL text come from schema.py, never from user input.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
 import os
 import time
@@ -162,6 +163,30 @@ class Warehouse:
 
     # -- connections --------------------------------------------------------------------------
 
+    @contextlib.contextmanager
+    def _gate(self, exclusive: bool) -> Iterator[None]:
+        """Writer-preferring readers–writer lock across processes (flock on two sidecar files).
+
+        DuckDB's own file lock gives no preference, so a steady stream of readers can starve
+        a writer. A writer first takes the turnstile and holds it while it waits, so new
+        readers queue behind it. flock locks die with their process: a killed loader
+        cannot wedge the gate.
+        """
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        turn = open(self.path.with_name(self.path.name + ".turn"), "a+b")  # noqa: SIM115
+        gate = open(self.path.with_name(self.path.name + ".gate"), "a+b")  # noqa: SIM115
+        try:
+            fcntl.flock(turn, fcntl.LOCK_EX)
+            if exclusive:
+                fcntl.flock(gate, fcntl.LOCK_EX)
+            else:
+                fcntl.flock(turn, fcntl.LOCK_UN)
+                fcntl.flock(gate, fcntl.LOCK_SH)
+            yield
+        finally:
+            gate.close()
+            turn.close()
+
     def _connect(self, read_only: bool) -> duckdb.DuckDBPyConnection:
         deadline = time.monotonic() + LOCK_WAIT_SECONDS
         delay = 0.02
@@ -179,34 +204,35 @@ class Warehouse:
         """A short-lived read-only connection."""
         if not self.path.exists():
             self.init()
-        con = self._connect(read_only=True)
-        try:
-            yield con
-        finally:
-            con.close()
+        with self._gate(exclusive=False):
+            con = self._connect(read_only=True)
+            try:
+                yield con
+            finally:
+                con.close()
 
     @contextlib.contextmanager
     def write(self, actor: str, action: str, detail: str = "") -> Iterator[duckdb.DuckDBPyConnection]:
         """One write transaction, recorded in the audit log; all or nothing."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        con = self._connect(read_only=False)
-        try:
-            con.execute("BEGIN TRANSACTION")
+        with self._gate(exclusive=True):
+            con = self._connect(read_only=False)
             try:
-                yield con
-                con.execute(
-                    "INSERT INTO audit_log VALUES (?, ?, ?, ?)", [datetime.now(), actor, action, detail]
-                )
-                con.execute(
-                    "INSERT OR REPLACE INTO meta VALUES ('data_version', ?)", [str(time.time_ns())]
-                )
-                con.execute("COMMIT")
-            except BaseException:
-                con.execute("ROLLBACK")
-                raise
-        finally:
-            con.close()
-        self._bump_version()
+                con.execute("BEGIN TRANSACTION")
+                try:
+                    yield con
+                    con.execute(
+                        "INSERT INTO audit_log VALUES (?, ?, ?, ?)", [datetime.now(), actor, action, detail]
+                    )
+                    con.execute(
+                        "INSERT OR REPLACE INTO meta VALUES ('data_version', ?)", [str(time.time_ns())]
+                    )
+                    con.execute("COMMIT")
+                except BaseException:
+                    con.execute("ROLLBACK")
+                    raise
+            finally:
+                con.close()
+            self._bump_version()
 
     def _bump_version(self) -> None:
         tmp = self.version_path.with_suffix(".tmp")
@@ -222,13 +248,13 @@ class Warehouse:
 
     def init(self) -> None:
         """Create the tables if they are not there."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        con = self._connect(read_only=False)
-        try:
-            for ddl in (*schema.DDL, _SNAPSHOT_DDL):
-                con.execute(ddl)
-        finally:
-            con.close()
+        with self._gate(exclusive=True):
+            con = self._connect(read_only=False)
+            try:
+                for ddl in (*schema.DDL, _SNAPSHOT_DDL):
+                    con.execute(ddl)
+            finally:
+                con.close()
 
     def is_empty(self) -> bool:
         with self.read() as con:

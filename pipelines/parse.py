@@ -1,0 +1,383 @@
+"""Pure cell parsers: each takes one cell as a clerk wrote it and returns (value, Chinese error or None).
+
+A cell arrives as str (CSV, or an Excel cell read as text), int/float, bool, date or datetime.
+Empty-looking cells (``""``, ``—``, ``-``, ``/``, ``无`` …) are None with no error: "not stated".
+Money is returned in 万元 (10,000 yuan).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from pipelines.schema import STAGES, TIERS
+
+Parsed = tuple[Any, str | None]
+
+# Cells that mean "nothing stated" in every kind of column.
+EMPTY_TOKENS = frozenset({"", "-", "--", "—", "——", "－", "/", "\\", "无", "暂无", "空", "null", "none", "nan", "n/a", "na", "#n/a"})
+
+_WS = re.compile(r"\s+")
+_EXCEL_EPOCH = date(1899, 12, 30)  # Excel's day 0 (with the 1900 leap-year bug folded in)
+SERIAL_MIN, SERIAL_MAX = 20000, 80000  # serial numbers we accept as dates: 1954-10-03 … 2119-01-10
+
+
+def clean(value: Any) -> str:
+    """A cell as text: NFKC (full-width → half-width), every whitespace removed."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and math.isnan(value):
+        return ""
+    return _WS.sub("", unicodedata.normalize("NFKC", str(value)))
+
+
+def is_empty(value: Any) -> bool:
+    """True for a cell that states nothing (blank, dash, slash, 无)."""
+    return clean(value).lower() in EMPTY_TOKENS
+
+
+# ---- money (万元) ----------------------------------------------------------------------------
+
+_NUM = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+_MONEY_UNITS = (("亿元", 10_000.0), ("亿", 10_000.0), ("万元", 1.0), ("万", 1.0), ("元", 0.0001))
+
+
+def parse_number(value: Any) -> Parsed:
+    """A plain number (counts, targets): thousands separators and full-width digits accepted."""
+    if isinstance(value, bool):
+        return None, "无法识别为数字"
+    if isinstance(value, int | float):
+        if isinstance(value, float) and not math.isfinite(value):
+            return None, "无法识别为数字"
+        return float(value), None
+    t = clean(value).replace(",", "").replace("，", "")
+    if t.lower() in EMPTY_TOKENS:
+        return None, None
+    if not _NUM.match(t):
+        return None, "无法识别为数字"
+    x = float(t)
+    return (x, None) if math.isfinite(x) else (None, "无法识别为数字")
+
+
+def parse_money(value: Any, factor: float = 1.0) -> Parsed:
+    """Money in 万元; `factor` is the column's unit (10000 for a 亿元 header); an explicit 亿/万 in the cell wins."""
+    if isinstance(value, str):
+        t = clean(value).replace(",", "").replace("，", "")
+        if t.lower() in EMPTY_TOKENS:
+            return None, None
+        t = re.sub(r"^(约|共计|共|计|合计)", "", t)
+        for unit, unit_factor in _MONEY_UNITS:
+            if t.endswith(unit) and len(t) > len(unit):
+                t, factor = t[: -len(unit)], unit_factor
+                break
+        value = t
+    x, err = parse_number(value)
+    if err or x is None:
+        return None, err
+    if x < 0:
+        return None, "投资额不能为负数"
+    return round(x * factor, 6), None
+
+
+# ---- dates ---------------------------------------------------------------------------------
+
+_TIME_TAIL = re.compile(r"(T|\s)?\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?$")
+_YMD = re.compile(r"^(\d{4})[.\-/年](\d{1,2})(?:[.\-/月](\d{1,2})[日号]?|月(?:份|初|底|末|上旬|中旬|下旬)?)?$")
+_COMPACT = re.compile(r"^(\d{4})(\d{2})(\d{2})?$")
+_SERIAL = re.compile(r"^\d{5}(\.\d+)?$")
+_MONTH_ONLY = re.compile(r"^\d{1,2}月")
+
+
+def _make_date(y: int, m: int, d: int | None) -> Parsed:
+    try:
+        return date(y, m, d or 1), None
+    except ValueError:
+        return None, "日期无效（月份或日期超出范围）"
+
+
+def excel_serial_to_date(serial: float) -> date:
+    """An Excel serial day number (1900 system) as a date; the fraction (time of day) is dropped."""
+    return _EXCEL_EPOCH + timedelta(days=int(serial))
+
+
+def parse_date(value: Any) -> Parsed:
+    """A date: 2020.03, 2020年3月15日, 2020-03-15, 20200315, Excel cells and serials; month only → day 1."""
+    if isinstance(value, datetime):
+        return value.date(), None
+    if isinstance(value, date):
+        return value, None
+    if isinstance(value, bool):
+        return None, "无法识别为日期"
+    if isinstance(value, int | float):
+        if isinstance(value, float) and not math.isfinite(value):
+            return None, "无法识别为日期"
+        if SERIAL_MIN <= value <= SERIAL_MAX:
+            return excel_serial_to_date(value), None
+        # A numeric cell like 2020.03 (typed as a number): read its text. 2020.1 is January —
+        # a number cannot say whether the clerk typed 2020.10; the text cell `2020.10` is October.
+        value = repr(value) if isinstance(value, float) else str(value)
+    raw = unicodedata.normalize("NFKC", str(value)).strip()
+    t = _TIME_TAIL.sub("", raw).strip()
+    t = _WS.sub("", t)
+    if t.lower() in EMPTY_TOKENS:
+        return None, None
+    if _SERIAL.match(t) and SERIAL_MIN <= float(t) <= SERIAL_MAX:
+        return excel_serial_to_date(float(t)), None
+    m = _YMD.match(t)
+    if m:
+        return _make_date(int(m.group(1)), int(m.group(2)), int(m.group(3)) if m.group(3) else None)
+    m = _COMPACT.match(t)
+    if m:
+        return _make_date(int(m.group(1)), int(m.group(2)), int(m.group(3)) if m.group(3) else None)
+    if re.fullmatch(r"\d{4}年?", t):
+        return None, "只有年份，缺少月份（应为 2020.03、2020年3月 等格式）"
+    if _MONTH_ONLY.match(t):
+        return None, "缺少年份（应为 2020年3月 等格式）"
+    return None, "无法识别为日期（应为 2020.03、2020年3月15日、2020-03-15 等格式）"
+
+
+# ---- stages and build types ----------------------------------------------------------------
+
+UNSTARTED = "未开工"  # resolved per row by resolve_unstarted(): the project's planned type
+
+BUILD_TYPES: dict[str, str] = {
+    "新建": "新建",
+    "扩建": "扩建",
+    "改建": "改建",
+    "改扩建": "改扩建",
+    "技术改造": "技术改造",
+    "技改": "技术改造",
+    "技术改造项目": "技术改造",
+    "迁建": "迁建",
+    "搬迁改造": "迁建",
+    "新建项目": "新建",
+    "扩建项目": "扩建",
+    "改建项目": "改建",
+    "改扩建项目": "改扩建",
+    "技改项目": "技术改造",
+    "迁建项目": "迁建",
+}
+
+_STAGE_WORDS: dict[str, str] = {
+    "储备": "储备",
+    "储备项目": "储备",
+    "谋划": "储备",
+    "谋划项目": "储备",
+    "谋划储备": "储备",
+    "前期": "前期",
+    "前期工作": "前期",
+    "前期项目": "前期",
+    "前期阶段": "前期",
+    "办理前期手续": "前期",
+    "新开工": "新开工",
+    "新开工项目": "新开工",
+    "拟建": "新开工",
+    "拟开工": "新开工",
+    "计划新开工": "新开工",
+    "计划开工": "新开工",
+    "新建": "新开工",  # only when the column is a stage column; a 建设类型 column sends it to build_type
+    "续建": "续建",
+    "续建项目": "续建",
+    "在建": "在建",
+    "在建项目": "在建",
+    "已开工": "在建",
+    "已复工": "在建",
+    "开工": "在建",
+    "复工": "在建",
+    "已开复工": "在建",
+    "正在建设": "在建",
+    "施工中": "在建",
+    "建设中": "在建",
+    "开工建设": "在建",
+    "竣工": "竣工",
+    "已竣工": "竣工",
+    "完工": "竣工",
+    "已完工": "竣工",
+    "建成": "竣工",
+    "已建成": "竣工",
+    "竣工项目": "竣工",
+    "投产": "投产",
+    "已投产": "投产",
+    "部分投产": "投产",
+    "试生产": "投产",
+    "试运行": "投产",
+    "投产项目": "投产",
+    "达产": "投产",
+    "已达产": "投产",
+    "未开工": UNSTARTED,
+    "未开复工": UNSTARTED,
+    "尚未开工": UNSTARTED,
+    "未复工": UNSTARTED,
+}
+
+# Longer free text: the first word found decides (negated phrases are handled by 未/尚未 above).
+_STAGE_CONTAINS: tuple[tuple[str, str], ...] = (
+    ("未开工", UNSTARTED),
+    ("试生产", "投产"),
+    ("投产", "投产"),
+    ("竣工", "竣工"),
+    ("完工", "竣工"),
+    ("建成", "竣工"),
+    ("续建", "续建"),
+    ("施工", "在建"),
+    ("在建", "在建"),
+    ("已开工", "在建"),
+    ("新开工", "新开工"),
+    ("前期", "前期"),
+    ("储备", "储备"),
+    ("谋划", "储备"),
+)
+
+
+def parse_stage(value: Any, *, type_column: bool = False) -> tuple[str | None, str | None, str | None]:
+    """(stage, build_type, error). In a 建设类型 column (type_column) 新建/扩建/技改… are build types."""
+    t = clean(value).replace("·", "")
+    if t.lower() in EMPTY_TOKENS:
+        return None, None, None
+    if type_column and t in BUILD_TYPES:
+        return None, BUILD_TYPES[t], None
+    if t in STAGES:
+        return t, None, None
+    if t in _STAGE_WORDS:
+        return _STAGE_WORDS[t], None, None
+    if t in BUILD_TYPES:  # a stage column holding a build type: still not a stage
+        return None, BUILD_TYPES[t], None
+    if len(t) <= 12 and not t.startswith(("拟", "计划", "预计")):
+        for word, stage in _STAGE_CONTAINS:
+            if word in t:
+                return stage, None, None
+    return None, None, f"无法识别的建设状态（应为 {'/'.join(STAGES)} 之一）"
+
+
+def resolve_unstarted(planned_start: date | None, year: int | None) -> str:
+    """`未开工` becomes the planned type: 新开工 when a planned start falls in the year, else 前期."""
+    if planned_start is not None and year is not None and planned_start.year == year:
+        return "新开工"
+    return "前期"
+
+
+# ---- booleans ------------------------------------------------------------------------------
+
+_TRUE = {"是", "y", "yes", "true", "1", "√", "✓", "✔", "有", "已入统", "已入库", "入统", "入库", "已纳统", "纳统", "已", "对"}
+_FALSE = {"否", "n", "no", "false", "0", "×", "✗", "✘", "x", "未入统", "未入库", "不是", "未纳统", "未", "没有", "无"}
+
+
+def parse_bool(value: Any) -> Parsed:
+    """是/否, Y/N, √/×, 有/无, 已入统/未入统, 已入库/未入库 …; 「是（已入库）」 reads its first word."""
+    if isinstance(value, bool):
+        return value, None
+    if isinstance(value, int | float) and value in (0, 1):
+        return bool(value), None
+    t = clean(value).lower()
+    if t in ("无",):
+        return False, None
+    if t in EMPTY_TOKENS:
+        return None, None
+    if t in _TRUE:
+        return True, None
+    if t in _FALSE:
+        return False, None
+    head = re.split(r"[,，;；(（:：、]", t, maxsplit=1)[0]
+    if head in _TRUE:
+        return True, None
+    if head in _FALSE:
+        return False, None
+    if t.startswith(("已入", "已纳")):
+        return True, None
+    if t.startswith(("未入", "未纳", "尚未")):
+        return False, None
+    return None, "无法识别为是/否"
+
+
+# ---- tiers ---------------------------------------------------------------------------------
+
+
+def parse_tier(value: Any) -> Parsed:
+    """A tier of schema.TIERS from 新兴/技改/千项/其他 and their variants; 「省级双百」 alone is ambiguous."""
+    t = clean(value).replace("·", "").replace("・", "").replace("•", "").replace(".", "")
+    if t.lower() in EMPTY_TOKENS:
+        return None, None
+    if t in TIERS:
+        return t, None
+    if "千项" in t or t.startswith("市级") or t in ("市", "市重点"):
+        return "市级千项", None
+    if "新兴" in t:
+        return "省级双百·新兴", None
+    if "技改" in t or "技术改造" in t:
+        return "省级双百·技改", None
+    if t in ("其他", "其它", "一般", "其他项目"):
+        return "其他", None
+    if "双百" in t or t.startswith("省级"):
+        return None, "层级不明确：省级双百项目须注明「新兴」或「技改」"
+    return None, f"无法识别的层级（应为 {'/'.join(TIERS)} 之一）"
+
+
+# ---- 开竣工情况 (free text: "2019年5月开工，预计2020年10月竣工") ----------------------------------
+
+_TEXT_DATE = re.compile(r"(\d{4})\s*[年.\-/]\s*(\d{1,2})\s*(?:[月.\-/]\s*(?:(\d{1,2})\s*[日号]?)?)?")
+_PLANNED_WORDS = ("预计", "计划", "拟", "力争", "争取", "将于", "待", "预期", "确保")
+
+
+def parse_start_completion(value: Any, report_date: date | None, year: int | None) -> tuple[dict[str, Any], str | None]:
+    """Stage and dates from a 开竣工情况 cell; dates after the report date (or 预计/计划) are planned.
+
+    Stage rule: completed → 竣工 (投产 when it says so); started before the year → 续建;
+    started in the year → 新开工; start only planned → 新开工; started, no date → 在建.
+    A started project's planned start is unknown: the actual date stands in for it.
+    """
+    t = clean(value)
+    out: dict[str, Any] = {}
+    if t.lower() in EMPTY_TOKENS:
+        return out, None
+    started = completed = producing = planned_start_seen = False
+    for seg in (s for s in re.split(r"[,，;；。、]", t) if s):
+        m = _TEXT_DATE.search(seg)
+        dt = None
+        if m:
+            dt, err = _make_date(int(m.group(1)), int(m.group(2)), int(m.group(3)) if m.group(3) else None)
+            if err:
+                return {}, err
+        planned = any(w in seg for w in _PLANNED_WORDS)
+        if any(w in seg for w in ("竣工", "完工", "建成", "投产", "试生产")):
+            is_done = dt is not None and not planned and (report_date is None or dt <= report_date)
+            is_done = is_done or (dt is None and not planned and not seg.startswith(("未", "尚未")))
+            if is_done:
+                completed = True
+                producing = producing or "投产" in seg or "试生产" in seg
+                if dt is not None:
+                    out["completion_date"] = dt
+            elif dt is not None:
+                out["planned_completion_date"] = dt
+        elif any(w in seg for w in ("开工", "复工", "开建", "动工")):
+            if seg.startswith(("未", "尚未")) and dt is None:
+                continue
+            if dt is not None and (planned or (report_date is not None and dt > report_date)):
+                out["planned_start_date"] = dt
+                planned_start_seen = True
+            elif dt is not None:
+                out["actual_start_date"] = dt
+                started = True
+            elif not planned:
+                started = True
+        elif any(w in seg for w in ("在建", "施工", "建设中", "正在建设")):
+            started = True
+        elif any(w in seg for w in ("前期", "手续")):
+            out.setdefault("stage", "前期")
+    if completed:
+        out["stage"] = "投产" if producing else "竣工"
+    elif started:
+        a = out.get("actual_start_date")
+        if a is not None and year is not None:
+            out["stage"] = "续建" if a.year < year else "新开工"
+        else:
+            out["stage"] = "在建"
+    elif planned_start_seen:
+        out["stage"] = "新开工" if year is None or out["planned_start_date"].year == year else "前期"
+    if out.get("actual_start_date") and not out.get("planned_start_date"):
+        out["planned_start_date"] = out["actual_start_date"]
+    if "stage" not in out:
+        return {}, "无法识别的开竣工情况（应写明开工、竣工时间，如“2019年5月开工，预计2020年10月竣工”）"
+    return out, None

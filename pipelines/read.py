@@ -1,0 +1,1097 @@
+"""Read one uploaded spreadsheet into a typed staged frame plus Chinese findings.
+
+`read_submission` never raises on bad input: every problem becomes a Finding naming the file,
+the 1-based row as the spreadsheet shows it, the column header as written, the value and the reason.
+Money is converted to 万元 at the door (a 亿元 header, title or unit row multiplies by 10,000).
+"""
+
+from __future__ import annotations
+
+import calendar
+import csv
+import io
+import re
+import unicodedata
+import zipfile
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from pipelines import headers as H
+from pipelines.findings import Finding
+from pipelines.parse import (
+    BUILD_TYPES,
+    UNSTARTED,
+    clean,
+    is_empty,
+    parse_bool,
+    parse_date,
+    parse_money,
+    parse_number,
+    parse_stage,
+    parse_start_completion,
+    parse_tier,
+    resolve_unstarted,
+)
+from pipelines.reference import (
+    DEV_ZONE_WORDS,
+    Region,
+    find_city,
+    find_county,
+    find_division,
+    find_region,
+    region_by_code,
+)
+from pipelines.schema import FIELD, FREQUENCIES, REPORT_FIELDS, STAGED_SCHEMA, TARGET_METRICS, TIERS
+
+MAX_COLUMNS = 500
+MAX_ROWS = 200_000
+MAX_CELL_CHARS = 2_000
+MAX_BYTES = 100 * 1024 * 1024  # 100 MB: bigger is not a clerk's spreadsheet
+HEADER_SCAN_ROWS = 40  # the header is looked for in the first rows only
+
+TARGETS_SCHEMA: dict[str, Any] = {
+    "year": pl.Int32,
+    "region_code": pl.String,
+    "region_name": pl.String,
+    "metric": pl.String,
+    "value": pl.Float64,
+    "leader": pl.String,
+    "department": pl.String,
+    "source_row": pl.Int64,
+}
+
+Grid = list[list[str | None]]
+
+
+@dataclass
+class ReadResult:
+    """What one file holds: a staged (or targets) frame, the layout recognised, and findings."""
+
+    file_name: str
+    kind: str  # "reports" | "targets"
+    layout: str
+    report_date: date | None
+    year: int | None
+    frequency: str  # "week" | "month" | "quarter"
+    frame: pl.DataFrame
+    present_fields: list[str] = field(default_factory=list)
+    errors: list[Finding] = field(default_factory=list)
+    warnings: list[Finding] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """True when the file can be loaded (no errors)."""
+        return not self.errors
+
+
+class _Refuse(Exception):
+    """A file-level problem: the reader stops and reports it."""
+
+
+# ---- bytes → grid ----------------------------------------------------------------------------
+
+
+def _sniff(data: bytes) -> str:
+    """xlsx | xls | html | text, from the content (not the extension)."""
+    if data[:4] == b"PK\x03\x04":
+        return "xlsx"
+    if data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
+        return "xls"
+    head = data[:2048].lstrip(b"\xef\xbb\xbf").lstrip().lower()
+    if head.startswith((b"<html", b"<!doctype", b"<table", b"<?xml")) or b"<table" in head[:512]:
+        return "html"
+    return "text"
+
+
+def _decode(data: bytes) -> str:
+    """Text in UTF-8 (with or without BOM), UTF-16 with BOM, or GB18030 (a superset of GBK)."""
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        return data.decode("utf-16")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("gb18030")
+    except UnicodeDecodeError as exc:
+        raise _Refuse("无法识别文件编码：请上传 UTF-8 或 GBK 编码的 CSV，或 xlsx/xls 文件") from exc
+
+
+def _text_grid(data: bytes) -> Grid:
+    text = _decode(data)
+    sample = text[:20000]
+    bad = sum(1 for ch in sample if ord(ch) < 32 and ch not in "\r\n\t") + sample.count("\ufffd")
+    if "\x00" in sample or bad > max(5, len(sample) // 100):
+        raise _Refuse("无法识别的文件格式：不是 CSV 文本，也不是 Excel 文件（请上传 xlsx、xls 或 csv）")
+    lines = sample.splitlines()[:50]
+    counts = {d: sum(line.count(d) for line in lines) for d in (",", "\t", ";", "|")}
+    delim = max(counts, key=lambda d: counts[d]) if any(counts.values()) else ","
+    rows: Grid = []
+    for rec in csv.reader(io.StringIO(text, newline=""), delimiter=delim):
+        rows.append([c if c != "" else None for c in rec])
+        if len(rows) > MAX_ROWS + HEADER_SCAN_ROWS:
+            raise _Refuse(f"文件行数超过上限 {MAX_ROWS:,} 行，请拆分后上传")
+    return rows
+
+
+def _excel_sheets(data: bytes, fmt: str) -> list[tuple[str, Grid]]:
+    import fastexcel
+
+    if fmt == "xlsx":
+        try:
+            zipfile.ZipFile(io.BytesIO(data)).testzip()
+        except Exception as exc:
+            raise _Refuse("Excel 文件已损坏或不完整（无法解压），请重新导出后上传") from exc
+    try:
+        reader = fastexcel.read_excel(data)
+    except Exception as exc:
+        raise _Refuse("无法打开 Excel 文件：文件可能已损坏、不完整或设置了密码") from exc
+    out: list[tuple[str, Grid]] = []
+    for idx, name in enumerate(reader.sheet_names):
+        try:
+            # skip_rows as a callable makes row 0 the sheet's first row (not its first non-empty row),
+            # so row numbers match what Excel shows.
+            sheet = reader.load_sheet(
+                idx, header_row=None, dtypes="string", skip_rows=lambda _i: False, n_rows=MAX_ROWS + HEADER_SCAN_ROWS + 1
+            )
+            if sheet.width > MAX_COLUMNS:
+                raise _Refuse(f"工作表「{name}」列数 {sheet.width} 超过上限 {MAX_COLUMNS} 列")
+            df = sheet.to_polars()
+        except _Refuse:
+            raise
+        except Exception:
+            continue
+        if df.height > MAX_ROWS + HEADER_SCAN_ROWS:
+            raise _Refuse(f"工作表「{name}」行数超过上限 {MAX_ROWS:,} 行，请拆分后上传")
+        out.append((name, [list(r) for r in df.rows()]))
+    return out
+
+
+def _sheets(data: bytes) -> list[tuple[str, Grid]]:
+    if not data:
+        raise _Refuse("文件为空")
+    if len(data) > MAX_BYTES:
+        raise _Refuse(f"文件大小超过上限 {MAX_BYTES // 1024 // 1024} MB")
+    fmt = _sniff(data)
+    if fmt == "html":
+        raise _Refuse("该文件是网页（HTML）格式的表格，不是真正的 Excel 文件：请在 Excel 中“另存为” xlsx 后上传")
+    if fmt in ("xlsx", "xls"):
+        return _excel_sheets(data, fmt)
+    return [("", _text_grid(data))]
+
+
+# ---- header recognition ------------------------------------------------------------------------
+
+
+def _cell_text(v: Any) -> str:
+    return "" if v is None else str(v).strip()
+
+
+def _display(v: Any) -> str:
+    """A header as written, with whitespace and newlines taken out."""
+    return re.sub(r"\s+", "", unicodedata.normalize("NFC", _cell_text(v)))
+
+
+def _row_score(row: list[Any]) -> int:
+    return sum(1 for v in row if v is not None and len(_cell_text(v)) <= 40 and H.is_headerish(_cell_text(v)))
+
+
+@dataclass
+class _Header:
+    top: int  # 0-based index of the first header row
+    rows: int  # 1 or 2 header rows
+    names: list[str]  # per column: the header as written (sub-header if any)
+    groups: list[str | None]  # per column: group header of a two-row header
+
+
+def _find_header(grid: Grid) -> _Header | None:
+    scan = grid[:HEADER_SCAN_ROWS]
+    scores = [_row_score(r) for r in scan]
+    if not scores or max(scores) < 2:
+        return None
+    best = max(range(len(scores)), key=lambda i: (scores[i], -i))
+    top, rows = best, 1
+    if best + 1 < len(scan) and scores[best + 1] >= 2:
+        rows = 2
+    elif best > 0 and scores[best - 1] >= 2:
+        top, rows = best - 1, 2
+    width = max((len(r) for r in grid[top : top + rows]), default=0)
+    t_row = (grid[top] + [None] * width)[:width]
+    s_row = (grid[top + 1] + [None] * width)[:width] if rows == 2 else [None] * width
+    names: list[str] = []
+    groups: list[str | None] = []
+    group: str | None = None
+    for j in range(width):
+        t, s = _display(t_row[j]), _display(s_row[j])
+        if t and s:
+            group = t
+            names.append(s)
+            groups.append(t)
+        elif t:
+            group = None
+            names.append(t)
+            groups.append(None)
+        elif s:
+            names.append(s)
+            groups.append(group)
+        else:
+            names.append("")
+            groups.append(None)
+    return _Header(top, rows, names, groups)
+
+
+# ---- report date, year, frequency, tier from the title -------------------------------------------
+
+_FULL_DATE = re.compile(r"(\d{4})\s*[年.\-/]\s*(\d{1,2})\s*[月.\-/]\s*(\d{1,2})\s*[日号]?")
+_YEAR_MONTH = re.compile(r"(\d{4})\s*年\s*(?:1?\s*[-—~至]\s*)?(\d{1,2})\s*月(?!\s*\d{1,2}\s*[日号])")
+_QUARTER = re.compile(r"(\d{4})\s*年\s*(?:第\s*)?([一二三四1-4])\s*季度")
+_HALF = re.compile(r"(\d{4})\s*年\s*(上半年|全年)")
+_QNUM = {"一": 1, "二": 2, "三": 3, "四": 4, "1": 1, "2": 2, "3": 3, "4": 4}
+
+
+def _month_end(y: int, m: int) -> date | None:
+    if not 1 <= m <= 12:
+        return None
+    return date(y, m, calendar.monthrange(y, m)[1])
+
+
+def report_date_from_title(text: str) -> tuple[date | None, str | None]:
+    """(report date, frequency it implies) from title text: 截至2020年3月27日 / 2020年3月 / 2020年一季度."""
+    t = unicodedata.normalize("NFKC", text)
+    m = re.search(r"(?:截至|截止|至)\s*" + _FULL_DATE.pattern, t) or _FULL_DATE.search(t)
+    if m:
+        try:
+            return date(int(m.group(1)), int(m.group(2)), int(m.group(3))), None
+        except ValueError:
+            pass
+    m = _QUARTER.search(t)
+    if m:
+        q = _QNUM[m.group(2)]
+        return _month_end(int(m.group(1)), q * 3), "quarter"
+    m = _HALF.search(t)
+    if m:
+        return _month_end(int(m.group(1)), 6 if m.group(2) == "上半年" else 12), "month"
+    m = _YEAR_MONTH.search(t)
+    if m:
+        return _month_end(int(m.group(1)), int(m.group(2))), "month"
+    return None, None
+
+
+def _frequency_from_title(text: str) -> str | None:
+    t = clean(text)
+    if "周报" in t or re.search(r"第\d+周|每周|本周", t):
+        return "week"
+    if "季报" in t or "季度" in t:
+        return "quarter"
+    if "月报" in t or "月度" in t or "月份" in t:
+        return "month"
+    return None
+
+
+def _year_from_text(text: str) -> int | None:
+    m = re.search(r"(20\d{2})\s*年", unicodedata.normalize("NFKC", text))
+    return int(m.group(1)) if m else None
+
+
+def _tier_from_title(text: str) -> tuple[str | None, bool]:
+    """(tier, ambiguous): 千项 → 市级千项; 双百+新兴/技改 → that tier; 双百 alone → ambiguous."""
+    t = clean(text)
+    if "千项" in t:
+        return "市级千项", False
+    if "双百" in t:
+        if "新兴" in t:
+            return "省级双百·新兴", False
+        if "技改" in t or "技术改造" in t:
+            return "省级双百·技改", False
+        return None, True
+    return None, False
+
+
+# ---- row classification ------------------------------------------------------------------------
+
+_SUBTOTAL = re.compile(r"^(其中|合计|小计|总计|共计|累计|全市合计|全省合计)|(合计|小计|总计)(\(.*\))?$")
+_NOTE = re.compile(
+    r"^(注|备注|说明|填表说明|填报说明|附注)[:：\d.、]|^(注|备注)$|^(填报人|填表人|审核人|制表人?|负责人|单位负责人|联系人|联系电话|填报单位|填报日期|分管领导|审核)[:：]"
+)
+_SECTION_PREFIX = re.compile(r"^([一二三四五六七八九十]+[、.．]|[(（][一二三四五六七八九十\d]+[)）]|\d+[、.．])")
+
+
+def _is_subtotal(text: str) -> bool:
+    t = clean(text)
+    return bool(t) and len(t) <= 24 and bool(_SUBTOTAL.search(t))
+
+
+def _section_text(text: str) -> str:
+    t = _SECTION_PREFIX.sub("", clean(text))
+    return re.sub(r"[(（].*?[)）]$", "", t).removesuffix("项目").removesuffix("类")
+
+
+# ---- the reader --------------------------------------------------------------------------------
+
+
+@dataclass
+class _Col:
+    idx: int
+    name: str  # as written
+    key: str  # field or reader key
+    factor: float  # money unit → 万元
+
+
+@dataclass
+class _Ctx:
+    file: str
+    errors: list[Finding] = field(default_factory=list)
+    warnings: list[Finding] = field(default_factory=list)
+
+    def err(self, msg: str, row: int | None = None, col: str | None = None, value: Any = None) -> None:
+        self.errors.append(Finding(self.file, msg, row, col, None if value is None else str(value), "error"))
+
+    def warn(self, msg: str, row: int | None = None, col: str | None = None, value: Any = None) -> None:
+        self.warnings.append(Finding(self.file, msg, row, col, None if value is None else str(value), "warning"))
+
+
+def read_submission(
+    source: Path | bytes,
+    file_name: str,
+    *,
+    report_date: date | None = None,
+    tier: str | None = None,
+    region: str | None = None,
+    frequency: str | None = None,
+) -> ReadResult:
+    """Read one submission (CSV/XLSX/XLS bytes or path) into a staged frame and findings; never raises on bad input."""
+    ctx = _Ctx(file_name)
+    result = ReadResult(file_name, "reports", "unknown", report_date, report_date.year if report_date else None,
+                        frequency if frequency in FREQUENCIES else "week", pl.DataFrame(schema=STAGED_SCHEMA))
+    try:
+        data = source if isinstance(source, bytes | bytearray) else Path(source).read_bytes()
+        _read(bytes(data), ctx, result, report_date, tier, region, frequency)
+    except _Refuse as exc:
+        ctx.err(str(exc))
+    except Exception as exc:  # a reader bug must still come back as a finding, not a traceback
+        ctx.err(f"读取文件时出现意外错误（{type(exc).__name__}），请检查文件格式或联系管理员")
+    result.errors, result.warnings = ctx.errors, ctx.warnings
+    return result
+
+
+def _read(data: bytes, ctx: _Ctx, res: ReadResult, report_date: date | None, tier: str | None,
+          region: str | None, frequency: str | None) -> None:
+    sheets = [(n, g) for n, g in _sheets(data) if any(any(_cell_text(v) for v in r) for r in g)]
+    if not sheets:
+        raise _Refuse("文件中没有数据")
+    if frequency is not None and frequency not in FREQUENCIES:
+        ctx.err(f"报送频率「{frequency}」无效（应为 week/month/quarter）")
+    if tier is not None and tier not in TIERS:
+        t2, _ = parse_tier(tier)
+        if t2 is None:
+            ctx.err(f"上传时选择的层级「{tier}」无效（应为 {'/'.join(TIERS)} 之一）")
+        tier = t2
+    region_obj: Region | None = None
+    if region:
+        region_obj = region_by_code().get(region.strip()) or find_region(region)
+        if region_obj is None or region_obj.level == "province":
+            ctx.err(f"上传时选择的地区「{region}」无法识别")
+            region_obj = None
+
+    # Targets (目标任务分解表) first: regions across, metrics down.
+    for _name, grid in sheets:
+        _check_cells(grid, ctx)
+        tgt = _find_targets(grid)
+        if tgt is not None:
+            _read_targets(grid, tgt, ctx, res, report_date, region_obj)
+            return
+    scored = [(h, n, g) for n, g in sheets if (h := _find_header(g)) is not None]
+    if not scored:
+        raise _Refuse("未找到表头：文件中没有可识别的列名（如「项目名称」「总投资」），请使用报表模板")
+    hdr, _name, grid = max(scored, key=lambda x: sum(1 for n in x[0].names if n and H.header_key(n)))
+    _read_reports(grid, hdr, ctx, res, report_date, tier, region_obj, frequency)
+
+
+def _check_cells(grid: Grid, ctx: _Ctx) -> None:
+    width = max((len(r) for r in grid), default=0)
+    if width > MAX_COLUMNS:
+        raise _Refuse(f"文件列数 {width} 超过上限 {MAX_COLUMNS} 列")
+    if len(grid) > MAX_ROWS + HEADER_SCAN_ROWS:
+        raise _Refuse(f"文件行数超过上限 {MAX_ROWS:,} 行，请拆分后上传")
+    for i, r in enumerate(grid):
+        for v in r:
+            if v is not None and len(str(v)) > MAX_CELL_CHARS:
+                ctx.err(f"单元格内容超过 {MAX_CELL_CHARS} 个字符", i + 1, None, str(v)[:60])
+
+
+# ---- reports -----------------------------------------------------------------------------------
+
+
+def _infer_year(keys: list[tuple[str, int | None]]) -> int | None:
+    """The report year from year-bearing headers: the earliest 计划投资 year, or 年底完成 + 1."""
+    plans = [y for k, y in keys if k == H.Y_PLAN and y]
+    if plans:
+        return min(plans)
+    for k, y in keys:
+        if k in (H.Y_YTD, H.Y_GOAL, H.Y_START) and y:
+            return y
+        if k == H.Y_COMPLETED and y:
+            return y + 1
+    return None
+
+
+def _resolve_year_key(key: str, year: int | None, y: int | None) -> str | None:
+    """A year-bearing header's field for report year y, None when its year does not fit."""
+    if key == H.Y_START:
+        return "planned_start_date"
+    if key == H.Y_COMPLETION:
+        return "planned_completion_date"
+    if y is None or year is None:
+        return None
+    if key == H.Y_COMPLETED:
+        return "completed_before_year" if year == y - 1 else None
+    if key == H.Y_PLAN:
+        return {y: "annual_plan", y + 1: "plan_next_year", y + 2: "plan_year_after"}.get(year)
+    if key == H.Y_YTD:
+        return "ytd_completed" if year == y else None
+    if key == H.Y_GOAL:
+        return "year_goal" if year == y else None
+    return None
+
+
+def _layout(cols: dict[str, _Col], hdr: _Header, title: str) -> str:
+    keys = set(cols)
+    exact_zh = sum(1 for n in hdr.names if n in {f.zh for f in REPORT_FIELDS})
+    if exact_zh >= 12 and "stage" in keys:
+        return "standard"
+    if H.START_COMPLETION in keys:
+        return "tongling_progress"
+    if "lead_unit" in keys or ("谋划" in title and "stage" not in keys and H.STAGE_OR_TYPE not in keys):
+        return "tongling_planning"
+    if keys & {"company_intro", "highlights", "benefits", "plan_next_year", "plan_year_after"}:
+        return "ledger"
+    if keys & {H.START_TIME, "not_started_reason", "covid_affected"}:
+        return "shanxi_weekly" if hdr.rows == 2 else "flat"
+    return "generic"
+
+
+def _read_reports(grid: Grid, hdr: _Header, ctx: _Ctx, res: ReadResult, report_date: date | None,
+                  tier_arg: str | None, region: Region | None, frequency: str | None) -> None:
+    title_rows = grid[: hdr.top]
+    title = " ".join(_cell_text(v) for r in title_rows for v in r if v is not None)
+    title_and_name = title + " " + Path(ctx.file).stem
+
+    # Report date, year, frequency.
+    title_date, title_freq = report_date_from_title(title)
+    if title_date is None:
+        title_date, title_freq = report_date_from_title(Path(ctx.file).stem)
+    d = report_date or title_date
+    raw_keys = [H.header_key(n) if n else None for n in hdr.names]
+    year = d.year if d else (_year_from_text(title) or _infer_year([k for k in raw_keys if k]))
+    freq = frequency if frequency in FREQUENCIES else (_frequency_from_title(title_and_name) or title_freq or "week")
+
+    # Units: a 亿元 in the title/unit rows applies to every money column without its own unit.
+    title_factor = H.unit_factor_of(title) or 1.0
+
+    cols: dict[str, _Col] = {}
+    for j, name in enumerate(hdr.names):
+        if not name:
+            continue
+        hk = raw_keys[j]
+        if hk is None and hdr.groups[j]:
+            hk = H.header_key((hdr.groups[j] or "") + name)
+        norm, unit = H.normalise_header(name)
+        if hk is None:
+            if H.MONEYISH.search(norm):
+                ctx.warn("未识别的投资类列，已忽略（请核对列名，如「2020年计划投资」）", hdr.top + hdr.rows, name)
+            else:
+                ctx.warn("未识别的列，已忽略", hdr.top + hdr.rows, name)
+            continue
+        key, y_of_col = hk
+        if key.startswith("_y_"):
+            fkey = _resolve_year_key(key, y_of_col, year)
+            if fkey is None:
+                ctx.warn(f"列名中的年份与报告年度 {year or '（未知）'} 不对应，已忽略", hdr.top + hdr.rows, name)
+                continue
+            key = fkey
+        if key == H.SEQ:
+            continue
+        if key in cols:
+            ctx.warn(f"与「{cols[key].name}」列含义相同，已忽略此列", hdr.top + hdr.rows, name)
+            continue
+        cols[key] = _Col(j, name, key, unit if unit is not None else title_factor)
+
+    if "project_name" not in cols:
+        raise _Refuse("未找到「项目名称」列：无法识别项目，请检查表头")
+    layout = _layout(cols, hdr, title)
+    res.layout, res.year, res.frequency = layout, year, freq
+    res.report_date = d
+    if d is None:
+        ctx.err("缺少报告期截止日：请在上传时填写，或在标题中注明（如“截至2020年3月27日”）")
+
+    # Tier sources.
+    title_tier, title_ambiguous = _tier_from_title(title_and_name)
+    default_stage = "储备" if layout == "tongling_planning" or ("谋划" in title and "stage" not in cols) else None
+
+    rows = _report_rows(grid, hdr, cols, ctx, d, year, tier_arg, title_tier, title_ambiguous, region, default_stage)
+    res.frame = pl.DataFrame(rows, schema=STAGED_SCHEMA, orient="row") if rows else pl.DataFrame(schema=STAGED_SCHEMA)
+    if res.frame.height == 0 and not ctx.errors:
+        ctx.err("文件中没有项目数据行")
+    _identity_checks(res.frame, ctx)
+    res.present_fields = _present_fields(cols, region, default_stage, res.frame)
+
+
+def _present_fields(cols: dict[str, _Col], region: Region | None, default_stage: str | None,
+                    frame: pl.DataFrame) -> list[str]:
+    keys = set(cols)
+    present = {k for k in keys if k in FIELD}
+    if keys & {H.CITY, H.COUNTY, H.LOCATION, H.CITY_CODE, H.COUNTY_CODE} or region is not None:
+        present |= {"city_code", "city_name"}
+    if keys & {H.COUNTY, H.COUNTY_CODE} or (region is not None and region.level == "county"):
+        present |= {"county_code", "county_name"}
+    if H.LOCATION in keys and frame.height and frame["county_code"].null_count() < frame.height:
+        present |= {"county_code", "county_name"}
+    if keys & {H.INDUSTRY, H.INDUSTRY_CODE}:
+        present |= {"industry_code", "industry_name"}
+    if frame.height and frame["tier"].null_count() < frame.height:
+        present.add("tier")
+    if keys & {H.STAGE_OR_TYPE, "build_type"}:
+        present |= {"stage", "build_type"} & {c for c in frame.columns if frame[c].null_count() < frame.height} or (
+            {"stage"} if H.STAGE_OR_TYPE in keys else {"build_type"}
+        )
+    if default_stage:
+        present.add("stage")
+    if H.START_TIME in keys:
+        present |= {"planned_start_date", "actual_start_date"}
+    if H.COMPLETION_TIME in keys:
+        present |= {"planned_completion_date", "completion_date"}
+    if H.START_COMPLETION in keys:
+        present |= {"stage", "planned_start_date", "actual_start_date", "planned_completion_date", "completion_date"}
+    return [f.name for f in REPORT_FIELDS if f.name in present]
+
+
+def _resolve_location(text: str, hint: str | None) -> tuple[Region | None, Region | None]:
+    """(city, county) from 建设地点-like text: 忻州市忻府区, 忻府区, 太原市小店区XX路, 经开区."""
+    t = clean(text)
+    county = find_county(t, hint)
+    if county:
+        return region_by_code().get(county.parent_code or ""), county
+    city = find_city(t)
+    rest = t
+    if city:
+        for prefix in (city.name, city.name.removesuffix("市")):
+            if prefix in t:
+                rest = t[t.index(prefix) + len(prefix) :]
+                break
+        hint = city.code
+    for k in range(min(len(rest), 12), 1, -1):
+        c = find_county(rest[:k], hint)
+        if c:
+            return region_by_code().get(c.parent_code or "") or city, c
+    return city, None
+
+
+def _report_rows(grid: Grid, hdr: _Header, cols: dict[str, _Col], ctx: _Ctx, d: date | None, year: int | None,
+                 tier_arg: str | None, title_tier: str | None, title_ambiguous: bool, region: Region | None,
+                 default_stage: str | None) -> list[tuple[Any, ...]]:
+    out: list[tuple[Any, ...]] = []
+    start = hdr.top + hdr.rows
+    name_col = cols["project_name"].idx
+    key_cols = [c.idx for k, c in cols.items() if k in ("project_name", "company", H.CITY, "project_code")]
+    region_city = region if region is not None and region.level == "city" else (
+        region_by_code().get(region.parent_code or "") if region is not None else None)
+    region_county = region if region is not None and region.level == "county" else None
+    section: dict[str, Any] = {}
+    in_notes = False
+    missing_tier_rows: list[int] = []
+    missing_city_rows: list[int] = []
+
+    for i in range(start, len(grid)):
+        row = grid[i]
+        rownum = i + 1
+        cells = [_cell_text(v) for v in row]
+        filled = [c for c in cells if c]
+        if not filled:
+            continue
+        # A row of column numbers under the header (1, 2, 3 …).
+        if i == start and all(re.fullmatch(r"\d+", c) for c in filled) and len(filled) >= 3:
+            continue
+        first = filled[0]
+        if _NOTE.match(clean(first)) or (in_notes and len(filled) <= 2):
+            in_notes = True
+            continue
+        if any(_is_subtotal(cells[j]) for j in [*key_cols, 0] if j < len(cells)) or _is_subtotal(first):
+            continue
+        name = cells[name_col] if name_col < len(cells) else ""
+        data_cells = [c for j, c in enumerate(cells) if c and j != name_col and not (
+            j == 0 and re.fullmatch(r"\d+", c))]
+        if len(filled) == 1 or (not name and not any(
+                c for k, col in cols.items() if k != "project_name"
+                for c in [cells[col.idx] if col.idx < len(cells) else ""] if c)):
+            # A section row (一、新兴产业项目 / 太原市) or a stray note: sets context, never a project.
+            _section(first, section)
+            continue
+        if not name or is_empty(name):
+            ctx.err("缺少项目名称", rownum, cols["project_name"].name, "")
+            continue
+        del data_cells
+        rec: dict[str, Any] = {"source_row": rownum}
+
+        def cell(key: str, cells: list[str] = cells) -> tuple[str, _Col] | None:
+            c = cols.get(key)
+            if c is None or c.idx >= len(cells):
+                return None
+            return cells[c.idx], c
+
+        # Plain fields by kind.
+        for key, col in cols.items():
+            if key not in FIELD or col.idx >= len(cells):
+                continue
+            f = FIELD[key]
+            raw = cells[col.idx]
+            if f.kind == "text":
+                rec[key] = None if is_empty(raw) else raw.strip()
+            elif f.kind == "money":
+                v, e = parse_money(raw, col.factor)
+                if e:
+                    ctx.err(e, rownum, col.name, raw)
+                rec[key] = v
+            elif f.kind == "date":
+                v, e = parse_date(raw)
+                if e:
+                    ctx.err(e, rownum, col.name, raw)
+                rec[key] = v
+            elif f.kind == "bool":
+                v, e = parse_bool(raw)
+                if e:
+                    ctx.err(e, rownum, col.name, raw)
+                rec[key] = v
+        rec["project_name"] = name.strip()
+
+        _row_region(rec, cells, cols, ctx, rownum, section, region, region_city, region_county, missing_city_rows)
+        _row_industry(rec, cell)
+        _row_tier(rec, cell, ctx, rownum, section, tier_arg, title_tier, title_ambiguous, missing_tier_rows)
+        _row_stage_dates(rec, cell, ctx, rownum, d, year, section, default_stage)
+        _row_warnings(rec, cols, ctx, rownum)
+        out.append(tuple(rec.get(k) for k in STAGED_SCHEMA))
+
+    if missing_tier_rows:
+        if len(missing_tier_rows) == len(out):
+            msg = ("缺少层级：标题只写“省级双百”，未区分新兴/技改，请在上传时选择层级，或增加「层级」列" if title_ambiguous
+                   else "缺少层级：请在上传时选择层级（省级双百·新兴/省级双百·技改/市级千项/其他），或在文件中增加「层级」列")
+            ctx.err(msg)
+        else:
+            for r in missing_tier_rows:
+                ctx.err("缺少层级", r, cols["tier"].name if "tier" in cols else None, "")
+    if missing_city_rows:
+        if len(missing_city_rows) == len(out) and not any(k in cols for k in (H.CITY, H.COUNTY, H.LOCATION)):
+            ctx.err("缺少地区：文件中没有地市/县区列，请在上传时选择地区")
+        else:
+            for r in missing_city_rows:
+                ctx.err("缺少地市", r, None, "")
+    return out
+
+
+def _section(text: str, section: dict[str, Any]) -> None:
+    """A one-cell row like 「一、新兴产业项目」 or 「太原市」 sets tier/stage/city for the rows below it."""
+    t = _section_text(text)
+    if not t or len(t) > 20:
+        return
+    tier, _ = parse_tier(t)
+    if tier and ("新兴" in t or "技改" in t or "千项" in t or "技术改造" in t):
+        section["tier"] = tier
+    stage, _, err = parse_stage(t)
+    if stage and not err and stage != UNSTARTED:
+        section["stage"] = stage
+    city = find_city(t)
+    if city and clean(t) in (city.name, city.name.removesuffix("市")):
+        section["city"] = city
+
+
+def _row_region(rec: dict[str, Any], cells: list[str], cols: dict[str, _Col], ctx: _Ctx, rownum: int,
+                section: dict[str, Any], region: Region | None, region_city: Region | None,
+                region_county: Region | None, missing: list[int]) -> None:
+    city: Region | None = None
+    county: Region | None = None
+    n_errors = len(ctx.errors)
+
+    def get(key: str) -> tuple[str, str] | None:
+        c = cols.get(key)
+        if c is None or c.idx >= len(cells) or is_empty(cells[c.idx]):
+            return None
+        return cells[c.idx], c.name
+
+    if (v := get(H.CITY_CODE)) is not None:
+        r = region_by_code().get(clean(v[0]))
+        if r is None or r.level != "city":
+            ctx.err("无法识别的地市代码", rownum, v[1], v[0])
+        else:
+            city = r
+    if city is None and (v := get(H.CITY)) is not None:
+        city = find_city(v[0])
+        if city is None:
+            c2 = find_county(v[0], region_city.code if region_city else None)
+            if c2 is not None:  # a county written in the 地市 column
+                county, city = c2, region_by_code().get(c2.parent_code or "")
+            else:
+                ctx.err("无法识别的地市", rownum, v[1], v[0])
+    hint = city.code if city else (region_city.code if region_city else (section["city"].code if "city" in section else None))
+    if (v := get(H.COUNTY_CODE)) is not None:
+        r = region_by_code().get(clean(v[0]))
+        if r is None or r.level != "county":
+            ctx.err("无法识别的县区代码", rownum, v[1], v[0])
+        else:
+            county = r
+    if county is None and (v := get(H.COUNTY)) is not None:
+        county = find_county(v[0], hint)
+        if county is None:
+            ctx.err("无法识别的县区" + ("（请核对所属地市）" if hint else ""), rownum, v[1], v[0])
+    if county is None and (v := get(H.LOCATION)) is not None:
+        c_city, c_county = _resolve_location(v[0], hint)
+        if c_county is not None:
+            county = c_county
+        if city is None and c_city is not None:
+            city = c_city
+        if c_city is None and c_county is None and city is None and region_city is None:
+            ctx.err("无法识别的地区（应为地市或县区名称）", rownum, v[1], v[0])
+    if county is not None and city is None:
+        city = region_by_code().get(county.parent_code or "")
+    if county is not None and city is not None and county.parent_code != city.code:
+        ctx.err(f"县区「{county.name}」不属于地市「{city.name}」", rownum, cols[H.COUNTY].name if H.COUNTY in cols else None,
+                county.name)
+    if city is None:
+        city = section.get("city") or region_city
+    if county is None and region_county is not None and city is not None and city.code == region_county.parent_code:
+        county = region_county
+    if region_city is not None and city is not None and city.code != region_city.code:
+        col = next((cols[k].name for k in (H.CITY, H.COUNTY, H.LOCATION, H.CITY_CODE) if k in cols), None)
+        ctx.err(f"地市「{city.name}」与上传时选择的地区「{region.name if region else ''}」不一致", rownum, col, city.name)
+    elif region_county is not None and county is not None and county.code != region_county.code:
+        col = next((cols[k].name for k in (H.COUNTY, H.LOCATION, H.COUNTY_CODE) if k in cols), None)
+        ctx.err(f"县区「{county.name}」与上传时选择的地区「{region_county.name}」不一致", rownum, col, county.name)
+    if city is None and len(ctx.errors) == n_errors:  # an unknown city was already reported for this row
+        missing.append(rownum)
+    rec["city_code"], rec["city_name"] = (city.code, city.name) if city else (None, None)
+    rec["county_code"], rec["county_name"] = (county.code, county.name) if county else (None, None)
+
+
+def _row_industry(rec: dict[str, Any], cell: Any) -> None:
+    code_cell, text_cell = cell(H.INDUSTRY_CODE), cell(H.INDUSTRY)
+    div = None
+    if code_cell and not is_empty(code_cell[0]):
+        div = find_division(code_cell[0])
+    text = text_cell[0].strip() if text_cell and not is_empty(text_cell[0]) else None
+    if div is None and text:
+        div = find_division(text)
+    if div is not None:
+        rec["industry_code"], rec["industry_name"] = div.code, div.name
+    else:  # free text that names no division: kept as written, never dropped
+        rec["industry_code"], rec["industry_name"] = None, text
+
+
+def _row_tier(rec: dict[str, Any], cell: Any, ctx: _Ctx, rownum: int, section: dict[str, Any], tier_arg: str | None,
+              title_tier: str | None, title_ambiguous: bool, missing: list[int]) -> None:
+    tier: str | None = None
+    c = cell("tier")
+    if c and not is_empty(c[0]):
+        t, e = parse_tier(c[0])
+        if e:
+            if tier_arg is None:
+                ctx.err(e, rownum, c[1].name, c[0])
+            else:
+                ctx.warn(f"{e}；按上传时选择的层级「{tier_arg}」处理", rownum, c[1].name, c[0])
+        elif tier_arg is not None and t != tier_arg:
+            ctx.err(f"层级「{t}」与上传时选择的层级「{tier_arg}」不一致", rownum, c[1].name, c[0])
+        tier = t
+    if tier is None:
+        tier = section.get("tier")
+    if tier is None:
+        tier = tier_arg
+    if tier is None and title_ambiguous:
+        cat = cell("category")
+        if cat and ("新兴" in cat[0] or "技改" in cat[0] or "技术改造" in cat[0]):
+            tier, _ = parse_tier(cat[0])
+    if tier is None:
+        tier = title_tier
+    if tier is None:
+        missing.append(rownum)
+    rec["tier"] = tier
+
+
+def _row_stage_dates(rec: dict[str, Any], cell: Any, ctx: _Ctx, rownum: int, d: date | None, year: int | None,
+                     section: dict[str, Any], default_stage: str | None) -> None:
+    stage: str | None = None
+    for key, type_col in (("stage", False), (H.STAGE_OR_TYPE, True), ("build_type", True)):
+        c = cell(key)
+        if not c or is_empty(c[0]):
+            continue
+        if key == "build_type":
+            t = clean(c[0])
+            if t in BUILD_TYPES:
+                rec["build_type"] = BUILD_TYPES[t]
+                continue
+            rec["build_type"] = c[0].strip()
+        s, bt, e = parse_stage(c[0], type_column=type_col)
+        if e and key != "build_type":
+            ctx.err(e, rownum, c[1].name, c[0])
+        if bt and key != "build_type":
+            rec["build_type"] = bt
+        if s and stage is None:
+            stage = s
+
+    # Weekly 开复工时间 read with 未开复工原因 (contract § Reading submissions).
+    c = cell(H.START_TIME)
+    if c and not is_empty(c[0]):
+        dt, e = parse_date(c[0])
+        if e:
+            ctx.err(e, rownum, c[1].name, c[0])
+        elif dt is not None:
+            reason = rec.get("not_started_reason")
+            if (d is None or dt <= d) and not reason:
+                # Started. The form has one date for "actual if started, else planned": the planned
+                # date is unknown, so it is taken as the actual one (the project was due by then).
+                rec["actual_start_date"] = dt
+                rec["planned_start_date"] = rec.get("planned_start_date") or dt
+            else:
+                rec["planned_start_date"] = dt
+                if d is not None and dt <= d:
+                    ctx.warn("逾期未开工：开复工时间已过报告期截止日，但填写了未开复工原因", rownum, c[1].name, c[0])
+    c = cell(H.COMPLETION_TIME)
+    if c and not is_empty(c[0]):
+        dt, e = parse_date(c[0])
+        if e:
+            ctx.err(e, rownum, c[1].name, c[0])
+        elif dt is not None:
+            if d is None or dt <= d:
+                rec["completion_date"] = dt
+            else:
+                rec["planned_completion_date"] = dt
+    c = cell(H.START_COMPLETION)
+    if c and not is_empty(c[0]):
+        sc, e = parse_start_completion(c[0], d, year)
+        if e:
+            ctx.err(e, rownum, c[1].name, c[0])
+        else:
+            for k in ("actual_start_date", "planned_start_date", "completion_date", "planned_completion_date"):
+                if sc.get(k) is not None and rec.get(k) is None:
+                    rec[k] = sc[k]
+            if stage is None:
+                stage = sc.get("stage")
+    if stage is None:
+        stage = section.get("stage") or default_stage
+    if stage == UNSTARTED:
+        stage = resolve_unstarted(rec.get("planned_start_date"), year)
+    rec["stage"] = stage
+    # A weekly reason given with a date before D is 逾期未开工 even without the 开复工时间 column rule.
+    if (cell(H.START_TIME) is None and d is not None and rec.get("not_started_reason")
+            and rec.get("planned_start_date") and rec["planned_start_date"] <= d and rec.get("actual_start_date") is None):
+        ctx.warn("逾期未开工：计划开工时间已过报告期截止日，但填写了未开复工原因", rownum,
+                 _col_name(cell, "planned_start_date"), str(rec["planned_start_date"]))
+
+
+def _col_name(cell: Any, key: str) -> str | None:
+    c = cell(key)
+    return c[1].name if c else None
+
+
+def _row_warnings(rec: dict[str, Any], cols: dict[str, _Col], ctx: _Ctx, rownum: int) -> None:
+    total, cby = rec.get("total_investment"), rec.get("completed_before_year")
+    plan, ytd = rec.get("annual_plan"), rec.get("ytd_completed")
+    name = {k: c.name for k, c in cols.items()}
+    if ytd is not None and plan and ytd > plan * 1.5:
+        ctx.warn(f"本年累计完成投资 {ytd:g} 万元超过年度计划投资 {plan:g} 万元的 1.5 倍，请核对", rownum,
+                 name.get("ytd_completed"), f"{ytd:g}")
+    if total is not None and (cby is not None or ytd is not None) and (cby or 0) + (ytd or 0) > total + 1e-6:
+        ctx.warn(f"累计完成投资 {(cby or 0) + (ytd or 0):g} 万元超过总投资 {total:g} 万元，请核对", rownum,
+                 name.get("total_investment"), f"{total:g}")
+    if rec.get("stage") == "竣工" and total and (cby is not None or ytd is not None) and (cby or 0) + (ytd or 0) < total * 0.5:
+        ctx.warn("状态为竣工，但累计完成投资不足总投资的 50%，请核对", rownum, name.get("stage") or name.get(H.STAGE_OR_TYPE),
+                 "竣工")
+
+
+def _identity_checks(frame: pl.DataFrame, ctx: _Ctx) -> None:
+    """The same project twice in one file (项目代码, else city + normalised name) is an error, naming both rows."""
+    seen: dict[tuple[str, str], tuple[int, str | None]] = {}
+    for r in frame.iter_rows(named=True):
+        code = r["project_code"]
+        key = ("code", clean(code)) if code else ("name", f"{r['city_code'] or ''}|{clean(r['project_name'] or '')}")
+        if key in seen:
+            first, first_tier = seen[key]
+            ctx.err(f"同一项目在文件中出现两次（第 {first} 行与第 {r['source_row']} 行）", r["source_row"],
+                    "项目代码" if key[0] == "code" else "项目名称", code or r["project_name"])
+            if first_tier and r["tier"] and first_tier != r["tier"]:
+                ctx.err(f"同一项目填报了两个层级（第 {first} 行为「{first_tier}」，第 {r['source_row']} 行为「{r['tier']}」）",
+                        r["source_row"], "层级", r["tier"])
+        else:
+            seen[key] = (r["source_row"], r["tier"])
+
+
+# ---- targets (目标任务分解表) -----------------------------------------------------------------------
+
+_TOTAL_WORDS = ("总目标", "合计", "全市", "总计", "全市合计", "总任务", "市级", "全县")
+_SPLIT_LABELS = (("1-5亿", "planned_1_5"), ("5-10亿", "planned_5_10"), ("10亿以上", "planned_10_plus"))
+
+
+def _target_metric(label: str) -> tuple[str | None, float]:
+    """(metric key | 'leader' | 'department' | 'split' | None, unit factor) for a row label."""
+    t, unit = H.normalise_header(label)
+    factor = unit or 1.0
+    if t.startswith("其中") and "/" in t:
+        return "split", factor
+    if re.search(r"包保领导|联系领导|责任领导|分管领导|牵头领导", t):
+        return "leader", 1.0
+    if re.search(r"责任科室|责任单位|责任部门|牵头科室|责任处室", t):
+        return "department", 1.0
+    if "谋划" in t and "投资" in t:
+        return "planned_investment", factor
+    if "谋划" in t:
+        return "planned_projects", factor
+    if "新开工" in t:
+        return "new_starts", factor
+    if "续建" in t:
+        return "continuing", factor
+    if "入库" in t or "入统" in t:
+        return "stats_registrations", factor
+    if "投资" in t:
+        return "investment_task", factor
+    return None, factor
+
+
+def _is_region_label(text: str) -> bool:
+    t = clean(text)
+    return bool(t) and len(t) <= 16 and (
+        t in _TOTAL_WORDS or t in DEV_ZONE_WORDS or find_region(t) is not None
+        or bool(re.fullmatch(r".{1,6}(区|县|市|开发区|园区)", t)))
+
+
+@dataclass
+class _Targets:
+    header_row: int  # 0-based
+    label_col: int
+    region_cols: list[int]
+
+
+def _find_targets(grid: Grid) -> _Targets | None:
+    for i, row in enumerate(grid[:HEADER_SCAN_ROWS]):
+        cells = [_cell_text(v) for v in row]
+        filled = [j for j, c in enumerate(cells) if c]
+        if len(filled) < 3:
+            continue
+        label_col = filled[0]  # the row's own label (包保县区园区), then the regions across
+        region_cols = [j for j in filled[1:] if _is_region_label(cells[j])]
+        if len(region_cols) < 2:
+            continue
+        labels = [_cell_text(r[label_col]) if label_col < len(r) else "" for r in grid]
+        metrics = [lab for lab in labels if lab and _target_metric(lab)[0] not in (None, "leader", "department")]
+        if len(metrics) >= 2:
+            return _Targets(i, label_col, region_cols)
+    return None
+
+
+def _read_targets(grid: Grid, tgt: _Targets, ctx: _Ctx, res: ReadResult, report_date: date | None,
+                  region: Region | None) -> None:
+    res.kind, res.layout = "targets", "tongling_targets"
+    title = " ".join(_cell_text(v) for r in grid[: tgt.header_row] for v in r
+                     if v is not None and _target_metric(_cell_text(v))[0] is None)
+    title_and_name = title + " " + Path(ctx.file).stem
+    title_date, _ = report_date_from_title(title_and_name)
+    year = _year_from_text(title) or _year_from_text(Path(ctx.file).stem) or (report_date or title_date or date.min).year
+    if report_date:
+        year = report_date.year if not _year_from_text(title) else year
+    if year == date.min.year:
+        ctx.err("缺少目标年度：请在标题中注明年份（如“2020年”），或上传时填写报告期")
+        year = None
+    res.year = year
+    res.report_date = report_date or title_date or (date(year, 12, 31) if year else None)
+    res.frequency = "month"
+    header = [_cell_text(v) for v in grid[tgt.header_row]]
+
+    # City context: the region given at load, a city in the title, or the city most region columns belong to.
+    city: Region | None = None
+    if region is not None:
+        city = region if region.level == "city" else region_by_code().get(region.parent_code or "")
+    if city is None:
+        city = next((c for w in re.findall(r"[\u4e00-\u9fff]{2,4}市", title) if (c := find_city(w))), None)
+    if city is None:
+        parents = Counter(c.parent_code for j in tgt.region_cols if (c := find_county(header[j])) is not None)
+        if parents:
+            city = region_by_code().get(parents.most_common(1)[0][0] or "")
+    regions: dict[int, Region] = {}
+    for j in tgt.region_cols:
+        t = clean(header[j])
+        if t in _TOTAL_WORDS:
+            if city is None:
+                ctx.err("无法确定「总目标」所属地市：请在上传时选择地区", tgt.header_row + 1, header[j], header[j])
+                continue
+            regions[j] = city
+            continue
+        r = find_county(t, city.code if city else None) or (find_city(t) if city is None else None)
+        if r is None:
+            ctx.err("无法识别的地区", tgt.header_row + 1, header[j], header[j])
+            continue
+        regions[j] = r
+
+    leaders: dict[int, str | None] = {}
+    depts: dict[int, str | None] = {}
+    out: list[tuple[Any, ...]] = []
+    for i, row in enumerate(grid):
+        if i == tgt.header_row or tgt.label_col >= len(row):
+            continue
+        label = _cell_text(row[tgt.label_col])
+        if not label:
+            continue
+        metric, factor = _target_metric(label)
+        if metric is None:
+            continue
+        cells = [_cell_text(row[j]) if j < len(row) else "" for j in tgt.region_cols]
+        if metric in ("leader", "department"):
+            store = leaders if metric == "leader" else depts
+            for j, c in zip(tgt.region_cols, cells, strict=True):
+                store[j] = c or None
+            continue
+        if metric == "split":
+            parts = [p for p in re.split(r"[/、]", H.normalise_header(label)[0].removeprefix("其中")) if p]
+            keys = []
+            for p in parts:
+                k = next((key for lab, key in _SPLIT_LABELS if clean(p).replace("元", "") == lab), None)
+                keys.append(k)
+            if None in keys:
+                ctx.err("无法识别的分档（应为 1-5亿/5-10亿/10亿以上）", i + 1, label, label)
+                continue
+            for j, c in zip(tgt.region_cols, cells, strict=True):
+                if is_empty(c) or j not in regions:
+                    continue
+                vals = re.split(r"[/、]", clean(c))
+                if len(vals) != len(keys):
+                    ctx.err(f"分档数值个数应为 {len(keys)} 个（用“/”分隔）", i + 1, header[j], c)
+                    continue
+                for k, v in zip(keys, vals, strict=True):
+                    x, e = parse_number(v)
+                    if e or x is None:
+                        ctx.err(e or "无法识别为数字", i + 1, header[j], c)
+                        continue
+                    out.append((k, regions[j], x, i + 1, j))
+            continue
+        for j, c in zip(tgt.region_cols, cells, strict=True):
+            if is_empty(c) or j not in regions:
+                continue
+            x, e = parse_number(c)
+            if e or x is None:
+                ctx.err(e or "无法识别为数字", i + 1, header[j], c)
+                continue
+            if x < 0:
+                ctx.err("目标值不能为负数", i + 1, header[j], c)
+                continue
+            out.append((metric, regions[j], x * factor, i + 1, j))
+    seen: set[tuple[str, str]] = set()
+    rows: list[tuple[Any, ...]] = []
+    for metric, r, x, rownum, j in out:
+        if (r.code, metric) in seen:
+            ctx.err(f"地区「{r.name}」的指标「{TARGET_METRICS[metric]}」重复填报", rownum, header[j], f"{x:g}")
+            continue
+        seen.add((r.code, metric))
+        rows.append((year, r.code, r.name, metric, round(x, 6), leaders.get(j), depts.get(j), rownum))
+    res.frame = pl.DataFrame(rows, schema=TARGETS_SCHEMA, orient="row") if rows else pl.DataFrame(schema=TARGETS_SCHEMA)
+    if not rows and not ctx.errors:
+        ctx.err("目标任务分解表中没有可识别的指标")
+    res.present_fields = []

@@ -1,0 +1,194 @@
+"""Each sample layout read whole and compared to its expected staged frame, plus findings checked by hand."""
+
+from datetime import date
+from pathlib import Path
+
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+
+from pipelines.read import MAX_CELL_CHARS, read_submission
+from pipelines.schema import STAGED_SCHEMA
+from pipelines.template import template_frame, write_template
+from tests.make_samples import flat_csv_bytes
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLES = ROOT / "data" / "samples"
+EXPECTED = Path(__file__).resolve().parent / "data"
+
+
+def expected(name: str) -> pl.DataFrame:
+    return pl.read_csv(EXPECTED / f"{name}_expected.csv", schema=STAGED_SCHEMA)
+
+
+def findings(res) -> list[tuple]:
+    return [(f.row, f.column, f.value, f.message) for f in res.errors]
+
+
+def test_shanxi_weekly_xlsx():
+    r = read_submission(SAMPLES / "shanxi_weekly.xlsx", "shanxi_weekly.xlsx", tier="省级双百·新兴")
+    assert (r.kind, r.layout, r.report_date, r.year, r.frequency) == ("reports", "shanxi_weekly", date(2020, 3, 27), 2020, "week")
+    assert r.errors == []
+    assert_frame_equal(r.frame, expected("shanxi_weekly"))
+    row = r.frame.row(0, named=True)  # 太原 → 太原市, 120,000 → 120000, date cell, no reason → actual
+    assert (row["city_code"], row["total_investment"], row["actual_start_date"]) == ("140100", 120000.0, date(2020, 2, 24))
+    assert r.frame["total_investment"][1] == 80000.0  # full-width ８００００
+    assert r.frame["total_investment"][2] == 52000.0  # 5.2亿
+    # 吕梁: 2020.03.20 ≤ D with a reason → planned, not started, flagged 逾期未开工.
+    assert [(w.row, w.column) for w in r.warnings] == [(10, "开复工时间")]
+    assert r.frame["actual_start_date"][5] is None and r.frame["planned_start_date"][5] == date(2020, 3, 20)
+    assert "合计" not in r.frame["project_name"].to_list()
+    assert {"total_investment", "ytd_completed", "actual_start_date", "problem_department"} <= set(r.present_fields)
+
+
+def test_shanxi_weekly_xls_needs_and_takes_report_date():
+    r = read_submission(SAMPLES / "shanxi_weekly.xls", "shanxi_weekly.xls", tier="省级双百·新兴")
+    assert [f.message for f in r.errors] == ["缺少报告期截止日：请在上传时填写，或在标题中注明（如“截至2020年3月27日”）"]
+    r = read_submission(SAMPLES / "shanxi_weekly.xls", "shanxi_weekly.xls", tier="省级双百·新兴", report_date=date(2020, 3, 27))
+    assert r.errors == [] and r.layout == "shanxi_weekly"
+    assert_frame_equal(r.frame, expected("shanxi_weekly"))
+
+
+def test_weekly_title_says_shuangbai_without_split_needs_tier():
+    r = read_submission(SAMPLES / "shanxi_weekly.xlsx", "shanxi_weekly.xlsx")
+    assert len(r.errors) == 1 and r.errors[0].message.startswith("缺少层级：标题只写“省级双百”")
+
+
+@pytest.mark.parametrize("encoding", ["gbk", "gb18030", "utf-8-sig", "utf-8"])
+def test_flat_in_every_encoding(encoding):
+    data = (SAMPLES / "flat_weekly_gbk.csv").read_bytes() if encoding == "gbk" else flat_csv_bytes(encoding)
+    r = read_submission(data, f"flat_{encoding}.csv", tier="新兴")
+    assert (r.layout, r.report_date) == ("flat", date(2020, 3, 27))
+    assert r.errors == []
+    assert_frame_equal(r.frame, expected("flat_weekly"))
+    assert r.frame["ytd_completed"][0] == 6500.0  # 0.65 亿元 → 6500 万元
+
+
+def test_ledger():
+    r = read_submission(SAMPLES / "ledger.xlsx", "ledger.xlsx", tier="省级双百·技改", report_date=date(2020, 2, 14))
+    assert (r.layout, r.errors, r.warnings) == ("ledger", [], [])
+    assert_frame_equal(r.frame, expected("ledger"))
+    row = r.frame.row(1, named=True)  # 太原市 万柏林区, 技改 → 技术改造, 2020.10 is October
+    assert (row["county_code"], row["build_type"], row["planned_start_date"]) == ("140109", "技术改造", date(2020, 10, 1))
+    assert r.frame["industry_code"][6] is None and r.frame["industry_name"][6] == "炼焦"  # kept as written
+    assert r.frame["plan_year_after"][4] == 5000.0  # 2022年计划投资 with Y = 2020
+
+
+def test_tongling_progress():
+    r = read_submission(SAMPLES / "tongling_progress.xlsx", "tongling_progress.xlsx", tier="其他", region="铜陵市",
+                        report_date=date(2020, 5, 25))
+    assert (r.layout, r.errors) == ("tongling_progress", [])
+    assert_frame_equal(r.frame, expected("tongling_progress"))
+    # 已竣工 with 6800 of 32000 stated this year and nothing before: flagged, not refused.
+    assert [(w.row, w.message[:7]) for w in r.warnings] == [(7, "状态为竣工，但")]
+
+
+def test_tongling_progress_without_region_is_refused():
+    r = read_submission(SAMPLES / "tongling_progress.xlsx", "p.xlsx", tier="其他", report_date=date(2020, 5, 25))
+    assert [f.message for f in r.errors] == ["缺少地区：文件中没有地市/县区列，请在上传时选择地区"]
+
+
+def test_county_region_fills_county_and_city():
+    r = read_submission(SAMPLES / "tongling_progress.xlsx", "p.xlsx", tier="其他", region="枞阳县",
+                        report_date=date(2020, 5, 25))
+    assert r.errors == [] and set(r.frame["county_code"]) == {"340722"}  # a county fills county and city
+    assert set(r.frame["city_code"]) == {"340700"}
+
+
+def test_tongling_planning_reserve():
+    r = read_submission(SAMPLES / "tongling_planning.csv", "tongling_planning.csv", tier="其他", region="铜陵市",
+                        report_date=date(2020, 5, 25))
+    assert (r.layout, r.errors) == ("tongling_planning", [])
+    assert_frame_equal(r.frame, expected("tongling_planning"))
+    assert r.frame["county_code"][:2].to_list() == ["340771", "340771"]  # 经开区, 铜陵经开区
+    assert set(r.frame["stage"]) == {"储备"}
+
+
+def test_region_mismatch_names_rows():
+    r = read_submission(SAMPLES / "shanxi_weekly.xlsx", "w.xlsx", tier="新兴", region="太原市")
+    assert len(r.errors) == 9 and r.errors[0].row == 6 and "与上传时选择的地区「太原市」不一致" in r.errors[0].message
+
+
+def test_tongling_targets():
+    r = read_submission(SAMPLES / "tongling_targets.xlsx", "tongling_targets.xlsx")
+    assert (r.kind, r.layout, r.year, r.errors) == ("targets", "tongling_targets", 2020, [])
+    f = r.frame
+    assert f.height == 6 * 9
+    def val(code, metric):
+        return f.filter((pl.col("region_code") == code) & (pl.col("metric") == metric))["value"].item()
+    assert val("340700", "investment_task") == 2_000_000.0  # 200 亿元 → 万元, 总目标 = 铜陵市
+    assert val("340771", "planned_investment") == 2_500_000.0  # 经开区 → 340771
+    assert (val("340722", "planned_1_5"), val("340722", "planned_5_10"), val("340722", "planned_10_plus")) == (15, 10, 5)
+    row = f.filter((pl.col("region_code") == "340705") & (pl.col("metric") == "new_starts")).row(0, named=True)
+    assert (row["value"], row["leader"], row["department"], row["source_row"]) == (8.0, "李直刚", "经济运行处、矿管科", 5)
+    assert f.schema["year"] == pl.Int32
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_standard_template(fmt, tmp_path):
+    r = read_submission(SAMPLES / f"standard_template.{fmt}", f"standard_template.{fmt}", report_date=date(2020, 3, 27))
+    assert (r.layout, r.errors) == ("standard", [])
+    assert r.frame["stage"].to_list() == ["在建", "新开工"]
+    assert r.frame["county_code"].to_list() == ["140105", "140981"]
+    assert r.frame["tier"].to_list() == ["省级双百·新兴", "省级双百·技改"]
+    assert list(template_frame().columns)[:3] == ["项目代码", "项目名称", "企业名称"]
+    p = write_template(tmp_path / f"t.{fmt}", fmt)
+    assert p.exists()
+
+
+def test_broken_weekly_exact_findings():
+    r = read_submission(SAMPLES / "broken_weekly.csv", "broken_weekly.csv", tier="省级双百·新兴")
+    assert findings(r) == [
+        (3, "总投资", "abc", "无法识别为数字"),
+        (4, "地市", "火星市", "无法识别的地市"),
+        (5, "建设类型", "停工待定", "无法识别的建设状态（应为 储备/前期/新开工/续建/在建/竣工/投产 之一）"),
+        (6, "总投资", "-500", "投资额不能为负数"),
+        (8, "开复工时间", "3月中旬", "缺少年份（应为 2020年3月 等格式）"),
+        (7, "项目名称", "新型显示材料 项目", "同一项目在文件中出现两次（第 3 行与第 7 行）"),
+    ]
+    assert r.errors[0].zh() == "文件 broken_weekly.csv 第 3 行 「总投资」列 值「abc」：无法识别为数字"
+
+
+@pytest.mark.parametrize(
+    ("data", "start"),
+    [(b"", "文件为空"), (bytes(range(256)) * 40, "无法识别"), (b"PK\x03\x04\x14\x00garbage", "Excel 文件已损坏"),
+     (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 100, "无法打开 Excel 文件"), (b"<html><table><tr><td>1</td></tr></table>", "该文件是网页"),
+     ("随便写的一段话\n没有表头".encode("gbk"), "未找到表头")],
+)
+def test_bad_files_are_findings_not_tracebacks(data, start):
+    r = read_submission(data, "x.xlsx")
+    assert r.errors and r.errors[0].message.startswith(start), r.errors
+
+
+def test_truncated_xlsx():
+    data = (SAMPLES / "shanxi_weekly.xlsx").read_bytes()
+    r = read_submission(data[: len(data) // 2], "cut.xlsx")
+    assert r.errors and "损坏" in r.errors[0].message
+
+
+def test_formula_and_html_are_kept_as_text_and_long_cells_refused():
+    csv = ("项目名称,地市,总投资\n=cmd|' /C calc'!A0,太原市,100\n<script>alert(1)</script>,大同市,200\n"
+           f"{'长' * (MAX_CELL_CHARS + 1)},忻州市,300\n").encode()
+    r = read_submission(csv, "f.csv", tier="其他", report_date=date(2020, 3, 27))
+    assert r.frame["project_name"][:2].to_list() == ["=cmd|' /C calc'!A0", "<script>alert(1)</script>"]
+    assert [(f.row, f.message) for f in r.errors] == [(4, f"单元格内容超过 {MAX_CELL_CHARS} 个字符")]
+
+
+def test_two_tiers_and_tier_column():
+    csv = "项目名称,地市,层级,总投资\n甲项目,太原市,新兴,100\n甲项目,太原,技改,100\n乙项目,大同市,千项,50\n".encode()
+    r = read_submission(csv, "t.csv", report_date=date(2020, 3, 27))
+    assert [f.message for f in r.errors] == [
+        "同一项目在文件中出现两次（第 2 行与第 3 行）",
+        "同一项目填报了两个层级（第 2 行为「省级双百·新兴」，第 3 行为「省级双百·技改」）",
+    ]
+    assert r.frame["tier"].to_list() == ["省级双百·新兴", "省级双百·技改", "市级千项"]
+
+
+def test_unknown_money_column_warns_and_title_units():
+    csv = ("2020年3月 重点项目月报\n单位：亿元\n项目名称,县区,总投资,本月完成产值,备注\n甲项目,忻州市忻府区,1.5,2,x\n"
+           "小计,,1.5,,\n").encode("gb18030")
+    r = read_submission(csv, "m.csv", tier="市级千项")
+    assert (r.report_date, r.frequency, r.errors) == (date(2020, 3, 31), "month", [])
+    assert r.frame.row(0, named=True)["total_investment"] == 15000.0
+    assert (r.frame["county_code"][0], r.frame["city_code"][0]) == ("140902", "140900")
+    assert [(w.column, w.message[:6]) for w in r.warnings] == [("本月完成产值", "未识别的投资"), ("备注", "未识别的列，")]
