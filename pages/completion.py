@@ -11,10 +11,10 @@ cp = data.call("completion", view)
 
 t = cp.total
 c = st.columns(4)
-c[0].metric("年度计划投资", fmt.yi(t["annual_plan"]))
-c[1].metric("本年累计完成投资", fmt.yi(t["ytd_completed"]))
+c[0].metric("年度计划投资（亿元）", fmt.yi_num(t["annual_plan"]))
+c[1].metric("本年累计完成投资（亿元）", fmt.yi_num(t["ytd_completed"]))
 c[2].metric("投资完成率", fmt.pct(t["completion_rate"]), help=metrics.FORMULA_ZH["completion_rate"])
-c[3].metric("较序时进度", fmt.pp(t["schedule_gap"]), metrics.LIGHT_ZH.get(metrics.light(t["schedule_gap"]) or ""),
+c[3].metric("较序时进度（百分点）", fmt.pp_num(t["schedule_gap"]), metrics.LIGHT_ZH.get(metrics.light(t["schedule_gap"]) or ""),
             delta_color="off", delta_arrow="off", help=metrics.FORMULA_ZH["schedule_gap"])
 
 forms = [metrics.FORMULA_ZH["completion_rate"], metrics.FORMULA_ZH["time_progress"]]

@@ -22,18 +22,18 @@ if ov.double_half is not None:
 def cards(now: dict, before: dict, key: str) -> None:
     """Nine headline cards (a function only to draw the same cards per tier)."""
     row1 = st.columns(5)
-    row1[0].metric("项目数", fmt.count(now["projects"]), fmt.delta_count(now["projects"], before.get("projects")))
-    row1[1].metric("总投资", fmt.yi(now["total_investment"]),
+    row1[0].metric("项目数（个）", f'{now["projects"]:,}', fmt.delta_count(now["projects"], before.get("projects")))
+    row1[1].metric("总投资（亿元）", fmt.yi_num(now["total_investment"]),
                    fmt.delta_yi(now["total_investment"], before.get("total_investment")))
-    row1[2].metric("年度计划投资", fmt.yi(now["annual_plan"]), fmt.delta_yi(now["annual_plan"], before.get("annual_plan")))
-    row1[3].metric("本年累计完成投资", fmt.yi(now["ytd_completed"]),
+    row1[2].metric("年度计划投资（亿元）", fmt.yi_num(now["annual_plan"]), fmt.delta_yi(now["annual_plan"], before.get("annual_plan")))
+    row1[3].metric("本年累计完成投资（亿元）", fmt.yi_num(now["ytd_completed"]),
                    fmt.delta_yi(now["ytd_completed"], before.get("ytd_completed")))
     row1[4].metric("投资完成率", fmt.pct(now["completion_rate"]),
                    fmt.delta_pp(now["completion_rate"], before.get("completion_rate")),
                    help=metrics.FORMULA_ZH["completion_rate"])
     row2 = st.columns(5)
     gap = now["schedule_gap"]
-    row2[0].metric("较序时进度", fmt.pp(gap), metrics.LIGHT_ZH.get(metrics.light(gap) or "", None),
+    row2[0].metric("较序时进度（百分点）", fmt.pp_num(gap), metrics.LIGHT_ZH.get(metrics.light(gap) or "", None),
                    delta_color="off", delta_arrow="off", help=metrics.FORMULA_ZH["schedule_gap"])
     row2[1].metric("开（复）工率", fmt.pct(now["start_rate"]), fmt.delta_pp(now["start_rate"], before.get("start_rate")),
                    help=metrics.FORMULA_ZH["start_rate"])

@@ -78,17 +78,17 @@ def test_every_page_renders(db_env, spec):
 def test_overview_headline_figures_and_changes(db_env):
     at = run()
     m = metrics_of(at)
-    assert m["项目数"] == "4 个"
-    assert m["总投资"] == "18.10 亿元"
-    assert m["年度计划投资"] == "5.90 亿元"
-    assert m["本年累计完成投资"] == "1.05 亿元"
+    assert m["项目数（个）"] == "4"
+    assert m["总投资（亿元）"] == "18.10"
+    assert m["年度计划投资（亿元）"] == "5.90"
+    assert m["本年累计完成投资（亿元）"] == "1.05"
     assert m["投资完成率"] == "17.8%"  # 10500 / 59000
-    assert m["较序时进度"] == "-2.1 个百分点"  # 17.80 % − 73/366
+    assert m["较序时进度（百分点）"] == "-2.1"  # 17.80 % − 73/366
     assert m["开（复）工率"] == "100.0%"
     assert m["入统率"] == "33.3%"
     start = next(x for x in at.metric if x.label == "开（复）工率")
     assert start.delta == "+33.3 个百分点"  # 2/3 on 03-06
-    ytd = next(x for x in at.metric if x.label == "本年累计完成投资")
+    ytd = next(x for x in at.metric if x.label == "本年累计完成投资（亿元）")
     assert ytd.delta == "+0.55 亿元"  # 0.50 → 1.05
     # one block per tier present, in the contract's order
     assert [s.value for s in at.subheader] == ["全部项目", "省级双百·新兴", "省级双百·技改", "市级千项"]
@@ -98,7 +98,7 @@ def test_tier_filter_changes_the_figures(db_env):
     at = run()
     at.multiselect(key="sidebar_tier").set_value(["省级双百·新兴"]).run()
     m = metrics_of(at)
-    assert (m["项目数"], m["本年累计完成投资"], m["投资完成率"]) == ("1 个", "0.40 亿元", "20.0%")
+    assert (m["项目数（个）"], m["本年累计完成投资（亿元）"], m["投资完成率"]) == ("1", "0.40", "20.0%")
     assert qp(at, "tier") == ["省级双百·新兴"]
 
 
@@ -106,18 +106,18 @@ def test_city_filter_limits_counties_and_figures(db_env):
     at = run()
     at.multiselect(key="sidebar_city").set_value(["140900"]).run()
     m = metrics_of(at)
-    assert (m["项目数"], m["总投资"], m["投资完成率"]) == ("2 个", "12.30 亿元", "18.2%")  # 6000 / 33000
+    assert (m["项目数（个）"], m["总投资（亿元）"], m["投资完成率"]) == ("2", "12.30", "18.2%")  # 6000 / 33000
     county = at.multiselect(key="sidebar_county")
     assert county.options and all(o.startswith("忻州市·") for o in county.options)
     at.multiselect(key="sidebar_county").set_value(["140902"]).run()
-    assert metrics_of(at)["项目数"] == "1 个"
+    assert metrics_of(at)["项目数（个）"] == "1"
 
 
 def test_report_date_shows_that_week(db_env):
     at = run()
     at.selectbox(key="sidebar_date").set_value(date(2020, 3, 6)).run()
     m = metrics_of(at)
-    assert (m["本年累计完成投资"], m["开（复）工率"]) == ("0.50 亿元", "66.7%")
+    assert (m["本年累计完成投资（亿元）"], m["开（复）工率"]) == ("0.50", "66.7%")
     assert qp(at, "date") == ["2020-03-06"]
 
 
@@ -125,7 +125,7 @@ def test_url_state_opens_the_same_view_and_ignores_bad_values(db_env):
     at = run(city="忻州市", date="2020-13-99", stage="施工中")
     warnings = " ".join(w.value for w in at.sidebar.warning)
     assert "报告期「2020-13-99」不存在" in warnings and "施工中" in warnings
-    assert metrics_of(at)["项目数"] == "2 个"
+    assert metrics_of(at)["项目数（个）"] == "2"
     assert at.multiselect(key="sidebar_city").value == ["140900"]
     assert qp(at, "city") == ["140900"] and qp(at, "date") == ["2020-03-13"]
     assert "stage" not in at.query_params

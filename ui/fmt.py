@@ -10,6 +10,16 @@ def yi(wan: float | None, digits: int = 2) -> str:
     return "—" if wan is None else f"{wan / WAN_PER_YI:,.{digits}f} 亿元"
 
 
+def yi_num(wan: float | None, digits: int = 2) -> str:
+    """万元 → 「12.34」 for a card whose label carries the unit (亿元)."""
+    return "—" if wan is None else f"{wan / WAN_PER_YI:,.{digits}f}"
+
+
+def pp_num(points: float | None, digits: int = 1) -> str:
+    """Percentage points with sign, for a card whose label says 百分点."""
+    return "—" if points is None else f"{points:+.{digits}f}"
+
+
 def wan(value: float | None) -> str:
     return "—" if value is None else f"{value:,.0f} 万元"
 
