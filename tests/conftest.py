@@ -34,3 +34,13 @@ def load_rows(
             raw=(str(report_date) + repr(rows)).encode(), present_fields=fields, frequency=frequency,
         )
     ])
+
+
+@pytest.fixture(scope="session")
+def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo database, built once per test process through the real loader."""
+    from pipelines.demo_load import build_demo_database
+
+    path = tmp_path_factory.mktemp("demo") / "demo.duckdb"
+    build_demo_database(path, force=True)
+    return path
