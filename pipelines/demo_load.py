@@ -2,24 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path
 
 from .store import Submission, Warehouse
-
-DEMO_LEDGER_DATE = date(2020, 2, 7)  # the day after 晋工信投资字〔2020〕29号 asked for the 台账
 
 
 def demo_submissions() -> list[Submission]:
     """The ledger, then one weekly report per Friday, as submissions in load order."""
     from . import demo
 
-    ledger = demo.demo_ledger()
-    ledger_fields = tuple(c for c in ledger.columns if c != "source_row" and ledger[c].null_count() < ledger.height)
     subs = [
         Submission(
-            file_name="演示数据_台账_2020.xlsx", frame=ledger, report_date=DEMO_LEDGER_DATE,
-            frequency="week", present_fields=ledger_fields, layout="ledger",
+            file_name="演示数据_台账_2020.xlsx", frame=demo.demo_ledger(), report_date=demo.LEDGER_DATE,
+            frequency="week", present_fields=tuple(demo.LEDGER_FIELDS), layout="ledger",
         )
     ]
     for report_date, frame in demo.demo_weekly_reports():

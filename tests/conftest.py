@@ -90,3 +90,13 @@ def build_app_db(path: Path) -> Path:
 @pytest.fixture(scope="session")
 def app_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_app_db(tmp_path_factory.mktemp("appdb") / "app.duckdb")
+
+
+@pytest.fixture(scope="session")
+def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo database, built once per test process through the real loader."""
+    from pipelines.demo_load import build_demo_database
+
+    path = tmp_path_factory.mktemp("demo") / "demo.duckdb"
+    build_demo_database(path, force=True)
+    return path
