@@ -49,8 +49,8 @@ def load_peer(con: Any) -> PeerData:
     """Read every report (and the projects' tiers) into one pandas frame, as a dashboard's loader would."""
     cols = ", ".join(f"r.{c}" for c in STATE_FIELDS)
     df = con.sql(
-        f"SELECT r.project_id, r.report_date, r.year, r.present, {cols}, p.tier "
-        "FROM reports r JOIN projects p USING (project_id)"  # noqa: S608 (columns from STATE_FIELDS)
+        f"SELECT r.project_id, r.report_date, r.year, r.present, {cols}, p.tier "  # noqa: S608 (STATE_FIELDS)
+        "FROM reports r JOIN projects p USING (project_id)"
     ).df()
     for c in ("report_date", *DATE_FIELDS):
         df[c] = pd.to_datetime(df[c])
