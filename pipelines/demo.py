@@ -493,7 +493,7 @@ def _build(counts: tuple[int, int, int], dates: list[date], seed: int, calibrate
                     continue
                 target = CITY_TOTAL_TARGET[cat]
                 if not calibrate:  # keep the demo's mean per project, not its sum
-                    target = target / (counts[2] * (0.6 if em else 0.4)) * len(sel)
+                    target = target / (DEMO_COUNTS[2] * (0.6 if em else 0.4)) * len(sel)
                 total[sel] = _normalise_totals(rng.lognormal(0, 1.1, len(sel)), target, 2_000.0, 10.0)
         else:
             sel = np.flatnonzero(tier == ti)

@@ -469,9 +469,20 @@ def _conform(frame: pl.DataFrame) -> pl.DataFrame:
 def _check_rows(frame: pl.DataFrame, file_name: str, allowed_regions: set[str] | None) -> list[Finding]:
     """Checks the loader owns (the reader has done the cell-level ones)."""
     errors: list[Finding] = []
-    for row in frame.select("source_row", "project_name", "city_code", "county_code", "tier").iter_rows(
-        named=True
-    ):
+    # Only rows that fail a check are walked (in file order); a clean file costs one filter.
+    suspect = (
+        pl.col("project_name").is_null() | (pl.col("project_name") == "")
+        | pl.col("city_code").is_null() | (pl.col("city_code") == "")
+        | (pl.col("tier").is_not_null() & ~pl.col("tier").is_in(list(schema.TIERS)))
+    )
+    if allowed_regions is not None:
+        allowed = list(allowed_regions)
+        suspect = suspect | ~(
+            pl.col("city_code").is_in(allowed).fill_null(False)
+            | pl.col("county_code").fill_null("").is_in(allowed)
+        )
+    checked = frame.select("source_row", "project_name", "city_code", "county_code", "tier").filter(suspect)
+    for row in checked.iter_rows(named=True):
         r = row["source_row"]
         if not row["project_name"]:
             errors.append(Finding(file_name, "项目名称为空", r, "项目名称", ""))
@@ -498,59 +509,93 @@ def _check_rows(frame: pl.DataFrame, file_name: str, allowed_regions: set[str] |
 def _resolve_identity(
     con: duckdb.DuckDBPyConnection, frame: pl.DataFrame, file_name: str
 ) -> tuple[list[str], pl.DataFrame, list[Finding]]:
-    """A project_id for every row: by 项目代码, else by (地市, normalised name); new projects listed."""
-    rows = frame.select("source_row", "project_code", "project_name", "city_code", "tier").with_columns(
-        name_norm=pl.col("project_name").map_elements(norm_text, return_dtype=pl.String),
+    """A project_id for every row: by 项目代码, else by (地市, normalised name); new projects listed.
+
+    Vectorised (joins, not a loop over rows); the rules, row by row in file order:
+    - a 项目代码 already known gives that project;
+    - else a known project of the same city with the same normalised name, if the row has no
+      code or that project has none or the same one (when several known projects share a
+      city and name, the one inserted last is the candidate);
+    - a matched row stating another tier than the project's is an error;
+    - else the row is a new project, id = its code or "<city>|<name>"; later rows with the
+      same id join it; the first row of a new project must state a tier.
+    """
+    rows = frame.select("source_row", "project_code", "city_code", "tier").with_columns(
+        name_norm=pl.Series(
+            [None if v is None else norm_text(v) for v in frame["project_name"].to_list()], dtype=pl.String
+        ),
         code=pl.col("project_code").str.strip_chars().replace("", None),
+        _i=pl.int_range(pl.len(), dtype=pl.Int64),
     )
-    cities = rows["city_code"].unique().drop_nulls().to_list()
-    codes = rows["code"].unique().drop_nulls().to_list()
-    known = con.sql(
-        "SELECT project_id, project_code, city_code, name_norm, tier FROM projects "
-        "WHERE list_contains($cities::VARCHAR[], city_code) OR list_contains($codes::VARCHAR[], project_code)",
-        params={"cities": cities, "codes": codes},
-    ).pl()
-    by_code = {c: (pid, t) for pid, c, t in known.select("project_id", "project_code", "tier").iter_rows() if c}
-    by_name = {
-        (city, n): (pid, code, t)
-        for pid, code, city, n, t in known.select(
-            "project_id", "project_code", "city_code", "name_norm", "tier"
-        ).iter_rows()
-    }
-    ids: list[str] = []
+    con.register("_identity_keys", rows.select("city_code", "code"))
+    try:
+        # rowid order = insertion order: "last wins" below picks the latest-inserted duplicate.
+        known = con.sql(
+            "SELECT project_id, project_code, city_code, name_norm, tier FROM projects "
+            "WHERE city_code IN (SELECT DISTINCT city_code FROM _identity_keys) "
+            "   OR project_code IN (SELECT DISTINCT code FROM _identity_keys) ORDER BY rowid"
+        ).pl()
+    finally:
+        con.unregister("_identity_keys")
+    by_code = (
+        known.filter(pl.col("project_code").is_not_null() & (pl.col("project_code") != ""))
+        .unique("project_code", keep="last", maintain_order=True)
+        .select(code="project_code", pid_c="project_id", tier_c="tier")
+    )
+    by_name = known.unique(["city_code", "name_norm"], keep="last", maintain_order=True).select(
+        "city_code", "name_norm", pid_n="project_id", code_n="project_code", tier_n="tier"
+    )
+    m = (
+        rows.join(by_code, on="code", how="left", nulls_equal=False, maintain_order="left")
+        .join(by_name, on=["city_code", "name_norm"], how="left", nulls_equal=False, maintain_order="left")
+        .sort("_i")
+    )
+    name_ok = pl.col("pid_n").is_not_null() & (
+        pl.col("code").is_null() | pl.col("code_n").is_null() | (pl.col("code_n") == pl.col("code"))
+    )
+    m = m.with_columns(
+        hit_pid=pl.when(pl.col("pid_c").is_not_null()).then(pl.col("pid_c"))
+        .when(name_ok).then(pl.col("pid_n")),
+        hit_tier=pl.when(pl.col("pid_c").is_not_null()).then(pl.col("tier_c"))
+        .when(name_ok).then(pl.col("tier_n")),
+    ).with_columns(
+        new_pid=pl.when(pl.col("hit_pid").is_null()).then(
+            pl.coalesce(
+                "code",
+                pl.concat_str(
+                    pl.col("city_code").fill_null("None"), pl.lit("|"), pl.col("name_norm").fill_null("None")
+                ),
+            )
+        ),
+    ).with_columns(
+        first_of_new=pl.col("new_pid").is_not_null() & pl.col("new_pid").is_first_distinct(),
+    )
+    ids = m.select(pl.coalesce("hit_pid", "new_pid"))[:, 0].to_list()
+    bad = m.filter(
+        (pl.col("hit_pid").is_not_null() & pl.col("tier").is_not_null() & (pl.col("tier") != pl.col("hit_tier")))
+        | (pl.col("first_of_new") & pl.col("tier").is_null())
+    )
     errors: list[Finding] = []
-    new: dict[str, dict[str, object]] = {}
-    for r, code, city, n, tier in rows.select("source_row", "code", "city_code", "name_norm", "tier").iter_rows():
-        hit = by_code.get(code) if code else None
-        if hit is None:
-            named = by_name.get((city, n))
-            if named is not None and (not code or not named[1] or named[1] == code):
-                hit = (named[0], named[2])
-        if hit is not None:
-            pid, known_tier = hit
-            if tier is not None and tier != known_tier:
-                errors.append(
-                    Finding(
-                        file_name,
-                        f"同一项目已按「{known_tier}」报送，不能再列入「{tier}」（一个项目只能属于一个层级）",
-                        r, "层级", tier,
-                    )
+    for r, tier, known_tier, is_hit in bad.select(
+        "source_row", "tier", "hit_tier", pl.col("hit_pid").is_not_null()
+    ).iter_rows():
+        if is_hit:
+            errors.append(
+                Finding(
+                    file_name,
+                    f"同一项目已按「{known_tier}」报送，不能再列入「{tier}」（一个项目只能属于一个层级）",
+                    r, "层级", tier,
                 )
-            ids.append(str(pid))
-            continue
-        pid = code or f"{city}|{n}"
-        if pid in new:
-            ids.append(pid)
-            continue
-        if tier is None:
+            )
+        else:
             errors.append(Finding(file_name, "新项目缺少层级（省级双百·新兴/省级双百·技改/市级千项/其他）", r, "层级", ""))
-        new[pid] = {"project_id": pid, "project_code": code, "city_code": city, "name_norm": n, "tier": tier}
-        ids.append(pid)
-    new_frame = pl.DataFrame(
-        list(new.values()),
-        schema={"project_id": pl.String, "project_code": pl.String, "city_code": pl.String,
-                "name_norm": pl.String, "tier": pl.String},
-    )
+    new_frame = m.filter("first_of_new").select(
+        project_id=pl.col("new_pid"),
+        project_code=pl.col("code"),
+        city_code=pl.col("city_code"),
+        name_norm=pl.col("name_norm"),
+        tier=pl.col("tier"),
+    ).cast({c: pl.String for c in ("project_id", "project_code", "city_code", "name_norm", "tier")})
     return ids, new_frame, errors
 
 

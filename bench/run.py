@@ -1,0 +1,354 @@
+"""Kaigong benchmark: `make bench` (or `python bench/run.py`); prints every figure beside its target.
+
+Run on purpose, not as a test. Options: --scale province|national|both (default both),
+--repeat N (page views per median, default 7), --ingest-repeat N (default 3),
+--skip-national, --rebuild (regenerate the cached databases under bench/.cache/).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import statistics
+import subprocess
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # this checkout's pipelines, not whichever one the venv points at
+
+from bench import data as bdata  # noqa: E402
+
+AS_OF = date(2020, 12, 25)  # the last weekly report of the year
+OUT = Path(__file__).resolve().parent / "out"
+
+
+def log(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def median_of(fn, n: int) -> tuple[float, list[float]]:
+    times = []
+    for _ in range(n):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times), times
+
+
+# ---- page views --------------------------------------------------------------------------------
+
+
+def _choices(wh):
+    with wh.read() as con:
+        cities = [r[0] for r in con.execute("SELECT DISTINCT city_code FROM projects ORDER BY 1").fetchall()]
+        inds = [r[0] for r in con.execute(
+            "SELECT DISTINCT industry_name FROM snapshots WHERE as_of = (SELECT max(as_of) FROM snapshots) "
+            "AND industry_name IS NOT NULL ORDER BY 1").fetchall()]
+    return cities, inds
+
+
+def bench_pages(db: Path, repeat: int, with_peer: bool) -> dict:
+    from bench import pages, peer
+    from pipelines.store import Warehouse
+
+    wh = Warehouse(db)
+    cities, inds = _choices(wh)
+    out: dict = {}
+    P = None
+    if with_peer:
+        t = time.perf_counter()
+        with wh.read() as con:
+            P = peer.load_peer(con)
+        out["peer_load_s"] = time.perf_counter() - t
+        log(f"  peer: {len(P.reports):,} report rows in pandas, loaded in {out['peer_load_s']:.0f} s")
+    rng = random.Random(20200206)
+    # agreement on a sample of views (asserted), then the timed views
+    if P is not None:
+        for _ in range(3):
+            f, city = pages.random_view(rng, cities, inds)
+            with wh.read() as con:
+                mine = pages.our_page(con, AS_OF, f, city, trend=False)
+            pages.check_equal(mine, pages.peer_page(P, AS_OF, f, city))
+        log("  peer figures equal ours on 3 sampled views")
+    views = [pages.random_view(rng, cities, inds) for _ in range(repeat)]
+    with wh.read() as con:  # one warm-up (file in the OS cache, imports done)
+        pages.our_page(con, AS_OF, *views[0], trend=False)
+    ours, ours_trend, theirs, trend_only = [], [], [], []
+    for f, city in views:
+        t = time.perf_counter()
+        with wh.read() as con:
+            pages.our_page(con, AS_OF, f, city, trend=False)
+        ours.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        from pipelines import metrics
+        with wh.read() as con:
+            metrics.trend(con, AS_OF, filters=f)
+        trend_only.append(time.perf_counter() - t)
+        ours_trend.append(ours[-1] + trend_only[-1])
+        if P is not None:
+            t = time.perf_counter()
+            pages.peer_page(P, AS_OF, f, city)
+            theirs.append(time.perf_counter() - t)
+    out["ours_s"] = statistics.median(ours)
+    out["ours_with_trend_s"] = statistics.median(ours_trend)
+    out["trend_s"] = statistics.median(trend_only)
+    if theirs:
+        out["peer_s"] = statistics.median(theirs)
+    out["samples"] = {"ours": ours, "trend": trend_only, "peer": theirs}
+    return out
+
+
+# ---- ingest --------------------------------------------------------------------------------
+
+
+def submission_xlsx(rows: int = 100_000) -> tuple[Path, date]:
+    """A 100,000-row submission in the standard template layout (cached)."""
+    from pipelines import demo
+
+    path = bdata.CACHE / f"submission_{rows}.xlsx"
+    d = date(2020, 3, 27)
+    if path.exists():
+        return path, d
+    bdata.CACHE.mkdir(parents=True, exist_ok=True)
+    _, weeks = demo.scale(int(rows * 1.1), 52, 77)
+    frame = next(f for wd, f in weeks if wd == d).head(rows)
+    assert frame.height == rows, frame.height
+    tmp = path.with_suffix(".part.xlsx")
+    demo.flat_frame(frame).write_excel(tmp, worksheet="填报模板")
+    tmp.replace(path)
+    return path, d
+
+
+def bench_ingest(province_db: Path, repeat: int) -> dict:
+    from bench.ingest_peer import read_and_validate
+    from pipelines.ingest import load_prepared, prepare
+    from pipelines.store import Warehouse
+
+    path, d = submission_xlsx()
+    raw = path.read_bytes()
+    ours, theirs = [], []
+    for i in range(repeat):
+        copy = bdata.copy_db(province_db, bdata.CACHE / "ingest_copy.duckdb")
+        wh = Warehouse(copy, uploads_dir=bdata.CACHE / "ingest_uploads")
+        t = time.perf_counter()
+        p = prepare(raw, path.name, report_date=d)
+        assert p.ok, p.errors[:5]
+        outcome = load_prepared(wh, [p], actor="bench")
+        ours.append(time.perf_counter() - t)
+        assert outcome[0].status == "loaded" and outcome[0].rows == 100_000, outcome
+        t = time.perf_counter()
+        frame, errors = read_and_validate(raw)
+        theirs.append(time.perf_counter() - t)
+        assert len(frame) == 100_000 and not errors, errors[:5]
+        log(f"  ingest run {i + 1}: ours {ours[-1]:.1f} s, peer {theirs[-1]:.1f} s")
+    bdata._remove(bdata.CACHE / "ingest_copy.duckdb")
+    return {"ours_s": statistics.median(ours), "peer_s": statistics.median(theirs),
+            "samples": {"ours": ours, "peer": theirs}, "file_mib": len(raw) / 2**20}
+
+
+# ---- AppTest rerun, PDF, memory ---------------------------------------------------------------------
+
+
+def bench_apptest(db: Path, repeat: int) -> dict:
+    app = ROOT / "app.py"
+    if not app.exists():
+        return {"skipped": "app not present"}
+    os.environ["KAIGONG_DB"] = str(db)
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(app), default_timeout=120)
+    at.run()
+    assert not at.exception, at.exception
+    widgets = [w for w in (*at.sidebar.selectbox, *at.sidebar.multiselect) if getattr(w, "options", None)]
+    if not widgets:
+        return {"skipped": "no sidebar selectbox/multiselect to change"}
+    times = []
+    for i in range(repeat):
+        w = widgets[i % len(widgets)]
+        opts = list(w.options)
+        if hasattr(w, "select") and w.__class__.__name__ == "Multiselect":
+            w.set_value([opts[i % len(opts)]])
+        else:
+            w.set_value(opts[i % len(opts)])
+        t = time.perf_counter()
+        at.run()
+        times.append(time.perf_counter() - t)
+        assert not at.exception, at.exception
+    return {"ours_s": statistics.median(times), "samples": times}
+
+
+def bench_pdf(db: Path, repeat: int) -> dict:
+    from pipelines import briefing
+    from pipelines.store import Warehouse
+
+    wh = Warehouse(db)
+
+    def once() -> None:
+        with wh.read() as con:
+            data = briefing.collect(con, AS_OF)
+        pdf = briefing.render_pdf(data, [])
+        assert pdf[:4] == b"%PDF"
+
+    once()  # warm (fonts, weasyprint import)
+    med, times = median_of(once, repeat)
+    return {"ours_s": med, "samples": times}
+
+
+_PROBE = r"""
+import json, random, sys
+sys.path.insert(0, {root!r})
+from datetime import date
+from bench import pages
+from bench.run import _choices, AS_OF
+from pipelines.store import Warehouse
+wh = Warehouse({db!r})
+cities, inds = _choices(wh)
+rng = random.Random(1)
+for _ in range({views}):
+    f, city = pages.random_view(rng, cities, inds)
+    with wh.read() as con:
+        pages.our_page(con, AS_OF, f, city, trend=True)
+status = open("/proc/self/status").read()
+print(json.dumps({{k: int(v.split()[0]) for k, v in (l.split(":", 1) for l in status.splitlines())
+                  if k in ("VmHWM", "VmRSS")}}))
+"""
+
+
+def bench_memory(db: Path) -> dict:
+    """Peak RSS (VmHWM) of a fresh process that serves page views on the database."""
+    app = ROOT / "app.py"
+    env = {**os.environ, "KAIGONG_DB": str(db)}
+    if app.exists():
+        code = _APP_PROBE.format(root=str(ROOT), app=str(app))
+        what = "AppTest process: every page of app.py"
+    else:
+        code = _PROBE.format(root=str(ROOT), db=str(db), views=5)
+        what = "query process (app not present): 5 page views incl. trend"
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=1800)
+    if res.returncode:
+        raise RuntimeError(res.stderr[-3000:])
+    vals = json.loads(res.stdout.strip().splitlines()[-1])
+    return {"peak_mib": vals["VmHWM"] / 1024, "what": what}
+
+
+_APP_PROBE = r"""
+import json, sys
+from pathlib import Path
+sys.path.insert(0, {root!r})
+from streamlit.testing.v1 import AppTest
+at = AppTest.from_file({app!r}, default_timeout=600)
+at.run()
+pages = sorted(p for p in (Path({root!r}) / "pages").glob("*.py"))
+for p in pages:
+    at.switch_page(str(p.relative_to(Path({root!r}))))
+    at.run()
+status = open("/proc/self/status").read()
+print(json.dumps({{k: int(v.split()[0]) for k, v in (l.split(":", 1) for l in status.splitlines())
+                  if k in ("VmHWM", "VmRSS")}}))
+"""
+
+
+# ---- report ---------------------------------------------------------------------------------------
+
+
+def _fmt_s(v: float | None) -> str:
+    if v is None:
+        return "—"
+    return f"{v * 1000:,.0f} ms" if v < 10 else f"{v:,.1f} s"
+
+
+def table(results: dict) -> str:
+    rows = []
+
+    def add(name, scale, ours, peer, target, ratio_target=None, unit="s"):
+        if ours is None:
+            t = _fmt_s(target) if unit == "s" else f"{target:,.0f} MiB"
+            rows.append((name, scale, "skipped", "—", "—", t, "—"))
+            return
+        ratio = (peer / ours) if (peer and ours) else None
+        ok_abs = ours <= target
+        ok = ok_abs and (ratio_target is None or (ratio is not None and ratio >= ratio_target))
+        t = (_fmt_s(target) if unit == "s" else f"{target:,.0f} MiB")
+        if ratio_target:
+            t += f", ≥{ratio_target:g}× peer"
+        rows.append((name, scale, _fmt_s(ours) if unit == "s" else f"{ours:,.0f} MiB",
+                     _fmt_s(peer) if peer else "—", f"{ratio:.1f}×" if ratio else "—", t,
+                     "yes" if ok else "**no**"))
+
+    pg = results.get("pages", {})
+    if pg:
+        sc = pg["scale"]
+        add("page view: metric queries after a filter change (incl. trend)", sc, pg["ours_with_trend_s"],
+            None, 0.150)
+        add("page view without trend (same work as the peer)", sc, pg["ours_s"], pg.get("peer_s"), 0.150, 5)
+        add("  of which: trend (52 report dates)", sc, pg["trend_s"], None, 0.150)
+    ing = results.get("ingest")
+    if ing:
+        add("ingest 100,000-row XLSX (validated, loaded)", "province DB", ing["ours_s"], ing["peer_s"], 5.0, 5)
+    app = results.get("apptest", {})
+    add("full page rerun (AppTest, server side)", "province", app.get("ours_s"), None, 0.300)
+    pdf = results.get("pdf")
+    if pdf:
+        add("PDF briefing (collect + render_pdf)", "province", pdf["ours_s"], None, 5.0)
+    mem = results.get("memory")
+    if mem:
+        add(f"peak memory ({mem['what']})", mem["scale"], mem["peak_mib"], None, 1024, unit="MiB")
+    head = "| figure | scale | ours | peer | peer ÷ ours | target | met? |\n|---|---|---|---|---|---|---|\n"
+    return head + "\n".join("| " + " | ".join(r) + " |" for r in rows)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--scale", choices=["province", "national", "both"], default="both")
+    ap.add_argument("--repeat", type=int, default=7)
+    ap.add_argument("--ingest-repeat", type=int, default=3)
+    ap.add_argument("--skip-national", action="store_true")
+    ap.add_argument("--rebuild", action="store_true")
+    ap.add_argument("--only", default="pages,ingest,apptest,pdf,memory",
+                    help="comma-separated subset of pages,ingest,apptest,pdf,memory")
+    args = ap.parse_args()
+    only = set(args.only.split(","))
+    national = args.scale in ("national", "both") and not args.skip_national
+    started = time.perf_counter()
+    province_db = bdata.ensure_db(bdata.SCALES["province"], rebuild=args.rebuild, log=log)
+    national_db = bdata.ensure_db(bdata.SCALES["national"], rebuild=args.rebuild, log=log) if national else None
+    big = national_db or province_db
+    big_name = "national" if national_db else "province"
+    results: dict = {"machine": f"{platform.machine()}, {os.cpu_count()} cores, "
+                                f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.0f} GiB, "
+                                f"Python {platform.python_version()}",
+                     "as_of": str(AS_OF)}
+    if "pages" in only:
+        log(f"page views at {big_name} scale …")
+        results["pages"] = {"scale": big_name, **bench_pages(big, args.repeat, with_peer=True)}
+    if "ingest" in only:
+        log("ingest …")
+        results["ingest"] = bench_ingest(province_db, args.ingest_repeat)
+    if "apptest" in only:
+        log("AppTest rerun …")
+        results["apptest"] = bench_apptest(province_db, args.repeat)
+    if "pdf" in only:
+        log("PDF briefing …")
+        results["pdf"] = bench_pdf(province_db, max(3, args.repeat // 2))
+    if "memory" in only:
+        log(f"peak memory at {big_name} scale …")
+        results["memory"] = {"scale": big_name, **bench_memory(big)}
+    results["wall_s"] = time.perf_counter() - started
+    OUT.mkdir(exist_ok=True)
+    (OUT / "latest.json").write_text(json.dumps(results, indent=2, default=str), encoding="utf-8")
+    print(f"Kaigong benchmark — {results['machine']}; as of {AS_OF}; medians of "
+          f"{args.repeat} page views / {args.ingest_repeat} ingests")
+    print(table(results))
+    if "apptest" in results and "skipped" in results["apptest"]:
+        print(f"\nAppTest rerun skipped: {results['apptest']['skipped']}")
+    print(f"\n(total {results['wall_s']:.0f} s; raw samples in bench/out/latest.json)")
+
+
+if __name__ == "__main__":
+    main()
