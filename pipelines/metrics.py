@@ -110,7 +110,7 @@ FORMULA_ZH: dict[str, str] = {
     "start_rate": "开（复）工率 = 已开（复）工项目数 ÷ 应开（复）工项目数（非储备且计划开复工时间不晚于截止日；续建、在建项目自1月1日起应复工）",
     "completion_count_rate": "竣工率 = 本年已竣工项目数 ÷ 计划本年竣工项目数",
     "stats_rate": "入统率 = 已入统项目数 ÷ 应入统项目数（已开工且总投资≥500万元）",
-    "reporting_rate": "录入率 = 本期已报送项目数 ÷ 期初尚未竣工（投产）的项目数",
+    "reporting_rate": "录入率 = 本期已报送的未竣工项目数 ÷ 期初尚未竣工（投产）的项目数（期初已竣工项目的报送不计入分子）",
     "double_half": "双过半：6月30日及以后，投资完成率 ≥ 50%",
     "lights": "红黄绿灯：滞后序时进度不超过10个百分点为绿灯，10～30个百分点为黄灯，超过30个百分点为红灯",
 }
@@ -278,7 +278,8 @@ SELECT
     count(*) FILTER (WHERE is_stats_due) AS stats_due,
     count(*) FILTER (WHERE is_stats_due AND coalesce(stats_registered, false)) AS stats_registered,
     count(*) FILTER (WHERE is_reported) AS reported,
-    count(*) FILTER (WHERE is_active_before_period) AS reporting_base
+    count(*) FILTER (WHERE is_active_before_period) AS reporting_base,
+    count(*) FILTER (WHERE is_reported AND is_active_before_period) AS reported_active
 FROM ({_FLAGS_SQL})
 {group_clause}
 """
@@ -317,7 +318,7 @@ def figures(
     out: list[dict[str, Any]] = []
     for r in rows:
         (key, code, projects, total, plan, ytd, due, started, overdue, completed, planned_c,
-         stats_due, stats_reg, reported, reporting_base) = r
+         stats_due, stats_reg, reported, reporting_base, reported_active) = r
         if by is None and projects == 0:
             key = "全部"
         rate = _ratio(ytd, plan)
@@ -343,7 +344,9 @@ def figures(
             stats_registered=stats_reg,
             stats_rate=_ratio(stats_reg, stats_due),
             reported=reported,
-            reporting_rate=_ratio(reported, reporting_base),
+            # Numerator within the denominator's population: a project finished before the
+            # period may still report, but it is not in the base (else 录入率 passes 100 %).
+            reporting_rate=_ratio(reported_active, reporting_base),
         )
         out.append(item)
     if by is not None:

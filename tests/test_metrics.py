@@ -172,3 +172,12 @@ def test_json_rows_follow_the_contract(wh):
     assert list(rows[0]) == ["group", "group_code", *metrics.FIGURE_KEYS]
     assert rows[0]["completion_rate"] == 0.333333
     assert rows[0]["group"] == "太原市" and rows[0]["group_code"] == "140100"
+
+
+def test_reporting_rate_never_counts_projects_finished_before_the_period(wh):
+    load_rows(wh, date(2020, 3, 6), [proj("A项目", stage="在建"), proj("C项目", stage="竣工")])
+    load_rows(wh, date(2020, 3, 13), [proj("A项目", stage="在建"), proj("C项目", stage="竣工")])
+    with wh.read() as con:
+        t = metrics.total(con, date(2020, 3, 13))
+    # both reported in 3-07..3-13 (the contract's `reported`), but C was 竣工 before the period
+    assert (t["reported"], t["reporting_rate"]) == (2, 1.0)
