@@ -1,13 +1,24 @@
-"""简报: placeholder until the PNG/PDF export lands; shows the filters the briefing will use."""
+"""简报: a PDF or PNG briefing for the current filters, the same as `kaigong brief`."""
 
 import streamlit as st
 
-from ui import state, widgets
+from ui import data, state, widgets
 
-widgets.header("简报")
-st.info("简报导出（PNG/PDF）正在开发中，即将上线。届时将按下列筛选条件生成。", icon=":material/schedule:")
-view = state.current_view()
-if view is None:
-    st.caption("暂无数据。")
-else:
-    st.markdown("\n".join(f"- {line}" for line in state.describe(view)))
+widgets.header("简报", "按当前筛选条件生成 A4 简报：通报语句、主要指标、图表、滞后地区、逾期未开工项目和待协调问题。")
+view = widgets.require_view()
+st.markdown("\n".join(f"- {line}" for line in state.describe(view)))
+fmt = st.radio("格式", ["PDF", "PNG"], horizontal=True, key="briefing_format")
+if st.button("生成简报", type="primary", key="briefing_build", icon=":material/description:"):
+    with st.status("正在生成简报……", expanded=False) as status:
+        payload = data.briefing(view, fmt.lower(), status.write)
+        status.update(label="简报已生成", state="complete")
+    st.session_state["briefing_payload"] = (fmt.lower(), view.as_of, payload)
+if "briefing_payload" in st.session_state:
+    kind, as_of, payload = st.session_state["briefing_payload"]
+    st.download_button(
+        f"下载简报（{kind.upper()}）", payload, file_name=f"简报_{as_of}.{kind}",
+        mime="application/pdf" if kind == "pdf" else "image/png", key="briefing_download",
+        icon=":material/download:",
+    )
+    if kind == "png":
+        st.image(payload, caption="简报预览")

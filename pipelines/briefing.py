@@ -26,7 +26,7 @@ from .reference import region_by_code
 Progress = Callable[[str], None]
 
 NO_FILTERS = metrics.Filters()
-A4_WIDTH_PX = 1400  # chart width in CSS px before scale; printed at 170 mm
+A4_WIDTH_PX = 1000  # chart width in CSS px before scale; printed at ~180 mm, so text prints legibly
 CHART_SCALE = 2  # kaleido scale: ~300 dpi on the printed width
 
 
@@ -195,9 +195,41 @@ def figure_images(figures: list[tuple[str, Any]], progress: Progress | None = No
     for i, (caption, fig) in enumerate(figures, 1):
         if progress:
             progress(f"渲染图表 {i}/{len(figures)}：{caption}")
-        png = figure_png(fig, width=A4_WIDTH_PX // 2 * 2, height=int(A4_WIDTH_PX * 0.45))
+        height = int(fig.layout.height or A4_WIDTH_PX * 0.45)
+        png = figure_png(fig, width=A4_WIDTH_PX, height=height, scale=CHART_SCALE)
         out.append((caption, "data:image/png;base64," + base64.b64encode(png).decode("ascii")))
     return out
+
+
+def briefing_figures(data: BriefingData) -> list[tuple[str, Any]]:
+    """The key charts, from the same builders the pages use (start rates, completion vs 序时进度, ranking)."""
+    from . import charts, ranking
+
+    unit = "地市" if data.region_level == "city" else "县区"
+    regions = [r for r in data.regions if r["projects"]]
+    return [
+        (f"各{unit}开（复）工率", charts.rate_bars(regions, "start_rate", f"各{unit}开（复）工率", data.as_of)),
+        (f"各{unit}投资完成率与序时进度", charts.rate_bars(
+            regions, "completion_rate", f"各{unit}投资完成率与序时进度", data.as_of,
+            marker="time_progress", colour_by_light=True)),
+        (f"各{unit}综合排名", charts.ranking_bars(ranking.rank(regions), data.as_of, ranking.FORMULA_ZH)),
+    ]
+
+
+def build(con: duckdb.DuckDBPyConnection, as_of: date, *, year: int | None = None,
+          filters: metrics.Filters = NO_FILTERS, is_demo: bool = False, fmt: str = "pdf",
+          progress: Progress | None = None) -> bytes:
+    """The whole briefing as PDF (or PNG pages stacked), for the page and the CLI alike."""
+    say = progress or (lambda _msg: None)
+    say("计算指标")
+    data = collect(con, as_of, year=year, filters=filters, is_demo=is_demo)
+    images = figure_images(briefing_figures(data), progress)
+    say("排版 PDF")
+    pdf = render_pdf(data, images)
+    if fmt == "png":
+        say("转换为 PNG")
+        return pdf_to_png(pdf)
+    return pdf
 
 
 def render_html(data: BriefingData, images: list[tuple[str, str]]) -> str:

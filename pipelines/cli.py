@@ -11,7 +11,7 @@ from typing import Any
 from . import metrics, schema
 from .findings import SubmissionRefused
 from .reference import find_city, find_county
-from .store import Warehouse, default_db_path
+from .store import Warehouse, default_db_path, first
 
 
 def _date(text: str) -> date:
@@ -144,6 +144,29 @@ def cmd_template(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_brief(args: argparse.Namespace) -> int:
+    from .briefing import build
+
+    out = Path(args.out)
+    fmt = out.suffix.lower().lstrip(".")
+    if fmt not in ("pdf", "png"):
+        print("--out 应以 .pdf 或 .png 结尾", file=sys.stderr)
+        return 2
+    wh = Warehouse(args.db)
+    f = filters_from_args(args)
+
+    def progress(msg: str) -> None:
+        print(f"[简报] {msg}", file=sys.stderr, flush=True)
+
+    with wh.read() as con:
+        is_demo = bool((first(con.execute("SELECT bool_or(is_demo) FROM submissions")) or [False])[0])
+        data = build(con, args.as_of, year=args.year, filters=f, is_demo=is_demo, fmt=fmt, progress=progress)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(data)
+    print(f"已生成简报：{out}（{len(data) / 1024:.0f} KB）")
+    return 0
+
+
 def cmd_backup(args: argparse.Namespace) -> int:
     from .backup import backup, copy_raw_uploads
 
@@ -218,6 +241,12 @@ def build_parser() -> argparse.ArgumentParser:
     pt = sub.add_parser("template", help="生成标准报送模板（.csv 或 .xlsx）")
     pt.add_argument("--out", required=True)
     pt.set_defaults(func=cmd_template)
+
+    pbr = sub.add_parser("brief", help="生成简报（PDF 或 PNG），不需要浏览器")
+    pbr.add_argument("--as-of", type=_date, required=True, help="报告期截止日 YYYY-MM-DD")
+    pbr.add_argument("--out", required=True, help="输出文件 .pdf 或 .png")
+    _add_filters(pbr)
+    pbr.set_defaults(func=cmd_brief)
 
     pb = sub.add_parser("backup", help="把每张表导出为 Parquet（附清单与校验和）及原始报送文件")
     pb.add_argument("--out", required=True, help="备份目录")

@@ -83,3 +83,23 @@ def changed() -> None:
     """After a write: drop cached results (the data version changed anyway; this frees memory)."""
     _run.clear()
     _is_demo.clear()
+
+
+def briefing(view: Any, fmt: str, progress: Any = None) -> bytes:
+    """The briefing for the view (pipelines.briefing.build, the same as `kaigong brief`)."""
+    from pipelines.briefing import build
+
+    wh = warehouse()
+    with wh.read() as con:
+        return build(con, view.as_of, year=view.year, filters=view.filters, is_demo=is_demo(), fmt=fmt,
+                     progress=progress)
+
+
+def chart_png(fig: Any) -> bytes:
+    """A chart at print resolution (kaleido, one browser per process); rendered only on click."""
+    import plotly.graph_objects as go
+
+    from pipelines.export import figure_png
+
+    copy = go.Figure(fig)
+    return figure_png(copy, width=1200, height=int(copy.layout.height or 500), scale=2)

@@ -39,11 +39,16 @@ def require_view() -> View:
 
 
 def chart(fig: go.Figure, key: str, filter_param: str | None = None) -> None:
-    """Draw a figure; with filter_param, clicking a bar/region sets that sidebar filter."""
+    """Draw a figure with a print-resolution PNG download; with filter_param, a click filters."""
     if filter_param is None:
         st.plotly_chart(fig, key=key, config=PLOTLY_CONFIG)
-        return
-    st.plotly_chart(
-        fig, key=key, config=PLOTLY_CONFIG, on_select=partial(state.select_from_chart, key, filter_param),
-        selection_mode="points",
+    else:
+        st.plotly_chart(
+            fig, key=key, config=PLOTLY_CONFIG, on_select=partial(state.select_from_chart, key, filter_param),
+            selection_mode="points",
+        )
+    title = (fig.layout.title.text or key) if fig.layout.title else key
+    st.download_button(
+        "下载图片（PNG）", partial(data.chart_png, fig), file_name=f"{title}.png", mime="image/png",
+        key=f"{key}_png", on_click="ignore", icon=":material/image:",
     )
