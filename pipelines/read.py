@@ -971,6 +971,9 @@ class _Targets:
     region_cols: list[int]
 
 
+TARGET_SCAN_ROWS = 60
+
+
 def _find_targets(grid: Grid) -> _Targets | None:
     for i, row in enumerate(grid[:HEADER_SCAN_ROWS]):
         cells = [_cell_text(v) for v in row]
@@ -981,7 +984,10 @@ def _find_targets(grid: Grid) -> _Targets | None:
         region_cols = [j for j in filled[1:] if _is_region_label(cells[j])]
         if len(region_cols) < 2:
             continue
-        labels = [_cell_text(r[label_col]) if label_col < len(r) else "" for r in grid]
+        # A 分解表's metric rows sit right under its header; looking further only costs time
+        # (a project table's 地市/县区 columns look like region headers on every row).
+        below = grid[i + 1 : i + 1 + TARGET_SCAN_ROWS]
+        labels = [_cell_text(r[label_col]) if label_col < len(r) else "" for r in below]
         metrics = [lab for lab in labels if lab and _target_metric(lab)[0] not in (None, "leader", "department")]
         if len(metrics) >= 2:
             return _Targets(i, label_col, region_cols)
