@@ -165,17 +165,14 @@ def bench_apptest(db: Path, repeat: int) -> dict:
     at = AppTest.from_file(str(app), default_timeout=120)
     at.run()
     assert not at.exception, at.exception
-    widgets = [w for w in (*at.sidebar.selectbox, *at.sidebar.multiselect) if getattr(w, "options", None)]
-    if not widgets:
-        return {"skipped": "no sidebar selectbox/multiselect to change"}
+    from pipelines import schema
+    from ui.state import MULTI
+
+    # A filter change as a user makes it: the tier filter (raw values, not display strings).
+    choices = [[t] for t in schema.TIERS[:3]] + [[]]
     times = []
     for i in range(repeat):
-        w = widgets[i % len(widgets)]
-        opts = list(w.options)
-        if hasattr(w, "select") and w.__class__.__name__ == "Multiselect":
-            w.set_value([opts[i % len(opts)]])
-        else:
-            w.set_value(opts[i % len(opts)])
+        at.sidebar.multiselect(key=MULTI["tier"]).set_value(choices[i % len(choices)])
         t = time.perf_counter()
         at.run()
         times.append(time.perf_counter() - t)
