@@ -116,3 +116,20 @@ def test_sentences_say_red_lights_and_double_half(wh):
                                  f"滞后序时进度{-gap:.1f}个百分点；开（复）工率0.0%。")
     assert any("太原市1个地市滞后序时进度超过30个百分点（红灯）" in s for s in data.sentences)
     assert data.sentences[-1] == "投资完成率10.0%，未实现“双过半”，需加快进度。"
+
+
+def test_briefing_page_builds_the_pdf(demo_db, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("KAIGONG_DB", str(demo_db))
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.run()
+    at.switch_page("pages/briefing.py").run()
+    assert not at.exception
+    at.button(key="briefing_build").click().run(timeout=120)
+    assert not at.exception
+    kind, as_of, payload = at.session_state["briefing_payload"]
+    assert kind == "pdf" and payload.startswith(b"%PDF")
+    path = demo_db.with_name("page.pdf")
+    path.write_bytes(payload)
+    assert f"截至{as_of.month}月{as_of.day}日" in pdf_text(path)
