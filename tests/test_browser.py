@@ -174,10 +174,12 @@ def test_filters_change_figures_upload_commits_and_every_page_screenshots(server
     settle(page)
     page.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(str(csv_path))
     settle(page)
+    page.get_by_text("可以导入").wait_for(timeout=TIMEOUT_MS)  # a loaded machine may start the rerun late
     assert page.get_by_text("可以导入").count() == 1
     shot(page, "10_upload_preview")
     page.get_by_role("button", name="确认导入 1 个文件").click()
     settle(page)
+    page.get_by_text("已导入 2 个项目").wait_for(timeout=TIMEOUT_MS)
     assert page.get_by_text("已导入 2 个项目").count() == 1
     assert page.locator('[data-testid="stDataFrame"]').last.is_visible()
     shot(page, "11_upload_done")
