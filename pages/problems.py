@@ -3,7 +3,7 @@
 import streamlit as st
 
 from pipelines import charts, problems
-from ui import data, widgets
+from ui import data, session, widgets
 
 widgets.header("问题清单", "项目最新报送中「存在问题」一栏的内容；销号后移入已销号列表。")
 view = widgets.require_view()
@@ -32,7 +32,9 @@ else:
     event = st.dataframe(open_.drop("project_id").rename(labels), hide_index=True, key="problems_table",
                          on_select="rerun", selection_mode="single-row")
     rows = event.selection.rows if event else []
-    if rows:
+    if not session.current_user().can("admin"):
+        st.caption("销号需管理员办理。")
+    elif rows:
         row = open_.row(rows[0], named=True)
         with st.form("problems_close_form", border=True):
             st.markdown(f"**销号**：{row['project_name']} —— {row['problem']}")

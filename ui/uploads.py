@@ -14,7 +14,7 @@ from pipelines.ingest import Prepared, load_prepared
 from pipelines.ingest import prepare as _prepare
 from pipelines.store import LoadOutcome
 
-from . import data
+from . import data, session
 
 _CACHE = "_kaigong_prepared"
 _MAX_SHOWN = 200  # findings listed per file (the rest are counted)
@@ -63,8 +63,9 @@ def preview(p: Prepared) -> None:
 
 
 def commit(prepared: list[Prepared]) -> list[LoadOutcome]:
-    """Load every previewed file in one transaction, then drop cached figures (data_version moved)."""
-    outcomes = load_prepared(data.warehouse(), prepared, actor="web")
+    """Load every previewed file in one transaction as the signed-in user, limited to their regions."""
+    user = session.current_user()
+    outcomes = load_prepared(data.warehouse(), prepared, actor=user.name, allowed_regions=user.allowed_regions())
     st.session_state.pop(_CACHE, None)
     data.changed()
     return outcomes
