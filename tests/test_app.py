@@ -297,3 +297,56 @@ def test_sign_out_returns_to_the_form(users):
     assert metrics_of(at)
     at.sidebar.button(key="session_sign_out").click().run()
     assert not at.metric and at.text_input(key="signin_name") is not None
+
+
+# ---- hostile user text ---------------------------------------------------------------------------
+
+SCRIPT = "<script>alert(1)</script>项目"
+IMG = "<img src=x onerror=alert(1)>"
+FORMULA = "=cmd|' /C calc'!A0"
+
+
+@pytest.fixture
+def hostile_db(tmp_path, monkeypatch) -> Path:
+    from tests.conftest import load_rows
+
+    wh = Warehouse(tmp_path / "hostile.duckdb")
+    wh.init()
+    for week, d in enumerate((date(2020, 3, 6), date(2020, 3, 13))):
+        rows = app_rows(week)
+        rows[0] = {**rows[0], "project_name": SCRIPT, "problem": IMG, "industry_name": "[点我](javascript:alert(1))"}
+        rows[2] = {**rows[2], "project_name": FORMULA, "problem": "**粗体** :red[红字] $x$"}
+        load_rows(wh, d, rows, file_name=f"<b>周报</b>_{d:%m%d}.csv")
+    monkeypatch.setenv("KAIGONG_DB", str(wh.path))
+    return wh.path
+
+
+def _texts(at: AppTest) -> list[tuple[str, str, bool]]:
+    out = []
+    for kind in ("markdown", "caption", "subheader", "title", "header", "info", "warning", "success", "error"):
+        for el in at.get(kind):
+            out.append((kind, str(el.value), bool(getattr(el.proto, "allow_html", False))))
+    for el in at.get("html"):
+        out.append(("html", str(getattr(el.proto, "body", "")), True))
+    return out
+
+
+@pytest.mark.parametrize("spec", PAGES, ids=[p.url_path for p in PAGES])
+def test_user_text_never_runs(hostile_db, spec):
+    at = run(spec.path)
+    for kind, text, html in _texts(at):
+        assert "<script>" not in text and "onerror" not in text, (kind, text)
+        assert not (html and "alert" in text), (kind, text)
+
+
+def test_ledger_download_is_neutralised(hostile_db):
+    from pipelines import dashboard
+    from pipelines.metrics import View
+    from pipelines.safe_export import to_csv_bytes
+
+    at = run("pages/projects.py")
+    assert any(b.proto.label == "下载台账（CSV）" for b in at.get("download_button"))
+    with Warehouse(hostile_db).read() as con:
+        ledger = dashboard.ledger(con, View(as_of=date(2020, 3, 13), year=2020))
+    text = to_csv_bytes(ledger).decode("utf-8-sig")
+    assert "'=cmd|' /C calc'!A0" in text and "\n=cmd" not in text and ",=cmd" not in text
