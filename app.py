@@ -2,13 +2,17 @@
 
 import streamlit as st
 
-from ui import state
+from ui import session, state
 from ui.nav import PAGES
 
 st.set_page_config(page_title="开工 · 百千工程调度", page_icon=":material/construction:", layout="wide")
-page = st.navigation(
-    [st.Page(p.path, title=p.title, url_path=p.url_path, icon=p.icon, default=(i == 0)) for i, p in enumerate(PAGES)],
-    position="top",
-)
-state.sidebar()
+pages = [st.Page(p.path, title=p.title, url_path=p.url_path, icon=p.icon, default=(i == 0))
+         for i, p in enumerate(PAGES)]
+if not session.signed_in():
+    st.navigation(pages, position="hidden")  # no page runs before sign-in
+    session.sign_in_form()
+    st.stop()
+page = st.navigation(pages, position="top")
+session.account_box()
+state.sidebar(session.current_user())
 page.run()

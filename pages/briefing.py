@@ -2,11 +2,14 @@
 
 import streamlit as st
 
-from ui import data, state, widgets
+from ui import data, fmt, session, state, widgets
 
 widgets.header("简报", "按当前筛选条件生成 A4 简报：通报语句、主要指标、图表、滞后地区、逾期未开工项目和待协调问题。")
 view = widgets.require_view()
-st.markdown("\n".join(f"- {line}" for line in state.describe(view)))
+st.markdown("\n".join(f"- {fmt.md(line)}" for line in state.describe(view)))
+if not session.current_user().can("export"):
+    st.info(f"当前角色（{session.current_user().role}）不能导出简报。", icon=":material/lock:")
+    st.stop()
 fmt = st.radio("格式", ["PDF", "PNG"], horizontal=True, key="briefing_format")
 if st.button("生成简报", type="primary", key="briefing_build", icon=":material/description:"):
     with st.status("正在生成简报……", expanded=False) as status:

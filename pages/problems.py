@@ -3,7 +3,7 @@
 import streamlit as st
 
 from pipelines import charts, problems
-from ui import data, widgets
+from ui import data, fmt, session, widgets
 
 widgets.header("问题清单", "项目最新报送中「存在问题」一栏的内容；销号后移入已销号列表。")
 view = widgets.require_view()
@@ -32,10 +32,12 @@ else:
     event = st.dataframe(open_.drop("project_id").rename(labels), hide_index=True, key="problems_table",
                          on_select="rerun", selection_mode="single-row")
     rows = event.selection.rows if event else []
-    if rows:
+    if not session.current_user().can("admin"):
+        st.caption("销号需管理员办理。")
+    elif rows:
         row = open_.row(rows[0], named=True)
         with st.form("problems_close_form", border=True):
-            st.markdown(f"**销号**：{row['project_name']} —— {row['problem']}")
+            st.markdown(f"**销号**：{fmt.md(row['project_name'])} —— {fmt.md(row['problem'])}")
             who = st.text_input("经办人", key="problems_closed_by")
             note = st.text_input("办理结果（可选）", key="problems_note")
             if st.form_submit_button("确认销号", type="primary"):

@@ -1,10 +1,12 @@
 """项目台账: the filterable ledger; selecting a project shows its history across report dates."""
 
+from functools import partial
+
 import streamlit as st
 
-from pipelines import charts
+from pipelines import charts, safe_export
 from pipelines.dashboard import LEDGER_COLUMNS
-from ui import data, widgets
+from ui import data, fmt, session, widgets
 
 widgets.header("项目台账", "在表格左侧勾选一个项目，查看它历次报送的投资进度、状态变化和问题。")
 view = widgets.require_view()
@@ -14,6 +16,13 @@ search = st.text_input("按项目名称或企业搜索", key="projects_search", 
 if search:
     ledger = ledger.filter(ledger["project_name"].str.contains(search, literal=True))
 st.caption(f"共 {ledger.height} 个项目（报告期 {view.as_of}）")
+if session.current_user().can("export"):  # formula-like cells are neutralised (pipelines.safe_export)
+    table = ledger.drop("project_id").rename(LEDGER_COLUMNS, strict=False)
+    st.download_button(
+        "下载台账（CSV）", partial(safe_export.to_csv_bytes, table),
+        file_name=f"项目台账_{view.as_of}.csv", mime="text/csv", key="projects_csv", on_click="ignore",
+        icon=":material/download:",
+    )
 event = st.dataframe(
     ledger.rename(LEDGER_COLUMNS), hide_index=True, key="projects_table", on_select="rerun",
     selection_mode="single-row", column_order=[v for k, v in LEDGER_COLUMNS.items() if k != "project_id"],
@@ -27,7 +36,7 @@ if not rows:
 
 chosen = ledger.row(rows[0], named=True)
 hist = data.call("project_history", chosen["project_id"])
-st.subheader(chosen["project_name"])
+st.subheader(fmt.md(chosen["project_name"]))
 widgets.chart(charts.project_history_chart(hist.reports, hist.stage_changes, chosen["project_name"]),
               key="projects_history_chart")
 left, right = st.columns(2)

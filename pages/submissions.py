@@ -5,11 +5,14 @@ import streamlit as st
 
 from pipelines import charts, reporting, schema
 from pipelines.findings import SubmissionRefused
-from ui import data, state, uploads, widgets
+from ui import data, session, state, uploads, widgets
 
 widgets.header("数据报送", "上传周报表、台账或目标任务分解表（CSV、XLSX、XLS）；先预览，确认无误后一次性导入。")
 
-if not uploads.reader_available():
+user = session.current_user()
+if not user.can("upload"):
+    st.info(f"当前角色（{user.role}）不能上传数据，只能查看报送情况。", icon=":material/lock:")
+elif not uploads.reader_available():
     st.warning("文件读取模块尚未就绪，暂不能上传；请稍后再试。", icon=":material/hourglass_top:")
 else:
     template = uploads.template_bytes()

@@ -121,3 +121,22 @@ def authenticate(name: str, password: str, path: Path | None = None) -> User | N
     if bcrypt.checkpw(password.encode("utf-8"), user.password_hash.encode("ascii")):
         return user
     return None
+
+
+def city_choices(user: User, city_codes: list[str]) -> list[str]:
+    """The cities a user may pick in the dashboard's filter, in the given order."""
+    visible = user.visible_cities()
+    return list(city_codes) if visible is None else [c for c in city_codes if c in visible]
+
+
+def effective_cities(user: User, chosen: tuple[str, ...] | list[str]) -> tuple[str, ...]:
+    """The city filter actually applied: a user bound to a city never sees beyond it.
+
+    An empty choice means "every city I may see"; for a bound user that is their own city
+    (never the empty tuple, which the metrics read as "all cities").
+    """
+    visible = user.visible_cities()
+    if visible is None:
+        return tuple(chosen)
+    kept = tuple(c for c in chosen if c in visible)
+    return kept or tuple(sorted(visible)) or ("-",)  # "-" matches no city: a user bound to nothing sees nothing

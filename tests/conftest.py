@@ -14,6 +14,12 @@ from pipelines.store import Submission, Warehouse
 ROOT = Path(__file__).resolve().parent.parent
 
 
+@pytest.fixture(autouse=True)
+def _no_users(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Local mode unless a test says otherwise: never read the machine's own users file."""
+    monkeypatch.setenv("KAIGONG_USERS", str(tmp_path / "no-users.json"))
+
+
 @pytest.fixture
 def wh(tmp_path: Path) -> Warehouse:
     w = Warehouse(tmp_path / "t.duckdb")

@@ -214,3 +214,139 @@ def test_rerun_keeps_routing_through_app(db_env):
     at.run()  # a plain rerun stays on the page and still draws the sidebar
     assert [t.value for t in at.title] == ["开（复）工情况"]
     assert at.selectbox(key="sidebar_date").value == date(2020, 3, 13)
+
+
+# ---- sign-in and roles -----------------------------------------------------------------------
+
+@pytest.fixture
+def users(db_env, tmp_path, monkeypatch) -> Path:
+    from pipelines import auth
+
+    path = tmp_path / "users.json"
+    auth.add_user("xz", "xz-pass-word", "报送员", "忻州市", path=path)
+    auth.add_user("ana", "ana-pass-word", "分析员", path=path)
+    monkeypatch.setenv("KAIGONG_USERS", str(path))
+    return path
+
+
+def sign_in(at: AppTest, name: str, password: str) -> AppTest:
+    at.text_input(key="signin_name").input(name)
+    at.text_input(key="signin_password").input(password)
+    at.button[0].click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def test_local_mode_says_so(db_env):
+    at = run()
+    assert any("本地模式：未启用登录" in c.value for c in at.sidebar.caption)
+
+
+def test_sign_in_form_before_any_page(users):
+    for spec in (None, "pages/projects.py"):
+        at = run()
+        if spec:
+            at.switch_page(spec).run()
+        assert at.text_input(key="signin_name") is not None
+        assert not at.metric and not at.dataframe and not at.get("plotly_chart")
+        assert not at.sidebar.multiselect  # no filters either
+
+
+def test_wrong_password_shows_an_error(users):
+    at = sign_in(run(), "xz", "not-the-password")
+    assert any("用户名或密码不正确" in e.value for e in at.error)
+    assert not at.metric
+
+
+def test_submitter_sees_only_their_city(users):
+    at = sign_in(run(), "xz", "xz-pass-word")
+    m = metrics_of(at)
+    assert (m["项目数（个）"], m["总投资（亿元）"]) == ("2", "12.30")  # 忻州市 only
+    assert at.multiselect(key="sidebar_city").options == ["忻州市"]
+    assert any("退出登录" in b.label for b in at.sidebar.button)
+    at.switch_page("pages/projects.py").run()
+    assert set(table(at, "项目名称")["地市"].to_list()) == {"忻州市"}
+    # a link naming another city does not widen the view
+    at2 = run(city="140100")
+    at2 = sign_in(at2, "xz", "xz-pass-word")
+    assert metrics_of(at2)["项目数（个）"] == "2"
+
+
+def test_submitter_can_upload_analyst_cannot(users):
+    at = sign_in(run(), "xz", "xz-pass-word")
+    at.switch_page("pages/submissions.py").run()
+    assert at.get("file_uploader")
+    at = sign_in(run(), "ana", "ana-pass-word")
+    at.switch_page("pages/submissions.py").run()
+    assert not at.exception
+    assert not at.get("file_uploader")
+    assert any("不能上传" in i.value for i in at.info)
+
+
+def test_only_export_roles_get_the_briefing(users):
+    at = sign_in(run(), "xz", "xz-pass-word")
+    at.switch_page("pages/briefing.py").run()
+    assert not any(b.label == "生成简报" for b in at.button) and any("不能导出" in i.value for i in at.info)
+    at = sign_in(run(), "ana", "ana-pass-word")
+    at.switch_page("pages/briefing.py").run()
+    assert any(b.label == "生成简报" for b in at.button)
+
+
+def test_sign_out_returns_to_the_form(users):
+    at = sign_in(run(), "ana", "ana-pass-word")
+    assert metrics_of(at)
+    at.sidebar.button(key="session_sign_out").click().run()
+    assert not at.metric and at.text_input(key="signin_name") is not None
+
+
+# ---- hostile user text ---------------------------------------------------------------------------
+
+SCRIPT = "<script>alert(1)</script>项目"
+IMG = "<img src=x onerror=alert(1)>"
+FORMULA = "=cmd|' /C calc'!A0"
+
+
+@pytest.fixture
+def hostile_db(tmp_path, monkeypatch) -> Path:
+    from tests.conftest import load_rows
+
+    wh = Warehouse(tmp_path / "hostile.duckdb")
+    wh.init()
+    for week, d in enumerate((date(2020, 3, 6), date(2020, 3, 13))):
+        rows = app_rows(week)
+        rows[0] = {**rows[0], "project_name": SCRIPT, "problem": IMG, "industry_name": "[点我](javascript:alert(1))"}
+        rows[2] = {**rows[2], "project_name": FORMULA, "problem": "**粗体** :red[红字] $x$"}
+        load_rows(wh, d, rows, file_name=f"<b>周报</b>_{d:%m%d}.csv")
+    monkeypatch.setenv("KAIGONG_DB", str(wh.path))
+    return wh.path
+
+
+def _texts(at: AppTest) -> list[tuple[str, str, bool]]:
+    out = []
+    for kind in ("markdown", "caption", "subheader", "title", "header", "info", "warning", "success", "error"):
+        for el in at.get(kind):
+            out.append((kind, str(el.value), bool(getattr(el.proto, "allow_html", False))))
+    for el in at.get("html"):
+        out.append(("html", str(getattr(el.proto, "body", "")), True))
+    return out
+
+
+@pytest.mark.parametrize("spec", PAGES, ids=[p.url_path for p in PAGES])
+def test_user_text_never_runs(hostile_db, spec):
+    at = run(spec.path)
+    for kind, text, html in _texts(at):
+        assert "<script>" not in text and "onerror" not in text, (kind, text)
+        assert not (html and "alert" in text), (kind, text)
+
+
+def test_ledger_download_is_neutralised(hostile_db):
+    from pipelines import dashboard
+    from pipelines.metrics import View
+    from pipelines.safe_export import to_csv_bytes
+
+    at = run("pages/projects.py")
+    assert any(b.proto.label == "下载台账（CSV）" for b in at.get("download_button"))
+    with Warehouse(hostile_db).read() as con:
+        ledger = dashboard.ledger(con, View(as_of=date(2020, 3, 13), year=2020))
+    text = to_csv_bytes(ledger).decode("utf-8-sig")
+    assert "'=cmd|' /C calc'!A0" in text and "\n=cmd" not in text and ",=cmd" not in text

@@ -54,3 +54,12 @@ def delta_pp(now: float | None, before: float | None) -> str | None:
     if now is None or before is None:
         return None
     return f"{(now - before) * 100:+.1f} 个百分点"
+
+
+_MD_SPECIAL = set("\\`*_{}[]()#+-.!|<>~:$")
+
+
+def md(text: object) -> str:
+    """User text for st.markdown/st.subheader: markdown, links, colours and LaTeX shown literally."""
+    s = "" if text is None else str(text)
+    return "".join("\\" + ch if ch in _MD_SPECIAL else ch for ch in s).replace("\n", " ")

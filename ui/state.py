@@ -13,7 +13,7 @@ from typing import Any
 
 import streamlit as st
 
-from pipelines import schema
+from pipelines import auth, schema
 from pipelines.dashboard import Options, county_options
 from pipelines.metrics import Filters, View
 from pipelines.reference import find_city, region_by_code
@@ -43,11 +43,11 @@ def _city_name(code: str) -> str:
     return r.name if r else code
 
 
-def _allowed(param: str, opts: Options, cities: list[str]) -> list[str]:
+def _allowed(param: str, opts: Options, cities: list[str], user: auth.User) -> list[str]:
     if param == "tier":
         return list(schema.TIERS)
     if param == "city":
-        return opts.city_codes
+        return auth.city_choices(user, opts.city_codes)
     if param == "county":
         return [c for c, _ in county_options(cities)]
     if param == "industry":
@@ -57,7 +57,7 @@ def _allowed(param: str, opts: Options, cities: list[str]) -> list[str]:
     return list(BAND_NAMES)
 
 
-def _read_url(opts: Options) -> None:
+def _read_url(opts: Options, user: auth.User) -> None:
     """Seed the widgets from the URL; invalid values are dropped and said so (never raise)."""
     ss = st.session_state
     qp = st.query_params
@@ -88,7 +88,7 @@ def _read_url(opts: Options) -> None:
         raw_values = [v for v in qp.get_all(param) for v in v.split(",") if v]
         if param == "city":  # accept names too: ?city=忻州市
             raw_values = [(find_city(v).code if find_city(v) else v) for v in raw_values]
-        allowed = _allowed(param, opts, cities)
+        allowed = _allowed(param, opts, cities, user)
         good = [v for v in raw_values if v in allowed]
         bad = [v for v in raw_values if v not in allowed]
         if bad:
@@ -111,8 +111,12 @@ def _write_url(year: int, as_of: date) -> None:
         st.query_params.from_dict(params)
 
 
-def sidebar() -> View | None:
-    """Draw the filters; returns the View (None when the warehouse has no reports yet)."""
+def sidebar(user: auth.User = auth.LOCAL) -> View | None:
+    """Draw the filters; returns the View (None when the warehouse has no reports yet).
+
+    A user bound to a city (a 报送员) is offered only that city, and the View is always
+    limited to it whatever the URL or the widgets say.
+    """
     ss = st.session_state
     opts: Options = data.call("options")
     sb = st.sidebar
@@ -123,7 +127,7 @@ def sidebar() -> View | None:
         sb.info("暂无数据：请到「数据报送」上传报表。")
         return None
     if not ss.get(_INIT):
-        _read_url(opts)
+        _read_url(opts, user)
         ss[_INIT] = True
     for n in ss.pop(_NOTICES, []):
         sb.warning(n, icon=":material/link_off:")
@@ -142,11 +146,12 @@ def sidebar() -> View | None:
     for param, key in MULTI.items():
         if param == "county":
             continue
-        allowed = set(_allowed(param, opts, []))
+        allowed = set(_allowed(param, opts, [], user))
         ss[key] = [v for v in ss.get(key, []) if v in allowed]
     tiers = sb.multiselect("层级", list(schema.TIERS), key=MULTI["tier"], placeholder="全部层级")
-    city_codes = sb.multiselect("地市", opts.city_codes, key=MULTI["city"], format_func=_city_name,
-                                placeholder="全部地市")
+    chosen_cities = sb.multiselect("地市", auth.city_choices(user, opts.city_codes), key=MULTI["city"],
+                                   format_func=_city_name, placeholder="全部地市")
+    city_codes = list(auth.effective_cities(user, chosen_cities))
     county_opts = county_options(city_codes)
     county_label = dict(county_opts)
     ss[MULTI["county"]] = [c for c in ss.get(MULTI["county"], []) if c in county_label]

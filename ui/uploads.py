@@ -14,7 +14,7 @@ from pipelines.ingest import Prepared, load_prepared
 from pipelines.ingest import prepare as _prepare
 from pipelines.store import LoadOutcome
 
-from . import data
+from . import data, fmt, session
 
 _CACHE = "_kaigong_prepared"
 _MAX_SHOWN = 200  # findings listed per file (the rest are counted)
@@ -48,23 +48,24 @@ def preview(p: Prepared) -> None:
     """One file's preview: what was recognised, the rows, every error and warning by row."""
     sub = p.submission
     if p.ok and sub is not None:
-        st.markdown(f"**{p.file_name}** · 可以导入 · {sub.frame.height} 个项目 · 报告期 {sub.report_date} · 版式 {p.layout}")
+        st.markdown(f"**{fmt.md(p.file_name)}** · 可以导入 · {sub.frame.height} 个项目 · 报告期 {sub.report_date} · 版式 {p.layout}")
         cols = [c for c in ("source_row", "project_name", "city_name", "county_name", "tier", "stage",
                             "total_investment", "annual_plan", "ytd_completed") if c in sub.frame.columns]
         st.dataframe(sub.frame.select(cols).head(50), hide_index=True, height=200)
     else:
-        st.markdown(f"**{p.file_name}** · :red[不能导入，{len(p.errors)} 处错误]")
+        st.markdown(f"**{fmt.md(p.file_name)}** · :red[不能导入，{len(p.errors)} 处错误]")
         for e in p.errors[:_MAX_SHOWN]:
-            st.markdown(f"- :red[错误] {e.zh()}")
+            st.markdown(f"- :red[错误] {fmt.md(e.zh())}")
         if len(p.errors) > _MAX_SHOWN:
             st.caption(f"另有 {len(p.errors) - _MAX_SHOWN} 处错误未列出")
     for w in p.warnings[:_MAX_SHOWN]:
-        st.markdown(f"- :orange[提示] {w.zh()}")
+        st.markdown(f"- :orange[提示] {fmt.md(w.zh())}")
 
 
 def commit(prepared: list[Prepared]) -> list[LoadOutcome]:
-    """Load every previewed file in one transaction, then drop cached figures (data_version moved)."""
-    outcomes = load_prepared(data.warehouse(), prepared, actor="web")
+    """Load every previewed file in one transaction as the signed-in user, limited to their regions."""
+    user = session.current_user()
+    outcomes = load_prepared(data.warehouse(), prepared, actor=user.name, allowed_regions=user.allowed_regions())
     st.session_state.pop(_CACHE, None)
     data.changed()
     return outcomes

@@ -9,7 +9,7 @@ import streamlit as st
 
 from pipelines.metrics import View
 
-from . import data, state
+from . import data, session, state
 
 PLOTLY_CONFIG = {"displaylogo": False, "locale": "zh-CN", "modeBarButtonsToRemove": ["lasso2d", "select2d"]}
 
@@ -47,6 +47,8 @@ def chart(fig: go.Figure, key: str, filter_param: str | None = None) -> None:
             fig, key=key, config=PLOTLY_CONFIG, on_select=partial(state.select_from_chart, key, filter_param),
             selection_mode="points",
         )
+    if not session.current_user().can("export"):
+        return
     title = (fig.layout.title.text or key) if fig.layout.title else key
     st.download_button(
         "下载图片（PNG）", partial(data.chart_png, fig), file_name=f"{title}.png", mime="image/png",
