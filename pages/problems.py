@@ -53,7 +53,9 @@ else:
 
 st.subheader("已销号")
 closed = data.call("closed_problems")
-if closed.is_empty():
+if not session.current_user().can("view_all"):
+    st.caption("已销号记录仅对可查看全省数据的角色显示。")
+elif closed.is_empty():
     st.caption("还没有销号记录。")
 else:
     st.dataframe(closed.drop("project_id").rename({"project_name": "项目名称", "problem": "问题", "closed_at": "销号时间",

@@ -60,7 +60,8 @@ if view is not None:
         st.warning(f"报告期 {view.as_of} 未报送：{'、'.join(missing['group'].to_list())}")
 
 st.subheader("报送记录")
-log = data.call("submission_log")
+# A 报送员 sees the submissions they made themselves; roles that view everything see all.
+log = data.call("submission_log", 200, None if user.can("view_all") else user.name)
 if log.is_empty():
     st.caption("还没有报送记录。")
 else:

@@ -11,13 +11,14 @@ from . import metrics
 from .metrics import View
 
 
-def submission_log(con: duckdb.DuckDBPyConnection, limit: int = 200) -> pl.DataFrame:
-    """The latest submissions, newest first."""
+def submission_log(con: duckdb.DuckDBPyConnection, limit: int = 200, loaded_by: str | None = None) -> pl.DataFrame:
+    """The latest submissions, newest first; only one user's own when loaded_by is given."""
     return con.sql(
         """SELECT submission_id, file_name, kind, layout, rows, report_date, frequency,
                   region_code, tier, loaded_at, loaded_by, is_demo
-           FROM submissions ORDER BY submission_id DESC LIMIT $limit""",
-        params={"limit": limit},
+           FROM submissions WHERE $who IS NULL OR loaded_by = $who
+           ORDER BY submission_id DESC LIMIT $limit""",
+        params={"limit": limit, "who": loaded_by},
     ).pl()
 
 

@@ -104,3 +104,15 @@ def test_cli_user_add_creates_first_admin(tmp_path):
     data = json.loads(users.read_text())
     assert data["users"][0]["role"] == "管理员" and data["users"][0]["password_hash"].startswith("$2")
     assert auth.authenticate("admin", "s3cret-pass", path=users) is not None
+
+
+def test_submission_log_for_one_submitter_shows_only_theirs(wh):
+    from pipelines.reporting import submission_log
+
+    xz = pl.DataFrame([{**XZ, "project_name": "甲", "stage": "在建"}])
+    ty = pl.DataFrame([{**TY, "project_name": "乙", "stage": "在建"}])
+    wh.load([Submission("xz.csv", xz, date(2020, 3, 6), raw=b"1", present_fields=("stage",))], actor="xz")
+    wh.load([Submission("ty.csv", ty, date(2020, 3, 6), raw=b"2", present_fields=("stage",))], actor="ty")
+    with wh.read() as con:
+        assert submission_log(con, 200, "xz")["file_name"].to_list() == ["xz.csv"]
+        assert submission_log(con)["file_name"].to_list() == ["ty.csv", "xz.csv"]
