@@ -172,10 +172,11 @@ _STATE_COLS = ", ".join(f"s.{c}" for c in schema.FIELD_NAMES if c != "tier")
 # date, trend() every report date of the year. Each D sees the latest snapshot on or before D,
 # and the stage before its period from the latest snapshot before its period start.
 _DATES_SQL = """
+snaps AS (SELECT DISTINCT as_of FROM snapshots WHERE year = $year),
 dd AS (
     SELECT q.report_date, q.period_start,
-        (SELECT max(as_of) FROM snapshots WHERE year = $year AND as_of <= q.report_date) AS snap,
-        (SELECT max(as_of) FROM snapshots WHERE year = $year AND as_of < q.period_start) AS prev_snap
+        (SELECT max(as_of) FROM snaps WHERE as_of <= q.report_date) AS snap,
+        (SELECT max(as_of) FROM snaps WHERE as_of < q.period_start) AS prev_snap
     FROM (SELECT unnest($dates) AS report_date, unnest($period_starts) AS period_start) q
 )"""
 
