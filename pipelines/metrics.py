@@ -10,6 +10,7 @@ before D, field by field where a layout does not carry a field (see store.refres
 
 from __future__ import annotations
 
+import bisect
 import calendar
 import json
 import math
@@ -165,22 +166,33 @@ _BAND_SQL = "CASE " + " ".join(
 
 _STATE_COLS = ", ".join(f"s.{c}" for c in schema.FIELD_NAMES if c != "tier")
 
-# One row per project in S as of $as_of (year $year), with the contract's per-project flags.
+# One row per (report date, project in S as of that date), with the contract's per-project
+# flags. The dates come in as two parallel lists: $dates (each report date D) and
+# $period_starts (the first day of the reporting period ending at D); figures() passes one
+# date, trend() every report date of the year. Each D sees the latest snapshot on or before D,
+# and the stage before its period from the latest snapshot before its period start.
+_DATES_SQL = """
+snaps AS (SELECT DISTINCT as_of FROM snapshots WHERE year = $year),
+dd AS (
+    SELECT q.report_date, q.period_start,
+        (SELECT max(as_of) FROM snaps WHERE as_of <= q.report_date) AS snap,
+        (SELECT max(as_of) FROM snaps WHERE as_of < q.period_start) AS prev_snap
+    FROM (SELECT unnest($dates) AS report_date, unnest($period_starts) AS period_start) q
+)"""
+
 _PROJECTS_SQL = f"""
-WITH d AS (
-    SELECT max(as_of) AS snap FROM snapshots WHERE year = $year AND as_of <= $as_of
-),
+WITH {_DATES_SQL},
 prev AS (
-    SELECT project_id, stage AS stage_before_period
-    FROM snapshots
-    WHERE year = $year
-      AND as_of = (SELECT max(as_of) FROM snapshots WHERE year = $year AND as_of < $period_start)
+    SELECT dd.report_date, sp.project_id, sp.stage AS stage_before_period
+    FROM dd JOIN snapshots sp ON sp.year = $year AND sp.as_of = dd.prev_snap
 ),
 s AS (
-    SELECT s.project_id, s.last_report_date, s.done_date, p.tier, {_STATE_COLS},
+    SELECT dd.report_date, dd.period_start,
+           s.project_id, s.last_report_date, s.done_date, p.tier, {_STATE_COLS},
            {_BAND_SQL} AS size_band
-    FROM snapshots s JOIN projects p USING (project_id)
-    WHERE s.year = $year AND s.as_of = (SELECT snap FROM d)
+    FROM dd
+    JOIN snapshots s ON s.year = $year AND s.as_of = dd.snap
+    JOIN projects p ON p.project_id = s.project_id
 )
 SELECT
     s.*,
@@ -188,9 +200,9 @@ SELECT
     coalesce(s.completion_date, s.done_date) AS completion_date_eff,
     (coalesce(s.stage, '') <> '储备'
         AND (s.stage IN ('续建', '在建')
-             OR least(s.planned_start_date, s.actual_start_date) <= $as_of)) AS is_due,
-    (s.actual_start_date IS NOT NULL AND s.actual_start_date <= $as_of) AS has_started
-FROM s LEFT JOIN prev USING (project_id)
+             OR least(s.planned_start_date, s.actual_start_date) <= s.report_date)) AS is_due,
+    (s.actual_start_date IS NOT NULL AND s.actual_start_date <= s.report_date) AS has_started
+FROM s LEFT JOIN prev ON prev.report_date = s.report_date AND prev.project_id = s.project_id
 WHERE (len($f_tiers) = 0 OR list_contains($f_tiers, s.tier))
   AND (len($f_cities) = 0 OR list_contains($f_cities, s.city_code))
   AND (len($f_counties) = 0 OR list_contains($f_counties, s.county_code))
@@ -205,10 +217,10 @@ SELECT *,
     is_due AND has_started AS is_started,
     is_due AND NOT has_started AS is_overdue,
     (completion_date_eff IS NOT NULL AND year(completion_date_eff) = $year
-        AND completion_date_eff <= $as_of) AS is_completed,
+        AND completion_date_eff <= report_date) AS is_completed,
     (planned_completion_date IS NOT NULL AND year(planned_completion_date) = $year) AS is_planned_completion,
     (is_due AND has_started AND coalesce(total_investment, 0) >= {schema.STATS_THRESHOLD!r}) AS is_stats_due,
-    (last_report_date >= $period_start) AS is_reported,
+    (last_report_date >= period_start) AS is_reported,
     (coalesce(stage_before_period, '') NOT IN ('竣工', '投产')) AS is_active_before_period
 FROM ({_PROJECTS_SQL})
 """
@@ -222,8 +234,8 @@ def _params(
     freq = frequency or _frequency_at(con, y, d)
     params: dict[str, Any] = {
         "year": y,
-        "as_of": d,
-        "period_start": period_start(d, freq),
+        "dates": [d],
+        "period_starts": [period_start(d, freq)],
         **filters.params(),
     }
     return params, d, freq
@@ -231,14 +243,30 @@ def _params(
 
 def _frequency_at(con: duckdb.DuckDBPyConnection, year: int, as_of: date) -> str:
     """The reporting rhythm of the latest report date on or before as_of (weekly by default)."""
-    row = first(con.execute(
-        """SELECT frequency FROM submissions
-           WHERE kind = 'reports' AND year = ? AND report_date = (
-               SELECT max(report_date) FROM submissions WHERE kind = 'reports' AND year = ? AND report_date <= ?)
-           GROUP BY frequency ORDER BY count(*) DESC, frequency LIMIT 1""",
-        [year, year, as_of],
-    ))
-    return row[0] if row and row[0] in schema.FREQUENCIES else "week"
+    return _frequencies(con, year, [as_of])[as_of]
+
+
+def _frequencies(con: duckdb.DuckDBPyConnection, year: int, dates: list[date]) -> dict[date, str]:
+    """For each date, the most common frequency among the reports of the latest report date on
+    or before it (ties: the first by name); weekly when there is none or it is not a known one."""
+    counts: dict[date, dict[str | None, int]] = {}
+    for rd, freq, n in con.execute(
+        """SELECT report_date, frequency, count(*) FROM submissions
+           WHERE kind = 'reports' AND year = ? GROUP BY ALL""",
+        [year],
+    ).fetchall():
+        counts.setdefault(rd, {})[freq] = n
+    known = sorted(counts)
+    out: dict[date, str] = {}
+    for d in dates:
+        i = bisect.bisect_right(known, d)
+        if not i:
+            out[d] = "week"
+            continue
+        by_freq = counts[known[i - 1]]
+        best = min(by_freq, key=lambda f: (-by_freq[f], f is None, f or ""))
+        out[d] = best if best in schema.FREQUENCIES else "week"
+    return out
 
 
 def project_states(
@@ -251,7 +279,11 @@ def project_states(
 ) -> pl.DataFrame:
     """One row per project in S with its state as of D and the contract's flags (is_due, …)."""
     params, _, _ = _params(con, as_of, year, filters, frequency)
-    return con.sql(_FLAGS_SQL + " ORDER BY city_code, county_code, project_name", params=params).pl()
+    return con.sql(
+        f"SELECT * EXCLUDE (report_date, period_start) FROM ({_FLAGS_SQL})"
+        " ORDER BY city_code, county_code, project_name",
+        params=params,
+    ).pl()
 
 
 def _aggregate_sql(by: str | None) -> str:
@@ -260,10 +292,10 @@ def _aggregate_sql(by: str | None) -> str:
     else:
         name_expr, code_expr = GROUPINGS[by]
     code_sel = f"{code_expr}" if code_expr else "NULL"
-    group_clause = "GROUP BY ALL" if by else ""
     # Expressions come from GROUPINGS (code constants), never from the caller's text.
     return f"""
 SELECT
+    report_date,
     {name_expr} AS group_key,
     {code_sel} AS group_code,
     count(*) AS projects,
@@ -281,7 +313,8 @@ SELECT
     count(*) FILTER (WHERE is_active_before_period) AS reporting_base,
     count(*) FILTER (WHERE is_reported AND is_active_before_period) AS reported_active
 FROM ({_FLAGS_SQL})
-{group_clause}
+GROUP BY ALL
+ORDER BY report_date
 """
 
 
@@ -310,17 +343,28 @@ def figures(
     frequency: str | None = None,
 ) -> list[dict[str, Any]]:
     """The contract's figures over S, one dict per group (a single '全部' group when by is None)."""
+    params, d, _ = _params(con, as_of, year, filters, frequency)
+    return _figures_at(con, params, by)[d]
+
+
+def _figures_at(
+    con: duckdb.DuckDBPyConnection, params: dict[str, Any], by: str | None
+) -> dict[date, list[dict[str, Any]]]:
+    """The figures at each of params' dates, in one query: {report date: one dict per group}."""
     if by is not None and by not in GROUPINGS:
         raise ValueError(f"unknown grouping {by!r}; one of {sorted(GROUPINGS)}")
-    params, d, _ = _params(con, as_of, year, filters, frequency)
+    per_date: dict[date, list[dict[str, Any]]] = {d: [] for d in params["dates"]}
     rows = con.execute(_aggregate_sql(by), params).fetchall()
-    tp = time_progress(d)
-    out: list[dict[str, Any]] = []
+    if by is None:
+        # An empty S still has its '全部' group (an ungrouped aggregate's single row).
+        seen = {r[0] for r in rows}
+        rows += [(d, "全部", None, 0, 0.0, 0.0, 0.0) + (0,) * 10 for d in per_date if d not in seen]
     for r in rows:
-        (key, code, projects, total, plan, ytd, due, started, overdue, completed, planned_c,
+        (d, key, code, projects, total, plan, ytd, due, started, overdue, completed, planned_c,
          stats_due, stats_reg, reported, reporting_base, reported_active) = r
         if by is None and projects == 0:
             key = "全部"
+        tp = time_progress(d)
         rate = _ratio(ytd, plan)
         item: dict[str, Any] = {"group": _group_name(by, key)}
         if by in REGION_GROUPINGS:
@@ -348,10 +392,11 @@ def figures(
             # period may still report, but it is not in the base (else 录入率 passes 100 %).
             reporting_rate=_ratio(reported_active, reporting_base),
         )
-        out.append(item)
+        per_date[d].append(item)
     if by is not None:
-        out.sort(key=lambda it: _group_order(by, it["group"], it.get("group_code")))
-    return out
+        for items in per_date.values():
+            items.sort(key=lambda it: _group_order(by, it["group"], it.get("group_code")))
+    return per_date
 
 
 def _group_name(by: str | None, key: str | None) -> str:
@@ -409,14 +454,21 @@ def trend(
     filters: Filters = Filters(),
     by: str | None = None,
 ) -> pl.DataFrame:
-    """The figures at every report date of the year up to as_of (one row per date and group)."""
+    """The figures at every report date of the year up to as_of (one row per date and group),
+    in one query over the snapshots: the same as figures() at each of those dates."""
     y = year or as_of.year
+    dates = [d for d in report_dates(con, y) if d <= as_of]
     rows: list[dict[str, Any]] = []
-    for d in report_dates(con, y):
-        if d > as_of:
-            break
-        for item in figures(con, d, year=y, filters=filters, by=by):
-            rows.append({"report_date": d, **item})
+    if dates:
+        freqs = _frequencies(con, y, dates)
+        params: dict[str, Any] = {
+            "year": y,
+            "dates": dates,
+            "period_starts": [period_start(d, freqs[d]) for d in dates],
+            **filters.params(),
+        }
+        for d, items in _figures_at(con, params, by).items():
+            rows.extend({"report_date": d, **item} for item in items)
     if not rows:
         return pl.DataFrame(schema={"report_date": pl.Date, "group": pl.String})
     return pl.DataFrame(rows, infer_schema_length=None)

@@ -181,3 +181,73 @@ def test_reporting_rate_never_counts_projects_finished_before_the_period(wh):
         t = metrics.total(con, date(2020, 3, 13))
     # both reported in 3-07..3-13 (the contract's `reported`), but C was 竣工 before the period
     assert (t["reported"], t["reporting_rate"]) == (2, 1.0)
+
+
+# ---- trend() is figures() at every report date, in one query ---------------------------------
+
+
+def _assert_trend_is_figures_per_date(con, as_of: date, *, by=None, filters=None) -> int:
+    filters = filters or metrics.Filters()
+    got = metrics.trend(con, as_of, filters=filters, by=by).to_dicts()
+    expected = [
+        {"report_date": d, **item}
+        for d in metrics.report_dates(con, as_of.year) if d <= as_of
+        for item in metrics.figures(con, d, filters=filters, by=by)
+    ]
+    assert [(g["report_date"], g["group"], g.get("group_code")) for g in got] == [
+        (e["report_date"], e["group"], e.get("group_code")) for e in expected
+    ]
+    for g, e in zip(got, expected, strict=True):
+        for k in metrics.FIGURE_KEYS:
+            if e[k] is None:
+                assert g[k] is None, (e["report_date"], e["group"], k)
+            elif isinstance(e[k], float):
+                assert g[k] == pytest.approx(e[k]), (e["report_date"], e["group"], k)
+            else:
+                assert g[k] == e[k], (e["report_date"], e["group"], k)
+    return len(expected)
+
+
+def test_trend_equals_figures_at_each_date_by_hand(wh):
+    # Weekly, then a monthly report (its period starts on the 1st), a completion before a period,
+    # a late start, and a project that only appears later (an empty S under its filter).
+    load_rows(wh, date(2020, 3, 6), [
+        proj("A项目", stage="在建", total_investment=20000.0, annual_plan=10000.0, ytd_completed=100.0),
+        proj("B项目", stage="新开工", total_investment=400.0, annual_plan=400.0,
+             planned_start_date=date(2020, 3, 10)),
+        proj("C项目", city=XZ, stage="竣工", total_investment=800.0, annual_plan=0.0,
+             actual_start_date=date(2019, 5, 1), planned_completion_date=date(2020, 4, 30)),
+    ])
+    load_rows(wh, date(2020, 3, 13), [
+        proj("A项目", stage="在建", ytd_completed=300.0, actual_start_date=date(2020, 3, 2),
+             stats_registered=True),
+        proj("C项目", city=XZ, stage="竣工"),
+    ])
+    load_rows(wh, date(2020, 3, 31), [
+        proj("B项目", stage="新开工", actual_start_date=date(2020, 3, 20)),
+        proj("D项目", city=XZ, stage="储备", total_investment=100000.0, annual_plan=0.0),
+    ], frequency="month")
+    load_rows(wh, date(2020, 4, 3), [proj("A项目", stage="在建", ytd_completed=500.0)])
+    with wh.read() as con:
+        for as_of in (date(2020, 3, 13), date(2020, 4, 3), date(2020, 12, 31)):
+            for by in (None, "city", "stage", "size_band", "industry", "tier"):
+                _assert_trend_is_figures_per_date(con, as_of, by=by)
+        late = metrics.Filters(project_ids=tuple(
+            r[0] for r in con.execute(
+                "SELECT DISTINCT project_id FROM snapshots WHERE project_name = 'D项目'").fetchall()
+        ))
+        assert _assert_trend_is_figures_per_date(con, date(2020, 4, 3), filters=late) == 4
+        _assert_trend_is_figures_per_date(con, date(2020, 4, 3), by="city", filters=late)
+        _assert_trend_is_figures_per_date(con, date(2020, 4, 3), filters=metrics.Filters(cities=(XZ[0],)))
+        assert metrics.trend(con, date(2019, 12, 31)).is_empty()
+
+
+@pytest.mark.parametrize("by", [None, "city"])
+def test_trend_equals_figures_at_each_date_on_the_demo(demo_db, by):
+    from pipelines.store import Warehouse
+
+    with Warehouse(demo_db).read() as con:
+        as_of = metrics.report_dates(con)[-1]
+        assert _assert_trend_is_figures_per_date(con, as_of, by=by) >= 40
+        tier = metrics.Filters(tiers=("省级双百·新兴",))
+        assert _assert_trend_is_figures_per_date(con, date(as_of.year, 6, 30), by=by, filters=tier) > 0
