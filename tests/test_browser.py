@@ -128,6 +128,8 @@ def test_direct_link_on_a_fresh_server_routes_through_the_app(server, page):
     settle(page)
     assert page.locator("h1", has_text="数据报送").count() == 1
     assert page.locator('[data-testid="stSidebarNav"]').count() == 0  # no automatic pages/ menu
+    # the sidebar script has run once the URL carries its state; its text may paint a moment later
+    page.locator('[data-testid="stSidebar"]').get_by_text("报告期（截止日）").wait_for(timeout=TIMEOUT_MS)
     assert page.locator('[data-testid="stSidebar"]').get_by_text("报告期（截止日）").count() == 1
     page.goto(server.url + "/start-rates?city=140900")
     settle(page)
