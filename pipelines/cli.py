@@ -11,7 +11,7 @@ from typing import Any
 from . import metrics, schema
 from .findings import SubmissionRefused
 from .reference import find_city, find_county
-from .store import Warehouse, default_db_path, first
+from .store import Warehouse, default_db_path
 
 
 def _date(text: str) -> date:
@@ -158,8 +158,8 @@ def cmd_brief(args: argparse.Namespace) -> int:
     def progress(msg: str) -> None:
         print(f"[简报] {msg}", file=sys.stderr, flush=True)
 
+    is_demo = wh.is_demo()
     with wh.read() as con:
-        is_demo = bool((first(con.execute("SELECT bool_or(is_demo) FROM submissions")) or [False])[0])
         data = build(con, args.as_of, year=args.year, filters=f, is_demo=is_demo, fmt=fmt, progress=progress)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_bytes(data)

@@ -201,7 +201,11 @@ class Warehouse:
 
     @contextlib.contextmanager
     def read(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A short-lived read-only connection."""
+        """A short-lived read-only connection.
+
+        Never open one inside another in the same thread: a writer waiting at the gate holds
+        the turnstile, so the inner read waits for the writer, which waits for the outer read.
+        """
         if not self.path.exists():
             self.init()
         with self._gate(exclusive=False):

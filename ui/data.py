@@ -90,8 +90,9 @@ def briefing(view: Any, fmt: str, progress: Any = None) -> bytes:
     from pipelines.briefing import build
 
     wh = warehouse()
+    demo = is_demo()  # before the read: a read opened inside another can deadlock the gate
     with wh.read() as con:
-        return build(con, view.as_of, year=view.year, filters=view.filters, is_demo=is_demo(), fmt=fmt,
+        return build(con, view.as_of, year=view.year, filters=view.filters, is_demo=demo, fmt=fmt,
                      progress=progress)
 
 
