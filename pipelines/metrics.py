@@ -14,7 +14,7 @@ import bisect
 import calendar
 import json
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
@@ -432,16 +432,11 @@ def years(con: duckdb.DuckDBPyConnection) -> list[int]:
 
 
 def previous_report_date(con: duckdb.DuckDBPyConnection, as_of: date) -> date | None:
+    """The report date before the one in force at as_of (for 较上期 changes)."""
     row = first(con.execute(
-        "SELECT max(as_of) FROM snapshots WHERE year = ? AND as_of < ?",
-        [as_of.year, min(as_of, _latest_on_or_before(con, as_of) or as_of)],
-    ))
-    return row[0] if row else None
-
-
-def _latest_on_or_before(con: duckdb.DuckDBPyConnection, as_of: date) -> date | None:
-    row = first(con.execute(
-        "SELECT max(as_of) FROM snapshots WHERE year = ? AND as_of <= ?", [as_of.year, as_of]
+        """SELECT max(as_of) FROM snapshots WHERE year = $y AND as_of < (
+               SELECT max(as_of) FROM snapshots WHERE year = $y AND as_of <= $d)""",
+        {"y": as_of.year, "d": as_of},
     ))
     return row[0] if row else None
 
@@ -491,29 +486,26 @@ def targets_vs_actuals(
             if item.get("group_code"):
                 actual[item["group_code"]] = item
     states = project_states(con, as_of, year=y, filters=filters)
-    def _count(code: str, expr: pl.Expr) -> int:
+    def _in_region(code: str) -> pl.DataFrame:
         col = "city_code" if code.endswith("00") else "county_code"
-        return states.filter((pl.col(col) == code) & expr).height
+        return states.filter(pl.col(col) == code)
+
     rows = []
     for code, name, metric, value in t.iter_rows():
         a = actual.get(code)
+        region = _in_region(code)
         if metric == "investment_task":
             actual_value = a["ytd_completed"] if a else 0.0
         elif metric == "new_starts":
-            actual_value = float(_count(code, (pl.col("stage") == "新开工") & pl.col("is_started")))
+            actual_value = float(region.filter((pl.col("stage") == "新开工") & pl.col("is_started")).height)
         elif metric == "continuing":
-            actual_value = float(_count(code, pl.col("stage").is_in(list(schema.CONTINUING_STAGES))))
+            actual_value = float(region.filter(pl.col("stage").is_in(list(schema.CONTINUING_STAGES))).height)
         elif metric == "stats_registrations":
             actual_value = a["stats_registered"] if a else 0.0
         elif metric == "planned_projects":
-            actual_value = float(_count(code, pl.col("stage") == "储备"))
+            actual_value = float(region.filter(pl.col("stage") == "储备").height)
         elif metric == "planned_investment":
-            actual_value = float(
-                states.filter(
-                    (pl.col("city_code" if code.endswith("00") else "county_code") == code)
-                    & (pl.col("stage") == "储备")
-                )["total_investment"].sum() or 0.0
-            )
+            actual_value = float(region.filter(pl.col("stage") == "储备")["total_investment"].sum() or 0.0)
         else:
             actual_value = None
         rows.append({
@@ -555,5 +547,3 @@ class View:
     year: int
     filters: Filters = field(default_factory=Filters)
 
-    def with_filters(self, **kw: Any) -> View:
-        return replace(self, filters=replace(self.filters, **kw))

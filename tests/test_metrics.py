@@ -251,3 +251,39 @@ def test_trend_equals_figures_at_each_date_on_the_demo(demo_db, by):
         assert _assert_trend_is_figures_per_date(con, as_of, by=by) >= 40
         tier = metrics.Filters(tiers=("省级双百·新兴",))
         assert _assert_trend_is_figures_per_date(con, date(as_of.year, 6, 30), by=by, filters=tier) > 0
+
+
+def test_targets_against_actuals_by_hand(wh):
+    import polars as pl
+
+    load_rows(wh, date(2020, 3, 13), [
+        proj("新开工甲", stage="新开工", planned_start_date=date(2020, 3, 1), actual_start_date=date(2020, 3, 5),
+             ytd_completed=300.0, stats_registered=True, total_investment=1000.0),
+        proj("新开工乙", stage="新开工", planned_start_date=date(2020, 3, 1), not_started_reason="资金"),
+        proj("续建丙", stage="续建", actual_start_date=date(2020, 2, 20), ytd_completed=200.0),
+        proj("储备丁", stage="储备", total_investment=2000.0),
+        proj("储备戊", city=XZ, stage="储备", total_investment=9000.0),
+    ])
+    targets = pl.DataFrame({
+        "year": [2020] * 5, "region_code": ["140100"] * 5, "region_name": ["太原市"] * 5,
+        "metric": ["investment_task", "new_starts", "continuing", "planned_projects", "planned_investment"],
+        "value": [1000.0, 2.0, 4.0, 1.0, 5000.0], "leader": [None] * 5, "department": [None] * 5,
+    })
+    wh.load([Submission("分解表.xlsx", targets, date(2020, 12, 31), raw=b"t", kind="targets")])
+    with wh.read() as con:
+        got = metrics.targets_vs_actuals(con, date(2020, 3, 31))
+        assert metrics.previous_report_date(con, date(2020, 3, 31)) is None  # only one report date
+    actual = dict(zip(got["metric"].to_list(), got["actual"].to_list(), strict=True))
+    assert actual == {"investment_task": 500.0, "new_starts": 1.0, "continuing": 1.0,
+                      "planned_projects": 1.0, "planned_investment": 2000.0}
+    rate = dict(zip(got["metric"].to_list(), got["rate"].to_list(), strict=True))
+    assert rate["continuing"] == 0.25 and rate["investment_task"] == 0.5
+
+
+def test_previous_report_date_is_the_one_before_the_date_in_force(wh):
+    for d in (date(2020, 3, 6), date(2020, 3, 13), date(2020, 3, 20)):
+        load_rows(wh, d, [proj("A项目", stage="在建", ytd_completed=float(d.day))])
+    with wh.read() as con:
+        assert metrics.previous_report_date(con, date(2020, 3, 19)) == date(2020, 3, 6)
+        assert metrics.previous_report_date(con, date(2020, 3, 20)) == date(2020, 3, 13)
+        assert metrics.previous_report_date(con, date(2020, 3, 5)) is None
