@@ -63,20 +63,29 @@ def _day(d: date) -> str:
     return f"{d.month}月{d.day}日"
 
 
-def scope_name(filters: metrics.Filters) -> str:
-    """The subject of the 通报 sentences: 省级双百 / 市级千项 / 全部重点, with the region."""
+def _scope_parts(filters: metrics.Filters) -> tuple[str, str | None]:
+    """The chosen regions (「忻州市」, 「太原市、忻州市」) and tiers (「省级双百」) in words; None for all tiers."""
     tiers = set(filters.tiers)
     if tiers == {"省级双百·新兴", "省级双百·技改"}:
-        tier = "省级双百"
-    elif len(tiers) == 1:
-        tier = next(iter(tiers))
+        tier: str | None = "省级双百"
     elif tiers:
         tier = "、".join(t for t in schema.TIERS if t in tiers)
     else:
-        tier = "重点工业转型升级"
+        tier = None
     places = [region_by_code()[c].name for c in (*filters.counties, *filters.cities) if c in region_by_code()]
     place = "、".join(places[:3]) + ("等" if len(places) > 3 else "") if places else ""
-    return f"{place}{tier}"
+    return place, tier
+
+
+def scope_name(filters: metrics.Filters) -> str:
+    """The subject of the 通报 sentences: 省级双百 / 市级千项 / 全部重点, with the region."""
+    place, tier = _scope_parts(filters)
+    return f"{place}{tier or '重点工业转型升级'}"
+
+
+def _title(filters: metrics.Filters) -> str:
+    place, tier = _scope_parts(filters)
+    return f"{place}{f'{tier}项目' if tier else '工业转型升级重点项目'}建设进展简报"
 
 
 def headline_sentence(scope: str, as_of: date, fig: dict[str, Any]) -> str:
@@ -166,8 +175,7 @@ def collect(con: duckdb.DuckDBPyConnection, as_of: date, *, year: int | None = N
         "project_name", "city_name", "county_name", "problem", "problem_department"
     )
     scope = scope_name(filters)
-    place = scope.replace("重点工业转型升级", "") if scope.endswith("重点工业转型升级") else ""
-    title = f"{place or ''}{'工业转型升级重点项目' if not filters.tiers else scope + '项目'}建设进展简报"
+    title = _title(filters)
     return BriefingData(
         as_of=d, year=y, filters=filters, title=title, scope=scope,
         filter_lines=filter_lines(y, d, filters), total=total, tiers=tiers, regions=regions,
