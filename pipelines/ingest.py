@@ -5,6 +5,7 @@ The CLI and the 数据报送 page both go through here, so a file is judged the 
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -16,8 +17,6 @@ MAX_UPLOAD_BYTES = 50 * 1024 * 1024  # configurable via KAIGONG_MAX_UPLOAD_MB
 
 
 def max_upload_bytes() -> int:
-    import os
-
     mb = os.environ.get("KAIGONG_MAX_UPLOAD_MB")
     return int(float(mb) * 1024 * 1024) if mb else MAX_UPLOAD_BYTES
 

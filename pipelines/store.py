@@ -296,7 +296,7 @@ class Warehouse:
         if not self.path.exists():
             self.init()
         errors: list[Finding] = []
-        todo: list[tuple[Submission, str]] = []
+        todo: list[tuple[Submission, str, pl.DataFrame]] = []  # conformed once, checked and loaded
         outcomes: dict[int, LoadOutcome] = {}
         seen: dict[str, int] = {}
         for i, sub in enumerate(batch):
@@ -306,24 +306,25 @@ class Warehouse:
                 outcomes[i] = LoadOutcome(sub.file_name, "duplicate", known, sub.frame.height, 0, 0, sub.report_date)
                 continue
             seen[digest] = i
+            frame = _conform(sub.frame) if sub.kind == "reports" else sub.frame
             if sub.kind == "reports":
-                errors += _check_rows(_conform(sub.frame), sub.file_name, allowed_regions)
-            todo.append((sub, digest))
+                errors += _check_rows(frame, sub.file_name, allowed_regions)
+            todo.append((sub, digest, frame))
         if errors:
             raise SubmissionRefused(_names(batch), errors)
         if not todo:
             return [outcomes[i] for i in range(len(batch))]
-        for sub, digest in todo:
+        for sub, digest, _ in todo:
             if sub.raw is not None:
                 sub.stored_path = self._keep_raw(sub.raw, digest, sub.file_name)
-        detail = "; ".join(f"{sub.file_name} sha256={digest}" for sub, digest in todo)
+        detail = "; ".join(f"{sub.file_name} sha256={digest}" for sub, digest, _ in todo)
         loaded: list[LoadOutcome] = []
         with self.write(actor, "load", detail) as con:
-            for sub, digest in todo:
+            for sub, digest, frame in todo:
                 if sub.kind == "targets":
                     loaded.append(_load_targets(con, sub, digest, actor, is_demo))
                 else:
-                    outcome, errs = _load_reports(con, sub, digest, actor, is_demo)
+                    outcome, errs = _load_reports(con, sub, frame, digest, actor, is_demo)
                     errors += errs
                     loaded.append(outcome)
             if errors:
@@ -352,9 +353,9 @@ def _names(batch: list[Submission]) -> str:
     return "、".join(sub.file_name for sub in batch)
 
 
-def _earliest_dates(todo: list[tuple[Submission, str]]) -> dict[int, date]:
+def _earliest_dates(todo: list[tuple[Submission, str, pl.DataFrame]]) -> dict[int, date]:
     out: dict[int, date] = {}
-    for sub, _ in todo:
+    for sub, _, _ in todo:
         if sub.kind == "reports":
             y = sub.report_date.year
             out[y] = min(out.get(y, sub.report_date), sub.report_date)
@@ -369,10 +370,9 @@ def _present_mask(fields: tuple[str, ...] | list[str]) -> int:
 
 
 def _load_reports(
-    con: duckdb.DuckDBPyConnection, sub: Submission, digest: str, actor: str, is_demo: bool
+    con: duckdb.DuckDBPyConnection, sub: Submission, frame: pl.DataFrame, digest: str, actor: str, is_demo: bool
 ) -> tuple[LoadOutcome, list[Finding]]:
-    """Insert one file's rows as reports (inside the caller's transaction)."""
-    frame = _conform(sub.frame)
+    """Insert one file's conformed rows as reports (inside the caller's transaction)."""
     ids, new_projects, errors = _resolve_identity(con, frame, sub.file_name)
     if errors:
         return LoadOutcome(sub.file_name, "refused", None, frame.height, 0, 0, sub.report_date), errors
