@@ -107,6 +107,7 @@ def project_states(peer: PeerData, as_of: date, year: int, frequency: str = "wee
     s["is_stats_registered"] = s["is_stats_due"] & s["stats_registered"].fillna(False).astype(bool)
     s["is_reported"] = s["last_report_date"] >= start
     s["is_active_before_period"] = ~s["stage_before_period"].fillna("").isin(DONE)
+    s["is_reported_active"] = s["is_reported"] & s["is_active_before_period"]
     s["industry_key"] = s["industry_name"].fillna("（未填行业）")
     return s
 
@@ -138,6 +139,8 @@ _SUMS = {
     "stats_registered": ("is_stats_registered", "sum"),
     "reported": ("is_reported", "sum"),
     "reporting_base": ("is_active_before_period", "sum"),
+    # 录入率's numerator: reports from the base's population (see metrics.FORMULA_ZH)
+    "reported_active": ("is_reported_active", "sum"),
 }
 
 
