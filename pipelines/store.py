@@ -27,7 +27,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from . import schema
+from . import metrics, schema
 from .findings import Finding, SubmissionRefused
 from .reference import norm_text
 
@@ -118,6 +118,10 @@ _SNAPSHOT_DDL = f"""CREATE TABLE IF NOT EXISTS snapshots (
     done_date DATE,                   -- first report date at which the stage became 竣工/投产
     {schema.REPORT_COLUMNS_SQL}
 )"""
+
+
+# Derived tables kept by the loader beside the snapshots: the figures' cells (metrics.py).
+DERIVED_DDL: tuple[str, ...] = metrics.CELLS_DDL
 
 
 def _bit(name: str) -> int:
@@ -325,9 +329,14 @@ class Warehouse:
                     con.execute(
                         "INSERT INTO audit_log VALUES (?, ?, ?, ?)", [datetime.now(), actor, action, detail]
                     )
+                    version = str(time.time_ns())
+                    # Cells current before this write stay current after it: every write here
+                    # keeps them so (a load refreshes them in this transaction).
                     con.execute(
-                        "INSERT OR REPLACE INTO meta VALUES ('data_version', ?)", [str(time.time_ns())]
+                        f"INSERT OR REPLACE INTO meta SELECT 'figure_cells_of', $v WHERE {metrics.CELLS_CURRENT_SQL}",
+                        {"v": version},
                     )
+                    con.execute("INSERT OR REPLACE INTO meta VALUES ('data_version', ?)", [version])
                     con.execute("COMMIT")
                 except BaseException:
                     con.execute("ROLLBACK")
@@ -349,14 +358,37 @@ class Warehouse:
             return "0"
 
     def init(self) -> None:
-        """Create the tables if they are not there."""
+        """Create the tables if they are not there, and bring the derived cells up to date
+        (a database written before they existed, or by a writer that does not keep them)."""
         with self._gate(exclusive=True):
             con = self._connect(read_only=False)
             try:
                 for ddl in (*schema.DDL, _SNAPSHOT_DDL):
                     con.execute(ddl)
+                current = metrics.cells_current(con)  # before creating them: new tables are empty
+                for ddl in DERIVED_DDL:
+                    con.execute(ddl)
+                written = first(con.execute("SELECT count(*) FROM meta WHERE key = 'data_version'"))
+                if not current and written and written[0]:  # a new file has nothing to derive
+                    con.execute("BEGIN TRANSACTION")
+                    try:
+                        metrics.rebuild_cells(con)
+                        con.execute("COMMIT")
+                    except BaseException:
+                        con.execute("ROLLBACK")
+                        raise
             finally:
                 con.close()
+
+    def upgrade(self) -> None:
+        """Bring the derived cells up to date when a database from before them, or a writer
+        that does not keep them, left them behind (costs one read when they are current)."""
+        if not self.path.exists():
+            return
+        with self.read() as con:
+            current = metrics.cells_current(con)
+        if not current:
+            self.init()
 
     def is_empty(self) -> bool:
         with self.read() as con:
@@ -427,8 +459,15 @@ class Warehouse:
                     loaded.append(outcome)
             if errors:
                 raise SubmissionRefused(_names(batch), errors)
+            cells_current = metrics.cells_current(con)
+            for ddl in DERIVED_DDL:  # a database from before the cells gets them here
+                con.execute(ddl)
             for year, since in _earliest_dates(todo).items():
                 refresh_snapshots(con, year, since)
+                if cells_current:
+                    metrics.refresh_cells(con, year, since)
+            if not cells_current:
+                metrics.rebuild_cells(con)
         it = iter(loaded)
         return [outcomes[i] if i in outcomes else next(it) for i in range(len(batch))]
 
@@ -720,8 +759,9 @@ def refresh_snapshots(con: duckdb.DuckDBPyConnection, year: int, since: date) ->
 
 
 def rebuild_snapshots(con: duckdb.DuckDBPyConnection) -> None:
-    """Recompute every snapshot from the reports (after a restore)."""
+    """Recompute every snapshot, and the cells derived from them, from the reports (after a restore)."""
     con.execute("DELETE FROM snapshots")
     years = [y for (y,) in con.execute("SELECT DISTINCT year FROM reports ORDER BY 1").fetchall()]
     for y in years:
         refresh_snapshots(con, y, date(y, 1, 1))
+    metrics.rebuild_cells(con)

@@ -25,6 +25,7 @@ def _warehouse(path: str) -> Warehouse:
         ensure_demo(wh.path)
     elif not wh.path.exists():
         wh.init()
+    wh.upgrade()  # a database written before the figure cells gets them once, here
     return wh
 
 
