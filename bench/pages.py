@@ -13,7 +13,7 @@ from dataclasses import replace
 from datetime import date
 from typing import Any
 
-from pipelines import metrics, schema
+from pipelines import dashboard, metrics, schema
 from pipelines.reference import region_by_code
 
 from . import peer as peer_mod
@@ -34,15 +34,16 @@ def random_view(rng: random.Random, cities: list[str], industries: list[str]) ->
 
 def our_page(src: Any, as_of: date, f: metrics.Filters, city: str, *, trend: bool = True) -> dict[str, Any]:
     """Our page view: the metrics calls the pages make (src: a connection or a Warehouse)."""
+    by = metrics.figures_by(src, as_of, (None, "tier", "city", "industry"), filters=f)  # one query, as the pages
     out: dict[str, Any] = {
-        "total": metrics.total(src, as_of, filters=f),
-        "tier": metrics.figures(src, as_of, filters=f, by="tier"),
-        "city": metrics.figures(src, as_of, filters=f, by="city"),
+        "total": by[None][0],
+        "tier": by["tier"],
+        "city": by["city"],
         "county": metrics.figures(src, as_of, filters=replace(f, cities=(city,)), by="county"),
-        "industry": metrics.figures(src, as_of, filters=f, by="industry"),
+        "industry": by["industry"],
     }
-    states = metrics.project_states(src, as_of, filters=f)
-    out["overdue"] = states.filter(states["is_overdue"])
+    # the overdue list as the 开工 page reads it: its columns, only the overdue projects
+    out["overdue"] = metrics.project_states(src, as_of, filters=f, columns=dashboard._LIST_COLS, where="is_overdue")
     if trend:
         out["trend"] = metrics.trend(src, as_of, filters=f)
     return out

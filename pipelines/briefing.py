@@ -163,11 +163,13 @@ def collect(con: duckdb.DuckDBPyConnection, as_of: date, *, year: int | None = N
     """Compute everything the briefing prints."""
     y = year or as_of.year
     d = min(as_of, date(y, 12, 31))
-    total = metrics.total(con, d, year=y, filters=filters)
-    tiers = metrics.figures(con, d, year=y, filters=filters, by="tier")
     region_level = "county" if len(filters.cities) == 1 else "city"
-    regions = metrics.figures(con, d, year=y, filters=filters, by=region_level)
-    states = metrics.project_states(con, d, year=y, filters=filters)
+    groups = metrics.figures_by(con, d, (None, "tier", region_level), year=y, filters=filters)
+    total, tiers, regions = groups[None][0], groups["tier"], groups[region_level]
+    states = metrics.project_states(con, d, year=y, filters=filters, columns=(
+        "project_name", "tier", "city_name", "county_name", "planned_start_date", "not_started_reason",
+        "problem", "problem_department", "is_overdue",
+    ))
     overdue = states.filter(pl.col("is_overdue")).select(
         "project_name", "city_name", "county_name", "planned_start_date", "not_started_reason", "tier"
     )

@@ -80,16 +80,12 @@ class Overview:
 
 def overview(con: duckdb.DuckDBPyConnection, view: View) -> Overview:
     prev = _prev(con, view)
-    t = metrics.total(con, view.as_of, year=view.year, filters=view.filters)
-    tb = metrics.total(con, prev, year=view.year, filters=view.filters) if prev else None
-    tiers = [
-        it for it in metrics.figures(con, view.as_of, year=view.year, filters=view.filters, by="tier")
-        if it["projects"]
-    ]
-    before = (
-        {it["group"]: it for it in metrics.figures(con, prev, year=view.year, filters=view.filters, by="tier")}
-        if prev else {}
-    )
+    now = metrics.figures_by(con, view.as_of, (None, "tier"), year=view.year, filters=view.filters)
+    then = metrics.figures_by(con, prev, (None, "tier"), year=view.year, filters=view.filters) if prev else None
+    t = now[None][0]
+    tb = then[None][0] if then else None
+    tiers = [it for it in now["tier"] if it["projects"]]
+    before = {it["group"]: it for it in then["tier"]} if then else {}
     return Overview(view.as_of, prev, t, tb, tiers, before, metrics.double_half(view.as_of, t["completion_rate"]))
 
 
@@ -118,23 +114,25 @@ _LIST_COLS = ["project_id", "project_name", "tier", "city_name", "county_name", 
 
 
 def starts(con: duckdb.DuckDBPyConnection, view: View) -> Starts:
-    by = {
-        g: [it for it in metrics.figures(con, view.as_of, year=view.year, filters=view.filters, by=g) if it["due"]]
-        for g in ("tier", "city", "county", "industry")
-    }
-    states = metrics.project_states(con, view.as_of, year=view.year, filters=view.filters)
+    groups = metrics.figures_by(con, view.as_of, (None, "tier", "city", "county", "industry"), year=view.year,
+                                filters=view.filters)
+    by = {g: [it for it in items if it["due"]] for g, items in groups.items() if g is not None}
     end = _add_month(view.as_of)
-    cols = [c for c in _LIST_COLS if c in states.columns]
-    overdue = states.filter(pl.col("is_overdue")).select(cols).sort("planned_start_date", nulls_last=True)
-    upcoming = states.filter(
-        ~pl.col("has_started")
-        & ~pl.col("stage").fill_null("").is_in(["储备", *schema.DONE_STAGES])
+    cols = list(_LIST_COLS)
+    overdue = metrics.project_states(
+        con, view.as_of, year=view.year, filters=view.filters, columns=cols, where="is_overdue"
+    ).sort("planned_start_date", nulls_last=True)
+    not_started = metrics.project_states(
+        con, view.as_of, year=view.year, filters=view.filters, columns=cols, where="not has_started"
+    )
+    upcoming = not_started.filter(
+        ~pl.col("stage").fill_null("").is_in(["储备", *schema.DONE_STAGES])
         & (pl.col("planned_start_date") > view.as_of)
         & (pl.col("planned_start_date") <= end)
     ).select(cols).sort("planned_start_date")
     return Starts(
         view.as_of,
-        metrics.total(con, view.as_of, year=view.year, filters=view.filters),
+        groups[None][0],
         by,
         metrics.trend(con, view.as_of, year=view.year, filters=view.filters),
         overdue,
@@ -157,17 +155,15 @@ class Completion:
 
 
 def completion(con: duckdb.DuckDBPyConnection, view: View, *, draggers_per_region: int = 3) -> Completion:
-    by = {
-        g: [it for it in metrics.figures(con, view.as_of, year=view.year, filters=view.filters, by=g)
-            if it["annual_plan"]]
-        for g in ("tier", "city", "county")
-    }
+    groups = metrics.figures_by(con, view.as_of, (None, "tier", "city", "county"), year=view.year,
+                                filters=view.filters)
+    by = {g: [it for it in items if it["annual_plan"]] for g, items in groups.items() if g is not None}
     for items in by.values():
         for it in items:
             it["light"] = metrics.light(it["schedule_gap"])
     return Completion(
         view.as_of,
-        metrics.total(con, view.as_of, year=view.year, filters=view.filters),
+        groups[None][0],
         by,
         metrics.trend(con, view.as_of, year=view.year, filters=view.filters),
         draggers(con, view, per_region=draggers_per_region),
@@ -178,7 +174,10 @@ def completion(con: duckdb.DuckDBPyConnection, view: View, *, draggers_per_regio
 def draggers(con: duckdb.DuckDBPyConnection, view: View, *, per_region: int = 3) -> pl.DataFrame:
     """The projects furthest behind their pro-rata plan (年度计划 × 序时进度), per city."""
     tp = metrics.time_progress(view.as_of)
-    states = metrics.project_states(con, view.as_of, year=view.year, filters=view.filters)
+    states = metrics.project_states(con, view.as_of, year=view.year, filters=view.filters, columns=(
+        "project_id", "project_name", "tier", "city_code", "city_name", "county_name", "annual_plan",
+        "ytd_completed",
+    ), ordered=False)  # sorted below
     if states.is_empty():
         return pl.DataFrame(schema={"city_name": pl.String, "project_name": pl.String, "shortfall": pl.Float64})
     return (
@@ -271,6 +270,5 @@ def county_options(city_codes: tuple[str, ...] | list[str]) -> list[tuple[str, s
 
 
 def ledger(con: duckdb.DuckDBPyConnection, view: View) -> pl.DataFrame:
-    states = metrics.project_states(con, view.as_of, year=view.year, filters=view.filters)
-    cols = [c for c in LEDGER_COLUMNS if c in states.columns]
-    return states.select(cols)
+    return metrics.project_states(con, view.as_of, year=view.year, filters=view.filters,
+                                  columns=list(LEDGER_COLUMNS))

@@ -20,7 +20,9 @@ _OPEN_SCHEMA = {
 
 def open_problems(con: duckdb.DuckDBPyConnection, view: View) -> pl.DataFrame:
     """Problems in the projects' current state, not closed, with the date first raised and the age in days."""
-    states = metrics.project_states(con, view.as_of, year=view.year, filters=view.filters)
+    states = metrics.project_states(con, view.as_of, year=view.year, filters=view.filters, columns=(
+        "project_id", "project_name", "tier", "city_name", "county_name", "problem", "problem_department",
+    ), where="problem is not null")
     current = states.filter(pl.col("problem").str.strip_chars().fill_null("") != "").select(
         "project_id", "project_name", "tier", "city_name", "county_name", "problem",
         pl.col("problem_department").fill_null("（未指定部门）"),
