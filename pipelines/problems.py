@@ -31,11 +31,12 @@ def open_problems(con: duckdb.DuckDBPyConnection, view: View) -> pl.DataFrame:
         return pl.DataFrame(schema=_OPEN_SCHEMA)
     con.register("current_problems", current.select("project_id", "problem"))
     try:
+        # Only reports that state a problem are joined (a tenth of them at national scale).
         first_raised = con.sql(
             """SELECT c.project_id, c.problem, min(r.report_date) AS raised_on
-                FROM current_problems c JOIN reports r
-                  ON r.project_id = c.project_id AND r.problem = c.problem
-                 AND (r.present & $bit) <> 0 AND r.report_date <= $as_of
+                FROM (SELECT project_id, problem, report_date FROM reports
+                      WHERE problem IS NOT NULL AND (present & $bit) <> 0 AND report_date <= $as_of) r
+                JOIN current_problems c ON r.project_id = c.project_id AND r.problem = c.problem
                 GROUP BY ALL""",
             params={"as_of": view.as_of, "bit": _PROBLEM_BIT},
         ).pl()
@@ -53,12 +54,15 @@ def open_problems(con: duckdb.DuckDBPyConnection, view: View) -> pl.DataFrame:
 
 def closed_problems(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     """Every problem closed (销号), newest first, with the project's name."""
+    # The names come from the reports of the closed projects only: as a correlated subquery
+    # DuckDB aggregated every report (8 s and 700 MB at national scale, with no closure at all).
     return con.sql(
-        """SELECT c.project_id, coalesce(
-                   (SELECT any_value(r.project_name) FROM reports r WHERE r.project_id = c.project_id),
-                   p.name_norm) AS project_name,
+        """WITH c AS (SELECT * FROM problem_closures),
+                named AS (SELECT project_id, any_value(project_name) AS project_name FROM reports
+                          WHERE project_id IN (SELECT project_id FROM c) GROUP BY project_id)
+           SELECT c.project_id, coalesce(named.project_name, p.name_norm) AS project_name,
                   c.problem, c.closed_at, c.closed_by, c.note
-           FROM problem_closures c LEFT JOIN projects p USING (project_id)
+           FROM c LEFT JOIN named USING (project_id) LEFT JOIN projects p USING (project_id)
            ORDER BY c.closed_at DESC, c.project_id"""
     ).pl()
 
