@@ -395,12 +395,13 @@ def project_states(
     """
     cols = tuple(columns) if columns is not None else STATE_COLUMNS
     unknown = [c for c in cols if c not in STATE_COLUMNS]
-    flag = None
-    if where is not None:
-        flag = where.removeprefix("not ").removesuffix(" is not null")
-        ok = flag in STATE_COLUMNS if where.endswith(" is not null") else flag in FLAG_COLUMNS
-        if not ok:
-            unknown.append(where)
+    conditions = {
+        **{f: f for f in FLAG_COLUMNS}, **{f"not {f}": f for f in FLAG_COLUMNS},
+        **{f"{c} is not null": c for c in STATE_COLUMNS},
+    }  # condition text → the column it reads
+    flag = conditions.get(where) if where is not None else None
+    if where is not None and flag is None:
+        unknown.append(where)
     if unknown:
         raise ValueError(f"unknown state column or condition: {unknown!r}")
     at = _at(con, as_of, year, frequency, filters)
@@ -408,7 +409,7 @@ def project_states(
     with_prev = any(c in _PREV_COLUMNS for c in (*cols, flag))
     flags, fparams = _flags_sql(filters, with_prev=with_prev, single=True)
     read = list(dict.fromkeys((*cols, *(_STATE_ORDER if ordered else ()))))
-    # Names come from STATE_COLUMNS / FLAG_COLUMNS (checked above), never from the caller's text.
+    # Names and conditions are the ones checked above, never the caller's own text.
     frame = con.sql(
         f"SELECT {', '.join(read)} FROM ({flags})" + (f" WHERE {where}" if where else ""),
         params={**dates.params(with_prev=with_prev), **fparams},

@@ -399,5 +399,6 @@ def test_project_states_columns_and_where_narrow_the_full_frame(wh):
             assert got.to_dicts() == want.select(cols).to_dicts(), (cols, where)
         with pytest.raises(ValueError):
             metrics.project_states(con, date(2020, 3, 31), columns=("project_id", "1; DROP TABLE x"))
-        with pytest.raises(ValueError):
-            metrics.project_states(con, date(2020, 3, 31), where="stage")
+        for bad in ("stage", "not problem is not null", "is_due OR 1=1", "not not is_due"):
+            with pytest.raises(ValueError):
+                metrics.project_states(con, date(2020, 3, 31), where=bad)
