@@ -130,8 +130,9 @@ class _Sheet:
             return any(any(_cell_text(v) for v in r) for r in self.rows)
         if self.frame.width == 0:
             return False
-        cells = [vp.strip(pl.col(c)) != "" for c in self.frame.columns]
-        return bool(self.frame.select(pl.any_horizontal(cells).any()).item())
+        cells = pl.any_horizontal([vp.strip(pl.col(c)) != "" for c in self.frame.columns]).any()
+        # The first rows nearly always answer; the whole sheet only when they are blank.
+        return bool(self.frame.head(HEADER_SCAN_ROWS).select(cells).item() or self.frame.select(cells).item())
 
 
 @dataclass

@@ -109,10 +109,10 @@ def dense(e: pl.Expr) -> pl.Expr:
 def matching(columns: Iterable[pl.Series], maybe: Callable[[pl.Expr], pl.Expr], test: Callable[[str], bool]) -> list[str]:
     """The distinct values of these columns for which test(value) holds. `maybe` is a vectorised
     superset of what test accepts: only values it lets through are tested, once each."""
-    values = [s.rename("v") for s in columns]
+    values = [s.rename("v").unique() for s in columns]
     if not values:
         return []
-    candidates = pl.concat(values).to_frame().lazy().filter(maybe(pl.col("v"))).unique().collect()["v"]
+    candidates = pl.concat(values).to_frame().lazy().unique().filter(maybe(pl.col("v"))).collect()["v"]
     return [v for v in candidates.to_list() if v is not None and test(v)]
 
 
@@ -237,6 +237,7 @@ _DATE_SHAPES = (
     r"^([0-9]{4})[-./]([0-9]{1,2})(?:[-./]([0-9]{1,2}))?$",  # 2020-03-15, 2020.3, 2020/3/15
     r"^([0-9]{4})年([0-9]{1,2})月(?:([0-9]{1,2})[日号])?$",  # 2020年3月, 2020年3月15日
 )
+_ISO_SHAPE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 _SERIAL_SHAPE = r"^[0-9]{5}(?:\.[0-9]+)?$"
 _EPOCH_DAYS = (_EXCEL_EPOCH - date(1970, 1, 1)).days  # Excel's day 0, in days since 1970-01-01
 
@@ -244,6 +245,11 @@ _EPOCH_DAYS = (_EXCEL_EPOCH - date(1970, 1, 1)).days  # Excel's day 0, in days s
 def _date(src: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
     """(value, decided) for parse_date(cell): a valid year-month-day or an Excel serial in range; an
     invalid date is left to parse_date, which says why."""
+    # The commonest shape, 2020-03-15, through strptime (guarded: strptime alone is more lenient).
+    iso = src.str.contains(_ISO_SHAPE)
+    iso_value = pl.when(iso).then(src).str.strptime(pl.Date, "%Y-%m-%d", strict=False)
+    iso_ok = (iso & (iso_value.dt.year() >= 1)).fill_null(False)
+    src = pl.when(~iso).then(src)  # the other shapes, on the other cells only
     parts = [src.str.extract_groups(p) for p in _DATE_SHAPES]
     y, m, d = (pl.coalesce([g.struct.field(str(k)) for g in parts]).cast(pl.Int32) for k in (1, 2, 3))
     month_ok = y.is_between(1, 9999) & m.is_between(1, 12)
@@ -253,7 +259,8 @@ def _date(src: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
     serial = src.cast(pl.Float64, strict=False)
     serial_ok = (src.str.contains(_SERIAL_SHAPE) & serial.is_between(SERIAL_MIN, SERIAL_MAX)).fill_null(False)
     value = (
-        pl.when(serial_ok).then((pl.when(serial_ok).then(serial).floor().cast(pl.Int32) + _EPOCH_DAYS).cast(pl.Date))
+        pl.when(iso_ok).then(iso_value)
+        .when(serial_ok).then((pl.when(serial_ok).then(serial).floor().cast(pl.Int32) + _EPOCH_DAYS).cast(pl.Date))
         .when(ymd_ok).then(pl.date(y_, m_, pl.when(ymd_ok).then(d_).otherwise(1)))
     )
-    return value, serial_ok | ymd_ok | (src == "")
+    return value, iso_ok | serial_ok | ymd_ok | (src == "").fill_null(False)
