@@ -138,3 +138,35 @@ def test_reader_findings_name_row_column_and_value(rows):
         assert r.frame["total_investment"].to_list() == [parse_money(m.strip())[0] for m, _, _ in rows]
         assert r.frame["planned_start_date"].to_list() == [parse_date(d.strip())[0] for _, d, _ in rows]
         assert r.frame["stats_registered"].to_list() == [parse_bool(b.strip())[0] for _, _, b in rows]
+
+
+def test_a_short_csv_row_lacks_its_last_columns_rather_than_leaving_them_empty():
+    """A row that ends before 开复工时间 has no such cell: the 计划开工时间 + reason rule applies to it alone."""
+    raw = ("项目名称,地市,层级,未开复工原因,计划开（复）工时间,开复工时间\n"
+           "甲项目,太原市,市级千项,资金未到位,2020-03-01\n"
+           "乙项目,太原市,市级千项,资金未到位,2020-03-01,\n").encode()
+    r = read_submission(raw, "short.csv", report_date=date(2020, 3, 27))
+    assert r.errors == []
+    assert [(w.row, w.column, w.value) for w in r.warnings] == [(2, "计划开（复）工时间", "2020-03-01")]
+
+
+def test_rows_are_classified_in_reading_order():
+    """Section rows set context for the rows below; notes end the table for short rows; subtotals are skipped;
+    a row without a name is reported where it stands among the other findings."""
+    raw = ("项目名称,地市,层级,总投资\n"
+           "一、技术改造项目\n"
+           "甲项目,太原市,,abc\n"
+           "太原市\n"
+           ",太原市,,500\n"
+           "乙项目,,,1000\n"
+           "小计,,,1500\n"
+           "注：单位万元\n"
+           "丙项目,太原市\n"
+           "丁项目,晋中市,其他,200\n").encode()
+    r = read_submission(raw, "sections.csv", report_date=date(2020, 3, 27))
+    assert [(f.row, f.column, f.message) for f in r.errors] == [
+        (3, "总投资", "无法识别为数字"), (5, "项目名称", "缺少项目名称"),
+    ]
+    assert r.frame.select("source_row", "project_name", "city_code", "tier").rows() == [
+        (3, "甲项目", "140100", "省级双百·技改"), (6, "乙项目", "140100", "省级双百·技改"), (10, "丁项目", "140700", "其他"),
+    ]
