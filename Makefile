@@ -11,7 +11,7 @@ PORT ?= 8501
 .PHONY: run test setup sysdeps lint bench lock demo
 
 run: setup
-	$(BIN)/streamlit run app.py --server.port $(PORT)
+	$(BIN)/python -m ui.serve --server.port $(PORT)
 
 test: setup sysdeps
 	$(BIN)/ruff check .

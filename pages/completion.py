@@ -37,7 +37,7 @@ st.caption("滞后额 = 年度计划投资 × 序时进度 − 本年累计完�
 if cp.draggers.is_empty():
     st.success("没有滞后于序时计划的项目。")
 else:
-    st.dataframe(
+    widgets.table(
         cp.draggers.drop("project_id").rename({
             "city_name": "地市", "county_name": "县区", "project_name": "项目名称", "tier": "层级",
             "annual_plan": "年度计划（万元）", "pro_rata": "序时应完成（万元）", "ytd": "本年完成（万元）",
@@ -53,7 +53,7 @@ if cp.targets.is_empty():
     st.info("尚未导入目标任务分解表：可在「数据报送」上传分解表（目标任务）。")
 else:
     widgets.chart(charts.targets_chart(cp.targets, cp.as_of), key="completion_targets")
-    st.dataframe(
+    widgets.table(
         cp.targets.select("region_name", "metric_zh", "target", "actual", "rate").rename({
             "region_name": "地区", "metric_zh": "指标", "target": "目标", "actual": "完成", "rate": "完成率",
         }),

@@ -29,7 +29,7 @@ if open_.is_empty():
 else:
     labels = {"project_name": "项目名称", "tier": "层级", "city_name": "地市", "county_name": "县区",
               "problem": "存在问题", "problem_department": "建议解决部门", "raised_on": "首次提出", "age_days": "已挂天数"}
-    event = st.dataframe(open_.drop("project_id").rename(labels), hide_index=True, key="problems_table",
+    event = widgets.table(open_.drop("project_id").rename(labels), hide_index=True, key="problems_table",
                          on_select="rerun", selection_mode="single-row")
     rows = event.selection.rows if event else []
     if not session.current_user().can("admin"):
@@ -58,6 +58,6 @@ if not session.current_user().can("view_all"):
 elif closed.is_empty():
     st.caption("还没有销号记录。")
 else:
-    st.dataframe(closed.drop("project_id").rename({"project_name": "项目名称", "problem": "问题", "closed_at": "销号时间",
+    widgets.table(closed.drop("project_id").rename({"project_name": "项目名称", "problem": "问题", "closed_at": "销号时间",
                                                   "closed_by": "经办人", "note": "办理结果"}),
                  hide_index=True, key="problems_closed")

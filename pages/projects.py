@@ -23,7 +23,7 @@ if session.current_user().can("export"):  # formula-like cells are neutralised (
         file_name=f"项目台账_{view.as_of}.csv", mime="text/csv", key="projects_csv", on_click="ignore",
         icon=":material/download:",
     )
-event = st.dataframe(
+event = widgets.table(
     ledger.rename(LEDGER_COLUMNS), hide_index=True, key="projects_table", on_select="rerun",
     selection_mode="single-row", column_order=[v for k, v in LEDGER_COLUMNS.items() if k != "project_id"],
     column_config={c: st.column_config.NumberColumn(format="%.0f") for c in
@@ -42,16 +42,16 @@ widgets.chart(charts.project_history_chart(hist.reports, hist.stage_changes, cho
 left, right = st.columns(2)
 with left:
     st.markdown("**建设状态变化**")
-    st.dataframe(hist.stage_changes.rename({"report_date": "报告期", "stage_from": "原状态", "stage_to": "新状态"}),
+    widgets.table(hist.stage_changes.rename({"report_date": "报告期", "stage_from": "原状态", "stage_to": "新状态"}),
                  hide_index=True, key="projects_stages")
 with right:
     st.markdown("**提出与销号的问题**")
-    st.dataframe(hist.problems.rename({"problem": "问题", "department": "建议解决部门", "raised_on": "首次提出",
+    widgets.table(hist.problems.rename({"problem": "问题", "department": "建议解决部门", "raised_on": "首次提出",
                                        "last_seen": "最近报送", "closed_at": "销号时间", "closed_by": "销号人",
                                        "note": "说明"}),
                  hide_index=True, key="projects_problems")
 st.markdown("**历次报送**")
-st.dataframe(
+widgets.table(
     hist.reports.select("report_date", "file_name", "stage", "ytd_completed", "annual_plan", "image_progress",
                         "not_started_reason", "problem").rename({
         "report_date": "报告期", "file_name": "文件", "stage": "建设状态", "ytd_completed": "本年完成（万元）",

@@ -32,17 +32,10 @@ table = data.ranking_table(items, weights)
 if table.is_empty():
     st.info("当前筛选下没有可排名的地区。")
 else:
-    shown = table.select(
-        "rank", "group", "projects",
-        *[(table[k] * (1 if k == "schedule_gap" else 100)).round(1).alias(k) for k in ranking.CRITERIA],
-        table["score"].round(1),
-    ).rename({"rank": "名次", "group": level_name, "projects": "项目数", "start_rate": "开（复）工率%",
-              "completion_rate": "投资完成率%", "schedule_gap": "较序时进度（百分点）", "reporting_rate": "录入率%",
-              "score": "综合得分"})
-    st.dataframe(shown, hide_index=True, key="regions_ranking")
+    widgets.table(ranking.shown(table, level_name), hide_index=True, key="regions_ranking")
 
 st.subheader(f"各{level_name}明细")
-st.dataframe(
+widgets.table(
     [{level_name: it["group"], "项目数": it["projects"], "总投资": fmt.yi(it["total_investment"]),
       "本年完成": fmt.yi(it["ytd_completed"]), "投资完成率": fmt.pct(it["completion_rate"]),
       "较序时进度": fmt.pp(it["schedule_gap"]), "开（复）工率": fmt.pct(it["start_rate"])}

@@ -65,7 +65,7 @@ log = data.call("submission_log", 200, None if user.can("view_all") else user.na
 if log.is_empty():
     st.caption("还没有报送记录。")
 else:
-    st.dataframe(
+    widgets.table(
         log.with_columns(log["frequency"].replace_strict(schema.FREQUENCY_ZH, default=log["frequency"])).rename({
             "submission_id": "编号", "file_name": "文件", "kind": "类型", "layout": "版式", "rows": "项目数",
             "report_date": "报告期", "frequency": "频度", "region_code": "地区", "tier": "层级",

@@ -8,6 +8,10 @@ from __future__ import annotations
 
 import json
 import os
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -114,13 +118,86 @@ def add_user(name: str, password: str, role: str, region: str | None = None, pat
     return user
 
 
+# Checked when the name is unknown, so a wrong name costs as long as a wrong password.
+_DUMMY_HASH = bcrypt.hashpw(b"kaigong-no-such-user", bcrypt.gensalt()).decode("ascii")
+
+
 def authenticate(name: str, password: str, path: Path | None = None) -> User | None:
     user = load_users(path).get(name)
-    if user is None or not user.password_hash:
-        return None
-    if bcrypt.checkpw(password.encode("utf-8"), user.password_hash.encode("ascii")):
-        return user
-    return None
+    hashed = user.password_hash if user is not None and user.password_hash else _DUMMY_HASH
+    ok = bcrypt.checkpw(password.encode("utf-8"), hashed.encode("ascii"))
+    return user if ok and user is not None and user.password_hash else None
+
+
+class SignInRefused(Exception):
+    """A sign-in that was not checked or did not match; str() is the message for the user."""
+
+
+class LoginThrottle:
+    """Failed sign-ins per key (a user name, a client address) within a window lock that key out.
+
+    One instance per server process, shared by every browser session, so opening a new tab does
+    not reset the count. After `max_failures` failures within `window` seconds the key is refused
+    for `lockout` seconds without checking the password at all; a success clears the key.
+    """
+
+    def __init__(self, max_failures: int = 5, window: float = 900.0, lockout: float = 900.0,
+                 clock: Callable[[], float] = time.monotonic):
+        self.max_failures, self.window, self.lockout, self.clock = max_failures, window, lockout, clock
+        self._failures: dict[str, deque[float]] = {}
+        self._locked_until: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_env(cls) -> LoginThrottle:
+        """KAIGONG_LOGIN_MAX_FAILURES (default 5) and KAIGONG_LOGIN_LOCKOUT_SECONDS (default 900)."""
+        lockout = float(os.environ.get("KAIGONG_LOGIN_LOCKOUT_SECONDS", "900"))
+        return cls(int(os.environ.get("KAIGONG_LOGIN_MAX_FAILURES", "5")), window=max(lockout, 900.0),
+                   lockout=lockout)
+
+    def retry_after(self, keys: list[str]) -> float:
+        """Seconds until every key may try again (0: now)."""
+        now = self.clock()
+        with self._lock:
+            return max([self._locked_until.get(k, 0.0) - now for k in keys] + [0.0])
+
+    def failed(self, keys: list[str]) -> None:
+        now = self.clock()
+        with self._lock:
+            for k in keys:
+                times = self._failures.setdefault(k, deque())
+                times.append(now)
+                while times and times[0] <= now - self.window:
+                    times.popleft()
+                if len(times) >= self.max_failures:
+                    self._locked_until[k] = now + self.lockout
+                    times.clear()
+
+    def succeeded(self, keys: list[str]) -> None:
+        with self._lock:
+            for k in keys:
+                self._failures.pop(k, None)
+                self._locked_until.pop(k, None)
+
+
+def throttle_keys(name: str, client: str | None) -> list[str]:
+    keys = [f"user:{name.strip().casefold()}"]
+    return [*keys, f"client:{client}"] if client else keys
+
+
+def sign_in(name: str, password: str, throttle: LoginThrottle, client: str | None = None,
+            path: Path | None = None) -> User:
+    """Check a sign-in through the throttle: the User, or SignInRefused with a Chinese message."""
+    keys = throttle_keys(name, client)
+    wait = throttle.retry_after(keys)
+    if wait > 0:
+        raise SignInRefused(f"登录失败次数过多，已暂时锁定，请 {max(1, round(wait / 60))} 分钟后再试。")
+    user = authenticate(name, password, path)
+    if user is None:
+        throttle.failed(keys)
+        raise SignInRefused("用户名或密码不正确。")
+    throttle.succeeded(keys)
+    return user
 
 
 def city_choices(user: User, city_codes: list[str]) -> list[str]:

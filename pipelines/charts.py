@@ -21,8 +21,9 @@ TIER_COLOURS = {"省级双百·新兴": "#1565c0", "省级双百·技改": "#6a1
 BAR = "#1f77b4"
 PLAN = "#ef6c00"
 WAN_PER_YI = 10_000.0
-_FOOT_CHARS = 38  # footnote line length before wrapping (fits a half-width chart)
+_FOOT_CHARS = 32  # footnote line length before wrapping (fits a half-width chart beside long labels)
 _FOOT_LINE_PX = 16
+_LABEL_CHARS = 9  # category labels on a half-width chart
 
 
 def yi(wan: float | None) -> float | None:
@@ -91,6 +92,11 @@ def empty(title: str, message: str, as_of: date | None = None) -> go.Figure:
 # ---- rates by group ---------------------------------------------------------------------------
 
 
+def short_label(name: str, width: int = _LABEL_CHARS) -> str:
+    """An axis label cut to width characters (the hover keeps the whole name)."""
+    return name if len(name) <= width else name[: width - 1] + "…"
+
+
 def rate_bars(
     items: list[dict[str, Any]], key: str, title: str, as_of: date | None, *,
     marker: str | None = None, colour_by_light: bool = False, formulas: list[str] | None = None,
@@ -117,8 +123,9 @@ def rate_bars(
             hovertemplate="%{y} " + metrics.FIGURE_ZH.get(marker, marker) + "：%{x:.1f}%<extra></extra>",
         ))
     top = max([v for v in vals if v is not None] + [100.0])
-    fig.update_xaxes(title_text="%", range=[0, top * 1.15], ticksuffix="%")
-    fig.update_yaxes(automargin=True)
+    fig.update_xaxes(range=[0, top * 1.15], ticksuffix="%")  # no axis title: it sat on the footnote
+    # long industry names would squeeze the plot and push the footnote past the right edge
+    fig.update_yaxes(automargin=True, tickmode="array", tickvals=names, ticktext=[short_label(n) for n in names])
     height = max(260, 60 + 26 * len(rows))
     forms = formulas if formulas is not None else [metrics.FORMULA_ZH[key]] if key in metrics.FORMULA_ZH else []
     if colour_by_light:

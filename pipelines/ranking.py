@@ -57,3 +57,16 @@ def rank(items: list[dict[str, Any]], weights: dict[str, float] | None = None) -
         .sort(["score", "group_code"], descending=[True, False], nulls_last=True)
         .with_row_index("rank", offset=1)
     )
+
+
+_SHOWN = {"rank": "名次", "projects": "项目数", "start_rate": "开（复）工率%", "completion_rate": "投资完成率%",
+          "schedule_gap": "较序时进度（百分点）", "reporting_rate": "录入率%", "score": "综合得分"}
+
+
+def shown(table: pl.DataFrame, level_name: str) -> pl.DataFrame:
+    """The ranking as the 区域 page and exports show it: rates in %, the gap in points, Chinese headers."""
+    return table.select(
+        "rank", "group", "projects",
+        *[(pl.col(k) * (1 if k == "schedule_gap" else 100)).round(1).alias(k) for k in CRITERIA],
+        pl.col("score").round(1),
+    ).rename({**_SHOWN, "group": level_name})

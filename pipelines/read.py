@@ -14,23 +14,24 @@ import re
 import unicodedata
 import zipfile
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
 from pipelines import headers as H
-from pipelines.findings import Finding
+from pipelines import vparse as vp
+from pipelines.findings import Finding, Level
 from pipelines.parse import (
     BUILD_TYPES,
     UNSTARTED,
     clean,
     is_empty,
-    parse_bool,
     parse_date,
-    parse_money,
     parse_number,
     parse_stage,
     parse_start_completion,
@@ -66,6 +67,72 @@ TARGETS_SCHEMA: dict[str, Any] = {
 }
 
 Grid = list[list[str | None]]
+
+
+def _column_names(width: int) -> list[str]:
+    return [f"c{j}" for j in range(width)]
+
+
+class _Sheet:
+    """One worksheet: a String column per sheet column (None where a cell is empty), a row per sheet row.
+
+    An Excel sheet arrives as a frame. A CSV arrives as rows, which can be ragged: they are kept as
+    read, the frame (built when first needed) is padded with None, and lengths() says how many cells
+    each row had (a cell past a row's end is absent, not empty).
+    """
+
+    def __init__(self, name: str, *, frame: pl.DataFrame | None = None, rows: Grid | None = None):
+        assert (frame is None) != (rows is None)
+        self.name = name
+        self.rows = rows
+        if frame is not None:
+            self.frame = frame
+
+    @cached_property
+    def frame(self) -> pl.DataFrame:
+        rows = self.rows or []
+        width = self.width
+        padded = (r if len(r) == width else r + [None] * (width - len(r)) for r in rows)
+        columns = list(zip(*padded, strict=True)) if rows else [() for _ in range(width)]
+        return pl.DataFrame(
+            [pl.Series(n, c, dtype=pl.String) for n, c in zip(_column_names(width), columns, strict=True)]
+        )
+
+    @property
+    def width(self) -> int:
+        if self.rows is not None:
+            return max((len(r) for r in self.rows), default=0)
+        return self.frame.width if self.frame.height else 0
+
+    @property
+    def height(self) -> int:
+        return len(self.rows) if self.rows is not None else self.frame.height
+
+    def grid(self, start: int = 0, stop: int | None = None) -> Grid:
+        """Rows start…stop as lists of cells (as they were read)."""
+        if self.rows is not None:
+            return self.rows[start:stop]
+        length = None if stop is None else max(stop - start, 0)
+        return [list(r) for r in self.frame.slice(start, length).rows()]
+
+    def lengths(self) -> pl.Series | None:
+        """Cells per row where rows are ragged, else None (every row is as wide as the sheet)."""
+        if self.rows is None:
+            return None
+        width = self.width
+        if all(len(r) == width for r in self.rows):
+            return None
+        return pl.Series("_len", [len(r) for r in self.rows], dtype=pl.Int64)
+
+    def has_text(self) -> bool:
+        """True when some cell holds more than whitespace."""
+        if self.rows is not None:
+            return any(any(_cell_text(v) for v in r) for r in self.rows)
+        if self.frame.width == 0:
+            return False
+        cells = pl.any_horizontal([vp.strip(pl.col(c)) != "" for c in self.frame.columns]).any()
+        # The first rows nearly always answer; the whole sheet only when they are blank.
+        return bool(self.frame.head(HEADER_SCAN_ROWS).select(cells).item() or self.frame.select(cells).item())
 
 
 @dataclass
@@ -139,7 +206,7 @@ def _text_grid(data: bytes) -> Grid:
     return rows
 
 
-def _excel_sheets(data: bytes, fmt: str) -> list[tuple[str, Grid]]:
+def _excel_sheets(data: bytes, fmt: str) -> list[_Sheet]:
     import fastexcel
 
     if fmt == "xlsx":
@@ -151,28 +218,30 @@ def _excel_sheets(data: bytes, fmt: str) -> list[tuple[str, Grid]]:
         reader = fastexcel.read_excel(data)
     except Exception as exc:
         raise _Refuse("无法打开 Excel 文件：文件可能已损坏、不完整或设置了密码") from exc
-    out: list[tuple[str, Grid]] = []
+    out: list[_Sheet] = []
     for idx, name in enumerate(reader.sheet_names):
+        # skip_rows=0 makes row 0 the sheet's first row (not its first non-empty row), so row numbers
+        # match what Excel shows. Loaded eagerly (straight to Arrow: the lazy sheet's conversion costs
+        # more), and at most one column past the limit, so a too-wide sheet is not converted whole.
+        options: dict[str, Any] = {"header_row": None, "dtypes": "string", "skip_rows": 0,
+                                   "n_rows": MAX_ROWS + HEADER_SCAN_ROWS + 1}
         try:
-            # skip_rows as a callable makes row 0 the sheet's first row (not its first non-empty row),
-            # so row numbers match what Excel shows.
-            sheet = reader.load_sheet(
-                idx, header_row=None, dtypes="string", skip_rows=lambda _i: False, n_rows=MAX_ROWS + HEADER_SCAN_ROWS + 1
-            )
-            if sheet.width > MAX_COLUMNS:
-                raise _Refuse(f"工作表「{name}」列数 {sheet.width} 超过上限 {MAX_COLUMNS} 列")
-            df = sheet.to_polars()
+            df = pl.from_arrow(reader.load_sheet(idx, eager=True, use_columns=lambda c: c.index <= MAX_COLUMNS, **options))
+            assert isinstance(df, pl.DataFrame)
+            if df.width > MAX_COLUMNS:
+                width = reader.load_sheet(idx, **options).width
+                raise _Refuse(f"工作表「{name}」列数 {width} 超过上限 {MAX_COLUMNS} 列")
         except _Refuse:
             raise
         except Exception:
             continue
         if df.height > MAX_ROWS + HEADER_SCAN_ROWS:
             raise _Refuse(f"工作表「{name}」行数超过上限 {MAX_ROWS:,} 行，请拆分后上传")
-        out.append((name, [list(r) for r in df.rows()]))
+        out.append(_Sheet(name, frame=df.rename(dict(zip(df.columns, _column_names(df.width), strict=True)))))
     return out
 
 
-def _sheets(data: bytes) -> list[tuple[str, Grid]]:
+def _sheets(data: bytes) -> list[_Sheet]:
     if not data:
         raise _Refuse("文件为空")
     if len(data) > MAX_BYTES:
@@ -182,7 +251,7 @@ def _sheets(data: bytes) -> list[tuple[str, Grid]]:
         raise _Refuse("该文件是网页（HTML）格式的表格，不是真正的 Excel 文件：请在 Excel 中“另存为” xlsx 后上传")
     if fmt in ("xlsx", "xls"):
         return _excel_sheets(data, fmt)
-    return [("", _text_grid(data))]
+    return [_Sheet("", rows=_text_grid(data))]
 
 
 # ---- header recognition ------------------------------------------------------------------------
@@ -354,6 +423,11 @@ class _Ctx:
     def warn(self, msg: str, row: int | None = None, col: str | None = None, value: Any = None) -> None:
         self.warnings.append(Finding(self.file, msg, row, col, None if value is None else str(value), "warning"))
 
+    def add(self, found: _Found, row: int) -> None:
+        """One row's findings, in the order they were made."""
+        for level, msg, col, value in found.items:
+            (self.errors if level == "error" else self.warnings).append(Finding(self.file, msg, row, col, value, level))
+
 
 def read_submission(
     source: Path | bytes,
@@ -381,7 +455,7 @@ def read_submission(
 
 def _read(data: bytes, ctx: _Ctx, res: ReadResult, report_date: date | None, tier: str | None,
           region: str | None, frequency: str | None) -> None:
-    sheets = [(n, g) for n, g in _sheets(data) if any(any(_cell_text(v) for v in r) for r in g)]
+    sheets = [s for s in _sheets(data) if s.has_text()]
     if not sheets:
         raise _Refuse("文件中没有数据")
     if frequency is not None and frequency not in FREQUENCIES:
@@ -399,29 +473,35 @@ def _read(data: bytes, ctx: _Ctx, res: ReadResult, report_date: date | None, tie
             region_obj = None
 
     # Targets (目标任务分解表) first: regions across, metrics down.
-    for _name, grid in sheets:
-        _check_cells(grid, ctx)
-        tgt = _find_targets(grid)
+    for sheet in sheets:
+        _check_cells(sheet, ctx)
+        tgt = _find_targets(sheet.grid(0, HEADER_SCAN_ROWS + TARGET_SCAN_ROWS))
         if tgt is not None:
-            _read_targets(grid, tgt, ctx, res, report_date, region_obj)
+            _read_targets(sheet.grid(), tgt, ctx, res, report_date, region_obj)
             return
-    scored = [(h, n, g) for n, g in sheets if (h := _find_header(g)) is not None]
+    scored = [(h, s) for s in sheets if (h := _find_header(s.grid(0, HEADER_SCAN_ROWS + 1))) is not None]
     if not scored:
         raise _Refuse("未找到表头：文件中没有可识别的列名（如「项目名称」「总投资」），请使用报表模板")
-    hdr, _name, grid = max(scored, key=lambda x: sum(1 for n in x[0].names if n and H.header_key(n)))
-    _read_reports(grid, hdr, ctx, res, report_date, tier, region_obj, frequency)
+    hdr, sheet = max(scored, key=lambda x: sum(1 for n in x[0].names if n and H.header_key(n)))
+    _read_reports(sheet, hdr, ctx, res, report_date, tier, region_obj, frequency)
 
 
-def _check_cells(grid: Grid, ctx: _Ctx) -> None:
-    width = max((len(r) for r in grid), default=0)
-    if width > MAX_COLUMNS:
-        raise _Refuse(f"文件列数 {width} 超过上限 {MAX_COLUMNS} 列")
-    if len(grid) > MAX_ROWS + HEADER_SCAN_ROWS:
+def _check_cells(sheet: _Sheet, ctx: _Ctx) -> None:
+    if sheet.width > MAX_COLUMNS:
+        raise _Refuse(f"文件列数 {sheet.width} 超过上限 {MAX_COLUMNS} 列")
+    if sheet.height > MAX_ROWS + HEADER_SCAN_ROWS:
         raise _Refuse(f"文件行数超过上限 {MAX_ROWS:,} 行，请拆分后上传")
-    for i, r in enumerate(grid):
-        for v in r:
-            if v is not None and len(str(v)) > MAX_CELL_CHARS:
-                ctx.err(f"单元格内容超过 {MAX_CELL_CHARS} 个字符", i + 1, None, str(v)[:60])
+    frame = sheet.frame
+    too_long = [pl.col(c).str.len_chars() > MAX_CELL_CHARS for c in frame.columns]
+    if not too_long or not frame.select(pl.any_horizontal(too_long).any()).item():
+        return
+    long: list[tuple[int, int, str]] = []
+    for j, name in enumerate(frame.columns):
+        col = frame[name]
+        for i in (col.str.len_chars() > MAX_CELL_CHARS).arg_true().to_list():
+            long.append((i, j, col[i]))
+    for i, _j, v in sorted(long):  # in reading order: row by row, left to right
+        ctx.err(f"单元格内容超过 {MAX_CELL_CHARS} 个字符", i + 1, None, v[:60])
 
 
 # ---- reports -----------------------------------------------------------------------------------
@@ -475,9 +555,9 @@ def _layout(cols: dict[str, _Col], hdr: _Header, title: str) -> str:
     return "generic"
 
 
-def _read_reports(grid: Grid, hdr: _Header, ctx: _Ctx, res: ReadResult, report_date: date | None,
+def _read_reports(sheet: _Sheet, hdr: _Header, ctx: _Ctx, res: ReadResult, report_date: date | None,
                   tier_arg: str | None, region: Region | None, frequency: str | None) -> None:
-    title_rows = grid[: hdr.top]
+    title_rows = sheet.grid(0, hdr.top)
     title = " ".join(_cell_text(v) for r in title_rows for v in r if v is not None)
     title_and_name = title + " " + Path(ctx.file).stem
 
@@ -533,8 +613,8 @@ def _read_reports(grid: Grid, hdr: _Header, ctx: _Ctx, res: ReadResult, report_d
     title_tier, title_ambiguous = _tier_from_title(title_and_name)
     default_stage = "储备" if layout == "tongling_planning" or ("谋划" in title and "stage" not in cols) else None
 
-    rows = _report_rows(grid, hdr, cols, ctx, d, year, tier_arg, title_tier, title_ambiguous, region, default_stage)
-    res.frame = pl.DataFrame(rows, schema=STAGED_SCHEMA, orient="row") if rows else pl.DataFrame(schema=STAGED_SCHEMA)
+    res.frame = _report_rows(sheet, hdr, cols, ctx, d, year, tier_arg, title_tier, title_ambiguous, region,
+                             default_stage)
     if res.frame.height == 0 and not ctx.errors:
         ctx.err("文件中没有项目数据行")
     _identity_checks(res.frame, ctx)
@@ -591,92 +671,226 @@ def _resolve_location(text: str, hint: str | None) -> tuple[Region | None, Regio
     return city, None
 
 
-def _report_rows(grid: Grid, hdr: _Header, cols: dict[str, _Col], ctx: _Ctx, d: date | None, year: int | None,
+def _report_rows(sheet: _Sheet, hdr: _Header, cols: dict[str, _Col], ctx: _Ctx, d: date | None, year: int | None,
                  tier_arg: str | None, title_tier: str | None, title_ambiguous: bool, region: Region | None,
-                 default_stage: str | None) -> list[tuple[Any, ...]]:
-    out: list[tuple[Any, ...]] = []
+                 default_stage: str | None) -> pl.DataFrame:
+    """The projects of a report table as a staged frame; every finding goes to ctx in reading order.
+
+    Column-wise, with the row-by-row rules kept as the slow path:
+    - rows are classified (blank, note, subtotal, section, project) by vectorised tests that send
+      only candidates to the exact per-row checks, then one pass over the unusual rows keeps the
+      reading state (notes, sections);
+    - fields are parsed column by column (vparse);
+    - the per-row rules (region, industry, tier, stage and dates, plausibility warnings) run once
+      per distinct combination of the cells they read, and their answers are joined back;
+    - findings, tagged with row and step, are put in the order a row-by-row reading gives them.
+    """
     start = hdr.top + hdr.rows
-    name_col = cols["project_name"].idx
+    body = _body(sheet, start)
+    name_col = cols["project_name"]
     key_cols = [c.idx for k, c in cols.items() if k in ("project_name", "company", H.CITY, "project_code")]
     region_city = region if region is not None and region.level == "city" else (
         region_by_code().get(region.parent_code or "") if region is not None else None)
     region_county = region if region is not None and region.level == "county" else None
-    section: dict[str, Any] = {}
-    in_notes = False
-    missing_tier_rows: list[int] = []
-    missing_city_rows: list[int] = []
+    events: list[tuple[int, int, int, _Found]] = []  # (row index, step, column order, findings)
 
-    for i in range(start, len(grid)):
-        row = grid[i]
-        rownum = i + 1
-        cells = [_cell_text(v) for v in row]
-        filled = [c for c in cells if c]
-        if not filled:
+    # ---- which rows are projects ----
+    cell_names = [c for c in body.columns if c.startswith("c")]
+    filled = [pl.col(c) != "" for c in cell_names]
+    others = [pl.col(f"c{c.idx}") != "" for k, c in cols.items() if k != "project_name"]
+    flags = body.select(
+        "_i",
+        nfill=pl.sum_horizontal(filled) if filled else pl.lit(0),
+        first=pl.coalesce([pl.when(f).then(pl.col(c)) for f, c in zip(filled, cell_names, strict=True)]).fill_null("")
+        if filled else pl.lit(""),
+        name=pl.col(f"c{name_col.idx}"),
+        other=pl.any_horizontal(others) if others else pl.lit(False),
+    )
+    subtotals = vp.matching([flags["first"], *(body[f"c{j}"] for j in sorted({*key_cols, 0}))], _maybe_subtotal,
+                            _is_subtotal)
+    notes = vp.matching([flags["first"]], _maybe_note, lambda v: bool(_NOTE.match(clean(v))))
+    empty_names = vp.matching([flags["name"]], vp.maybe_empty, is_empty)
+    flags = flags.with_columns(
+        note=pl.col("first").is_in(notes),
+        subtotal=pl.any_horizontal(pl.col("first").is_in(subtotals),
+                                   *(body[f"c{j}"].is_in(subtotals) for j in sorted({*key_cols, 0}))),
+        no_name=(pl.col("name") == "") | pl.col("name").is_in(empty_names),
+        pos=pl.int_range(pl.len(), dtype=pl.Int64),
+    )
+    unusual = flags.filter(
+        (pl.col("nfill") <= 2) | (pl.col("_i") == start) | pl.col("note") | pl.col("subtotal")
+        | ((pl.col("name") == "") & ~pl.col("other")) | pl.col("no_name")
+    )
+    not_projects: list[int] = []
+    section: dict[str, Any] = {}
+    sections: list[dict[str, Any]] = [{}]
+    section_from: list[tuple[int, int]] = []  # (position of a section row, id of the section it opens)
+    in_notes = False
+    for pos, i, nfill, first, name, other, note, sub, no_name in unusual.select(
+            "pos", "_i", "nfill", "first", "name", "other", "note", "subtotal", "no_name").iter_rows():
+        if nfill == 0:
+            not_projects.append(pos)
             continue
         # A row of column numbers under the header (1, 2, 3 …).
-        if i == start and all(re.fullmatch(r"\d+", c) for c in filled) and len(filled) >= 3:
+        if i == start and nfill >= 3 and all(re.fullmatch(r"\d+", c) for c in body.row(pos)[1:] if isinstance(c, str) and c):
+            not_projects.append(pos)
             continue
-        first = filled[0]
-        if _NOTE.match(clean(first)) or (in_notes and len(filled) <= 2):
+        if note or (in_notes and nfill <= 2):
             in_notes = True
+            not_projects.append(pos)
             continue
-        if any(_is_subtotal(cells[j]) for j in [*key_cols, 0] if j < len(cells)) or _is_subtotal(first):
+        if sub:
+            not_projects.append(pos)
             continue
-        name = cells[name_col] if name_col < len(cells) else ""
-        data_cells = [c for j, c in enumerate(cells) if c and j != name_col and not (
-            j == 0 and re.fullmatch(r"\d+", c))]
-        if len(filled) == 1 or (not name and not any(
-                c for k, col in cols.items() if k != "project_name"
-                for c in [cells[col.idx] if col.idx < len(cells) else ""] if c)):
+        if nfill == 1 or (not name and not other):
             # A section row (一、新兴产业项目 / 太原市) or a stray note: sets context, never a project.
             _section(first, section)
+            sections.append(dict(section))
+            section_from.append((pos, len(sections) - 1))
+            not_projects.append(pos)
             continue
-        if not name or is_empty(name):
-            ctx.err("缺少项目名称", rownum, cols["project_name"].name, "")
+        if no_name:
+            found = _Found()
+            found.err("缺少项目名称", name_col.name, "")
+            events.append((i, 0, 0, found))
+            not_projects.append(pos)
+        # Otherwise a project row with few cells filled.
+    section_id = pl.Series("_sec", [None] * body.height, dtype=pl.Int64)
+    if section_from:
+        section_id = section_id.scatter([p for p, _ in section_from], [s for _, s in section_from])
+    keep = pl.Series([True] * body.height, dtype=pl.Boolean).scatter(not_projects, False) if not_projects else None
+    data = body.with_columns(section_id.forward_fill().fill_null(0))
+    if keep is not None:
+        data = data.filter(keep)
+    rows_i = data["_i"]
+
+    # ---- fields by kind ----
+    kinds = ("text", "money", "date", "bool")
+    plain = [(order, key, col) for order, (key, col) in enumerate(cols.items())
+             if key in FIELD and key != "project_name" and FIELD[key].kind in kinds]
+    values, errors = vp.parse(data, [vp.Column(key, f"c{col.idx}", FIELD[key].kind, col.factor) for _, key, col in plain])
+    fields: dict[str, pl.Series] = {"project_name": data[f"c{name_col.idx}"], **{k: values[k] for k in values.columns}}
+    for order, key, col in plain:
+        if key not in errors:
             continue
-        del data_cells
-        rec: dict[str, Any] = {"source_row": rownum}
+        at = errors[key].is_not_null().arg_true()
+        raw = data[f"c{col.idx}"]
+        for i, msg, v in zip(rows_i.gather(at), errors[key].gather(at), raw.gather(at), strict=True):
+            found = _Found()
+            found.err(msg, col.name, v)
+            events.append((i, 1, order, found))
 
-        def cell(key: str, cells: list[str] = cells) -> tuple[str, _Col] | None:
-            c = cols.get(key)
-            if c is None or c.idx >= len(cells):
-                return None
-            return cells[c.idx], c
+    # ---- the per-row rules, once per distinct combination of what they read ----
+    found_lists: list[_Found] = []
 
-        # Plain fields by kind.
-        for key, col in cols.items():
-            if key not in FIELD or col.idx >= len(cells):
-                continue
-            f = FIELD[key]
-            raw = cells[col.idx]
-            if f.kind == "text":
-                rec[key] = None if is_empty(raw) else raw.strip()
-            elif f.kind == "money":
-                v, e = parse_money(raw, col.factor)
-                if e:
-                    ctx.err(e, rownum, col.name, raw)
-                rec[key] = v
-            elif f.kind == "date":
-                v, e = parse_date(raw)
-                if e:
-                    ctx.err(e, rownum, col.name, raw)
-                rec[key] = v
-            elif f.kind == "bool":
-                v, e = parse_bool(raw)
-                if e:
-                    ctx.err(e, rownum, col.name, raw)
-                rec[key] = v
-        rec["project_name"] = name.strip()
+    def keep_found(found: _Found) -> int | None:
+        if not found.items:
+            return None
+        found_lists.append(found)
+        return len(found_lists) - 1
 
-        _row_region(rec, cells, cols, ctx, rownum, section, region, region_city, region_county, missing_city_rows)
-        _row_industry(rec, cell)
-        _row_tier(rec, cell, ctx, rownum, section, tier_arg, title_tier, title_ambiguous, missing_tier_rows)
-        _row_stage_dates(rec, cell, ctx, rownum, d, year, section, default_stage)
-        _row_warnings(rec, cols, ctx, rownum)
-        out.append(tuple(rec.get(k) for k in STAGED_SCHEMA))
+    def cells_of(keys: tuple[str, ...]) -> list[pl.Expr]:
+        """The cells a rule reads, None where the row is too short to have the column."""
+        out = []
+        for k in keys:
+            if k in cols:
+                e = pl.col(f"c{cols[k].idx}")
+                if "_len" in data.columns:
+                    e = pl.when(pl.col("_len") > cols[k].idx).then(e)
+                out.append(e.alias(k))
+        return out
 
+    def cell_fn(vals: dict[str, Any]) -> _CellFn:
+        def cell(key: str) -> tuple[str, _Col] | None:
+            v = vals.get(key)
+            return None if v is None else (v, cols[key])
+        return cell
+
+    def region_rule(vals: dict[str, Any]) -> tuple[Any, ...]:
+        found = _Found()
+        city, county, missing = _row_region(cell_fn(vals), cols, found, sections[vals["_sec"]], region, region_city,
+                                            region_county)
+        return (city.code if city else None, city.name if city else None, county.code if county else None,
+                county.name if county else None, missing, keep_found(found))
+
+    region_out = _per_combination(
+        data, cells_of((H.CITY_CODE, H.CITY, H.COUNTY_CODE, H.COUNTY, H.LOCATION)), region_rule,
+        {"city_code": pl.String, "city_name": pl.String, "county_code": pl.String, "county_name": pl.String,
+         "_city_missing": pl.Boolean, "_found": pl.Int64})
+
+    def industry_rule(vals: dict[str, Any]) -> tuple[Any, ...]:
+        return _row_industry(cell_fn(vals))
+
+    industry_out = _per_combination(data, cells_of((H.INDUSTRY_CODE, H.INDUSTRY)), industry_rule,
+                                    {"industry_code": pl.String, "industry_name": pl.String})
+
+    def tier_rule(vals: dict[str, Any]) -> tuple[Any, ...]:
+        found = _Found()
+        tier = _row_tier(cell_fn(vals), found, sections[vals["_sec"]], tier_arg, title_tier, title_ambiguous)
+        return tier, keep_found(found)
+
+    tier_out = _per_combination(data, cells_of(("tier", "category")), tier_rule, {"tier": pl.String, "_found": pl.Int64})
+
+    # The stage rule also reads fields parsed above (the dates it may complete, 未开复工原因 given or not).
+    rec_inputs = [k for k in _STAGE_REC_FIELDS if k in fields]
+    stage_in = data.with_columns(*(fields[k].alias("rec:" + k) for k in rec_inputs))
+    if "not_started_reason" in fields:
+        stage_in = stage_in.with_columns(fields["not_started_reason"].is_not_null().alias("rec:reason"))
+
+    def stage_rule(vals: dict[str, Any]) -> tuple[Any, ...]:
+        rec = {k: vals["rec:" + k] for k in rec_inputs}
+        rec["not_started_reason"] = "given" if vals.get("rec:reason") else None
+        found = _Found()
+        _row_stage_dates(rec, cell_fn(vals), found, d, year, sections[vals["_sec"]], default_stage)
+        return (*(rec.get(k) for k in _STAGE_OUT_FIELDS), keep_found(found))
+
+    stage_keys = cells_of(("stage", H.STAGE_OR_TYPE, "build_type", H.START_TIME, H.COMPLETION_TIME,
+                           H.START_COMPLETION, "planned_start_date"))
+    stage_keys += [pl.col(c) for c in stage_in.columns if c.startswith("rec:")]
+    stage_out = _per_combination(stage_in, stage_keys, stage_rule,
+                                 {**{k: FIELD[k].dtype for k in _STAGE_OUT_FIELDS}, "_found": pl.Int64})
+    for k in _STAGE_OUT_FIELDS:
+        fields[k] = stage_out[k]
+    for k in ("city_code", "city_name", "county_code", "county_name"):
+        fields[k] = region_out[k]
+    for k in ("industry_code", "industry_name"):
+        fields[k] = industry_out[k]
+    fields["tier"] = tier_out["tier"]
+    for step, out in ((2, region_out), (4, tier_out), (5, stage_out)):
+        at = out["_found"].is_not_null().arg_true()
+        for i, f in zip(rows_i.gather(at), out["_found"].gather(at), strict=True):
+            events.append((i, step, 0, found_lists[f]))
+
+    frame = pl.DataFrame([
+        (rows_i + 1).alias("source_row"),
+        *(fields[k].alias(k) if k in fields else pl.Series(k, [None] * data.height, dtype=dt)
+          for k, dt in STAGED_SCHEMA.items() if k != "source_row"),
+    ])
+
+    # ---- plausibility warnings: the rows that can have one, through the per-row rule ----
+    money = {k: pl.col(k) for k in ("total_investment", "completed_before_year", "annual_plan", "ytd_completed")}
+    total, cby, plan, ytd = money.values()
+    stated = cby.is_not_null() | ytd.is_not_null()
+    done = cby.fill_null(0) + ytd.fill_null(0)
+    suspect = frame.select(
+        (ytd.is_not_null() & plan.is_not_null() & (plan != 0) & (ytd > plan * 1.5))
+        | (total.is_not_null() & stated & (done > total + 1e-6))
+        | ((pl.col("stage") == "竣工") & total.is_not_null() & (total != 0) & stated & (done < total * 0.5))
+    )[:, 0].fill_null(False).arg_true()
+    for i, rec in zip(rows_i.gather(suspect), frame.select(*money, "stage")[suspect].iter_rows(named=True), strict=True):
+        found = _Found()
+        _row_warnings(rec, cols, found)
+        if found.items:
+            events.append((i, 6, 0, found))
+
+    events.sort(key=lambda e: (e[0], e[1], e[2]))
+    for i, _step, _order, found in events:
+        ctx.add(found, i + 1)
+
+    missing_tier_rows = (rows_i.filter(frame["tier"].is_null()) + 1).to_list()
+    missing_city_rows = (rows_i.filter(region_out["_city_missing"]) + 1).to_list()
     if missing_tier_rows:
-        if len(missing_tier_rows) == len(out):
+        if len(missing_tier_rows) == frame.height:
             msg = ("缺少层级：标题只写“省级双百”，未区分新兴/技改，请在上传时选择层级，或增加「层级」列" if title_ambiguous
                    else "缺少层级：请在上传时选择层级（省级双百·新兴/省级双百·技改/市级千项/其他），或在文件中增加「层级」列")
             ctx.err(msg)
@@ -684,12 +898,75 @@ def _report_rows(grid: Grid, hdr: _Header, cols: dict[str, _Col], ctx: _Ctx, d: 
             for r in missing_tier_rows:
                 ctx.err("缺少层级", r, cols["tier"].name if "tier" in cols else None, "")
     if missing_city_rows:
-        if len(missing_city_rows) == len(out) and not any(k in cols for k in (H.CITY, H.COUNTY, H.LOCATION)):
+        if len(missing_city_rows) == frame.height and not any(k in cols for k in (H.CITY, H.COUNTY, H.LOCATION)):
             ctx.err("缺少地区：文件中没有地市/县区列，请在上传时选择地区")
         else:
             for r in missing_city_rows:
                 ctx.err("缺少地市", r, None, "")
-    return out
+    return frame
+
+
+# Fields the stage rule reads as parsed, and the ones it decides.
+_STAGE_REC_FIELDS = ("build_type", "planned_start_date", "actual_start_date", "completion_date", "planned_completion_date")
+_STAGE_OUT_FIELDS = ("stage", *_STAGE_REC_FIELDS)
+
+
+def _body(sheet: _Sheet, start: int) -> pl.DataFrame:
+    """The rows under the header: `_i` (0-based sheet row), every cell stripped ("" when empty), `_len` if ragged."""
+    part = sheet.frame.slice(start)
+    body = part.select(
+        pl.int_range(start, start + part.height, dtype=pl.Int64).alias("_i"),
+        *(vp.strip(pl.col(c)).alias(c) for c in part.columns),
+    )
+    lengths = sheet.lengths()
+    if lengths is not None:
+        body = body.with_columns(lengths.slice(start))
+    return body
+
+
+def _maybe_subtotal(v: pl.Expr) -> pl.Expr:
+    """A vectorised superset of _is_subtotal: every _SUBTOTAL match holds one of these words."""
+    dense = vp.dense(v)
+    return (v != "") & (~vp.is_safe(v) | ((dense.str.len_chars() <= 24) & dense.str.contains("其中|合计|小计|总计|共计|累计")))
+
+
+def _maybe_note(v: pl.Expr) -> pl.Expr:
+    """A vectorised superset of _NOTE.match(clean(v)): every note word starts with one of these characters."""
+    return ~vp.is_safe(v) | vp.dense(v).str.contains("^[注备说填附审制负单联分]")
+
+
+def _per_combination(frame: pl.DataFrame, keys: list[pl.Expr], rule: Callable[[dict[str, Any]], tuple[Any, ...]],
+                     schema: dict[str, Any]) -> pl.DataFrame:
+    """rule(key values by name, plus `_sec`) once per distinct combination; its outputs (schema) for every row."""
+    keyed = frame.select(*keys, "_sec")
+    names = keyed.columns
+    distinct = keyed.unique()
+    results = [rule(dict(zip(names, r, strict=True))) for r in distinct.iter_rows()]
+    outputs = pl.DataFrame(results, schema={"=" + k: v for k, v in schema.items()}, orient="row")
+    answers = pl.concat([distinct, outputs], how="horizontal")
+    joined = keyed.join(answers, on=names, how="left", nulls_equal=True, maintain_order="left")
+    return joined.select(pl.col("=" + k).alias(k) for k in schema)
+
+
+class _Found:
+    """The findings of one row, or of one combination of cells: (level, message, column, value)."""
+
+    __slots__ = ("items",)
+
+    def __init__(self) -> None:
+        self.items: list[tuple[Level, str, str | None, str | None]] = []
+
+    def err(self, msg: str, col: str | None = None, value: Any = None) -> None:
+        self.items.append(("error", msg, col, None if value is None else str(value)))
+
+    def warn(self, msg: str, col: str | None = None, value: Any = None) -> None:
+        self.items.append(("warning", msg, col, None if value is None else str(value)))
+
+    def n_errors(self) -> int:
+        return sum(1 for f in self.items if f[0] == "error")
+
+
+_CellFn = Callable[[str], "tuple[str, _Col] | None"]
 
 
 def _section(text: str, section: dict[str, Any]) -> None:
@@ -708,23 +985,23 @@ def _section(text: str, section: dict[str, Any]) -> None:
         section["city"] = city
 
 
-def _row_region(rec: dict[str, Any], cells: list[str], cols: dict[str, _Col], ctx: _Ctx, rownum: int,
-                section: dict[str, Any], region: Region | None, region_city: Region | None,
-                region_county: Region | None, missing: list[int]) -> None:
+def _row_region(cell: _CellFn, cols: dict[str, _Col], out: _Found, section: dict[str, Any], region: Region | None,
+                region_city: Region | None, region_county: Region | None) -> tuple[Region | None, Region | None, bool]:
+    """(city, county, missing): missing when no city is found and no error already says why."""
     city: Region | None = None
     county: Region | None = None
-    n_errors = len(ctx.errors)
+    n_errors = out.n_errors()
 
     def get(key: str) -> tuple[str, str] | None:
-        c = cols.get(key)
-        if c is None or c.idx >= len(cells) or is_empty(cells[c.idx]):
+        c = cell(key)
+        if c is None or is_empty(c[0]):
             return None
-        return cells[c.idx], c.name
+        return c[0], c[1].name
 
     if (v := get(H.CITY_CODE)) is not None:
         r = region_by_code().get(clean(v[0]))
         if r is None or r.level != "city":
-            ctx.err("无法识别的地市代码", rownum, v[1], v[0])
+            out.err("无法识别的地市代码", v[1], v[0])
         else:
             city = r
     if city is None and (v := get(H.CITY)) is not None:
@@ -734,18 +1011,18 @@ def _row_region(rec: dict[str, Any], cells: list[str], cols: dict[str, _Col], ct
             if c2 is not None:  # a county written in the 地市 column
                 county, city = c2, region_by_code().get(c2.parent_code or "")
             else:
-                ctx.err("无法识别的地市", rownum, v[1], v[0])
+                out.err("无法识别的地市", v[1], v[0])
     hint = city.code if city else (region_city.code if region_city else (section["city"].code if "city" in section else None))
     if (v := get(H.COUNTY_CODE)) is not None:
         r = region_by_code().get(clean(v[0]))
         if r is None or r.level != "county":
-            ctx.err("无法识别的县区代码", rownum, v[1], v[0])
+            out.err("无法识别的县区代码", v[1], v[0])
         else:
             county = r
     if county is None and (v := get(H.COUNTY)) is not None:
         county = find_county(v[0], hint)
         if county is None:
-            ctx.err("无法识别的县区" + ("（请核对所属地市）" if hint else ""), rownum, v[1], v[0])
+            out.err("无法识别的县区" + ("（请核对所属地市）" if hint else ""), v[1], v[0])
     if county is None and (v := get(H.LOCATION)) is not None:
         c_city, c_county = _resolve_location(v[0], hint)
         if c_county is not None:
@@ -753,11 +1030,11 @@ def _row_region(rec: dict[str, Any], cells: list[str], cols: dict[str, _Col], ct
         if city is None and c_city is not None:
             city = c_city
         if c_city is None and c_county is None and city is None and region_city is None:
-            ctx.err("无法识别的地区（应为地市或县区名称）", rownum, v[1], v[0])
+            out.err("无法识别的地区（应为地市或县区名称）", v[1], v[0])
     if county is not None and city is None:
         city = region_by_code().get(county.parent_code or "")
     if county is not None and city is not None and county.parent_code != city.code:
-        ctx.err(f"县区「{county.name}」不属于地市「{city.name}」", rownum, cols[H.COUNTY].name if H.COUNTY in cols else None,
+        out.err(f"县区「{county.name}」不属于地市「{city.name}」", cols[H.COUNTY].name if H.COUNTY in cols else None,
                 county.name)
     if city is None:
         city = section.get("city") or region_city
@@ -765,17 +1042,16 @@ def _row_region(rec: dict[str, Any], cells: list[str], cols: dict[str, _Col], ct
         county = region_county
     if region_city is not None and city is not None and city.code != region_city.code:
         col = next((cols[k].name for k in (H.CITY, H.COUNTY, H.LOCATION, H.CITY_CODE) if k in cols), None)
-        ctx.err(f"地市「{city.name}」与上传时选择的地区「{region.name if region else ''}」不一致", rownum, col, city.name)
+        out.err(f"地市「{city.name}」与上传时选择的地区「{region.name if region else ''}」不一致", col, city.name)
     elif region_county is not None and county is not None and county.code != region_county.code:
         col = next((cols[k].name for k in (H.COUNTY, H.LOCATION, H.COUNTY_CODE) if k in cols), None)
-        ctx.err(f"县区「{county.name}」与上传时选择的地区「{region_county.name}」不一致", rownum, col, county.name)
-    if city is None and len(ctx.errors) == n_errors:  # an unknown city was already reported for this row
-        missing.append(rownum)
-    rec["city_code"], rec["city_name"] = (city.code, city.name) if city else (None, None)
-    rec["county_code"], rec["county_name"] = (county.code, county.name) if county else (None, None)
+        out.err(f"县区「{county.name}」与上传时选择的地区「{region_county.name}」不一致", col, county.name)
+    missing = city is None and out.n_errors() == n_errors  # an unknown city was already reported for this row
+    return city, county, missing
 
 
-def _row_industry(rec: dict[str, Any], cell: Any) -> None:
+def _row_industry(cell: _CellFn) -> tuple[str | None, str | None]:
+    """(industry_code, industry_name)."""
     code_cell, text_cell = cell(H.INDUSTRY_CODE), cell(H.INDUSTRY)
     div = None
     if code_cell and not is_empty(code_cell[0]):
@@ -784,24 +1060,23 @@ def _row_industry(rec: dict[str, Any], cell: Any) -> None:
     if div is None and text:
         div = find_division(text)
     if div is not None:
-        rec["industry_code"], rec["industry_name"] = div.code, div.name
-    else:  # free text that names no division: kept as written, never dropped
-        rec["industry_code"], rec["industry_name"] = None, text
+        return div.code, div.name
+    return None, text  # free text that names no division: kept as written, never dropped
 
 
-def _row_tier(rec: dict[str, Any], cell: Any, ctx: _Ctx, rownum: int, section: dict[str, Any], tier_arg: str | None,
-              title_tier: str | None, title_ambiguous: bool, missing: list[int]) -> None:
+def _row_tier(cell: _CellFn, out: _Found, section: dict[str, Any], tier_arg: str | None, title_tier: str | None,
+              title_ambiguous: bool) -> str | None:
     tier: str | None = None
     c = cell("tier")
     if c and not is_empty(c[0]):
         t, e = parse_tier(c[0])
         if e:
             if tier_arg is None:
-                ctx.err(e, rownum, c[1].name, c[0])
+                out.err(e, c[1].name, c[0])
             else:
-                ctx.warn(f"{e}；按上传时选择的层级「{tier_arg}」处理", rownum, c[1].name, c[0])
+                out.warn(f"{e}；按上传时选择的层级「{tier_arg}」处理", c[1].name, c[0])
         elif tier_arg is not None and t != tier_arg:
-            ctx.err(f"层级「{t}」与上传时选择的层级「{tier_arg}」不一致", rownum, c[1].name, c[0])
+            out.err(f"层级「{t}」与上传时选择的层级「{tier_arg}」不一致", c[1].name, c[0])
         tier = t
     if tier is None:
         tier = section.get("tier")
@@ -813,12 +1088,10 @@ def _row_tier(rec: dict[str, Any], cell: Any, ctx: _Ctx, rownum: int, section: d
             tier, _ = parse_tier(cat[0])
     if tier is None:
         tier = title_tier
-    if tier is None:
-        missing.append(rownum)
-    rec["tier"] = tier
+    return tier
 
 
-def _row_stage_dates(rec: dict[str, Any], cell: Any, ctx: _Ctx, rownum: int, d: date | None, year: int | None,
+def _row_stage_dates(rec: dict[str, Any], cell: _CellFn, out: _Found, d: date | None, year: int | None,
                      section: dict[str, Any], default_stage: str | None) -> None:
     stage: str | None = None
     for key, type_col in (("stage", False), (H.STAGE_OR_TYPE, True), ("build_type", True)):
@@ -833,7 +1106,7 @@ def _row_stage_dates(rec: dict[str, Any], cell: Any, ctx: _Ctx, rownum: int, d: 
             rec["build_type"] = c[0].strip()
         s, bt, e = parse_stage(c[0], type_column=type_col)
         if e and key != "build_type":
-            ctx.err(e, rownum, c[1].name, c[0])
+            out.err(e, c[1].name, c[0])
         if bt and key != "build_type":
             rec["build_type"] = bt
         if s and stage is None:
@@ -844,7 +1117,7 @@ def _row_stage_dates(rec: dict[str, Any], cell: Any, ctx: _Ctx, rownum: int, d: 
     if c and not is_empty(c[0]):
         dt, e = parse_date(c[0])
         if e:
-            ctx.err(e, rownum, c[1].name, c[0])
+            out.err(e, c[1].name, c[0])
         elif dt is not None:
             reason = rec.get("not_started_reason")
             if (d is None or dt <= d) and not reason:
@@ -855,12 +1128,12 @@ def _row_stage_dates(rec: dict[str, Any], cell: Any, ctx: _Ctx, rownum: int, d: 
             else:
                 rec["planned_start_date"] = dt
                 if d is not None and dt <= d:
-                    ctx.warn("逾期未开工：开复工时间已过报告期截止日，但填写了未开复工原因", rownum, c[1].name, c[0])
+                    out.warn("逾期未开工：开复工时间已过报告期截止日，但填写了未开复工原因", c[1].name, c[0])
     c = cell(H.COMPLETION_TIME)
     if c and not is_empty(c[0]):
         dt, e = parse_date(c[0])
         if e:
-            ctx.err(e, rownum, c[1].name, c[0])
+            out.err(e, c[1].name, c[0])
         elif dt is not None:
             if d is None or dt <= d:
                 rec["completion_date"] = dt
@@ -870,7 +1143,7 @@ def _row_stage_dates(rec: dict[str, Any], cell: Any, ctx: _Ctx, rownum: int, d: 
     if c and not is_empty(c[0]):
         sc, e = parse_start_completion(c[0], d, year)
         if e:
-            ctx.err(e, rownum, c[1].name, c[0])
+            out.err(e, c[1].name, c[0])
         else:
             for k in ("actual_start_date", "planned_start_date", "completion_date", "planned_completion_date"):
                 if sc.get(k) is not None and rec.get(k) is None:
@@ -885,40 +1158,51 @@ def _row_stage_dates(rec: dict[str, Any], cell: Any, ctx: _Ctx, rownum: int, d: 
     # A weekly reason given with a date before D is 逾期未开工 even without the 开复工时间 column rule.
     if (cell(H.START_TIME) is None and d is not None and rec.get("not_started_reason")
             and rec.get("planned_start_date") and rec["planned_start_date"] <= d and rec.get("actual_start_date") is None):
-        ctx.warn("逾期未开工：计划开工时间已过报告期截止日，但填写了未开复工原因", rownum,
+        out.warn("逾期未开工：计划开工时间已过报告期截止日，但填写了未开复工原因",
                  _col_name(cell, "planned_start_date"), str(rec["planned_start_date"]))
 
 
-def _col_name(cell: Any, key: str) -> str | None:
+def _col_name(cell: _CellFn, key: str) -> str | None:
     c = cell(key)
     return c[1].name if c else None
 
 
-def _row_warnings(rec: dict[str, Any], cols: dict[str, _Col], ctx: _Ctx, rownum: int) -> None:
+def _row_warnings(rec: dict[str, Any], cols: dict[str, _Col], out: _Found) -> None:
     total, cby = rec.get("total_investment"), rec.get("completed_before_year")
     plan, ytd = rec.get("annual_plan"), rec.get("ytd_completed")
     name = {k: c.name for k, c in cols.items()}
     if ytd is not None and plan and ytd > plan * 1.5:
-        ctx.warn(f"本年累计完成投资 {ytd:g} 万元超过年度计划投资 {plan:g} 万元的 1.5 倍，请核对", rownum,
+        out.warn(f"本年累计完成投资 {ytd:g} 万元超过年度计划投资 {plan:g} 万元的 1.5 倍，请核对",
                  name.get("ytd_completed"), f"{ytd:g}")
     if total is not None and (cby is not None or ytd is not None) and (cby or 0) + (ytd or 0) > total + 1e-6:
-        ctx.warn(f"累计完成投资 {(cby or 0) + (ytd or 0):g} 万元超过总投资 {total:g} 万元，请核对", rownum,
+        out.warn(f"累计完成投资 {(cby or 0) + (ytd or 0):g} 万元超过总投资 {total:g} 万元，请核对",
                  name.get("total_investment"), f"{total:g}")
     if rec.get("stage") == "竣工" and total and (cby is not None or ytd is not None) and (cby or 0) + (ytd or 0) < total * 0.5:
-        ctx.warn("状态为竣工，但累计完成投资不足总投资的 50%，请核对", rownum, name.get("stage") or name.get(H.STAGE_OR_TYPE),
+        out.warn("状态为竣工，但累计完成投资不足总投资的 50%，请核对", name.get("stage") or name.get(H.STAGE_OR_TYPE),
                  "竣工")
 
 
 def _identity_checks(frame: pl.DataFrame, ctx: _Ctx) -> None:
     """The same project twice in one file (项目代码, else city + normalised name) is an error, naming both rows."""
-    seen: dict[tuple[str, str], tuple[int, str | None]] = {}
-    for r in frame.iter_rows(named=True):
+    if frame.height == 0:
+        return
+    has_code = pl.col("project_code").is_not_null() & (pl.col("project_code") != "")
+    keys = frame.select(
+        pl.when(has_code).then(pl.lit("code\x00") + vp.clean_series(frame["project_code"]))
+        .otherwise(pl.lit("name\x00") + pl.col("city_code").fill_null("") + "|"
+                   + vp.clean_series(frame["project_name"].fill_null("")))
+    )[:, 0]
+    twice = keys.is_duplicated()
+    if not twice.any():
+        return
+    # Only rows whose key comes again can be reported; they are walked in file order.
+    seen: dict[str, tuple[int, str | None]] = {}
+    for key, r in zip(keys.filter(twice), frame.filter(twice).iter_rows(named=True), strict=True):
         code = r["project_code"]
-        key = ("code", clean(code)) if code else ("name", f"{r['city_code'] or ''}|{clean(r['project_name'] or '')}")
         if key in seen:
             first, first_tier = seen[key]
             ctx.err(f"同一项目在文件中出现两次（第 {first} 行与第 {r['source_row']} 行）", r["source_row"],
-                    "项目代码" if key[0] == "code" else "项目名称", code or r["project_name"])
+                    "项目代码" if key.startswith("code") else "项目名称", code or r["project_name"])
             if first_tier and r["tier"] and first_tier != r["tier"]:
                 ctx.err(f"同一项目填报了两个层级（第 {first} 行为「{first_tier}」，第 {r['source_row']} 行为「{r['tier']}」）",
                         r["source_row"], "层级", r["tier"])

@@ -28,8 +28,8 @@ import duckdb
 import polars as pl
 
 from . import metrics, schema
+from . import vparse as vp
 from .findings import Finding, SubmissionRefused
-from .reference import norm_text
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 DEFAULT_DB = DATA_DIR / "kaigong.duckdb"
@@ -154,7 +154,8 @@ FULL OUTER JOIN (SELECT * FROM reports WHERE year = $year AND report_date = $as_
 """
 
 # Merge an incoming report onto an existing one for the same project and date (a corrected
-# resubmission, or a ledger and a weekly report on the same day).
+# resubmission, or a ledger and a weekly report on the same day). Every incoming row has the
+# file's report date $d, so only that date's reports are joined.
 _REPORT_MERGE_COLS = ",\n    ".join(
     f"CASE WHEN (i.present & {_bit(c)}) <> 0 OR o.project_id IS NULL THEN i.{c} ELSE o.{c} END AS {c}"
     for c in _STATE_COLS
@@ -166,7 +167,7 @@ SELECT
     CASE WHEN o.project_id IS NULL THEN i.present ELSE (i.present | o.present) END AS present,
     {_REPORT_MERGE_COLS}
 FROM incoming i
-LEFT JOIN reports o ON o.project_id = i.project_id AND o.report_date = i.report_date
+LEFT JOIN (SELECT * FROM reports WHERE report_date = $d) o ON o.project_id = i.project_id
 """
 
 
@@ -531,14 +532,25 @@ def _load_reports(
         )
         con.unregister("new_projects_src")
     con.register("incoming", incoming)
-    con.execute(_REPORT_MERGE_SQL)
-    row = first(con.execute("SELECT count(*) FROM merged m JOIN reports r USING (project_id, report_date)"))
+    d = {"d": sub.report_date}
+    row = first(con.execute(
+        "SELECT count(*) FROM reports WHERE report_date = $d AND project_id IN (SELECT project_id FROM incoming)", d
+    ))
     replaced = int(row[0]) if row else 0
-    con.execute(
-        "DELETE FROM reports WHERE (project_id, report_date) IN (SELECT (project_id, report_date) FROM merged)"
-    )
-    con.execute("INSERT INTO reports SELECT * FROM merged")
-    con.execute("DROP TABLE merged")
+    if replaced == 0:  # the usual case, a new report date: nothing to merge onto
+        con.execute("INSERT INTO reports SELECT * FROM incoming")
+    else:
+        con.execute(_REPORT_MERGE_SQL, d)
+        row = first(con.execute(
+            "SELECT count(*) FROM merged m JOIN (SELECT project_id FROM reports WHERE report_date = $d) r "
+            "USING (project_id)", d
+        ))
+        replaced = int(row[0]) if row else 0
+        con.execute(
+            "DELETE FROM reports WHERE report_date = $d AND project_id IN (SELECT project_id FROM merged)", d
+        )
+        con.execute("INSERT INTO reports SELECT * FROM merged")
+        con.execute("DROP TABLE merged")
     con.unregister("incoming")
     _record_submission(con, sub, sub_id, digest, actor, is_demo)
     outcome = LoadOutcome(
@@ -662,9 +674,7 @@ def _resolve_identity(
       same id join it; the first row of a new project must state a tier.
     """
     rows = frame.select("source_row", "project_code", "city_code", "tier").with_columns(
-        name_norm=pl.Series(
-            [None if v is None else norm_text(v) for v in frame["project_name"].to_list()], dtype=pl.String
-        ),
+        name_norm=vp.clean_series(frame["project_name"]),  # reference.norm_text, column-wise
         code=pl.col("project_code").str.strip_chars().replace("", None),
         _i=pl.int_range(pl.len(), dtype=pl.Int64),
     )

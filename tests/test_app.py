@@ -350,3 +350,20 @@ def test_ledger_download_is_neutralised(hostile_db):
         ledger = dashboard.ledger(con, View(as_of=date(2020, 3, 13), year=2020))
     text = to_csv_bytes(ledger).decode("utf-8-sig")
     assert "'=cmd|' /C calc'!A0" in text and "\n=cmd" not in text and ",=cmd" not in text
+
+
+def test_repeated_wrong_passwords_lock_the_sign_in(users, monkeypatch):
+    from ui import session
+
+    monkeypatch.setenv("KAIGONG_LOGIN_MAX_FAILURES", "3")
+    session._throttle.clear()  # one throttle per process: start this test from a fresh one
+    try:
+        for _ in range(3):
+            at = sign_in(run(), "ana", "wrong-pass-word")  # a new browser session each time
+            assert any("用户名或密码不正确" in e.value for e in at.error)
+        at = sign_in(run(), "ana", "ana-pass-word")
+        assert any("登录失败次数过多" in e.value for e in at.error)
+        assert not at.metric
+        assert metrics_of(sign_in(run(), "xz", "xz-pass-word"))  # another user is not locked
+    finally:
+        session._throttle.clear()

@@ -38,7 +38,7 @@ class Server:
         self.url = f"http://127.0.0.1:{self.port}"
         env = {**os.environ, "KAIGONG_DB": str(db)}
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless", "true",
+            [sys.executable, "-m", "ui.serve", "--server.headless", "true",
              "--server.address", "127.0.0.1", "--server.port", str(self.port),
              "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
@@ -123,10 +123,14 @@ def shot(pg, name: str) -> None:
 
 
 def test_direct_link_on_a_fresh_server_routes_through_the_app(server, page):
+    outside: list[str] = []  # the dashboard runs on intranets: nothing may be fetched from elsewhere
+    page.on("request", lambda r: outside.append(r.url) if not r.url.startswith(server.url) else None)
     # the very first request of this server is a direct link to a page that is not the default
     page.goto(server.url + "/upload")
     settle(page)
     assert page.locator("h1", has_text="数据报送").count() == 1
+    # no 「Page not found」 dialog over the right page (Streamlit's pages/ route on a fresh server)
+    assert page.locator('[data-testid="stDialog"]').count() == 0
     assert page.locator('[data-testid="stSidebarNav"]').count() == 0  # no automatic pages/ menu
     # the sidebar script has run once the URL carries its state; its text may paint a moment later
     page.locator('[data-testid="stSidebar"]').get_by_text("报告期（截止日）").wait_for(timeout=TIMEOUT_MS)
@@ -135,6 +139,37 @@ def test_direct_link_on_a_fresh_server_routes_through_the_app(server, page):
     settle(page)
     assert page.locator("h1", has_text="开（复）工情况").count() == 1
     assert metric(page, "应开（复）工项目数", "1 个") == "1 个"
+    assert page.locator('[data-testid="stDialog"]').count() == 0
+    assert outside == []
+
+
+def test_clicking_a_bar_filters_the_page_and_the_sidebar_clears_it(server, page):
+    page.goto(server.url + "/start-rates")  # a fresh server, a direct link: nothing may cover the chart
+    settle(page)
+    assert metric(page, "应开（复）工项目数", "3 个") == "3 个"
+    plot = page.locator(".st-key-starts_city .js-plotly-plot")
+    plot.wait_for(timeout=TIMEOUT_MS)  # plotly's bundle loads after the page's first paint
+    # the bar of 忻州市 (140900): its position among the trace's points, read from the figure itself
+    index = page.evaluate(
+        """() => document.querySelector('.st-key-starts_city .js-plotly-plot').data[0].customdata
+                 .findIndex(c => (Array.isArray(c) ? c[0] : c) === '140900')"""
+    )
+    assert index >= 0
+    bar = page.locator(".st-key-starts_city g.trace.bars g.point path").nth(index)
+    bar.scroll_into_view_if_needed()
+    box = bar.bounding_box()
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.wait_for_function("() => location.search.includes('city=140900')", timeout=TIMEOUT_MS)
+    settle(page)
+    assert metric(page, "应开（复）工项目数", "1 个") == "1 个"
+    sidebar = page.locator('[data-testid="stSidebar"]')
+    city_box = sidebar.locator('[data-testid="stMultiSelect"]', has_text="地市")
+    assert city_box.get_by_text("忻州市").count() == 1  # the clicked filter shows in the sidebar
+    shot(page, "00_starts_clicked_city")
+    sidebar.get_by_role("button", name="清除全部筛选").click()
+    settle(page)
+    assert metric(page, "应开（复）工项目数", "3 个") == "3 个"
+    assert "city=" not in page.url
 
 
 def test_filters_change_figures_upload_commits_and_every_page_screenshots(server, page):

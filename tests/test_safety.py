@@ -116,3 +116,78 @@ def test_submission_log_for_one_submitter_shows_only_theirs(wh):
     with wh.read() as con:
         assert submission_log(con, 200, "xz")["file_name"].to_list() == ["xz.csv"]
         assert submission_log(con)["file_name"].to_list() == ["ty.csv", "xz.csv"]
+
+
+# ---- sign-in rate limiting --------------------------------------------------------------------
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def one_user(tmp_path) -> Path:
+    path = tmp_path / "users.json"
+    auth.add_user("ana", "ana-pass-word", "分析员", path=path)
+    auth.add_user("bob", "bob-pass-word", "领导", path=path)
+    return path
+
+
+def test_five_failures_lock_the_name_even_against_the_right_password(one_user, monkeypatch):
+    clock = FakeClock()
+    throttle = auth.LoginThrottle(max_failures=5, window=900, lockout=900, clock=clock)
+    for _ in range(5):
+        with pytest.raises(auth.SignInRefused, match="用户名或密码不正确"):
+            auth.sign_in("ana", "guess", throttle, path=one_user)
+    checked: list[bytes] = []
+    real = auth.bcrypt.checkpw
+    monkeypatch.setattr(auth.bcrypt, "checkpw", lambda pw, h: checked.append(pw) or real(pw, h))
+    with pytest.raises(auth.SignInRefused, match=r"登录失败次数过多.*15 分钟后再试"):
+        auth.sign_in("ana", "ana-pass-word", throttle, path=one_user)
+    assert checked == []  # a locked name is refused before any password is checked
+    with pytest.raises(auth.SignInRefused, match="登录失败次数过多"):
+        auth.sign_in(" ANA ", "ana-pass-word", throttle, path=one_user)  # same name, other spelling
+    assert auth.sign_in("bob", "bob-pass-word", throttle, path=one_user).name == "bob"  # others unaffected
+    clock.now += 901
+    assert auth.sign_in("ana", "ana-pass-word", throttle, path=one_user).name == "ana"
+
+
+def test_failures_outside_the_window_do_not_add_up_and_success_clears(one_user):
+    clock = FakeClock()
+    throttle = auth.LoginThrottle(max_failures=3, window=600, lockout=600, clock=clock)
+    for _ in range(2):
+        with pytest.raises(auth.SignInRefused):
+            auth.sign_in("ana", "guess", throttle, path=one_user)
+    clock.now += 601  # the two failures age out
+    for _ in range(2):
+        with pytest.raises(auth.SignInRefused, match="不正确"):
+            auth.sign_in("ana", "guess", throttle, path=one_user)
+    auth.sign_in("ana", "ana-pass-word", throttle, path=one_user)  # success forgets the two
+    for _ in range(2):
+        with pytest.raises(auth.SignInRefused, match="不正确"):
+            auth.sign_in("ana", "guess", throttle, path=one_user)
+    assert throttle.retry_after(auth.throttle_keys("ana", None)) == 0
+
+
+def test_one_client_guessing_many_names_is_locked_out(one_user):
+    clock = FakeClock()
+    throttle = auth.LoginThrottle(max_failures=3, window=900, lockout=900, clock=clock)
+    for name in ("a1", "a2", "a3"):
+        with pytest.raises(auth.SignInRefused, match="不正确"):
+            auth.sign_in(name, "guess", throttle, client="10.0.0.9", path=one_user)
+    with pytest.raises(auth.SignInRefused, match="登录失败次数过多"):
+        auth.sign_in("bob", "bob-pass-word", throttle, client="10.0.0.9", path=one_user)
+    assert auth.sign_in("bob", "bob-pass-word", throttle, client="10.0.0.10", path=one_user).name == "bob"
+
+
+def test_an_unknown_name_costs_a_password_check(one_user, monkeypatch):
+    checked: list[bytes] = []
+    real = auth.bcrypt.checkpw
+    monkeypatch.setattr(auth.bcrypt, "checkpw", lambda pw, h: checked.append(pw) or real(pw, h))
+    assert auth.authenticate("nobody", "guess", path=one_user) is None
+    assert checked == [b"guess"]  # so a wrong name takes as long as a wrong password
+    assert auth.authenticate("ana", "ana-pass-word", path=one_user).name == "ana"

@@ -35,13 +35,27 @@ def sign_in_form() -> None:
         password = st.text_input("密码", type="password", key="signin_password")
         submitted = st.form_submit_button("登录", type="primary")
     if submitted:
-        user = auth.authenticate(name.strip(), password)
-        if user is None:
-            st.error("用户名或密码不正确。")
+        try:
+            user = auth.sign_in(name.strip(), password, _throttle(), client=_client_address())
+        except auth.SignInRefused as refused:
+            st.error(str(refused))
         else:
             st.session_state[_USER] = user
             st.session_state.pop("signin_password", None)
             st.rerun()
+
+
+@st.cache_resource
+def _throttle() -> auth.LoginThrottle:
+    """One throttle per server process: every browser session counts against the same limits."""
+    return auth.LoginThrottle.from_env()
+
+
+def _client_address() -> str | None:
+    try:
+        return st.context.ip_address
+    except Exception:  # AppTest and older servers have no client address
+        return None
 
 
 def sign_out() -> None:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from functools import partial
+from typing import Any
 
 import plotly.graph_objects as go
+import polars as pl
 import streamlit as st
 
 from pipelines.metrics import View
@@ -54,3 +56,16 @@ def chart(fig: go.Figure, key: str, filter_param: str | None = None) -> None:
         "下载图片（PNG）", partial(data.chart_png, fig), file_name=f"{title}.png", mime="image/png",
         key=f"{key}_png", on_click="ignore", icon=":material/image:",
     )
+
+
+def table(frame: Any, **kwargs: Any) -> Any:
+    """st.dataframe with dates shown as dates (a Date column otherwise showed 「2020-04-01 00:00:00」)."""
+    config: dict[str, Any] = {}
+    schema = frame.schema if isinstance(frame, pl.DataFrame) else {}
+    for name, dtype in schema.items():
+        if dtype == pl.Date:
+            config[name] = st.column_config.DateColumn(format="YYYY-MM-DD")
+        elif isinstance(dtype, pl.Datetime):
+            config[name] = st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm")
+    config.update(kwargs.pop("column_config", None) or {})
+    return st.dataframe(frame, column_config=config, **kwargs)
