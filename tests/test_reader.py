@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import itertools
 import threading
 from datetime import date
 
@@ -81,7 +82,8 @@ def test_the_reader_instance_is_closed_after_a_read_that_grew_the_process(tmp_pa
     with w.read() as con:  # a small read: the instance stays
         con.execute("SELECT 1").fetchall()
     assert store._READER._con is first
-    monkeypatch.setattr(store, "READER_RECYCLE_BYTES", -1)  # as if every read had grown the process
+    grown = itertools.count(store._rss() + 2**30, 2**30)  # as if every read had grown the process by 1 GiB
+    monkeypatch.setattr(store, "_rss", lambda: next(grown))
     entered, leave = threading.Event(), threading.Event()
     seen: list[int] = []
 
