@@ -1,5 +1,7 @@
 """Each sample layout read whole and compared to its expected staged frame, plus findings checked by hand."""
 
+import io
+import zipfile
 from datetime import date
 from pathlib import Path
 
@@ -164,6 +166,17 @@ def test_truncated_xlsx():
     data = (SAMPLES / "shanxi_weekly.xlsx").read_bytes()
     r = read_submission(data[: len(data) // 2], "cut.xlsx")
     assert r.errors and "损坏" in r.errors[0].message
+
+
+@pytest.mark.parametrize("at", [0.1, 0.5])
+def test_a_damaged_sheet_inside_an_intact_zip_is_refused_not_skipped(at):
+    """The zip opens but the worksheet's data is damaged: refused as damaged, never read as 'no sheet'."""
+    data = bytearray((SAMPLES / "shanxi_weekly.xlsx").read_bytes())
+    info = next(i for i in zipfile.ZipFile(io.BytesIO(bytes(data))).infolist() if i.filename.startswith("xl/worksheets/"))
+    start = info.header_offset + 30 + len(info.filename.encode()) + len(info.extra)
+    data[start + int(info.compress_size * at)] ^= 0x55
+    r = read_submission(bytes(data), "x.xlsx")
+    assert [e.message for e in r.errors] == ["Excel 文件已损坏或不完整（无法解压），请重新导出后上传"]
 
 
 def test_formula_and_html_are_kept_as_text_and_long_cells_refused():
