@@ -339,7 +339,8 @@ def project_history_chart(reports: pl.DataFrame, stage_changes: pl.DataFrame, na
     title = f"{name}：投资进度"
     if reports.is_empty():
         return empty(title, "该项目没有报送记录")
-    as_of = reports["report_date"].max()
+    latest = reports["report_date"].max()
+    as_of = latest if isinstance(latest, date) else None
     fig = go.Figure([
         go.Scatter(x=reports["report_date"].to_list(), y=reports["ytd_completed"].to_list(), mode="lines+markers",
                    name="本年累计完成（万元）", line={"color": BAR}),

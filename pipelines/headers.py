@@ -165,10 +165,10 @@ def normalise_header(text: str) -> tuple[str, float | None]:
     for m in _BRACKETS.finditer(t):
         unit = unit_factor_of(m.group(1)) or unit
     t = _BRACKETS.sub("", t)
-    m = re.search(r"[/:：]?(亿元|万元)$", t)
-    if m and len(t) > len(m.group(0)):
-        unit = unit_factor_of(m.group(1))
-        t = t[: m.start()]
+    tail = re.search(r"[/:：]?(亿元|万元)$", t)
+    if tail and len(t) > len(tail.group(0)):
+        unit = unit_factor_of(tail.group(1))
+        t = t[: tail.start()]
     return t.lower() if t.isascii() else t, unit
 
 

@@ -1295,7 +1295,7 @@ def _read_targets(grid: Grid, tgt: _Targets, ctx: _Ctx, res: ReadResult, report_
                      if v is not None and _target_metric(_cell_text(v))[0] is None)
     title_and_name = title + " " + Path(ctx.file).stem
     title_date, _ = report_date_from_title(title_and_name)
-    year = _year_from_text(title) or _year_from_text(Path(ctx.file).stem) or (report_date or title_date or date.min).year
+    year: int | None = _year_from_text(title) or _year_from_text(Path(ctx.file).stem) or (report_date or title_date or date.min).year
     if report_date:
         year = report_date.year if not _year_from_text(title) else year
     if year == date.min.year:
@@ -1346,8 +1346,8 @@ def _read_targets(grid: Grid, tgt: _Targets, ctx: _Ctx, res: ReadResult, report_
         cells = [_cell_text(row[j]) if j < len(row) else "" for j in tgt.region_cols]
         if metric in ("leader", "department"):
             store = leaders if metric == "leader" else depts
-            for j, c in zip(tgt.region_cols, cells, strict=True):
-                store[j] = c or None
+            for j, text in zip(tgt.region_cols, cells, strict=True):
+                store[j] = text or None
             continue
         if metric == "split":
             parts = [p for p in re.split(r"[/、]", H.normalise_header(label)[0].removeprefix("其中")) if p]
@@ -1358,29 +1358,29 @@ def _read_targets(grid: Grid, tgt: _Targets, ctx: _Ctx, res: ReadResult, report_
             if None in keys:
                 ctx.err("无法识别的分档（应为 1-5亿/5-10亿/10亿以上）", i + 1, label, label)
                 continue
-            for j, c in zip(tgt.region_cols, cells, strict=True):
-                if is_empty(c) or j not in regions:
+            for j, text in zip(tgt.region_cols, cells, strict=True):
+                if is_empty(text) or j not in regions:
                     continue
-                vals = re.split(r"[/、]", clean(c))
+                vals = re.split(r"[/、]", clean(text))
                 if len(vals) != len(keys):
-                    ctx.err(f"分档数值个数应为 {len(keys)} 个（用“/”分隔）", i + 1, header[j], c)
+                    ctx.err(f"分档数值个数应为 {len(keys)} 个（用“/”分隔）", i + 1, header[j], text)
                     continue
                 for k, v in zip(keys, vals, strict=True):
                     x, e = parse_number(v)
                     if e or x is None:
-                        ctx.err(e or "无法识别为数字", i + 1, header[j], c)
+                        ctx.err(e or "无法识别为数字", i + 1, header[j], text)
                         continue
                     out.append((k, regions[j], x, i + 1, j))
             continue
-        for j, c in zip(tgt.region_cols, cells, strict=True):
-            if is_empty(c) or j not in regions:
+        for j, text in zip(tgt.region_cols, cells, strict=True):
+            if is_empty(text) or j not in regions:
                 continue
-            x, e = parse_number(c)
+            x, e = parse_number(text)
             if e or x is None:
-                ctx.err(e or "无法识别为数字", i + 1, header[j], c)
+                ctx.err(e or "无法识别为数字", i + 1, header[j], text)
                 continue
             if x < 0:
-                ctx.err("目标值不能为负数", i + 1, header[j], c)
+                ctx.err("目标值不能为负数", i + 1, header[j], text)
                 continue
             out.append((metric, regions[j], x * factor, i + 1, j))
     seen: set[tuple[str, str]] = set()
