@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import random
 import subprocess
-import time
 from datetime import date
 
 import duckdb
@@ -290,15 +289,21 @@ def test_cells_left_behind_by_another_writer_are_not_used_until_rebuilt(wh):
         assert assert_stored_cells_agree(con) == 1
 
 
-def test_a_database_from_before_the_cells_reads_right_and_the_next_load_adds_them(wh):
-    load_rows(wh, D1, week1())
+def _as_before_the_cells(wh: Warehouse, *, forget_mark: bool = False) -> None:
+    """Make the file look like one written before the loader kept cells."""
     con = duckdb.connect(str(wh.path))
     try:
         for table in ("figure_cells", "figure_cells_coarse", "report_periods"):
             con.execute(f"DROP TABLE {table}")
-        con.execute("DELETE FROM meta WHERE key = 'figure_cells_of'")
+        if forget_mark:
+            con.execute("DELETE FROM meta WHERE key = 'figure_cells_of'")
     finally:
         con.close()
+
+
+def test_a_database_from_before_the_cells_reads_right_and_the_next_load_adds_them(wh):
+    load_rows(wh, D1, week1())
+    _as_before_the_cells(wh, forget_mark=True)
     with wh.read() as con:
         assert not metrics.cells_current(con)
         assert metrics.report_dates(con, 2020) == [D1]
@@ -314,12 +319,7 @@ def test_a_database_from_before_the_cells_reads_right_and_the_next_load_adds_the
 
 def test_the_app_upgrades_a_database_from_before_the_cells_once(wh):
     load_rows(wh, D1, week1())
-    con = duckdb.connect(str(wh.path))
-    try:
-        for table in ("figure_cells", "figure_cells_coarse", "report_periods"):
-            con.execute(f"DROP TABLE {table}")
-    finally:
-        con.close()
+    _as_before_the_cells(wh)
     wh.upgrade()
     with wh.read() as con:
         assert metrics.cells_current(con)
@@ -350,7 +350,7 @@ def test_a_refused_load_leaves_the_cells_as_they_were(wh):
 
 
 def test_killed_loader_leaves_the_cells_as_they_were(tmp_path):
-    from tests.test_faults import ROOT, cli, standard_csv
+    from tests.test_faults import ROOT, cli, kill_loads, standard_csv
 
     db = tmp_path / "k.duckdb"
     base = standard_csv(tmp_path / "base.csv", 50, "基线")
@@ -358,20 +358,15 @@ def test_killed_loader_leaves_the_cells_as_they_were(tmp_path):
     wh = Warehouse(db)
     before = _derived(wh)
     big = standard_csv(tmp_path / "big.csv", 40_000, "大批", ytd=7.0)
-    rng = random.Random(20200313)
-    outcomes = []
-    for _attempt in range(4):
-        proc = subprocess.Popen(cli(db, "ingest", str(big), "--report-date", "2020-03-13"), cwd=ROOT,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(rng.uniform(0.4, 3.0))
-        proc.kill()
-        proc.wait()
-        if _derived(wh) != before:  # killed after the commit: then the cells hold the new date
-            with wh.read() as con:
-                assert assert_stored_cells_agree(con) == 2
-            outcomes.append("committed")
-            break
-        outcomes.append("rolled back")
+
+    def committed() -> bool:
+        if _derived(wh) == before:
+            return False
+        with wh.read() as con:  # killed after the commit: then the cells hold the new date
+            assert assert_stored_cells_agree(con) == 2
+        return True
+
+    outcomes = kill_loads(db, big, "2020-03-13", 20200313, committed)
     assert "rolled back" in outcomes, "no kill landed before the commit: make the file bigger"
 
 

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
@@ -49,28 +50,41 @@ def cli(db: Path, *args: str) -> list[str]:
     return [sys.executable, "-m", "pipelines.cli", "--db", str(db), *args]
 
 
+def kill_loads(db: Path, big: Path, report_date: str, seed: int, committed: Callable[[], bool]) -> list[str]:
+    """Start `kaigong ingest big` and kill it (SIGKILL) at a random moment, up to four times, until a
+    kill lands after the commit (committed() turns true); the outcome of each attempt."""
+    rng = random.Random(seed)
+    outcomes = []
+    for _attempt in range(4):
+        proc = subprocess.Popen(cli(db, "ingest", str(big), "--report-date", report_date), cwd=ROOT,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(rng.uniform(0.4, 3.0))
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        if committed():
+            outcomes.append("committed")
+            break
+        outcomes.append("rolled back")
+    return outcomes
+
+
 def test_killed_loader_leaves_database_as_it_was(tmp_path):
     db = tmp_path / "k.duckdb"
     base = standard_csv(tmp_path / "base.csv", 50, "基线")
     assert subprocess.run(cli(db, "ingest", str(base), "--report-date", "2020-03-06"), cwd=ROOT).returncode == 0
     before = fingerprint(db)
     big = standard_csv(tmp_path / "big.csv", 40_000, "大批", ytd=7.0)
-    rng = random.Random(20200327)
-    outcomes = []
-    for _attempt in range(4):
-        proc = subprocess.Popen(cli(db, "ingest", str(big), "--report-date", "2020-03-13"), cwd=ROOT,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(rng.uniform(0.4, 3.0))
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
-        after = fingerprint(db)
-        if after != before:  # killed after the commit: then the whole file is in, nothing partial
-            with Warehouse(db).read() as con:
-                n = con.execute("SELECT count(*) FROM reports WHERE report_date = DATE '2020-03-13'").fetchall()[0][0]
-            assert n == 40_000
-            outcomes.append("committed")
-            break
-        outcomes.append("rolled back")
+
+    def committed() -> bool:
+        if fingerprint(db) == before:
+            return False
+        # killed after the commit: then the whole file is in, nothing partial
+        with Warehouse(db).read() as con:
+            n = con.execute("SELECT count(*) FROM reports WHERE report_date = DATE '2020-03-13'").fetchall()[0][0]
+        assert n == 40_000
+        return True
+
+    outcomes = kill_loads(db, big, "2020-03-13", 20200327, committed)
     assert "rolled back" in outcomes, "no kill landed before the commit: make the file bigger"
     # the next load succeeds (or says the file is already in)
     done = subprocess.run(cli(db, "ingest", str(big), "--report-date", "2020-03-13"), cwd=ROOT,
