@@ -10,6 +10,14 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+# numpy and pandas are imported here, before plotly is used, though these builders do not use
+# them: plotly's validators look them up with sys.modules.get() (get_module(should_load=False)),
+# so while another session's thread was first importing pandas (Streamlit does, lazily) a chart
+# built meanwhile found a half-initialised module and the page died with "partially initialized
+# module 'pandas' has no attribute 'Series'" (seen in the 20-session load test). An import
+# statement waits for a module another thread is initialising; sys.modules.get() does not.
+import numpy  # noqa: F401
+import pandas  # noqa: F401
 import plotly.graph_objects as go
 import polars as pl
 

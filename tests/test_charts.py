@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import date
+from pathlib import Path
 
 from pipelines import charts
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_long_category_names_are_cut_on_the_axis_but_whole_in_hover_and_click_data():
@@ -21,3 +26,19 @@ def test_long_category_names_are_cut_on_the_axis_but_whole_in_hover_and_click_da
     assert "%{y}" in bar.hovertemplate
     assert not fig.layout.xaxis.title.text  # an axis title sat on top of the footnote
     assert "数据截至报告期 2020-03-13" in charts.footnote_text(fig)
+
+
+def test_charts_import_the_modules_plotly_peeks_at_before_any_chart_is_built():
+    """plotly's validators read numpy and pandas from sys.modules without importing them; a chart
+    built while another thread was first importing pandas got a half-initialised module (the load
+    test's 投资完成 page died with "partially initialized module 'pandas'"). Importing charts must
+    leave both fully imported, so a thread that can build a chart never sees them half-done."""
+    code = (
+        "import sys\n"
+        "assert 'pandas' not in sys.modules and 'numpy' not in sys.modules, sorted(sys.modules)\n"
+        "import pipelines.charts\n"
+        "assert hasattr(sys.modules['pandas'], 'Series') and hasattr(sys.modules['pandas'], 'Index')\n"
+        "assert hasattr(sys.modules['numpy'], 'ndarray')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
