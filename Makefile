@@ -15,7 +15,7 @@ run: setup
 
 test: setup sysdeps
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -n 2 --dist loadgroup
+	$(BIN)/python -m pytest -n 2 --dist loadgroup --durations=10
 
 setup: $(STAMP)
 
