@@ -66,10 +66,6 @@ if log.is_empty():
     st.caption("还没有报送记录。")
 else:
     widgets.table(
-        log.with_columns(log["frequency"].replace_strict(schema.FREQUENCY_ZH, default=log["frequency"])).rename({
-            "submission_id": "编号", "file_name": "文件", "kind": "类型", "layout": "版式", "rows": "项目数",
-            "report_date": "报告期", "frequency": "频度", "region_code": "地区", "tier": "层级",
-            "loaded_at": "导入时间", "loaded_by": "导入人", "is_demo": "演示",
-        }),
+        reporting.submission_log_shown(log),
         hide_index=True, key="submissions_log",
     )

@@ -10,6 +10,9 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
+import polars as pl
+
+from . import schema
 from .findings import Finding, SubmissionRefused
 from .store import LoadOutcome, Submission, Warehouse
 
@@ -83,6 +86,23 @@ def prepare(
         warnings=list(result.warnings),
     )
     return Prepared(file_name, sub, [], list(result.warnings), result.layout)
+
+
+_PREVIEW_FIELDS = ("project_name", "city_name", "county_name", "tier", "stage",
+                   "total_investment", "annual_plan", "ytd_completed")
+
+
+def preview_rows(sub: Submission, n: int = 50) -> pl.DataFrame:
+    """A staged file's first rows as the upload preview shows them: the file's row number and the
+    main fields, headed in Chinese (money in 万元, as stored)."""
+    cols = [c for c in _PREVIEW_FIELDS if c in sub.frame.columns]
+    heads = {c: schema.FIELD[c].zh + ("（万元）" if schema.FIELD[c].kind == "money" else "") for c in cols}
+    return sub.frame.head(n).select(pl.col("source_row").alias("行号"), *(pl.col(c).alias(heads[c]) for c in cols))
+
+
+def layout_zh(layout: str | None) -> str:
+    """A layout id as users know the form (the id itself if it has no name)."""
+    return schema.LAYOUT_ZH.get(layout or "", layout or "未识别")
 
 
 def load_prepared(

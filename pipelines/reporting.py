@@ -7,8 +7,9 @@ from datetime import date
 import duckdb
 import polars as pl
 
-from . import metrics
+from . import metrics, schema
 from .metrics import View
+from .reference import region_by_code
 
 
 def submission_log(con: duckdb.DuckDBPyConnection, limit: int = 200, loaded_by: str | None = None) -> pl.DataFrame:
@@ -20,6 +21,27 @@ def submission_log(con: duckdb.DuckDBPyConnection, limit: int = 200, loaded_by: 
            ORDER BY submission_id DESC LIMIT $limit""",
         params={"limit": limit, "who": loaded_by},
     ).pl()
+
+
+_LOG_HEADERS = {
+    "submission_id": "编号", "file_name": "文件", "kind": "类型", "layout": "版式", "rows": "项目数",
+    "report_date": "报告期", "frequency": "频度", "region_code": "地区", "tier": "层级",
+    "loaded_at": "导入时间", "loaded_by": "导入人", "is_demo": "演示",
+}
+
+
+def submission_log_shown(log: pl.DataFrame) -> pl.DataFrame:
+    """The submission log as the 数据报送 page shows it: Chinese headers, kinds, layouts,
+    frequencies and region names (an id without a name, from an older build, is shown as is)."""
+    names = {code: r.name for code, r in region_by_code().items()}
+
+    def zh(col: str, mapping: dict[str, str]) -> pl.Expr:
+        return pl.col(col).replace_strict(mapping, default=pl.col(col), return_dtype=pl.String)
+
+    return log.with_columns(
+        zh("kind", schema.KIND_ZH), zh("layout", schema.LAYOUT_ZH), zh("frequency", schema.FREQUENCY_ZH),
+        zh("region_code", names),
+    ).rename(_LOG_HEADERS)
 
 
 def reporting_matrix(con: duckdb.DuckDBPyConnection, view: View) -> pl.DataFrame:

@@ -107,6 +107,17 @@ CONTINUING_STAGES = ("续建", "在建")  # under construction before the year: 
 DONE_STAGES = ("竣工", "投产")
 FREQUENCIES = ("week", "month", "quarter")
 FREQUENCY_ZH = {"week": "周报", "month": "月报", "quarter": "季报"}
+KIND_ZH = {"reports": "项目报送", "targets": "目标任务"}
+# The reader's layout ids (read._layout, and the demo's), as users know the forms.
+LAYOUT_ZH = {
+    "standard": "标准填报模板",
+    "shanxi_weekly": "周报表（两行表头）",
+    "flat": "单行表头报表",
+    "ledger": "项目台账",
+    "tongling_progress": "在建项目进展情况表",
+    "tongling_planning": "谋划项目表",
+    "tongling_targets": "目标任务分解表",
+}
 
 # Size bands on total investment, lower bound inclusive, in 万元.
 SIZE_BANDS: tuple[tuple[str, float, float], ...] = (

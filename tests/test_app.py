@@ -367,3 +367,27 @@ def test_repeated_wrong_passwords_lock_the_sign_in(users, monkeypatch):
         assert metrics_of(sign_in(run(), "xz", "xz-pass-word"))  # another user is not locked
     finally:
         session._throttle.clear()
+
+
+def test_the_submission_log_speaks_chinese_and_leaves_missing_values_empty(db_env):
+    at = run("pages/submissions.py")
+    log = table(at, "版式")
+    assert list(log.columns) == ["编号", "文件", "类型", "版式", "项目数", "报告期", "频度", "地区", "层级",
+                                 "导入时间", "导入人", "演示"]
+    assert set(log["类型"]) == {"项目报送"} and set(log["版式"]) == {"标准填报模板"}, log[["类型", "版式"]]
+    assert set(log["频度"]) == {"周报"}
+    shown = next(df for df in at.dataframe if "版式" in df.value.columns)
+    assert shown.proto.placeholder == ""  # Streamlit writes 「None」 unless told otherwise
+
+
+def test_the_upload_preview_heads_its_columns_in_chinese():
+    from pipelines.ingest import layout_zh, prepare, preview_rows
+    from pipelines.template import template_frame
+
+    p = prepare(template_frame().write_csv().encode("utf-8-sig"), "模板.csv", report_date=date(2020, 3, 20))
+    assert p.ok and p.submission is not None, [e.zh() for e in p.errors]
+    shown = preview_rows(p.submission)
+    assert shown.columns == ["行号", "项目名称", "地市", "县区", "层级", "建设状态", "总投资（万元）",
+                             "本年计划投资（万元）", "本年累计完成投资（万元）"]
+    assert shown["行号"].to_list() == [2, 3] and shown["地市"].to_list() == ["太原市", "忻州市"]
+    assert layout_zh(p.layout) == "标准填报模板" and layout_zh("new_form") == "new_form"

@@ -213,6 +213,7 @@ def test_filters_change_figures_upload_commits_and_every_page_screenshots(server
     settle(page)
     page.get_by_text("可以导入").wait_for(timeout=TIMEOUT_MS)  # a loaded machine may start the rerun late
     assert page.get_by_text("可以导入").count() == 1
+    assert page.get_by_text("版式：标准填报模板").count() == 1  # the form's name, not the reader's id
     shot(page, "10_upload_preview")
     page.get_by_role("button", name="确认导入 1 个文件").click()
     settle(page)

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import streamlit as st
 
-from pipelines.ingest import Prepared, load_prepared
+from pipelines.ingest import Prepared, layout_zh, load_prepared, preview_rows
 from pipelines.ingest import prepare as _prepare
 from pipelines.store import LoadOutcome
 
-from . import data, fmt, session
+from . import data, fmt, session, widgets
 
 _CACHE = "_kaigong_prepared"
 _MAX_SHOWN = 200  # findings listed per file (the rest are counted)
@@ -48,10 +48,9 @@ def preview(p: Prepared) -> None:
     """One file's preview: what was recognised, the rows, every error and warning by row."""
     sub = p.submission
     if p.ok and sub is not None:
-        st.markdown(f"**{fmt.md(p.file_name)}** · 可以导入 · {sub.frame.height} 个项目 · 报告期 {sub.report_date} · 版式 {p.layout}")
-        cols = [c for c in ("source_row", "project_name", "city_name", "county_name", "tier", "stage",
-                            "total_investment", "annual_plan", "ytd_completed") if c in sub.frame.columns]
-        st.dataframe(sub.frame.select(cols).head(50), hide_index=True, height=200)
+        st.markdown(f"**{fmt.md(p.file_name)}** · 可以导入 · {sub.frame.height} 个项目 · 报告期 {sub.report_date} · "
+                    f"版式：{fmt.md(layout_zh(p.layout))}")
+        widgets.table(preview_rows(sub), hide_index=True, height=200)
     else:
         st.markdown(f"**{fmt.md(p.file_name)}** · :red[不能导入，{len(p.errors)} 处错误]")
         for e in p.errors[:_MAX_SHOWN]:

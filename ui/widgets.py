@@ -59,7 +59,8 @@ def chart(fig: go.Figure, key: str, filter_param: str | None = None) -> None:
 
 
 def table(frame: Any, **kwargs: Any) -> Any:
-    """st.dataframe with dates shown as dates (a Date column otherwise showed 「2020-04-01 00:00:00」)."""
+    """st.dataframe with dates shown as dates (a Date column otherwise showed 「2020-04-01 00:00:00」)
+    and a missing value as an empty cell, as in Excel (Streamlit writes 「None」 by default)."""
     config: dict[str, Any] = {}
     schema = frame.schema if isinstance(frame, pl.DataFrame) else {}
     for name, dtype in schema.items():
@@ -68,4 +69,5 @@ def table(frame: Any, **kwargs: Any) -> Any:
         elif isinstance(dtype, pl.Datetime):
             config[name] = st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm")
     config.update(kwargs.pop("column_config", None) or {})
+    kwargs.setdefault("placeholder", "")
     return st.dataframe(frame, column_config=config, **kwargs)
