@@ -19,10 +19,11 @@ import itertools
 import os
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
+from typing import TypeVar
 
 import duckdb
 import polars as pl
@@ -102,6 +103,24 @@ class _Reader:
 
 _READER = _Reader()
 _ALIASES = itertools.count(1)
+
+
+T = TypeVar("T")
+
+
+def _while_locked(open_: Callable[[], T]) -> T:
+    """open_() (a connect or an ATTACH), tried again while another process holds the file, for up
+    to LOCK_WAIT_SECONDS; any other error, or the wait running out, is raised."""
+    deadline = time.monotonic() + LOCK_WAIT_SECONDS
+    delay = 0.02
+    while True:
+        try:
+            return open_()
+        except duckdb.IOException as exc:  # another process holds the file: wait our turn
+            if "lock" not in str(exc).lower() or time.monotonic() > deadline:
+                raise
+            time.sleep(delay)
+            delay = min(delay * 1.5, 0.5)
 
 
 def default_db_path() -> Path:
@@ -255,16 +274,7 @@ class Warehouse:
             turn.close()
 
     def _connect(self, read_only: bool) -> duckdb.DuckDBPyConnection:
-        deadline = time.monotonic() + LOCK_WAIT_SECONDS
-        delay = 0.02
-        while True:
-            try:
-                return duckdb.connect(str(self.path), read_only=read_only)
-            except duckdb.IOException as exc:  # another process holds the file: wait our turn
-                if "lock" not in str(exc).lower() or time.monotonic() > deadline:
-                    raise
-                time.sleep(delay)
-                delay = min(delay * 1.5, 0.5)
+        return _while_locked(lambda: duckdb.connect(str(self.path), read_only=read_only))
 
     @contextlib.contextmanager
     def read(self) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -299,23 +309,11 @@ class Warehouse:
                 _READER.release()
 
     def _attach(self, con: duckdb.DuckDBPyConnection) -> str:
+        """Attach the file to con's instance under a new alias and make it con's default (the
+        caller closes con, whether this succeeds or not)."""
         alias = f"kaigong_{next(_ALIASES)}"
-        deadline = time.monotonic() + LOCK_WAIT_SECONDS
-        delay = 0.02
-        try:
-            while True:
-                try:
-                    con.execute(f"ATTACH $path AS {alias} (READ_ONLY)", {"path": str(self.path)})
-                    break
-                except duckdb.IOException as exc:  # another process holds the file: wait our turn
-                    if "lock" not in str(exc).lower() or time.monotonic() > deadline:
-                        raise
-                    time.sleep(delay)
-                    delay = min(delay * 1.5, 0.5)
-            con.execute(f"USE {alias}")
-        except BaseException:
-            con.close()
-            raise
+        _while_locked(lambda: con.execute(f"ATTACH $path AS {alias} (READ_ONLY)", {"path": str(self.path)}))
+        con.execute(f"USE {alias}")
         return alias
 
     @contextlib.contextmanager
