@@ -119,12 +119,11 @@ def starts(con: duckdb.DuckDBPyConnection, view: View) -> Starts:
     by = {g: [it for it in items if it["due"]] for g, items in groups.items() if g is not None}
     end = _add_month(view.as_of)
     cols = list(_LIST_COLS)
-    overdue = metrics.project_states(
-        con, view.as_of, year=view.year, filters=view.filters, columns=cols, where="is_overdue"
-    ).sort("planned_start_date", nulls_last=True)
+    # One read for both lists: an overdue project (due, not started) is one not started.
     not_started = metrics.project_states(
-        con, view.as_of, year=view.year, filters=view.filters, columns=cols, where="not has_started"
+        con, view.as_of, year=view.year, filters=view.filters, columns=[*cols, "is_overdue"], where="not has_started"
     )
+    overdue = not_started.filter(pl.col("is_overdue")).select(cols).sort("planned_start_date", nulls_last=True)
     upcoming = not_started.filter(
         ~pl.col("stage").fill_null("").is_in(["储备", *schema.DONE_STAGES])
         & (pl.col("planned_start_date") > view.as_of)
