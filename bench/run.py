@@ -278,23 +278,22 @@ def table(results: dict) -> str:
     rows = []
 
     def add(name, scale, ours, peer, target, ratio_target=None, unit="s"):
+        def amount(v):
+            return _fmt_s(v) if unit == "s" else f"{v:,.0f} MiB"
+
+        t = "—" if target is None else amount(target)
         if ours is None:
-            t = _fmt_s(target) if unit == "s" else f"{target:,.0f} MiB"
             rows.append((name, scale, "skipped", "—", "—", t, "—"))
             return
         ratio = (peer / ours) if (peer and ours) else None
-        if target is None:  # shown for information, no target of its own
-            rows.append((name, scale, _fmt_s(ours) if unit == "s" else f"{ours:,.0f} MiB",
-                         _fmt_s(peer) if peer else "—", f"{ratio:.1f}×" if ratio else "—", "—", "—"))
-            return
-        ok_abs = ours <= target
-        ok = ok_abs and (ratio_target is None or (ratio is not None and ratio >= ratio_target))
-        t = (_fmt_s(target) if unit == "s" else f"{target:,.0f} MiB")
-        if ratio_target:
-            t += f", ≥{ratio_target:g}× peer"
-        rows.append((name, scale, _fmt_s(ours) if unit == "s" else f"{ours:,.0f} MiB",
-                     _fmt_s(peer) if peer else "—", f"{ratio:.1f}×" if ratio else "—", t,
-                     "yes" if ok else "**no**"))
+        met = "—"  # a line shown for information, with no target of its own
+        if target is not None:
+            ok = ours <= target and (ratio_target is None or (ratio is not None and ratio >= ratio_target))
+            met = "yes" if ok else "**no**"
+            if ratio_target:
+                t += f", ≥{ratio_target:g}× peer"
+        rows.append((name, scale, amount(ours), _fmt_s(peer) if peer else "—", f"{ratio:.1f}×" if ratio else "—",
+                     t, met))
 
     pg = results.get("pages", {})
     if pg:
