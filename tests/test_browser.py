@@ -37,12 +37,16 @@ class Server:
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         env = {**os.environ, "KAIGONG_DB": str(db)}
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "ui.serve", "--server.headless", "true",
-             "--server.address", "127.0.0.1", "--server.port", str(self.port),
-             "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
-            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-        )
+        # The server's log goes to a file beside the database (a failing test shows its tail),
+        # not to a pipe nobody reads, which would block the server once 64 KiB were logged.
+        self.log = db.with_name(db.name + ".server.log")
+        with self.log.open("wb") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "ui.serve", "--server.headless", "true",
+                 "--server.address", "127.0.0.1", "--server.port", str(self.port),
+                 "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
+                cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log,
+            )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:

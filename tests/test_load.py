@@ -144,7 +144,9 @@ async def run_load(url: str, db: Path, file: Path) -> tuple[list[str], list[str]
     async with async_api.async_playwright() as p:
         browser = await p.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
         sessions = [asyncio.create_task(browse(browser, url, n, loaded, seen, errors, visits)) for n in range(SESSIONS)]
-        while len({n for n, _ in visits}) < SESSIONS:  # all are browsing: now a submission arrives by the CLI
+        # all are browsing (or a session has already failed, and says why in errors): now a
+        # submission arrives by the CLI
+        while any(not t.done() and n not in {m for m, _ in visits} for n, t in enumerate(sessions)):
             await asyncio.sleep(0.5)
         ingest_start = time.monotonic()
         env = {**os.environ, "KAIGONG_DB": str(db)}
@@ -172,7 +174,7 @@ def test_twenty_sessions_browse_while_a_submission_loads(tmp_path):
     finally:
         server.stop()
     assert ingest.returncode == 0, ingest.stderr
-    assert errors == [], "\n".join(errors)
+    assert errors == [], "\n".join([*errors, "服务器日志（末尾）：", server.log.read_text(errors="replace")[-3000:]])
     assert seen, "no session reached the overview"
     assert set(seen) <= {BEFORE, AFTER}, sorted(set(seen))  # never a half-loaded figure
     assert BEFORE in seen  # the sessions really were browsing before the load
