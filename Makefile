@@ -15,7 +15,8 @@ run: setup
 
 test: setup sysdeps
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -n 2 --dist loadgroup --durations=10
+	$(BIN)/python -m pytest -n 2 --dist loadgroup --durations=10 -m "not load"
+	$(BIN)/python -m pytest -m load
 
 setup: $(STAMP)
 

@@ -22,7 +22,7 @@ from tests.conftest import ROOT, build_app_db
 from tests.test_browser import ARTIFACTS, CHROMIUM, LAUNCH_ARGS, Server
 from ui.nav import PAGES
 
-pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
+pytestmark = [pytest.mark.browser, pytest.mark.load]
 async_api = pytest.importorskip("playwright.async_api")
 
 SESSIONS = 20
