@@ -843,9 +843,28 @@ def _report_rows(sheet: _Sheet, hdr: _Header, cols: dict[str, _Col], ctx: _Ctx, 
 
     # The stage rule also reads fields parsed above (the dates it may complete, 未开复工原因 given or not).
     rec_inputs = [k for k in _STAGE_REC_FIELDS if k in fields]
+    # Without a column whose text it turns into dates (开复工时间, 竣工时间, 开竣工情况), the rule leaves
+    # the dates as parsed and reads only the planned start's year (未开工 → 新开工/前期);
+    # whether an actual start is stated; and, when a 未开复工原因 is given and no actual start, the
+    # planned start itself (逾期未开工). Keyed on just that, it runs once per stage wording and year
+    # instead of once per distinct date, and its dates are not taken back.
+    dates_as_parsed = not any(k in cols for k in (H.START_TIME, H.COMPLETION_TIME, H.START_COMPLETION))
     stage_in = data.with_columns(*(fields[k].alias("rec:" + k) for k in rec_inputs))
     if "not_started_reason" in fields:
         stage_in = stage_in.with_columns(fields["not_started_reason"].is_not_null().alias("rec:reason"))
+    if dates_as_parsed:
+        planned, actual = pl.col("rec:planned_start_date"), pl.col("rec:actual_start_date")
+        reduced: list[pl.Expr] = [pl.lit(None, dtype=pl.Date).alias("rec:" + k)
+                                  for k in ("completion_date", "planned_completion_date") if k in rec_inputs]
+        if "actual_start_date" in rec_inputs:
+            reduced.append(pl.when(actual.is_not_null()).then(pl.lit(date(1900, 1, 1))).alias("rec:actual_start_date"))
+        if "planned_start_date" in rec_inputs:
+            exact = pl.col("rec:reason") if "not_started_reason" in fields else pl.lit(False)
+            if "actual_start_date" in rec_inputs:
+                exact = exact & actual.is_null()
+            reduced.append(pl.when(exact).then(planned).otherwise(pl.date(planned.dt.year(), 1, 1))
+                           .alias("rec:planned_start_date"))
+        stage_in = stage_in.with_columns(reduced)
 
     def stage_rule(vals: dict[str, Any]) -> tuple[Any, ...]:
         rec = {k: vals["rec:" + k] for k in rec_inputs}
@@ -856,11 +875,15 @@ def _report_rows(sheet: _Sheet, hdr: _Header, cols: dict[str, _Col], ctx: _Ctx, 
 
     stage_keys = cells_of(("stage", H.STAGE_OR_TYPE, "build_type", H.START_TIME, H.COMPLETION_TIME,
                            H.START_COMPLETION, "planned_start_date"))
+    if dates_as_parsed:  # the planned-start cell is read for its column's name only
+        stage_keys = [pl.when(e.is_not_null()).then(pl.lit("")).alias("planned_start_date")
+                      if e.meta.output_name() == "planned_start_date" else e for e in stage_keys]
     stage_keys += [pl.col(c) for c in stage_in.columns if c.startswith("rec:")]
     stage_out = _per_combination(stage_in, stage_keys, stage_rule,
                                  {**{k: FIELD[k].dtype for k in _STAGE_OUT_FIELDS}, "_found": pl.Int64})
     for k in _STAGE_OUT_FIELDS:
-        fields[k] = stage_out[k]
+        if not dates_as_parsed or k in ("stage", "build_type"):
+            fields[k] = stage_out[k]
     for k in ("city_code", "city_name", "county_code", "county_name"):
         fields[k] = region_out[k]
     for k in ("industry_code", "industry_name"):

@@ -205,3 +205,29 @@ def test_unknown_money_column_warns_and_title_units():
     assert r.frame.row(0, named=True)["total_investment"] == 15000.0
     assert (r.frame["county_code"][0], r.frame["city_code"][0]) == ("140902", "140900")
     assert [(w.column, w.message[:6]) for w in r.warnings] == [("本月完成产值", "未识别的投资"), ("备注", "未识别的列，")]
+
+
+def test_separate_date_columns_keep_their_dates_and_flag_overdue_with_a_reason():
+    """Without a 开复工时间-style column the stage rule is keyed on stage wording, planned year and
+    (only with a reason and no actual start) the planned date: each case worked out by hand."""
+    csv = (
+        "项目名称,地市,层级,建设状态,计划开工时间,实际开工时间,计划竣工时间,未开复工原因\n"
+        "甲,太原市,市级千项,未开工,2020-05-01,,2021-06-30,\n"             # row 2: planned this year → 新开工
+        "乙,太原市,市级千项,未开工,2021-02-01,,2022-06-30,\n"             # row 3: planned next year → 前期
+        "丙,太原市,市级千项,未开工,2020-03-01,,2020-12-31,环评未批\n"     # row 4: overdue with a reason
+        "丁,太原市,市级千项,未开工,2020-03-05,,2020-12-31,环评未批\n"     # row 5: same, another date
+        "戊,太原市,市级千项,在建,2020-02-01,2020-02-03,2020-11-30,资金\n"  # row 6: started: no warning
+        "己,太原市,市级千项,未开工,2020-04-01,,2020-12-31,环评未批\n"     # row 7: planned after D: no warning
+    ).encode()
+    r = read_submission(csv, "separate.csv", report_date=date(2020, 3, 13))
+    assert not r.errors
+    f = r.frame
+    assert f["stage"].to_list() == ["新开工", "前期", "新开工", "新开工", "在建", "新开工"]
+    assert f["planned_start_date"].to_list() == [date(2020, 5, 1), date(2021, 2, 1), date(2020, 3, 1),
+                                                 date(2020, 3, 5), date(2020, 2, 1), date(2020, 4, 1)]
+    assert f["actual_start_date"].to_list() == [None, None, None, None, date(2020, 2, 3), None]
+    assert f["planned_completion_date"].to_list() == [date(2021, 6, 30), date(2022, 6, 30), date(2020, 12, 31),
+                                                      date(2020, 12, 31), date(2020, 11, 30), date(2020, 12, 31)]
+    assert [(w.row, w.column, w.value) for w in r.warnings] == [
+        (4, "计划开工时间", "2020-03-01"), (5, "计划开工时间", "2020-03-05")]
+    assert all(w.message.startswith("逾期未开工：计划开工时间已过报告期截止日") for w in r.warnings)
