@@ -524,6 +524,19 @@ def _load_reports(
     )
     if new_projects.height:
         con.register("new_projects_src", new_projects.with_columns(first_submission_id=pl.lit(sub_id)))
+        # The id of a new project is its code, else "<city>|<name>": a code written like another
+        # project's "<city>|<name>" id would take that id (no index refuses it; this does).
+        taken = {pid for (pid,) in con.execute(
+            "SELECT project_id FROM new_projects_src JOIN projects USING (project_id)").fetchall()}
+        if taken:
+            con.unregister("new_projects_src")
+            clash = frame.with_columns(_pid=pl.Series(ids, dtype=pl.String)).filter(
+                pl.col("_pid").is_in(list(taken))).unique("_pid", keep="first", maintain_order=True)
+            errors = [
+                Finding(sub.file_name, "项目代码与已有项目的编号相同，无法区分两个项目，请核对项目代码", r, "项目代码", code)
+                for r, code in clash.select("source_row", "project_code").iter_rows()
+            ]
+            return LoadOutcome(sub.file_name, "refused", None, frame.height, 0, 0, sub.report_date), errors
         con.execute(
             "INSERT INTO projects SELECT project_id, project_code, city_code, name_norm, tier, "
             "first_submission_id FROM new_projects_src"

@@ -46,7 +46,12 @@ def _assert_clean(raw: bytes, name: str, wh: Warehouse) -> None:
 
 
 def _rows(wh: Warehouse) -> int:
+    """The report count, after checking the keys the loader keeps unique (no index does)."""
     with wh.read() as con:
+        dup_projects = con.execute("SELECT count(*) - count(DISTINCT project_id) FROM projects").fetchall()[0][0]
+        dup_reports = con.execute(
+            "SELECT count(*) - count(DISTINCT (project_id, report_date)) FROM reports").fetchall()[0][0]
+        assert (dup_projects, dup_reports) == (0, 0)
         return con.execute("SELECT count(*) FROM reports").fetchall()[0][0]
 
 

@@ -149,3 +149,21 @@ def test_loader_matches_codeless_project_by_name_and_keeps_it(wh):
         assert con.execute("SELECT project_id, project_code FROM projects").fetchall() == [("140900|甲项目", None)]
     with pytest.raises(SubmissionRefused, match="一个项目只能属于一个层级"):
         load(date(2020, 3, 20), [{**base, "project_name": "甲项目", "tier": "其他"}])
+
+
+def test_a_code_written_like_another_projects_id_is_refused_not_merged(wh):
+    """A new project takes its code as id; a code equal to a codeless project's "<city>|<name>" id
+    would give two projects one id. Nothing is written."""
+    base = {"city_name": "忻州市", "tier": "市级千项", "stage": "在建"}
+    def load(d: date, rows: list[dict]) -> None:
+        wh.load([Submission(f"{d}.csv", pl.DataFrame(rows), d, raw=repr((d, rows)).encode(),
+                            present_fields=tuple(rows[0]))])
+    load(date(2020, 3, 6), [{**base, "city_code": "140900", "project_name": "甲项目"}])
+    with pytest.raises(SubmissionRefused) as exc:
+        load(date(2020, 3, 13), [{**base, "city_code": "140100", "city_name": "太原市", "project_name": "乙项目",
+                                  "project_code": "140900|甲项目"}])
+    assert [(e.row, e.column, e.value) for e in exc.value.errors] == [(2, "项目代码", "140900|甲项目")]
+    assert "项目代码与已有项目的编号相同" in exc.value.errors[0].message
+    with wh.read() as con:
+        assert con.execute("SELECT project_id FROM projects").fetchall() == [("140900|甲项目",)]
+        assert con.execute("SELECT count(*) FROM reports").fetchall() == [(1,)]
