@@ -109,10 +109,12 @@ def dense(e: pl.Expr) -> pl.Expr:
 def matching(columns: Iterable[pl.Series], maybe: Callable[[pl.Expr], pl.Expr], test: Callable[[str], bool]) -> list[str]:
     """The distinct values of these columns for which test(value) holds. `maybe` is a vectorised
     superset of what test accepts: only values it lets through are tested, once each."""
-    values = [s.rename("v").unique() for s in columns]
+    values = [s.rename("v") for s in columns]
     if not values:
         return []
-    candidates = pl.concat(values).to_frame().lazy().unique().filter(maybe(pl.col("v"))).collect()["v"]
+    # Filtered before made distinct: most cells are names and amounts that `maybe` turns away,
+    # and hashing them costs more than testing them.
+    candidates = pl.concat(values).to_frame().lazy().filter(maybe(pl.col("v"))).unique().collect()["v"]
     return [v for v in candidates.to_list() if v is not None and test(v)]
 
 
