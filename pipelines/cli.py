@@ -116,6 +116,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
 def cmd_metrics(args: argparse.Namespace) -> int:
     wh = Warehouse(args.db)
+    wh.upgrade()  # a file from an earlier version gets what reads need
     f = filters_from_args(args)
     with wh.read() as con:
         items = metrics.figures(con, args.as_of, year=args.year, filters=f, by=args.by, frequency=args.frequency)
@@ -158,6 +159,7 @@ def cmd_brief(args: argparse.Namespace) -> int:
     def progress(msg: str) -> None:
         print(f"[简报] {msg}", file=sys.stderr, flush=True)
 
+    wh.upgrade()  # a file from an earlier version gets what reads need
     is_demo = wh.is_demo()
     with wh.read() as con:
         data = build(con, args.as_of, year=args.year, filters=f, is_demo=is_demo, fmt=fmt, progress=progress)

@@ -54,7 +54,7 @@ def options(con: duckdb.DuckDBPyConnection) -> Options:
     industries = [
         r[0]
         for r in con.execute(
-            "SELECT DISTINCT coalesce(industry_name, '（未填行业）') FROM snapshots ORDER BY 1"
+            "SELECT DISTINCT coalesce(industry_name, '（未填行业）') FROM states ORDER BY 1"
         ).fetchall()
     ]
     return Options(ys, dates, industries, [c.code for c in cities()])

@@ -225,9 +225,9 @@ def _projects_sql(filters: Filters, *, with_prev: bool = True, single: bool = Fa
     if single:
         dates_cte = ""
         s_dates = "$day::DATE AS report_date, $start::DATE AS period_start"
-        s_from = "snapshots s"
+        s_from = "states s"
         s_where = "s.year = $year AND s.as_of = $snap::DATE"
-        prev_select, prev_from = "", "snapshots sp"
+        prev_select, prev_from = "", "states sp"
         prev_where = "sp.year = $year AND sp.as_of = $prev_snap::DATE"
         prev_on = "prev.project_id = s.project_id"
     else:
@@ -237,10 +237,10 @@ dd AS (
            unnest($snaps::DATE[]) AS snap, unnest($prev_snaps::DATE[]) AS prev_snap
 ),"""
         s_dates = "dd.report_date, dd.period_start"
-        s_from = "dd JOIN snapshots s ON s.year = $year AND s.as_of = dd.snap"
+        s_from = "dd JOIN states s ON s.year = $year AND s.as_of = dd.snap"
         s_where = "s.as_of BETWEEN list_min($snaps::DATE[]) AND list_max($snaps::DATE[])"
         prev_select = "dd.report_date, "
-        prev_from = "dd JOIN snapshots sp ON sp.year = $year AND sp.as_of = dd.prev_snap"
+        prev_from = "dd JOIN states sp ON sp.year = $year AND sp.as_of = dd.prev_snap"
         prev_where = "sp.as_of BETWEEN list_min($prev_snaps::DATE[]) AND list_max($prev_snaps::DATE[])"
         prev_on = "prev.report_date = s.report_date AND prev.project_id = s.project_id"
     prev_cte = f"""
@@ -342,7 +342,7 @@ def _snapshot_dates(con: duckdb.DuckDBPyConnection, year: int, periods: dict[dat
     """The year's snapshot dates: the stored report periods' when current, else from the snapshots."""
     if periods is not None:
         return sorted(periods)
-    rows = con.execute("SELECT DISTINCT as_of FROM snapshots WHERE year = ? ORDER BY 1", [year]).fetchall()
+    rows = con.execute("SELECT DISTINCT as_of FROM states WHERE year = ? ORDER BY 1", [year]).fetchall()
     return [r[0] for r in rows]
 
 
@@ -575,7 +575,7 @@ def rebuild_cells(con: duckdb.DuckDBPyConnection) -> None:
     """Recompute every stored cell from the snapshots and mark them current."""
     for table in _CELL_TABLES:
         con.execute(f"DELETE FROM {table}")
-    for (y,) in con.execute("SELECT DISTINCT year FROM snapshots ORDER BY 1").fetchall():
+    for (y,) in con.execute("SELECT DISTINCT year FROM states ORDER BY 1").fetchall():
         refresh_cells(con, y)
     mark_cells_current(con)
 
@@ -766,14 +766,14 @@ def total(
 def report_dates(con: duckdb.DuckDBPyConnection, year: int | None = None) -> list[date]:
     """Every report date with a snapshot, newest last (of one year, or of all)."""
     if year is None:
-        rows = con.execute("SELECT DISTINCT as_of FROM snapshots ORDER BY 1").fetchall()
+        rows = con.execute("SELECT DISTINCT as_of FROM states ORDER BY 1").fetchall()
         return [r[0] for r in rows]
     # the same dates, from a table of one row per date when the stored cells are current
     return _snapshot_dates(con, year, _stored_periods(con, year))
 
 
 def years(con: duckdb.DuckDBPyConnection) -> list[int]:
-    return [r[0] for r in con.execute("SELECT DISTINCT year FROM snapshots ORDER BY 1").fetchall()]
+    return [r[0] for r in con.execute("SELECT DISTINCT year FROM states ORDER BY 1").fetchall()]
 
 
 def previous_report_date(con: duckdb.DuckDBPyConnection, as_of: date) -> date | None:

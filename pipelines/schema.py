@@ -186,7 +186,9 @@ DDL: tuple[str, ...] = (
     submission_id BIGINT NOT NULL,
     source_row BIGINT,
     present BIGINT NOT NULL,          -- bitmask over REPORT_FIELDS: which fields this report states
-    {REPORT_COLUMNS_SQL}
+    {REPORT_COLUMNS_SQL},
+    is_state BOOLEAN NOT NULL DEFAULT false  -- derived: the project's first report of the year, which is
+                                             -- its state at that date (no snapshot row copies it)
 )  -- unique on (project_id, report_date), kept by the loader (it merges a resubmission)""",
     """CREATE TABLE IF NOT EXISTS targets (
     year INTEGER NOT NULL,

@@ -139,8 +139,27 @@ _SNAPSHOT_DDL = f"""CREATE TABLE IF NOT EXISTS snapshots (
 )"""
 
 
+# A project's first report of the year is its state at that date as it stands (nothing earlier
+# to merge onto): the snapshots do not copy it, the report is flagged is_state instead, and
+# `states` is what readers read: the snapshots and those reports, as one relation. A load of
+# new projects so writes each row once, not twice.
+_DONE_SQL = "('竣工', '投产')"
+_STATES_VIEW_DDL = f"""CREATE OR REPLACE VIEW states AS
+SELECT year, as_of, project_id, last_report_date, done_date, {", ".join(_STATE_COLS)} FROM snapshots
+UNION ALL
+SELECT year, report_date AS as_of, project_id, report_date AS last_report_date,
+    CASE WHEN (present & {schema.FIELD_BIT['stage']}) <> 0 AND stage IN {_DONE_SQL} THEN report_date END AS done_date,
+    {", ".join(f"CASE WHEN (present & {schema.FIELD_BIT[c]}) <> 0 THEN {c} END AS {c}" for c in _STATE_COLS)}
+FROM reports WHERE is_state"""
+
 # Derived tables kept by the loader beside the snapshots: the figures' cells (metrics.py).
 DERIVED_DDL: tuple[str, ...] = metrics.CELLS_DDL
+
+# A database from before is_state: the column (false: every state is in the snapshots), then the view.
+_UPGRADE_DDL: tuple[str, ...] = (
+    "ALTER TABLE reports ADD COLUMN IF NOT EXISTS is_state BOOLEAN DEFAULT false",
+    _STATES_VIEW_DDL,
+)
 
 
 def _bit(name: str) -> int:
@@ -167,9 +186,17 @@ SELECT
          THEN CASE WHEN p.stage IN ('竣工', '投产') THEN coalesce(p.done_date, $as_of) ELSE $as_of END
     END AS done_date,
     {_MERGE_COLS}
-FROM (SELECT * FROM snapshots WHERE year = $year AND as_of = $prev) p
+FROM (SELECT * FROM states WHERE year = $year AND as_of = $prev) p
 FULL OUTER JOIN (SELECT * FROM reports WHERE year = $year AND report_date = $as_of) n
     ON p.project_id = n.project_id
+WHERE NOT coalesce(n.is_state, false)
+"""
+# Before the step: a report at $as_of is its project's state when the project has none before it
+# in the year. Only reports whose flag changes are written (a backdated report can unflag a later one).
+_FLAG_STEP_SQL = """
+UPDATE reports SET is_state = NOT is_state
+WHERE year = $year AND report_date = $as_of
+  AND is_state <> (project_id NOT IN (SELECT project_id FROM states WHERE year = $year AND as_of = $prev))
 """
 
 # Merge an incoming report onto an existing one for the same project and date (a corrected
@@ -362,7 +389,7 @@ class Warehouse:
         with self._gate(exclusive=True):
             con = self._connect(read_only=False)
             try:
-                for ddl in (*schema.DDL, _SNAPSHOT_DDL):
+                for ddl in (*schema.DDL, _SNAPSHOT_DDL, *_UPGRADE_DDL):
                     con.execute(ddl)
                 current = metrics.cells_current(con)  # before creating them: new tables are empty
                 for ddl in DERIVED_DDL:
@@ -381,11 +408,12 @@ class Warehouse:
 
     def upgrade(self) -> None:
         """Bring the derived cells up to date when a database from before them, or a writer
-        that does not keep them, left them behind (costs one read when they are current)."""
+        that does not keep them, left them behind, and give a database from before the
+        `states` view its view (costs one read when all is current)."""
         if not self.path.exists():
             return
         with self.read() as con:
-            current = metrics.cells_current(con)
+            current = metrics.cells_current(con) and _has_states(con)
         if not current:
             self.init()
 
@@ -459,7 +487,7 @@ class Warehouse:
             if errors:
                 raise SubmissionRefused(_names(batch), errors)
             cells_current = metrics.cells_current(con)
-            for ddl in DERIVED_DDL:  # a database from before the cells gets them here
+            for ddl in (*_UPGRADE_DDL, *DERIVED_DDL):  # a database from before them gets them here
                 con.execute(ddl)
             for year, since in _earliest_dates(todo).items():
                 refresh_snapshots(con, year, since)
@@ -483,6 +511,14 @@ class Warehouse:
             return str(target.relative_to(self.path.parent))
         except ValueError:
             return str(target)
+
+
+def _has_states(con: duckdb.DuckDBPyConnection) -> bool:
+    try:
+        con.execute("SELECT 1 FROM states LIMIT 0").fetchall()
+    except duckdb.CatalogException:
+        return False
+    return True
 
 
 def _names(batch: list[Submission]) -> str:
@@ -549,7 +585,7 @@ def _load_reports(
     ))
     replaced = int(row[0]) if row else 0
     if replaced == 0:  # the usual case, a new report date: nothing to merge onto
-        con.execute("INSERT INTO reports SELECT * FROM incoming")
+        con.execute("INSERT INTO reports BY NAME SELECT * FROM incoming")
     else:
         con.execute(_REPORT_MERGE_SQL, d)
         row = first(con.execute(
@@ -560,7 +596,7 @@ def _load_reports(
         con.execute(
             "DELETE FROM reports WHERE report_date = $d AND project_id IN (SELECT project_id FROM merged)", d
         )
-        con.execute("INSERT INTO reports SELECT * FROM merged")
+        con.execute("INSERT INTO reports BY NAME SELECT * FROM merged")
         con.execute("DROP TABLE merged")
     con.unregister("incoming")
     _record_submission(con, sub, sub_id, digest, actor, is_demo)
@@ -765,7 +801,7 @@ def refresh_snapshots(con: duckdb.DuckDBPyConnection, year: int, since: date) ->
     """Recompute the as-of snapshots of year from date since on (report dates are the steps)."""
     con.execute("DELETE FROM snapshots WHERE year = ? AND as_of >= ?", [year, since])
     prev_row = first(con.execute(
-        "SELECT max(as_of) FROM snapshots WHERE year = ? AND as_of < ?", [year, since]
+        "SELECT max(as_of) FROM states WHERE year = ? AND as_of < ?", [year, since]
     ))
     prev = prev_row[0] if prev_row else None
     dates = [
@@ -775,6 +811,7 @@ def refresh_snapshots(con: duckdb.DuckDBPyConnection, year: int, since: date) ->
         ).fetchall()
     ]
     for d in dates:
+        con.execute(_FLAG_STEP_SQL, {"year": year, "as_of": d, "prev": prev})
         con.execute(_SNAPSHOT_STEP_SQL, {"year": year, "as_of": d, "prev": prev})
         prev = d
 

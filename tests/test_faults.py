@@ -73,7 +73,7 @@ def test_killed_loader_leaves_database_as_it_was(tmp_path):
     base = standard_csv(tmp_path / "base.csv", 50, "基线")
     assert subprocess.run(cli(db, "ingest", str(base), "--report-date", "2020-03-06"), cwd=ROOT).returncode == 0
     before = fingerprint(db)
-    big = standard_csv(tmp_path / "big.csv", 40_000, "大批", ytd=7.0)
+    big = standard_csv(tmp_path / "big.csv", 80_000, "大批", ytd=7.0)
 
     def committed() -> bool:
         if fingerprint(db) == before:
@@ -81,7 +81,7 @@ def test_killed_loader_leaves_database_as_it_was(tmp_path):
         # killed after the commit: then the whole file is in, nothing partial
         with Warehouse(db).read() as con:
             n = con.execute("SELECT count(*) FROM reports WHERE report_date = DATE '2020-03-13'").fetchall()[0][0]
-        assert n == 40_000
+        assert n == 80_000
         return True
 
     outcomes = kill_loads(db, big, "2020-03-13", 20200327, committed)
@@ -92,7 +92,7 @@ def test_killed_loader_leaves_database_as_it_was(tmp_path):
     assert done.returncode == 0, done.stderr
     with Warehouse(db).read() as con:
         t = metrics.total(con, date(2020, 3, 13))
-    assert t["projects"] == 40_050 and t["ytd_completed"] == pytest.approx(40_000 * 7.0 + 50 * 100.0)
+    assert t["projects"] == 80_050 and t["ytd_completed"] == pytest.approx(80_000 * 7.0 + 50 * 100.0)
 
 
 def test_cli_ingests_while_the_dashboard_reads(tmp_path):

@@ -234,7 +234,7 @@ def test_trend_equals_figures_at_each_date_by_hand(wh):
                 _assert_trend_is_figures_per_date(con, as_of, by=by)
         late = metrics.Filters(project_ids=tuple(
             r[0] for r in con.execute(
-                "SELECT DISTINCT project_id FROM snapshots WHERE project_name = 'D项目'").fetchall()
+                "SELECT DISTINCT project_id FROM states WHERE project_name = 'D项目'").fetchall()
         ))
         assert _assert_trend_is_figures_per_date(con, date(2020, 4, 3), filters=late) == 4
         _assert_trend_is_figures_per_date(con, date(2020, 4, 3), by="city", filters=late)
