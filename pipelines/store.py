@@ -187,9 +187,8 @@ SELECT
     END AS done_date,
     {_MERGE_COLS}
 FROM (SELECT * FROM states WHERE year = $year AND as_of = $prev) p
-FULL OUTER JOIN (SELECT * FROM reports WHERE year = $year AND report_date = $as_of) n
+FULL OUTER JOIN (SELECT * FROM reports WHERE year = $year AND report_date = $as_of AND NOT is_state) n
     ON p.project_id = n.project_id
-WHERE NOT coalesce(n.is_state, false)
 """
 # Before the step: a report at $as_of is its project's state when the project has none before it
 # in the year. Only reports whose flag changes are written (a backdated report can unflag a later one).
