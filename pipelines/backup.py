@@ -63,7 +63,9 @@ def restore(backup_dir: Path, target: Path) -> dict:
         for table in TABLES:
             data = pq.read_table(backup_dir / f"{table}.parquet")
             con.register("restore_src", data)
-            con.execute(f"INSERT INTO {table} SELECT * FROM restore_src")  # noqa: S608 (table from TABLES)
+            # By name: a backup from an earlier version may lack a column added since (reports.is_state,
+            # which rebuild_snapshots below derives again).
+            con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM restore_src")  # noqa: S608 (table from TABLES)
             con.unregister("restore_src")
             got = first(con.execute(f"SELECT count(*) FROM {table}"))  # noqa: S608
             if not got or got[0] != manifest["tables"][table]["rows"]:

@@ -130,3 +130,21 @@ def test_a_database_from_before_state_reports_is_upgraded_and_reads_the_same(wh)
     finally:
         con.close()
     assert flags == [("新项目", True), ("项目00", False)]
+
+
+def test_a_backup_of_a_database_from_before_state_reports_restores_with_them(wh, tmp_path):
+    from pipelines.backup import backup, restore
+
+    _varied_history(wh)
+    with wh.read() as con:
+        want = _states(con)
+    _as_before_state_reports(wh.path)
+    backup(wh, tmp_path / "bk")  # reports without is_state
+    target = tmp_path / "restored.duckdb"
+    restore(tmp_path / "bk", target)
+    con = duckdb.connect(str(target))
+    try:
+        assert _states(con) == want
+        assert con.execute("SELECT count(*) FROM reports WHERE is_state").fetchall()[0][0] > 0
+    finally:
+        con.close()
