@@ -11,7 +11,6 @@ import duckdb
 import pytest
 
 from pipelines import metrics, store
-from pipelines.store import Warehouse
 from tests.conftest import load_rows
 from tests.test_cells import D1, D2, _varied_history, proj, week1
 
@@ -112,9 +111,9 @@ def test_a_database_from_before_state_reports_is_upgraded_and_reads_the_same(wh)
     with wh.read() as con:
         before = [metrics.total(con, d) for d in metrics.report_dates(con, 2020)]
     _as_before_state_reports(wh.path)
-    with pytest.raises(duckdb.CatalogException):  # the figures come from the cells; a project list does not
-        with wh.read() as con:
-            metrics.project_states(con, D1)
+    # the figures come from the cells; a project list does not
+    with pytest.raises(duckdb.CatalogException), wh.read() as con:
+        metrics.project_states(con, D1)
     wh.upgrade()  # what the app and the CLI do before reading
     with wh.read() as con:
         assert [metrics.total(con, d) for d in metrics.report_dates(con, 2020)] == before
