@@ -139,17 +139,23 @@ _SNAPSHOT_DDL = f"""CREATE TABLE IF NOT EXISTS snapshots (
 )"""
 
 
+def _bit(name: str) -> int:
+    return schema.FIELD_BIT[name]
+
+
+# The stages after which a project is done (done_date), as an SQL list of constants from schema.
+_DONE_SQL = "(" + ", ".join(f"'{s}'" for s in schema.DONE_STAGES) + ")"
+
 # A project's first report of the year is its state at that date as it stands (nothing earlier
 # to merge onto): the snapshots do not copy it, the report is flagged is_state instead, and
 # `states` is what readers read: the snapshots and those reports, as one relation. A load of
 # new projects so writes each row once, not twice.
-_DONE_SQL = "('竣工', '投产')"
 _STATES_VIEW_DDL = f"""CREATE OR REPLACE VIEW states AS
 SELECT year, as_of, project_id, last_report_date, done_date, {", ".join(_STATE_COLS)} FROM snapshots
 UNION ALL
 SELECT year, report_date AS as_of, project_id, report_date AS last_report_date,
-    CASE WHEN (present & {schema.FIELD_BIT['stage']}) <> 0 AND stage IN {_DONE_SQL} THEN report_date END AS done_date,
-    {", ".join(f"CASE WHEN (present & {schema.FIELD_BIT[c]}) <> 0 THEN {c} END AS {c}" for c in _STATE_COLS)}
+    CASE WHEN (present & {_bit('stage')}) <> 0 AND stage IN {_DONE_SQL} THEN report_date END AS done_date,
+    {", ".join(f"CASE WHEN (present & {_bit(c)}) <> 0 THEN {c} END AS {c}" for c in _STATE_COLS)}
 FROM reports WHERE is_state"""
 
 # Derived tables kept by the loader beside the snapshots: the figures' cells (metrics.py).
@@ -160,10 +166,6 @@ _UPGRADE_DDL: tuple[str, ...] = (
     "ALTER TABLE reports ADD COLUMN IF NOT EXISTS is_state BOOLEAN DEFAULT false",
     _STATES_VIEW_DDL,
 )
-
-
-def _bit(name: str) -> int:
-    return schema.FIELD_BIT[name]
 
 
 # The state of a project after merging report n onto state p: a field the report states wins,
@@ -182,8 +184,8 @@ SELECT
     $as_of AS as_of,
     coalesce(n.project_id, p.project_id) AS project_id,
     CASE WHEN n.project_id IS NOT NULL THEN $as_of ELSE p.last_report_date END AS last_report_date,
-    CASE WHEN {_STAGE_EXPR} IN ('竣工', '投产')
-         THEN CASE WHEN p.stage IN ('竣工', '投产') THEN coalesce(p.done_date, $as_of) ELSE $as_of END
+    CASE WHEN {_STAGE_EXPR} IN {_DONE_SQL}
+         THEN CASE WHEN p.stage IN {_DONE_SQL} THEN coalesce(p.done_date, $as_of) ELSE $as_of END
     END AS done_date,
     {_MERGE_COLS}
 FROM (SELECT * FROM states WHERE year = $year AND as_of = $prev) p
