@@ -6,6 +6,9 @@ are fractions; schedule_gap is in percentage points.
 The project set S as of report date D in year Y is every project with a report (of any
 layout) dated on or before D within Y; each project's state is its latest report on or
 before D, field by field where a layout does not carry a field (see store.refresh_snapshots).
+"The snapshots" below means the store's `states` view, which every query here reads: the
+stored snapshot rows plus each project's first report of the year, which is its own state
+and is not copied into a snapshot (store._STATES_VIEW_DDL).
 
 The figures are counts and sums over S; the loader keeps them per report date and cell (see
 "figure cells" below), and figures() and trend() add cells up.
@@ -278,7 +281,7 @@ WHERE {where}
 def _flags_sql(filters: Filters, *, with_prev: bool = True, single: bool = False) -> tuple[str, dict[str, Any]]:
     """The per-project relation with the contract's flags (see _projects_sql)."""
     active = (
-        ",\n    (coalesce(stage_before_period, '') NOT IN ('竣工', '投产')) AS is_active_before_period"
+        f",\n    (coalesce(stage_before_period, '') NOT IN {schema.DONE_STAGES_SQL}) AS is_active_before_period"
         if with_prev else ""
     )
     projects, fparams = _projects_sql(filters, with_prev=with_prev, single=single)

@@ -105,6 +105,8 @@ TIERS: tuple[str, ...] = ("省级双百·新兴", "省级双百·技改", "市�
 STAGES: tuple[str, ...] = ("储备", "前期", "新开工", "续建", "在建", "竣工", "投产")
 CONTINUING_STAGES = ("续建", "在建")  # under construction before the year: due from 1 January
 DONE_STAGES = ("竣工", "投产")
+# The same as an SQL list, for the store's and the metrics' SQL (constants, not user input).
+DONE_STAGES_SQL = "(" + ", ".join(f"'{s}'" for s in DONE_STAGES) + ")"
 FREQUENCIES = ("week", "month", "quarter")
 FREQUENCY_ZH = {"week": "周报", "month": "月报", "quarter": "季报"}
 KIND_ZH = {"reports": "项目报送", "targets": "目标任务"}

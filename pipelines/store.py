@@ -144,7 +144,7 @@ def _bit(name: str) -> int:
 
 
 # The stages after which a project is done (done_date), as an SQL list of constants from schema.
-_DONE_SQL = "(" + ", ".join(f"'{s}'" for s in schema.DONE_STAGES) + ")"
+_DONE_SQL = schema.DONE_STAGES_SQL
 
 # A project's first report of the year is its state at that date as it stands (nothing earlier
 # to merge onto): the snapshots do not copy it, the report is flagged is_state instead, and
