@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -52,13 +53,25 @@ def cli(db: Path, *args: str) -> list[str]:
 
 def kill_loads(db: Path, big: Path, report_date: str, seed: int, committed: Callable[[], bool]) -> list[str]:
     """Start `kaigong ingest big` and kill it (SIGKILL) at a random moment, up to four times, until a
-    kill lands after the commit (committed() turns true); the outcome of each attempt."""
+    kill lands after the commit (committed() turns true); the outcome of each attempt.
+
+    The moments are fractions of how long the whole load takes on this machine (timed first, on a
+    copy of db): the first two between 30 and 75 % of it, before the commit, the later ones after
+    it, so a fast machine does not finish every load before the kill (nor a slow one never)."""
     rng = random.Random(seed)
+    probe = db.parent / "timing" / db.name
+    probe.parent.mkdir()
+    shutil.copy(db, probe)
+    t = time.monotonic()
+    subprocess.run(cli(probe, "ingest", str(big), "--report-date", report_date), cwd=ROOT, check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    whole = time.monotonic() - t
+    shutil.rmtree(probe.parent)
     outcomes = []
-    for _attempt in range(4):
+    for attempt in range(4):
         proc = subprocess.Popen(cli(db, "ingest", str(big), "--report-date", report_date), cwd=ROOT,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(rng.uniform(0.4, 3.0))
+        time.sleep(whole * (rng.uniform(0.3, 0.75) if attempt < 2 else rng.uniform(1.3, 2.0)))
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         if committed():
