@@ -5,27 +5,35 @@ from functools import partial
 import streamlit as st
 
 from pipelines import charts, safe_export
-from pipelines.dashboard import LEDGER_COLUMNS
+from pipelines.dashboard import LEDGER_COLUMNS, LEDGER_PAGE_SIZE, LEDGER_SORTS, ledger_page
 from ui import data, fmt, session, widgets
 
 widgets.header("项目台账", "在表格左侧勾选一个项目，查看它历次报送的投资进度、状态变化和问题。")
 view = widgets.require_view()
 ledger = data.call("ledger", view)
 
-search = st.text_input("按项目名称或企业搜索", key="projects_search", placeholder="输入关键字")
-if search:
-    ledger = ledger.filter(ledger["project_name"].str.contains(search, literal=True))
-st.caption(f"共 {ledger.height} 个项目（报告期 {view.as_of}）")
+left, right = st.columns([3, 2])
+search = left.text_input("按项目名称或企业搜索", key="projects_search", placeholder="输入关键字")
+sort = right.selectbox("排序", list(LEDGER_SORTS), key="projects_sort")
+page_key = f"projects_page|{search}|{sort}|{ledger.height}"  # a new search, order or view starts at page 1
+shown = ledger_page(ledger, search=search, sort=sort, page=st.session_state.get(page_key, 1), size=LEDGER_PAGE_SIZE)
+if shown.pages > 1:
+    st.number_input(f"页码（共 {shown.pages} 页，每页 {LEDGER_PAGE_SIZE:,} 个）", min_value=1,
+                    max_value=shown.pages, step=1, key=page_key)
+    st.caption(f"共 {shown.matched.height:,} 个项目（报告期 {view.as_of}），本页为第 {shown.first:,}–"
+               f"{shown.first + shown.rows.height - 1:,} 个；下载的台账含全部 {shown.matched.height:,} 个")
+else:
+    st.caption(f"共 {shown.matched.height:,} 个项目（报告期 {view.as_of}）")
 if session.current_user().can("export"):  # formula-like cells are neutralised (pipelines.safe_export)
-    table = ledger.drop("project_id").rename(LEDGER_COLUMNS, strict=False)
+    table = shown.matched.drop("project_id").rename(LEDGER_COLUMNS, strict=False)
     st.download_button(
         "下载台账（CSV）", partial(safe_export.to_csv_bytes, table),
         file_name=f"项目台账_{view.as_of}.csv", mime="text/csv", key="projects_csv", on_click="ignore",
         icon=":material/download:",
     )
 event = widgets.table(
-    ledger.rename(LEDGER_COLUMNS), hide_index=True, key="projects_table", on_select="rerun",
-    selection_mode="single-row", column_order=[v for k, v in LEDGER_COLUMNS.items() if k != "project_id"],
+    shown.rows.rename(LEDGER_COLUMNS), hide_index=True, key=f"projects_table|{page_key}|{shown.page}",
+    on_select="rerun", selection_mode="single-row", column_order=[v for k, v in LEDGER_COLUMNS.items() if k != "project_id"],
     column_config={c: st.column_config.NumberColumn(format="%.0f") for c in
                    ("总投资（万元）", "本年计划（万元）", "本年完成（万元）")},
 )
@@ -34,7 +42,7 @@ if not rows:
     st.info("勾选一个项目查看其历史。")
     st.stop()
 
-chosen = ledger.row(rows[0], named=True)
+chosen = shown.rows.row(rows[0], named=True)
 hist = data.call("project_history", chosen["project_id"])
 st.subheader(fmt.md(chosen["project_name"]))
 widgets.chart(charts.project_history_chart(hist.reports, hist.stage_changes, chosen["project_name"]),

@@ -391,3 +391,28 @@ def test_the_upload_preview_heads_its_columns_in_chinese():
                              "本年计划投资（万元）", "本年累计完成投资（万元）"]
     assert shown["行号"].to_list() == [2, 3] and shown["地市"].to_list() == ["太原市", "忻州市"]
     assert layout_zh(p.layout) == "标准填报模板" and layout_zh("new_form") == "new_form"
+
+
+def test_ledger_pages_orders_and_searches_company(db_env, monkeypatch):
+    from pipelines import dashboard
+
+    monkeypatch.setattr(dashboard, "LEDGER_PAGE_SIZE", 3)  # the fixture's 4 projects on 2 pages
+
+    def names(at: AppTest) -> list[str]:
+        return table(at, "项目名称")["项目名称"].to_list()
+
+    at = run("pages/projects.py")
+    assert names(at) == ["芯片封装测试基地项目", "新型建材生产线项目", "焦化余热发电技术改造项目"]  # city, county
+    assert table(at, "项目名称")["企业名称"].to_list()[0] == "潞安微电子有限公司"
+    at.selectbox(key="projects_sort").select("按总投资从高到低").run()
+    assert names(at) == ["焦化余热发电技术改造项目", "芯片封装测试基地项目", "新型建材生产线项目"]
+    (page,) = [n for n in at.number_input if n.key.startswith("projects_page")]
+    assert page.label == "页码（共 2 页，每页 3 个）"
+    page.set_value(2).run()
+    assert not at.exception
+    assert names(at) == ["杂粮深加工项目"]
+    assert any("共 4 个项目" in c.value and "本页为第 4–4 个" in c.value for c in at.caption)
+    at.text_input(key="projects_search").input("潞安").run()  # the company, not the name
+    assert names(at) == ["芯片封装测试基地项目"]
+    assert not [n for n in at.number_input if n.key.startswith("projects_page")]
+    assert any(c.value.startswith("共 1 个项目") for c in at.caption)
