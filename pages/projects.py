@@ -18,8 +18,9 @@ sort = right.selectbox("排序", list(LEDGER_SORTS), key="projects_sort")
 page_key = f"projects_page|{search}|{sort}|{ledger.height}"  # a new search, order or view starts at page 1
 shown = ledger_page(ledger, search=search, sort=sort, page=st.session_state.get(page_key, 1), size=LEDGER_PAGE_SIZE)
 if shown.pages > 1:
-    st.number_input(f"页码（共 {shown.pages} 页，每页 {LEDGER_PAGE_SIZE:,} 个）", min_value=1,
-                    max_value=shown.pages, step=1, key=page_key)
+    pager, _ = st.columns([1, 2])
+    pager.number_input(f"页码（共 {shown.pages} 页，每页 {LEDGER_PAGE_SIZE:,} 个）", min_value=1,
+                       max_value=shown.pages, step=1, key=page_key)
     st.caption(f"共 {shown.matched.height:,} 个项目（报告期 {view.as_of}），本页为第 {shown.first:,}–"
                f"{shown.first + shown.rows.height - 1:,} 个；下载的台账含全部 {shown.matched.height:,} 个")
 else:
