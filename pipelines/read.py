@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import calendar
 import csv
+import html
 import io
 import re
 import unicodedata
@@ -227,8 +228,11 @@ def _excel_sheets(data: bytes, fmt: str) -> list[_Sheet]:
     except Exception as exc:
         refuse_if_broken_zip(exc)
         raise _Refuse("无法打开 Excel 文件：文件可能已损坏、不完整或设置了密码") from exc
+    hidden = _hidden_sheets(data, fmt, reader)
     out: list[_Sheet] = []
     for idx, name in enumerate(reader.sheet_names):
+        if name in hidden:  # last week's copy hidden before this week's, a lookup list: never read
+            continue
         # skip_rows=0 makes row 0 the sheet's first row (not its first non-empty row), so row numbers
         # match what Excel shows. Loaded eagerly (straight to Arrow: the lazy sheet's conversion costs
         # more), and at most one column past the limit, so a too-wide sheet is not converted whole.
@@ -247,8 +251,100 @@ def _excel_sheets(data: bytes, fmt: str) -> list[_Sheet]:
             continue
         if df.height > MAX_ROWS + HEADER_SCAN_ROWS:
             raise _Refuse(f"工作表「{name}」行数超过上限 {MAX_ROWS:,} 行，请拆分后上传")
-        out.append(_Sheet(name, frame=df.rename(dict(zip(df.columns, _column_names(df.width), strict=True)))))
+        df = df.rename(dict(zip(df.columns, _column_names(df.width), strict=True)))
+        if fmt == "xlsx":
+            df = _fill_merged(df, _merged_ranges(data, idx))
+        out.append(_Sheet(name, frame=df))
     return out
+
+
+_MERGES_MAX_XML = 20 * 1024 * 1024  # a sheet's XML is inflated for its merges only up to this size
+_CELL_REF = re.compile(r"([A-Z]{1,3})(\d+)")
+
+
+def _col_index(letters: str) -> int:
+    n = 0
+    for ch in letters:
+        n = n * 26 + ord(ch) - 64
+    return n - 1
+
+
+def _merged_ranges(data: bytes, idx: int) -> list[tuple[int, int, int, int]]:
+    """The merged ranges (first row, first column, last row, last column; 0-based) of the idx-th
+    sheet of an xlsx workbook, from its XML; none when the sheet is large (machine-written exports
+    do not merge) or the parts cannot be found."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as z:
+            book = z.read("xl/workbook.xml").decode("utf-8", "replace")
+            rels = z.read("xl/_rels/workbook.xml.rels").decode("utf-8", "replace")
+            sheets = re.findall(r"<(?:\w+:)?sheet\b[^>]*>", book)
+            rid = re.search(r'\br:id="([^"]+)"', sheets[idx]) if idx < len(sheets) else None
+            target = None
+            for rel in re.findall(r"<Relationship\b[^>]*>", rels):
+                if rid and re.search(r'\bId="' + re.escape(rid.group(1)) + '"', rel):
+                    t = re.search(r'\bTarget="([^"]+)"', rel)
+                    target = t.group(1) if t else None
+            if target is None:
+                return []
+            member = target.lstrip("/") if target.startswith("/") else "xl/" + target
+            if z.getinfo(member).file_size > _MERGES_MAX_XML:
+                return []
+            xml = z.read(member).decode("utf-8", "replace")
+    except Exception:  # merges are a courtesy: a workbook whose parts differ is read as it is
+        return []
+    out = []
+    for a, b in re.findall(r'<(?:\w+:)?mergeCell\b[^>]*\bref="([A-Z]+\d+):([A-Z]+\d+)"', xml):
+        ma, mb = _CELL_REF.fullmatch(a), _CELL_REF.fullmatch(b)
+        if ma and mb:
+            out.append((int(ma.group(2)) - 1, _col_index(ma.group(1)), int(mb.group(2)) - 1, _col_index(mb.group(1))))
+    return out
+
+
+_PLAIN_NUMBER = re.compile(r"[\s\d.,，-]*")
+
+
+def _fill_merged(df: pl.DataFrame, merges: list[tuple[int, int, int, int]]) -> pl.DataFrame:
+    """A cell merged down over several rows (地市 over its projects) gives its text to every row it
+    covers, as Excel shows it. A number is not copied: a merged amount is one amount, not one per row."""
+    fills: dict[int, list[tuple[int, int, str]]] = {}
+    for r1, c1, r2, c2 in merges:
+        if r2 <= r1 or c1 >= df.width or r1 >= df.height:
+            continue
+        value = df[r1, c1]
+        if value is None or _PLAIN_NUMBER.fullmatch(value):
+            continue
+        for c in range(c1, min(c2, df.width - 1) + 1):
+            fills.setdefault(c, []).append((r1 + 1, min(r2, df.height - 1), value))
+    if not fills:
+        return df
+    cols = []
+    for c, spans in fills.items():
+        values = df[:, c].to_list()
+        for lo, hi, value in spans:
+            for r in range(lo, hi + 1):
+                if values[r] is None or not str(values[r]).strip():
+                    values[r] = value
+        cols.append(pl.Series(df.columns[c], values, dtype=pl.String))
+    return df.with_columns(cols)
+
+
+def _hidden_sheets(data: bytes, fmt: str, reader: Any) -> set[str]:
+    """The names of the workbook's hidden sheets, unless every sheet is hidden (then none)."""
+    names = list(reader.sheet_names)
+    hidden: set[str] = set()
+    try:
+        if fmt == "xlsx":  # from xl/workbook.xml: no sheet is parsed for it
+            with zipfile.ZipFile(io.BytesIO(data)) as z:
+                book = z.read("xl/workbook.xml").decode("utf-8", "replace")
+            for tag in re.findall(r"<(?:\w+:)?sheet\b[^>]*>", book):
+                name = re.search(r'\bname="([^"]*)"', tag)
+                if name and re.search(r'\bstate="(hidden|veryHidden)"', tag):
+                    hidden.add(html.unescape(name.group(1)))
+        else:  # .xls files are small: ask calamine for each sheet's visibility
+            hidden = {n for i, n in enumerate(names) if reader.load_sheet(i, n_rows=1, header_row=None).visible != "visible"}
+    except Exception:  # visibility is a courtesy: a workbook that hides it is read as it is
+        return set()
+    return hidden if len(hidden) < len(names) else set()
 
 
 def _sheets(data: bytes) -> list[_Sheet]:
@@ -330,6 +426,8 @@ _FULL_DATE = re.compile(r"(\d{4})\s*[年.\-/]\s*(\d{1,2})\s*[月.\-/]\s*(\d{1,2}
 _YEAR_MONTH = re.compile(r"(\d{4})\s*年\s*(?:1?\s*[-—~至]\s*)?(\d{1,2})\s*月(?!\s*\d{1,2}\s*[日号])")
 _QUARTER = re.compile(r"(\d{4})\s*年\s*(?:第\s*)?([一二三四1-4])\s*季度")
 _HALF = re.compile(r"(\d{4})\s*年\s*(上半年|全年)")
+_SIGN_OFF_DATE = re.compile(r"(填报|填表|报送|上报|制表|打印|导出)(日期|时间)\s*[:：]?\s*"
+                            r"(\d{4}\s*[年.\-/]\s*\d{1,2}\s*[月.\-/]?\s*(\d{1,2}\s*[日号]?)?)?")
 _QNUM = {"一": 1, "二": 2, "三": 3, "四": 4, "1": 1, "2": 2, "3": 3, "4": 4}
 
 
@@ -342,6 +440,8 @@ def _month_end(y: int, m: int) -> date | None:
 def report_date_from_title(text: str) -> tuple[date | None, str | None]:
     """(report date, frequency it implies) from title text: 截至2020年3月27日 / 2020年3月 / 2020年一季度."""
     t = unicodedata.normalize("NFKC", text)
+    # The day a form was filled in or sent (填报日期：2020年3月30日) is not the period it reports on.
+    t = _SIGN_OFF_DATE.sub(" ", t)
     m = re.search(r"(?:截至|截止|至)\s*" + _FULL_DATE.pattern, t) or _FULL_DATE.search(t)
     if m:
         try:
@@ -394,9 +494,16 @@ def _tier_from_title(text: str) -> tuple[str | None, bool]:
 # ---- row classification ------------------------------------------------------------------------
 
 _SUBTOTAL = re.compile(r"^(其中|合计|小计|总计|共计|累计|全市合计|全省合计)|(合计|小计|总计)(\(.*\))?$")
+# The sign-off words of a form's footer (填表单位（盖章）：… 填表人：… 联系电话：… 填表日期：…).
+_SIGN_OFF = ("填报人", "填表人", "审核人", "制表人", "制表", "负责人", "单位负责人", "统计负责人", "联系人",
+             "联系电话", "联系方式", "电话", "手机", "填报单位", "填表单位", "报送单位", "制表单位", "填报日期",
+             "填表日期", "报送日期", "报送时间", "填报时间", "制表日期", "分管领导", "主管领导", "审核")
 _NOTE = re.compile(
-    r"^(注|备注|说明|填表说明|填报说明|附注)[:：\d.、]|^(注|备注)$|^(填报人|填表人|审核人|制表人?|负责人|单位负责人|联系人|联系电话|填报单位|填报日期|分管领导|审核)[:：]"
+    r"^(注|备注|说明|填表说明|填报说明|附注)[:：\d.、]|^(注|备注)$|^(" + "|".join(_SIGN_OFF)
+    + r")([(（][^)）]{0,6}[)）])?[:：]"
 )
+# Every note word's first character: a vectorised test that lets through all that _NOTE can match.
+_NOTE_FIRST = "^[注备说附" + "".join(sorted({w[0] for w in _SIGN_OFF})) + "]"
 _SECTION_PREFIX = re.compile(r"^([一二三四五六七八九十]+[、.．]|[(（][一二三四五六七八九十\d]+[)）]|\d+[、.．])")
 
 
@@ -492,8 +599,46 @@ def _read(data: bytes, ctx: _Ctx, res: ReadResult, report_date: date | None, tie
     scored = [(h, s) for s in sheets if (h := _find_header(s.grid(0, HEADER_SCAN_ROWS + 1))) is not None]
     if not scored:
         raise _Refuse("未找到表头：文件中没有可识别的列名（如「项目名称」「总投资」），请使用报表模板")
+    tables = [(h, s) for h, s in scored if any(n and (H.header_key(n) or ("",))[0] == "project_name" for n in h.names)]
+    if len(tables) > 1:  # 新兴 and 技改 on two sheets: every sheet is read, or none
+        _read_sheets(tables, ctx, res, report_date, tier, region_obj, frequency)
+        return
     hdr, sheet = max(scored, key=lambda x: sum(1 for n in x[0].names if n and H.header_key(n)))
     _read_reports(sheet, hdr, ctx, res, report_date, tier, region_obj, frequency)
+
+
+def _read_sheets(tables: list[tuple[_Header, _Sheet]], ctx: _Ctx, res: ReadResult, report_date: date | None,
+                 tier: str | None, region: Region | None, frequency: str | None) -> None:
+    """Several sheets with a project table: each read on its own (its findings name the sheet), then
+    one submission when they agree on report date, layout, rhythm and columns; else refused."""
+    parts: list[tuple[str, ReadResult]] = []
+    for hdr, sheet in tables:
+        sctx = _Ctx(f"{ctx.file}（工作表「{sheet.name}」）")
+        part = ReadResult(res.file_name, "reports", "unknown", report_date, res.year, res.frequency,
+                          pl.DataFrame(schema=STAGED_SCHEMA))
+        try:
+            _read_reports(sheet, hdr, sctx, part, report_date, tier, region, frequency)
+        except _Refuse as exc:
+            sctx.err(str(exc))
+        ctx.errors += sctx.errors
+        ctx.warnings += sctx.warnings
+        parts.append((sheet.name, part))
+    first_name, first = parts[0]
+    for name, part in parts[1:]:
+        for what, a, b in (("报告期截止日", first.report_date, part.report_date), ("报表格式", first.layout, part.layout),
+                           ("报送频率", first.frequency, part.frequency),
+                           ("列", sorted(first.present_fields), sorted(part.present_fields))):
+            if a != b:
+                ctx.err(f"工作表「{first_name}」与「{name}」的{what}不同，无法作为一次报送导入："
+                        "请把各工作表分别另存为文件上传，或统一两表的格式", None, None, name)
+                break
+    res.kind, res.layout, res.report_date, res.year, res.frequency = (
+        first.kind, first.layout, first.report_date, first.year, first.frequency)
+    res.present_fields = list(first.present_fields)
+    if ctx.errors:
+        return
+    res.frame = pl.concat([p.frame for _, p in parts], how="vertical_relaxed")
+    _identity_checks(res.frame, ctx)  # the same project on two sheets
 
 
 def _check_cells(sheet: _Sheet, ctx: _Ctx) -> None:
@@ -576,6 +721,9 @@ def _read_reports(sheet: _Sheet, hdr: _Header, ctx: _Ctx, res: ReadResult, repor
     if title_date is None:
         title_date, title_freq = report_date_from_title(Path(ctx.file).stem)
     d = report_date or title_date
+    if report_date and title_date and title_date.year != report_date.year:
+        ctx.err(f"文件标题中的日期 {title_date} 与上传时填写的报告期 {report_date} 不在同一年度，请核对",
+                1, None, title.strip()[:80] or Path(ctx.file).stem)
     raw_keys = [H.header_key(n) if n else None for n in hdr.names]
     year = d.year if d else (_year_from_text(title) or _infer_year([k for k in raw_keys if k]))
     freq = frequency if frequency in FREQUENCIES else (_frequency_from_title(title_and_name) or title_freq or "week")
@@ -591,6 +739,8 @@ def _read_reports(sheet: _Sheet, hdr: _Header, ctx: _Ctx, res: ReadResult, repor
         if hk is None and hdr.groups[j]:
             hk = H.header_key((hdr.groups[j] or "") + name)
         norm, unit = H.normalise_header(name)
+        if unit is None and hdr.groups[j]:  # 项目进展情况（亿元） over 总投资 / 计划投资 …
+            unit = H.normalise_header(hdr.groups[j] or "")[1]
         if hk is None:
             if H.MONEYISH.search(norm):
                 ctx.warn("未识别的投资类列，已忽略（请核对列名，如「2020年计划投资」）", hdr.top + hdr.rows, name)
@@ -600,6 +750,12 @@ def _read_reports(sheet: _Sheet, hdr: _Header, ctx: _Ctx, res: ReadResult, repor
         key, y_of_col = hk
         if key.startswith("_y_"):
             fkey = _resolve_year_key(key, y_of_col, year)
+            if fkey is None and key == H.Y_YTD and year is not None:
+                # This year's completed investment of another year: the file is of another year
+                # than the report date says (a copied title, a wrong date at upload).
+                ctx.err(f"列名中的年份 {y_of_col} 与报告年度 {year} 不一致：请核对报告期截止日"
+                        f"（{'上传时填写' if report_date else '标题中'}为 {d}）或列名", hdr.top + hdr.rows, name, name)
+                continue
             if fkey is None:
                 ctx.warn(f"列名中的年份与报告年度 {year or '（未知）'} 不对应，已忽略", hdr.top + hdr.rows, name)
                 continue
@@ -920,7 +1076,11 @@ def _report_rows(sheet: _Sheet, hdr: _Header, cols: dict[str, _Col], ctx: _Ctx, 
     for i, _step, _order, found in events:
         ctx.add(found, i + 1)
 
-    missing_tier_rows = (rows_i.filter(frame["tier"].is_null()) + 1).to_list()
+    no_tier = frame["tier"].is_null()
+    if "tier" in cols:  # a tier cell that was filled in but not understood has had its own error
+        raw_tier = data[f"c{cols['tier'].idx}"]
+        no_tier = no_tier & ((raw_tier == "") | raw_tier.is_in(vp.matching([raw_tier], vp.maybe_empty, is_empty)))
+    missing_tier_rows = (rows_i.filter(no_tier) + 1).to_list()
     missing_city_rows = (rows_i.filter(region_out["_city_missing"]) + 1).to_list()
     if missing_tier_rows:
         if len(missing_tier_rows) == frame.height:
@@ -965,7 +1125,7 @@ def _maybe_subtotal(v: pl.Expr) -> pl.Expr:
 
 def _maybe_note(v: pl.Expr) -> pl.Expr:
     """A vectorised superset of _NOTE.match(clean(v)): every note word starts with one of these characters."""
-    return ~vp.is_safe(v) | vp.dense(v).str.contains("^[注备说填附审制负单联分]")
+    return ~vp.is_safe(v) | vp.dense(v).str.contains(_NOTE_FIRST)
 
 
 def _per_combination(frame: pl.DataFrame, keys: list[pl.Expr], rule: Callable[[dict[str, Any]], tuple[Any, ...]],
@@ -1328,6 +1488,7 @@ def _read_targets(grid: Grid, tgt: _Targets, ctx: _Ctx, res: ReadResult, report_
     res.report_date = report_date or title_date or (date(year, 12, 31) if year else None)
     res.frequency = "month"
     header = [_cell_text(v) for v in grid[tgt.header_row]]
+    title_factor = H.unit_factor_of(title) or 1.0
 
     # City context: the region given at load, a city in the title, or the city most region columns belong to.
     city: Region | None = None
@@ -1366,6 +1527,8 @@ def _read_targets(grid: Grid, tgt: _Targets, ctx: _Ctx, res: ReadResult, report_
         metric, factor = _target_metric(label)
         if metric is None:
             continue
+        if metric in ("investment_task", "planned_investment") and H.normalise_header(label)[1] is None:
+            factor = title_factor  # 单位：亿元、个 above the table: money in 亿元, counts in 个
         cells = [_cell_text(row[j]) if j < len(row) else "" for j in tgt.region_cols]
         if metric in ("leader", "department"):
             store = leaders if metric == "leader" else depts

@@ -1,0 +1,161 @@
+"""What clerks leave in real Excel files: sign-off footers, fill-in dates, copied titles of another
+year, units on a group header, hidden and extra sheets, merged 地市 cells, a 单位 row over targets."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+import xlsxwriter
+
+from pipelines.ingest import Prepared, prepare
+
+HEAD = ["序号", "地市", "项目名称", "建设类型", "总投资", "2020年计划投资", "2020年截至目前累计完成投资",
+        "开复工时间", "未开复工原因"]
+ROWS: list[list[Any]] = [[1, "太原市", "甲项目", "在建", 120000, 40000, 6500, "2020.2.24", None],
+                         [2, "晋中市", "乙项目", "在建", 80000, 30000, 2000, "2020.3.2", None]]
+TITLE = "2020年省级双百工业转型升级重点项目周报表（截至2020年3月27日）"
+
+
+def write_sheet(ws: Any, title: str = TITLE, unit: str = "单位：万元", head: list[str] = HEAD,
+                rows: list[list[Any]] = ROWS) -> None:
+    ws.write(0, 0, title)
+    ws.write(1, 0, unit)
+    ws.write_row(2, 0, head)
+    for i, r in enumerate(rows):
+        for j, v in enumerate(r):
+            if v is not None:
+                ws.write(3 + i, j, v)
+
+
+def read(path: Path, **kw: Any) -> Prepared:
+    return prepare(path.read_bytes(), path.name, tier="省级双百·新兴", **kw)
+
+
+def errors(p: Prepared) -> list[tuple[Any, ...]]:
+    return [(e.row, e.column, e.value, e.message) for e in p.errors]
+
+
+def values(p: Prepared, *cols: str) -> list[tuple[Any, ...]]:
+    assert p.submission is not None, errors(p)
+    return p.submission.frame.select(cols).rows()
+
+
+def test_a_sign_off_footer_is_not_a_project(tmp_path):
+    path = tmp_path / "footer.xlsx"
+    with xlsxwriter.Workbook(path) as wb:
+        ws = wb.add_worksheet()
+        write_sheet(ws)
+        ws.write_row(5, 0, ["填表单位（盖章）：太原市工信局", None, "填表人：张三", None, "联系电话：13912345678",
+                            None, None, "填表日期：2020年3月27日"])
+        ws.write_row(6, 0, ["报送单位：太原市工信局"] + [None] * 10 + ["报送时间：2020.3.27"])
+    p = read(path)
+    assert p.ok, errors(p)
+    assert values(p, "source_row", "project_name") == [(4, "甲项目"), (5, "乙项目")]
+
+
+def test_a_fill_in_date_is_not_the_report_date(tmp_path):
+    path = tmp_path / "filldate.xlsx"
+    with xlsxwriter.Workbook(path) as wb:
+        write_sheet(wb.add_worksheet(), title="2020年省级双百工业转型升级重点项目周报表",
+                    unit="填报单位：太原市工信局　填报日期：2020年3月30日　单位：万元")
+    assert [e.message for e in read(path).errors] == ["缺少报告期截止日：请在上传时填写，或在标题中注明（如“截至2020年3月27日”）"]
+    p = read(path, report_date=date(2020, 3, 27))
+    assert p.ok and p.submission is not None and p.submission.report_date == date(2020, 3, 27)
+
+
+def test_a_title_or_columns_of_another_year_are_refused(tmp_path):
+    copied = tmp_path / "copied.xlsx"  # last year's title over this year's columns
+    with xlsxwriter.Workbook(copied) as wb:
+        write_sheet(wb.add_worksheet(), title="2020年省级双百工业转型升级重点项目周报表（截至2019年3月27日）")
+    assert errors(read(copied)) == [
+        (3, "2020年截至目前累计完成投资", "2020年截至目前累计完成投资",
+         "列名中的年份 2020 与报告年度 2019 不一致：请核对报告期截止日（标题中为 2019-03-27）或列名")]
+    p = read(copied, report_date=date(2020, 3, 27))
+    assert [(e.row, e.message) for e in p.errors] == [
+        (1, "文件标题中的日期 2019-03-27 与上传时填写的报告期 2020-03-27 不在同一年度，请核对")]
+    assert p.errors[0].value and "截至2019年3月27日" in p.errors[0].value
+
+
+def test_a_unit_on_the_group_header_converts_its_columns(tmp_path):
+    path = tmp_path / "group.xlsx"
+    with xlsxwriter.Workbook(path) as wb:
+        ws = wb.add_worksheet()
+        ws.write(0, 0, TITLE)
+        ws.write_row(1, 0, ["序号", "地市", "项目名称", "建设类型", "项目进展情况（亿元）", None, None, "开复工时间"])
+        ws.write_row(2, 0, [None, None, None, None, "总投资", "2020年计划投资", "2020年截至目前累计完成投资"])
+        ws.write_row(3, 0, [1, "太原市", "甲项目", "在建", 12, 4, 0.65, "2020.2.24"])
+    assert values(read(path), "total_investment", "annual_plan", "ytd_completed") == [(120000.0, 40000.0, 6500.0)]
+
+
+def test_hidden_sheets_are_skipped_and_every_project_sheet_is_read(tmp_path):
+    hidden = tmp_path / "hidden.xlsx"  # last week's copy, hidden, before this week's
+    with xlsxwriter.Workbook(hidden) as wb:
+        old = wb.add_worksheet("3.20")
+        write_sheet(old, title=TITLE.replace("3月27日", "3月20日"), rows=[[*r[:6], 1, *r[7:]] for r in ROWS])
+        new = wb.add_worksheet("3.27")
+        write_sheet(new)
+        new.activate()
+        old.hide()
+    assert values(read(hidden), "project_name", "ytd_completed") == [("甲项目", 6500.0), ("乙项目", 2000.0)]
+
+    two = tmp_path / "two.xlsx"  # 新兴 and 技改 on a sheet each
+    with xlsxwriter.Workbook(two) as wb:
+        write_sheet(wb.add_worksheet("新兴"), rows=ROWS[:1])
+        write_sheet(wb.add_worksheet("技改"), rows=[[1, "大同市", "丙项目", "在建", 50000, 20000, 1000, "2020.3.1"]])
+    p = read(two)
+    assert values(p, "project_name", "city_name") == [("甲项目", "太原市"), ("丙项目", "大同市")]
+
+    apart = tmp_path / "apart.xlsx"  # sheets of two report dates are not one submission
+    with xlsxwriter.Workbook(apart) as wb:
+        write_sheet(wb.add_worksheet("新兴"), rows=ROWS[:1])
+        write_sheet(wb.add_worksheet("技改"), title=TITLE.replace("3月27日", "3月20日"), rows=ROWS[1:])
+    assert errors(read(apart)) == [(None, None, "技改", "工作表「新兴」与「技改」的报告期截止日不同，无法作为一次报送导入："
+                                    "请把各工作表分别另存为文件上传，或统一两表的格式")]
+
+    bad = tmp_path / "bad.xlsx"  # an error on the second sheet names it
+    with xlsxwriter.Workbook(bad) as wb:
+        write_sheet(wb.add_worksheet("新兴"), rows=ROWS[:1])
+        write_sheet(wb.add_worksheet("技改"), rows=[[1, "大同市", "丙项目", "在建", "五万", 20000, 1000, "2020.3.1"]])
+    (e,) = read(bad).errors
+    assert (e.file, e.row, e.column, e.value) == ("bad.xlsx（工作表「技改」）", 4, "总投资", "五万")
+
+
+def test_a_cell_merged_down_names_every_row_but_an_amount_is_not_copied(tmp_path):
+    path = tmp_path / "merged.xlsx"
+    rows = [list(r) for r in ROWS]
+    rows[1][1] = None
+    rows[1][4] = None
+    with xlsxwriter.Workbook(path) as wb:
+        ws = wb.add_worksheet()
+        write_sheet(ws, rows=rows)
+        ws.merge_range(3, 1, 4, 1, "太原市")
+        ws.merge_range(3, 4, 4, 4, 120000)
+    assert values(read(path), "city_name", "total_investment") == [("太原市", 120000.0), ("太原市", None)]
+
+
+def test_a_tier_not_understood_is_one_error_per_cell(tmp_path):
+    path = tmp_path / "tier.csv"
+    path.write_text("项目名称,地市,县区,层级,建设状态,总投资,本年计划投资,本年累计完成投资,实际开（复）工时间\n"
+                    "甲项目,太原市,小店区,双百,在建,1000,500,100,2020-02-20\n"
+                    "乙项目,太原市,小店区,市级千项,在建,1000,500,100,2020-02-20\n", encoding="utf-8")
+    p = prepare(path.read_bytes(), path.name, report_date=date(2020, 3, 27))
+    assert errors(p) == [(2, "层级", "双百", "层级不明确：省级双百项目须注明「新兴」或「技改」")]
+
+
+@pytest.mark.parametrize(("unit", "factor"), [("单位：亿元、个", 10_000.0), ("单位：万元、个", 1.0)])
+def test_a_unit_row_over_targets_converts_money_not_counts(tmp_path, unit, factor):
+    path = tmp_path / "targets.xlsx"
+    with xlsxwriter.Workbook(path) as wb:
+        ws = wb.add_worksheet("附件1")
+        for i, r in enumerate([["铜陵市2020年“重大工业项目攻坚年”目标任务分解表"], [unit],
+                               ["包保县区园区", "总目标", "经开区", "枞阳县", "郊区", "义安区", "铜官区"],
+                               ["重点项目投资任务", 200, 64, 50, 14, 40, 32], ["新开工重点项目", 50, 16, 12, 4, 10, 8]]):
+            ws.write_row(i, 0, r)
+    p = prepare(path.read_bytes(), path.name)
+    assert p.submission is not None, errors(p)
+    frame = p.submission.frame
+    assert frame.filter(metric="investment_task")["value"].to_list()[:2] == [200 * factor, 64 * factor]
+    assert frame.filter(metric="new_starts")["value"].to_list()[:2] == [50.0, 16.0]
