@@ -929,6 +929,17 @@ def _report_rows(sheet: _Sheet, hdr: _Header, cols: dict[str, _Col], ctx: _Ctx, 
     if keep is not None:
         data = data.filter(keep)
     rows_i = data["_i"]
+    if "_len" in data.columns:  # a text file's row longer than its header: its cells have shifted
+        width = max(j for j, n in enumerate(hdr.names) if n) + 1
+        beyond = [f"c{j}" for j in range(width, sheet.width)]
+        if beyond:
+            long_rows = data.filter(pl.any_horizontal([pl.col(c) != "" for c in beyond]))
+            for i, n in zip(long_rows["_i"], long_rows["_len"], strict=True):
+                found = _Found()
+                found.err(f"该行有 {n} 个单元格，比表头多 {n - width} 个，各列已错位：数字中的逗号须加引号"
+                          "（如 \"12,500\"）或去掉，请核对该行", None,
+                          "，".join(v for c in beyond if (v := long_rows.filter(pl.col("_i") == i)[c].item())))
+                events.append((i, 0, -1, found))
 
     # ---- fields by kind ----
     kinds = ("text", "money", "date", "bool")

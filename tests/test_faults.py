@@ -52,11 +52,11 @@ def cli(db: Path, *args: str) -> list[str]:
 
 
 def kill_loads(db: Path, big: Path, report_date: str, seed: int, committed: Callable[[], bool]) -> list[str]:
-    """Start `kaigong ingest big` and kill it (SIGKILL) at a random moment, up to four times, until a
+    """Start `kaigong ingest big` and kill it (SIGKILL) at a random moment, up to five times, until a
     kill lands after the commit (committed() turns true); the outcome of each attempt.
 
     The moments are fractions of how long the whole load takes on this machine (timed first, on a
-    copy of db): the first two between 30 and 75 % of it, before the commit, the later ones after
+    copy of db): the first three between 20 and 60 % of it, before the commit, the later ones after
     it, so a fast machine does not finish every load before the kill (nor a slow one never)."""
     rng = random.Random(seed)
     probe = db.parent / "timing" / db.name
@@ -68,10 +68,10 @@ def kill_loads(db: Path, big: Path, report_date: str, seed: int, committed: Call
     whole = time.monotonic() - t
     shutil.rmtree(probe.parent)
     outcomes = []
-    for attempt in range(4):
+    for attempt in range(5):
         proc = subprocess.Popen(cli(db, "ingest", str(big), "--report-date", report_date), cwd=ROOT,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(whole * (rng.uniform(0.3, 0.75) if attempt < 2 else rng.uniform(1.3, 2.0)))
+        time.sleep(whole * (rng.uniform(0.2, 0.6) if attempt < 3 else rng.uniform(1.3, 2.0)))
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         if committed():

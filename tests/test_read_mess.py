@@ -159,3 +159,14 @@ def test_a_unit_row_over_targets_converts_money_not_counts(tmp_path, unit, facto
     frame = p.submission.frame
     assert frame.filter(metric="investment_task")["value"].to_list()[:2] == [200 * factor, 64 * factor]
     assert frame.filter(metric="new_starts")["value"].to_list()[:2] == [50.0, 16.0]
+
+
+def test_a_text_row_longer_than_its_header_is_refused_as_shifted(tmp_path):
+    path = tmp_path / "shift.csv"  # 12,500 unquoted: every later cell one column to the right
+    path.write_text("项目名称,地市,县区,层级,建设状态,总投资,本年计划投资,本年累计完成投资,实际开（复）工时间\n"
+                    "甲项目,太原市,小店区,市级千项,在建,12,500,500,100,2020-02-20\n"
+                    "乙项目,太原市,小店区,市级千项,在建,1000,500,100,2020-02-20,\n", encoding="utf-8")
+    p = prepare(path.read_bytes(), path.name, report_date=date(2020, 3, 27))
+    assert errors(p)[0] == (2, None, "2020-02-20", "该行有 10 个单元格，比表头多 1 个，各列已错位：数字中的逗号须加引号"
+                                                    "（如 \"12,500\"）或去掉，请核对该行")
+    assert [e.row for e in p.errors] == [2, 2]  # and the shifted date's own error; row 3's empty extra cell is fine
