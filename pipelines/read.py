@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import calendar
 import csv
+import dataclasses
 import html
 import io
 import re
@@ -596,6 +597,10 @@ def _read(data: bytes, ctx: _Ctx, res: ReadResult, report_date: date | None, tie
         if tgt is not None:
             _read_targets(sheet.grid(), tgt, ctx, res, report_date, region_obj)
             return
+    cards = [(s, c) for s in sheets if (c := _find_card(s.grid(0, CARD_SCAN_ROWS))) is not None]
+    if cards:  # 附件1 台账 as printed: one project a sheet, label beside value
+        _read_cards(cards, ctx, res, report_date, tier, region_obj, frequency)
+        return
     scored = [(h, s) for s in sheets if (h := _find_header(s.grid(0, HEADER_SCAN_ROWS + 1))) is not None]
     if not scored:
         raise _Refuse("未找到表头：文件中没有可识别的列名（如「项目名称」「总投资」），请使用报表模板")
@@ -605,6 +610,104 @@ def _read(data: bytes, ctx: _Ctx, res: ReadResult, report_date: date | None, tie
         return
     hdr, sheet = max(scored, key=lambda x: sum(1 for n in x[0].names if n and H.header_key(n)))
     _read_reports(sheet, hdr, ctx, res, report_date, tier, region_obj, frequency)
+
+
+CARD_SCAN_ROWS = 80
+
+
+@dataclass
+class _Card:
+    """A project card (附件1 台账 as printed): each field a label with its value beside it."""
+
+    title_rows: Grid  # the rows above the first label (title, 单位：万元)
+    fields: list[tuple[str, Any, int]]  # (label as written, value, 1-based sheet row)
+
+
+def _find_card(grid: Grid) -> _Card | None:
+    """The sheet as a project card, or None: a 项目名称 label with its value beside it, at least five
+    labels, and no row that reads as a table header (five or more column names)."""
+    fields: list[tuple[str, Any, int]] = []
+    first_label_row: int | None = None
+    for r, row in enumerate(grid):
+        in_row = 0
+        j = 0
+        while j < len(row):
+            text = _cell_text(row[j])
+            label = _SECTION_PREFIX.sub("", clean(text)) if text else ""
+            if not label or H.header_key(label) is None:
+                j += 1
+                continue
+            in_row += 1
+            value, k = None, j + 1
+            while k < len(row):  # the value: the next filled cell, unless it is the next label
+                nxt = _cell_text(row[k])
+                if nxt:
+                    if H.header_key(_SECTION_PREFIX.sub("", clean(nxt))) is None:
+                        value = row[k]
+                        k += 1
+                    break
+                k += 1
+            fields.append((label, value, r + 1))
+            first_label_row = r if first_label_row is None else first_label_row
+            j = k
+        if in_row >= 5:
+            return None
+    if len(fields) < 5 or first_label_row is None:
+        return None
+    if not any(H.header_key(label) == ("project_name", None) and value is not None and _cell_text(value)
+               for label, value, _ in fields):
+        return None
+    return _Card(grid[:first_label_row], fields)
+
+
+def _read_cards(cards: list[tuple[_Sheet, _Card]], ctx: _Ctx, res: ReadResult, report_date: date | None,
+                tier: str | None, region: Region | None, frequency: str | None) -> None:
+    """Project cards (one a sheet) read as a table of one row per card, through the same reader as
+    every table: a header of their labels, a row of their values. A finding is then put back on
+    the sheet and row where the card has that field."""
+    labels: list[str] = []
+    for _, card in cards:
+        for label, _, _ in card.fields:
+            if label not in labels:
+                labels.append(label)
+    title_rows: list[list[Any]] = [[_cell_text(v) or None for v in row] for row in cards[0][1].title_rows]
+    value_rows: list[list[Any]] = []
+    for _, card in cards:
+        by_label: dict[str, Any] = {}
+        for label, value, _ in card.fields:
+            by_label.setdefault(label, value)
+        value_rows.append([by_label.get(label) for label in labels])
+    width = max(len(labels), *(len(r) for r in title_rows)) if title_rows else len(labels)
+    rows: list[list[Any]] = [*title_rows, list(labels), *value_rows]
+    grid: Grid = [r + [None] * (width - len(r)) for r in rows]
+    table = _Sheet(cards[0][0].name, rows=grid)
+    hdr = _find_header(table.grid(0, HEADER_SCAN_ROWS + 1))
+    if hdr is None or hdr.top != len(title_rows):
+        raise _Refuse("项目信息卡的栏目无法识别：请使用每行一个项目的台账表格")
+    sub = _Ctx(ctx.file)
+    _read_reports(table, hdr, sub, res, report_date, tier, region, frequency)
+    first_value_row = len(title_rows) + 2  # 1-based row of the first card's values in the table
+    many = len(cards) > 1
+
+    def place(f: Finding) -> Finding:
+        k = (f.row or 0) - first_value_row
+        if not 0 <= k < len(cards):
+            return f
+        sheet, card = cards[k]
+        rows = {label: r for label, _, r in card.fields}
+        name_row = next((r for label, _, r in card.fields if H.header_key(label) == ("project_name", None)), None)
+        return dataclasses.replace(f, file=f"{ctx.file}（工作表「{sheet.name}」）" if many else f.file,
+                                   row=rows.get(f.column or "", name_row))
+
+    ctx.errors += [place(f) for f in sub.errors]
+    ctx.warnings += [place(f) for f in sub.warnings]
+    if res.frame.height:
+        name_rows = [next((r for label, _, r in card.fields if H.header_key(label) == ("project_name", None)), 0)
+                     for _, card in cards]
+        res.frame = res.frame.with_columns(
+            pl.col("source_row").replace_strict(
+                list(range(first_value_row, first_value_row + len(cards))), name_rows, default=pl.col("source_row"),
+                return_dtype=res.frame.schema["source_row"]))
 
 
 def _read_sheets(tables: list[tuple[_Header, _Sheet]], ctx: _Ctx, res: ReadResult, report_date: date | None,

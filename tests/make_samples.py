@@ -294,6 +294,38 @@ def write_ledger_xlsx(path: Path) -> None:
     wb.close()
 
 
+# 附件1 台账 as printed in 晋工信投资字〔2020〕29号: (label, value column index in LEDGER_HEADER or None) pairs
+# a row, with the card's section rows (一、企业简介 carries its value).
+CARD_ROWS: list[list[tuple[str, int | None]]] = [
+    [("项目名称", 0)], [("项目单位", 1)], [("一、企业简介", 2)], [("二、项目信息", None)],
+    [("建设地点", 3), ("行业类别", 4)], [("所在开发区", 5), ("是否贫困县项目", 6)], [("项目类别", 7), ("建设类型", 8)],
+    [("项目建设周期", 9), ("2020 年预计开复工时间", 10)], [("建设规模及建设内容", 11)], [("三、投资情况", None)],
+    [("总投资", 12), ("截至 2019 年底完成投资", 13)], [("2020 年计划投资", 14), ("2021 年计划投资", 15), ("2022 年计划投资", 16)],
+    [("四、建设进度", None)], [("目前形象进度", 17), ("2020 年推进目标", 18)], [("项目进展", 19)], [("五、效益亮点", None)],
+    [("投产效益", 20)], [("项目亮点", 21)],
+]
+
+
+def write_ledger_cards_xlsx(path: Path) -> None:
+    """The same projects as ledger.xlsx, as the printed 附件1 台账: a card a sheet (label, value beside it),
+    after a cover sheet."""
+    assert [LEDGER_HEADER[j] for row in CARD_ROWS for label, j in row if j is not None] == [
+        LEDGER_HEADER[j] for j in range(22)], "the card carries every column of the one-row ledger"
+    wb = xlsxwriter.Workbook(str(path))
+    wb.add_worksheet("填报说明").write_string(0, 0, "每个项目填写一张台账（一个工作表）")
+    for i, t in enumerate(LEDGER):
+        ws = wb.add_worksheet(f"项目{i + 1}")
+        ws.write_string(0, 0, "山西省工业转型升级重点项目台账")
+        ws.write_string(1, 0, "单位：万元")
+        cells = _ledger_cells(t)
+        for r, row in enumerate(CARD_ROWS):
+            for k, (label, j) in enumerate(row):
+                ws.write_string(2 + r, 2 * k, label)
+                if j is not None and cells[j] not in ("", None):
+                    ws.write_string(2 + r, 2 * k + 1, cells[j])
+    wb.close()
+
+
 def _ledger_expected() -> pl.DataFrame:
     rows = []
     for i, t in enumerate(LEDGER):
@@ -480,6 +512,7 @@ def main() -> None:
     write_expected(_flat_expected(), EXPECTED / "flat_weekly_expected.csv")
     write_ledger_xlsx(SAMPLES / "ledger.xlsx")
     write_expected(_ledger_expected(), EXPECTED / "ledger_expected.csv")
+    write_ledger_cards_xlsx(SAMPLES / "ledger_cards.xlsx")
     write_progress_xlsx(SAMPLES / "tongling_progress.xlsx")
     write_expected(_progress_expected(), EXPECTED / "tongling_progress_expected.csv")
     write_planning_csv(SAMPLES / "tongling_planning.csv")

@@ -76,6 +76,28 @@ def test_ledger():
     assert r.frame["plan_year_after"][4] == 5000.0  # 2022年计划投资 with Y = 2020
 
 
+def test_ledger_cards_read_as_the_ledger():
+    """附件1 台账 as printed (a card a sheet, after a cover sheet): the same frame as the one-row ledger
+    of the same projects, each row numbered where its card names the project."""
+    r = read_submission(SAMPLES / "ledger_cards.xlsx", "ledger_cards.xlsx", tier="省级双百·技改",
+                        report_date=date(2020, 2, 14))
+    assert (r.layout, r.errors, r.warnings) == ("ledger", [], [])
+    want = expected("ledger")
+    assert_frame_equal(r.frame.drop("source_row"), want.drop("source_row"))
+    assert r.frame["source_row"].to_list() == [3] * want.height
+
+
+def test_a_card_error_names_its_sheet_and_row(tmp_path):
+    import openpyxl
+
+    wb = openpyxl.load_workbook(SAMPLES / "ledger_cards.xlsx")
+    wb["项目2"]["B13"] = "六万八"  # 总投资 of the second card
+    path = tmp_path / "cards.xlsx"
+    wb.save(path)
+    r = read_submission(path, path.name, tier="省级双百·技改", report_date=date(2020, 2, 14))
+    assert [(e.file, e.row, e.column, e.value) for e in r.errors] == [("cards.xlsx（工作表「项目2」）", 13, "总投资", "六万八")]
+
+
 def test_tongling_progress():
     r = read_submission(SAMPLES / "tongling_progress.xlsx", "tongling_progress.xlsx", tier="其他", region="铜陵市",
                         report_date=date(2020, 5, 25))
