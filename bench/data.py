@@ -36,12 +36,13 @@ SCALES = {
 
 def fingerprint(scale: Scale) -> str:
     """Changes when anything that shapes the stored data changes."""
-    from pipelines import schema, store
+    from pipelines import metrics, schema, store
 
     h = hashlib.sha256(json.dumps([scale.projects, scale.weeks, scale.seed]).encode())
     h.update((ROOT / "pipelines" / "demo.py").read_bytes())
     h.update("\n".join((*schema.DDL, store._SNAPSHOT_DDL, *getattr(store, "DERIVED_DDL", ()))).encode())
     h.update(str(getattr(store, "STORE_FORMAT", "")).encode())
+    h.update(str(getattr(metrics, "CELLS_FORMULA", "")).encode())  # the stored cells' formulas
     return h.hexdigest()[:16]
 
 

@@ -185,7 +185,8 @@ def collect(con: duckdb.DuckDBPyConnection, as_of: date, *, year: int | None = N
         sentences=sentences(total, tiers, regions, overdue, scope, d, region_level),
         is_demo=is_demo,
         footnotes=[metrics.FORMULA_ZH[k] for k in
-                   ("completion_rate", "time_progress", "schedule_gap", "start_rate", "lights", "double_half")],
+                   ("completion_rate", "time_progress", "schedule_gap", "start_rate", "completion_count_rate",
+                    "stats_rate", "reporting_rate", "lights", "double_half")],
     )
 
 

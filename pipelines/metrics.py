@@ -103,10 +103,11 @@ FORMULA_ZH: dict[str, str] = {
     "completion_rate": "投资完成率 = 本年累计完成投资 ÷ 年度计划投资",
     "time_progress": "序时进度 = 报告期截止日在本年的天数 ÷ 本年天数",
     "schedule_gap": "超（滞后）序时进度 = 投资完成率 − 序时进度（百分点）",
-    "start_rate": "开（复）工率 = 已开（复）工项目数 ÷ 应开（复）工项目数（非储备且计划开复工时间不晚于截止日；续建、在建项目自1月1日起应复工）",
+    "start_rate": "开（复）工率 = 已开（复）工项目数 ÷ 应开（复）工项目数（非储备且计划开复工时间不晚于截止日；"
+                  "续建、在建项目自1月1日起应复工；未填计划开复工时间的项目按实际开复工时间计）",
     "completion_count_rate": "竣工率 = 本年已竣工项目数 ÷ 计划本年竣工项目数",
     "stats_rate": "入统率 = 已入统项目数 ÷ 应入统项目数（已开工且总投资≥500万元）",
-    "reporting_rate": "录入率 = 本期已报送的未竣工项目数 ÷ 期初尚未竣工（投产）的项目数（期初已竣工项目的报送不计入分子）",
+    "reporting_rate": "录入（报送）率 = 本期已报送项目数 ÷ 本期开始前尚未竣工（投产）的项目数",
     "double_half": "双过半：6月30日及以后，投资完成率 ≥ 50%",
     "lights": "红黄绿灯：滞后序时进度不超过10个百分点为绿灯，10～30个百分点为黄灯，超过30个百分点为红灯",
 }
@@ -268,9 +269,12 @@ SELECT
     s.*,
     {prev_col}
     coalesce(s.completion_date, s.done_date) AS completion_date_eff,
+    -- due by the planned (re)start date where the report gives one (a project that started
+    -- early is not due before its planned date); only a project with no planned date known is
+    -- due by its actual start date; with neither, not due (false, not null)
     (coalesce(s.stage, '') <> '储备'
         AND (s.stage IN ('续建', '在建')
-             OR least(s.planned_start_date, s.actual_start_date) <= s.report_date)) AS is_due,
+             OR (coalesce(s.planned_start_date, s.actual_start_date) <= s.report_date) IS TRUE)) AS is_due,
     (s.actual_start_date IS NOT NULL AND s.actual_start_date <= s.report_date) AS has_started
 FROM s {prev_join}
 WHERE {where}
@@ -279,9 +283,15 @@ WHERE {where}
 
 
 def _flags_sql(filters: Filters, *, with_prev: bool = True, single: bool = False) -> tuple[str, dict[str, Any]]:
-    """The per-project relation with the contract's flags (see _projects_sql)."""
+    """The per-project relation with the contract's flags (see _projects_sql).
+
+    录入率's base, is_active_before_period: not yet 竣工/投产 before the period, by the stage of
+    the snapshot before the period and by the completion date as of D (a project first reported
+    this period as 竣工 in an earlier year was done before the period, too)."""
     active = (
-        f",\n    (coalesce(stage_before_period, '') NOT IN {schema.DONE_STAGES_SQL}) AS is_active_before_period"
+        f""",
+    (coalesce(stage_before_period, '') NOT IN {schema.DONE_STAGES_SQL}
+        AND (completion_date_eff IS NULL OR completion_date_eff >= period_start)) AS is_active_before_period"""
         if with_prev else ""
     )
     projects, fparams = _projects_sql(filters, with_prev=with_prev, single=single)
@@ -455,8 +465,9 @@ CELL_SUMS: tuple[tuple[str, str], ...] = (
     ("stats_registered", "count(*) FILTER (WHERE is_stats_due AND coalesce(stats_registered, false))"),
     ("reported", "count(*) FILTER (WHERE is_reported)"),
     ("reporting_base", "count(*) FILTER (WHERE is_active_before_period)"),
-    # 录入率's numerator: reports from the base's population (a project finished before the
-    # period may still report, but it is not in the base, else 录入率 passes 100 %)
+    # Not used by any figure (录入率 is reported ÷ reporting_base, per the contract, so it may
+    # pass 100 % when projects done before the period still report): kept because it is a
+    # column of the stored cell tables, and databases written before hold it.
     ("reported_active", "count(*) FILTER (WHERE is_reported AND is_active_before_period)"),
 )
 _MONEY_SUMS = ("total_investment", "annual_plan", "ytd_completed")
@@ -511,12 +522,23 @@ WHERE year = $year AND as_of BETWEEN list_min($dates::DATE[]) AND list_max($date
     return sql, fparams
 
 
+# The version of the formulas the stored cells are computed with: raise it whenever a change
+# here changes what a cell holds (a flag's definition, a sum), so that cells a database kept
+# from before are not used, and Warehouse.upgrade() (the app and the CLI call it) or the next
+# load rebuilds them. "2": 应开工 by the planned date where known (no longer the earlier of
+# planned and actual), 录入率's base leaving out projects completed before the period by date.
+CELLS_FORMULA = "2"
+
 # Stored cells are as current as the data when figure_cells_of names the data version they were
-# last brought up to date at (store.Warehouse.write carries it forward; a writer that does not
-# know of the cells leaves it behind, and then the cells are not used until rebuilt).
-CELLS_CURRENT_SQL = """
-(SELECT value FROM meta WHERE key = 'data_version')
-    IS NOT DISTINCT FROM (SELECT value FROM meta WHERE key = 'figure_cells_of')"""
+# last brought up to date at (store.Warehouse.write carries it forward, see keep_cells_current;
+# a writer that does not know of the cells leaves it behind, and then the cells are not used
+# until rebuilt) and cells_formula is CELLS_FORMULA. A database nothing was ever written to
+# (no data_version) has nothing to derive: its (empty) cells are current.
+CELLS_CURRENT_SQL = f"""
+((SELECT value FROM meta WHERE key = 'data_version')
+    IS NOT DISTINCT FROM (SELECT value FROM meta WHERE key = 'figure_cells_of')
+ AND ((SELECT value FROM meta WHERE key = 'data_version') IS NULL
+      OR (SELECT value FROM meta WHERE key = 'cells_formula') IS NOT DISTINCT FROM '{CELLS_FORMULA}'))"""
 
 
 def cells_current(con: duckdb.DuckDBPyConnection) -> bool:
@@ -531,9 +553,24 @@ def cells_current(con: duckdb.DuckDBPyConnection) -> bool:
 
 
 def mark_cells_current(con: duckdb.DuckDBPyConnection) -> None:
-    """Record that the stored cells hold every report date of the data as it is now."""
+    """Record that the stored cells hold every report date of the data as it is now, computed
+    with the formulas of CELLS_FORMULA."""
     con.execute(
-        "INSERT OR REPLACE INTO meta SELECT 'figure_cells_of', (SELECT value FROM meta WHERE key = 'data_version')"
+        """INSERT OR REPLACE INTO meta
+           SELECT 'figure_cells_of', (SELECT value FROM meta WHERE key = 'data_version')
+           UNION ALL SELECT 'cells_formula', $f""",
+        {"f": CELLS_FORMULA},
+    )
+
+
+def keep_cells_current(con: duckdb.DuckDBPyConnection, version: str) -> None:
+    """In a write that is about to set data_version to version: cells current before it stay
+    current after it (the caller keeps them so: a load refreshes them in its transaction).
+    One statement, so both marks are written on the same reading of CELLS_CURRENT_SQL."""
+    con.execute(
+        f"""INSERT OR REPLACE INTO meta
+            SELECT * FROM (VALUES ('figure_cells_of', $v), ('cells_formula', $f)) WHERE {CELLS_CURRENT_SQL}""",
+        {"v": version, "f": CELLS_FORMULA},
     )
 
 
@@ -585,19 +622,21 @@ def rebuild_cells(con: duckdb.DuckDBPyConnection) -> None:
 
 def _stored_periods(con: duckdb.DuckDBPyConnection, year: int) -> dict[date, date] | None:
     """{report date: period start} of the stored cells of year, or None when they are not current."""
-    try:  # one query: the year's periods, and the two meta values that say whether they are current
+    try:  # one query: the year's periods, and the meta values that say whether they are current
         rows = con.execute(
-            """SELECT as_of, period_start, NULL FROM report_periods WHERE year = $y
-               UNION ALL SELECT NULL, NULL, key || '=' || coalesce(value, '') FROM meta
-               WHERE key IN ('data_version', 'figure_cells_of')""",
+            """SELECT as_of, period_start, NULL::VARCHAR, NULL::VARCHAR FROM report_periods WHERE year = $y
+               UNION ALL SELECT NULL, NULL, key, value FROM meta
+               WHERE key IN ('data_version', 'figure_cells_of', 'cells_formula')""",
             {"y": year},
         ).fetchall()
     except duckdb.CatalogException:  # written before the cells existed
         return None
-    meta = {m.split("=", 1)[0]: m.split("=", 1)[1] for _, _, m in rows if m is not None}
-    if meta.get("data_version") != meta.get("figure_cells_of"):  # see CELLS_CURRENT_SQL
+    meta = {k: v for _, _, k, v in rows if k is not None}
+    version = meta.get("data_version")
+    # as CELLS_CURRENT_SQL
+    if version != meta.get("figure_cells_of") or (version is not None and meta.get("cells_formula") != CELLS_FORMULA):
         return None
-    return {d: p for d, p, m in rows if m is None}
+    return {d: p for d, p, k, _ in rows if k is None}
 
 
 def _aggregate_sql(bys: tuple[str | None, ...], source: str) -> tuple[str, list[int]]:
@@ -712,7 +751,7 @@ def _items(by: str | None, dates: list[date], rows: list[tuple]) -> dict[date, l
         rows += [(d, "全部", None, 0, 0.0, 0.0, 0.0) + (0,) * 10 for d in per_date if d not in seen]
     for r in rows:
         (d, key, code, projects, total, plan, ytd, due, started, overdue, completed, planned_c,
-         stats_due, stats_reg, reported, reporting_base, reported_active) = r
+         stats_due, stats_reg, reported, reporting_base, _reported_active) = r
         if by is None and projects == 0:
             key = "全部"
         tp = time_progress(d)
@@ -739,8 +778,9 @@ def _items(by: str | None, dates: list[date], rows: list[tuple]) -> dict[date, l
             stats_registered=stats_reg,
             stats_rate=_ratio(stats_reg, stats_due),
             reported=reported,
-            # Numerator within the denominator's population (see reported_active in CELL_SUMS).
-            reporting_rate=_ratio(reported_active, reporting_base),
+            # reported ÷ projects not yet done before the period: above 1 when projects done
+            # before the period still report (they are in `reported`, not in the base)
+            reporting_rate=_ratio(reported, reporting_base),
         )
         per_date[d].append(item)
     if by is not None:

@@ -359,10 +359,7 @@ class Warehouse:
                     version = str(time.time_ns())
                     # Cells current before this write stay current after it: every write here
                     # keeps them so (a load refreshes them in this transaction).
-                    con.execute(
-                        f"INSERT OR REPLACE INTO meta SELECT 'figure_cells_of', $v WHERE {metrics.CELLS_CURRENT_SQL}",
-                        {"v": version},
-                    )
+                    metrics.keep_cells_current(con, version)
                     con.execute("INSERT OR REPLACE INTO meta VALUES ('data_version', ?)", [version])
                     con.execute("COMMIT")
                 except BaseException:

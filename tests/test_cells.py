@@ -16,6 +16,7 @@ from pipelines import metrics
 from pipelines.findings import SubmissionRefused
 from pipelines.store import Submission, Warehouse
 from tests.conftest import load_rows
+from tests.test_metrics import EARLY_AT_D2, EARLY_D2, assert_figures, load_early_starters_and_late_completions
 
 TY, XZ = ("140100", "太原市"), ("140900", "忻州市")
 XD = ("140105", "小店区")
@@ -328,6 +329,92 @@ def test_the_app_upgrades_a_database_from_before_the_cells_once(wh):
     version = wh.data_version()
     wh.upgrade()  # current: nothing to do, nothing written
     assert wh.data_version() == version
+
+
+def _as_before_the_formula_version(wh: Warehouse) -> None:
+    """Make the file look like one whose cells were computed before CELLS_FORMULA "2" (应开工 by
+    the earlier of planned and actual start, 录入率's base by the stage alone), marked current
+    the old way: figure_cells_of = data_version, no cells_formula. The stored cells at 03-13 get
+    the old formulas' counts: P (started 03-10, planned 05-01) due and started, R (completed in
+    2019, first reported on 03-13) in the base."""
+    con = duckdb.connect(str(wh.path))
+    try:
+        p_cell = "tier = '市级千项' AND city_code = '140100' AND as_of = $d"
+        con.execute(f"UPDATE figure_cells SET due = due + 1, started = started + 1 WHERE {p_cell} "
+                    "AND stage = '新开工' AND size_band = '5–10亿'", {"d": EARLY_D2})
+        con.execute(f"UPDATE figure_cells_coarse SET due = due + 1, started = started + 1 WHERE {p_cell}",
+                    {"d": EARLY_D2})
+        r_cell = "city_code = '140900' AND as_of = $d"  # R shares its cells with S (and T, coarse)
+        for table, where in (("figure_cells", f"{r_cell} AND stage = '竣工'"), ("figure_cells_coarse", r_cell)):
+            con.execute(f"UPDATE {table} SET reporting_base = reporting_base + 1, "
+                        f"reported_active = reported_active + 1 WHERE {where}", {"d": EARLY_D2})
+        con.execute("DELETE FROM meta WHERE key = 'cells_formula'")
+        assert con.execute("SELECT count(*) FROM meta WHERE key IN ('data_version', 'figure_cells_of') "
+                           "GROUP BY ALL HAVING count(DISTINCT value) = 1").fetchall() == [(2,)]
+    finally:
+        con.close()
+
+
+def test_cells_of_an_earlier_formula_are_not_read_and_upgrade_rebuilds_them(wh):
+    load_early_starters_and_late_completions(wh)
+    with wh.read() as con:  # a database written now carries the formula version
+        assert con.execute("SELECT value FROM meta WHERE key = 'cells_formula'").fetchall() == [
+            (metrics.CELLS_FORMULA,)]
+        assert metrics.cells_current(con)
+    _as_before_the_formula_version(wh)
+    with wh.read() as con:
+        stale = con.execute("SELECT sum(due), sum(started), sum(reporting_base) FROM figure_cells_coarse "
+                            "WHERE as_of = $d", {"d": EARLY_D2}).fetchall()
+        assert stale == [(4, 3, 5)]  # what the old formulas gave
+        assert not metrics.cells_current(con)
+        assert metrics._stored_periods(con, 2020) is None
+        assert not metrics._at(con, EARLY_D2, None, None, NO_FILTERS).stored
+        assert metrics.report_dates(con, 2020) == [date(2020, 3, 6), EARLY_D2]
+        assert_figures(metrics.total(con, EARLY_D2), EARLY_AT_D2)  # from the snapshots, not the cells
+        assert_figures(metrics.trend(con, EARLY_D2).to_dicts()[-1], EARLY_AT_D2)
+    wh.upgrade()  # what the app and the CLI do before reading
+    with wh.read() as con:
+        assert metrics.cells_current(con)
+        assert con.execute("SELECT value FROM meta WHERE key = 'cells_formula'").fetchall() == [
+            (metrics.CELLS_FORMULA,)]
+        assert assert_stored_cells_agree(con) == 2
+        assert metrics._at(con, EARLY_D2, None, None, NO_FILTERS).stored
+        assert con.execute("SELECT sum(due), sum(started), sum(reporting_base) FROM figure_cells_coarse "
+                           "WHERE as_of = $d", {"d": EARLY_D2}).fetchall() == [(3, 2, 4)]
+        assert_figures(metrics.total(con, EARLY_D2), EARLY_AT_D2)
+        assert_figures(metrics.trend(con, EARLY_D2).to_dicts()[-1], EARLY_AT_D2)
+    version = wh.data_version()
+    wh.upgrade()  # current now: nothing written
+    assert wh.data_version() == version
+
+    # an old database loaded into before any upgrade: the load rebuilds every cell, not only its date's
+    _as_before_the_formula_version(wh)
+    load_rows(wh, date(2020, 3, 20), [proj("Q无计划", stage="在建")], present=("stage",))
+    with wh.read() as con:
+        assert metrics.cells_current(con)
+        assert assert_stored_cells_agree(con) == 3
+        assert_figures(metrics.total(con, EARLY_D2), EARLY_AT_D2)
+    # and the next load keeps them current (write() carries both marks forward)
+    load_rows(wh, date(2020, 3, 27), [proj("Q无计划", stage="在建")], present=("stage",))
+    with wh.read() as con:
+        assert metrics.cells_current(con)
+        assert assert_stored_cells_agree(con) == 4
+
+
+def test_a_new_database_is_current_and_its_first_load_marks_the_formula(tmp_path):
+    wh = Warehouse(tmp_path / "new.duckdb")
+    wh.init()
+    with wh.read() as con:
+        assert metrics.cells_current(con)  # nothing written: nothing to derive
+        assert con.execute("SELECT count(*) FROM meta").fetchall() == [(0,)]
+    version = wh.data_version()
+    wh.upgrade()
+    assert wh.data_version() == version
+    load_rows(wh, D1, week1())
+    with wh.read() as con:
+        assert metrics.cells_current(con)
+        assert dict(con.execute("SELECT key, value FROM meta").fetchall())["cells_formula"] == metrics.CELLS_FORMULA
+        assert assert_stored_cells_agree(con) == 1
 
 
 def _derived(wh: Warehouse) -> list:

@@ -56,7 +56,7 @@ def test_figures_by_hand(wh):
     assert t["ytd_completed"] == 3200.0
     assert t["completion_rate"] == pytest.approx(3200 / 16400)
     assert t["schedule_gap"] == pytest.approx((3200 / 16400 - 91 / 366) * 100)
-    # due: A (continuing), B (planned 3-01), E (started 2019: least(planned, actual) <= D)
+    # due: A (continuing), B (planned 3-01), E (no planned date: due by its actual date, 2019-05-01)
     assert (t["due"], t["started"], t["overdue"]) == (3, 2, 1)
     assert t["start_rate"] == pytest.approx(2 / 3)
     assert (t["completed"], t["planned_completions"]) == (1, 1)
@@ -174,13 +174,132 @@ def test_json_rows_follow_the_contract(wh):
     assert rows[0]["group"] == "太原市" and rows[0]["group_code"] == "140100"
 
 
-def test_reporting_rate_never_counts_projects_finished_before_the_period(wh):
+def test_reporting_rate_counts_every_report_but_not_projects_finished_before_the_period(wh):
     load_rows(wh, date(2020, 3, 6), [proj("A项目", stage="在建"), proj("C项目", stage="竣工")])
     load_rows(wh, date(2020, 3, 13), [proj("A项目", stage="在建"), proj("C项目", stage="竣工")])
     with wh.read() as con:
         t = metrics.total(con, date(2020, 3, 13))
-    # both reported in 3-07..3-13 (the contract's `reported`), but C was 竣工 before the period
-    assert (t["reported"], t["reporting_rate"]) == (2, 1.0)
+    # both reported in 3-07..3-13 (the contract's `reported` = 2); C was 竣工 at 3-06, before the
+    # period, so the base is A alone (1): 录入率 = reported ÷ base = 2 ÷ 1 = 200 %
+    assert (t["reported"], t["reporting_rate"]) == (2, 2.0)
+
+
+# ---- 应开工 by the planned date; 录入率 = reported ÷ projects not done before the period ---------
+
+EARLY_D1, EARLY_D2 = date(2020, 3, 6), date(2020, 3, 13)
+
+
+def load_early_starters_and_late_completions(wh) -> None:
+    """Two weeks (periods 02-29..03-06 and 03-07..03-13). 太原: P starts early (actual 03-10,
+    planned 05-01), Q has no planned date and started 03-02, V is overdue (planned 03-01).
+    忻州: R first reported on 03-13 as 竣工 on 2019-11-30, S reported 竣工 on 03-06 and again on
+    03-13, T is 在建 (started 02-20, 入统) and does not report on 03-13."""
+    load_rows(wh, EARLY_D1, [
+        proj("P早开工", stage="新开工", total_investment=60000.0, planned_start_date=date(2020, 5, 1)),
+        proj("V逾期", stage="新开工", total_investment=400.0, planned_start_date=date(2020, 3, 1),
+             not_started_reason="资金未落实"),
+        proj("S上期竣工", city=XZ, stage="竣工", total_investment=800.0),
+        proj("T未报送", city=XZ, stage="在建", total_investment=20000.0, actual_start_date=date(2020, 2, 20),
+             stats_registered=True),
+    ])
+    load_rows(wh, EARLY_D2, [
+        proj("P早开工", stage="新开工", total_investment=60000.0, planned_start_date=date(2020, 5, 1),
+             actual_start_date=date(2020, 3, 10)),
+        proj("Q无计划", stage="新开工", total_investment=8000.0, actual_start_date=date(2020, 3, 2)),
+        proj("V逾期", stage="新开工", total_investment=400.0, planned_start_date=date(2020, 3, 1),
+             not_started_reason="资金未落实"),
+        proj("R去年竣工", city=XZ, stage="竣工", total_investment=3000.0, completion_date=date(2019, 11, 30)),
+        proj("S上期竣工", city=XZ, stage="竣工", total_investment=800.0),
+    ])
+
+
+# The figures at 03-13 by hand (period 03-07..03-13; old formulas in brackets):
+# due: Q (no planned date, actual 03-02 ≤ D), T (在建), V (planned 03-01) = 3; not P, planned 05-01
+#      although it started on 03-10 [least(planned, actual) counted P: 4]
+# started: Q, T = 2 [3]; overdue: V = 1; start_rate 2/3
+# completed: S (竣工 reported 03-06, in 2020) = 1; R's completion is in 2019
+# stats: started with total ≥ 500 万元: Q, T = 2; 入统: T = 1
+# reported: P, Q, R, S, V = 5 (T did not report in the period)
+# base: P, Q, T, V = 4; not S (竣工 in the snapshot before the period), not R (completed 2019-11-30,
+#      before 03-07) [the stage alone kept R: 5]
+# reporting_rate: 5 ÷ 4 = 1.25 [the active reporters only: 4 ÷ 5]
+EARLY_AT_D2 = {
+    "projects": 6, "due": 3, "started": 2, "overdue": 1, "start_rate": 2 / 3, "completed": 1,
+    "planned_completions": 0, "completion_count_rate": None, "stats_due": 2, "stats_registered": 1,
+    "stats_rate": 0.5, "reported": 5, "reporting_rate": 1.25,
+}
+# by city at 03-13: 太原 P, Q, V: due Q, V; started Q; reported 3 of base 3.
+# 忻州 R, S, T: due T; started T; reported R, S = 2 of base T = 1: 200 %.
+EARLY_BY_CITY_AT_D2 = {
+    "太原市": {"projects": 3, "due": 2, "started": 1, "start_rate": 0.5, "reported": 3, "reporting_rate": 1.0},
+    "忻州市": {"projects": 3, "due": 1, "started": 1, "start_rate": 1.0, "reported": 2, "reporting_rate": 2.0},
+}
+# 03-06 (period 02-29..03-06; no snapshot before it): P, S, T, V. due: T, V = 2 (P planned 05-01, no
+# actual); started T = 1; all 4 reported; base 4 (S became 竣工 on 03-06, inside the period) = 100 %.
+EARLY_AT_D1 = {"projects": 4, "due": 2, "started": 1, "overdue": 1, "completed": 1, "reported": 4,
+               "reporting_rate": 1.0}
+# 03-20, not a report date (period 03-14..03-20, states of 03-13): due 3, started 2; nobody reported;
+# base: the 03-13 snapshot's stages leave out R and S (竣工): P, Q, T, V = 4; 0 ÷ 4 = 0.
+EARLY_AT_0320 = {"projects": 6, "due": 3, "started": 2, "reported": 0, "reporting_rate": 0.0}
+
+
+def assert_figures(got: dict, want: dict) -> None:
+    for k, v in want.items():
+        if isinstance(v, float):
+            assert got[k] == pytest.approx(v), k
+        else:
+            assert got[k] == v, k
+
+
+def test_due_by_planned_date_and_reporting_rate_over_the_base_by_hand(wh):
+    load_early_starters_and_late_completions(wh)
+    with wh.read() as con:
+        assert metrics._at(con, EARLY_D2, None, None, metrics.Filters()).stored  # the stored cells
+        stored = metrics.total(con, EARLY_D2)
+        by_city = {it["group"]: it for it in metrics.figures(con, EARLY_D2, by="city")}
+        computed = metrics._figures_at(con, 2020, [EARLY_D2], [date(2020, 3, 7)], metrics.Filters(), (None,),
+                                       None, stored=False)[None][EARLY_D2][0]  # from the snapshots
+        at_d1 = metrics.total(con, EARLY_D1)
+        at_0320 = metrics.total(con, date(2020, 3, 20))
+        trend = {r["report_date"]: r for r in metrics.trend(con, EARLY_D2).to_dicts()}
+        states = {r["project_name"]: r for r in metrics.project_states(con, EARLY_D2).to_dicts()}
+    for got in (stored, computed, trend[EARLY_D2]):
+        assert_figures(got, EARLY_AT_D2)
+    for city, want in EARLY_BY_CITY_AT_D2.items():
+        assert_figures(by_city[city], want)
+    for got in (at_d1, trend[EARLY_D1]):
+        assert_figures(got, EARLY_AT_D1)
+    assert_figures(at_0320, EARLY_AT_0320)
+    flags = {n: (s["is_due"], s["has_started"], s["is_started"], s["is_reported"], s["is_active_before_period"])
+             for n, s in states.items()}
+    assert flags == {
+        "P早开工": (False, True, False, True, True),
+        "Q无计划": (True, True, True, True, True),
+        "V逾期": (True, False, False, True, True),
+        "R去年竣工": (False, False, False, True, False),
+        "S上期竣工": (False, False, False, True, False),
+        "T未报送": (True, True, True, False, True),
+    }
+    assert "÷ 本期开始前尚未竣工（投产）的项目数" in metrics.FORMULA_ZH["reporting_rate"]
+    assert "不计入分子" not in metrics.FORMULA_ZH["reporting_rate"]
+    assert "未填计划开复工时间的项目按实际开复工时间计" in metrics.FORMULA_ZH["start_rate"]
+
+
+def test_due_and_reporting_rate_over_several_dates_equal_single_dates(wh):
+    load_early_starters_and_late_completions(wh)
+    with wh.read() as con:
+        for by in (None, "city", "stage", "size_band"):
+            assert _assert_trend_is_figures_per_date(con, EARLY_D2, by=by) >= 2
+        for f in (metrics.Filters(cities=(XZ[0],)), metrics.Filters(stages=("竣工",))):
+            _assert_trend_is_figures_per_date(con, EARLY_D2, filters=f)
+        # and the snapshot path for several dates at once equals it at each date alone
+        starts = [date(2020, 2, 29), date(2020, 3, 7)]
+        many = metrics._figures_at(con, 2020, [EARLY_D1, EARLY_D2], starts, metrics.Filters(), (None, "city"),
+                                   None, stored=False)
+        for d, ps in zip((EARLY_D1, EARLY_D2), starts, strict=True):
+            one = metrics._figures_at(con, 2020, [d], [ps], metrics.Filters(), (None, "city"), None, stored=False)
+            for by in (None, "city"):
+                assert many[by][d] == one[by][d]
 
 
 # ---- trend() is figures() at every report date, in one query ---------------------------------
