@@ -7,6 +7,7 @@ Money is returned in 万元 (10,000 yuan).
 
 from __future__ import annotations
 
+import calendar
 import math
 import re
 import unicodedata
@@ -17,8 +18,14 @@ from pipelines.schema import STAGES, TIERS
 
 Parsed = tuple[Any, str | None]
 
-# Cells that mean "nothing stated" in every kind of column.
+# Cells that mean "nothing stated" in every kind of column. `#N/A` is here for text columns only:
+# in a money, number, date or yes/no column it is an Excel error value, refused (excel_error below).
 EMPTY_TOKENS = frozenset({"", "-", "--", "—", "——", "－", "/", "\\", "无", "暂无", "空", "null", "none", "nan", "n/a", "na", "#n/a"})
+
+# Excel's error values, as a formula cell shows them (and as a CSV exported from Excel writes them).
+EXCEL_ERRORS = ("#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A",
+                "#GETTING_DATA", "#SPILL!", "#CALC!", "#FIELD!", "#BLOCKED!", "#CONNECT!", "#BUSY!", "#UNKNOWN!")
+_EXCEL_ERROR_KEYS = {e.lower(): e for e in EXCEL_ERRORS}
 
 _WS = re.compile(r"\s+")
 _EXCEL_EPOCH = date(1899, 12, 30)  # Excel's day 0 (with the 1900 leap-year bug folded in)
@@ -39,10 +46,24 @@ def is_empty(value: Any) -> bool:
     return clean(value).lower() in EMPTY_TOKENS
 
 
+def excel_error(value: Any) -> str | None:
+    """The Excel error value (`#DIV/0!`, `#REF!`, `#N/A` …) a text cell holds, in Excel's spelling; else None."""
+    if not isinstance(value, str):
+        return None
+    return _EXCEL_ERROR_KEYS.get(clean(value).lower())
+
+
+def excel_error_message(error: str) -> str:
+    return f"单元格为 Excel 错误值 {error}（公式出错），请修正公式或填写数值"
+
+
 # ---- money (万元) ----------------------------------------------------------------------------
 
 _NUM = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+# Thousands separators (`,`, and `，` after NFKC) group exactly three digits: 12,500 and 1,234,567.5.
+_GROUPED = re.compile(r"^[+-]?[1-9]\d{0,2}(,\d{3})+(\.\d*)?$")
 _MONEY_UNITS = (("亿元", 10_000.0), ("亿", 10_000.0), ("万元", 1.0), ("万", 1.0), ("元", 0.0001))
+_BAD_GROUPING = "千分位逗号位置不对（逗号应每三位数字一个，如 12,500、1,234,567.5）"
 
 
 def parse_number(value: Any) -> Parsed:
@@ -53,20 +74,27 @@ def parse_number(value: Any) -> Parsed:
         if isinstance(value, float) and not math.isfinite(value):
             return None, "无法识别为数字"
         return float(value), None
-    t = clean(value).replace(",", "").replace("，", "")
-    if t.lower() in EMPTY_TOKENS:
+    if (error := excel_error(value)) is not None:
+        return None, excel_error_message(error)
+    t = clean(value)
+    bare = t.replace(",", "")
+    if bare.lower() in EMPTY_TOKENS:
         return None, None
-    if not _NUM.match(t):
+    if not _NUM.match(bare):
         return None, "无法识别为数字"
-    x = float(t)
+    if bare != t and not _GROUPED.match(t):
+        return None, _BAD_GROUPING
+    x = float(bare)
     return (x, None) if math.isfinite(x) else (None, "无法识别为数字")
 
 
 def parse_money(value: Any, factor: float = 1.0) -> Parsed:
     """Money in 万元; `factor` is the column's unit (10000 for a 亿元 header); an explicit 亿/万 in the cell wins."""
     if isinstance(value, str):
-        t = clean(value).replace(",", "").replace("，", "")
-        if t.lower() in EMPTY_TOKENS:
+        if (error := excel_error(value)) is not None:
+            return None, excel_error_message(error)
+        t = clean(value)
+        if t.replace(",", "").lower() in EMPTY_TOKENS:
             return None, None
         t = re.sub(r"^(约|共计|共|计|合计)", "", t)
         for unit, unit_factor in _MONEY_UNITS:
@@ -85,10 +113,20 @@ def parse_money(value: Any, factor: float = 1.0) -> Parsed:
 # ---- dates ---------------------------------------------------------------------------------
 
 _TIME_TAIL = re.compile(r"(T|\s)?\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?$")
-_YMD = re.compile(r"^(\d{4})[.\-/年](\d{1,2})(?:[.\-/月](\d{1,2})[日号]?|月(?:份|初|底|末|上旬|中旬|下旬)?)?$")
+# A date at the start of a text, and what may follow its month: 份/初 (the month: its first day),
+# 底/末 (the month's last day), 上旬/中旬/下旬 (not a date: refused).
+_DATE_HEAD = re.compile(r"^(\d{4})[.\-/年](\d{1,2})(?:[.\-/月](\d{1,2})[日号]?|月(份|初|底|末|上旬|中旬|下旬)?)?")
+_YEAR_END_HEAD = re.compile(r"^(\d{4})年年?([底末])")  # 2020年底, 2020年末: 31 December
 _COMPACT = re.compile(r"^(\d{4})(\d{2})(\d{2})?$")
 _SERIAL = re.compile(r"^\d{5}(\.\d+)?$")
 _MONTH_ONLY = re.compile(r"^\d{1,2}月")
+_MONTH_END = ("底", "末")
+_TEN_DAYS = ("上旬", "中旬", "下旬")
+_BY_END = ("", "前", "以前", "之前")  # 3月底前: by the end of March, the last day still
+# Words after a date that make it no date (2020年3月前: before March; 2020年3月以后: some time after).
+_VAGUE_AFTER = ("以前", "之前", "以后", "之后", "前后", "左右", "以内", "之内", "前", "后", "中", "内")
+TEN_DAYS_MESSAGE = "上旬、中旬、下旬不是确切日期：请填写具体日期（如 2020年3月15日）或月份（如 2020年3月）"
+_DATE_FORMATS = "（应为 2020.03、2020年3月15日、2020-03-15 等格式）"
 
 
 def _make_date(y: int, m: int, d: int | None) -> Parsed:
@@ -98,13 +136,30 @@ def _make_date(y: int, m: int, d: int | None) -> Parsed:
         return None, "日期无效（月份或日期超出范围）"
 
 
+def _month_date(y: int, m: int, d: int | None, qualifier: str | None) -> Parsed:
+    """A date from its parts and the word after the month: 底/末 is the month's last day, 上/中/下旬 no date."""
+    if qualifier in _TEN_DAYS:
+        return None, TEN_DAYS_MESSAGE
+    if qualifier in _MONTH_END:
+        if not 1 <= m <= 12 or not 1 <= y <= 9999:
+            return None, "日期无效（月份或日期超出范围）"
+        return date(y, m, calendar.monthrange(y, m)[1]), None
+    return _make_date(y, m, d)
+
+
+def _trailing_message(head: str, rest: str) -> str:
+    return f"日期「{head}」后面多了“{rest}”，不是确切日期" + _DATE_FORMATS
+
+
 def excel_serial_to_date(serial: float) -> date:
     """An Excel serial day number (1900 system) as a date; the fraction (time of day) is dropped."""
     return _EXCEL_EPOCH + timedelta(days=int(serial))
 
 
 def parse_date(value: Any) -> Parsed:
-    """A date: 2020.03, 2020年3月15日, 2020-03-15, 20200315, Excel cells and serials; month only → day 1."""
+    """A date: 2020.03, 2020年3月15日, 2020-03-15, 20200315, Excel cells and serials; month only → day 1,
+    2020年3月底/月末 → the month's last day, 2020年底/年末 → 31 December; 上旬/中旬/下旬 and other words
+    after a date (2020年3月前, 2020年3月以后) are refused."""
     if isinstance(value, datetime):
         return value.date(), None
     if isinstance(value, date):
@@ -119,6 +174,8 @@ def parse_date(value: Any) -> Parsed:
         # A numeric cell like 2020.03 (typed as a number): read its text. 2020.1 is January —
         # a number cannot say whether the clerk typed 2020.10; the text cell `2020.10` is October.
         value = repr(value) if isinstance(value, float) else str(value)
+    if (error := excel_error(value)) is not None:
+        return None, excel_error_message(error)
     raw = unicodedata.normalize("NFKC", str(value)).strip()
     t = _TIME_TAIL.sub("", raw).strip()
     t = _WS.sub("", t)
@@ -126,17 +183,30 @@ def parse_date(value: Any) -> Parsed:
         return None, None
     if _SERIAL.match(t) and SERIAL_MIN <= float(t) <= SERIAL_MAX:
         return excel_serial_to_date(float(t)), None
-    m = _YMD.match(t)
+    m = _DATE_HEAD.match(t)
     if m:
-        return _make_date(int(m.group(1)), int(m.group(2)), int(m.group(3)) if m.group(3) else None)
+        rest, qualifier = t[m.end() :], m.group(4)
+        if qualifier in _MONTH_END and rest in _BY_END:
+            rest = ""
+        if not rest or qualifier in _TEN_DAYS:
+            return _month_date(int(m.group(1)), int(m.group(2)), int(m.group(3)) if m.group(3) else None, qualifier)
+        if rest in _VAGUE_AFTER:
+            return None, _trailing_message(m.group(0), rest)
     m = _COMPACT.match(t)
     if m:
         return _make_date(int(m.group(1)), int(m.group(2)), int(m.group(3)) if m.group(3) else None)
+    m = _YEAR_END_HEAD.match(t)
+    if m:
+        rest = t[m.end() :]
+        if rest in _BY_END:
+            return _month_date(int(m.group(1)), 12, None, "底")
+        if rest in _VAGUE_AFTER:
+            return None, _trailing_message(m.group(0), rest)
     if re.fullmatch(r"\d{4}年?", t):
         return None, "只有年份，缺少月份（应为 2020.03、2020年3月 等格式）"
     if _MONTH_ONLY.match(t):
         return None, "缺少年份（应为 2020年3月 等格式）"
-    return None, "无法识别为日期（应为 2020.03、2020年3月15日、2020-03-15 等格式）"
+    return None, "无法识别为日期" + _DATE_FORMATS
 
 
 # ---- stages and build types ----------------------------------------------------------------
@@ -271,6 +341,8 @@ def parse_bool(value: Any) -> Parsed:
         return value, None
     if isinstance(value, int | float) and value in (0, 1):
         return bool(value), None
+    if (error := excel_error(value)) is not None:
+        return None, excel_error_message(error)
     t = clean(value).lower()
     if t in ("无",):
         return False, None
@@ -317,8 +389,39 @@ def parse_tier(value: Any) -> Parsed:
 
 # ---- 开竣工情况 (free text: "2019年5月开工，预计2020年10月竣工") ----------------------------------
 
-_TEXT_DATE = re.compile(r"(\d{4})\s*[年.\-/]\s*(\d{1,2})\s*(?:[月.\-/]\s*(?:(\d{1,2})\s*[日号]?)?)?")
+# (cell text is cleaned: no whitespace) 2020年底 | 2020年3月[15日|份|初|底|末|上旬|中旬|下旬] | 2020.3[.15]
+_TEXT_DATE = re.compile(
+    r"(\d{4})(?:年年?([底末])|[年.\-/](\d{1,2})(?:月(?:(\d{1,2})[日号]?|(份|初|底|末|上旬|中旬|下旬))?|[.\-/](\d{1,2})[日号]?)?)"
+)
+_TEXT_VAGUE_AFTER = ("以前", "之前", "以后", "之后", "前后", "左右", "前", "后")  # 前期 is not 前
 _PLANNED_WORDS = ("预计", "计划", "拟", "力争", "争取", "将于", "待", "预期", "确保")
+
+
+def _text_date(seg: str) -> tuple[date | None, str | None, str | None]:
+    """(date, error, vague) for the first date in a segment of 开竣工情况 text: error when the date does
+    not exist; vague (a reason, the date None) for 上旬/中旬/下旬 or a date followed by 前/以后/左右 …"""
+    m = _TEXT_DATE.search(seg)
+    if not m:
+        return None, None, None
+    y = int(m.group(1))
+    if m.group(2):
+        dt, err = _month_date(y, 12, None, "底")
+        qualifier: str | None = "底"
+    else:
+        day = m.group(4) or m.group(6)
+        qualifier = m.group(5)
+        dt, err = _month_date(y, int(m.group(3)), int(day) if day else None, qualifier)
+    if qualifier in _TEN_DAYS:
+        return None, None, TEN_DAYS_MESSAGE
+    if err:
+        return None, err, None
+    rest = seg[m.end() :]
+    if qualifier in _MONTH_END and rest.startswith(("前", "以前", "之前")):
+        return dt, None, None
+    for word in _TEXT_VAGUE_AFTER:
+        if rest.startswith(word) and not rest.startswith("前期"):
+            return None, None, f"日期「{m.group(0)}」后面带“{word}”，不是确切日期：请写明具体年月（如“2020年3月开工”）"
+    return dt, None, None
 
 
 def parse_start_completion(value: Any, report_date: date | None, year: int | None) -> tuple[dict[str, Any], str | None]:
@@ -334,13 +437,13 @@ def parse_start_completion(value: Any, report_date: date | None, year: int | Non
         return out, None
     started = completed = producing = planned_start_seen = False
     for seg in (s for s in re.split(r"[,，;；。、]", t) if s):
-        m = _TEXT_DATE.search(seg)
-        dt = None
-        if m:
-            dt, err = _make_date(int(m.group(1)), int(m.group(2)), int(m.group(3)) if m.group(3) else None)
-            if err:
-                return {}, err
+        dt, err, vague = _text_date(seg)
+        if err:
+            return {}, err
         planned = any(w in seg for w in _PLANNED_WORDS)
+        dated = any(w in seg for w in ("竣工", "完工", "建成", "投产", "试生产", "开工", "复工", "开建", "动工"))
+        if vague and dated:  # a date the start or completion would be read from, but no date
+            return {}, vague
         if any(w in seg for w in ("竣工", "完工", "建成", "投产", "试生产")):
             is_done = dt is not None and not planned and (report_date is None or dt <= report_date)
             is_done = is_done or (dt is None and not planned and not seg.startswith(("未", "尚未")))

@@ -102,15 +102,25 @@ def _clean_region_text(text: str) -> str:
     return t
 
 
+def _region_texts(text: str) -> tuple[str, ...]:
+    """The name as written, then without a province prefix (山西省太原市 → 太原市). The full name comes
+    first: some names begin with the province's (山西转型综合改革示范区, 山西大同经济开发区)."""
+    full = norm_text(text)
+    bare = _clean_region_text(full)
+    return (full,) if bare == full else (full, bare)
+
+
 def find_city(text: str) -> Region | None:
     """A city by name (with or without 市), or by code; None when unknown."""
-    t = _clean_region_text(text)
-    if not t:
+    texts = _region_texts(text)
+    if not texts[0]:
         return None
-    hit = _city_index().get(t)
-    if hit:
-        return hit
+    for t in texts:
+        hit = _city_index().get(t)
+        if hit:
+            return hit
     # "忻州市忻府区" written in the city column: take the leading city name.
+    t = texts[-1]
     for key, r in _city_index().items():
         if len(key) >= 2 and t.startswith(key) and not key.isdigit():
             return r
@@ -122,9 +132,17 @@ def find_county(text: str, city_code: str | None = None) -> Region | None:
 
     A name shared by counties of several cities (城区, 郊区) needs the city to resolve.
     """
-    t = _clean_region_text(text)
-    if not t:
+    texts = _region_texts(text)
+    if not texts[0]:
         return None
+    for t in texts:
+        hit = _find_county(t, city_code)
+        if hit:
+            return hit
+    return None
+
+
+def _find_county(t: str, city_code: str | None) -> Region | None:
     city = None
     # "忻州市忻府区" / "忻州忻府区": split off a leading city.
     for key, r in _city_index().items():

@@ -207,9 +207,10 @@ _SLOW: dict[str, Callable[[str, float], tuple[Any, str | None]]] = {
 
 # ---- money ---------------------------------------------------------------------------------------
 
-# Digits with optional thousands commas and decimals, then an optional unit. parse_money takes every
-# comma out, so after that the number must be at most 15 digits (exact in a double) and 6 decimals.
-_MONEY_SHAPE = r"^([0-9,]+(?:\.[0-9]+)?)(亿元|亿|万元|万|元)?$"
+# Digits, or digits grouped in threes by thousands commas (12,500; `1,2,3` goes to parse_money, which
+# refuses it), with optional decimals, then an optional unit. With the commas taken out the number
+# must be at most 15 digits (exact in a double) and 6 decimals.
+_MONEY_SHAPE = r"^((?:[0-9]+|[1-9][0-9]{0,2}(?:,[0-9]{3})+)(?:\.[0-9]+)?)(亿元|亿|万元|万|元)?$"
 _MONEY_NUMBER = r"^[0-9]{1,15}(?:\.[0-9]{1,6})?$"
 _UNIT_FACTOR = {"亿元": 10_000.0, "亿": 10_000.0, "万元": 1.0, "万": 1.0, "元": 0.0001}
 

@@ -30,6 +30,9 @@ def test_money_errors():
     assert parse_money("-500") == (None, "投资额不能为负数")
     assert parse_money("abc") == (None, "无法识别为数字")
     assert parse_money("12.5.3") == (None, "无法识别为数字")
+    assert parse_money("1,2,3") == (None, "千分位逗号位置不对（逗号应每三位数字一个，如 12,500、1,234,567.5）")
+    assert parse_money("#DIV/0!") == (None, "单元格为 Excel 错误值 #DIV/0!（公式出错），请修正公式或填写数值")
+    assert parse_money("#N/A") == (None, "单元格为 Excel 错误值 #N/A（公式出错），请修正公式或填写数值")
 
 
 @pytest.mark.parametrize(
@@ -39,7 +42,8 @@ def test_money_errors():
      ("2020/3/15", date(2020, 3, 15)), ("2020.3.15", date(2020, 3, 15)), ("20200315", date(2020, 3, 15)),
      (date(2020, 3, 20), date(2020, 3, 20)), (datetime(2020, 3, 20, 8, 0), date(2020, 3, 20)),
      (43910, date(2020, 3, 20)), ("43910", date(2020, 3, 20)), ("2020-03-20 00:00:00", date(2020, 3, 20)),
-     ("２０２０．３", date(2020, 3, 1)), ("", None), ("—", None)],
+     ("２０２０．３", date(2020, 3, 1)), ("", None), ("—", None), ("2020年3月底", date(2020, 3, 31)),
+     ("2020年3月末", date(2020, 3, 31)), ("2020年底", date(2020, 12, 31)), ("2020年末", date(2020, 12, 31))],
 )
 def test_dates(raw, want):
     assert parse_date(raw) == (want, None)
@@ -48,6 +52,10 @@ def test_dates(raw, want):
 def test_date_errors_say_why():
     assert parse_date("已开工")[1].startswith("无法识别为日期")
     assert parse_date("3月中旬")[1].startswith("缺少年份")
+    assert parse_date("3月上旬") == parse_date("3月下旬") == parse_date("3月中旬")
+    assert parse_date("2020年3月上旬") == parse_date("2020年3月中旬") == parse_date("2020年3月下旬") == (
+        None, "上旬、中旬、下旬不是确切日期：请填写具体日期（如 2020年3月15日）或月份（如 2020年3月）")
+    assert parse_date("2020年3月前")[1].startswith("日期「2020年3月」后面多了“前”")
     assert parse_date("2020年13月")[1].startswith("日期无效")
     assert parse_date("2020")[1].startswith("只有年份")
 
