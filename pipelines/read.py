@@ -253,8 +253,8 @@ def _excel_sheets(data: bytes, fmt: str) -> list[_Sheet]:
         if df.height > MAX_ROWS + HEADER_SCAN_ROWS:
             raise _Refuse(f"工作表「{name}」行数超过上限 {MAX_ROWS:,} 行，请拆分后上传")
         df = df.rename(dict(zip(df.columns, _column_names(df.width), strict=True)))
-        if fmt == "xlsx":
-            df = _fill_merged(df, _merged_ranges(data, idx))
+        if fmt == "xlsx" and (xml := _sheet_xml(data, idx)) is not None:
+            df = _fill_merged(_put_errors(df, _error_cells(xml)), _merged_ranges(xml))
         out.append(_Sheet(name, frame=df))
     return out
 
@@ -270,10 +270,10 @@ def _col_index(letters: str) -> int:
     return n - 1
 
 
-def _merged_ranges(data: bytes, idx: int) -> list[tuple[int, int, int, int]]:
-    """The merged ranges (first row, first column, last row, last column; 0-based) of the idx-th
-    sheet of an xlsx workbook, from its XML; none when the sheet is large (machine-written exports
-    do not merge) or the parts cannot be found."""
+def _sheet_xml(data: bytes, idx: int) -> str | None:
+    """The XML of the idx-th sheet of an xlsx workbook, or None when it is large (machine-written
+    exports neither merge nor carry formula errors, and inflating 120 MB costs a third of a second)
+    or its parts cannot be found."""
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as z:
             book = z.read("xl/workbook.xml").decode("utf-8", "replace")
@@ -286,19 +286,55 @@ def _merged_ranges(data: bytes, idx: int) -> list[tuple[int, int, int, int]]:
                     t = re.search(r'\bTarget="([^"]+)"', rel)
                     target = t.group(1) if t else None
             if target is None:
-                return []
+                return None
             member = target.lstrip("/") if target.startswith("/") else "xl/" + target
             if z.getinfo(member).file_size > _MERGES_MAX_XML:
-                return []
-            xml = z.read(member).decode("utf-8", "replace")
-    except Exception:  # merges are a courtesy: a workbook whose parts differ is read as it is
-        return []
+                return None
+            return z.read(member).decode("utf-8", "replace")
+    except Exception:  # merges and error cells are read where they can be; else the sheet as it is
+        return None
+
+
+def _ref(ref: str) -> tuple[int, int] | None:
+    m = _CELL_REF.fullmatch(ref)
+    return (int(m.group(2)) - 1, _col_index(m.group(1))) if m else None
+
+
+def _merged_ranges(xml: str) -> list[tuple[int, int, int, int]]:
+    """The merged ranges (first row, first column, last row, last column; 0-based) of a sheet."""
     out = []
     for a, b in re.findall(r'<(?:\w+:)?mergeCell\b[^>]*\bref="([A-Z]+\d+):([A-Z]+\d+)"', xml):
-        ma, mb = _CELL_REF.fullmatch(a), _CELL_REF.fullmatch(b)
-        if ma and mb:
-            out.append((int(ma.group(2)) - 1, _col_index(ma.group(1)), int(mb.group(2)) - 1, _col_index(mb.group(1))))
+        ra, rb = _ref(a), _ref(b)
+        if ra and rb:
+            out.append((*ra, *rb))
     return out
+
+
+_ERROR_CELL = re.compile(r'<(?:\w+:)?c\b(?=[^>]*\bt="e")[^>]*\br="([A-Z]+\d+)"[^>]*>(.*?)</(?:\w+:)?c>', re.S)
+
+
+def _error_cells(xml: str) -> dict[tuple[int, int], str]:
+    """{(row, column): '#DIV/0!'} of a sheet's cells whose (cached) value is an Excel error: calamine
+    hands them over as empty cells, which would read as a missing value without a word."""
+    out = {}
+    for ref, inner in _ERROR_CELL.findall(xml):
+        v = re.search(r"<(?:\w+:)?v>([^<]*)</", inner)
+        at = _ref(ref)
+        if at and v:
+            out[at] = html.unescape(v.group(1))
+    return out
+
+
+def _put_errors(df: pl.DataFrame, errors: dict[tuple[int, int], str]) -> pl.DataFrame:
+    """The frame with each error cell's text (#DIV/0!) where calamine left it empty."""
+    by_col: dict[int, list[tuple[int, str]]] = {}
+    for (r, c), text in errors.items():
+        if r < df.height and c < df.width and df[r, c] is None:
+            by_col.setdefault(c, []).append((r, text))
+    if not by_col:
+        return df
+    return df.with_columns(
+        df[:, c].scatter([r for r, _ in cells], [t for _, t in cells]) for c, cells in by_col.items())
 
 
 _PLAIN_NUMBER = re.compile(r"[\s\d.,，-]*")

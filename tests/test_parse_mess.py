@@ -117,11 +117,6 @@ def test_excel_error_text_in_an_xlsx_is_an_error():
     assert errors(p) == [(excel_error("#DIV/0!"), 3, "总投资", "#DIV/0!")]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "read.py loads sheets with fastexcel load_sheet(..., eager=True, dtypes='string'), which returns null for a "
-    "formula cell whose cached value is an error: the error is gone before parse/vparse see the cell. "
-    "load_sheet(..., eager=False).to_arrow_with_errors() reports those cells (CellError position, "
-    "detail \"Expected string but got 'Error(Div0)'\")."))
 def test_excel_formula_error_cells_are_errors():
     def write(_wb: Any, ws: Any) -> None:
         ws.write_row(1, 0, row("甲项目"))
