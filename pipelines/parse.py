@@ -397,6 +397,31 @@ _TEXT_VAGUE_AFTER = ("以前", "之前", "以后", "之后", "前后", "左右",
 _PLANNED_WORDS = ("预计", "计划", "拟", "力争", "争取", "将于", "待", "预期", "确保")
 
 
+_MONTH_RANGE = re.compile(r"(?<![\d.\-/])\d{1,2}\s*[-—~～至到]\s*\d{1,2}\s*月")
+_THIS_YEAR_END = re.compile(r"(?<![\d年])(?:今|本)?年[底末]")
+_YEAR_ONLY = re.compile(r"(\d{4})\s*年(?!\s*(?:\d|年|底|末))")
+_MONTH_ONLY = re.compile(r"(?<![\d年.\-/])(\d{1,2})\s*月(?:\s*(\d{1,2})\s*[日号])?")
+
+
+def _partial_text_date(seg: str, year: int | None) -> tuple[date | None, str | None]:
+    """A date in 开竣工情况 text written without its month or its year: 「2019年开工」 (a year before or
+    after the report year: its 1 January, which is all the figures need), 「3月开工」 (the report
+    year's March). A year-only date in the report year itself is refused: whether 「2020年竣工」 is
+    done or planned depends on the month it leaves out."""
+    if _THIS_YEAR_END.search(seg):  # 预计年底竣工: the report year's 31 December
+        return (date(year, 12, 31), None) if year is not None else (None, "缺少年份（应为 2020年3月 等格式）")
+    if m := _YEAR_ONLY.search(seg):
+        y = int(m.group(1))
+        if year is None or y == year:
+            return None, f"「{m.group(0)}」只写了年份：请写明月份（如“{y}年10月竣工”）"
+        return date(y, 1, 1), None
+    if m := _MONTH_ONLY.search(seg):
+        if year is None:
+            return None, "缺少年份（应为 2020年3月 等格式）"
+        return _make_date(year, int(m.group(1)), int(m.group(2)) if m.group(2) else None)
+    return None, None
+
+
 def _text_date(seg: str) -> tuple[date | None, str | None, str | None]:
     """(date, error, vague) for the first date in a segment of 开竣工情况 text: error when the date does
     not exist; vague (a reason, the date None) for 上旬/中旬/下旬 or a date followed by 前/以后/左右 …"""
@@ -435,11 +460,17 @@ def parse_start_completion(value: Any, report_date: date | None, year: int | Non
     out: dict[str, Any] = {}
     if t.lower() in EMPTY_TOKENS:
         return out, None
-    started = completed = producing = planned_start_seen = False
+    started = completed = producing = planned_start_seen = unstarted = False
     for seg in (s for s in re.split(r"[,，;；。、]", t) if s):
+        if m := _MONTH_RANGE.search(seg):
+            return {}, f"「{m.group(0)}」是一段时间，不是确切日期：请写明开工或竣工的年月（如“2020年3月开工”）"
         dt, err, vague = _text_date(seg)
         if err:
             return {}, err
+        if dt is None and vague is None:
+            dt, err = _partial_text_date(seg, year)
+            if err:
+                return {}, err
         planned = any(w in seg for w in _PLANNED_WORDS)
         dated = any(w in seg for w in ("竣工", "完工", "建成", "投产", "试生产", "开工", "复工", "开建", "动工"))
         if vague and dated:  # a date the start or completion would be read from, but no date
@@ -456,6 +487,7 @@ def parse_start_completion(value: Any, report_date: date | None, year: int | Non
                 out["planned_completion_date"] = dt
         elif any(w in seg for w in ("开工", "复工", "开建", "动工")):
             if seg.startswith(("未", "尚未")) and dt is None:
+                unstarted = True  # 未开工: the project's planned type (below)
                 continue
             if dt is not None and (planned or (report_date is not None and dt > report_date)):
                 out["planned_start_date"] = dt
@@ -479,6 +511,8 @@ def parse_start_completion(value: Any, report_date: date | None, year: int | Non
             out["stage"] = "在建"
     elif planned_start_seen:
         out["stage"] = "新开工" if year is None or out["planned_start_date"].year == year else "前期"
+    elif unstarted and "stage" not in out:
+        out["stage"] = resolve_unstarted(out.get("planned_start_date"), year)
     if out.get("actual_start_date") and not out.get("planned_start_date"):
         out["planned_start_date"] = out["actual_start_date"]
     if "stage" not in out:

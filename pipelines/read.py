@@ -1491,6 +1491,9 @@ def _row_stage_dates(rec: dict[str, Any], cell: _CellFn, out: _Found, d: date | 
             for k in ("actual_start_date", "planned_start_date", "completion_date", "planned_completion_date"):
                 if sc.get(k) is not None and rec.get(k) is None:
                     rec[k] = sc[k]
+            if sc.get("stage") == "在建" and rec.get("actual_start_date") is None:
+                out.warn("只写了已开工、未写开工时间：按口径不计入已开（复）工项目（将列为逾期未开工），"
+                         "请补填开工年月（如“2020年3月开工”）", c[1].name, c[0])
             if stage is None:
                 stage = sc.get("stage")
     if stage is None:

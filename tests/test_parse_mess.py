@@ -345,3 +345,36 @@ def test_reform_zone_given_at_load():
     assert p.ok, errors(p)
     assert p.submission is not None and p.submission.region_code == "140171"
     assert frame_of(p, "city_code", "county_code") == [("140100", "140171")]
+
+
+# ---- 5. 开竣工情况 text with a part of the date left out -----------------------------------------------
+
+_D = date(2020, 3, 31)
+
+
+@pytest.mark.parametrize(("text", "want"), [
+    ("3月开工", {"actual_start_date": date(2020, 3, 1), "planned_start_date": date(2020, 3, 1), "stage": "新开工"}),
+    ("5月开工", {"planned_start_date": date(2020, 5, 1), "stage": "新开工"}),  # after D: planned
+    ("3月15日开工", {"actual_start_date": date(2020, 3, 15), "planned_start_date": date(2020, 3, 15), "stage": "新开工"}),
+    ("2019年开工，预计2021年竣工", {"actual_start_date": date(2019, 1, 1), "planned_start_date": date(2019, 1, 1),
+                                "planned_completion_date": date(2021, 1, 1), "stage": "续建"}),
+    ("2020年3月已开工，预计年底竣工", {"actual_start_date": date(2020, 3, 1), "planned_start_date": date(2020, 3, 1),
+                                  "planned_completion_date": date(2020, 12, 31), "stage": "新开工"}),
+    ("未开工", {"stage": "前期"}),  # the planned type: no planned start in the year → 前期
+    ("已开工", {"stage": "在建"}),  # no date: the reader warns it counts as overdue
+])
+def test_start_completion_text_with_a_part_left_out(text, want):
+    assert parse_start_completion(text, _D, 2020) == (want, None)
+
+
+@pytest.mark.parametrize(("text", "error"), [
+    ("2020年竣工", "「2020年」只写了年份：请写明月份（如“2020年10月竣工”）"),  # done or planned? the month says
+    ("2020年3-4月开工", "「3-4月」是一段时间，不是确切日期：请写明开工或竣工的年月（如“2020年3月开工”）"),
+    ("13月开工", "日期无效（月份或日期超出范围）"),
+])
+def test_start_completion_text_that_is_not_a_date(text, error):
+    assert parse_start_completion(text, _D, 2020) == ({}, error)
+
+
+def test_start_completion_month_without_year_needs_the_report_year():
+    assert parse_start_completion("3月开工", None, None) == ({}, "缺少年份（应为 2020年3月 等格式）")

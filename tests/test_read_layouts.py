@@ -103,8 +103,10 @@ def test_tongling_progress():
                         report_date=date(2020, 5, 25))
     assert (r.layout, r.errors) == ("tongling_progress", [])
     assert_frame_equal(r.frame, expected("tongling_progress"))
-    # 已竣工 with 6800 of 32000 stated this year and nothing before: flagged, not refused.
-    assert [(w.row, w.message[:7]) for w in r.warnings] == [(7, "状态为竣工，但")]
+    # 已竣工 with 6800 of 32000 stated this year and nothing before: flagged, not refused; 已开工 with
+    # no date: told that it will count as 逾期未开工 (the contract's started needs a date ≤ D).
+    assert [(w.row, w.column, w.message[:7]) for w in r.warnings] == [
+        (7, None, "状态为竣工，但"), (10, "开竣工情况", "只写了已开工、")]
 
 
 def test_tongling_progress_without_region_is_refused():
