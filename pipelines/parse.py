@@ -343,7 +343,7 @@ def parse_bool(value: Any) -> Parsed:
         return bool(value), None
     if (error := excel_error(value)) is not None:
         return None, excel_error_message(error)
-    t = clean(value).lower()
+    t = clean(value).lower().rstrip("。.！!")
     if t in ("无",):
         return False, None
     if t in EMPTY_TOKENS:
@@ -357,6 +357,11 @@ def parse_bool(value: Any) -> Parsed:
         return True, None
     if head in _FALSE:
         return False, None
+    # 是否受疫情影响 answered in words: 不受影响 / 未受影响 / 无影响 / 没有影响; 受影响 / 有影响 / 影响较大
+    if re.fullmatch(r"(不|未|没|无|没有|基本不|基本没有|暂未)(受到?)?(任何)?(影响)(的)?", t):
+        return False, None
+    if re.fullmatch(r"(已|有|受到?|存在)(一定|较大|较小|严重|轻微)?(的)?影响.{0,8}|影响(较大|较小|严重|轻微|不大)?", t):
+        return (False, None) if t == "影响不大" else (True, None)
     if t.startswith(("已入", "已纳")):
         return True, None
     if t.startswith(("未入", "未纳", "尚未")):

@@ -53,7 +53,7 @@ from pipelines.schema import FIELD, FREQUENCIES, REPORT_FIELDS, STAGED_SCHEMA, T
 
 MAX_COLUMNS = 500
 MAX_ROWS = 200_000
-MAX_CELL_CHARS = 2_000
+MAX_CELL_CHARS = 20_000  # a page of 企业简介 or 存在问题 is a normal cell; Excel's own limit is 32,767
 MAX_BYTES = 100 * 1024 * 1024  # 100 MB: bigger is not a clerk's spreadsheet
 HEADER_SCAN_ROWS = 40  # the header is looked for in the first rows only
 
@@ -530,7 +530,10 @@ def _tier_from_title(text: str) -> tuple[str | None, bool]:
 
 # ---- row classification ------------------------------------------------------------------------
 
-_SUBTOTAL = re.compile(r"^(其中|合计|小计|总计|共计|累计|全市合计|全省合计)|(合计|小计|总计)(\(.*\))?$")
+_SUBTOTAL = re.compile(r"^(其中|合计|小计|总计|共计|累计|汇总|全市合计|全省合计)|(合计|小计|总计|汇总)(\(.*\))?$"
+                       r"|[(（](合计|小计|总计|汇总)[)）]$|(合计|小计|总计|汇总)[:：]?\s*\d+\s*个(项目)?$")
+# A group row in the name column: 「太原市（2个）」, 「新兴产业项目（3个）」: a heading with its count.
+_GROUP = re.compile(r"[(（]\s*(共\s*)?\d+\s*个(项目)?\s*[)）]$")
 # The sign-off words of a form's footer (填表单位（盖章）：… 填表人：… 联系电话：… 填表日期：…).
 _SIGN_OFF = ("填报人", "填表人", "审核人", "制表人", "制表", "负责人", "单位负责人", "统计负责人", "联系人",
              "联系电话", "联系方式", "电话", "手机", "填报单位", "填表单位", "报送单位", "制表单位", "填报日期",
@@ -542,6 +545,10 @@ _NOTE = re.compile(
 # Every note word's first character: a vectorised test that lets through all that _NOTE can match.
 _NOTE_FIRST = "^[注备说附" + "".join(sorted({w[0] for w in _SIGN_OFF})) + "]"
 _SECTION_PREFIX = re.compile(r"^([一二三四五六七八九十]+[、.．]|[(（][一二三四五六七八九十\d]+[)）]|\d+[、.．])")
+
+
+def _is_group(text: str) -> bool:
+    return bool(_GROUP.search(text)) and len(_GROUP.sub("", text)) <= 20
 
 
 def _is_subtotal(text: str) -> bool:
@@ -633,7 +640,8 @@ def _read(data: bytes, ctx: _Ctx, res: ReadResult, report_date: date | None, tie
         if tgt is not None:
             _read_targets(sheet.grid(), tgt, ctx, res, report_date, region_obj)
             return
-    cards = [(s, c) for s in sheets if (c := _find_card(s.grid(0, CARD_SCAN_ROWS))) is not None]
+    cards = [(s, one) for s in sheets if (c := _find_card(s.grid(0, CARD_SCAN_ROWS))) is not None
+             for one in _split_cards(c)]
     if cards:  # 附件1 台账 as printed: one project a sheet, label beside value
         _read_cards(cards, ctx, res, report_date, tier, region_obj, frequency)
         return
@@ -648,7 +656,7 @@ def _read(data: bytes, ctx: _Ctx, res: ReadResult, report_date: date | None, tie
     _read_reports(sheet, hdr, ctx, res, report_date, tier, region_obj, frequency)
 
 
-CARD_SCAN_ROWS = 80
+CARD_SCAN_ROWS = 1_000  # cards are short; several stacked on one sheet are read to the last
 
 
 @dataclass
@@ -657,6 +665,15 @@ class _Card:
 
     title_rows: Grid  # the rows above the first label (title, 单位：万元)
     fields: list[tuple[str, Any, int]]  # (label as written, value, 1-based sheet row)
+
+
+def _card_label(text: str) -> str:
+    """A card's label as a header: without its section number (一、企业简介) or a trailing colon."""
+    return _SECTION_PREFIX.sub("", clean(text)).rstrip(":：").strip()
+
+
+# The blank 附件1's hint left in a cell: 「(格式为: 20XX.XX)」.
+_TEMPLATE_HINT = re.compile(r"^[(（]?\s*格式为\s*[:：].*$|^.*20XX.*$", re.I)
 
 
 def _find_card(grid: Grid) -> _Card | None:
@@ -669,7 +686,7 @@ def _find_card(grid: Grid) -> _Card | None:
         j = 0
         while j < len(row):
             text = _cell_text(row[j])
-            label = _SECTION_PREFIX.sub("", clean(text)) if text else ""
+            label = _card_label(text) if text else ""
             if not label or H.header_key(label) is None:
                 j += 1
                 continue
@@ -678,7 +695,7 @@ def _find_card(grid: Grid) -> _Card | None:
             while k < len(row):  # the value: the next filled cell, unless it is the next label
                 nxt = _cell_text(row[k])
                 if nxt:
-                    if H.header_key(_SECTION_PREFIX.sub("", clean(nxt))) is None:
+                    if H.header_key(_card_label(nxt)) is None:
                         value = row[k]
                         k += 1
                     break
@@ -696,6 +713,15 @@ def _find_card(grid: Grid) -> _Card | None:
     return _Card(grid[:first_label_row], fields)
 
 
+def _split_cards(card: _Card) -> list[_Card]:
+    """Cards stacked on one sheet, one after another: a new card at each 项目名称 label."""
+    starts = [k for k, (label, _, _) in enumerate(card.fields) if H.header_key(label) == ("project_name", None)]
+    if len(starts) <= 1:
+        return [card]
+    starts[0] = 0  # labels above the first 项目名称 belong to the first card
+    return [_Card(card.title_rows, card.fields[a:b]) for a, b in zip(starts, [*starts[1:], len(card.fields)], strict=True)]
+
+
 def _read_cards(cards: list[tuple[_Sheet, _Card]], ctx: _Ctx, res: ReadResult, report_date: date | None,
                 tier: str | None, region: Region | None, frequency: str | None) -> None:
     """Project cards (one a sheet) read as a table of one row per card, through the same reader as
@@ -711,6 +737,8 @@ def _read_cards(cards: list[tuple[_Sheet, _Card]], ctx: _Ctx, res: ReadResult, r
     for _, card in cards:
         by_label: dict[str, Any] = {}
         for label, value, _ in card.fields:
+            if value is not None and _TEMPLATE_HINT.match(_cell_text(value)):
+                value = None  # the blank form's hint, left in: not filled in
             by_label.setdefault(label, value)
         value_rows.append([by_label.get(label) for label in labels])
     width = max(len(labels), *(len(r) for r in title_rows)) if title_rows else len(labels)
@@ -916,7 +944,8 @@ def _read_reports(sheet: _Sheet, hdr: _Header, ctx: _Ctx, res: ReadResult, repor
 
     # Tier sources.
     title_tier, title_ambiguous = _tier_from_title(title_and_name)
-    default_stage = "储备" if layout == "tongling_planning" or ("谋划" in title and "stage" not in cols) else None
+    default_stage = "储备" if layout == "tongling_planning" or (
+        re.search(r"谋划|储备库|储备项目", title) and "stage" not in cols) else None
 
     res.frame = _report_rows(sheet, hdr, cols, ctx, d, year, tier_arg, title_tier, title_ambiguous, region,
                              default_stage)
@@ -1020,19 +1049,21 @@ def _report_rows(sheet: _Sheet, hdr: _Header, cols: dict[str, _Col], ctx: _Ctx, 
         subtotal=pl.any_horizontal(pl.col("first").is_in(subtotals),
                                    *(body[f"c{j}"].is_in(subtotals) for j in sorted({*key_cols, 0}))),
         no_name=(pl.col("name") == "") | pl.col("name").is_in(empty_names),
+        group=pl.col("name").is_in(vp.matching([flags["name"]], lambda v: vp.dense(v).str.contains("个"),
+                                               lambda v: _is_group(clean(v)))),
         pos=pl.int_range(pl.len(), dtype=pl.Int64),
     )
     unusual = flags.filter(
         (pl.col("nfill") <= 2) | (pl.col("_i") == start) | pl.col("note") | pl.col("subtotal")
-        | ((pl.col("name") == "") & ~pl.col("other")) | pl.col("no_name")
+        | ((pl.col("name") == "") & ~pl.col("other")) | pl.col("no_name") | pl.col("group")
     )
     not_projects: list[int] = []
     section: dict[str, Any] = {}
     sections: list[dict[str, Any]] = [{}]
     section_from: list[tuple[int, int]] = []  # (position of a section row, id of the section it opens)
     in_notes = False
-    for pos, i, nfill, first, name, other, note, sub, no_name in unusual.select(
-            "pos", "_i", "nfill", "first", "name", "other", "note", "subtotal", "no_name").iter_rows():
+    for pos, i, nfill, first, name, other, note, sub, no_name, group in unusual.select(
+            "pos", "_i", "nfill", "first", "name", "other", "note", "subtotal", "no_name", "group").iter_rows():
         if nfill == 0:
             not_projects.append(pos)
             continue
@@ -1045,6 +1076,16 @@ def _report_rows(sheet: _Sheet, hdr: _Header, cols: dict[str, _Col], ctx: _Ctx, 
             not_projects.append(pos)
             continue
         if sub:
+            not_projects.append(pos)
+            continue
+        # A heading with its count in the name column (太原市（2个）, 新兴产业项目（3个）), or a 序号 like
+        # （一） beside a 地市 with no name: a section row, its sums never a project.
+        section_no = not name and bool(_SECTION_PREFIX.fullmatch(first.strip())) and nfill <= 3
+        if group or section_no:
+            _section(_GROUP.sub("", name) if group else " ".join(
+                c for c in body.row(pos)[1:] if isinstance(c, str) and c), section)
+            sections.append(dict(section))
+            section_from.append((pos, len(sections) - 1))
             not_projects.append(pos)
             continue
         if nfill == 1 or (not name and not other):
@@ -1270,7 +1311,7 @@ def _body(sheet: _Sheet, start: int) -> pl.DataFrame:
 def _maybe_subtotal(v: pl.Expr) -> pl.Expr:
     """A vectorised superset of _is_subtotal: every _SUBTOTAL match holds one of these words."""
     dense = vp.dense(v)
-    return (v != "") & (~vp.is_safe(v) | ((dense.str.len_chars() <= 24) & dense.str.contains("其中|合计|小计|总计|共计|累计")))
+    return (v != "") & (~vp.is_safe(v) | ((dense.str.len_chars() <= 24) & dense.str.contains("其中|合计|小计|总计|共计|累计|汇总")))
 
 
 def _maybe_note(v: pl.Expr) -> pl.Expr:
@@ -1421,10 +1462,14 @@ def _row_tier(cell: _CellFn, out: _Found, section: dict[str, Any], tier_arg: str
         elif tier_arg is not None and t != tier_arg:
             out.err(f"层级「{t}」与上传时选择的层级「{tier_arg}」不一致", c[1].name, c[0])
         tier = t
-    if tier is None:
-        tier = section.get("tier")
+    # The upload's choice, then a title that names one tier (千项 files group their projects under
+    # 新兴/传统 section rows that are not the provincial tiers), then a section row.
     if tier is None:
         tier = tier_arg
+    if tier is None and not title_ambiguous:
+        tier = title_tier
+    if tier is None:
+        tier = section.get("tier")
     if tier is None and title_ambiguous:
         cat = cell("category")
         if cat and ("新兴" in cat[0] or "技改" in cat[0] or "技术改造" in cat[0]):

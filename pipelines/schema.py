@@ -66,7 +66,7 @@ REPORT_FIELDS: tuple[Field, ...] = (
     _f("actual_start_date", "实际开（复）工时间", "date"),
     _f("not_started_reason", "未开复工原因", "text"),
     _f("planned_completion_date", "计划竣工时间", "date"),
-    _f("completion_date", "竣工时间", "date"),
+    _f("completion_date", "实际竣工时间", "date"),  # a bare 竣工时间 is read by the date (headers.COMPLETION_TIME)
     _f("approval_status", "立项手续", "text"),
     _f("land_status", "土地手续", "text"),
     _f("planning_status", "规划选址", "text"),

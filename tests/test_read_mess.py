@@ -170,3 +170,103 @@ def test_a_text_row_longer_than_its_header_is_refused_as_shifted(tmp_path):
     assert errors(p)[0] == (2, None, "2020-02-20", "该行有 10 个单元格，比表头多 1 个，各列已错位：数字中的逗号须加引号"
                                                     "（如 \"12,500\"）或去掉，请核对该行")
     assert [e.row for e in p.errors] == [2, 2]  # and the shifted date's own error; row 3's empty extra cell is fine
+
+
+def _weekly(tmp_path: Path, name: str, body: list[list[Any]], title: str = TITLE, head: list[str] = HEAD) -> Path:
+    path = tmp_path / name
+    with xlsxwriter.Workbook(path) as wb:
+        write_sheet(wb.add_worksheet(), title=title, head=head, rows=body)
+    return path
+
+
+def test_section_rows_do_not_override_the_tier_given_or_in_the_title(tmp_path):
+    body = [["一、新兴产业项目（2个）"], ROWS[0], ["二、传统产业技改项目（1个）"], ROWS[1]]
+    qian = _weekly(tmp_path, "qian.xlsx", body, title="2020年太原市千项工业转型升级项目周报表（截至2020年3月27日）")
+    p = prepare(qian.read_bytes(), qian.name)  # 千项 in the title: the sections are its own grouping
+    assert values(p, "project_name", "tier") == [("甲项目", "市级千项"), ("乙项目", "市级千项")]
+    given = _weekly(tmp_path, "given.xlsx", body)  # 省级双百 title, 市级千项 chosen at upload
+    p = prepare(given.read_bytes(), given.name, tier="市级千项")
+    assert values(p, "tier") == [("市级千项",), ("市级千项",)]
+    p = prepare(given.read_bytes(), given.name)  # only the sections say it
+    assert values(p, "tier") == [("省级双百·新兴",), ("省级双百·技改",)]
+
+
+@pytest.mark.parametrize("heading", [
+    [None, "太原市", "太原市（2个）", None, 200000, 70000, 8500],  # a city heading with its sums
+    ["一", None, "新兴产业项目（2个）", None, 200000, 70000, 8500],
+    [None, "太原市", "太原市汇总", None, 200000, 70000, 8500],
+    [None, None, "太原市（小计）", None, 200000, 70000, 8500],
+    [None, None, "汇总", None, 200000, 70000, 8500],
+    [None, None, "太原市小计：2个", None, 200000, 70000, 8500],
+])
+def test_group_and_subtotal_rows_are_never_projects(tmp_path, heading):
+    path = _weekly(tmp_path, "groups.xlsx", [heading, ROWS[0], [*ROWS[1][:1], "太原市", *ROWS[1][2:]]])
+    p = read(path)
+    assert values(p, "project_name", "total_investment") == [("甲项目", 120000.0), ("乙项目", 80000.0)]
+
+
+def test_a_bare_completion_time_is_actual_up_to_the_report_date_and_planned_after(tmp_path):
+    head = [*HEAD[:7], "竣工时间"]
+    body = [[*ROWS[0][:7], "2020.3.10"], [*ROWS[1][:7], "2020.10"]]
+    p = read(_weekly(tmp_path, "done.xlsx", body, head=head))
+    assert values(p, "completion_date", "planned_completion_date") == [
+        (date(2020, 3, 10), None), (None, date(2020, 10, 1))]
+
+
+def test_a_reserve_list_title_makes_its_projects_reserve(tmp_path):
+    p = read(_weekly(tmp_path, "储备库.xlsx", [[*r[:3], None, *r[4:]] for r in ROWS],
+                     title="忻州市2020年工业重点项目储备库（截至2020年3月27日）"))
+    assert values(p, "stage") == [("储备",), ("储备",)]
+
+
+def test_a_section_number_beside_a_city_is_a_section_row(tmp_path):
+    body = [["（一）", "太原市"], [None, None, *ROWS[0][2:]], ["（二）", "晋中市"], [None, None, *ROWS[1][2:]]]
+    p = read(_weekly(tmp_path, "sections.xlsx", body))
+    assert values(p, "project_name", "city_name") == [("甲项目", "太原市"), ("乙项目", "晋中市")]
+
+
+def test_yes_no_in_words(tmp_path):
+    head = [*HEAD[:7], "是否受疫情影响"]
+    body = [[*ROWS[0][:7], "不受影响"], [*ROWS[1][:7], "受到较大影响。"]]
+    assert values(read(_weekly(tmp_path, "covid.xlsx", body, head=head)), "covid_affected") == [(False,), (True,)]
+
+
+def test_a_page_of_text_in_one_cell_is_read(tmp_path):
+    head = [*HEAD[:7], "需要省级层面协调解决的问题"]
+    long = "用地指标未落实，" * 400  # 3,200 characters
+    p = read(_weekly(tmp_path, "long.xlsx", [[*ROWS[0][:7], long]], head=head))
+    assert values(p, "problem") == [(long,)]
+
+
+def _card(ws: Any, top: int, name: str, total: Any, *, colon: str = "", hint: bool = False) -> None:
+    rows = [["项目名称", name], ["项目单位", f"{name[:2]}有限公司"], ["建设地点", "太原市小店区", "行业类别", "专用设备制造业"],
+            ["项目类别", "新兴产业", "建设类型", "新建"],
+            ["项目建设周期", "2020-2022", "2020 年预计开复工时间", "(格式为: 20XX.XX)" if hint else "2020.05"],
+            ["总投资", total, "截至 2019 年底完成投资", 0], ["2020 年计划投资", 10000]]
+    for i, r in enumerate(rows):
+        for j, v in enumerate(r):
+            if v is not None:
+                ws.write(top + i, j, f"{v}{colon}" if j % 2 == 0 else v)
+
+
+def test_cards_stacked_on_one_sheet_are_each_read(tmp_path):
+    path = tmp_path / "stacked.xlsx"
+    with xlsxwriter.Workbook(path) as wb:
+        ws = wb.add_worksheet("台账")
+        ws.write(0, 0, "山西省工业转型升级重点项目台账")
+        ws.write(1, 0, "单位：万元")
+        _card(ws, 2, "高端轴承项目", 50000)
+        _card(ws, 12, "光伏组件项目", "一万二")
+    p = prepare(path.read_bytes(), path.name, tier="市级千项", report_date=date(2020, 3, 27))
+    (e,) = p.errors  # the second card's 总投资, on its own row
+    assert (e.file, e.row, e.column, e.value) == ("stacked.xlsx（工作表「台账」）", 18, "总投资", "一万二")
+
+
+def test_card_labels_with_a_colon_and_the_forms_hint_left_in(tmp_path):
+    path = tmp_path / "colon.xlsx"
+    with xlsxwriter.Workbook(path) as wb:
+        ws = wb.add_worksheet("项目1")
+        ws.write(0, 0, "山西省工业转型升级重点项目台账")
+        _card(ws, 1, "高端轴承项目", 50000, colon="：", hint=True)
+    p = prepare(path.read_bytes(), path.name, tier="市级千项", report_date=date(2020, 3, 27))
+    assert values(p, "project_name", "total_investment", "planned_start_date") == [("高端轴承项目", 50000.0, None)]
