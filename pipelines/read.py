@@ -254,7 +254,9 @@ def _excel_sheets(data: bytes, fmt: str) -> list[_Sheet]:
             raise _Refuse(f"工作表「{name}」行数超过上限 {MAX_ROWS:,} 行，请拆分后上传")
         df = df.rename(dict(zip(df.columns, _column_names(df.width), strict=True)))
         if fmt == "xlsx" and (xml := _sheet_xml(data, idx)) is not None:
-            df = _fill_merged(_put_errors(df, _error_cells(xml)), _merged_ranges(xml))
+            df = _put_cells(df, _error_cells(xml))
+            df = _put_cells(df, _shown_decimals(xml, _fixed_decimals(data)), replace=True)
+            df = _fill_merged(df, _merged_ranges(xml))
         out.append(_Sheet(name, frame=df))
     return out
 
@@ -325,11 +327,62 @@ def _error_cells(xml: str) -> dict[tuple[int, int], str]:
     return out
 
 
-def _put_errors(df: pl.DataFrame, errors: dict[tuple[int, int], str]) -> pl.DataFrame:
-    """The frame with each error cell's text (#DIV/0!) where calamine left it empty."""
+_BUILTIN_DECIMALS = {2: 2, 4: 2}  # 0.00 and #,##0.00
+
+
+def _fixed_decimals(data: bytes) -> dict[int, int]:
+    """{cell style index: decimals} of the workbook's styles whose number format shows a fixed
+    number of decimals (0.00): {} when there are none or the styles cannot be read."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as z:
+            styles = z.read("xl/styles.xml").decode("utf-8", "replace")
+    except Exception:
+        return {}
+    custom: dict[int, int] = {}
+    for fid, code in re.findall(r'<(?:\w+:)?numFmt\b[^>]*\bnumFmtId="(\d+)"[^>]*\bformatCode="([^"]*)"', styles):
+        first = re.sub(r'"[^"]*"|\[[^\]]*\]', "", html.unescape(code).split(";")[0])
+        m = re.search(r"0\.(0+)", first)
+        if m and not re.search(r"[%yYmMdDhHsSeE@]", first):
+            custom[int(fid)] = len(m.group(1))
+    xfs = re.search(r"<(?:\w+:)?cellXfs\b[^>]*>(.*?)</(?:\w+:)?cellXfs>", styles, re.S)
+    out = {}
+    for k, xf in enumerate(re.findall(r"<(?:\w+:)?xf\b[^>]*>", xfs.group(1) if xfs else "")):
+        fid = re.search(r'\bnumFmtId="(\d+)"', xf)
+        n = custom.get(int(fid.group(1))) or _BUILTIN_DECIMALS.get(int(fid.group(1))) if fid else None
+        if n:
+            out[k] = n
+    return out
+
+
+_NUMBER_CELL = re.compile(r'<(?:\w+:)?c\b([^>]*)>\s*<(?:\w+:)?v>(-?\d+\.\d+)</(?:\w+:)?v>')
+
+
+def _shown_decimals(xml: str, decimals: dict[int, int]) -> dict[tuple[int, int], str]:
+    """{(row, column): text} of number cells shown with more decimals than their value has: 2020.10
+    typed into a 0.00 cell (附件1 asks for 开复工时间 as 20XX.XX) is stored as 2020.1, which would read
+    as January; the text as Excel shows it keeps October."""
+    if not decimals:
+        return {}
+    out = {}
+    for attrs, value in _NUMBER_CELL.findall(xml):
+        style = re.search(r'\bs="(\d+)"', attrs)
+        kind = re.search(r'\bt="(\w+)"', attrs)
+        ref = re.search(r'\br="([A-Z]+\d+)"', attrs)
+        n = decimals.get(int(style.group(1))) if style else None
+        if not n or not ref or (kind and kind.group(1) != "n"):
+            continue
+        frac = value.split(".", 1)[1]
+        if len(frac) < n and (at := _ref(ref.group(1))):
+            out[at] = value + "0" * (n - len(frac))
+    return out
+
+
+def _put_cells(df: pl.DataFrame, cells: dict[tuple[int, int], str], *, replace: bool = False) -> pl.DataFrame:
+    """The frame with these cells' text: where calamine left them empty (an error cell's #DIV/0!),
+    or, with replace, over what calamine gave (a number as Excel shows it)."""
     by_col: dict[int, list[tuple[int, str]]] = {}
-    for (r, c), text in errors.items():
-        if r < df.height and c < df.width and df[r, c] is None:
+    for (r, c), text in cells.items():
+        if r < df.height and c < df.width and (replace or df[r, c] is None):
             by_col.setdefault(c, []).append((r, text))
     if not by_col:
         return df

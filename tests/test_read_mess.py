@@ -270,3 +270,16 @@ def test_card_labels_with_a_colon_and_the_forms_hint_left_in(tmp_path):
         _card(ws, 1, "高端轴承项目", 50000, colon="：", hint=True)
     p = prepare(path.read_bytes(), path.name, tier="市级千项", report_date=date(2020, 3, 27))
     assert values(p, "project_name", "total_investment", "planned_start_date") == [("高端轴承项目", 50000.0, None)]
+
+
+def test_a_date_typed_as_a_number_reads_as_excel_shows_it(tmp_path):
+    path = tmp_path / "numdate.xlsx"  # 附件1 asks for 20XX.XX: 2020.10 typed into a 0.00 cell is stored 2020.1
+    with xlsxwriter.Workbook(path) as wb:
+        ws = wb.add_worksheet()
+        two = wb.add_format({"num_format": "0.00"})
+        write_sheet(ws, rows=[[*r[:7]] for r in ROWS])
+        ws.write_number(3, 7, 2020.10, two)
+        ws.write_number(4, 7, 2020.1)  # no format: Excel shows 2020.1, January
+        ws.write_number(3, 4, 120000.5, two)
+    assert values(read(path), "total_investment", "planned_start_date", "actual_start_date") == [
+        (120000.5, date(2020, 10, 1), None), (80000.0, date(2020, 1, 1), date(2020, 1, 1))]
