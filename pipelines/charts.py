@@ -298,7 +298,7 @@ def count_bars(frame: pl.DataFrame, column: str, title: str, as_of: date | None,
         hovertemplate="%{y}：%{x} 个<extra></extra>", cliponaxis=False,
     ))
     fig.update_xaxes(title_text="个", rangemode="tozero")
-    return finish(fig, title, [formula], as_of, height=max(240, 60 + 26 * r.height))
+    return finish(fig, title, [formula], as_of, height=max(240, 60 + 26 * r.height), bottom=60)
 
 
 OVER_FULL = "#1565c0"  # 录入率 above 100 %: not a better green, a different thing (see reporting_heatmap)
@@ -332,7 +332,8 @@ def reporting_heatmap(matrix: pl.DataFrame, as_of: date | None) -> go.Figure:
     ))
     fig.update_yaxes(autorange="reversed", type="category")
     fig.update_xaxes(type="category")
-    return finish(fig, title, notes, as_of, height=max(300, 80 + 24 * len(groups)))
+    # 52 dates turn their labels on end: the footnote goes below them, not over them
+    return finish(fig, title, notes, as_of, height=max(300, 80 + 24 * len(groups)), bottom=40 if len(dates) <= 12 else 75)
 
 
 def targets_chart(targets: pl.DataFrame, as_of: date | None, metric: str = "investment_task") -> go.Figure:
@@ -372,5 +373,9 @@ def project_history_chart(reports: pl.DataFrame, stage_changes: pl.DataFrame, na
         fig.add_vline(x=d, line_dash="dot", line_color="#9e9e9e")
         fig.add_annotation(x=d, y=1, yref="paper", text=f"{s_from or '—'}→{s_to}", showarrow=False,
                            yanchor="bottom", font={"size": 10})
-    fig.update_yaxes(title_text="万元", rangemode="tozero")
+    # dates as the report dates are written (not 「Mar 2020」), 万元 as whole numbers (not 「10k」),
+    # the axis ending at the last report
+    dates = reports["report_date"].to_list()
+    fig.update_xaxes(tickformat="%Y-%m-%d", range=[min(dates), max(dates)] if len(dates) > 1 else None)
+    fig.update_yaxes(title_text="万元", rangemode="tozero", tickformat=",.0f")
     return finish(fig, title, [metrics.FORMULA_ZH["completion_rate"]], as_of, height=340)

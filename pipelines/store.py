@@ -427,11 +427,17 @@ class Warehouse:
 
     # -- loading ------------------------------------------------------------------------------
 
-    def find_submission(self, sha256: str) -> int | None:
+    def find_submission(self, sub: Submission, sha256: str) -> int | None:
+        """The earlier submission this one repeats: the same file loaded for the same report date,
+        tier and region given at upload (the same bytes for another week, or under another tier,
+        are another submission: a county whose figures did not change sends last week's file)."""
         with self.read() as con:
             row = first(con.execute(
-                "SELECT submission_id FROM submissions WHERE sha256 = ? ORDER BY submission_id LIMIT 1",
-                [sha256],
+                """SELECT submission_id FROM submissions
+                   WHERE sha256 = $sha AND report_date = $d AND tier IS NOT DISTINCT FROM $tier
+                     AND region_code IS NOT DISTINCT FROM $region
+                   ORDER BY submission_id LIMIT 1""",
+                {"sha": sha256, "d": sub.report_date, "tier": sub.tier, "region": sub.region_code},
             ))
         return int(row[0]) if row else None
 
@@ -446,21 +452,22 @@ class Warehouse:
         """Load files in one transaction: all of them, or (on any error) none.
 
         allowed_regions, when given, is the set of city/county codes the submitter may load.
-        A file already loaded (same sha256) is skipped and said so.
+        A file already loaded (same sha256, report date, tier and region given) is skipped and said so.
         """
         if not self.path.exists():
             self.init()
         errors: list[Finding] = []
         todo: list[tuple[Submission, str, pl.DataFrame]] = []  # conformed once, checked and loaded
         outcomes: dict[int, LoadOutcome] = {}
-        seen: dict[str, int] = {}
+        seen: dict[tuple[str, date, str | None, str | None], int] = {}
         for i, sub in enumerate(batch):
             digest = sub.digest()
-            known = self.find_submission(digest)
-            if known is not None or digest in seen:
+            key = (digest, sub.report_date, sub.tier, sub.region_code)
+            known = self.find_submission(sub, digest)
+            if known is not None or key in seen:
                 outcomes[i] = LoadOutcome(sub.file_name, "duplicate", known, sub.frame.height, 0, 0, sub.report_date)
                 continue
-            seen[digest] = i
+            seen[key] = i
             frame = _conform(sub.frame) if sub.kind == "reports" else sub.frame
             if sub.kind == "reports":
                 errors += _check_rows(frame, sub.file_name, allowed_regions)

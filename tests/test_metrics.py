@@ -165,6 +165,27 @@ def test_same_file_twice_is_a_noop(wh):
     assert again.status == "duplicate" and "未重复导入" in again.summary_zh()
 
 
+def test_the_same_file_is_another_submission_for_another_week_or_tier(wh):
+    from pipelines.findings import SubmissionRefused
+    from pipelines.ingest import load_prepared, prepare
+
+    raw = ("项目名称,地市,县区,建设状态,总投资,本年计划投资,本年累计完成投资,实际开（复）工时间\n"
+           "甲项目,太原市,小店区,在建,1000,500,100,2020-02-20\n").encode()
+
+    def load(d: date, tier: str) -> str:
+        return load_prepared(wh, [prepare(raw, "县报.csv", report_date=d, tier=tier)])[0].status
+
+    assert load(date(2020, 3, 6), "市级千项") == "loaded"
+    assert load(date(2020, 3, 6), "市级千项") == "duplicate"
+    # nothing changed in the county: last week's file, sent for this week, is this week's report
+    assert load(date(2020, 3, 13), "市级千项") == "loaded"
+    with wh.read() as con:
+        assert metrics.total(con, date(2020, 3, 13))["reported"] == 1
+    with pytest.raises(SubmissionRefused) as exc:  # the same bytes under another tier: a conflict, not a repeat
+        load(date(2020, 3, 6), "省级双百·新兴")
+    assert "层级" in exc.value.errors[0].zh()
+
+
 def test_json_rows_follow_the_contract(wh):
     load_rows(wh, date(2020, 3, 13), [proj("A项目", stage="在建", annual_plan=3.0, ytd_completed=1.0)])
     with wh.read() as con:
