@@ -102,6 +102,6 @@ def check_equal(ours: dict[str, Any], theirs: dict[str, Any]) -> None:
             for k in _MONEY:
                 assert math.isclose(float(p[k]), m[k], rel_tol=1e-9, abs_tol=1e-6), (part, m["group"], k)
             base = int(p["reporting_base"])
-            want = None if base == 0 else int(p["reported_active"]) / base
+            want = None if base == 0 else int(p["reported"]) / base
             assert (want is None and m["reporting_rate"] is None) or math.isclose(want, m["reporting_rate"])
     assert sorted(ours["overdue"]["project_id"].to_list()) == sorted(theirs["overdue"].index.to_list())

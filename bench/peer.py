@@ -92,7 +92,7 @@ def project_states(peer: PeerData, as_of: date, year: int, frequency: str = "wee
 
     s = state
     has_started = s["actual_start_date"].notna() & (s["actual_start_date"] <= d_ts)
-    first_date = s[["planned_start_date", "actual_start_date"]].min(axis=1)
+    first_date = s["planned_start_date"].fillna(s["actual_start_date"])  # planned where known
     stage = s["stage"].fillna("")
     is_due = (stage != "储备") & (s["stage"].isin(["续建", "在建"]) | (first_date <= d_ts))
     completion = s["completion_date"].fillna(s["done_date"])
@@ -106,7 +106,8 @@ def project_states(peer: PeerData, as_of: date, year: int, frequency: str = "wee
     s["is_stats_due"] = s["is_started"] & (s["total_investment"].fillna(0) >= schema.STATS_THRESHOLD)
     s["is_stats_registered"] = s["is_stats_due"] & s["stats_registered"].fillna(False).astype(bool)
     s["is_reported"] = s["last_report_date"] >= start
-    s["is_active_before_period"] = ~s["stage_before_period"].fillna("").isin(DONE)
+    s["is_active_before_period"] = ~s["stage_before_period"].fillna("").isin(DONE) & (
+        completion.isna() | (completion >= start))
     s["is_reported_active"] = s["is_reported"] & s["is_active_before_period"]
     s["industry_key"] = s["industry_name"].fillna("（未填行业）")
     return s
