@@ -12,6 +12,7 @@ import csv
 import dataclasses
 import html
 import io
+import posixpath
 import re
 import unicodedata
 import zipfile
@@ -202,10 +203,17 @@ def _text_grid(data: bytes) -> Grid:
     delim = max(counts, key=lambda d: counts[d]) if any(counts.values()) else ","
     rows: Grid = []
     for rec in csv.reader(io.StringIO(text, newline=""), delimiter=delim):
-        rows.append([c if c != "" else None for c in rec])
+        rows.append([_unforce(c) if c != "" else None for c in rec])
         if len(rows) > MAX_ROWS + HEADER_SCAN_ROWS:
             raise _Refuse(f"文件行数超过上限 {MAX_ROWS:,} 行，请拆分后上传")
     return rows
+
+
+def _unforce(cell: str) -> str | None:
+    """A CSV cell Excel/WPS forced to text (="0123", so that a code keeps its zeros) as its text."""
+    if cell.startswith('="') and cell.endswith('"') and len(cell) >= 3:
+        cell = cell[2:-1].replace('""', '"')
+    return cell if cell != "" else None
 
 
 def _excel_sheets(data: bytes, fmt: str) -> list[_Sheet]:
@@ -254,9 +262,13 @@ def _excel_sheets(data: bytes, fmt: str) -> list[_Sheet]:
             raise _Refuse(f"工作表「{name}」行数超过上限 {MAX_ROWS:,} 行，请拆分后上传")
         df = df.rename(dict(zip(df.columns, _column_names(df.width), strict=True)))
         if fmt == "xlsx" and (xml := _sheet_xml(data, idx)) is not None:
-            df = _put_cells(df, _error_cells(xml))
-            df = _put_cells(df, _shown_decimals(xml, _fixed_decimals(data)), replace=True)
-            df = _fill_merged(df, _merged_ranges(xml))
+            # calamine's frame starts at the first column holding a value: an empty column A
+            # shifts every cell one column left of its letter
+            off = _first_value_col(xml)
+            df = _put_cells(df, {(r, c - off): v for (r, c), v in _error_cells(xml).items() if c >= off})
+            df = _put_cells(df, {(r, c - off): v for (r, c), v in _shown_decimals(xml, _fixed_decimals(data)).items()
+                                 if c >= off}, replace=True)
+            df = _fill_merged(df, [(r1, c1 - off, r2, c2 - off) for r1, c1, r2, c2 in _merged_ranges(xml) if c1 >= off])
         out.append(_Sheet(name, frame=df))
     return out
 
@@ -281,20 +293,29 @@ def _sheet_xml(data: bytes, idx: int) -> str | None:
             book = z.read("xl/workbook.xml").decode("utf-8", "replace")
             rels = z.read("xl/_rels/workbook.xml.rels").decode("utf-8", "replace")
             sheets = re.findall(r"<(?:\w+:)?sheet\b[^>]*>", book)
-            rid = re.search(r'\br:id="([^"]+)"', sheets[idx]) if idx < len(sheets) else None
+            rid = _attr(sheets[idx], "id") if idx < len(sheets) else None
             target = None
-            for rel in re.findall(r"<Relationship\b[^>]*>", rels):
-                if rid and re.search(r'\bId="' + re.escape(rid.group(1)) + '"', rel):
-                    t = re.search(r'\bTarget="([^"]+)"', rel)
-                    target = t.group(1) if t else None
+            for rel in re.findall(r"<(?:\w+:)?Relationship\b[^>]*>", rels):
+                if rid is not None and _attr(rel, "Id") == rid:
+                    target = _attr(rel, "Target")
             if target is None:
                 return None
-            member = target.lstrip("/") if target.startswith("/") else "xl/" + target
+            member = target.lstrip("/") if target.startswith("/") else posixpath.normpath("xl/" + target)
             if z.getinfo(member).file_size > _MERGES_MAX_XML:
                 return None
             return z.read(member).decode("utf-8", "replace")
     except Exception:  # merges and error cells are read where they can be; else the sheet as it is
         return None
+
+
+_VALUE_CELL_COL = re.compile(
+    r"""<(?:\w+:)?c\b[^>]*?\br\s*=\s*["']([A-Z]{1,3})\d+["'][^>]*>\s*<(?:\w+:)?(?:f|v|is)\b""")
+
+
+def _first_value_col(xml: str) -> int:
+    """The sheet's first column with a value (0-based): where calamine's frame starts."""
+    cols = {m for m in _VALUE_CELL_COL.findall(xml)}
+    return min((_col_index(c) for c in cols), default=0)
 
 
 def _ref(ref: str) -> tuple[int, int] | None:
@@ -305,29 +326,31 @@ def _ref(ref: str) -> tuple[int, int] | None:
 def _merged_ranges(xml: str) -> list[tuple[int, int, int, int]]:
     """The merged ranges (first row, first column, last row, last column; 0-based) of a sheet."""
     out = []
-    for a, b in re.findall(r'<(?:\w+:)?mergeCell\b[^>]*\bref="([A-Z]+\d+):([A-Z]+\d+)"', xml):
+    for a, b in re.findall(r"""<(?:\w+:)?mergeCell\b[^>]*\bref\s*=\s*["']([A-Z]+\d+):([A-Z]+\d+)["']""", xml):
         ra, rb = _ref(a), _ref(b)
         if ra and rb:
             out.append((*ra, *rb))
     return out
 
 
-_ERROR_CELL = re.compile(r'<(?:\w+:)?c\b(?=[^>]*\bt="e")[^>]*\br="([A-Z]+\d+)"[^>]*>(.*?)</(?:\w+:)?c>', re.S)
+_ERROR_CELL = re.compile(r"""<(?:\w+:)?c\b(?=[^>]*\bt\s*=\s*["']e["'])([^>]*)>(.*?)</(?:\w+:)?c>""", re.S)
 
 
 def _error_cells(xml: str) -> dict[tuple[int, int], str]:
     """{(row, column): '#DIV/0!'} of a sheet's cells whose (cached) value is an Excel error: calamine
     hands them over as empty cells, which would read as a missing value without a word."""
     out = {}
-    for ref, inner in _ERROR_CELL.findall(xml):
+    for attrs, inner in _ERROR_CELL.findall(xml):
         v = re.search(r"<(?:\w+:)?v>([^<]*)</", inner)
-        at = _ref(ref)
+        ref = _attr(attrs, "r")
+        at = _ref(ref) if ref else None
         if at and v:
             out[at] = html.unescape(v.group(1))
     return out
 
 
-_BUILTIN_DECIMALS = {2: 2, 4: 2}  # 0.00 and #,##0.00
+# Excel's built-in number formats that show two decimals: 0.00, #,##0.00, currency and accounting.
+_BUILTIN_DECIMALS = {2: 2, 4: 2, 7: 2, 8: 2, 39: 2, 40: 2, 43: 2, 44: 2}
 
 
 def _fixed_decimals(data: bytes) -> dict[int, int]:
@@ -339,16 +362,19 @@ def _fixed_decimals(data: bytes) -> dict[int, int]:
     except Exception:
         return {}
     custom: dict[int, int] = {}
-    for fid, code in re.findall(r'<(?:\w+:)?numFmt\b[^>]*\bnumFmtId="(\d+)"[^>]*\bformatCode="([^"]*)"', styles):
-        first = re.sub(r'"[^"]*"|\[[^\]]*\]', "", html.unescape(code).split(";")[0])
+    for tag in re.findall(r"<(?:\w+:)?numFmt\b[^>]*>", styles):
+        fid, code = _attr(tag, "numFmtId"), _attr(tag, "formatCode")
+        if fid is None or code is None or not fid.isdigit():
+            continue
+        first = re.sub(r'"[^"]*"|\[[^\]]*\]', "", code.split(";")[0])
         m = re.search(r"0\.(0+)", first)
         if m and not re.search(r"[%yYmMdDhHsSeE@]", first):
             custom[int(fid)] = len(m.group(1))
     xfs = re.search(r"<(?:\w+:)?cellXfs\b[^>]*>(.*?)</(?:\w+:)?cellXfs>", styles, re.S)
     out = {}
     for k, xf in enumerate(re.findall(r"<(?:\w+:)?xf\b[^>]*>", xfs.group(1) if xfs else "")):
-        fid = re.search(r'\bnumFmtId="(\d+)"', xf)
-        n = custom.get(int(fid.group(1))) or _BUILTIN_DECIMALS.get(int(fid.group(1))) if fid else None
+        fid = _attr(xf, "numFmtId")
+        n = (custom.get(int(fid)) or _BUILTIN_DECIMALS.get(int(fid))) if fid and fid.isdigit() else None
         if n:
             out[k] = n
     return out
@@ -365,14 +391,12 @@ def _shown_decimals(xml: str, decimals: dict[int, int]) -> dict[tuple[int, int],
         return {}
     out = {}
     for attrs, value in _NUMBER_CELL.findall(xml):
-        style = re.search(r'\bs="(\d+)"', attrs)
-        kind = re.search(r'\bt="(\w+)"', attrs)
-        ref = re.search(r'\br="([A-Z]+\d+)"', attrs)
-        n = decimals.get(int(style.group(1))) if style else None
-        if not n or not ref or (kind and kind.group(1) != "n"):
+        style, kind, ref = _attr(attrs, "s"), _attr(attrs, "t"), _attr(attrs, "r")
+        n = decimals.get(int(style)) if style and style.isdigit() else None
+        if not n or not ref or (kind and kind != "n"):
             continue
         frac = value.split(".", 1)[1]
-        if len(frac) < n and (at := _ref(ref.group(1))):
+        if len(frac) < n and (at := _ref(ref)):
             out[at] = value + "0" * (n - len(frac))
     return out
 
@@ -418,6 +442,13 @@ def _fill_merged(df: pl.DataFrame, merges: list[tuple[int, int, int, int]]) -> p
     return df.with_columns(cols)
 
 
+def _attr(tag: str, name: str) -> str | None:
+    """An attribute of an XML start tag, however written: a namespace prefix (r:id, d2p1:id), single
+    or double quotes, spaces around =."""
+    m = re.search(r"""(?:\s|^)(?:[\w.-]+:)?""" + name + r"""\s*=\s*(?:"([^"]*)"|'([^']*)')""", tag)
+    return html.unescape(m.group(1) if m.group(1) is not None else m.group(2)) if m else None
+
+
 def _hidden_sheets(data: bytes, fmt: str, reader: Any) -> set[str]:
     """The names of the workbook's hidden sheets, unless every sheet is hidden (then none)."""
     names = list(reader.sheet_names)
@@ -427,9 +458,9 @@ def _hidden_sheets(data: bytes, fmt: str, reader: Any) -> set[str]:
             with zipfile.ZipFile(io.BytesIO(data)) as z:
                 book = z.read("xl/workbook.xml").decode("utf-8", "replace")
             for tag in re.findall(r"<(?:\w+:)?sheet\b[^>]*>", book):
-                name = re.search(r'\bname="([^"]*)"', tag)
-                if name and re.search(r'\bstate="(hidden|veryHidden)"', tag):
-                    hidden.add(html.unescape(name.group(1)))
+                name = _attr(tag, "name")
+                if name is not None and _attr(tag, "state") in ("hidden", "veryHidden"):
+                    hidden.add(name)
         else:  # .xls files are small: ask calamine for each sheet's visibility
             hidden = {n for i, n in enumerate(names) if reader.load_sheet(i, n_rows=1, header_row=None).visible != "visible"}
     except Exception:  # visibility is a courtesy: a workbook that hides it is read as it is
@@ -858,7 +889,7 @@ def _read_sheets(tables: list[tuple[_Header, _Sheet]], ctx: _Ctx, res: ReadResul
     if ctx.errors:
         return
     res.frame = pl.concat([p.frame for _, p in parts], how="vertical_relaxed")
-    _identity_checks(res.frame, ctx)  # the same project on two sheets
+    _identity_checks(res.frame, ctx, [name for name, p in parts for _ in range(p.frame.height)])  # on two sheets
 
 
 def _check_cells(sheet: _Sheet, ctx: _Ctx) -> None:
@@ -1626,8 +1657,9 @@ def _row_warnings(rec: dict[str, Any], cols: dict[str, _Col], out: _Found) -> No
                  "竣工")
 
 
-def _identity_checks(frame: pl.DataFrame, ctx: _Ctx) -> None:
-    """The same project twice in one file (项目代码, else city + normalised name) is an error, naming both rows."""
+def _identity_checks(frame: pl.DataFrame, ctx: _Ctx, sheets: list[str] | None = None) -> None:
+    """The same project twice in one file (项目代码, else city + normalised name) is an error, naming both rows
+    (and their sheets, when the rows come from several: sheets holds each row's sheet name)."""
     if frame.height == 0:
         return
     has_code = pl.col("project_code").is_not_null() & (pl.col("project_code") != "")
@@ -1640,18 +1672,20 @@ def _identity_checks(frame: pl.DataFrame, ctx: _Ctx) -> None:
     if not twice.any():
         return
     # Only rows whose key comes again can be reported; they are walked in file order.
-    seen: dict[str, tuple[int, str | None]] = {}
-    for key, r in zip(keys.filter(twice), frame.filter(twice).iter_rows(named=True), strict=True):
+    seen: dict[str, tuple[str, str | None]] = {}
+    where = (pl.Series(sheets).filter(twice).to_list() if sheets is not None else [None] * int(twice.sum()))
+    for key, r, sheet in zip(keys.filter(twice), frame.filter(twice).iter_rows(named=True), where, strict=True):
         code = r["project_code"]
+        place = f"工作表「{sheet}」第 {r['source_row']} 行" if sheet is not None else f"第 {r['source_row']} 行"
         if key in seen:
             first, first_tier = seen[key]
-            ctx.err(f"同一项目在文件中出现两次（第 {first} 行与第 {r['source_row']} 行）", r["source_row"],
+            ctx.err(f"同一项目在文件中出现两次（{first}与{place}）", r["source_row"],
                     "项目代码" if key.startswith("code") else "项目名称", code or r["project_name"])
             if first_tier and r["tier"] and first_tier != r["tier"]:
-                ctx.err(f"同一项目填报了两个层级（第 {first} 行为「{first_tier}」，第 {r['source_row']} 行为「{r['tier']}」）",
+                ctx.err(f"同一项目填报了两个层级（{first}为「{first_tier}」，{place}为「{r['tier']}」）",
                         r["source_row"], "层级", r["tier"])
         else:
-            seen[key] = (r["source_row"], r["tier"])
+            seen[key] = (place, r["tier"])
 
 
 # ---- targets (目标任务分解表) -----------------------------------------------------------------------

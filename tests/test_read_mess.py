@@ -283,3 +283,41 @@ def test_a_date_typed_as_a_number_reads_as_excel_shows_it(tmp_path):
         ws.write_number(3, 4, 120000.5, two)
     assert values(read(path), "total_investment", "planned_start_date", "actual_start_date") == [
         (120000.5, date(2020, 10, 1), None), (80000.0, date(2020, 1, 1), date(2020, 1, 1))]
+
+
+def test_an_empty_column_a_does_not_shift_what_is_read_from_the_sheet_xml(tmp_path):
+    def write(path: Path, *, error: bool) -> Path:  # calamine's frame starts at column B
+        with xlsxwriter.Workbook(path) as wb:
+            ws = wb.add_worksheet()
+            two = wb.add_format({"num_format": "#,##0.00_);(#,##0.00)"})  # built-in 39
+            ws.write(0, 1, TITLE)
+            ws.write_row(2, 1, HEAD)
+            for i, r in enumerate(ROWS):
+                ws.write_row(3 + i, 1, [None if (i, j) == (1, 1) else v for j, v in enumerate(r) if v is not None])
+            ws.merge_range(3, 2, 4, 2, "太原市")
+            ws.write_number(3, 8, 2020.10, two)
+            if error:
+                ws.write_formula(4, 7, "=1/0", None, "#DIV/0!")
+        return path
+
+    p = read(write(tmp_path / "err.xlsx", error=True))
+    assert errors(p) == [(5, "2020年截至目前累计完成投资", "#DIV/0!", "单元格为 Excel 错误值 #DIV/0!（公式出错），请修正公式或填写数值")]
+    assert values(read(write(tmp_path / "ok.xlsx", error=False)), "city_name", "annual_plan", "planned_start_date") == [
+        ("太原市", 40000.0, date(2020, 10, 1)), ("太原市", 30000.0, date(2020, 3, 2))]
+
+
+def test_csv_cells_forced_to_text_read_as_their_text(tmp_path):
+    path = tmp_path / "wps.csv"  # WPS / Excel keep a code's zeros with ="…"
+    path.write_bytes(("项目代码,项目名称,地市,县区,层级,建设状态,总投资,本年计划投资,本年累计完成投资,实际开（复）工时间,\r\n"
+                      '="2020-140100-39-03-000001",甲项目,太原市,小店区,市级千项,在建,="1000",500,100,2020-02-20,\r\n'
+                      '="合计",,,,,,="1000",500,100,,\r\n').encode("gbk"))
+    p = prepare(path.read_bytes(), path.name, report_date=date(2020, 3, 27))
+    assert values(p, "project_code", "total_investment") == [("2020-140100-39-03-000001", 1000.0)]
+
+
+def test_a_project_on_two_sheets_is_named_with_both_sheets(tmp_path):
+    path = tmp_path / "two.xlsx"
+    with xlsxwriter.Workbook(path) as wb:
+        write_sheet(wb.add_worksheet("新兴"), rows=ROWS[:1])
+        write_sheet(wb.add_worksheet("技改"), rows=ROWS[:1])
+    assert [e.message for e in read(path).errors] == ["同一项目在文件中出现两次（工作表「新兴」第 4 行与工作表「技改」第 4 行）"]
