@@ -1325,6 +1325,27 @@ def _report_rows(sheet: _Sheet, hdr: _Header, cols: dict[str, _Col], ctx: _Ctx, 
         for i, f in zip(rows_i.gather(at), out["_found"].gather(at), strict=True):
             events.append((i, step, 0, found_lists[f]))
 
+    # An actual (re)start date on or before D with a 未开复工原因 beside it: the contract reads a reason
+    # given as not started (逾期未开工, flagged), in the template's columns as in the weekly's one.
+    if d is not None and "not_started_reason" in fields and "actual_start_date" in fields:
+        actual_s, reason_s = fields["actual_start_date"], fields["not_started_reason"]
+        clash = (actual_s.is_not_null() & (actual_s <= d) & reason_s.is_not_null()
+                 & (reason_s.cast(pl.String).str.strip_chars() != "")).fill_null(False)
+        if clash.any():
+            at = clash.arg_true()
+            actual_col = cols["actual_start_date"].name if "actual_start_date" in cols else None
+            for i, v in zip(rows_i.gather(at), actual_s.gather(at), strict=True):
+                found = _Found()
+                found.warn("填写了实际开（复）工时间，也填写了未开复工原因：按口径计为未开工（逾期未开工），请核对",
+                           actual_col, str(v))
+                events.append((i, 5, 1, found))
+            planned_s = fields.get("planned_start_date", pl.Series("planned_start_date", [None] * data.height, dtype=pl.Date))
+            fields["planned_start_date"] = pl.select(
+                pl.when(pl.lit(clash) & pl.lit(planned_s).is_null()).then(pl.lit(actual_s)).otherwise(pl.lit(planned_s))
+            ).to_series().alias("planned_start_date")
+            fields["actual_start_date"] = pl.select(
+                pl.when(pl.lit(clash)).then(None).otherwise(pl.lit(actual_s))).to_series().alias("actual_start_date")
+
     frame = pl.DataFrame([
         (rows_i + 1).alias("source_row"),
         *(fields[k].alias(k) if k in fields else pl.Series(k, [None] * data.height, dtype=dt)

@@ -240,7 +240,7 @@ def test_separate_date_columns_keep_their_dates_and_flag_overdue_with_a_reason()
         "乙,太原市,市级千项,未开工,2021-02-01,,2022-06-30,\n"             # row 3: planned next year → 前期
         "丙,太原市,市级千项,未开工,2020-03-01,,2020-12-31,环评未批\n"     # row 4: overdue with a reason
         "丁,太原市,市级千项,未开工,2020-03-05,,2020-12-31,环评未批\n"     # row 5: same, another date
-        "戊,太原市,市级千项,在建,2020-02-01,2020-02-03,2020-11-30,资金\n"  # row 6: started: no warning
+        "戊,太原市,市级千项,在建,2020-02-01,2020-02-03,2020-11-30,资金\n"  # row 6: a date with a reason: not started
         "己,太原市,市级千项,未开工,2020-04-01,,2020-12-31,环评未批\n"     # row 7: planned after D: no warning
     ).encode()
     r = read_submission(csv, "separate.csv", report_date=date(2020, 3, 13))
@@ -249,9 +249,11 @@ def test_separate_date_columns_keep_their_dates_and_flag_overdue_with_a_reason()
     assert f["stage"].to_list() == ["新开工", "前期", "新开工", "新开工", "在建", "新开工"]
     assert f["planned_start_date"].to_list() == [date(2020, 5, 1), date(2021, 2, 1), date(2020, 3, 1),
                                                  date(2020, 3, 5), date(2020, 2, 1), date(2020, 4, 1)]
-    assert f["actual_start_date"].to_list() == [None, None, None, None, date(2020, 2, 3), None]
+    # 戊: an actual date on or before D with a reason is read as not started (the contract), flagged
+    assert f["actual_start_date"].to_list() == [None, None, None, None, None, None]
     assert f["planned_completion_date"].to_list() == [date(2021, 6, 30), date(2022, 6, 30), date(2020, 12, 31),
                                                       date(2020, 12, 31), date(2020, 11, 30), date(2020, 12, 31)]
     assert [(w.row, w.column, w.value) for w in r.warnings] == [
-        (4, "计划开工时间", "2020-03-01"), (5, "计划开工时间", "2020-03-05")]
-    assert all(w.message.startswith("逾期未开工：计划开工时间已过报告期截止日") for w in r.warnings)
+        (4, "计划开工时间", "2020-03-01"), (5, "计划开工时间", "2020-03-05"), (6, "实际开工时间", "2020-02-03")]
+    assert all(w.message.startswith("逾期未开工：计划开工时间已过报告期截止日") for w in r.warnings[:2])
+    assert r.warnings[2].message.startswith("填写了实际开（复）工时间，也填写了未开复工原因：按口径计为未开工")
