@@ -92,7 +92,7 @@ def project_states(peer: PeerData, as_of: date, year: int, frequency: str = "wee
 
     s = state
     has_started = s["actual_start_date"].notna() & (s["actual_start_date"] <= d_ts)
-    first_date = s["planned_start_date"].fillna(s["actual_start_date"])  # planned where known
+    first_date = s["planned_start_date"]  # the planned (re)start date, as the contract has it
     stage = s["stage"].fillna("")
     is_due = (stage != "储备") & (s["stage"].isin(["续建", "在建"]) | (first_date <= d_ts))
     completion = s["completion_date"].fillna(s["done_date"])

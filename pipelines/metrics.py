@@ -104,7 +104,7 @@ FORMULA_ZH: dict[str, str] = {
     "time_progress": "序时进度 = 报告期截止日在本年的天数 ÷ 本年天数",
     "schedule_gap": "超（滞后）序时进度 = 投资完成率 − 序时进度（百分点）",
     "start_rate": "开（复）工率 = 已开（复）工项目数 ÷ 应开（复）工项目数（非储备且计划开复工时间不晚于截止日；"
-                  "续建、在建项目自1月1日起应复工；未填计划开复工时间的项目按实际开复工时间计）",
+                  "续建、在建项目自1月1日起应复工）",
     "completion_count_rate": "竣工率 = 本年已竣工项目数 ÷ 计划本年竣工项目数",
     "stats_rate": "入统率 = 已入统项目数 ÷ 应入统项目数（已开工且总投资≥500万元）",
     "reporting_rate": "录入（报送）率 = 本期已报送项目数 ÷ 本期开始前尚未竣工（投产）的项目数",
@@ -269,12 +269,11 @@ SELECT
     s.*,
     {prev_col}
     coalesce(s.completion_date, s.done_date) AS completion_date_eff,
-    -- due by the planned (re)start date where the report gives one (a project that started
-    -- early is not due before its planned date); only a project with no planned date known is
-    -- due by its actual start date; with neither, not due (false, not null)
+    -- due by the planned (re)start date, as the contract has it (a project that started early
+    -- is not due before its planned date, and one with no planned date is not due unless it
+    -- is continuing); never null
     (coalesce(s.stage, '') <> '储备'
-        AND (s.stage IN ('续建', '在建')
-             OR (coalesce(s.planned_start_date, s.actual_start_date) <= s.report_date) IS TRUE)) AS is_due,
+        AND (s.stage IN ('续建', '在建') OR (s.planned_start_date <= s.report_date) IS TRUE)) AS is_due,
     (s.actual_start_date IS NOT NULL AND s.actual_start_date <= s.report_date) AS has_started
 FROM s {prev_join}
 WHERE {where}
@@ -527,7 +526,8 @@ WHERE year = $year AND as_of BETWEEN list_min($dates::DATE[]) AND list_max($date
 # from before are not used, and Warehouse.upgrade() (the app and the CLI call it) or the next
 # load rebuilds them. "2": 应开工 by the planned date where known (no longer the earlier of
 # planned and actual), 录入率's base leaving out projects completed before the period by date.
-CELLS_FORMULA = "2"
+# "3": 应开工 by the planned date only, as the contract has it.
+CELLS_FORMULA = "3"
 
 # Stored cells are as current as the data when figure_cells_of names the data version they were
 # last brought up to date at (store.Warehouse.write carries it forward, see keep_cells_current;
@@ -873,7 +873,19 @@ def targets_vs_actuals(
             if item.get("group_code"):
                 actual[item["group_code"]] = item
     states = project_states(con, as_of, year=y, filters=filters, ordered=False,
-                            columns=("city_code", "county_code", "stage", "total_investment", "is_started"))
+                            columns=("project_id", "city_code", "county_code", "stage", "total_investment",
+                                     "actual_start_date", "has_started"))
+    # A new start of the year: a project reported as 新开工 in the year (up to as_of) that has started,
+    # in the year, whatever its stage now (a started 新开工 project is later reported 在建 or 竣工, and
+    # stays one of the year's new starts). Continuing: 续建/在建 now, and not such a new start.
+    was_new = con.sql(
+        f"""SELECT DISTINCT project_id FROM reports
+            WHERE report_date BETWEEN $lo AND $hi AND (present & {schema.FIELD_BIT["stage"]}) <> 0
+              AND stage = '新开工'""",
+        params={"lo": date(y, 1, 1), "hi": as_of},
+    ).pl()["project_id"]
+    started_this_year = (pl.col("project_id").is_in(was_new.implode()) & pl.col("has_started")
+                         & (pl.col("actual_start_date").dt.year() == y)).fill_null(False)
 
     def _in_region(code: str) -> pl.DataFrame:
         col = "city_code" if code.endswith("00") else "county_code"
@@ -886,9 +898,10 @@ def targets_vs_actuals(
         if metric == "investment_task":
             actual_value = a["ytd_completed"] if a else 0.0
         elif metric == "new_starts":
-            actual_value = float(region.filter((pl.col("stage") == "新开工") & pl.col("is_started")).height)
+            actual_value = float(region.filter(started_this_year).height)
         elif metric == "continuing":
-            actual_value = float(region.filter(pl.col("stage").is_in(list(schema.CONTINUING_STAGES))).height)
+            actual_value = float(region.filter(pl.col("stage").is_in(list(schema.CONTINUING_STAGES))
+                                               & ~started_this_year).height)
         elif metric == "stats_registrations":
             actual_value = a["stats_registered"] if a else 0.0
         elif metric == "planned_projects":

@@ -56,12 +56,13 @@ def test_figures_by_hand(wh):
     assert t["ytd_completed"] == 3200.0
     assert t["completion_rate"] == pytest.approx(3200 / 16400)
     assert t["schedule_gap"] == pytest.approx((3200 / 16400 - 91 / 366) * 100)
-    # due: A (continuing), B (planned 3-01), E (no planned date: due by its actual date, 2019-05-01)
-    assert (t["due"], t["started"], t["overdue"]) == (3, 2, 1)
-    assert t["start_rate"] == pytest.approx(2 / 3)
+    # due: A (continuing), B (planned 3-01); not E: 竣工, not continuing, no planned (re)start date
+    # (the contract's due is by the planned date only)
+    assert (t["due"], t["started"], t["overdue"]) == (2, 1, 1)
+    assert t["start_rate"] == pytest.approx(1 / 2)
     assert (t["completed"], t["planned_completions"]) == (1, 1)
-    # stats: started with total >= 500: A (20000, registered) and E (800, not)
-    assert (t["stats_due"], t["stats_registered"], t["stats_rate"]) == (2, 1, 0.5)
+    # stats: started (so due) with total >= 500: A (20000, registered)
+    assert (t["stats_due"], t["stats_registered"], t["stats_rate"]) == (1, 1, 1.0)
     # weekly period ending 3-31 is 3-25..3-31: nobody reported in it
     assert (t["reported"], t["reporting_rate"]) == (0, 0.0)
     assert [c["group"] for c in by_city] == ["太原市", "忻州市"]
@@ -121,7 +122,7 @@ def test_fields_a_layout_lacks_carry_from_the_ledger(wh):
 def test_a_stated_empty_reason_clears_the_old_one(wh):
     load_rows(wh, date(2020, 3, 6), [proj("B项目", stage="新开工", planned_start_date=date(2020, 3, 1),
                                           actual_start_date=None, not_started_reason="资金")])
-    load_rows(wh, date(2020, 3, 13), [proj("B项目", stage="新开工", planned_start_date=None,
+    load_rows(wh, date(2020, 3, 13), [proj("B项目", stage="新开工", planned_start_date=date(2020, 3, 1),
                                            actual_start_date=date(2020, 3, 10), not_started_reason=None)])
     with wh.read() as con:
         s = metrics.project_states(con, date(2020, 3, 13))
@@ -212,7 +213,7 @@ EARLY_D1, EARLY_D2 = date(2020, 3, 6), date(2020, 3, 13)
 
 def load_early_starters_and_late_completions(wh) -> None:
     """Two weeks (periods 02-29..03-06 and 03-07..03-13). 太原: P starts early (actual 03-10,
-    planned 05-01), Q has no planned date and started 03-02, V is overdue (planned 03-01).
+    planned 05-01), Q has no planned date and started 03-02 (not due: no planned date), V is overdue (planned 03-01).
     忻州: R first reported on 03-13 as 竣工 on 2019-11-30, S reported 竣工 on 03-06 and again on
     03-13, T is 在建 (started 02-20, 入统) and does not report on 03-13."""
     load_rows(wh, EARLY_D1, [
@@ -235,33 +236,33 @@ def load_early_starters_and_late_completions(wh) -> None:
 
 
 # The figures at 03-13 by hand (period 03-07..03-13; old formulas in brackets):
-# due: Q (no planned date, actual 03-02 ≤ D), T (在建), V (planned 03-01) = 3; not P, planned 05-01
-#      although it started on 03-10 [least(planned, actual) counted P: 4]
-# started: Q, T = 2 [3]; overdue: V = 1; start_rate 2/3
+# due: T (在建), V (planned 03-01) = 2; not P, planned 05-01 although it started on 03-10
+#      [least(planned, actual) counted P and Q: 4]; not Q: no planned date, the contract's due is by it
+# started: T = 1 [3]; overdue: V = 1; start_rate 1/2
 # completed: S (竣工 reported 03-06, in 2020) = 1; R's completion is in 2019
-# stats: started with total ≥ 500 万元: Q, T = 2; 入统: T = 1
+# stats: started with total ≥ 500 万元: T = 1; 入统: T = 1
 # reported: P, Q, R, S, V = 5 (T did not report in the period)
 # base: P, Q, T, V = 4; not S (竣工 in the snapshot before the period), not R (completed 2019-11-30,
 #      before 03-07) [the stage alone kept R: 5]
 # reporting_rate: 5 ÷ 4 = 1.25 [the active reporters only: 4 ÷ 5]
 EARLY_AT_D2 = {
-    "projects": 6, "due": 3, "started": 2, "overdue": 1, "start_rate": 2 / 3, "completed": 1,
-    "planned_completions": 0, "completion_count_rate": None, "stats_due": 2, "stats_registered": 1,
-    "stats_rate": 0.5, "reported": 5, "reporting_rate": 1.25,
+    "projects": 6, "due": 2, "started": 1, "overdue": 1, "start_rate": 1 / 2, "completed": 1,
+    "planned_completions": 0, "completion_count_rate": None, "stats_due": 1, "stats_registered": 1,
+    "stats_rate": 1.0, "reported": 5, "reporting_rate": 1.25,
 }
-# by city at 03-13: 太原 P, Q, V: due Q, V; started Q; reported 3 of base 3.
+# by city at 03-13: 太原 P, Q, V: due V; started none; reported 3 of base 3.
 # 忻州 R, S, T: due T; started T; reported R, S = 2 of base T = 1: 200 %.
 EARLY_BY_CITY_AT_D2 = {
-    "太原市": {"projects": 3, "due": 2, "started": 1, "start_rate": 0.5, "reported": 3, "reporting_rate": 1.0},
+    "太原市": {"projects": 3, "due": 1, "started": 0, "start_rate": 0.0, "reported": 3, "reporting_rate": 1.0},
     "忻州市": {"projects": 3, "due": 1, "started": 1, "start_rate": 1.0, "reported": 2, "reporting_rate": 2.0},
 }
 # 03-06 (period 02-29..03-06; no snapshot before it): P, S, T, V. due: T, V = 2 (P planned 05-01, no
 # actual); started T = 1; all 4 reported; base 4 (S became 竣工 on 03-06, inside the period) = 100 %.
 EARLY_AT_D1 = {"projects": 4, "due": 2, "started": 1, "overdue": 1, "completed": 1, "reported": 4,
                "reporting_rate": 1.0}
-# 03-20, not a report date (period 03-14..03-20, states of 03-13): due 3, started 2; nobody reported;
+# 03-20, not a report date (period 03-14..03-20, states of 03-13): due 2, started 1; nobody reported;
 # base: the 03-13 snapshot's stages leave out R and S (竣工): P, Q, T, V = 4; 0 ÷ 4 = 0.
-EARLY_AT_0320 = {"projects": 6, "due": 3, "started": 2, "reported": 0, "reporting_rate": 0.0}
+EARLY_AT_0320 = {"projects": 6, "due": 2, "started": 1, "reported": 0, "reporting_rate": 0.0}
 
 
 def assert_figures(got: dict, want: dict) -> None:
@@ -295,7 +296,7 @@ def test_due_by_planned_date_and_reporting_rate_over_the_base_by_hand(wh):
              for n, s in states.items()}
     assert flags == {
         "P早开工": (False, True, False, True, True),
-        "Q无计划": (True, True, True, True, True),
+        "Q无计划": (False, True, False, True, True),  # started, but not due: no planned date
         "V逾期": (True, False, False, True, True),
         "R去年竣工": (False, False, False, True, False),
         "S上期竣工": (False, False, False, True, False),
@@ -303,7 +304,7 @@ def test_due_by_planned_date_and_reporting_rate_over_the_base_by_hand(wh):
     }
     assert "÷ 本期开始前尚未竣工（投产）的项目数" in metrics.FORMULA_ZH["reporting_rate"]
     assert "不计入分子" not in metrics.FORMULA_ZH["reporting_rate"]
-    assert "未填计划开复工时间的项目按实际开复工时间计" in metrics.FORMULA_ZH["start_rate"]
+    assert "计划开复工时间不晚于截止日" in metrics.FORMULA_ZH["start_rate"]
 
 
 def test_due_and_reporting_rate_over_several_dates_equal_single_dates(wh):
@@ -418,6 +419,29 @@ def test_targets_against_actuals_by_hand(wh):
                       "planned_projects": 1.0, "planned_investment": 2000.0}
     rate = dict(zip(got["metric"].to_list(), got["rate"].to_list(), strict=True))
     assert rate["continuing"] == 0.25 and rate["investment_task"] == 0.5
+
+
+def test_a_new_start_reported_in_construction_later_stays_a_new_start(wh):
+    import polars as pl
+
+    load_rows(wh, date(2020, 3, 6), [
+        proj("新开工甲", stage="新开工", planned_start_date=date(2020, 3, 1)),
+        proj("在建乙", stage="在建", actual_start_date=date(2020, 2, 20)),  # a 复工 date, continuing
+    ])
+    load_rows(wh, date(2020, 3, 13), [  # 甲 started on 3-12 and is now reported 在建
+        proj("新开工甲", stage="在建", planned_start_date=date(2020, 3, 1), actual_start_date=date(2020, 3, 12)),
+        proj("在建乙", stage="在建", actual_start_date=date(2020, 2, 20)),
+    ])
+    targets = pl.DataFrame({
+        "year": [2020] * 2, "region_code": ["140100"] * 2, "region_name": ["太原市"] * 2,
+        "metric": ["new_starts", "continuing"], "value": [2.0, 2.0], "leader": [None] * 2, "department": [None] * 2,
+    })
+    wh.load([Submission("分解表.xlsx", targets, date(2020, 12, 31), raw=b"t", kind="targets")])
+    with wh.read() as con:
+        got = metrics.targets_vs_actuals(con, date(2020, 3, 31))
+    # new starts: 甲 (新开工 on 3-06, started 3-12); continuing: 乙 only [the stage alone: 0 and 2]
+    assert dict(zip(got["metric"].to_list(), got["actual"].to_list(), strict=True)) == {
+        "new_starts": 1.0, "continuing": 1.0}
 
 
 def test_previous_report_date_is_the_one_before_the_date_in_force(wh):
