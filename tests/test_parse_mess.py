@@ -164,15 +164,13 @@ def test_other_text_after_a_date_is_no_date(raw):
     assert parse_date(raw) == (None, "无法识别为日期" + FORMATS)
 
 
+def dated(*whens: str) -> bytes:
+    """A CSV of one project per planned start date, named 甲项目, 乙项目, … in order."""
+    return csv_file([row(f"{name}项目", when=w) for name, w in zip("甲乙丙丁戊己庚辛壬癸", whens, strict=False)])
+
+
 def test_dates_through_prepare_csv():
-    raw = csv_file([
-        row("甲项目", when="2020年3月底"),
-        row("乙项目", when="2020年3月末"),
-        row("丙项目", when="2020年底"),
-        row("丁项目", when="2020年末"),
-        row("戊项目", when="2020年6月"),
-    ])
-    p = prepare(raw, "日期.csv", report_date=D)
+    p = prepare(dated("2020年3月底", "2020年3月末", "2020年底", "2020年末", "2020年6月"), "日期.csv", report_date=D)
     assert frame_of(p, "source_row", "planned_start_date") == [
         (2, date(2020, 3, 31)), (3, date(2020, 3, 31)), (4, date(2020, 12, 31)), (5, date(2020, 12, 31)),
         (6, date(2020, 6, 1)),
@@ -181,16 +179,8 @@ def test_dates_through_prepare_csv():
 
 def test_vague_dates_through_prepare_csv():
     col = "计划开（复）工时间"
-    raw = csv_file([
-        row("甲项目", when="2020年3月上旬"),
-        row("乙项目", when="2020年3月中旬"),
-        row("丙项目", when="2020年3月下旬"),
-        row("丁项目", when="3月中旬"),
-        row("戊项目", when="2020年3月前"),
-        row("己项目", when="2020年3月以后"),
-        row("庚项目", when="2020年3月底"),
-    ])
-    p = prepare(raw, "日期.csv", report_date=D)
+    p = prepare(dated("2020年3月上旬", "2020年3月中旬", "2020年3月下旬", "3月中旬", "2020年3月前", "2020年3月以后",
+                      "2020年3月底"), "日期.csv", report_date=D)
     assert errors(p) == [
         (TEN_DAYS_MESSAGE, 2, col, "2020年3月上旬"),
         (TEN_DAYS_MESSAGE, 3, col, "2020年3月中旬"),
