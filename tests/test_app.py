@@ -111,6 +111,8 @@ def test_city_filter_limits_counties_and_figures(db_env):
     assert county.options and all(o.startswith("忻州市·") for o in county.options)
     at.multiselect(key="sidebar_county").set_value(["140902"]).run()
     assert metrics_of(at)["项目数（个）"] == "1"
+    # an empty filter is 全部: no 「Select all」 entry in any sidebar filter (select_all 0 = never shown)
+    assert [m.proto.select_all for m in at.sidebar.multiselect] == [0] * len(at.sidebar.multiselect)
 
 
 def test_report_date_shows_that_week(db_env):

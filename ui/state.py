@@ -148,18 +148,19 @@ def sidebar(user: auth.User = auth.LOCAL) -> View | None:
             continue
         allowed = set(_allowed(param, opts, [], user))
         ss[key] = [v for v in ss.get(key, []) if v in allowed]
-    tiers = sb.multiselect("层级", list(schema.TIERS), key=MULTI["tier"], placeholder="全部层级")
+    # An empty filter is 全部 already: no 「Select all」 entry (English, and it put every value in the URL).
+    tiers = sb.multiselect("层级", list(schema.TIERS), key=MULTI["tier"], placeholder="全部层级", select_all=False)
     chosen_cities = sb.multiselect("地市", auth.city_choices(user, opts.city_codes), key=MULTI["city"],
-                                   format_func=_city_name, placeholder="全部地市")
+                                   format_func=_city_name, placeholder="全部地市", select_all=False)
     city_codes = list(auth.effective_cities(user, chosen_cities))
     county_opts = county_options(city_codes)
     county_label = dict(county_opts)
     ss[MULTI["county"]] = [c for c in ss.get(MULTI["county"], []) if c in county_label]
     counties = sb.multiselect("县区", [c for c, _ in county_opts], key=MULTI["county"],
-                              format_func=lambda c: county_label.get(c, c), placeholder="全部县区")
-    industries = sb.multiselect("行业", opts.industries, key=MULTI["industry"], placeholder="全部行业")
-    stages = sb.multiselect("建设状态", list(schema.STAGES), key=MULTI["stage"], placeholder="全部状态")
-    bands = sb.multiselect("投资规模", list(BAND_NAMES), key=MULTI["band"], placeholder="全部规模")
+                              format_func=lambda c: county_label.get(c, c), placeholder="全部县区", select_all=False)
+    industries = sb.multiselect("行业", opts.industries, key=MULTI["industry"], placeholder="全部行业", select_all=False)
+    stages = sb.multiselect("建设状态", list(schema.STAGES), key=MULTI["stage"], placeholder="全部状态", select_all=False)
+    bands = sb.multiselect("投资规模", list(BAND_NAMES), key=MULTI["band"], placeholder="全部规模", select_all=False)
     if any(ss.get(k) for k in MULTI.values()):
         sb.button("清除全部筛选", key="sidebar_clear", on_click=clear_filters, icon=":material/filter_alt_off:")
 
