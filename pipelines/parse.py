@@ -405,7 +405,7 @@ _PLANNED_WORDS = ("预计", "计划", "拟", "力争", "争取", "将于", "待"
 _MONTH_RANGE = re.compile(r"(?<![\d.\-/])\d{1,2}\s*[-—~～至到]\s*\d{1,2}\s*月")
 _THIS_YEAR_END = re.compile(r"(?<![\d年])(?:今|本)?年[底末]")
 _YEAR_ONLY = re.compile(r"(\d{4})\s*年(?!\s*(?:\d|年|底|末))")
-_MONTH_ONLY = re.compile(r"(?<![\d年.\-/])(\d{1,2})\s*月(?:\s*(\d{1,2})\s*[日号])?")
+_TEXT_MONTH = re.compile(r"(?<![\d年.\-/])(\d{1,2})\s*月(?:\s*(\d{1,2})\s*[日号])?")
 
 
 def _partial_text_date(seg: str, year: int | None) -> tuple[date | None, str | None]:
@@ -420,7 +420,7 @@ def _partial_text_date(seg: str, year: int | None) -> tuple[date | None, str | N
         if year is None or y == year:
             return None, f"「{m.group(0)}」只写了年份：请写明月份（如“{y}年10月竣工”）"
         return date(y, 1, 1), None
-    if m := _MONTH_ONLY.search(seg):
+    if m := _TEXT_MONTH.search(seg):
         if year is None:
             return None, "缺少年份（应为 2020年3月 等格式）"
         return _make_date(year, int(m.group(1)), int(m.group(2)) if m.group(2) else None)
