@@ -237,7 +237,8 @@ def _excel_sheets(data: bytes, fmt: str) -> list[_Sheet]:
     except Exception as exc:
         refuse_if_broken_zip(exc)
         raise _Refuse("无法打开 Excel 文件：文件可能已损坏、不完整或设置了密码") from exc
-    hidden = _hidden_sheets(data, fmt, reader)
+    book = _Xlsx.of(data) if fmt == "xlsx" else None
+    hidden = _hidden_sheets(book, reader)
     out: list[_Sheet] = []
     for idx, name in enumerate(reader.sheet_names):
         if name in hidden:  # last week's copy hidden before this week's, a lookup list: never read
@@ -261,19 +262,19 @@ def _excel_sheets(data: bytes, fmt: str) -> list[_Sheet]:
         if df.height > MAX_ROWS + HEADER_SCAN_ROWS:
             raise _Refuse(f"工作表「{name}」行数超过上限 {MAX_ROWS:,} 行，请拆分后上传")
         df = df.rename(dict(zip(df.columns, _column_names(df.width), strict=True)))
-        if fmt == "xlsx" and (xml := _sheet_xml(data, idx)) is not None:
+        if book is not None and (xml := book.sheet_xml(idx)) is not None:
             # calamine's frame starts at the first column holding a value: an empty column A
             # shifts every cell one column left of its letter
             off = _first_value_col(xml)
             df = _put_cells(df, {(r, c - off): v for (r, c), v in _error_cells(xml).items() if c >= off})
-            df = _put_cells(df, {(r, c - off): v for (r, c), v in _shown_decimals(xml, _fixed_decimals(data)).items()
+            df = _put_cells(df, {(r, c - off): v for (r, c), v in _shown_decimals(xml, book.decimals).items()
                                  if c >= off}, replace=True)
             df = _fill_merged(df, [(r1, c1 - off, r2, c2 - off) for r1, c1, r2, c2 in _merged_ranges(xml) if c1 >= off])
         out.append(_Sheet(name, frame=df))
     return out
 
 
-_MERGES_MAX_XML = 20 * 1024 * 1024  # a sheet's XML is inflated for its merges only up to this size
+_SHEET_XML_MAX = 20 * 1024 * 1024  # a sheet's XML is inflated for merges, errors, formats only up to this
 _CELL_REF = re.compile(r"([A-Z]{1,3})(\d+)")
 
 
@@ -284,28 +285,51 @@ def _col_index(letters: str) -> int:
     return n - 1
 
 
-def _sheet_xml(data: bytes, idx: int) -> str | None:
-    """The XML of the idx-th sheet of an xlsx workbook, or None when it is large (machine-written
-    exports neither merge nor carry formula errors, and inflating 120 MB costs a third of a second)
-    or its parts cannot be found."""
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as z:
-            book = z.read("xl/workbook.xml").decode("utf-8", "replace")
-            rels = z.read("xl/_rels/workbook.xml.rels").decode("utf-8", "replace")
-            sheets = re.findall(r"<(?:\w+:)?sheet\b[^>]*>", book)
-            rid = _attr(sheets[idx], "id") if idx < len(sheets) else None
-            target = None
-            for rel in re.findall(r"<(?:\w+:)?Relationship\b[^>]*>", rels):
-                if rid is not None and _attr(rel, "Id") == rid:
-                    target = _attr(rel, "Target")
-            if target is None:
-                return None
-            member = target.lstrip("/") if target.startswith("/") else posixpath.normpath("xl/" + target)
-            if z.getinfo(member).file_size > _MERGES_MAX_XML:
-                return None
-            return z.read(member).decode("utf-8", "replace")
-    except Exception:  # merges and error cells are read where they can be; else the sheet as it is
-        return None
+@dataclass
+class _Xlsx:
+    """What the reader takes from an xlsx workbook's own parts, which calamine does not hand over:
+    each sheet's visibility and XML part (xl/workbook.xml and its relationships) and the styles
+    that show fixed decimals (xl/styles.xml). Read once per workbook; a part that cannot be read
+    leaves out what it would have told."""
+
+    data: bytes
+    states: list[tuple[str, str | None]] = field(default_factory=list)  # (sheet name, state) in workbook order
+    members: list[str | None] = field(default_factory=list)  # each sheet's XML part
+    decimals: dict[int, int] = field(default_factory=dict)  # {cell style index: decimals shown}
+
+    @classmethod
+    def of(cls, data: bytes) -> _Xlsx:
+        book = cls(data)
+        try:
+            with zipfile.ZipFile(io.BytesIO(data)) as z:
+                names = set(z.namelist())
+                workbook, rels, styles = (z.read(n).decode("utf-8", "replace") if n in names else ""
+                                          for n in ("xl/workbook.xml", "xl/_rels/workbook.xml.rels", "xl/styles.xml"))
+        except Exception:
+            return book
+        targets = {_attr(rel, "Id"): _attr(rel, "Target")
+                   for rel in re.findall(r"<(?:\w+:)?Relationship\b[^>]*>", rels)}
+        for tag in re.findall(r"<(?:\w+:)?sheet\b[^>]*>", workbook):
+            book.states.append((_attr(tag, "name") or "", _attr(tag, "state")))
+            target = targets.get(_attr(tag, "id"))
+            book.members.append(None if target is None else target.lstrip("/") if target.startswith("/")
+                                else posixpath.normpath("xl/" + target))
+        book.decimals = _fixed_decimals(styles)
+        return book
+
+    def sheet_xml(self, idx: int) -> str | None:
+        """The idx-th sheet's XML, or None when it is large (machine-written exports neither merge nor
+        carry formula errors, and inflating 120 MB costs a third of a second) or cannot be found."""
+        member = self.members[idx] if idx < len(self.members) else None
+        if member is None:
+            return None
+        try:
+            with zipfile.ZipFile(io.BytesIO(self.data)) as z:
+                if z.getinfo(member).file_size > _SHEET_XML_MAX:
+                    return None
+                return z.read(member).decode("utf-8", "replace")
+        except Exception:  # merges and error cells are read where they can be; else the sheet as it is
+            return None
 
 
 _VALUE_CELL_COL = re.compile(
@@ -353,14 +377,9 @@ def _error_cells(xml: str) -> dict[tuple[int, int], str]:
 _BUILTIN_DECIMALS = {2: 2, 4: 2, 7: 2, 8: 2, 39: 2, 40: 2, 43: 2, 44: 2}
 
 
-def _fixed_decimals(data: bytes) -> dict[int, int]:
-    """{cell style index: decimals} of the workbook's styles whose number format shows a fixed
-    number of decimals (0.00): {} when there are none or the styles cannot be read."""
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as z:
-            styles = z.read("xl/styles.xml").decode("utf-8", "replace")
-    except Exception:
-        return {}
+def _fixed_decimals(styles: str) -> dict[int, int]:
+    """{cell style index: decimals} of the styles (xl/styles.xml) whose number format shows a fixed
+    number of decimals (0.00): {} when there are none."""
     custom: dict[int, int] = {}
     for tag in re.findall(r"<(?:\w+:)?numFmt\b[^>]*>", styles):
         fid, code = _attr(tag, "numFmtId"), _attr(tag, "formatCode")
@@ -449,22 +468,16 @@ def _attr(tag: str, name: str) -> str | None:
     return html.unescape(m.group(1) if m.group(1) is not None else m.group(2)) if m else None
 
 
-def _hidden_sheets(data: bytes, fmt: str, reader: Any) -> set[str]:
+def _hidden_sheets(book: _Xlsx | None, reader: Any) -> set[str]:
     """The names of the workbook's hidden sheets, unless every sheet is hidden (then none)."""
     names = list(reader.sheet_names)
-    hidden: set[str] = set()
-    try:
-        if fmt == "xlsx":  # from xl/workbook.xml: no sheet is parsed for it
-            with zipfile.ZipFile(io.BytesIO(data)) as z:
-                book = z.read("xl/workbook.xml").decode("utf-8", "replace")
-            for tag in re.findall(r"<(?:\w+:)?sheet\b[^>]*>", book):
-                name = _attr(tag, "name")
-                if name is not None and _attr(tag, "state") in ("hidden", "veryHidden"):
-                    hidden.add(name)
-        else:  # .xls files are small: ask calamine for each sheet's visibility
+    if book is not None:  # from xl/workbook.xml: no sheet is parsed for it
+        hidden = {name for name, state in book.states if state in ("hidden", "veryHidden")}
+    else:  # .xls files are small: ask calamine for each sheet's visibility
+        try:
             hidden = {n for i, n in enumerate(names) if reader.load_sheet(i, n_rows=1, header_row=None).visible != "visible"}
-    except Exception:  # visibility is a courtesy: a workbook that hides it is read as it is
-        return set()
+        except Exception:  # visibility is a courtesy: a workbook that hides it is read as it is
+            return set()
     return hidden if len(hidden) < len(names) else set()
 
 
