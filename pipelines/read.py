@@ -763,6 +763,15 @@ class _Card:
     title_rows: Grid  # the rows above the first label (title, 单位：万元)
     fields: list[tuple[str, Any, int]]  # (label as written, value, 1-based sheet row)
 
+    @property
+    def name_row(self) -> int | None:
+        """The sheet row of the card's 项目名称 (where a finding without its own field goes)."""
+        return next((r for label, _, r in self.fields if _is_name_label(label)), None)
+
+
+def _is_name_label(label: str) -> bool:
+    return H.header_key(label) == ("project_name", None)
+
 
 def _card_label(text: str) -> str:
     """A card's label as a header: without its section number (一、企业简介) or a trailing colon."""
@@ -804,15 +813,14 @@ def _find_card(grid: Grid) -> _Card | None:
             return None
     if len(fields) < 5 or first_label_row is None:
         return None
-    if not any(H.header_key(label) == ("project_name", None) and value is not None and _cell_text(value)
-               for label, value, _ in fields):
+    if not any(_is_name_label(label) and value is not None and _cell_text(value) for label, value, _ in fields):
         return None
     return _Card(grid[:first_label_row], fields)
 
 
 def _split_cards(card: _Card) -> list[_Card]:
     """Cards stacked on one sheet, one after another: a new card at each 项目名称 label."""
-    starts = [k for k, (label, _, _) in enumerate(card.fields) if H.header_key(label) == ("project_name", None)]
+    starts = [k for k, (label, _, _) in enumerate(card.fields) if _is_name_label(label)]
     if len(starts) <= 1:
         return [card]
     starts[0] = 0  # labels above the first 项目名称 belong to the first card
@@ -856,15 +864,13 @@ def _read_cards(cards: list[tuple[_Sheet, _Card]], ctx: _Ctx, res: ReadResult, r
             return f
         sheet, card = cards[k]
         rows = {label: r for label, _, r in card.fields}
-        name_row = next((r for label, _, r in card.fields if H.header_key(label) == ("project_name", None)), None)
         return dataclasses.replace(f, file=f"{ctx.file}（工作表「{sheet.name}」）" if many else f.file,
-                                   row=rows.get(f.column or "", name_row))
+                                   row=rows.get(f.column or "", card.name_row))
 
     ctx.errors += [place(f) for f in sub.errors]
     ctx.warnings += [place(f) for f in sub.warnings]
     if res.frame.height:
-        name_rows = [next((r for label, _, r in card.fields if H.header_key(label) == ("project_name", None)), 0)
-                     for _, card in cards]
+        name_rows = [card.name_row or 0 for _, card in cards]
         res.frame = res.frame.with_columns(
             pl.col("source_row").replace_strict(
                 list(range(first_value_row, first_value_row + len(cards))), name_rows, default=pl.col("source_row"),
@@ -1211,11 +1217,10 @@ def _report_rows(sheet: _Sheet, hdr: _Header, cols: dict[str, _Col], ctx: _Ctx, 
         beyond = [f"c{j}" for j in range(width, sheet.width)]
         if beyond:
             long_rows = data.filter(pl.any_horizontal([pl.col(c) != "" for c in beyond]))
-            for i, n in zip(long_rows["_i"], long_rows["_len"], strict=True):
+            for i, n, *extra in long_rows.select("_i", "_len", *beyond).iter_rows():
                 found = _Found()
                 found.err(f"该行有 {n} 个单元格，比表头多 {n - width} 个，各列已错位：数字中的逗号须加引号"
-                          "（如 \"12,500\"）或去掉，请核对该行", None,
-                          "，".join(v for c in beyond if (v := long_rows.filter(pl.col("_i") == i)[c].item())))
+                          "（如 \"12,500\"）或去掉，请核对该行", None, "，".join(v for v in extra if v))
                 events.append((i, 0, -1, found))
 
     # ---- fields by kind ----
@@ -1352,12 +1357,11 @@ def _report_rows(sheet: _Sheet, hdr: _Header, cols: dict[str, _Col], ctx: _Ctx, 
                 found.warn("填写了实际开（复）工时间，也填写了未开复工原因：按口径计为未开工（逾期未开工），请核对",
                            actual_col, str(v))
                 events.append((i, 5, 1, found))
-            planned_s = fields.get("planned_start_date", pl.Series("planned_start_date", [None] * data.height, dtype=pl.Date))
-            fields["planned_start_date"] = pl.select(
-                pl.when(pl.lit(clash) & pl.lit(planned_s).is_null()).then(pl.lit(actual_s)).otherwise(pl.lit(planned_s))
-            ).to_series().alias("planned_start_date")
-            fields["actual_start_date"] = pl.select(
-                pl.when(pl.lit(clash)).then(None).otherwise(pl.lit(actual_s))).to_series().alias("actual_start_date")
+            no_date = pl.Series([None] * data.height, dtype=pl.Date)
+            planned_s = fields.get("planned_start_date", no_date)
+            # the date becomes the planned start where none is given; the actual start is cleared
+            fields["planned_start_date"] = planned_s.zip_with(~(clash & planned_s.is_null()), actual_s)
+            fields["actual_start_date"] = actual_s.zip_with(~clash, no_date)
 
     frame = pl.DataFrame([
         (rows_i + 1).alias("source_row"),
