@@ -143,9 +143,6 @@ def _bit(name: str) -> int:
     return schema.FIELD_BIT[name]
 
 
-# The stages after which a project is done (done_date), as an SQL list of constants from schema.
-_DONE_SQL = schema.DONE_STAGES_SQL
-
 # A project's first report of the year is its state at that date as it stands (nothing earlier
 # to merge onto): the snapshots do not copy it, the report is flagged is_state instead, and
 # `states` is what readers read: the snapshots and those reports, as one relation. A load of
@@ -154,7 +151,7 @@ _STATES_VIEW_DDL = f"""CREATE OR REPLACE VIEW states AS
 SELECT year, as_of, project_id, last_report_date, done_date, {", ".join(_STATE_COLS)} FROM snapshots
 UNION ALL
 SELECT year, report_date AS as_of, project_id, report_date AS last_report_date,
-    CASE WHEN (present & {_bit('stage')}) <> 0 AND stage IN {_DONE_SQL} THEN report_date END AS done_date,
+    CASE WHEN (present & {_bit('stage')}) <> 0 AND stage IN {schema.DONE_STAGES_SQL} THEN report_date END AS done_date,
     {", ".join(f"CASE WHEN (present & {_bit(c)}) <> 0 THEN {c} END AS {c}" for c in _STATE_COLS)}
 FROM reports WHERE is_state"""
 
@@ -184,8 +181,8 @@ SELECT
     $as_of AS as_of,
     coalesce(n.project_id, p.project_id) AS project_id,
     CASE WHEN n.project_id IS NOT NULL THEN $as_of ELSE p.last_report_date END AS last_report_date,
-    CASE WHEN {_STAGE_EXPR} IN {_DONE_SQL}
-         THEN CASE WHEN p.stage IN {_DONE_SQL} THEN coalesce(p.done_date, $as_of) ELSE $as_of END
+    CASE WHEN {_STAGE_EXPR} IN {schema.DONE_STAGES_SQL}
+         THEN CASE WHEN p.stage IN {schema.DONE_STAGES_SQL} THEN coalesce(p.done_date, $as_of) ELSE $as_of END
     END AS done_date,
     {_MERGE_COLS}
 FROM (SELECT * FROM states WHERE year = $year AND as_of = $prev) p
