@@ -70,7 +70,7 @@ FIGURE_KEYS: tuple[str, ...] = (
     "projects", "total_investment", "annual_plan", "ytd_completed", "completion_rate",
     "time_progress", "schedule_gap", "due", "started", "start_rate", "overdue", "completed",
     "planned_completions", "completion_count_rate", "stats_due", "stats_registered", "stats_rate",
-    "reported", "reporting_rate",
+    "reporting_base", "reported", "reporting_rate",
 )
 RATE_KEYS = ("completion_rate", "time_progress", "start_rate", "completion_count_rate", "stats_rate",
              "reporting_rate")
@@ -93,6 +93,7 @@ FIGURE_ZH: dict[str, str] = {
     "stats_due": "应入统项目数",
     "stats_registered": "已入统项目数",
     "stats_rate": "入统率",
+    "reporting_base": "应报送项目数",
     "reported": "已报送项目数",
     "reporting_rate": "录入（报送）率",
 }
@@ -107,7 +108,8 @@ FORMULA_ZH: dict[str, str] = {
                   "续建、在建项目自1月1日起应复工）",
     "completion_count_rate": "竣工率 = 本年已竣工项目数 ÷ 计划本年竣工项目数",
     "stats_rate": "入统率 = 已入统项目数 ÷ 应入统项目数（已开工且总投资≥500万元）",
-    "reporting_rate": "录入（报送）率 = 本期已报送项目数 ÷ 本期开始前尚未竣工（投产）的项目数",
+    "reporting_rate": "录入（报送）率 = 已报送项目数 ÷ 应报送项目数（应报送：本期开始前尚未竣工（投产）的项目；"
+                      "已报送：其中本期有报送的项目）",
     "double_half": "双过半：6月30日及以后，投资完成率 ≥ 50%",
     "lights": "红黄绿灯：滞后序时进度不超过10个百分点为绿灯，10～30个百分点为黄灯，超过30个百分点为红灯",
 }
@@ -284,13 +286,19 @@ WHERE {where}
 def _flags_sql(filters: Filters, *, with_prev: bool = True, single: bool = False) -> tuple[str, dict[str, Any]]:
     """The per-project relation with the contract's flags (see _projects_sql).
 
-    录入率's base, is_active_before_period: not yet 竣工/投产 before the period, by the stage of
-    the snapshot before the period and by the completion date as of D (a project first reported
-    this period as 竣工 in an earlier year was done before the period, too)."""
-    active = (
+    录入率, as the contract has it: its base, is_active_before_period (应报送), is the projects not
+    yet 竣工/投产 before the period, by the stage of the snapshot before the period and by the
+    completion date as of D (a project first reported this period as 竣工 in an earlier year was
+    done before the period, too); is_reported (已报送) is the projects of that base with a report
+    dated in the period. A project done before the period that still reports is in neither, so
+    reported ≤ reporting_base in every group. Both need the snapshot before the period: without
+    with_prev neither is there."""
+    active = f"""(coalesce(stage_before_period, '') NOT IN {schema.DONE_STAGES_SQL}
+        AND (completion_date_eff IS NULL OR completion_date_eff >= period_start))"""
+    reporting = (
         f""",
-    (coalesce(stage_before_period, '') NOT IN {schema.DONE_STAGES_SQL}
-        AND (completion_date_eff IS NULL OR completion_date_eff >= period_start)) AS is_active_before_period"""
+    {active} AS is_active_before_period,
+    ({active} AND last_report_date >= period_start) AS is_reported"""
         if with_prev else ""
     )
     projects, fparams = _projects_sql(filters, with_prev=with_prev, single=single)
@@ -301,8 +309,7 @@ SELECT *,
     (completion_date_eff IS NOT NULL AND year(completion_date_eff) = $year
         AND completion_date_eff <= report_date) AS is_completed,
     (planned_completion_date IS NOT NULL AND year(planned_completion_date) = $year) AS is_planned_completion,
-    (is_due AND has_started AND coalesce(total_investment, 0) >= {schema.STATS_THRESHOLD!r}) AS is_stats_due,
-    (last_report_date >= period_start) AS is_reported{active}
+    (is_due AND has_started AND coalesce(total_investment, 0) >= {schema.STATS_THRESHOLD!r}) AS is_stats_due{reporting}
 FROM ({projects})
 """
     return sql, fparams
@@ -311,14 +318,14 @@ FROM ({projects})
 # The columns of project_states(), in order; the flags are the boolean ones from is_due on.
 FLAG_COLUMNS: tuple[str, ...] = (
     "is_due", "has_started", "is_started", "is_overdue", "is_completed", "is_planned_completion",
-    "is_stats_due", "is_reported", "is_active_before_period",
+    "is_stats_due", "is_active_before_period", "is_reported",
 )
 STATE_COLUMNS: tuple[str, ...] = (
     "project_id", "last_report_date", "done_date", "tier",
     *(c for c in schema.FIELD_NAMES if c != "tier"),
     "size_band", "stage_before_period", "completion_date_eff", *FLAG_COLUMNS,
 )
-_PREV_COLUMNS = ("stage_before_period", "is_active_before_period")
+_PREV_COLUMNS = ("stage_before_period", "is_active_before_period", "is_reported")
 _STATE_ORDER = ("city_code", "county_code", "project_name")
 
 
@@ -462,12 +469,8 @@ CELL_SUMS: tuple[tuple[str, str], ...] = (
     ("planned_completions", "count(*) FILTER (WHERE is_planned_completion)"),
     ("stats_due", "count(*) FILTER (WHERE is_stats_due)"),
     ("stats_registered", "count(*) FILTER (WHERE is_stats_due AND coalesce(stats_registered, false))"),
-    ("reported", "count(*) FILTER (WHERE is_reported)"),
     ("reporting_base", "count(*) FILTER (WHERE is_active_before_period)"),
-    # Not used by any figure (录入率 is reported ÷ reporting_base, per the contract, so it may
-    # pass 100 % when projects done before the period still report): kept because it is a
-    # column of the stored cell tables, and databases written before hold it.
-    ("reported_active", "count(*) FILTER (WHERE is_reported AND is_active_before_period)"),
+    ("reported", "count(*) FILTER (WHERE is_reported)"),  # of reporting_base: never more than it
 )
 _MONEY_SUMS = ("total_investment", "annual_plan", "ytd_completed")
 _SUM_NAMES = ", ".join(n for n, _ in CELL_SUMS)
@@ -526,8 +529,9 @@ WHERE year = $year AND as_of BETWEEN list_min($dates::DATE[]) AND list_max($date
 # from before are not used, and Warehouse.upgrade() (the app and the CLI call it) or the next
 # load rebuilds them. "2": 应开工 by the planned date where known (no longer the earlier of
 # planned and actual), 录入率's base leaving out projects completed before the period by date.
-# "3": 应开工 by the planned date only, as the contract has it.
-CELLS_FORMULA = "3"
+# "3": 应开工 by the planned date only, as the contract has it. "4": 已报送 only of the 应报送 base
+# (录入率 never above 100 %), and no reported_active column (rebuild_cells recreates the tables).
+CELLS_FORMULA = "4"
 
 # Stored cells are as current as the data when figure_cells_of names the data version they were
 # last brought up to date at (store.Warehouse.write carries it forward, see keep_cells_current;
@@ -612,9 +616,13 @@ def refresh_cells(con: duckdb.DuckDBPyConnection, year: int, since: date | None 
 
 
 def rebuild_cells(con: duckdb.DuckDBPyConnection) -> None:
-    """Recompute every stored cell from the snapshots and mark them current."""
-    for table in _CELL_TABLES:
-        con.execute(f"DELETE FROM {table}")
+    """Recompute every stored cell from the snapshots and mark them current. The tables are
+    made anew (they hold nothing but derived sums), so cells of an earlier formula with other
+    columns get the columns of CELL_SUMS."""
+    for table in _CELL_TABLES:  # table names are the constants above
+        con.execute(f"DROP TABLE IF EXISTS {table}")
+    for ddl in CELLS_DDL:
+        con.execute(ddl)
     for (y,) in con.execute("SELECT DISTINCT year FROM states ORDER BY 1").fetchall():
         refresh_cells(con, y)
     mark_cells_current(con)
@@ -748,10 +756,10 @@ def _items(by: str | None, dates: list[date], rows: list[tuple]) -> dict[date, l
     if by is None:
         # An empty S still has its '全部' group (an ungrouped aggregate's single row).
         seen = {r[0] for r in rows}
-        rows += [(d, "全部", None, 0, 0.0, 0.0, 0.0) + (0,) * 10 for d in per_date if d not in seen]
+        rows += [(d, "全部", None, 0, 0.0, 0.0, 0.0) + (0,) * (len(CELL_SUMS) - 4) for d in per_date if d not in seen]
     for r in rows:
         (d, key, code, projects, total, plan, ytd, due, started, overdue, completed, planned_c,
-         stats_due, stats_reg, reported, reporting_base, _reported_active) = r
+         stats_due, stats_reg, reporting_base, reported) = r
         if by is None and projects == 0:
             key = "全部"
         tp = time_progress(d)
@@ -777,9 +785,8 @@ def _items(by: str | None, dates: list[date], rows: list[tuple]) -> dict[date, l
             stats_due=stats_due,
             stats_registered=stats_reg,
             stats_rate=_ratio(stats_reg, stats_due),
-            reported=reported,
-            # reported ÷ projects not yet done before the period: above 1 when projects done
-            # before the period still report (they are in `reported`, not in the base)
+            reporting_base=reporting_base,
+            reported=reported,  # of reporting_base, so the rate is at most 1
             reporting_rate=_ratio(reported, reporting_base),
         )
         per_date[d].append(item)

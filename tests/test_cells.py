@@ -126,10 +126,9 @@ def test_stored_cells_by_hand_after_loads_resubmissions_and_corrections(wh):
     assert periods == {D1: date(2020, 2, 29)}
     assert got == {
         A_CELL: zero(projects=2, total_investment=12000.0, annual_plan=11000.0, ytd_completed=150.0, due=2,
-                     started=1, overdue=1, stats_due=1, stats_registered=1, reported=2, reporting_base=2,
-                     reported_active=2),
+                     started=1, overdue=1, stats_due=1, stats_registered=1, reported=2, reporting_base=2),
         C_CELL: zero(projects=1, total_investment=100000.0, annual_plan=0.0, ytd_completed=0.0, reported=1,
-                     reporting_base=1, reported_active=1),
+                     reporting_base=1),
     }
 
     # A corrected 03-06 file that states only B's stage and ytd: B moves to a 竣工 cell
@@ -140,12 +139,11 @@ def test_stored_cells_by_hand_after_loads_resubmissions_and_corrections(wh):
     b_cell = ("市级千项", TY[0], XD[0], "医药制造业", "27", "竣工", BAND_LT1)
     assert got == {
         A_CELL: zero(projects=1, total_investment=9000.0, annual_plan=10000.0, ytd_completed=100.0, due=1,
-                     started=1, stats_due=1, stats_registered=1, reported=1, reporting_base=1,
-                     reported_active=1),
+                     started=1, stats_due=1, stats_registered=1, reported=1, reporting_base=1),
         b_cell: zero(projects=1, total_investment=3000.0, annual_plan=1000.0, ytd_completed=80.0,
-                     completed=1, reported=1, reporting_base=1, reported_active=1),
+                     completed=1, reported=1, reporting_base=1),
         C_CELL: zero(projects=1, total_investment=100000.0, annual_plan=0.0, ytd_completed=0.0, reported=1,
-                     reporting_base=1, reported_active=1),
+                     reporting_base=1),
     }
 
     # The next week only A reports; B was 竣工 before the period (03-07..03-13): not in the base
@@ -336,7 +334,8 @@ def _as_before_the_formula_version(wh: Warehouse) -> None:
     the earlier of planned and actual start, 录入率's base by the stage alone), marked current
     the old way: figure_cells_of = data_version, no cells_formula. The stored cells at 03-13 get
     the old formulas' counts: P (started 03-10, planned 05-01) due and started, R (completed in
-    2019, first reported on 03-13) in the base."""
+    2019, first reported on 03-13) in the base; and the tables get the reported_active column the
+    cells had before "4" (a rebuild must leave it out: the load writes the cells by name)."""
     con = duckdb.connect(str(wh.path))
     try:
         p_cell = "tier = '市级千项' AND city_code = '140100' AND as_of = $d"
@@ -346,8 +345,9 @@ def _as_before_the_formula_version(wh: Warehouse) -> None:
                     {"d": EARLY_D2})
         r_cell = "city_code = '140900' AND as_of = $d"  # R shares its cells with S (and T, coarse)
         for table, where in (("figure_cells", f"{r_cell} AND stage = '竣工'"), ("figure_cells_coarse", r_cell)):
-            con.execute(f"UPDATE {table} SET reporting_base = reporting_base + 1, "
-                        f"reported_active = reported_active + 1 WHERE {where}", {"d": EARLY_D2})
+            con.execute(f"UPDATE {table} SET reporting_base = reporting_base + 1 WHERE {where}", {"d": EARLY_D2})
+        for table in ("figure_cells", "figure_cells_coarse"):  # the column the cells had before "4"
+            con.execute(f"ALTER TABLE {table} ADD COLUMN reported_active BIGINT NOT NULL DEFAULT 0")
         con.execute("DELETE FROM meta WHERE key = 'cells_formula'")
         assert con.execute("SELECT count(*) FROM meta WHERE key IN ('data_version', 'figure_cells_of') "
                            "GROUP BY ALL HAVING count(DISTINCT value) = 1").fetchall() == [(2,)]
@@ -379,6 +379,9 @@ def test_cells_of_an_earlier_formula_are_not_read_and_upgrade_rebuilds_them(wh):
             (metrics.CELLS_FORMULA,)]
         assert assert_stored_cells_agree(con) == 2
         assert metrics._at(con, EARLY_D2, None, None, NO_FILTERS).stored
+        columns = {r[0] for r in con.execute("SELECT column_name FROM duckdb_columns() "
+                                             "WHERE table_name = 'figure_cells_coarse'").fetchall()}
+        assert "reported_active" not in columns and {"reported", "reporting_base"} <= columns
         assert con.execute("SELECT sum(due), sum(started), sum(reporting_base) FROM figure_cells_coarse "
                            "WHERE as_of = $d", {"d": EARLY_D2}).fetchall() == [(2, 1, 4)]
         assert_figures(metrics.total(con, EARLY_D2), EARLY_AT_D2)

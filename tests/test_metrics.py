@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
 
 import pytest
@@ -196,14 +197,52 @@ def test_json_rows_follow_the_contract(wh):
     assert rows[0]["group"] == "太原市" and rows[0]["group_code"] == "140100"
 
 
-def test_reporting_rate_counts_every_report_but_not_projects_finished_before_the_period(wh):
+def test_reporting_rate_by_hand_never_above_one_in_any_group(wh, capsys):
+    from pipelines import cli
+
+    # 03-06 (period 02-29..03-06): 太原 A, B 在建, C 竣工; 忻州 D, E 在建, F 竣工
+    load_rows(wh, date(2020, 3, 6), [
+        proj("A项目", stage="在建"), proj("B项目", stage="在建"), proj("C项目", stage="竣工"),
+        proj("D项目", city=XZ, stage="在建"), proj("E项目", city=XZ, stage="在建"), proj("F项目", city=XZ, stage="竣工"),
+    ])
+    # 03-13 (period 03-07..03-13): A reports; B reports 竣工 (done during the period: in both
+    # counts); C and F, 竣工 before the period, still report (in neither); D reports; E does not
+    load_rows(wh, date(2020, 3, 13), [
+        proj("A项目", stage="在建"), proj("B项目", stage="竣工"), proj("C项目", stage="竣工"),
+        proj("D项目", city=XZ, stage="在建"), proj("F项目", city=XZ, stage="竣工"),
+    ])
+    # 太原: base A, B = 2, reported A, B = 2 → 100 % [every reporter: 3 ÷ 2 = 150 %]
+    # 忻州: base D, E = 2, reported D = 1 → 50 % [every reporter: 2 ÷ 2]
+    # 全部: base 4, reported 3 → 75 % [every reporter: 5 ÷ 4 = 125 %]
+    want = {"全部": (4, 3, 0.75), "太原市": (2, 2, 1.0), "忻州市": (2, 1, 0.5)}
+    with wh.read() as con:
+        got = {it["group"]: (it["reporting_base"], it["reported"], it["reporting_rate"])
+               for by in (None, "city") for it in metrics.figures(con, date(2020, 3, 13), by=by)}
+        states = metrics.project_states(con, date(2020, 3, 13), columns=("project_name", "is_reported"))
+    assert got == want
+    assert dict(states.iter_rows()) == {"A项目": True, "B项目": True, "C项目": False, "D项目": True,
+                                        "E项目": False, "F项目": False}
+    # `kaigong metrics --json`: reporting_base in every object, the rate never above 1
+    out = {}
+    for by in (None, "city", "tier", "stage"):
+        argv = ["--db", str(wh.path), "metrics", "--as-of", "2020-03-13", "--json", *(["--by", by] if by else [])]
+        assert cli.main(argv) == 0
+        out[by] = json.loads(capsys.readouterr().out)
+    for rows in out.values():
+        assert rows and all("reporting_base" in r for r in rows)
+        assert all(r["reported"] <= r["reporting_base"] for r in rows)
+        assert all(r["reporting_rate"] is None or 0 <= r["reporting_rate"] <= 1 for r in rows)
+    assert {r["group"]: (r["reporting_base"], r["reported"], r["reporting_rate"]) for r in (*out[None], *out["city"])} == want
+
+
+def test_a_project_finished_before_the_period_that_still_reports_is_in_neither_count(wh):
     load_rows(wh, date(2020, 3, 6), [proj("A项目", stage="在建"), proj("C项目", stage="竣工")])
     load_rows(wh, date(2020, 3, 13), [proj("A项目", stage="在建"), proj("C项目", stage="竣工")])
     with wh.read() as con:
         t = metrics.total(con, date(2020, 3, 13))
-    # both reported in 3-07..3-13 (the contract's `reported` = 2); C was 竣工 at 3-06, before the
-    # period, so the base is A alone (1): 录入率 = reported ÷ base = 2 ÷ 1 = 200 %
-    assert (t["reported"], t["reporting_rate"]) == (2, 2.0)
+    # both reported in 3-07..3-13; C was 竣工 at 3-06, before the period: not 应报送, so not 已报送
+    # either (it was counted as reported before, and the rate was 2 ÷ 1 = 200 %). A alone: 1 ÷ 1.
+    assert (t["reporting_base"], t["reported"], t["reporting_rate"]) == (1, 1, 1.0)
 
 
 # ---- 应开工 by the planned date; 录入率 = reported ÷ projects not done before the period ---------
@@ -241,28 +280,32 @@ def load_early_starters_and_late_completions(wh) -> None:
 # started: T = 1 [3]; overdue: V = 1; start_rate 1/2
 # completed: S (竣工 reported 03-06, in 2020) = 1; R's completion is in 2019
 # stats: started with total ≥ 500 万元: T = 1; 入统: T = 1
-# reported: P, Q, R, S, V = 5 (T did not report in the period)
 # base: P, Q, T, V = 4; not S (竣工 in the snapshot before the period), not R (completed 2019-11-30,
 #      before 03-07) [the stage alone kept R: 5]
-# reporting_rate: 5 ÷ 4 = 1.25 [the active reporters only: 4 ÷ 5]
+# reported: of the base, P, Q, V = 3 (T did not report in the period; R and S reported but are not
+#      in the base) [every reporter: P, Q, R, S, V = 5, and 5 ÷ 4 = 125 %]
+# reporting_rate: 3 ÷ 4 = 0.75
 EARLY_AT_D2 = {
     "projects": 6, "due": 2, "started": 1, "overdue": 1, "start_rate": 1 / 2, "completed": 1,
     "planned_completions": 0, "completion_count_rate": None, "stats_due": 1, "stats_registered": 1,
-    "stats_rate": 1.0, "reported": 5, "reporting_rate": 1.25,
+    "stats_rate": 1.0, "reporting_base": 4, "reported": 3, "reporting_rate": 0.75,
 }
 # by city at 03-13: 太原 P, Q, V: due V; started none; reported 3 of base 3.
-# 忻州 R, S, T: due T; started T; reported R, S = 2 of base T = 1: 200 %.
+# 忻州 R, S, T: due T; started T; base T = 1, which did not report: 0 of 1 (R and S report, in
+# neither count) [every reporter: 2 ÷ 1 = 200 %].
 EARLY_BY_CITY_AT_D2 = {
-    "太原市": {"projects": 3, "due": 1, "started": 0, "start_rate": 0.0, "reported": 3, "reporting_rate": 1.0},
-    "忻州市": {"projects": 3, "due": 1, "started": 1, "start_rate": 1.0, "reported": 2, "reporting_rate": 2.0},
+    "太原市": {"projects": 3, "due": 1, "started": 0, "start_rate": 0.0, "reporting_base": 3, "reported": 3,
+               "reporting_rate": 1.0},
+    "忻州市": {"projects": 3, "due": 1, "started": 1, "start_rate": 1.0, "reporting_base": 1, "reported": 0,
+               "reporting_rate": 0.0},
 }
 # 03-06 (period 02-29..03-06; no snapshot before it): P, S, T, V. due: T, V = 2 (P planned 05-01, no
 # actual); started T = 1; all 4 reported; base 4 (S became 竣工 on 03-06, inside the period) = 100 %.
-EARLY_AT_D1 = {"projects": 4, "due": 2, "started": 1, "overdue": 1, "completed": 1, "reported": 4,
-               "reporting_rate": 1.0}
+EARLY_AT_D1 = {"projects": 4, "due": 2, "started": 1, "overdue": 1, "completed": 1, "reporting_base": 4,
+               "reported": 4, "reporting_rate": 1.0}
 # 03-20, not a report date (period 03-14..03-20, states of 03-13): due 2, started 1; nobody reported;
 # base: the 03-13 snapshot's stages leave out R and S (竣工): P, Q, T, V = 4; 0 ÷ 4 = 0.
-EARLY_AT_0320 = {"projects": 6, "due": 2, "started": 1, "reported": 0, "reporting_rate": 0.0}
+EARLY_AT_0320 = {"projects": 6, "due": 2, "started": 1, "reporting_base": 4, "reported": 0, "reporting_rate": 0.0}
 
 
 def assert_figures(got: dict, want: dict) -> None:
@@ -298,12 +341,12 @@ def test_due_by_planned_date_and_reporting_rate_over_the_base_by_hand(wh):
         "P早开工": (False, True, False, True, True),
         "Q无计划": (False, True, False, True, True),  # started, but not due: no planned date
         "V逾期": (True, False, False, True, True),
-        "R去年竣工": (False, False, False, True, False),
-        "S上期竣工": (False, False, False, True, False),
+        "R去年竣工": (False, False, False, False, False),  # reported, but done before the period
+        "S上期竣工": (False, False, False, False, False),
         "T未报送": (True, True, True, False, True),
     }
-    assert "÷ 本期开始前尚未竣工（投产）的项目数" in metrics.FORMULA_ZH["reporting_rate"]
-    assert "不计入分子" not in metrics.FORMULA_ZH["reporting_rate"]
+    assert "已报送项目数 ÷ 应报送项目数（应报送：本期开始前尚未竣工（投产）的项目；已报送：其中本期有报送的项目）" in (
+        metrics.FORMULA_ZH["reporting_rate"])
     assert "计划开复工时间不晚于截止日" in metrics.FORMULA_ZH["start_rate"]
 
 
