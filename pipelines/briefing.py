@@ -254,7 +254,7 @@ def render_html(data: BriefingData, images: list[tuple[str, str]]) -> str:
         ("开（复）工率", _pct(t["start_rate"]), f"{t['started']}/{t['due']} 个"),
         ("竣工率", _pct(t["completion_count_rate"]), f"{t['completed']}/{t['planned_completions']} 个"),
         ("入统率", _pct(t["stats_rate"]), f"{t['stats_registered']}/{t['stats_due']} 个"),
-        ("录入率", _pct(t["reporting_rate"]), f"已报送 {t['reported']} 个"),
+        ("录入率", _pct(t["reporting_rate"]), f"{t['reported']}/{t['reporting_base']} 个"),
     ]
     region_rows = sorted(
         (r for r in data.regions if r["projects"]),

@@ -301,15 +301,9 @@ def count_bars(frame: pl.DataFrame, column: str, title: str, as_of: date | None,
     return finish(fig, title, [formula], as_of, height=max(240, 60 + 26 * r.height), bottom=60)
 
 
-OVER_FULL = "#1565c0"  # 录入率 above 100 %: not a better green, a different thing (see reporting_heatmap)
-
-
 def reporting_heatmap(matrix: pl.DataFrame, as_of: date | None) -> go.Figure:
-    """录入率 of each city (rows) at each report date (columns); 0 % = 漏报.
-
-    录入率 can pass 100 % (projects done before the period still report: they count as reported
-    but are not in the base), so the scale runs to the largest rate: red at 0 %, yellow at 50 %,
-    green at 100 %, and above 100 % towards blue, said so in the footnote."""
+    """录入率 of each city (rows) at each report date (columns), 0–100 %: red at 0 % (漏报),
+    yellow at 50 %, green at 100 %."""
     title = "各市录入率（按报告期）"
     if matrix.is_empty():
         return empty(title, "暂无报送记录", as_of)
@@ -317,15 +311,10 @@ def reporting_heatmap(matrix: pl.DataFrame, as_of: date | None) -> go.Figure:
     groups = matrix["group"].unique(maintain_order=True).to_list()
     cell = {(g, d): r for g, d, r in matrix.select("group", "report_date", "reporting_rate").iter_rows()}
     z = [[pct(cell.get((g, d))) for d in dates] for g in groups]
-    top = max([v for row in z for v in row if v is not None] + [100.0])
-    full = 100.0 / top  # where 100 % sits on the scale
-    scale: list[list[float | str]] = [[0, "#c62828"], [0.5 * full, "#ffe082"], [full, "#2e7d32"]]
-    notes = [metrics.FORMULA_ZH["reporting_rate"], "红色 = 本期未报送（漏报）"]
-    if top > 100.0:
-        scale.append([1, OVER_FULL])
-        notes.append("蓝色 = 录入率超过100%（本期开始前已竣工（投产）的项目仍有报送：计入已报送，不计入分母）")
+    scale: list[list[float | str]] = [[0, "#c62828"], [0.5, "#ffe082"], [1, "#2e7d32"]]
+    notes = [metrics.FORMULA_ZH["reporting_rate"], "红色 = 应报送项目本期均未报送（漏报）"]
     fig = go.Figure(go.Heatmap(
-        z=z, x=[d.strftime("%m-%d") for d in dates], y=groups, zmin=0, zmax=top,
+        z=z, x=[d.strftime("%m-%d") for d in dates], y=groups, zmin=0, zmax=100,
         colorscale=scale,
         colorbar={"title": {"text": "%"}, "ticksuffix": "%"},
         hovertemplate="%{y} %{x}：%{z:.0f}%<extra></extra>", xgap=1, ygap=1,

@@ -17,14 +17,7 @@ CRITERIA: dict[str, str] = {
 DEFAULT_WEIGHTS: dict[str, float] = {
     "start_rate": 30.0, "completion_rate": 30.0, "schedule_gap": 20.0, "reporting_rate": 20.0,
 }
-# 录入率 may pass 100 % (projects done before the period still report: reported, not in the
-# base); the surplus is not better reporting, so a rate above 100 % scores as 100 % (the table
-# shows the rate itself).
-SCORE_CAPS: dict[str, float] = {"reporting_rate": 1.0}
-FORMULA_ZH = (
-    "综合得分 = Σ 权重 × 单项得分 ÷ Σ 权重；单项得分按各地区间最小—最大归一到 0–100（无数据记 0）；"
-    "录入率超过100%的按100%计分（表中为实际值）"
-)
+FORMULA_ZH = "综合得分 = Σ 权重 × 单项得分 ÷ Σ 权重；单项得分按各地区间最小—最大归一到 0–100（无数据记 0）"
 
 
 def _scores(values: list[float | None]) -> list[float]:
@@ -48,8 +41,7 @@ def rank(items: list[dict[str, Any]], weights: dict[str, float] | None = None) -
     for key in CRITERIA:
         vals = [it.get(key) for it in rows]
         out[key] = vals
-        cap = SCORE_CAPS.get(key)
-        s = _scores(vals if cap is None else [None if v is None else min(v, cap) for v in vals])
+        s = _scores(vals)
         out[f"{key}_score"] = s
         if key in w:
             total = [t + w[key] * x for t, x in zip(total, s, strict=True)]

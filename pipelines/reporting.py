@@ -45,14 +45,17 @@ def submission_log_shown(log: pl.DataFrame) -> pl.DataFrame:
 
 
 def reporting_matrix(con: duckdb.DuckDBPyConnection, view: View) -> pl.DataFrame:
-    """录入率 of each city at each report date of the year up to as_of (report_date, group, rate)."""
+    """录入率 of each city at each report date of the year up to as_of (report_date, group, its
+    应报送 and 已报送 counts, rate)."""
     t = metrics.trend(con, view.as_of, year=view.year, filters=view.filters, by="city")
     if t.is_empty() or "reporting_rate" not in t.columns:
         return pl.DataFrame(schema={"report_date": pl.Date, "group": pl.String, "group_code": pl.String,
-                                    "reported": pl.Int64, "reporting_rate": pl.Float64})
-    return t.select("report_date", "group", "group_code", "reported", "reporting_rate")
+                                    "reporting_base": pl.Int64, "reported": pl.Int64, "reporting_rate": pl.Float64})
+    return t.select("report_date", "group", "group_code", "reporting_base", "reported", "reporting_rate")
 
 
 def missing_reports(matrix: pl.DataFrame, as_of: date) -> pl.DataFrame:
-    """Regions that reported nothing at as_of (漏报)."""
-    return matrix.filter((pl.col("report_date") == as_of) & (pl.col("reported") == 0)).select("group", "group_code")
+    """Regions with projects to report at as_of of which none reported (漏报)."""
+    return matrix.filter(
+        (pl.col("report_date") == as_of) & (pl.col("reporting_base") > 0) & (pl.col("reported") == 0)
+    ).select("group", "group_code")

@@ -44,44 +44,39 @@ def test_charts_import_the_modules_plotly_peeks_at_before_any_chart_is_built():
     assert done.returncode == 0, done.stderr
 
 
-def test_reporting_heatmap_shows_rates_above_100_percent_as_such():
+def test_reporting_heatmap_runs_from_0_to_100_percent():
     import polars as pl
 
     from pipelines import metrics
 
     d = date(2020, 3, 13)
     matrix = pl.DataFrame({"report_date": [d, d], "group": ["太原市", "忻州市"], "group_code": ["140100", "140900"],
-                           "reported": [3, 2], "reporting_rate": [1.0, 2.0]})
+                           "reporting_base": [3, 2], "reported": [3, 1], "reporting_rate": [1.0, 0.5]})
     fig = charts.reporting_heatmap(matrix, d)
     heat = fig.data[0]
-    assert [row[0] for row in heat.z] == [100.0, 200.0]  # not clipped
-    assert (heat.zmin, heat.zmax) == (0, 200.0)
-    stops = [tuple(s) for s in heat.colorscale]
-    assert stops[2] == (0.5, "#2e7d32")  # 100 % is green, halfway up a scale that runs to 200 %
-    assert stops[-1] == (1, charts.OVER_FULL)
+    assert [row[0] for row in heat.z] == [100.0, 50.0]
+    assert (heat.zmin, heat.zmax) == (0, 100)  # 录入率 is never above 100 %: no scale beyond it
+    assert [tuple(s) for s in heat.colorscale] == [(0, "#c62828"), (0.5, "#ffe082"), (1, "#2e7d32")]
     note = charts.footnote_text(fig).replace("<br>", "")
-    assert "超过100%" in note and metrics.FORMULA_ZH["reporting_rate"] in note
-    # at most 100 %: the scale ends at 100 % in green, and no note about more
-    fig = charts.reporting_heatmap(matrix.with_columns(reporting_rate=pl.lit(0.5)), d)
-    assert fig.data[0].zmax == 100.0 and tuple(fig.data[0].colorscale[-1]) == (1.0, "#2e7d32")
-    assert "超过100%" not in charts.footnote_text(fig).replace("<br>", "")
+    assert metrics.FORMULA_ZH["reporting_rate"] in note and "漏报" in note
+    assert "超过100%" not in note and "蓝色" not in note
 
 
-def test_ranking_scores_a_reporting_rate_above_100_percent_as_100_percent():
+def test_ranking_scores_the_reporting_rate_min_max_like_the_others():
     from pipelines import ranking
 
     items = [
         {"group": "太原市", "group_code": "140100", "projects": 3, "start_rate": 0.5, "completion_rate": 0.2,
          "schedule_gap": -5.0, "reporting_rate": 1.0},
         {"group": "忻州市", "group_code": "140900", "projects": 3, "start_rate": 0.5, "completion_rate": 0.2,
-         "schedule_gap": -5.0, "reporting_rate": 2.0},
+         "schedule_gap": -5.0, "reporting_rate": 0.75},
         {"group": "大同市", "group_code": "140200", "projects": 3, "start_rate": 0.5, "completion_rate": 0.2,
          "schedule_gap": -5.0, "reporting_rate": 0.5},
     ]
     table = ranking.rank(items)
     scores = dict(zip(table["group"].to_list(), table["reporting_rate_score"].to_list(), strict=True))
-    assert scores == {"太原市": 100.0, "忻州市": 100.0, "大同市": 0.0}
-    assert table["group"].to_list() == ["太原市", "忻州市", "大同市"]  # the tie by region code
+    assert scores == {"太原市": 100.0, "忻州市": 50.0, "大同市": 0.0}
+    assert table["group"].to_list() == ["太原市", "忻州市", "大同市"]
     shown = ranking.shown(table, "地市")
-    assert shown["录入率%"].to_list() == [100.0, 200.0, 50.0]  # the table shows the rate itself
-    assert "超过100%" in ranking.FORMULA_ZH
+    assert shown["录入率%"].to_list() == [100.0, 75.0, 50.0]
+    assert "100%" not in ranking.FORMULA_ZH  # no cap to explain any more

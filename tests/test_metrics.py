@@ -235,6 +235,22 @@ def test_reporting_rate_by_hand_never_above_one_in_any_group(wh, capsys):
     assert {r["group"]: (r["reporting_base"], r["reported"], r["reporting_rate"]) for r in (*out[None], *out["city"])} == want
 
 
+def test_missing_reports_are_regions_with_projects_to_report_and_no_report(wh):
+    from pipelines import reporting
+
+    dt = ("140200", "大同市")
+    load_rows(wh, date(2020, 3, 6), [proj("A项目", stage="在建"), proj("F项目", city=XZ, stage="竣工"),
+                                     proj("G项目", city=dt, stage="在建")])
+    load_rows(wh, date(2020, 3, 13), [proj("G项目", city=dt, stage="在建")])
+    with wh.read() as con:
+        matrix = reporting.reporting_matrix(con, metrics.View(date(2020, 3, 13), 2020))
+    at = {r["group"]: (r["reporting_base"], r["reported"]) for r in matrix.filter(
+        matrix["report_date"] == date(2020, 3, 13)).iter_rows(named=True)}
+    assert at == {"太原市": (1, 0), "大同市": (1, 1), "忻州市": (0, 0)}
+    # 太原's A did not report: 漏报; 忻州 has nothing left to report (F was 竣工 before the period)
+    assert reporting.missing_reports(matrix, date(2020, 3, 13))["group"].to_list() == ["太原市"]
+
+
 def test_a_project_finished_before_the_period_that_still_reports_is_in_neither_count(wh):
     load_rows(wh, date(2020, 3, 6), [proj("A项目", stage="在建"), proj("C项目", stage="竣工")])
     load_rows(wh, date(2020, 3, 13), [proj("A项目", stage="在建"), proj("C项目", stage="竣工")])
