@@ -65,7 +65,7 @@ def peer_page(peer: peer_mod.PeerData, as_of: date, f: metrics.Filters, city: st
 
 
 _COUNTS = ("projects", "due", "started", "overdue", "completed", "planned_completions", "stats_due",
-           "stats_registered", "reported")
+           "stats_registered", "reporting_base", "reported")
 _MONEY = ("total_investment", "annual_plan", "ytd_completed")
 
 

@@ -105,10 +105,10 @@ def project_states(peer: PeerData, as_of: date, year: int, frequency: str = "wee
     s["is_planned_completion"] = pc.notna() & (pc.dt.year == year)
     s["is_stats_due"] = s["is_started"] & (s["total_investment"].fillna(0) >= schema.STATS_THRESHOLD)
     s["is_stats_registered"] = s["is_stats_due"] & s["stats_registered"].fillna(False).astype(bool)
-    s["is_reported"] = s["last_report_date"] >= start
+    # 录入率: 应报送 = not 竣工/投产 before the period; 已报送 = of those, a report in the period
     s["is_active_before_period"] = ~s["stage_before_period"].fillna("").isin(DONE) & (
         completion.isna() | (completion >= start))
-    s["is_reported_active"] = s["is_reported"] & s["is_active_before_period"]
+    s["is_reported"] = s["is_active_before_period"] & (s["last_report_date"] >= start)
     s["industry_key"] = s["industry_name"].fillna("（未填行业）")
     return s
 
@@ -138,10 +138,8 @@ _SUMS = {
     "planned_completions": ("is_planned_completion", "sum"),
     "stats_due": ("is_stats_due", "sum"),
     "stats_registered": ("is_stats_registered", "sum"),
-    "reported": ("is_reported", "sum"),
     "reporting_base": ("is_active_before_period", "sum"),
-    # 录入率's numerator: reports from the base's population (see metrics.FORMULA_ZH)
-    "reported_active": ("is_reported_active", "sum"),
+    "reported": ("is_reported", "sum"),
 }
 
 
