@@ -622,6 +622,16 @@ def _build(counts: tuple[int, int, int], dates: list[date], seed: int, calibrate
         (completion < NEVER) & (rng.random(n) < 0.6), completion + rng.integers(14, 60, n), NEVER
     )
     production = np.where(production > 358, NEVER, production)
+    # Production within three weeks of completion is reported with it, as 投产 (建成投产): a
+    # project's report of 竣工/投产 is its last (below), so a later 投产 is never reported.
+    production = np.where(production - completion < 21, completion, production)
+
+    # A project stops reporting after the week it reports 竣工/投产 (the first report dated on or
+    # after its completion; a missed week moves it to the next one it files). Completions are
+    # from May on, so the first quarter (calibrated above) is untouched.
+    reports_done = present & (days[None, :] >= completion[:, None])
+    last_week = np.where(reports_done.any(axis=1), reports_done.argmax(axis=1), W)
+    present &= np.arange(W)[None, :] <= last_week[:, None]
 
     # -- ytd completed investment (万元) ----------------------------------------------------------
     Bc = _intensity_curve()

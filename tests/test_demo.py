@@ -116,6 +116,19 @@ def test_progress_over_the_year(weekly: pl.DataFrame) -> None:
     assert done.height > 0 and done["completion_date"].min() >= date(2020, 5, 1)
 
 
+def test_a_project_stops_reporting_after_the_week_it_reports_done(weekly: pl.DataFrame) -> None:
+    key = ["city_code", "project_name"]
+    done = (
+        weekly.filter(pl.col("stage").is_in(["竣工", "投产"]))
+        .group_by(key).agg(done_week=pl.col("report_date").min())
+    )
+    last = weekly.group_by(key).agg(last_week=pl.col("report_date").max())
+    both = done.join(last, on=key)
+    assert done.height > 100  # a realistic number complete in the year
+    assert (both["last_week"] == both["done_week"]).all()  # nothing after the week of 竣工/投产
+    assert set(weekly.filter(pl.col("stage").is_in(["竣工", "投产"]))["stage"]) == {"竣工", "投产"}
+
+
 def test_start_semantics(weekly: pl.DataFrame) -> None:
     # started rows carry the actual date and no reason; not-started rows a reason, no actual date
     started = weekly.filter(pl.col("actual_start_date").is_not_null())
