@@ -21,6 +21,7 @@ import jinja2
 import polars as pl
 
 from . import metrics, schema
+from .problems import open_problems
 from .reference import region_by_code
 
 Progress = Callable[[str], None]
@@ -166,15 +167,12 @@ def collect(con: duckdb.DuckDBPyConnection, as_of: date, *, year: int | None = N
     region_level = "county" if len(filters.cities) == 1 else "city"
     groups = metrics.figures_by(con, d, (None, "tier", region_level), year=y, filters=filters)
     total, tiers, regions = groups[None][0], groups["tier"], groups[region_level]
-    states = metrics.project_states(con, d, year=y, filters=filters, columns=(
-        "project_name", "tier", "city_name", "county_name", "planned_start_date", "not_started_reason",
-        "problem", "problem_department", "is_overdue",
-    ))
-    overdue = states.filter(pl.col("is_overdue")).select(
-        "project_name", "city_name", "county_name", "planned_start_date", "not_started_reason", "tier"
-    )
-    problems = states.filter(pl.col("problem").is_not_null() & (pl.col("problem").str.strip_chars() != "")).select(
-        "project_name", "city_name", "county_name", "problem", "problem_department"
+    overdue = metrics.project_states(con, d, year=y, filters=filters, columns=(
+        "project_name", "city_name", "county_name", "planned_start_date", "not_started_reason", "tier",
+    ), where="is_overdue")
+    # the 问题清单 page's open problems (not 销号), oldest first: one definition for both
+    problems = open_problems(con, metrics.View(d, y, filters)).select(
+        "project_name", "city_name", "county_name", "problem", "problem_department", "age_days"
     )
     scope = scope_name(filters)
     title = _title(filters)

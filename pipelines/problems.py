@@ -19,7 +19,9 @@ _OPEN_SCHEMA = {
 
 
 def open_problems(con: duckdb.DuckDBPyConnection, view: View) -> pl.DataFrame:
-    """Problems in the projects' current state, not closed, with the date first raised and the age in days."""
+    """Problems in the projects' current state, not closed (销号), with the date first raised and the
+    age in days, oldest first: the one definition of an open problem (the 问题清单 page, the briefing
+    and so `kaigong brief` read it)."""
     states = metrics.project_states(con, view.as_of, year=view.year, filters=view.filters, columns=(
         "project_id", "project_name", "tier", "city_name", "county_name", "problem", "problem_department",
     ), where="problem is not null")

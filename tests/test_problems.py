@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import re
+import subprocess
+import sys
 from datetime import date
 
-from pipelines import problems
+import pytest
+from pypdf import PdfReader
+
+from pipelines import briefing, problems
 from pipelines.metrics import View
-from tests.conftest import load_rows
+from pipelines.store import Warehouse
+from tests.conftest import APP_DATES, ROOT, build_app_db, load_rows
 
 TY = ("140100", "太原市")
 
@@ -46,3 +53,40 @@ def test_open_problems_date_each_from_its_first_report_and_closed_ones_leave(wh)
     assert sorted(still["project_name"].to_list()) == ["B项目", "C项目", "E项目"]
     assert closed.select("project_id", "project_name", "problem", "closed_by", "note").rows() == [
         (a_id, "A项目", "用地", "张三", "已协调")]
+
+
+@pytest.mark.xdist_group("chromium")  # the briefing's charts use kaleido's browser: one worker at a time
+def test_after_a_closure_the_page_the_briefing_and_the_cli_briefing_agree(tmp_path, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    wh = Warehouse(build_app_db(tmp_path / "app.duckdb"))
+    as_of = APP_DATES[-1]
+    with wh.read() as con:  # the app database: two open problems at 03-13
+        assert briefing.collect(con, as_of).problems.height == 2
+        [(land_id,)] = con.execute("SELECT DISTINCT project_id FROM reports WHERE problem = '用地指标未落实'").fetchall()
+    problems.close_problem(wh, land_id, "用地指标未落实", "张三", "已协调")
+    left = ["电力接入需协调"]
+
+    # the 问题清单 page
+    monkeypatch.setenv("KAIGONG_DB", str(wh.path))
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+    at.switch_page("pages/problems.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    [shown] = [df.value for df in at.dataframe if "已挂天数" in df.value.columns]
+    assert shown["存在问题"].to_list() == left
+    assert [m.value for m in at.metric if m.label == "待协调问题"] == ["1 个"]
+
+    # the briefing's data: the same one definition of an open problem
+    with wh.read() as con:
+        assert problems.open_problems(con, View(as_of, 2020))["problem"].to_list() == left
+        assert briefing.collect(con, as_of).problems["problem"].to_list() == left
+
+    # `kaigong brief`: the PDF's 需协调解决的问题 lists the open one only
+    out = tmp_path / "简报.pdf"
+    subprocess.run([sys.executable, "-m", "pipelines.cli", "--db", str(wh.path), "brief", "--as-of",
+                    as_of.isoformat(), "--out", str(out)], capture_output=True, text=True, cwd=ROOT, check=True,
+                   timeout=300)
+    text = re.sub(r"\s+", "", "".join(p.extract_text() for p in PdfReader(out).pages))
+    assert "需协调解决的问题（1项）" in text
+    assert "电力接入需协调" in text and "用地指标未落实" not in text
+    assert "建议解决部门已挂天数" in text and "省能源局7" in text  # its age, as the page shows it
