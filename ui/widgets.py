@@ -11,7 +11,7 @@ import streamlit as st
 
 from pipelines.metrics import View
 
-from . import data, session, state
+from . import data, fmt, session, state
 
 PLOTLY_CONFIG = {"displaylogo": False, "locale": "zh-CN", "modeBarButtonsToRemove": ["lasso2d", "select2d"]}
 
@@ -50,6 +50,10 @@ def chart(fig: go.Figure, key: str, filter_param: str | None = None) -> None:
             selection_mode="points",
         )
     if not session.current_user().can("export"):
+        return
+    problem = data.png_unavailable()
+    if problem is not None:  # in place of a button that would fail
+        st.warning(f"不能下载图片：{fmt.md(problem)}", icon=":material/image_not_supported:")
         return
     title = (fig.layout.title.text or key) if fig.layout.title else key
     st.download_button(
