@@ -26,6 +26,13 @@ def header(title: str, caption: str | None = None) -> None:
         st.caption(caption)
 
 
+def metric(where: Any, label: str, value: str, delta: str | None = None, **kwargs: Any) -> None:
+    """st.metric on where (a column); a change of zero (fmt.FLAT) shows as 「持平」 in grey, without an arrow."""
+    if delta == fmt.FLAT:
+        kwargs.update(delta_color="off", delta_arrow="off")
+    where.metric(label, value, delta, **kwargs)
+
+
 def require_view() -> View:
     """The sidebar's view, or an empty state saying what to do (and stop the page)."""
     view = state.current_view()
