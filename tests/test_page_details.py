@@ -52,3 +52,31 @@ def test_overview_shows_an_unchanged_figure_as_flat_and_grey(app_db: Path, monke
     assert moved.delta == "+0.55 亿元" and moved.color == moved.GREEN and moved.direction == moved.UP
     assert not [m for m in at.metric if m.proto.delta.lstrip("+-").startswith(("0 ", "0.00 ", "0.0 "))]
     assert not [m for m in at.metric if m.proto.delta in ("+0", "-0")]
+
+
+def test_the_uploader_says_in_chinese_what_it_takes_and_the_size_limit(app_db: Path, monkeypatch):
+    import tomllib
+
+    monkeypatch.setenv("KAIGONG_DB", str(app_db))
+    limit = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())["server"]["maxUploadSize"]
+    at = page("pages/submissions.py")
+    [uploader] = at.get("file_uploader")
+    assert uploader.proto.label == (f"拖入文件：周报表、台账或目标任务分解表（CSV、XLSX、XLS，可一次多个，"
+                                    f"每个文件不超过 {limit} MB）")
+    assert list(uploader.proto.type) == [".csv", ".xlsx", ".xls"]
+    captions = [c.value for c in at.caption]
+    assert any("「Upload」即选择文件" in c and "「Drag and drop files here」即把文件拖到这里" in c for c in captions)
+
+
+def test_the_size_limit_said_is_the_one_configured(app_db: Path, monkeypatch):
+    from streamlit import config
+
+    monkeypatch.setenv("KAIGONG_DB", str(app_db))
+    old = config.get_option("server.maxUploadSize")
+    config.set_option("server.maxUploadSize", 20)
+    try:
+        at = page("pages/submissions.py")
+    finally:
+        config.set_option("server.maxUploadSize", old)
+    [uploader] = at.get("file_uploader")
+    assert uploader.proto.label.endswith("每个文件不超过 20 MB）")
