@@ -1,6 +1,6 @@
-# The two commands the README opens with:
-#   make run   - set up and start the dashboard on data/kaigong.duckdb (demo data on first start)
-#   make test  - set up (Python deps, Chromium, CJK fonts, poppler) and run every test
+# The two commands the README opens with; both set up the same machine (setup + sysdeps):
+#   make run   - set up, then start the dashboard on data/kaigong.duckdb (demo data built on first start)
+#   make test  - set up, then run every test
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -10,7 +10,7 @@ PORT ?= 8501
 
 .PHONY: run test setup sysdeps lint bench lock demo
 
-run: setup
+run: setup sysdeps
 	$(BIN)/python -m ui.serve --server.port $(PORT)
 
 test: setup sysdeps
@@ -26,8 +26,9 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/pip install --disable-pip-version-check -q --no-deps -e .
 	touch $(STAMP)
 
-# Debian packages the tests and exports need: Chromium (browser tests, kaleido), Noto CJK
-# (Chinese glyphs), poppler-utils (PDF → PNG), Pango (weasyprint). Installed once, as root.
+# Debian packages the exports (and the tests) need: Chromium (kaleido's chart images, browser
+# tests), Noto CJK (Chinese glyphs), poppler-utils (PNG briefing), Pango (weasyprint's PDF).
+# Installed once, as root; `make run` and `make test` both depend on it.
 sysdeps:
 	@if command -v chromium >/dev/null && fc-list :lang=zh | grep -q "Noto Sans CJK" \
 	    && command -v pdftoppm >/dev/null && ldconfig -p | grep -q libpangoft2; then :; else \

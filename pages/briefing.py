@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from pipelines.export import ExportUnavailable
 from ui import data, fmt, session, state, widgets
 
 widgets.header("简报", "按当前筛选条件生成 A4 简报：通报语句、主要指标、图表、滞后地区、逾期未开工项目和待协调问题。")
@@ -10,12 +11,27 @@ st.markdown("\n".join(f"- {fmt.md(line)}" for line in state.describe(view)))
 if not session.current_user().can("export"):
     st.info(f"当前角色（{session.current_user().role}）不能导出简报。", icon=":material/lock:")
     st.stop()
-fmt = st.radio("格式", ["PDF", "PNG"], horizontal=True, key="briefing_format")
+chosen = st.radio("格式", ["PDF", "PNG"], horizontal=True, key="briefing_format").lower()
+problem = data.briefing_unavailable(chosen)
+if problem is not None:  # said before the click, in place of the download
+    st.error(f"不能生成简报：{fmt.md(problem)}", icon=":material/error:")
+    st.session_state.pop("briefing_payload", None)
+    st.stop()
 if st.button("生成简报", type="primary", key="briefing_build", icon=":material/description:"):
+    failed = None
     with st.status("正在生成简报……", expanded=False) as status:
-        payload = data.briefing(view, fmt.lower(), status.write)
-        status.update(label="简报已生成", state="complete")
-    st.session_state["briefing_payload"] = (fmt.lower(), view.as_of, payload)
+        try:
+            payload = data.briefing(view, chosen, status.write)
+        except ExportUnavailable as exc:  # a browser that failed or hung while rendering
+            failed = str(exc)
+            status.update(label="未能生成简报", state="error")
+        else:
+            status.update(label="简报已生成", state="complete")
+    if failed is not None:
+        st.error(f"不能生成简报：{fmt.md(failed)}", icon=":material/error:")
+        st.session_state.pop("briefing_payload", None)
+        st.stop()
+    st.session_state["briefing_payload"] = (chosen, view.as_of, payload)
 if "briefing_payload" in st.session_state:
     kind, as_of, payload = st.session_state["briefing_payload"]
     st.download_button(

@@ -22,27 +22,27 @@ if ov.double_half is not None:
 def cards(now: dict, before: dict, key: str) -> None:
     """Nine headline cards (a function only to draw the same cards per tier)."""
     row1 = st.columns(5)
-    row1[0].metric("项目数（个）", f'{now["projects"]:,}', fmt.delta_count(now["projects"], before.get("projects")))
-    row1[1].metric("总投资（亿元）", fmt.yi_num(now["total_investment"]),
+    widgets.metric(row1[0], "项目数（个）", f'{now["projects"]:,}', fmt.delta_count(now["projects"], before.get("projects")))
+    widgets.metric(row1[1], "总投资（亿元）", fmt.yi_num(now["total_investment"]),
                    fmt.delta_yi(now["total_investment"], before.get("total_investment")))
-    row1[2].metric("年度计划投资（亿元）", fmt.yi_num(now["annual_plan"]), fmt.delta_yi(now["annual_plan"], before.get("annual_plan")))
-    row1[3].metric("本年累计完成投资（亿元）", fmt.yi_num(now["ytd_completed"]),
+    widgets.metric(row1[2], "年度计划投资（亿元）", fmt.yi_num(now["annual_plan"]), fmt.delta_yi(now["annual_plan"], before.get("annual_plan")))
+    widgets.metric(row1[3], "本年累计完成投资（亿元）", fmt.yi_num(now["ytd_completed"]),
                    fmt.delta_yi(now["ytd_completed"], before.get("ytd_completed")))
-    row1[4].metric("投资完成率", fmt.pct(now["completion_rate"]),
+    widgets.metric(row1[4], "投资完成率", fmt.pct(now["completion_rate"]),
                    fmt.delta_pp(now["completion_rate"], before.get("completion_rate")),
                    help=metrics.FORMULA_ZH["completion_rate"])
     row2 = st.columns(5)
     gap = now["schedule_gap"]
-    row2[0].metric("较序时进度（百分点）", fmt.pp_num(gap), metrics.LIGHT_ZH.get(metrics.light(gap) or "", None),
+    widgets.metric(row2[0], "较序时进度（百分点）", fmt.pp_num(gap), metrics.LIGHT_ZH.get(metrics.light(gap) or "", None),
                    delta_color="off", delta_arrow="off", help=metrics.FORMULA_ZH["schedule_gap"])
-    row2[1].metric("开（复）工率", fmt.pct(now["start_rate"]), fmt.delta_pp(now["start_rate"], before.get("start_rate")),
+    widgets.metric(row2[1], "开（复）工率", fmt.pct(now["start_rate"]), fmt.delta_pp(now["start_rate"], before.get("start_rate")),
                    help=metrics.FORMULA_ZH["start_rate"])
-    row2[2].metric("竣工率", fmt.pct(now["completion_count_rate"]),
+    widgets.metric(row2[2], "竣工率", fmt.pct(now["completion_count_rate"]),
                    fmt.delta_pp(now["completion_count_rate"], before.get("completion_count_rate")),
                    help=metrics.FORMULA_ZH["completion_count_rate"])
-    row2[3].metric("入统率", fmt.pct(now["stats_rate"]), fmt.delta_pp(now["stats_rate"], before.get("stats_rate")),
+    widgets.metric(row2[3], "入统率", fmt.pct(now["stats_rate"]), fmt.delta_pp(now["stats_rate"], before.get("stats_rate")),
                    help=metrics.FORMULA_ZH["stats_rate"])
-    row2[4].metric("录入率", fmt.pct(now["reporting_rate"]),
+    widgets.metric(row2[4], "录入率", fmt.pct(now["reporting_rate"]),
                    fmt.delta_pp(now["reporting_rate"], before.get("reporting_rate")),
                    help=metrics.FORMULA_ZH["reporting_rate"])
 

@@ -25,8 +25,9 @@ else:
         tier = c[1].selectbox("层级", [None, *schema.TIERS], key="submissions_tier",
                               format_func=lambda t: "（按文件）" if t is None else t)
         region = c[2].text_input("地区（地市或县区）", key="submissions_region", placeholder="如：忻州市")
-    files = st.file_uploader("拖入文件", type=["csv", "xlsx", "xls"], accept_multiple_files=True,
+    files = st.file_uploader(uploads.uploader_label(), type=list(uploads.UPLOAD_TYPES), accept_multiple_files=True,
                              key=f"submissions_files_{st.session_state.get('submissions_round', 0)}")
+    st.caption(uploads.UPLOADER_WORDS)
     prepared = [uploads.prepare(f.name, f.getvalue(), report_date, tier, region or None) for f in files or []]
     for p in prepared:
         with st.container(border=True, key=f"submissions_preview_{prepared.index(p)}"):

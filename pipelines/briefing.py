@@ -228,7 +228,11 @@ def briefing_figures(data: BriefingData) -> list[tuple[str, Any]]:
 def build(con: duckdb.DuckDBPyConnection, as_of: date, *, year: int | None = None,
           filters: metrics.Filters = NO_FILTERS, is_demo: bool = False, fmt: str = "pdf",
           progress: Progress | None = None) -> bytes:
-    """The whole briefing as PDF (or PNG pages stacked), for the page and the CLI alike."""
+    """The whole briefing as PDF (or PNG pages stacked), for the page and the CLI alike;
+    export.ExportUnavailable (before any work) when the browser, font, Pango or poppler is missing."""
+    from .export import require_briefing
+
+    require_briefing(fmt)
     say = progress or (lambda _msg: None)
     say("计算指标")
     data = collect(con, as_of, year=year, filters=filters, is_demo=is_demo)
@@ -274,6 +278,9 @@ def render_pdf(data: BriefingData, images: list[tuple[str, str]]) -> bytes:
     return weasyprint.HTML(string=render_html(data, images)).write_pdf()
 
 
+PDFTOPPM_TIMEOUT_S = 120  # a two-page briefing takes under 2 s
+
+
 def pdf_to_png(pdf: bytes, dpi: int = 110) -> bytes:
     """The briefing as one PNG: every PDF page, stacked (poppler's pdftoppm)."""
     import subprocess
@@ -284,7 +291,13 @@ def pdf_to_png(pdf: bytes, dpi: int = 110) -> bytes:
     with tempfile.TemporaryDirectory() as tmp:
         src = Path(tmp) / "b.pdf"
         src.write_bytes(pdf)
-        subprocess.run(["pdftoppm", "-r", str(dpi), "-png", str(src), str(Path(tmp) / "p")], check=True)
+        try:
+            subprocess.run(["pdftoppm", "-r", str(dpi), "-png", str(src), str(Path(tmp) / "p")], check=True,
+                           timeout=PDFTOPPM_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            from .export import ExportUnavailable
+
+            raise ExportUnavailable(f"PDF 转 PNG（pdftoppm）超过 {PDFTOPPM_TIMEOUT_S} 秒未完成，已中止：请改用 PDF 格式") from None
         pages = [Image.open(p).convert("RGB") for p in sorted(Path(tmp).glob("p*.png"))]
         width = max(p.width for p in pages)
         sheet = Image.new("RGB", (width, sum(p.height for p in pages)), "white")

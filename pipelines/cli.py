@@ -147,6 +147,7 @@ def cmd_template(args: argparse.Namespace) -> int:
 
 def cmd_brief(args: argparse.Namespace) -> int:
     from .briefing import build
+    from .export import ExportUnavailable
 
     out = Path(args.out)
     fmt = out.suffix.lower().lstrip(".")
@@ -161,8 +162,12 @@ def cmd_brief(args: argparse.Namespace) -> int:
 
     wh.upgrade()  # a file from an earlier version gets what reads need
     is_demo = wh.is_demo()
-    with wh.read() as con:
-        data = build(con, args.as_of, year=args.year, filters=f, is_demo=is_demo, fmt=fmt, progress=progress)
+    try:
+        with wh.read() as con:
+            data = build(con, args.as_of, year=args.year, filters=f, is_demo=is_demo, fmt=fmt, progress=progress)
+    except ExportUnavailable as exc:
+        print(f"未生成简报：{exc}", file=sys.stderr)
+        return 1
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_bytes(data)
     print(f"已生成简报：{out}（{len(data) / 1024:.0f} KB）")
@@ -244,7 +249,7 @@ def build_parser() -> argparse.ArgumentParser:
     pt.add_argument("--out", required=True)
     pt.set_defaults(func=cmd_template)
 
-    pbr = sub.add_parser("brief", help="生成简报（PDF 或 PNG），不需要浏览器")
+    pbr = sub.add_parser("brief", help="生成简报（PDF 或 PNG）；图表需要 Chromium 和 Noto CJK 字体（make sysdeps）")
     pbr.add_argument("--as-of", type=_date, required=True, help="报告期截止日 YYYY-MM-DD")
     pbr.add_argument("--out", required=True, help="输出文件 .pdf 或 .png")
     _add_filters(pbr)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from .store import Submission, Warehouse
@@ -27,8 +28,9 @@ def demo_submissions() -> list[Submission]:
     return subs
 
 
-def build_demo_database(path: Path, *, force: bool = False) -> str:
+def build_demo_database(path: Path, *, force: bool = False, progress: Callable[[str], None] | None = None) -> str:
     """(Re)create the database at path filled with the demo year; returns a summary line."""
+    say = progress or (lambda _msg: None)
     wh = Warehouse(path)
     if path.exists():
         if not force and not wh.is_empty():
@@ -36,7 +38,9 @@ def build_demo_database(path: Path, *, force: bool = False) -> str:
         for p in (path, path.with_name(path.name + ".wal"), wh.version_path):
             p.unlink(missing_ok=True)
     wh.init()
+    say("生成演示报表（台账和每周周报表）……")
     subs = demo_submissions()
+    say(f"写入数据库：{len(subs)} 份报送，并计算各报告期的项目状态和指标……")
     wh.load(subs, actor="demo", is_demo=True)
     last = max(s.report_date for s in subs)
     return f"演示数据已生成：{path}，{len(subs)} 份报送，最新报告期 {last}"

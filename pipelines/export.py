@@ -1,35 +1,229 @@
-"""PNG/SVG of plotly figures through one long-lived Chromium (kaleido's sync server)."""
+"""PNG of plotly figures through one long-lived Chromium (kaleido), checked first and bounded in time.
+
+Every export first checks what it needs (a Chromium executable, the Noto Sans CJK font; Pango and
+poppler for the briefing) and raises ExportUnavailable, a Chinese message naming what is missing and
+the command that installs it. kaleido's own sync server would wait forever when its browser cannot
+start (its thread dies, the caller waits on Queue.join), so the browser runs here on an event loop
+of our own and every wait on it has a bound (KAIGONG_EXPORT_TIMEOUT, default 60 s).
+
+The browser is the one KAIGONG_BROWSER names; unset, the one kaleido would choose itself
+(choreographer: BROWSER_PATH, then chromium/chrome on PATH and their usual places).
+"""
 
 from __future__ import annotations
 
+import asyncio
+import atexit
+import concurrent.futures
+import contextlib
+import os
+import shutil
+import signal
+import subprocess
 import threading
+import time
 import warnings
+from collections.abc import Coroutine
 from typing import Any
-
-_started = False
-_lock = threading.Lock()
 
 PRINT_WIDTH = 1600  # px at scale 1; with scale 2 a chart prints sharply across A4
 PRINT_HEIGHT = 800
 CJK_FONT = "Noto Sans CJK SC"  # fontconfig's default CJK match is the JP face: name SC explicitly
+DEFAULT_TIMEOUT_S = 60.0  # browser start ~3 s and a chart ~0.3 s on this machine kind; a bound, not an estimate
+FAILURE_MEMORY_S = 60.0  # after a browser failed, pages say so for this long instead of offering the button
 
 
-def _ensure_server() -> None:
-    """Start kaleido's browser once per process: later images take ~0.3 s instead of ~3 s."""
-    global _started
-    with _lock:
-        if not _started:
-            import kaleido
+def _install(packages: str) -> str:
+    return f"请以 root 运行 make sysdeps，或 apt-get install -y {packages}"
 
-            kaleido.start_sync_server(silence_warnings=True)
-            _started = True
+
+class ExportUnavailable(RuntimeError):
+    """An image or briefing cannot be made on this machine now; str() is the Chinese message for the user."""
+
+
+def timeout_s() -> float:
+    """The bound on each wait for the browser, in seconds (KAIGONG_EXPORT_TIMEOUT)."""
+    raw = os.environ.get("KAIGONG_EXPORT_TIMEOUT", "")
+    try:
+        value = float(raw) if raw else DEFAULT_TIMEOUT_S
+    except ValueError:
+        raise ExportUnavailable(f"KAIGONG_EXPORT_TIMEOUT={raw!r} 不是秒数（如 60）") from None
+    return value if value > 0 else DEFAULT_TIMEOUT_S
+
+
+def _is_exe(path: str) -> bool:
+    return os.path.isfile(path) and os.access(path, os.X_OK)
+
+
+def browser_path() -> str:
+    """The Chromium executable exports use, or ExportUnavailable saying how to get one."""
+    configured = os.environ.get("KAIGONG_BROWSER")
+    if configured:
+        if _is_exe(configured):
+            return configured
+        raise ExportUnavailable(
+            f"未找到 Chromium 浏览器（KAIGONG_BROWSER={configured} 不存在或不可执行）：{_install('chromium')}，"
+            "或把 KAIGONG_BROWSER 指向浏览器的可执行文件"
+        )
+    from choreographer.browsers.chromium import Chromium
+
+    found = Chromium.find_browser(skip_local=False)  # what kaleido would pick by itself
+    if found and _is_exe(found):
+        return found
+    where = f"BROWSER_PATH={os.environ['BROWSER_PATH']} 不存在或不可执行" if os.environ.get("BROWSER_PATH") else \
+        "导出图片需要它"
+    raise ExportUnavailable(
+        f"未找到 Chromium 浏览器（{where}）：{_install('chromium')}；装在别处时设 KAIGONG_BROWSER=浏览器路径"
+    )
+
+
+_font_seen = False
+
+
+def _require_font() -> None:
+    global _font_seen
+    if _font_seen:
+        return
+    fc_list = shutil.which("fc-list")
+    families = ""
+    if fc_list:
+        try:
+            families = subprocess.run([fc_list, ":lang=zh", "family"], capture_output=True, text=True,
+                                      timeout=15).stdout
+        except subprocess.TimeoutExpired:
+            raise ExportUnavailable("查询字体（fc-list）超过 15 秒未返回：请稍后再试") from None
+    if CJK_FONT not in families:
+        raise ExportUnavailable(
+            f"未找到 Noto Sans CJK 字体（图表和简报中的中文需要）：{_install('fonts-noto-cjk fontconfig')}"
+        )
+    _font_seen = True
+
+
+def require_png() -> None:
+    """Raise ExportUnavailable unless a chart can be rendered here (browser and CJK font)."""
+    browser_path()
+    _require_font()
+
+
+def require_briefing(fmt: str) -> None:
+    """Raise ExportUnavailable unless a briefing in fmt ("pdf" or "png") can be made here."""
+    require_png()  # its charts
+    try:
+        import weasyprint  # noqa: F401  (loads Pango through cffi: a missing library is an OSError)
+    except OSError:
+        raise ExportUnavailable(
+            f"未找到 Pango 库（排版 PDF 简报需要）：{_install('libpango-1.0-0 libpangoft2-1.0-0')}"
+        ) from None
+    if fmt == "png" and shutil.which("pdftoppm") is None:
+        raise ExportUnavailable(f"未找到 pdftoppm（PNG 简报需要）：{_install('poppler-utils')}")
+
+
+_failure: tuple[float, str] | None = None  # (monotonic time, message) of the last browser failure
+
+
+def png_unavailable() -> str | None:
+    """Why a chart cannot be rendered now (missing part, or a browser that just failed), or None."""
+    try:
+        require_png()
+    except ExportUnavailable as exc:
+        return str(exc)
+    if _failure is not None and time.monotonic() - _failure[0] < FAILURE_MEMORY_S:
+        return _failure[1]
+    return None
+
+
+class _Browser:
+    """One kaleido (one Chromium) on an event loop in a thread of its own; every wait bounded."""
+
+    def __init__(self, path: str, bound: float) -> None:
+        self.path = path
+        self.kaleido: Any = None
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, name="kaigong-chromium", daemon=True)
+        self.thread.start()
+        try:
+            self.wait(self._open(bound), bound, f"Chromium 浏览器（{path}）在 {bound:.0f} 秒内未能启动")
+        except BaseException:
+            self.kill()
+            raise
+
+    async def _open(self, bound: float) -> None:
+        import kaleido
+
+        self.kaleido = kaleido.Kaleido(path=self.path, timeout=bound)
+        await self.kaleido.open()
+
+    def wait(self, coro: Coroutine[Any, Any, Any], bound: float, late: str) -> Any:
+        future = asyncio.run_coroutine_threadsafe(coro, self.loop)
+        try:
+            return future.result(timeout=bound)
+        except concurrent.futures.TimeoutError:
+            future.cancel()
+            raise ExportUnavailable(f"{late}，已中止：请检查浏览器能否运行（{_install('chromium')}），"
+                                    "或设 KAIGONG_EXPORT_TIMEOUT 放宽时限") from None
+        except ExportUnavailable:
+            raise
+        except Exception as exc:  # the browser's own errors, in its words after ours
+            raise ExportUnavailable(f"Chromium 浏览器（{self.path}）出错：{exc}") from exc
+
+    def png(self, fig: Any, opts: dict[str, Any], bound: float) -> bytes:
+        return bytes(self.wait(self.kaleido.calc_fig(fig, opts=opts), bound, f"图表渲染超过 {bound:.0f} 秒未完成"))
+
+    def kill(self) -> None:
+        """Stop the browser (its whole process group) and the loop, without waiting on either."""
+        proc = getattr(self.kaleido, "subprocess", None)
+        if proc is not None and proc.poll() is None:
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)  # choreographer starts it in a session of its own
+            except (ProcessLookupError, PermissionError):
+                proc.kill()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(timeout=2)  # reaped, not left a zombie
+        self.loop.call_soon_threadsafe(self.loop.stop)
+
+    def close(self) -> None:
+        if self.kaleido is not None:
+            with contextlib.suppress(ExportUnavailable):
+                self.wait(self.kaleido.close(), 5, "关闭浏览器超时")
+        self.kill()
+
+
+_browser: _Browser | None = None
+_lock = threading.Lock()  # one browser: one image at a time
+
+
+@atexit.register
+def _close_browser() -> None:
+    if _browser is not None:
+        _browser.close()
 
 
 def figure_png(fig: Any, *, width: int = PRINT_WIDTH, height: int = PRINT_HEIGHT, scale: float = 2) -> bytes:
-    """A figure as PNG at print resolution, with the CJK font named explicitly."""
-    _ensure_server()
+    """A figure as PNG at print resolution, with the CJK font named explicitly; ExportUnavailable
+    (within seconds when something is missing, within the bound when the browser hangs) otherwise."""
+    global _browser, _failure
+    require_png()
+    path, bound = browser_path(), timeout_s()
     fig.update_layout(font_family=CJK_FONT)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        with _lock:  # one browser: render one image at a time
-            return fig.to_image(format="png", width=width, height=height, scale=scale)
+    if not _lock.acquire(timeout=bound):
+        raise ExportUnavailable(f"另一张图片生成超过 {bound:.0f} 秒仍未完成：请稍后再试")
+    try:
+        if _browser is not None and _browser.path != path:  # KAIGONG_BROWSER changed
+            _browser.close()
+            _browser = None
+        try:
+            if _browser is None:
+                _browser = _Browser(path, bound)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                png = _browser.png(fig, {"format": "png", "width": width, "height": height, "scale": scale}, bound)
+        except ExportUnavailable as exc:
+            if _browser is not None:
+                _browser.kill()  # a browser that failed once is not trusted with the next image
+                _browser = None
+            _failure = (time.monotonic(), str(exc))
+            raise
+        _failure = None
+        return png
+    finally:
+        _lock.release()

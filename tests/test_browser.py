@@ -147,6 +147,22 @@ def test_direct_link_on_a_fresh_server_routes_through_the_app(server, page):
     assert outside == []
 
 
+@pytest.mark.parametrize("spec", PAGES, ids=[p.url_path for p in PAGES])
+def test_every_url_path_opens_its_page_from_a_cold_direct_link(server, page, spec):
+    """Each page's link as a new user pastes it: the first request of a fresh server, filters in it."""
+    page.goto(f"{server.url}/{spec.url_path}?city=140900")
+    settle(page)
+    page.locator("h1", has_text=spec.marker).wait_for(timeout=TIMEOUT_MS)
+    assert page.locator("h1", has_text=spec.marker).count() == 1, spec.url_path
+    assert page.get_by_text("Page not found").count() == 0, spec.url_path
+    assert page.locator('[data-testid="stDialog"]').count() == 0, spec.url_path
+    assert page.locator('[data-testid="stException"]').count() == 0, spec.url_path
+    assert "city=140900" in page.url  # the filter came through (the default page's link goes to the root)
+    if spec == PAGES[0]:
+        assert page.url.startswith(server.url + "/?"), page.url
+        assert metric(page, "项目数", "2") == "2"  # 忻州 has 2 of the 4 projects: the filter applies
+
+
 def test_clicking_a_bar_filters_the_page_and_the_sidebar_clears_it(server, page):
     page.goto(server.url + "/start-rates")  # a fresh server, a direct link: nothing may cover the chart
     settle(page)

@@ -97,6 +97,24 @@ def briefing(view: Any, fmt: str, progress: Any = None) -> bytes:
                      progress=progress)
 
 
+def png_unavailable() -> str | None:
+    """Why charts cannot be downloaded as images now (pipelines.export; a few file lookups, not cached)."""
+    from pipelines.export import png_unavailable
+
+    return png_unavailable()
+
+
+def briefing_unavailable(fmt: str) -> str | None:
+    """Why a briefing in fmt cannot be made here (a missing browser, font, Pango or poppler), or None."""
+    from pipelines.export import ExportUnavailable, require_briefing
+
+    try:
+        require_briefing(fmt)
+    except ExportUnavailable as exc:
+        return str(exc)
+    return None
+
+
 def chart_png(fig: Any) -> bytes:
     """A chart at print resolution (kaleido, one browser per process); rendered only on click."""
     import plotly.graph_objects as go

@@ -37,23 +37,28 @@ def count(n: int | None, unit: str = "个") -> str:
     return "—" if n is None else f"{n:,} {unit}"
 
 
+FLAT = "持平"  # a change that shows as zero at the card's precision: no arrow, no colour (widgets.metric)
+
+
 def delta_count(now: int | None, before: int | None) -> str | None:
     if now is None or before is None:
         return None
-    return f"{now - before:+,}"
+    return FLAT if now == before else f"{now - before:+,}"
 
 
 def delta_yi(now: float | None, before: float | None) -> str | None:
     if now is None or before is None:
         return None
-    return f"{(now - before) / WAN_PER_YI:+,.2f} 亿元"
+    change = round((now - before) / WAN_PER_YI, 2)
+    return FLAT if change == 0 else f"{change:+,.2f} 亿元"
 
 
 def delta_pp(now: float | None, before: float | None) -> str | None:
     """Change of a rate in percentage points."""
     if now is None or before is None:
         return None
-    return f"{(now - before) * 100:+.1f} 个百分点"
+    change = round((now - before) * 100, 1)
+    return FLAT if change == 0 else f"{change:+.1f} 个百分点"
 
 
 _MD_SPECIAL = set("\\`*_{}[]()#+-.!|<>~:$")

@@ -8,6 +8,7 @@ from typing import NamedTuple
 # process into Streamlit's old automatic multipage mode until st.navigation first runs; in that
 # mode a link whose path matches a file stem (/starts) ran pages/starts.py alone, without app.py
 # and its sidebar. A path that matches no stem falls back to app.py, which routes correctly.
+# The first page is the default, served at the root; app.py sends a link to its url_path there.
 
 
 class PageSpec(NamedTuple):

@@ -20,6 +20,21 @@ _CACHE = "_kaigong_prepared"
 _MAX_SHOWN = 200  # findings listed per file (the rest are counted)
 
 
+UPLOAD_TYPES = ("csv", "xlsx", "xls")
+
+
+def uploader_label() -> str:
+    """The uploader's label: what to drop and the size limit (server.maxUploadSize, as Streamlit enforces it)."""
+    mb = int(st.get_option("server.maxUploadSize"))
+    kinds = "、".join(t.upper() for t in UPLOAD_TYPES)
+    return f"拖入文件：周报表、台账或目标任务分解表（{kinds}，可一次多个，每个文件不超过 {mb} MB）"
+
+
+# Streamlit 1.67 lets an app set the uploader's label and help, not the words inside its box (no
+# parameter; streamlit/streamlit#13500 asks for one): say in Chinese what they mean.
+UPLOADER_WORDS = "框中的英文是 Streamlit 自带的：「Drag and drop files here」即把文件拖到这里，「Upload」即选择文件，「per file」即每个文件的大小上限。"
+
+
 def reader_available() -> bool:
     return importlib.util.find_spec("pipelines.read") is not None
 

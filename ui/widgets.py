@@ -11,7 +11,7 @@ import streamlit as st
 
 from pipelines.metrics import View
 
-from . import data, session, state
+from . import data, fmt, session, state
 
 PLOTLY_CONFIG = {"displaylogo": False, "locale": "zh-CN", "modeBarButtonsToRemove": ["lasso2d", "select2d"]}
 
@@ -24,6 +24,13 @@ def header(title: str, caption: str | None = None) -> None:
                  help="当前数据库为演示数据（模拟生成），上传真实报表后请重新建库")
     if caption:
         st.caption(caption)
+
+
+def metric(where: Any, label: str, value: str, delta: str | None = None, **kwargs: Any) -> None:
+    """st.metric on where (a column); a change of zero (fmt.FLAT) shows as 「持平」 in grey, without an arrow."""
+    if delta == fmt.FLAT:
+        kwargs.update(delta_color="off", delta_arrow="off")
+    where.metric(label, value, delta, **kwargs)
 
 
 def require_view() -> View:
@@ -50,6 +57,10 @@ def chart(fig: go.Figure, key: str, filter_param: str | None = None) -> None:
             selection_mode="points",
         )
     if not session.current_user().can("export"):
+        return
+    problem = data.png_unavailable()
+    if problem is not None:  # in place of a button that would fail
+        st.warning(f"不能下载图片：{fmt.md(problem)}", icon=":material/image_not_supported:")
         return
     title = (fig.layout.title.text or key) if fig.layout.title else key
     st.download_button(
