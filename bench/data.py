@@ -36,7 +36,9 @@ SCALES = {
 
 def fingerprint(scale: Scale) -> str:
     """Changes when anything that shapes the stored data changes."""
-    from pipelines import metrics, schema, store
+    from pipelines import metrics
+    from pipelines.vocab import schema
+    from pipelines.warehouse import store
 
     h = hashlib.sha256(json.dumps([scale.projects, scale.weeks, scale.seed]).encode())
     h.update((ROOT / "pipelines" / "demo.py").read_bytes())
@@ -77,7 +79,7 @@ def ensure_db(scale: Scale, *, rebuild: bool = False, log=print) -> Path:
 def build_db(scale: Scale, path: Path, *, log=print) -> dict[str, float]:
     """Load the ledger and every weekly frame through Warehouse.load; returns timings (s)."""
     from pipelines import demo
-    from pipelines.store import Submission, Warehouse
+    from pipelines.warehouse.store import Submission, Warehouse
 
     CACHE.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".building")

@@ -15,9 +15,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pipelines import schema
-from pipelines.parse import parse_stage
-from pipelines.reference import find_city, find_county, find_division
+from pipelines.ingest.parse import parse_stage
+from pipelines.vocab import schema
+from pipelines.vocab.reference import find_city, find_county, find_division
 
 BY_ZH = {f.zh: f for f in schema.REPORT_FIELDS}
 

@@ -13,8 +13,10 @@ from dataclasses import replace
 from datetime import date
 from typing import Any
 
-from pipelines import dashboard, metrics, schema
-from pipelines.reference import region_by_code
+from pipelines import metrics
+from pipelines.views import dashboard
+from pipelines.vocab import schema
+from pipelines.vocab.reference import region_by_code
 
 from . import peer as peer_mod
 

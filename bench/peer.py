@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pipelines import schema
+from pipelines.vocab import schema
 
 STATE_FIELDS = (
     "project_name", "city_code", "city_name", "county_code", "county_name", "industry_code",

@@ -55,7 +55,7 @@ def _choices(wh):
 
 def bench_pages(db: Path, repeat: int, with_peer: bool) -> dict:
     from bench import pages, peer
-    from pipelines.store import Warehouse
+    from pipelines.warehouse.store import Warehouse
 
     wh = Warehouse(db)
     cities, inds = _choices(wh)
@@ -144,8 +144,8 @@ def _ingest_once(province_db: str, path: str, d: date) -> tuple[float, float, fl
     """
     import fastexcel
 
-    from pipelines.ingest import load_prepared, prepare
-    from pipelines.store import Warehouse
+    from pipelines.ingest.prepare import load_prepared, prepare
+    from pipelines.warehouse.store import Warehouse
 
     scratch = bdata.CACHE / "ingest_warmup.duckdb"
     bdata._remove(scratch)
@@ -226,7 +226,7 @@ def bench_apptest(db: Path, repeat: int) -> dict:
     at = AppTest.from_file(str(app), default_timeout=120)
     at.run()
     assert not at.exception, at.exception
-    from pipelines import schema
+    from pipelines.vocab import schema
     from ui.state import MULTI
 
     # A filter change as a user makes it: the tier filter (raw values, not display strings).
@@ -242,8 +242,8 @@ def bench_apptest(db: Path, repeat: int) -> dict:
 
 
 def bench_pdf(db: Path, repeat: int) -> dict:
-    from pipelines import briefing
-    from pipelines.store import Warehouse
+    from pipelines.outputs import briefing
+    from pipelines.warehouse.store import Warehouse
 
     wh = Warehouse(db)
 
@@ -264,7 +264,7 @@ sys.path.insert(0, {root!r})
 from datetime import date
 from bench import pages
 from bench.run import _choices, AS_OF
-from pipelines.store import Warehouse
+from pipelines.warehouse.store import Warehouse
 wh = Warehouse({db!r})
 cities, inds = _choices(wh)
 rng = random.Random(1)

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from pipelines.export import ExportUnavailable
+from pipelines.outputs.png import ExportUnavailable
 from ui import data, fmt, session, state, widgets
 
 widgets.header("简报", "按当前筛选条件生成 A4 简报：通报语句、主要指标、图表、滞后地区、逾期未开工项目和待协调问题。")

@@ -2,7 +2,8 @@
 
 import streamlit as st
 
-from pipelines import charts, metrics
+from pipelines import metrics
+from pipelines.outputs import charts
 from ui import data, fmt, widgets
 
 widgets.header("投资完成与序时进度", metrics.FORMULA_ZH["lights"])

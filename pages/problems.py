@@ -2,7 +2,8 @@
 
 import streamlit as st
 
-from pipelines import charts, problems
+from pipelines.outputs import charts
+from pipelines.views import problems
 from ui import data, fmt, session, widgets
 
 widgets.header("问题清单", "项目最新报送中「存在问题」一栏的内容；销号后移入已销号列表。")

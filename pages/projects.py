@@ -4,8 +4,8 @@ from functools import partial
 
 import streamlit as st
 
-from pipelines import charts, safe_export
-from pipelines.dashboard import LEDGER_COLUMNS, LEDGER_PAGE_SIZE, LEDGER_SORTS, ledger_page
+from pipelines.outputs import charts, csv_safe
+from pipelines.views.dashboard import LEDGER_COLUMNS, LEDGER_PAGE_SIZE, LEDGER_SORTS, ledger_page
 from ui import data, fmt, session, widgets
 
 widgets.header("项目台账", "在表格左侧勾选一个项目，查看它历次报送的投资进度、状态变化和问题。")
@@ -25,10 +25,10 @@ if shown.pages > 1:
                f"{shown.first + shown.rows.height - 1:,} 个；下载的台账含全部 {shown.matched.height:,} 个")
 else:
     st.caption(f"共 {shown.matched.height:,} 个项目（报告期 {view.as_of}）")
-if session.current_user().can("export"):  # formula-like cells are neutralised (pipelines.safe_export)
+if session.current_user().can("export"):  # formula-like cells are neutralised (pipelines.outputs.csv_safe)
     table = shown.matched.drop("project_id").rename(LEDGER_COLUMNS, strict=False)
     st.download_button(
-        "下载台账（CSV）", partial(safe_export.to_csv_bytes, table),
+        "下载台账（CSV）", partial(csv_safe.to_csv_bytes, table),
         file_name=f"项目台账_{view.as_of}.csv", mime="text/csv", key="projects_csv", on_click="ignore",
         icon=":material/download:",
     )

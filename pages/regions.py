@@ -2,7 +2,8 @@
 
 import streamlit as st
 
-from pipelines import charts, ranking
+from pipelines.outputs import charts
+from pipelines.views import ranking
 from ui import data, fmt, widgets
 
 widgets.header("区域分布与排名", "点击某市的柱子或地图气泡，即下钻到该市各县区；左侧清除「地市」即返回全省。")

@@ -2,8 +2,9 @@
 
 import streamlit as st
 
-from pipelines import charts, metrics
-from pipelines.dashboard import LEDGER_COLUMNS
+from pipelines import metrics
+from pipelines.outputs import charts
+from pipelines.views.dashboard import LEDGER_COLUMNS
 from ui import data, fmt, widgets
 
 widgets.header("开（复）工情况", "点击柱子即按该层级/地市/县区/行业筛选；左侧可清除筛选。")

@@ -3,8 +3,10 @@
 
 import streamlit as st
 
-from pipelines import charts, reporting, schema
-from pipelines.findings import SubmissionRefused
+from pipelines.outputs import charts
+from pipelines.views import submissions
+from pipelines.vocab import schema
+from pipelines.vocab.findings import SubmissionRefused
 from ui import data, session, state, uploads, widgets
 
 widgets.header("数据报送", "上传周报表、台账或目标任务分解表（CSV、XLSX、XLS）；先预览，确认无误后一次性导入。")
@@ -54,7 +56,7 @@ if view is not None:
     st.subheader("各市报送情况（漏报）")
     matrix = data.call("reporting_matrix", view)
     widgets.chart(charts.reporting_heatmap(matrix, view.as_of), key="submissions_heatmap", filter_param="city")
-    missing = reporting.missing_reports(matrix, view.as_of)
+    missing = submissions.missing_reports(matrix, view.as_of)
     if missing.is_empty():
         st.caption(f"报告期 {view.as_of}：各市均已报送。")
     else:
@@ -67,6 +69,6 @@ if log.is_empty():
     st.caption("还没有报送记录。")
 else:
     widgets.table(
-        reporting.submission_log_shown(log),
+        submissions.submission_log_shown(log),
         hide_index=True, key="submissions_log",
     )

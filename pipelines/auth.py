@@ -17,7 +17,7 @@ from pathlib import Path
 
 import bcrypt
 
-from .reference import counties_of, find_region, region_by_code
+from pipelines.vocab.reference import counties_of, find_region, region_by_code
 
 ROLES = ("领导", "分析员", "报送员", "管理员")
 

@@ -8,10 +8,11 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from . import metrics, schema
-from .findings import SubmissionRefused
-from .reference import find_city, find_county
-from .store import Warehouse, default_db_path
+from pipelines import metrics
+from pipelines.vocab import schema
+from pipelines.vocab.findings import SubmissionRefused
+from pipelines.vocab.reference import find_city, find_county
+from pipelines.warehouse.store import Warehouse, default_db_path
 
 
 def _date(text: str) -> date:
@@ -34,7 +35,7 @@ def _add_filters(p: argparse.ArgumentParser) -> None:
 
 def filters_from_args(args: argparse.Namespace) -> metrics.Filters:
     """Names as users write them (忻州, 忻府区, 新兴) → the codes and values the metrics take."""
-    from .parse import parse_tier
+    from pipelines.ingest.parse import parse_tier
 
     cities = []
     for c in args.city:
@@ -89,7 +90,7 @@ def print_table(items: list[dict[str, Any]], out: Any = sys.stdout) -> None:
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
-    from .ingest import ingest_files
+    from pipelines.ingest.prepare import ingest_files
 
     wh = Warehouse(args.db)
     paths = [Path(p) for p in args.files]
@@ -128,7 +129,7 @@ def cmd_metrics(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from .demo_load import build_demo_database
+    from pipelines.demo.load import build_demo_database
 
     path = Path(args.db)
     summary = build_demo_database(path, force=True)
@@ -137,7 +138,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_template(args: argparse.Namespace) -> int:
-    from .template import write_template
+    from pipelines.ingest.template import write_template
 
     out = Path(args.out)
     write_template(out, fmt="xlsx" if out.suffix.lower() == ".xlsx" else "csv")
@@ -146,8 +147,8 @@ def cmd_template(args: argparse.Namespace) -> int:
 
 
 def cmd_brief(args: argparse.Namespace) -> int:
-    from .briefing import build
-    from .export import ExportUnavailable
+    from pipelines.outputs.briefing import build
+    from pipelines.outputs.png import ExportUnavailable
 
     out = Path(args.out)
     fmt = out.suffix.lower().lstrip(".")
@@ -175,7 +176,7 @@ def cmd_brief(args: argparse.Namespace) -> int:
 
 
 def cmd_backup(args: argparse.Namespace) -> int:
-    from .backup import backup, copy_raw_uploads
+    from pipelines.warehouse.backup import backup, copy_raw_uploads
 
     wh = Warehouse(args.db)
     out = Path(args.out)
@@ -187,7 +188,7 @@ def cmd_backup(args: argparse.Namespace) -> int:
 
 
 def cmd_restore(args: argparse.Namespace) -> int:
-    from .backup import restore
+    from pipelines.warehouse.backup import restore
 
     try:
         manifest = restore(Path(args.backup_dir), Path(args.db))
@@ -202,7 +203,7 @@ def cmd_restore(args: argparse.Namespace) -> int:
 def cmd_user_add(args: argparse.Namespace) -> int:
     import getpass
 
-    from .auth import add_user
+    from pipelines.auth import add_user
 
     if args.password_stdin:
         password = sys.stdin.readline().rstrip("\n")

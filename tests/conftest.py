@@ -9,7 +9,7 @@ from typing import Any
 import polars as pl
 import pytest
 
-from pipelines.store import Submission, Warehouse
+from pipelines.warehouse.store import Submission, Warehouse
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -102,7 +102,7 @@ def app_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The demo database, built once per test process through the real loader."""
-    from pipelines.demo_load import build_demo_database
+    from pipelines.demo.load import build_demo_database
 
     path = tmp_path_factory.mktemp("demo") / "demo.duckdb"
     build_demo_database(path, force=True)

@@ -15,8 +15,8 @@ import polars as pl
 import xlsxwriter
 import xlwt
 
-from pipelines.schema import STAGED_SCHEMA
-from pipelines.template import write_template
+from pipelines.ingest.template import write_template
+from pipelines.vocab.schema import STAGED_SCHEMA
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "data" / "samples"

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from pipelines.store import Submission, Warehouse
+from pipelines.warehouse.store import Submission, Warehouse
 from tests.conftest import ROOT, app_rows
 from ui.nav import PAGES
 
@@ -342,9 +342,9 @@ def test_user_text_never_runs(hostile_db, spec):
 
 
 def test_ledger_download_is_neutralised(hostile_db):
-    from pipelines import dashboard
     from pipelines.metrics import View
-    from pipelines.safe_export import to_csv_bytes
+    from pipelines.outputs.csv_safe import to_csv_bytes
+    from pipelines.views import dashboard
 
     at = run("pages/projects.py")
     assert any(b.proto.label == "下载台账（CSV）" for b in at.get("download_button"))
@@ -383,8 +383,8 @@ def test_the_submission_log_speaks_chinese_and_leaves_missing_values_empty(db_en
 
 
 def test_the_upload_preview_heads_its_columns_in_chinese():
-    from pipelines.ingest import layout_zh, prepare, preview_rows
-    from pipelines.template import template_frame
+    from pipelines.ingest.prepare import layout_zh, prepare, preview_rows
+    from pipelines.ingest.template import template_frame
 
     p = prepare(template_frame().write_csv().encode("utf-8-sig"), "模板.csv", report_date=date(2020, 3, 20))
     assert p.ok and p.submission is not None, [e.zh() for e in p.errors]
@@ -396,7 +396,7 @@ def test_the_upload_preview_heads_its_columns_in_chinese():
 
 
 def test_ledger_pages_orders_and_searches_company(db_env, monkeypatch):
-    from pipelines import dashboard
+    from pipelines.views import dashboard
 
     monkeypatch.setattr(dashboard, "LEDGER_PAGE_SIZE", 3)  # the fixture's 4 projects on 2 pages
 

@@ -15,8 +15,9 @@ import pytest
 from PIL import Image
 from pypdf import PdfReader
 
-from pipelines import briefing, charts, metrics
-from pipelines.export import figure_png
+from pipelines import metrics
+from pipelines.outputs import briefing, charts
+from pipelines.outputs.png import figure_png
 from tests.conftest import load_rows
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -221,7 +221,7 @@ def test_filters_change_figures_upload_commits_and_every_page_screenshots(server
         shot(page, f"{i:02d}_{spec.url_path}")
 
     # upload the standard template (a title row gives the report date), preview, commit
-    from pipelines.template import template_frame
+    from pipelines.ingest.template import template_frame
 
     csv_path = ARTIFACTS / "week_2020-03-20.csv"
     csv_path.write_bytes(

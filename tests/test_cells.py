@@ -13,8 +13,8 @@ import polars as pl
 import pytest
 
 from pipelines import metrics
-from pipelines.findings import SubmissionRefused
-from pipelines.store import Submission, Warehouse
+from pipelines.vocab.findings import SubmissionRefused
+from pipelines.warehouse.store import Submission, Warehouse
 from tests.conftest import load_rows
 from tests.test_metrics import EARLY_AT_D2, EARLY_D2, assert_figures, load_early_starters_and_late_completions
 

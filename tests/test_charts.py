@@ -7,7 +7,7 @@ import sys
 from datetime import date
 from pathlib import Path
 
-from pipelines import charts
+from pipelines.outputs import charts
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -36,7 +36,7 @@ def test_charts_import_the_modules_plotly_peeks_at_before_any_chart_is_built():
     code = (
         "import sys\n"
         "assert 'pandas' not in sys.modules and 'numpy' not in sys.modules, sorted(sys.modules)\n"
-        "import pipelines.charts\n"
+        "import pipelines.outputs.charts\n"
         "assert hasattr(sys.modules['pandas'], 'Series') and hasattr(sys.modules['pandas'], 'Index')\n"
         "assert hasattr(sys.modules['numpy'], 'ndarray')\n"
     )
@@ -63,7 +63,7 @@ def test_reporting_heatmap_runs_from_0_to_100_percent():
 
 
 def test_ranking_scores_the_reporting_rate_min_max_like_the_others():
-    from pipelines import ranking
+    from pipelines.views import ranking
 
     items = [
         {"group": "太原市", "group_code": "140100", "projects": 3, "start_rate": 0.5, "completion_rate": 0.2,

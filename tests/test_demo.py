@@ -8,8 +8,8 @@ import polars as pl
 import pytest
 
 from pipelines import demo
-from pipelines.reference import divisions, regions
-from pipelines.schema import CONTINUING_STAGES, STAGED_SCHEMA, STAGES, TIERS
+from pipelines.vocab.reference import divisions, regions
+from pipelines.vocab.schema import CONTINUING_STAGES, STAGED_SCHEMA, STAGES, TIERS
 
 D = date(2020, 3, 31)
 SHUANGBAI = ("省级双百·新兴", "省级双百·技改")

@@ -64,6 +64,6 @@ def test_no_group_of_the_demo_shows_a_reporting_rate_above_100_percent(demo_db):
 
 
 def test_demo_is_labelled(demo_db):
-    from pipelines.store import Warehouse
+    from pipelines.warehouse.store import Warehouse
 
     assert Warehouse(demo_db).is_demo()

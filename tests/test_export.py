@@ -11,14 +11,14 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from pipelines import export
+from pipelines.outputs import png
 from tests.conftest import ROOT
 
 APP = str(ROOT / "app.py")
 MISSING = "/nonexistent/chromium"
 FIGURE_PNG = (
     "import plotly.graph_objects as go\n"
-    "from pipelines.export import ExportUnavailable, figure_png\n"
+    "from pipelines.outputs.png import ExportUnavailable, figure_png\n"
     "try:\n"
     "    figure_png(go.Figure(go.Bar(x=['忻州'], y=[1])), width=300, height=200, scale=1)\n"
     "except ExportUnavailable as exc:\n"
@@ -47,11 +47,11 @@ def hanging_browser(tmp_path: Path) -> str:
 def test_missing_browser_is_said_at_once(monkeypatch):
     monkeypatch.setenv("KAIGONG_BROWSER", MISSING)
     start = time.monotonic()
-    with pytest.raises(export.ExportUnavailable, match="未找到 Chromium 浏览器") as info:
-        export.figure_png(__import__("plotly.graph_objects").graph_objects.Figure())
+    with pytest.raises(png.ExportUnavailable, match="未找到 Chromium 浏览器") as info:
+        png.figure_png(__import__("plotly.graph_objects").graph_objects.Figure())
     assert time.monotonic() - start < 2
     assert MISSING in str(info.value) and "apt-get install -y chromium" in str(info.value)
-    assert export.png_unavailable() == str(info.value)
+    assert png.png_unavailable() == str(info.value)
 
 
 def test_figure_png_without_a_browser_fails_within_seconds():

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from pipelines import metrics
-from pipelines.store import Warehouse
+from pipelines.warehouse.store import Warehouse
 
 ROOT = Path(__file__).resolve().parent.parent
 CITIES = [("太原市", "小店区"), ("忻州市", "忻府区"), ("大同市", "平城区"), ("长治市", "潞州区")]

@@ -16,9 +16,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pipelines.findings import SubmissionRefused
-from pipelines.ingest import load_prepared, prepare
-from pipelines.store import Warehouse
+from pipelines.ingest.prepare import load_prepared, prepare
+from pipelines.vocab.findings import SubmissionRefused
+from pipelines.warehouse.store import Warehouse
 
 EXAMPLES = int(os.environ.get("KAIGONG_FUZZ_EXAMPLES", "60"))
 CJK = re.compile(r"[\u4e00-\u9fff]")

@@ -15,10 +15,10 @@ import duckdb
 import polars as pl
 import pytest
 
-from pipelines import schema
-from pipelines.findings import Finding, SubmissionRefused
-from pipelines.reference import norm_text
-from pipelines.store import Submission, _conform, _resolve_identity
+from pipelines.vocab import schema
+from pipelines.vocab.findings import Finding, SubmissionRefused
+from pipelines.vocab.reference import norm_text
+from pipelines.warehouse.store import Submission, _conform, _resolve_identity
 
 
 def _reference_identity(

@@ -17,7 +17,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from pipelines.template import template_frame
+from pipelines.ingest.template import template_frame
 from tests.conftest import ROOT, build_app_db
 from tests.test_browser import ARTIFACTS, CHROMIUM, LAUNCH_ARGS, Server
 from ui.nav import PAGES

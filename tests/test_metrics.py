@@ -8,8 +8,8 @@ from datetime import date
 import pytest
 
 from pipelines import metrics
-from pipelines.findings import SubmissionRefused
-from pipelines.store import Submission
+from pipelines.vocab.findings import SubmissionRefused
+from pipelines.warehouse.store import Submission
 from tests.conftest import load_rows
 
 TY, XZ = ("140100", "太原市"), ("140900", "忻州市")
@@ -168,8 +168,8 @@ def test_same_file_twice_is_a_noop(wh):
 
 
 def test_the_same_file_is_another_submission_for_another_week_or_tier(wh):
-    from pipelines.findings import SubmissionRefused
-    from pipelines.ingest import load_prepared, prepare
+    from pipelines.ingest.prepare import load_prepared, prepare
+    from pipelines.vocab.findings import SubmissionRefused
 
     raw = ("项目名称,地市,县区,建设状态,总投资,本年计划投资,本年累计完成投资,实际开（复）工时间\n"
            "甲项目,太原市,小店区,在建,1000,500,100,2020-02-20\n").encode()
@@ -236,19 +236,19 @@ def test_reporting_rate_by_hand_never_above_one_in_any_group(wh, capsys):
 
 
 def test_missing_reports_are_regions_with_projects_to_report_and_no_report(wh):
-    from pipelines import reporting
+    from pipelines.views import submissions
 
     dt = ("140200", "大同市")
     load_rows(wh, date(2020, 3, 6), [proj("A项目", stage="在建"), proj("F项目", city=XZ, stage="竣工"),
                                      proj("G项目", city=dt, stage="在建")])
     load_rows(wh, date(2020, 3, 13), [proj("G项目", city=dt, stage="在建")])
     with wh.read() as con:
-        matrix = reporting.reporting_matrix(con, metrics.View(date(2020, 3, 13), 2020))
+        matrix = submissions.reporting_matrix(con, metrics.View(date(2020, 3, 13), 2020))
     at = {r["group"]: (r["reporting_base"], r["reported"]) for r in matrix.filter(
         matrix["report_date"] == date(2020, 3, 13)).iter_rows(named=True)}
     assert at == {"太原市": (1, 0), "大同市": (1, 1), "忻州市": (0, 0)}
     # 太原's A did not report: 漏报; 忻州 has nothing left to report (F was 竣工 before the period)
-    assert reporting.missing_reports(matrix, date(2020, 3, 13))["group"].to_list() == ["太原市"]
+    assert submissions.missing_reports(matrix, date(2020, 3, 13))["group"].to_list() == ["太原市"]
 
 
 def test_a_project_finished_before_the_period_that_still_reports_is_in_neither_count(wh):
@@ -444,7 +444,7 @@ def test_trend_equals_figures_at_each_date_by_hand(wh):
 
 @pytest.mark.parametrize("by", [None, "city"])
 def test_trend_equals_figures_at_each_date_on_the_demo(demo_db, by):
-    from pipelines.store import Warehouse
+    from pipelines.warehouse.store import Warehouse
 
     with Warehouse(demo_db).read() as con:
         as_of = metrics.report_dates(con)[-1]

@@ -11,8 +11,7 @@ from typing import Any
 import pytest
 import xlsxwriter
 
-from pipelines.ingest import Prepared, prepare
-from pipelines.parse import (
+from pipelines.ingest.parse import (
     EXCEL_ERRORS,
     TEN_DAYS_MESSAGE,
     parse_bool,
@@ -21,7 +20,8 @@ from pipelines.parse import (
     parse_number,
     parse_start_completion,
 )
-from pipelines.reference import find_city, find_county, find_region
+from pipelines.ingest.prepare import Prepared, prepare
+from pipelines.vocab.reference import find_city, find_county, find_region
 
 D = date(2020, 3, 27)
 HEAD = ["项目名称", "地市", "县区", "层级", "总投资", "计划开（复）工时间", "是否入统"]

@@ -10,9 +10,10 @@ from datetime import date
 import pytest
 from pypdf import PdfReader
 
-from pipelines import briefing, problems
 from pipelines.metrics import View
-from pipelines.store import Warehouse
+from pipelines.outputs import briefing
+from pipelines.views import problems
+from pipelines.warehouse.store import Warehouse
 from tests.conftest import APP_DATES, ROOT, build_app_db, load_rows
 
 TY = ("140100", "太原市")

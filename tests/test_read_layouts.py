@@ -9,9 +9,9 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from pipelines.read import MAX_CELL_CHARS, read_submission
-from pipelines.schema import STAGED_SCHEMA
-from pipelines.template import template_frame, write_template
+from pipelines.ingest.read import MAX_CELL_CHARS, read_submission
+from pipelines.ingest.template import template_frame, write_template
+from pipelines.vocab.schema import STAGED_SCHEMA
 from tests.make_samples import flat_csv_bytes
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import xlsxwriter
 
-from pipelines.ingest import Prepared, prepare
+from pipelines.ingest.prepare import Prepared, prepare
 
 HEAD = ["序号", "地市", "项目名称", "建设类型", "总投资", "2020年计划投资", "2020年截至目前累计完成投资",
         "开复工时间", "未开复工原因"]

@@ -4,7 +4,7 @@ from datetime import date, datetime
 
 import pytest
 
-from pipelines.parse import (
+from pipelines.ingest.parse import (
     UNSTARTED,
     parse_bool,
     parse_date,

@@ -11,8 +11,9 @@ from datetime import date
 import duckdb
 import pytest
 
-from pipelines import metrics, store
-from pipelines.store import Warehouse
+from pipelines import metrics
+from pipelines.warehouse import store
+from pipelines.warehouse.store import Warehouse
 from tests.conftest import load_rows
 
 D1 = date(2020, 3, 6)

@@ -6,7 +6,7 @@ import io
 
 import polars as pl
 
-from pipelines.safe_export import neutralise, to_csv_bytes, to_xlsx_bytes
+from pipelines.outputs.csv_safe import neutralise, to_csv_bytes, to_xlsx_bytes
 
 EVIL = "=cmd|' /C calc'!A0"
 

@@ -12,9 +12,9 @@ import polars as pl
 import pytest
 
 from pipelines import auth, metrics
-from pipelines.backup import backup, restore
-from pipelines.findings import SubmissionRefused
-from pipelines.store import Submission, Warehouse
+from pipelines.vocab.findings import SubmissionRefused
+from pipelines.warehouse.backup import backup, restore
+from pipelines.warehouse.store import Submission, Warehouse
 from tests.conftest import load_rows
 
 XZ = {"city_code": "140900", "city_name": "忻州市", "tier": "市级千项"}
@@ -107,7 +107,7 @@ def test_cli_user_add_creates_first_admin(tmp_path):
 
 
 def test_submission_log_for_one_submitter_shows_only_theirs(wh):
-    from pipelines.reporting import submission_log
+    from pipelines.views.submissions import submission_log
 
     xz = pl.DataFrame([{**XZ, "project_name": "甲", "stage": "在建"}])
     ty = pl.DataFrame([{**TY, "project_name": "乙", "stage": "在建"}])

@@ -10,7 +10,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from pipelines.store import Warehouse
+from pipelines.warehouse.store import Warehouse
 from tests.conftest import ROOT
 
 STARTED = "You can now view your Streamlit app"

@@ -10,7 +10,8 @@ from datetime import date
 import duckdb
 import pytest
 
-from pipelines import metrics, store
+from pipelines import metrics
+from pipelines.warehouse import store
 from tests.conftest import load_rows
 from tests.test_cells import D1, D2, _varied_history, proj, week1
 
@@ -132,7 +133,7 @@ def test_a_database_from_before_state_reports_is_upgraded_and_reads_the_same(wh)
 
 
 def test_a_backup_of_a_database_from_before_state_reports_restores_with_them(wh, tmp_path):
-    from pipelines.backup import backup, restore
+    from pipelines.warehouse.backup import backup, restore
 
     _varied_history(wh)
     with wh.read() as con:

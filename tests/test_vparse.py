@@ -18,10 +18,10 @@ import polars as pl
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pipelines import vparse as vp
-from pipelines.headers import is_headerish
-from pipelines.parse import clean, is_empty, parse_bool, parse_date, parse_money
-from pipelines.read import _NOTE, _is_subtotal, _maybe_note, _maybe_subtotal, read_submission
+from pipelines.ingest import vparse as vp
+from pipelines.ingest.headers import is_headerish
+from pipelines.ingest.parse import clean, is_empty, parse_bool, parse_date, parse_money
+from pipelines.ingest.read import _NOTE, _is_subtotal, _maybe_note, _maybe_subtotal, read_submission
 
 EXAMPLES = int(os.environ.get("KAIGONG_FUZZ_EXAMPLES", "60"))
 SETTINGS = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))

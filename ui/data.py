@@ -8,8 +8,9 @@ from typing import Any
 
 import streamlit as st
 
-from pipelines import dashboard, geo, problems, projects, ranking, reporting
-from pipelines.store import Warehouse, default_db_path
+from pipelines.outputs import geo
+from pipelines.views import dashboard, history, problems, ranking, submissions
+from pipelines.warehouse.store import Warehouse, default_db_path
 
 
 def demo_available() -> bool:
@@ -20,7 +21,7 @@ def demo_available() -> bool:
 def _warehouse(path: str) -> Warehouse:
     wh = Warehouse(path)
     if demo_available():  # first start: an empty or missing database gets the demo year
-        from pipelines.demo_load import ensure_demo
+        from pipelines.demo.load import ensure_demo
 
         ensure_demo(wh.path)
     elif not wh.path.exists():
@@ -41,11 +42,11 @@ _CALLS: dict[str, Callable[..., Any]] = {
     "completion": dashboard.completion,
     "regions": dashboard.regions,
     "ledger": dashboard.ledger,
-    "project_history": projects.project_history,
+    "project_history": history.project_history,
     "open_problems": problems.open_problems,
     "closed_problems": problems.closed_problems,
-    "submission_log": reporting.submission_log,
-    "reporting_matrix": reporting.reporting_matrix,
+    "submission_log": submissions.submission_log,
+    "reporting_matrix": submissions.reporting_matrix,
 }
 
 
@@ -87,8 +88,8 @@ def changed() -> None:
 
 
 def briefing(view: Any, fmt: str, progress: Any = None) -> bytes:
-    """The briefing for the view (pipelines.briefing.build, the same as `kaigong brief`)."""
-    from pipelines.briefing import build
+    """The briefing for the view (pipelines.outputs.briefing.build, the same as `kaigong brief`)."""
+    from pipelines.outputs.briefing import build
 
     wh = warehouse()
     demo = is_demo()  # before the read: a read opened inside another can deadlock the gate
@@ -98,15 +99,15 @@ def briefing(view: Any, fmt: str, progress: Any = None) -> bytes:
 
 
 def png_unavailable() -> str | None:
-    """Why charts cannot be downloaded as images now (pipelines.export; a few file lookups, not cached)."""
-    from pipelines.export import png_unavailable
+    """Why charts cannot be downloaded as images now (pipelines.outputs.png; a few file lookups, not cached)."""
+    from pipelines.outputs.png import png_unavailable
 
     return png_unavailable()
 
 
 def briefing_unavailable(fmt: str) -> str | None:
     """Why a briefing in fmt cannot be made here (a missing browser, font, Pango or poppler), or None."""
-    from pipelines.export import ExportUnavailable, require_briefing
+    from pipelines.outputs.png import ExportUnavailable, require_briefing
 
     try:
         require_briefing(fmt)
@@ -119,7 +120,7 @@ def chart_png(fig: Any) -> bytes:
     """A chart at print resolution (kaleido, one browser per process); rendered only on click."""
     import plotly.graph_objects as go
 
-    from pipelines.export import figure_png
+    from pipelines.outputs.png import figure_png
 
     copy = go.Figure(fig)
     return figure_png(copy, width=1200, height=int(copy.layout.height or 500), scale=2)

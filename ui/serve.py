@@ -26,7 +26,7 @@ from pathlib import Path
 from streamlit.runtime.pages_manager import PagesManager
 from streamlit.web import cli
 
-from pipelines.store import Warehouse, default_db_path
+from pipelines.warehouse.store import Warehouse, default_db_path
 
 APP = Path(__file__).resolve().parent.parent / "app.py"
 
@@ -40,7 +40,7 @@ def prepare_database(path: Path, say: Callable[[str], None] = _say) -> None:
     wh = Warehouse(path)
     try:
         if importlib.util.find_spec("pipelines.demo") is not None and (not path.exists() or wh.is_empty()):
-            from pipelines.demo_load import build_demo_database
+            from pipelines.demo.load import build_demo_database
 
             say(f"首次启动：数据库 {path} 为空，正在生成演示数据（约 10 秒）……")
             start = time.monotonic()

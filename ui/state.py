@@ -13,10 +13,11 @@ from typing import Any
 
 import streamlit as st
 
-from pipelines import auth, schema
-from pipelines.dashboard import Options, county_options
+from pipelines import auth
 from pipelines.metrics import Filters, View
-from pipelines.reference import find_city, region_by_code
+from pipelines.views.dashboard import Options, county_options
+from pipelines.vocab import schema
+from pipelines.vocab.reference import find_city, region_by_code
 
 from . import data
 

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import streamlit as st
 
-from pipelines.ingest import Prepared, layout_zh, load_prepared, preview_rows
-from pipelines.ingest import prepare as _prepare
-from pipelines.store import LoadOutcome
+from pipelines.ingest.prepare import Prepared, layout_zh, load_prepared, preview_rows
+from pipelines.ingest.prepare import prepare as _prepare
+from pipelines.warehouse.store import LoadOutcome
 
 from . import data, fmt, session, widgets
 
@@ -36,22 +36,22 @@ UPLOADER_WORDS = "框中的英文是 Streamlit 自带的：「Drag and drop file
 
 
 def reader_available() -> bool:
-    return importlib.util.find_spec("pipelines.read") is not None
+    return importlib.util.find_spec("pipelines.ingest.read") is not None
 
 
 @st.cache_resource(show_spinner=False)
 def template_bytes() -> bytes | None:
-    """The standard template CSV (pipelines.template), or None before the reader branch is merged."""
-    if importlib.util.find_spec("pipelines.template") is None:
+    """The standard template CSV (pipelines.ingest.template), or None before the reader branch is merged."""
+    if importlib.util.find_spec("pipelines.ingest.template") is None:
         return None
-    from pipelines.template import write_template
+    from pipelines.ingest.template import write_template
 
     with tempfile.TemporaryDirectory() as d:
         return write_template(Path(d) / "template.csv", "csv").read_bytes()
 
 
 def prepare(name: str, raw: bytes, report_date: date | None, tier: str | None, region: str | None) -> Prepared:
-    """pipelines.ingest.prepare, once per (file content, options) in this session."""
+    """pipelines.ingest.prepare.prepare, once per (file content, options) in this session."""
     key = (hashlib.sha256(raw).hexdigest(), name, report_date, tier, region)
     cache: dict = st.session_state.setdefault(_CACHE, {})
     if key not in cache:

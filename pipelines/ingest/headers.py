@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from pipelines.schema import REPORT_FIELDS
+from pipelines.vocab.schema import REPORT_FIELDS
 
 _WS = re.compile(r"\s+")
 _BRACKETS = re.compile(r"[(\[【〔<《]([^)\]】〕>》]*)[)\]】〕>》]")

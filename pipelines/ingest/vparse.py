@@ -22,7 +22,7 @@ from typing import Any
 
 import polars as pl
 
-from pipelines.parse import (
+from pipelines.ingest.parse import (
     _EXCEL_EPOCH,
     EMPTY_TOKENS,
     SERIAL_MAX,

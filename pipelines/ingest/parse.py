@@ -14,7 +14,7 @@ import unicodedata
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from pipelines.schema import STAGES, TIERS
+from pipelines.vocab.schema import STAGES, TIERS
 
 Parsed = tuple[Any, str | None]
 

@@ -32,8 +32,8 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from pipelines.reference import Region, cities, counties_of, divisions
-from pipelines.schema import FIELD, FIELD_NAMES, STAGED_SCHEMA, STATS_THRESHOLD
+from pipelines.vocab.reference import Region, cities, counties_of, divisions
+from pipelines.vocab.schema import FIELD, FIELD_NAMES, STAGED_SCHEMA, STATS_THRESHOLD
 
 YEAR = 2020
 DEMO_SEED = 20200206  # the notice's date
@@ -1136,7 +1136,7 @@ def write_flat_csv(frame: pl.DataFrame, path: Path, fields: tuple[str, ...] = WE
 
 
 SAMPLE_WEEK = date(2020, 3, 27)
-SAMPLE_PATH = Path(__file__).resolve().parent.parent / "data" / "samples" / "demo_week_2020-03-27.csv"
+SAMPLE_PATH = Path(__file__).resolve().parents[2] / "data" / "samples" / "demo_week_2020-03-27.csv"
 
 
 def write_sample(path: Path = SAMPLE_PATH) -> Path:

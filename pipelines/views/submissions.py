@@ -7,9 +7,10 @@ from datetime import date
 import duckdb
 import polars as pl
 
-from . import metrics, schema
-from .metrics import View
-from .reference import region_by_code
+from pipelines import metrics
+from pipelines.metrics import View
+from pipelines.vocab import schema
+from pipelines.vocab.reference import region_by_code
 
 
 def submission_log(con: duckdb.DuckDBPyConnection, limit: int = 200, loaded_by: str | None = None) -> pl.DataFrame:

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import polars as pl
 
-from . import schema
-from .findings import Finding, SubmissionRefused
-from .store import LoadOutcome, Submission, Warehouse
+from pipelines.vocab import schema
+from pipelines.vocab.findings import Finding, SubmissionRefused
+from pipelines.warehouse.store import LoadOutcome, Submission, Warehouse
 
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024  # configurable via KAIGONG_MAX_UPLOAD_MB
 
@@ -49,7 +49,7 @@ def prepare(
     frequency: str | None = None,
 ) -> Prepared:
     """Read one file into a Submission, or say every error found; never raises on bad input."""
-    from .read import read_submission
+    from pipelines.ingest.read import read_submission
 
     limit = max_upload_bytes()
     if len(raw) > limit:
@@ -68,7 +68,7 @@ def prepare(
         return Prepared(file_name, None, errors, list(result.warnings), result.layout)
     region_code = None
     if region:
-        from .reference import find_region
+        from pipelines.vocab.reference import find_region
 
         hit = find_region(region)
         region_code = hit.code if hit else None

@@ -8,7 +8,7 @@ from typing import Literal
 
 import polars as pl
 
-from pipelines.schema import REPORT_FIELDS
+from pipelines.vocab.schema import REPORT_FIELDS
 
 # Two example rows (money in 万元). Codes are optional: names are enough.
 _EXAMPLES: tuple[dict[str, object], ...] = (

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import duckdb
 import polars as pl
 
-from . import schema
+from pipelines.vocab import schema
 
 # Fields the history shows; a report that does not carry a field (its layout lacks it) shows null.
 HISTORY_FIELDS = ("project_name", "tier", "city_name", "county_name", "stage", "total_investment",

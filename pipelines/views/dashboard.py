@@ -13,9 +13,10 @@ from typing import Any
 import duckdb
 import polars as pl
 
-from . import metrics, schema
-from .metrics import Filters, View
-from .reference import cities, counties_of, region_by_code
+from pipelines import metrics
+from pipelines.metrics import Filters, View
+from pipelines.vocab import schema
+from pipelines.vocab.reference import cities, counties_of, region_by_code
 
 # Columns of the project ledger as the pages show them (field → Chinese header).
 LEDGER_COLUMNS: dict[str, str] = {

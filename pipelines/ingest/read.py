@@ -26,10 +26,9 @@ from typing import Any
 
 import polars as pl
 
-from pipelines import headers as H
-from pipelines import vparse as vp
-from pipelines.findings import Finding, Level
-from pipelines.parse import (
+from pipelines.ingest import headers as H
+from pipelines.ingest import vparse as vp
+from pipelines.ingest.parse import (
     BUILD_TYPES,
     UNSTARTED,
     clean,
@@ -41,7 +40,8 @@ from pipelines.parse import (
     parse_tier,
     resolve_unstarted,
 )
-from pipelines.reference import (
+from pipelines.vocab.findings import Finding, Level
+from pipelines.vocab.reference import (
     DEV_ZONE_WORDS,
     Region,
     find_city,
@@ -50,7 +50,7 @@ from pipelines.reference import (
     find_region,
     region_by_code,
 )
-from pipelines.schema import FIELD, FREQUENCIES, REPORT_FIELDS, STAGED_SCHEMA, TARGET_METRICS, TIERS
+from pipelines.vocab.schema import FIELD, FREQUENCIES, REPORT_FIELDS, STAGED_SCHEMA, TARGET_METRICS, TIERS
 
 MAX_COLUMNS = 500
 MAX_ROWS = 200_000

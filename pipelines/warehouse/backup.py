@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from .store import Warehouse, first, rebuild_snapshots
+from pipelines.warehouse.store import Warehouse, first, rebuild_snapshots
 
 # Tables in load order; snapshots are derived and rebuilt on restore.
 TABLES = ("submissions", "projects", "reports", "targets", "problem_closures", "audit_log", "meta")

@@ -5,9 +5,10 @@ from __future__ import annotations
 import duckdb
 import polars as pl
 
-from . import metrics, schema
-from .metrics import View
-from .store import Warehouse
+from pipelines import metrics
+from pipelines.metrics import View
+from pipelines.vocab import schema
+from pipelines.warehouse.store import Warehouse
 
 _PROBLEM_BIT = schema.FIELD_BIT["problem"]
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from .store import Submission, Warehouse
+from pipelines.warehouse.store import Submission, Warehouse
 
 
 def demo_submissions() -> list[Submission]:
     """The ledger, then one weekly report per Friday, as submissions in load order."""
-    from . import demo
+    from pipelines import demo
 
     subs = [
         Submission(

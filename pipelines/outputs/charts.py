@@ -21,7 +21,8 @@ import pandas  # noqa: F401
 import plotly.graph_objects as go
 import polars as pl
 
-from . import metrics, schema
+from pipelines import metrics
+from pipelines.vocab import schema
 
 FONT = "Noto Sans CJK SC"  # fontconfig's default CJK match is JP: ask for SC by name
 LIGHT_COLOURS = {"green": "#2e7d32", "yellow": "#f9a825", "red": "#c62828", None: "#9e9e9e"}

@@ -28,11 +28,12 @@ from typing import TypeVar
 import duckdb
 import polars as pl
 
-from . import metrics, schema
-from . import vparse as vp
-from .findings import Finding, SubmissionRefused
+from pipelines import metrics
+from pipelines.ingest import vparse as vp
+from pipelines.vocab import schema
+from pipelines.vocab.findings import Finding, SubmissionRefused
 
-DATA_DIR = Path(__file__).resolve().parent.parent / "data"
+DATA_DIR = Path(__file__).resolve().parents[2] / "data"
 DEFAULT_DB = DATA_DIR / "kaigong.duckdb"
 LOCK_WAIT_SECONDS = 60.0
 

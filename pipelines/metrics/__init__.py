@@ -28,8 +28,8 @@ from typing import Any
 import duckdb
 import polars as pl
 
-from . import schema
-from .reference import region_by_code
+from pipelines.vocab import schema
+from pipelines.vocab.reference import region_by_code
 
 # ---- parameters -------------------------------------------------------------------------------
 

@@ -20,9 +20,10 @@ import duckdb
 import jinja2
 import polars as pl
 
-from . import metrics, schema
-from .problems import open_problems
-from .reference import region_by_code
+from pipelines import metrics
+from pipelines.views.problems import open_problems
+from pipelines.vocab import schema
+from pipelines.vocab.reference import region_by_code
 
 Progress = Callable[[str], None]
 
@@ -198,7 +199,7 @@ _TEMPLATE = jinja2.Environment(
 
 def figure_images(figures: list[tuple[str, Any]], progress: Progress | None = None) -> list[tuple[str, str]]:
     """Render plotly figures to PNG data URIs with one Chromium (kaleido's sync server)."""
-    from .export import figure_png
+    from pipelines.outputs.png import figure_png
 
     out = []
     for i, (caption, fig) in enumerate(figures, 1):
@@ -212,7 +213,8 @@ def figure_images(figures: list[tuple[str, Any]], progress: Progress | None = No
 
 def briefing_figures(data: BriefingData) -> list[tuple[str, Any]]:
     """The key charts, from the same builders the pages use (start rates, completion vs 序时进度, ranking)."""
-    from . import charts, ranking
+    from pipelines.outputs import charts
+    from pipelines.views import ranking
 
     unit = "地市" if data.region_level == "city" else "县区"
     regions = [r for r in data.regions if r["projects"]]
@@ -230,7 +232,7 @@ def build(con: duckdb.DuckDBPyConnection, as_of: date, *, year: int | None = Non
           progress: Progress | None = None) -> bytes:
     """The whole briefing as PDF (or PNG pages stacked), for the page and the CLI alike;
     export.ExportUnavailable (before any work) when the browser, font, Pango or poppler is missing."""
-    from .export import require_briefing
+    from pipelines.outputs.png import require_briefing
 
     require_briefing(fmt)
     say = progress or (lambda _msg: None)
@@ -295,7 +297,7 @@ def pdf_to_png(pdf: bytes, dpi: int = 110) -> bytes:
             subprocess.run(["pdftoppm", "-r", str(dpi), "-png", str(src), str(Path(tmp) / "p")], check=True,
                            timeout=PDFTOPPM_TIMEOUT_S)
         except subprocess.TimeoutExpired:
-            from .export import ExportUnavailable
+            from pipelines.outputs.png import ExportUnavailable
 
             raise ExportUnavailable(f"PDF 转 PNG（pdftoppm）超过 {PDFTOPPM_TIMEOUT_S} 秒未完成，已中止：请改用 PDF 格式") from None
         pages = [Image.open(p).convert("RGB") for p in sorted(Path(tmp).glob("p*.png"))]

@@ -1,0 +1,1 @@
+"""What leaves the dashboard: charts, briefings, PNG and CSV files."""

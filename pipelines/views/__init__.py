@@ -1,0 +1,1 @@
+"""The read API pages call: one module per page's data."""

@@ -1,0 +1,1 @@
+"""The one vocabulary: the schema, reference regions and industries, findings, labels and formats."""
