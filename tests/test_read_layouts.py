@@ -9,7 +9,8 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from pipelines.ingest.read import MAX_CELL_CHARS, read_submission
+from pipelines.ingest.read import read_submission
+from pipelines.ingest.sheets import MAX_CELL_CHARS
 from pipelines.ingest.template import template_frame, write_template
 from pipelines.vocab.schema import STAGED_SCHEMA
 from tests.make_samples import flat_csv_bytes

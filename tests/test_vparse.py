@@ -19,9 +19,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pipelines.ingest import vparse as vp
+from pipelines.ingest.detect import NOTE, is_subtotal, maybe_note, maybe_subtotal
 from pipelines.ingest.headers import is_headerish
 from pipelines.ingest.parse import clean, is_empty, parse_bool, parse_date, parse_money
-from pipelines.ingest.read import _NOTE, _is_subtotal, _maybe_note, _maybe_subtotal, read_submission
+from pipelines.ingest.read import read_submission
 
 EXAMPLES = int(os.environ.get("KAIGONG_FUZZ_EXAMPLES", "60"))
 SETTINGS = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
@@ -112,17 +113,17 @@ def test_vectorised_prefilters_never_miss(values):
     """maybe_* let through every value the exact test accepts (they only save work)."""
     frame = pl.DataFrame({"v": _stripped(values)}, schema={"v": pl.String})
     m = frame.select(
-        empty=vp.maybe_empty(pl.col("v")), sub=_maybe_subtotal(pl.col("v")), note=_maybe_note(pl.col("v"))
+        empty=vp.maybe_empty(pl.col("v")), sub=maybe_subtotal(pl.col("v")), note=maybe_note(pl.col("v"))
     )
     for v, empty, sub, note in zip(frame["v"], m["empty"], m["sub"], m["note"], strict=True):
         assert empty or not is_empty(v), v
-        assert sub or not _is_subtotal(v), v
-        assert note or not _NOTE.match(clean(v)), v
+        assert sub or not is_subtotal(v), v
+        assert note or not NOTE.match(clean(v)), v
 
 
 def test_prefilters_catch_the_words():
     frame = pl.DataFrame({"v": ["合计", "小 计", "其中：新兴", "全省合计", "注：单位万元", "填报人：张三", "—", "ＮＵＬＬ"]})
-    m = frame.select(empty=vp.maybe_empty(pl.col("v")), sub=_maybe_subtotal(pl.col("v")), note=_maybe_note(pl.col("v")))
+    m = frame.select(empty=vp.maybe_empty(pl.col("v")), sub=maybe_subtotal(pl.col("v")), note=maybe_note(pl.col("v")))
     assert m["sub"].to_list()[:4] == [True] * 4
     assert m["note"].to_list()[4:6] == [True, True]
     assert m["empty"].to_list()[6:] == [True, True]

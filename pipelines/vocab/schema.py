@@ -110,7 +110,7 @@ DONE_STAGES_SQL = "(" + ", ".join(f"'{s}'" for s in DONE_STAGES) + ")"
 FREQUENCIES = ("week", "month", "quarter")
 FREQUENCY_ZH = {"week": "周报", "month": "月报", "quarter": "季报"}
 KIND_ZH = {"reports": "项目报送", "targets": "目标任务"}
-# The reader's layout ids (read._layout, and the demo's), as users know the forms.
+# The reader's layout ids (ingest.detect.layout_of, and the demo's), as users know the forms.
 LAYOUT_ZH = {
     "standard": "标准填报模板",
     "shanxi_weekly": "周报表（两行表头）",

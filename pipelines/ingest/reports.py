@@ -1,0 +1,257 @@
+"""A report table read into a ReadResult: its title and columns, then its rows; project cards and several
+sheets read as tables; the same project twice in one file."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from pipelines.ingest import headers as H
+from pipelines.ingest import vparse as vp
+from pipelines.ingest.detect import (
+    TEMPLATE_HINT,
+    Card,
+    Col,
+    Header,
+    find_header,
+    frequency_from_title,
+    infer_year,
+    layout_of,
+    report_date_from_title,
+    resolve_year_key,
+    tier_from_title,
+    year_from_text,
+)
+from pipelines.ingest.result import Ctx, ReadResult, Refuse
+from pipelines.ingest.rows import report_rows
+from pipelines.ingest.sheets import HEADER_SCAN_ROWS, Grid, Sheet, cell_text
+from pipelines.vocab.findings import Finding
+from pipelines.vocab.reference import Region
+from pipelines.vocab.schema import FIELD, FREQUENCIES, REPORT_FIELDS, STAGED_SCHEMA
+
+
+def read_cards(cards: list[tuple[Sheet, Card]], ctx: Ctx, res: ReadResult, report_date: date | None,
+                tier: str | None, region: Region | None, frequency: str | None) -> None:
+    """Project cards (one a sheet) read as a table of one row per card, through the same reader as
+    every table: a header of their labels, a row of their values. A finding is then put back on
+    the sheet and row where the card has that field."""
+    labels: list[str] = []
+    for _, card in cards:
+        for label, _, _ in card.fields:
+            if label not in labels:
+                labels.append(label)
+    title_rows: list[list[Any]] = [[cell_text(v) or None for v in row] for row in cards[0][1].title_rows]
+    value_rows: list[list[Any]] = []
+    for _, card in cards:
+        by_label: dict[str, Any] = {}
+        for label, value, _ in card.fields:
+            if value is not None and TEMPLATE_HINT.match(cell_text(value)):
+                value = None  # the blank form's hint, left in: not filled in
+            by_label.setdefault(label, value)
+        value_rows.append([by_label.get(label) for label in labels])
+    width = max(len(labels), *(len(r) for r in title_rows)) if title_rows else len(labels)
+    rows: list[list[Any]] = [*title_rows, list(labels), *value_rows]
+    grid: Grid = [r + [None] * (width - len(r)) for r in rows]
+    table = Sheet(cards[0][0].name, rows=grid)
+    hdr = find_header(table.grid(0, HEADER_SCAN_ROWS + 1))
+    if hdr is None or hdr.top != len(title_rows):
+        raise Refuse("项目信息卡的栏目无法识别：请使用每行一个项目的台账表格")
+    sub = Ctx(ctx.file)
+    read_reports(table, hdr, sub, res, report_date, tier, region, frequency)
+    first_value_row = len(title_rows) + 2  # 1-based row of the first card's values in the table
+    many = len(cards) > 1
+
+    def place(f: Finding) -> Finding:
+        k = (f.row or 0) - first_value_row
+        if not 0 <= k < len(cards):
+            return f
+        sheet, card = cards[k]
+        rows = {label: r for label, _, r in card.fields}
+        return dataclasses.replace(f, file=f"{ctx.file}（工作表「{sheet.name}」）" if many else f.file,
+                                   row=rows.get(f.column or "", card.name_row))
+
+    ctx.errors += [place(f) for f in sub.errors]
+    ctx.warnings += [place(f) for f in sub.warnings]
+    if res.frame.height:
+        name_rows = [card.name_row or 0 for _, card in cards]
+        res.frame = res.frame.with_columns(
+            pl.col("source_row").replace_strict(
+                list(range(first_value_row, first_value_row + len(cards))), name_rows, default=pl.col("source_row"),
+                return_dtype=res.frame.schema["source_row"]))
+
+
+def read_tables(tables: list[tuple[Header, Sheet]], ctx: Ctx, res: ReadResult, report_date: date | None,
+                 tier: str | None, region: Region | None, frequency: str | None) -> None:
+    """Several sheets with a project table: each read on its own (its findings name the sheet), then
+    one submission when they agree on report date, layout, rhythm and columns; else refused."""
+    parts: list[tuple[str, ReadResult]] = []
+    for hdr, sheet in tables:
+        sctx = Ctx(f"{ctx.file}（工作表「{sheet.name}」）")
+        part = ReadResult(res.file_name, "reports", "unknown", report_date, res.year, res.frequency,
+                          pl.DataFrame(schema=STAGED_SCHEMA))
+        try:
+            read_reports(sheet, hdr, sctx, part, report_date, tier, region, frequency)
+        except Refuse as exc:
+            sctx.err(str(exc))
+        ctx.errors += sctx.errors
+        ctx.warnings += sctx.warnings
+        parts.append((sheet.name, part))
+    first_name, first = parts[0]
+    for name, part in parts[1:]:
+        for what, a, b in (("报告期截止日", first.report_date, part.report_date), ("报表格式", first.layout, part.layout),
+                           ("报送频率", first.frequency, part.frequency),
+                           ("列", sorted(first.present_fields), sorted(part.present_fields))):
+            if a != b:
+                ctx.err(f"工作表「{first_name}」与「{name}」的{what}不同，无法作为一次报送导入："
+                        "请把各工作表分别另存为文件上传，或统一两表的格式", None, None, name)
+                break
+    res.kind, res.layout, res.report_date, res.year, res.frequency = (
+        first.kind, first.layout, first.report_date, first.year, first.frequency)
+    res.present_fields = list(first.present_fields)
+    if ctx.errors:
+        return
+    res.frame = pl.concat([p.frame for _, p in parts], how="vertical_relaxed")
+    _identity_checks(res.frame, ctx, [name for name, p in parts for _ in range(p.frame.height)])  # on two sheets
+
+
+def read_reports(sheet: Sheet, hdr: Header, ctx: Ctx, res: ReadResult, report_date: date | None,
+                  tier_arg: str | None, region: Region | None, frequency: str | None) -> None:
+    title_rows = sheet.grid(0, hdr.top)
+    title = " ".join(cell_text(v) for r in title_rows for v in r if v is not None)
+    title_and_name = title + " " + Path(ctx.file).stem
+
+    # Report date, year, frequency.
+    title_date, title_freq = report_date_from_title(title)
+    if title_date is None:
+        title_date, title_freq = report_date_from_title(Path(ctx.file).stem)
+    d = report_date or title_date
+    if report_date and title_date and title_date.year != report_date.year:
+        ctx.err(f"文件标题中的日期 {title_date} 与上传时填写的报告期 {report_date} 不在同一年度，请核对",
+                1, None, title.strip()[:80] or Path(ctx.file).stem)
+    raw_keys = [H.header_key(n) if n else None for n in hdr.names]
+    year = d.year if d else (year_from_text(title) or infer_year([k for k in raw_keys if k]))
+    freq = frequency if frequency in FREQUENCIES else (frequency_from_title(title_and_name) or title_freq or "week")
+
+    # Units: a 亿元 in the title/unit rows applies to every money column without its own unit.
+    title_factor = H.unit_factor_of(title) or 1.0
+
+    cols: dict[str, Col] = {}
+    for j, name in enumerate(hdr.names):
+        if not name:
+            continue
+        hk = raw_keys[j]
+        if hk is None and hdr.groups[j]:
+            hk = H.header_key((hdr.groups[j] or "") + name)
+        norm, unit = H.normalise_header(name)
+        if unit is None and hdr.groups[j]:  # 项目进展情况（亿元） over 总投资 / 计划投资 …
+            unit = H.normalise_header(hdr.groups[j] or "")[1]
+        if hk is None:
+            if H.MONEYISH.search(norm):
+                ctx.warn("未识别的投资类列，已忽略（请核对列名，如「2020年计划投资」）", hdr.top + hdr.rows, name)
+            else:
+                ctx.warn("未识别的列，已忽略", hdr.top + hdr.rows, name)
+            continue
+        key, y_of_col = hk
+        if key.startswith("_y_"):
+            fkey = resolve_year_key(key, y_of_col, year)
+            if fkey is None and key == H.Y_YTD and year is not None:
+                # This year's completed investment of another year: the file is of another year
+                # than the report date says (a copied title, a wrong date at upload).
+                ctx.err(f"列名中的年份 {y_of_col} 与报告年度 {year} 不一致：请核对报告期截止日"
+                        f"（{'上传时填写' if report_date else '标题中'}为 {d}）或列名", hdr.top + hdr.rows, name, name)
+                continue
+            if fkey is None:
+                ctx.warn(f"列名中的年份与报告年度 {year or '（未知）'} 不对应，已忽略", hdr.top + hdr.rows, name)
+                continue
+            key = fkey
+        if key == H.SEQ:
+            continue
+        if key in cols:
+            ctx.warn(f"与「{cols[key].name}」列含义相同，已忽略此列", hdr.top + hdr.rows, name)
+            continue
+        cols[key] = Col(j, name, key, unit if unit is not None else title_factor)
+
+    if "project_name" not in cols:
+        raise Refuse("未找到「项目名称」列：无法识别项目，请检查表头")
+    layout = layout_of(cols, hdr, title)
+    res.layout, res.year, res.frequency = layout, year, freq
+    res.report_date = d
+    if d is None:
+        ctx.err("缺少报告期截止日：请在上传时填写，或在标题中注明（如“截至2020年3月27日”）")
+
+    # Tier sources.
+    title_tier, title_ambiguous = tier_from_title(title_and_name)
+    default_stage = "储备" if layout == "tongling_planning" or (
+        re.search(r"谋划|储备库|储备项目", title) and "stage" not in cols) else None
+
+    res.frame = report_rows(sheet, hdr, cols, ctx, d, year, tier_arg, title_tier, title_ambiguous, region,
+                             default_stage)
+    if res.frame.height == 0 and not ctx.errors:
+        ctx.err("文件中没有项目数据行")
+    _identity_checks(res.frame, ctx)
+    res.present_fields = _present_fields(cols, region, default_stage, res.frame)
+
+
+def _present_fields(cols: dict[str, Col], region: Region | None, default_stage: str | None,
+                    frame: pl.DataFrame) -> list[str]:
+    keys = set(cols)
+    present = {k for k in keys if k in FIELD}
+    if keys & {H.CITY, H.COUNTY, H.LOCATION, H.CITY_CODE, H.COUNTY_CODE} or region is not None:
+        present |= {"city_code", "city_name"}
+    if keys & {H.COUNTY, H.COUNTY_CODE} or (region is not None and region.level == "county"):
+        present |= {"county_code", "county_name"}
+    if H.LOCATION in keys and frame.height and frame["county_code"].null_count() < frame.height:
+        present |= {"county_code", "county_name"}
+    if keys & {H.INDUSTRY, H.INDUSTRY_CODE}:
+        present |= {"industry_code", "industry_name"}
+    if frame.height and frame["tier"].null_count() < frame.height:
+        present.add("tier")
+    if keys & {H.STAGE_OR_TYPE, "build_type"}:
+        present |= {"stage", "build_type"} & {c for c in frame.columns if frame[c].null_count() < frame.height} or (
+            {"stage"} if H.STAGE_OR_TYPE in keys else {"build_type"}
+        )
+    if default_stage:
+        present.add("stage")
+    if H.START_TIME in keys:
+        present |= {"planned_start_date", "actual_start_date"}
+    if H.COMPLETION_TIME in keys:
+        present |= {"planned_completion_date", "completion_date"}
+    if H.START_COMPLETION in keys:
+        present |= {"stage", "planned_start_date", "actual_start_date", "planned_completion_date", "completion_date"}
+    return [f.name for f in REPORT_FIELDS if f.name in present]
+
+
+def _identity_checks(frame: pl.DataFrame, ctx: Ctx, sheets: list[str] | None = None) -> None:
+    """The same project twice in one file (项目代码, else city + normalised name) is an error, naming both rows
+    (and their sheets, when the rows come from several: sheets holds each row's sheet name)."""
+    if frame.height == 0:
+        return
+    has_code = pl.col("project_code").is_not_null() & (pl.col("project_code") != "")
+    keys = frame.select(
+        pl.when(has_code).then(pl.lit("code\x00") + vp.clean_series(frame["project_code"]))
+        .otherwise(pl.lit("name\x00") + pl.col("city_code").fill_null("") + "|"
+                   + vp.clean_series(frame["project_name"].fill_null("")))
+    )[:, 0]
+    twice = keys.is_duplicated()
+    if not twice.any():
+        return
+    # Only rows whose key comes again can be reported; they are walked in file order.
+    seen: dict[str, tuple[str, str | None]] = {}
+    where = (pl.Series(sheets).filter(twice).to_list() if sheets is not None else [None] * int(twice.sum()))
+    for key, r, sheet in zip(keys.filter(twice), frame.filter(twice).iter_rows(named=True), where, strict=True):
+        code = r["project_code"]
+        place = f"工作表「{sheet}」第 {r['source_row']} 行" if sheet is not None else f"第 {r['source_row']} 行"
+        if key in seen:
+            first, first_tier = seen[key]
+            ctx.err(f"同一项目在文件中出现两次（{first}与{place}）", r["source_row"],
+                    "项目代码" if key.startswith("code") else "项目名称", code or r["project_name"])
+            if first_tier and r["tier"] and first_tier != r["tier"]:
+                ctx.err(f"同一项目填报了两个层级（{first}为「{first_tier}」，{place}为「{r['tier']}」）",
+                        r["source_row"], "层级", r["tier"])
+        else:
+            seen[key] = (place, r["tier"])

@@ -1,0 +1,72 @@
+"""What a read gives back: the result, the findings as they are made (per file, per row), the refusal."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import polars as pl
+
+from pipelines.vocab.findings import Finding, Level
+
+
+@dataclass
+class ReadResult:
+    """What one file holds: a staged (or targets) frame, the layout recognised, and findings."""
+
+    file_name: str
+    kind: str  # "reports" | "targets"
+    layout: str
+    report_date: date | None
+    year: int | None
+    frequency: str  # "week" | "month" | "quarter"
+    frame: pl.DataFrame
+    present_fields: list[str] = field(default_factory=list)
+    errors: list[Finding] = field(default_factory=list)
+    warnings: list[Finding] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """True when the file can be loaded (no errors)."""
+        return not self.errors
+
+
+class Refuse(Exception):
+    """A file-level problem: the reader stops and reports it."""
+
+
+@dataclass
+class Ctx:
+    file: str
+    errors: list[Finding] = field(default_factory=list)
+    warnings: list[Finding] = field(default_factory=list)
+
+    def err(self, msg: str, row: int | None = None, col: str | None = None, value: Any = None) -> None:
+        self.errors.append(Finding(self.file, msg, row, col, None if value is None else str(value), "error"))
+
+    def warn(self, msg: str, row: int | None = None, col: str | None = None, value: Any = None) -> None:
+        self.warnings.append(Finding(self.file, msg, row, col, None if value is None else str(value), "warning"))
+
+    def add(self, found: Found, row: int) -> None:
+        """One row's findings, in the order they were made."""
+        for level, msg, col, value in found.items:
+            (self.errors if level == "error" else self.warnings).append(Finding(self.file, msg, row, col, value, level))
+
+
+class Found:
+    """The findings of one row, or of one combination of cells: (level, message, column, value)."""
+
+    __slots__ = ("items",)
+
+    def __init__(self) -> None:
+        self.items: list[tuple[Level, str, str | None, str | None]] = []
+
+    def err(self, msg: str, col: str | None = None, value: Any = None) -> None:
+        self.items.append(("error", msg, col, None if value is None else str(value)))
+
+    def warn(self, msg: str, col: str | None = None, value: Any = None) -> None:
+        self.items.append(("warning", msg, col, None if value is None else str(value)))
+
+    def n_errors(self) -> int:
+        return sum(1 for f in self.items if f[0] == "error")

@@ -1,0 +1,267 @@
+"""The per-row rules: region, industry, tier, stage and dates, plausibility warnings; each reads one row's cells."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from typing import Any
+
+from pipelines.ingest import headers as H
+from pipelines.ingest.detect import Col, section_text
+from pipelines.ingest.parse import (
+    BUILD_TYPES,
+    UNSTARTED,
+    clean,
+    is_empty,
+    parse_date,
+    parse_stage,
+    parse_start_completion,
+    parse_tier,
+    resolve_unstarted,
+)
+from pipelines.ingest.result import Found
+from pipelines.vocab.reference import Region, find_city, find_county, find_division, region_by_code
+
+
+def _resolve_location(text: str, hint: str | None) -> tuple[Region | None, Region | None]:
+    """(city, county) from 建设地点-like text: 忻州市忻府区, 忻府区, 太原市小店区XX路, 经开区."""
+    t = clean(text)
+    county = find_county(t, hint)
+    if county:
+        return region_by_code().get(county.parent_code or ""), county
+    city = find_city(t)
+    rest = t
+    if city:
+        for prefix in (city.name, city.name.removesuffix("市")):
+            if prefix in t:
+                rest = t[t.index(prefix) + len(prefix) :]
+                break
+        hint = city.code
+    for k in range(min(len(rest), 12), 1, -1):
+        c = find_county(rest[:k], hint)
+        if c:
+            return region_by_code().get(c.parent_code or "") or city, c
+    return city, None
+
+
+CellFn = Callable[[str], "tuple[str, Col] | None"]
+
+
+def read_section(text: str, section: dict[str, Any]) -> None:
+    """A one-cell row like 「一、新兴产业项目」 or 「太原市」 sets tier/stage/city for the rows below it."""
+    t = section_text(text)
+    if not t or len(t) > 20:
+        return
+    tier, _ = parse_tier(t)
+    if tier and ("新兴" in t or "技改" in t or "千项" in t or "技术改造" in t):
+        section["tier"] = tier
+    stage, _, err = parse_stage(t)
+    if stage and not err and stage != UNSTARTED:
+        section["stage"] = stage
+    city = find_city(t)
+    if city and clean(t) in (city.name, city.name.removesuffix("市")):
+        section["city"] = city
+
+
+def row_region(cell: CellFn, cols: dict[str, Col], out: Found, section: dict[str, Any], region: Region | None,
+                region_city: Region | None, region_county: Region | None) -> tuple[Region | None, Region | None, bool]:
+    """(city, county, missing): missing when no city is found and no error already says why."""
+    city: Region | None = None
+    county: Region | None = None
+    n_errors = out.n_errors()
+
+    def get(key: str) -> tuple[str, str] | None:
+        c = cell(key)
+        if c is None or is_empty(c[0]):
+            return None
+        return c[0], c[1].name
+
+    if (v := get(H.CITY_CODE)) is not None:
+        r = region_by_code().get(clean(v[0]))
+        if r is None or r.level != "city":
+            out.err("无法识别的地市代码", v[1], v[0])
+        else:
+            city = r
+    if city is None and (v := get(H.CITY)) is not None:
+        city = find_city(v[0])
+        if city is None:
+            c2 = find_county(v[0], region_city.code if region_city else None)
+            if c2 is not None:  # a county written in the 地市 column
+                county, city = c2, region_by_code().get(c2.parent_code or "")
+            else:
+                out.err("无法识别的地市", v[1], v[0])
+    hint = city.code if city else (region_city.code if region_city else (section["city"].code if "city" in section else None))
+    if (v := get(H.COUNTY_CODE)) is not None:
+        r = region_by_code().get(clean(v[0]))
+        if r is None or r.level != "county":
+            out.err("无法识别的县区代码", v[1], v[0])
+        else:
+            county = r
+    if county is None and (v := get(H.COUNTY)) is not None:
+        county = find_county(v[0], hint)
+        if county is None:
+            out.err("无法识别的县区" + ("（请核对所属地市）" if hint else ""), v[1], v[0])
+    if county is None and (v := get(H.LOCATION)) is not None:
+        c_city, c_county = _resolve_location(v[0], hint)
+        if c_county is not None:
+            county = c_county
+        if city is None and c_city is not None:
+            city = c_city
+        if c_city is None and c_county is None and city is None and region_city is None:
+            out.err("无法识别的地区（应为地市或县区名称）", v[1], v[0])
+    if county is not None and city is None:
+        city = region_by_code().get(county.parent_code or "")
+    if county is not None and city is not None and county.parent_code != city.code:
+        out.err(f"县区「{county.name}」不属于地市「{city.name}」", cols[H.COUNTY].name if H.COUNTY in cols else None,
+                county.name)
+    if city is None:
+        city = section.get("city") or region_city
+    if county is None and region_county is not None and city is not None and city.code == region_county.parent_code:
+        county = region_county
+    if region_city is not None and city is not None and city.code != region_city.code:
+        col = next((cols[k].name for k in (H.CITY, H.COUNTY, H.LOCATION, H.CITY_CODE) if k in cols), None)
+        out.err(f"地市「{city.name}」与上传时选择的地区「{region.name if region else ''}」不一致", col, city.name)
+    elif region_county is not None and county is not None and county.code != region_county.code:
+        col = next((cols[k].name for k in (H.COUNTY, H.LOCATION, H.COUNTY_CODE) if k in cols), None)
+        out.err(f"县区「{county.name}」与上传时选择的地区「{region_county.name}」不一致", col, county.name)
+    missing = city is None and out.n_errors() == n_errors  # an unknown city was already reported for this row
+    return city, county, missing
+
+
+def row_industry(cell: CellFn) -> tuple[str | None, str | None]:
+    """(industry_code, industry_name)."""
+    code_cell, text_cell = cell(H.INDUSTRY_CODE), cell(H.INDUSTRY)
+    div = None
+    if code_cell and not is_empty(code_cell[0]):
+        div = find_division(code_cell[0])
+    text = text_cell[0].strip() if text_cell and not is_empty(text_cell[0]) else None
+    if div is None and text:
+        div = find_division(text)
+    if div is not None:
+        return div.code, div.name
+    return None, text  # free text that names no division: kept as written, never dropped
+
+
+def row_tier(cell: CellFn, out: Found, section: dict[str, Any], tier_arg: str | None, title_tier: str | None,
+              title_ambiguous: bool) -> str | None:
+    tier: str | None = None
+    c = cell("tier")
+    if c and not is_empty(c[0]):
+        t, e = parse_tier(c[0])
+        if e:
+            if tier_arg is None:
+                out.err(e, c[1].name, c[0])
+            else:
+                out.warn(f"{e}；按上传时选择的层级「{tier_arg}」处理", c[1].name, c[0])
+        elif tier_arg is not None and t != tier_arg:
+            out.err(f"层级「{t}」与上传时选择的层级「{tier_arg}」不一致", c[1].name, c[0])
+        tier = t
+    # The upload's choice, then a title that names one tier (千项 files group their projects under
+    # 新兴/传统 section rows that are not the provincial tiers), then a section row.
+    if tier is None:
+        tier = tier_arg
+    if tier is None and not title_ambiguous:
+        tier = title_tier
+    if tier is None:
+        tier = section.get("tier")
+    if tier is None and title_ambiguous:
+        cat = cell("category")
+        if cat and ("新兴" in cat[0] or "技改" in cat[0] or "技术改造" in cat[0]):
+            tier, _ = parse_tier(cat[0])
+    if tier is None:
+        tier = title_tier
+    return tier
+
+
+def row_stage_dates(rec: dict[str, Any], cell: CellFn, out: Found, d: date | None, year: int | None,
+                     section: dict[str, Any], default_stage: str | None) -> None:
+    stage: str | None = None
+    for key, type_col in (("stage", False), (H.STAGE_OR_TYPE, True), ("build_type", True)):
+        c = cell(key)
+        if not c or is_empty(c[0]):
+            continue
+        if key == "build_type":
+            t = clean(c[0])
+            if t in BUILD_TYPES:
+                rec["build_type"] = BUILD_TYPES[t]
+                continue
+            rec["build_type"] = c[0].strip()
+        s, bt, e = parse_stage(c[0], type_column=type_col)
+        if e and key != "build_type":
+            out.err(e, c[1].name, c[0])
+        if bt and key != "build_type":
+            rec["build_type"] = bt
+        if s and stage is None:
+            stage = s
+
+    # Weekly 开复工时间 read with 未开复工原因 (contract § Reading submissions).
+    c = cell(H.START_TIME)
+    if c and not is_empty(c[0]):
+        dt, e = parse_date(c[0])
+        if e:
+            out.err(e, c[1].name, c[0])
+        elif dt is not None:
+            reason = rec.get("not_started_reason")
+            if (d is None or dt <= d) and not reason:
+                # Started. The form has one date for "actual if started, else planned": the planned
+                # date is unknown, so it is taken as the actual one (the project was due by then).
+                rec["actual_start_date"] = dt
+                rec["planned_start_date"] = rec.get("planned_start_date") or dt
+            else:
+                rec["planned_start_date"] = dt
+                if d is not None and dt <= d:
+                    out.warn("逾期未开工：开复工时间已过报告期截止日，但填写了未开复工原因", c[1].name, c[0])
+    c = cell(H.COMPLETION_TIME)
+    if c and not is_empty(c[0]):
+        dt, e = parse_date(c[0])
+        if e:
+            out.err(e, c[1].name, c[0])
+        elif dt is not None:
+            if d is None or dt <= d:
+                rec["completion_date"] = dt
+            else:
+                rec["planned_completion_date"] = dt
+    c = cell(H.START_COMPLETION)
+    if c and not is_empty(c[0]):
+        sc, e = parse_start_completion(c[0], d, year)
+        if e:
+            out.err(e, c[1].name, c[0])
+        else:
+            for k in ("actual_start_date", "planned_start_date", "completion_date", "planned_completion_date"):
+                if sc.get(k) is not None and rec.get(k) is None:
+                    rec[k] = sc[k]
+            if sc.get("stage") == "在建" and rec.get("actual_start_date") is None:
+                out.warn("只写了已开工、未写开工时间：按口径不计入已开（复）工项目（将列为逾期未开工），"
+                         "请补填开工年月（如“2020年3月开工”）", c[1].name, c[0])
+            if stage is None:
+                stage = sc.get("stage")
+    if stage is None:
+        stage = section.get("stage") or default_stage
+    if stage == UNSTARTED:
+        stage = resolve_unstarted(rec.get("planned_start_date"), year)
+    rec["stage"] = stage
+    # A weekly reason given with a date before D is 逾期未开工 even without the 开复工时间 column rule.
+    if (cell(H.START_TIME) is None and d is not None and rec.get("not_started_reason")
+            and rec.get("planned_start_date") and rec["planned_start_date"] <= d and rec.get("actual_start_date") is None):
+        out.warn("逾期未开工：计划开工时间已过报告期截止日，但填写了未开复工原因",
+                 _col_name(cell, "planned_start_date"), str(rec["planned_start_date"]))
+
+
+def _col_name(cell: CellFn, key: str) -> str | None:
+    c = cell(key)
+    return c[1].name if c else None
+
+
+def row_warnings(rec: dict[str, Any], cols: dict[str, Col], out: Found) -> None:
+    total, cby = rec.get("total_investment"), rec.get("completed_before_year")
+    plan, ytd = rec.get("annual_plan"), rec.get("ytd_completed")
+    name = {k: c.name for k, c in cols.items()}
+    if ytd is not None and plan and ytd > plan * 1.5:
+        out.warn(f"本年累计完成投资 {ytd:g} 万元超过年度计划投资 {plan:g} 万元的 1.5 倍，请核对",
+                 name.get("ytd_completed"), f"{ytd:g}")
+    if total is not None and (cby is not None or ytd is not None) and (cby or 0) + (ytd or 0) > total + 1e-6:
+        out.warn(f"累计完成投资 {(cby or 0) + (ytd or 0):g} 万元超过总投资 {total:g} 万元，请核对",
+                 name.get("total_investment"), f"{total:g}")
+    if rec.get("stage") == "竣工" and total and (cby is not None or ytd is not None) and (cby or 0) + (ytd or 0) < total * 0.5:
+        out.warn("状态为竣工，但累计完成投资不足总投资的 50%，请核对", name.get("stage") or name.get(H.STAGE_OR_TYPE),
+                 "竣工")
