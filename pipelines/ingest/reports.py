@@ -28,7 +28,7 @@ from pipelines.ingest.detect import (
     year_from_text,
 )
 from pipelines.ingest.result import Ctx, ReadResult, Refuse
-from pipelines.ingest.rows import report_rows
+from pipelines.ingest.rows import Table, report_rows
 from pipelines.ingest.sheets import HEADER_SCAN_ROWS, Grid, Sheet, cell_text
 from pipelines.vocab.findings import Finding
 from pipelines.vocab.reference import Region
@@ -189,8 +189,8 @@ def read_reports(sheet: Sheet, hdr: Header, ctx: Ctx, res: ReadResult, report_da
     default_stage = "储备" if layout == "tongling_planning" or (
         re.search(r"谋划|储备库|储备项目", title) and "stage" not in cols) else None
 
-    res.frame = report_rows(sheet, hdr, cols, ctx, d, year, tier_arg, title_tier, title_ambiguous, region,
-                             default_stage)
+    table = Table(sheet, hdr, cols, d, year, tier_arg, title_tier, title_ambiguous, region, default_stage)
+    res.frame = report_rows(table, ctx)
     if res.frame.height == 0 and not ctx.errors:
         ctx.err("文件中没有项目数据行")
     _identity_checks(res.frame, ctx)
