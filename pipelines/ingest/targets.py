@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -107,7 +107,8 @@ def find_targets(grid: Grid) -> Targets | None:
 
 
 def read_targets(grid: Grid, tgt: Targets, ctx: Ctx, res: ReadResult, report_date: date | None,
-                  region: Region | None) -> None:
+                 region: Region | None) -> None:
+    """A 分解表 into res: the target year from the title, one value a (region, metric), each given once."""
     res.kind, res.layout = "targets", "tongling_targets"
     title = " ".join(cell_text(v) for r in grid[: tgt.header_row] for v in r
                      if v is not None and _target_metric(cell_text(v))[0] is None)
@@ -123,9 +124,20 @@ def read_targets(grid: Grid, tgt: Targets, ctx: Ctx, res: ReadResult, report_dat
     res.report_date = report_date or title_date or (date(year, 12, 31) if year else None)
     res.frequency = "month"
     header = [cell_text(v) for v in grid[tgt.header_row]]
-    title_factor = H.unit_factor_of(title) or 1.0
+    regions = _target_regions(header, tgt, _target_city(header, tgt, title, region), ctx)
+    values = _TargetValues(tgt, header, regions, H.unit_factor_of(title) or 1.0, ctx)
+    for i, row in enumerate(grid):
+        if i != tgt.header_row and tgt.label_col < len(row):
+            values.read_row(i, row)
+    res.frame = _targets_frame(values, year, ctx)
+    if res.frame.height == 0 and not ctx.errors:
+        ctx.err("目标任务分解表中没有可识别的指标")
+    res.present_fields = []
 
-    # City context: the region given at load, a city in the title, or the city most region columns belong to.
+
+def _target_city(header: list[str], tgt: Targets, title: str, region: Region | None) -> Region | None:
+    """The city the table is of: the region given at load, a city in the title, or the city most region
+    columns belong to."""
     city: Region | None = None
     if region is not None:
         city = region if region.level == "city" else region_by_code().get(region.parent_code or "")
@@ -135,6 +147,11 @@ def read_targets(grid: Grid, tgt: Targets, ctx: Ctx, res: ReadResult, report_dat
         parents = Counter(c.parent_code for j in tgt.region_cols if (c := find_county(header[j])) is not None)
         if parents:
             city = region_by_code().get(parents.most_common(1)[0][0] or "")
+    return city
+
+
+def _target_regions(header: list[str], tgt: Targets, city: Region | None, ctx: Ctx) -> dict[int, Region]:
+    """{column: region} of the region columns that can be read (总目标 is the city's)."""
     regions: dict[int, Region] = {}
     for j in tgt.region_cols:
         t = clean(header[j])
@@ -149,70 +166,85 @@ def read_targets(grid: Grid, tgt: Targets, ctx: Ctx, res: ReadResult, report_dat
             ctx.err("无法识别的地区", tgt.header_row + 1, header[j], header[j])
             continue
         regions[j] = r
+    return regions
 
-    leaders: dict[int, str | None] = {}
-    depts: dict[int, str | None] = {}
-    out: list[tuple[Any, ...]] = []
-    for i, row in enumerate(grid):
-        if i == tgt.header_row or tgt.label_col >= len(row):
-            continue
-        label = cell_text(row[tgt.label_col])
+
+@dataclass
+class _TargetValues:
+    """What the metric rows of a 分解表 give: (metric, region, value, 1-based row, column) and each column's
+    包保领导 and 责任科室; a cell that cannot be read goes to ctx."""
+
+    tgt: Targets
+    header: list[str]
+    regions: dict[int, Region]
+    title_factor: float
+    ctx: Ctx
+    values: list[tuple[str, Region, float, int, int]] = field(default_factory=list)
+    leaders: dict[int, str | None] = field(default_factory=dict)
+    depts: dict[int, str | None] = field(default_factory=dict)
+
+    def read_row(self, i: int, row: list[Any]) -> None:
+        label = cell_text(row[self.tgt.label_col])
         if not label:
-            continue
+            return
         metric, factor = _target_metric(label)
         if metric is None:
-            continue
+            return
         if metric in ("investment_task", "planned_investment") and H.normalise_header(label)[1] is None:
-            factor = title_factor  # 单位：亿元、个 above the table: money in 亿元, counts in 个
-        cells = [cell_text(row[j]) if j < len(row) else "" for j in tgt.region_cols]
+            factor = self.title_factor  # 单位：亿元、个 above the table: money in 亿元, counts in 个
+        cells = [cell_text(row[j]) if j < len(row) else "" for j in self.tgt.region_cols]
         if metric in ("leader", "department"):
-            store = leaders if metric == "leader" else depts
-            for j, text in zip(tgt.region_cols, cells, strict=True):
+            store = self.leaders if metric == "leader" else self.depts
+            for j, text in zip(self.tgt.region_cols, cells, strict=True):
                 store[j] = text or None
-            continue
-        if metric == "split":
-            parts = [p for p in re.split(r"[/、]", H.normalise_header(label)[0].removeprefix("其中")) if p]
-            keys = []
-            for p in parts:
-                k = next((key for lab, key in _SPLIT_LABELS if clean(p).replace("元", "") == lab), None)
-                keys.append(k)
-            if None in keys:
-                ctx.err("无法识别的分档（应为 1-5亿/5-10亿/10亿以上）", i + 1, label, label)
+        elif metric == "split":
+            self._split_row(i, label, cells)
+        else:
+            self._metric_row(i, metric, factor, cells)
+
+    def _split_row(self, i: int, label: str, cells: list[str]) -> None:
+        """其中：1-5亿/5-10亿/10亿以上 with values like 3/2/1: one value a band."""
+        parts = [p for p in re.split(r"[/、]", H.normalise_header(label)[0].removeprefix("其中")) if p]
+        keys = [next((key for lab, key in _SPLIT_LABELS if clean(p).replace("元", "") == lab), None) for p in parts]
+        if None in keys:
+            self.ctx.err("无法识别的分档（应为 1-5亿/5-10亿/10亿以上）", i + 1, label, label)
+            return
+        for j, text in zip(self.tgt.region_cols, cells, strict=True):
+            if is_empty(text) or j not in self.regions:
                 continue
-            for j, text in zip(tgt.region_cols, cells, strict=True):
-                if is_empty(text) or j not in regions:
+            vals = re.split(r"[/、]", clean(text))
+            if len(vals) != len(keys):
+                self.ctx.err(f"分档数值个数应为 {len(keys)} 个（用“/”分隔）", i + 1, self.header[j], text)
+                continue
+            for k, v in zip(keys, vals, strict=True):
+                x, e = parse_number(v)
+                if e or x is None:
+                    self.ctx.err(e or "无法识别为数字", i + 1, self.header[j], text)
                     continue
-                vals = re.split(r"[/、]", clean(text))
-                if len(vals) != len(keys):
-                    ctx.err(f"分档数值个数应为 {len(keys)} 个（用“/”分隔）", i + 1, header[j], text)
-                    continue
-                for k, v in zip(keys, vals, strict=True):
-                    x, e = parse_number(v)
-                    if e or x is None:
-                        ctx.err(e or "无法识别为数字", i + 1, header[j], text)
-                        continue
-                    out.append((k, regions[j], x, i + 1, j))
-            continue
-        for j, text in zip(tgt.region_cols, cells, strict=True):
-            if is_empty(text) or j not in regions:
+                self.values.append((k or "", self.regions[j], x, i + 1, j))
+
+    def _metric_row(self, i: int, metric: str, factor: float, cells: list[str]) -> None:
+        for j, text in zip(self.tgt.region_cols, cells, strict=True):
+            if is_empty(text) or j not in self.regions:
                 continue
             x, e = parse_number(text)
             if e or x is None:
-                ctx.err(e or "无法识别为数字", i + 1, header[j], text)
+                self.ctx.err(e or "无法识别为数字", i + 1, self.header[j], text)
                 continue
             if x < 0:
-                ctx.err("目标值不能为负数", i + 1, header[j], text)
+                self.ctx.err("目标值不能为负数", i + 1, self.header[j], text)
                 continue
-            out.append((metric, regions[j], x * factor, i + 1, j))
+            self.values.append((metric, self.regions[j], x * factor, i + 1, j))
+
+
+def _targets_frame(v: _TargetValues, year: int | None, ctx: Ctx) -> pl.DataFrame:
+    """The targets frame (TARGETS_SCHEMA); a (region, metric) given twice is an error at its second row."""
     seen: set[tuple[str, str]] = set()
     rows: list[tuple[Any, ...]] = []
-    for metric, r, x, rownum, j in out:
+    for metric, r, x, rownum, j in v.values:
         if (r.code, metric) in seen:
-            ctx.err(f"地区「{r.name}」的指标「{TARGET_METRICS[metric]}」重复填报", rownum, header[j], f"{x:g}")
+            ctx.err(f"地区「{r.name}」的指标「{TARGET_METRICS[metric]}」重复填报", rownum, v.header[j], f"{x:g}")
             continue
         seen.add((r.code, metric))
-        rows.append((year, r.code, r.name, metric, round(x, 6), leaders.get(j), depts.get(j), rownum))
-    res.frame = pl.DataFrame(rows, schema=TARGETS_SCHEMA, orient="row") if rows else pl.DataFrame(schema=TARGETS_SCHEMA)
-    if not rows and not ctx.errors:
-        ctx.err("目标任务分解表中没有可识别的指标")
-    res.present_fields = []
+        rows.append((year, r.code, r.name, metric, round(x, 6), v.leaders.get(j), v.depts.get(j), rownum))
+    return pl.DataFrame(rows, schema=TARGETS_SCHEMA, orient="row") if rows else pl.DataFrame(schema=TARGETS_SCHEMA)
