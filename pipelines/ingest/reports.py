@@ -120,62 +120,20 @@ def read_tables(tables: list[tuple[Header, Sheet]], ctx: Ctx, res: ReadResult, r
 
 
 def read_reports(sheet: Sheet, hdr: Header, ctx: Ctx, res: ReadResult, report_date: date | None,
-                  tier_arg: str | None, region: Region | None, frequency: str | None) -> None:
+                 tier_arg: str | None, region: Region | None, frequency: str | None) -> None:
+    """A project table into res: report date, year and rhythm from the upload or the title, the columns
+    the header names, then its rows."""
     title_rows = sheet.grid(0, hdr.top)
     title = " ".join(cell_text(v) for r in title_rows for v in r if v is not None)
     title_and_name = title + " " + Path(ctx.file).stem
-
-    # Report date, year, frequency.
-    title_date, title_freq = report_date_from_title(title)
-    if title_date is None:
-        title_date, title_freq = report_date_from_title(Path(ctx.file).stem)
-    d = report_date or title_date
-    if report_date and title_date and title_date.year != report_date.year:
-        ctx.err(f"文件标题中的日期 {title_date} 与上传时填写的报告期 {report_date} 不在同一年度，请核对",
-                1, None, title.strip()[:80] or Path(ctx.file).stem)
+    d, title_freq = _report_period(title, ctx, report_date)
     raw_keys = [H.header_key(n) if n else None for n in hdr.names]
     year = d.year if d else (year_from_text(title) or infer_year([k for k in raw_keys if k]))
     freq = frequency if frequency in FREQUENCIES else (frequency_from_title(title_and_name) or title_freq or "week")
-
     # Units: a 亿元 in the title/unit rows applies to every money column without its own unit.
     title_factor = H.unit_factor_of(title) or 1.0
-
-    cols: dict[str, Col] = {}
-    for j, name in enumerate(hdr.names):
-        if not name:
-            continue
-        hk = raw_keys[j]
-        if hk is None and hdr.groups[j]:
-            hk = H.header_key((hdr.groups[j] or "") + name)
-        norm, unit = H.normalise_header(name)
-        if unit is None and hdr.groups[j]:  # 项目进展情况（亿元） over 总投资 / 计划投资 …
-            unit = H.normalise_header(hdr.groups[j] or "")[1]
-        if hk is None:
-            if H.MONEYISH.search(norm):
-                ctx.warn("未识别的投资类列，已忽略（请核对列名，如「2020年计划投资」）", hdr.top + hdr.rows, name)
-            else:
-                ctx.warn("未识别的列，已忽略", hdr.top + hdr.rows, name)
-            continue
-        key, y_of_col = hk
-        if key.startswith("_y_"):
-            fkey = resolve_year_key(key, y_of_col, year)
-            if fkey is None and key == H.Y_YTD and year is not None:
-                # This year's completed investment of another year: the file is of another year
-                # than the report date says (a copied title, a wrong date at upload).
-                ctx.err(f"列名中的年份 {y_of_col} 与报告年度 {year} 不一致：请核对报告期截止日"
-                        f"（{'上传时填写' if report_date else '标题中'}为 {d}）或列名", hdr.top + hdr.rows, name, name)
-                continue
-            if fkey is None:
-                ctx.warn(f"列名中的年份与报告年度 {year or '（未知）'} 不对应，已忽略", hdr.top + hdr.rows, name)
-                continue
-            key = fkey
-        if key == H.SEQ:
-            continue
-        if key in cols:
-            ctx.warn(f"与「{cols[key].name}」列含义相同，已忽略此列", hdr.top + hdr.rows, name)
-            continue
-        cols[key] = Col(j, name, key, unit if unit is not None else title_factor)
-
+    cols = _columns(hdr, raw_keys, title_factor, year, ctx,
+                    f"（{'上传时填写' if report_date else '标题中'}为 {d}）")
     if "project_name" not in cols:
         raise Refuse("未找到「项目名称」列：无法识别项目，请检查表头")
     layout = layout_of(cols, hdr, title)
@@ -195,6 +153,60 @@ def read_reports(sheet: Sheet, hdr: Header, ctx: Ctx, res: ReadResult, report_da
         ctx.err("文件中没有项目数据行")
     _identity_checks(res.frame, ctx)
     res.present_fields = _present_fields(cols, region, default_stage, res.frame)
+
+
+def _report_period(title: str, ctx: Ctx, report_date: date | None) -> tuple[date | None, str | None]:
+    """(report date, the rhythm the title implies): the upload's date, else the title's, else the file name's."""
+    title_date, title_freq = report_date_from_title(title)
+    if title_date is None:
+        title_date, title_freq = report_date_from_title(Path(ctx.file).stem)
+    if report_date and title_date and title_date.year != report_date.year:
+        ctx.err(f"文件标题中的日期 {title_date} 与上传时填写的报告期 {report_date} 不在同一年度，请核对",
+                1, None, title.strip()[:80] or Path(ctx.file).stem)
+    return report_date or title_date, title_freq
+
+
+def _columns(hdr: Header, raw_keys: list[tuple[str, int | None] | None], title_factor: float, year: int | None,
+             ctx: Ctx, date_note: str) -> dict[str, Col]:
+    """{field or reader key: column} of the columns the header names; an unknown, off-year or repeated
+    column is left out with a finding (date_note says where the report date came from)."""
+    cols: dict[str, Col] = {}
+    row = hdr.top + hdr.rows
+    for j, name in enumerate(hdr.names):
+        if not name:
+            continue
+        hk = raw_keys[j]
+        if hk is None and hdr.groups[j]:
+            hk = H.header_key((hdr.groups[j] or "") + name)
+        norm, unit = H.normalise_header(name)
+        if unit is None and hdr.groups[j]:  # 项目进展情况（亿元） over 总投资 / 计划投资 …
+            unit = H.normalise_header(hdr.groups[j] or "")[1]
+        if hk is None:
+            if H.MONEYISH.search(norm):
+                ctx.warn("未识别的投资类列，已忽略（请核对列名，如「2020年计划投资」）", row, name)
+            else:
+                ctx.warn("未识别的列，已忽略", row, name)
+            continue
+        key, y_of_col = hk
+        if key.startswith("_y_"):
+            fkey = resolve_year_key(key, y_of_col, year)
+            if fkey is None and key == H.Y_YTD and year is not None:
+                # This year's completed investment of another year: the file is of another year
+                # than the report date says (a copied title, a wrong date at upload).
+                ctx.err(f"列名中的年份 {y_of_col} 与报告年度 {year} 不一致：请核对报告期截止日{date_note}或列名",
+                        row, name, name)
+                continue
+            if fkey is None:
+                ctx.warn(f"列名中的年份与报告年度 {year or '（未知）'} 不对应，已忽略", row, name)
+                continue
+            key = fkey
+        if key == H.SEQ:
+            continue
+        if key in cols:
+            ctx.warn(f"与「{cols[key].name}」列含义相同，已忽略此列", row, name)
+            continue
+        cols[key] = Col(j, name, key, unit if unit is not None else title_factor)
+    return cols
 
 
 def _present_fields(cols: dict[str, Col], region: Region | None, default_stage: str | None,
