@@ -64,51 +64,10 @@ def read_section(text: str, section: dict[str, Any]) -> None:
 
 
 def row_region(cell: CellFn, cols: dict[str, Col], out: Found, section: dict[str, Any], region: Region | None,
-                region_city: Region | None, region_county: Region | None) -> tuple[Region | None, Region | None, bool]:
+               region_city: Region | None, region_county: Region | None) -> tuple[Region | None, Region | None, bool]:
     """(city, county, missing): missing when no city is found and no error already says why."""
-    city: Region | None = None
-    county: Region | None = None
     n_errors = out.n_errors()
-
-    def get(key: str) -> tuple[str, str] | None:
-        c = cell(key)
-        if c is None or is_empty(c[0]):
-            return None
-        return c[0], c[1].name
-
-    if (v := get(H.CITY_CODE)) is not None:
-        r = region_by_code().get(clean(v[0]))
-        if r is None or r.level != "city":
-            out.err("无法识别的地市代码", v[1], v[0])
-        else:
-            city = r
-    if city is None and (v := get(H.CITY)) is not None:
-        city = find_city(v[0])
-        if city is None:
-            c2 = find_county(v[0], region_city.code if region_city else None)
-            if c2 is not None:  # a county written in the 地市 column
-                county, city = c2, region_by_code().get(c2.parent_code or "")
-            else:
-                out.err("无法识别的地市", v[1], v[0])
-    hint = city.code if city else (region_city.code if region_city else (section["city"].code if "city" in section else None))
-    if (v := get(H.COUNTY_CODE)) is not None:
-        r = region_by_code().get(clean(v[0]))
-        if r is None or r.level != "county":
-            out.err("无法识别的县区代码", v[1], v[0])
-        else:
-            county = r
-    if county is None and (v := get(H.COUNTY)) is not None:
-        county = find_county(v[0], hint)
-        if county is None:
-            out.err("无法识别的县区" + ("（请核对所属地市）" if hint else ""), v[1], v[0])
-    if county is None and (v := get(H.LOCATION)) is not None:
-        c_city, c_county = _resolve_location(v[0], hint)
-        if c_county is not None:
-            county = c_county
-        if city is None and c_city is not None:
-            city = c_city
-        if c_city is None and c_county is None and city is None and region_city is None:
-            out.err("无法识别的地区（应为地市或县区名称）", v[1], v[0])
+    city, county = _region_cells(cell, out, section, region_city)
     if county is not None and city is None:
         city = region_by_code().get(county.parent_code or "")
     if county is not None and city is not None and county.parent_code != city.code:
@@ -126,6 +85,55 @@ def row_region(cell: CellFn, cols: dict[str, Col], out: Found, section: dict[str
         out.err(f"县区「{county.name}」与上传时选择的地区「{region_county.name}」不一致", col, county.name)
     missing = city is None and out.n_errors() == n_errors  # an unknown city was already reported for this row
     return city, county, missing
+
+
+def _filled(cell: CellFn, key: str) -> tuple[str, str] | None:
+    """(text, column name) of the row's cell for key, None when absent or empty."""
+    c = cell(key)
+    if c is None or is_empty(c[0]):
+        return None
+    return c[0], c[1].name
+
+
+def _region_cells(cell: CellFn, out: Found, section: dict[str, Any],
+                  region_city: Region | None) -> tuple[Region | None, Region | None]:
+    """(city, county) as the row's own cells name them: codes first, then names, then 建设地点."""
+    city: Region | None = None
+    county: Region | None = None
+    if (v := _filled(cell, H.CITY_CODE)) is not None:
+        r = region_by_code().get(clean(v[0]))
+        if r is None or r.level != "city":
+            out.err("无法识别的地市代码", v[1], v[0])
+        else:
+            city = r
+    if city is None and (v := _filled(cell, H.CITY)) is not None:
+        city = find_city(v[0])
+        if city is None:
+            c2 = find_county(v[0], region_city.code if region_city else None)
+            if c2 is not None:  # a county written in the 地市 column
+                county, city = c2, region_by_code().get(c2.parent_code or "")
+            else:
+                out.err("无法识别的地市", v[1], v[0])
+    hint = city.code if city else (region_city.code if region_city else (section["city"].code if "city" in section else None))
+    if (v := _filled(cell, H.COUNTY_CODE)) is not None:
+        r = region_by_code().get(clean(v[0]))
+        if r is None or r.level != "county":
+            out.err("无法识别的县区代码", v[1], v[0])
+        else:
+            county = r
+    if county is None and (v := _filled(cell, H.COUNTY)) is not None:
+        county = find_county(v[0], hint)
+        if county is None:
+            out.err("无法识别的县区" + ("（请核对所属地市）" if hint else ""), v[1], v[0])
+    if county is None and (v := _filled(cell, H.LOCATION)) is not None:
+        c_city, c_county = _resolve_location(v[0], hint)
+        if c_county is not None:
+            county = c_county
+        if city is None and c_city is not None:
+            city = c_city
+        if c_city is None and c_county is None and city is None and region_city is None:
+            out.err("无法识别的地区（应为地市或县区名称）", v[1], v[0])
+    return city, county
 
 
 def row_industry(cell: CellFn) -> tuple[str | None, str | None]:
@@ -174,7 +182,29 @@ def row_tier(cell: CellFn, out: Found, section: dict[str, Any], tier_arg: str | 
 
 
 def row_stage_dates(rec: dict[str, Any], cell: CellFn, out: Found, d: date | None, year: int | None,
-                     section: dict[str, Any], default_stage: str | None) -> None:
+                    section: dict[str, Any], default_stage: str | None) -> None:
+    """rec's stage, build_type and dates from the row's stage, type and date cells (rec holds the
+    fields parsed before; not_started_reason is whether one is given)."""
+    stage = _stage_of_cells(rec, cell, out)
+    _start_time(rec, cell, out, d)
+    _completion_time(rec, cell, out, d)
+    sc_stage = _start_completion(rec, cell, out, d, year)
+    if stage is None:
+        stage = sc_stage
+    if stage is None:
+        stage = section.get("stage") or default_stage
+    if stage == UNSTARTED:
+        stage = resolve_unstarted(rec.get("planned_start_date"), year)
+    rec["stage"] = stage
+    # A weekly reason given with a date before D is 逾期未开工 even without the 开复工时间 column rule.
+    if (cell(H.START_TIME) is None and d is not None and rec.get("not_started_reason")
+            and rec.get("planned_start_date") and rec["planned_start_date"] <= d and rec.get("actual_start_date") is None):
+        out.warn("逾期未开工：计划开工时间已过报告期截止日，但填写了未开复工原因",
+                 _col_name(cell, "planned_start_date"), str(rec["planned_start_date"]))
+
+
+def _stage_of_cells(rec: dict[str, Any], cell: CellFn, out: Found) -> str | None:
+    """The stage the 建设状态 / 项目类型 / 建设性质 cells state (the first that does); rec's build_type from them."""
     stage: str | None = None
     for key, type_col in (("stage", False), (H.STAGE_OR_TYPE, True), ("build_type", True)):
         c = cell(key)
@@ -193,58 +223,61 @@ def row_stage_dates(rec: dict[str, Any], cell: CellFn, out: Found, d: date | Non
             rec["build_type"] = bt
         if s and stage is None:
             stage = s
+    return stage
 
-    # Weekly 开复工时间 read with 未开复工原因 (contract § Reading submissions).
+
+def _start_time(rec: dict[str, Any], cell: CellFn, out: Found, d: date | None) -> None:
+    """Weekly 开复工时间 read with 未开复工原因 (contract § Reading submissions)."""
     c = cell(H.START_TIME)
-    if c and not is_empty(c[0]):
-        dt, e = parse_date(c[0])
-        if e:
-            out.err(e, c[1].name, c[0])
-        elif dt is not None:
-            reason = rec.get("not_started_reason")
-            if (d is None or dt <= d) and not reason:
-                # Started. The form has one date for "actual if started, else planned": the planned
-                # date is unknown, so it is taken as the actual one (the project was due by then).
-                rec["actual_start_date"] = dt
-                rec["planned_start_date"] = rec.get("planned_start_date") or dt
-            else:
-                rec["planned_start_date"] = dt
-                if d is not None and dt <= d:
-                    out.warn("逾期未开工：开复工时间已过报告期截止日，但填写了未开复工原因", c[1].name, c[0])
-    c = cell(H.COMPLETION_TIME)
-    if c and not is_empty(c[0]):
-        dt, e = parse_date(c[0])
-        if e:
-            out.err(e, c[1].name, c[0])
-        elif dt is not None:
-            if d is None or dt <= d:
-                rec["completion_date"] = dt
-            else:
-                rec["planned_completion_date"] = dt
-    c = cell(H.START_COMPLETION)
-    if c and not is_empty(c[0]):
-        sc, e = parse_start_completion(c[0], d, year)
-        if e:
-            out.err(e, c[1].name, c[0])
+    if not c or is_empty(c[0]):
+        return
+    dt, e = parse_date(c[0])
+    if e:
+        out.err(e, c[1].name, c[0])
+    elif dt is not None:
+        reason = rec.get("not_started_reason")
+        if (d is None or dt <= d) and not reason:
+            # Started. The form has one date for "actual if started, else planned": the planned
+            # date is unknown, so it is taken as the actual one (the project was due by then).
+            rec["actual_start_date"] = dt
+            rec["planned_start_date"] = rec.get("planned_start_date") or dt
         else:
-            for k in ("actual_start_date", "planned_start_date", "completion_date", "planned_completion_date"):
-                if sc.get(k) is not None and rec.get(k) is None:
-                    rec[k] = sc[k]
-            if sc.get("stage") == "在建" and rec.get("actual_start_date") is None:
-                out.warn("只写了已开工、未写开工时间：按口径不计入已开（复）工项目（将列为逾期未开工），"
-                         "请补填开工年月（如“2020年3月开工”）", c[1].name, c[0])
-            if stage is None:
-                stage = sc.get("stage")
-    if stage is None:
-        stage = section.get("stage") or default_stage
-    if stage == UNSTARTED:
-        stage = resolve_unstarted(rec.get("planned_start_date"), year)
-    rec["stage"] = stage
-    # A weekly reason given with a date before D is 逾期未开工 even without the 开复工时间 column rule.
-    if (cell(H.START_TIME) is None and d is not None and rec.get("not_started_reason")
-            and rec.get("planned_start_date") and rec["planned_start_date"] <= d and rec.get("actual_start_date") is None):
-        out.warn("逾期未开工：计划开工时间已过报告期截止日，但填写了未开复工原因",
-                 _col_name(cell, "planned_start_date"), str(rec["planned_start_date"]))
+            rec["planned_start_date"] = dt
+            if d is not None and dt <= d:
+                out.warn("逾期未开工：开复工时间已过报告期截止日，但填写了未开复工原因", c[1].name, c[0])
+
+
+def _completion_time(rec: dict[str, Any], cell: CellFn, out: Found, d: date | None) -> None:
+    """竣工时间: the completion date when on or before D, else the planned one."""
+    c = cell(H.COMPLETION_TIME)
+    if not c or is_empty(c[0]):
+        return
+    dt, e = parse_date(c[0])
+    if e:
+        out.err(e, c[1].name, c[0])
+    elif dt is not None:
+        if d is None or dt <= d:
+            rec["completion_date"] = dt
+        else:
+            rec["planned_completion_date"] = dt
+
+
+def _start_completion(rec: dict[str, Any], cell: CellFn, out: Found, d: date | None, year: int | None) -> str | None:
+    """开竣工情况 (free text): the dates it gives where rec has none; the stage it implies."""
+    c = cell(H.START_COMPLETION)
+    if not c or is_empty(c[0]):
+        return None
+    sc, e = parse_start_completion(c[0], d, year)
+    if e:
+        out.err(e, c[1].name, c[0])
+        return None
+    for k in ("actual_start_date", "planned_start_date", "completion_date", "planned_completion_date"):
+        if sc.get(k) is not None and rec.get(k) is None:
+            rec[k] = sc[k]
+    if sc.get("stage") == "在建" and rec.get("actual_start_date") is None:
+        out.warn("只写了已开工、未写开工时间：按口径不计入已开（复）工项目（将列为逾期未开工），"
+                 "请补填开工年月（如“2020年3月开工”）", c[1].name, c[0])
+    return sc.get("stage")
 
 
 def _col_name(cell: CellFn, key: str) -> str | None:
