@@ -95,17 +95,22 @@ def _filled(cell: CellFn, key: str) -> tuple[str, str] | None:
     return c[0], c[1].name
 
 
+def _coded_region(cell: CellFn, key: str, level: str, out: Found) -> Region | None:
+    """The region of that level the row's code cell for key names; a code that names none is an error."""
+    if (v := _filled(cell, key)) is None:
+        return None
+    r = region_by_code().get(clean(v[0]))
+    if r is None or r.level != level:
+        out.err(f"无法识别的{'地市' if level == 'city' else '县区'}代码", v[1], v[0])
+        return None
+    return r
+
+
 def _region_cells(cell: CellFn, out: Found, section: dict[str, Any],
                   region_city: Region | None) -> tuple[Region | None, Region | None]:
     """(city, county) as the row's own cells name them: codes first, then names, then 建设地点."""
-    city: Region | None = None
+    city = _coded_region(cell, H.CITY_CODE, "city", out)
     county: Region | None = None
-    if (v := _filled(cell, H.CITY_CODE)) is not None:
-        r = region_by_code().get(clean(v[0]))
-        if r is None or r.level != "city":
-            out.err("无法识别的地市代码", v[1], v[0])
-        else:
-            city = r
     if city is None and (v := _filled(cell, H.CITY)) is not None:
         city = find_city(v[0])
         if city is None:
@@ -115,12 +120,7 @@ def _region_cells(cell: CellFn, out: Found, section: dict[str, Any],
             else:
                 out.err("无法识别的地市", v[1], v[0])
     hint = city.code if city else (region_city.code if region_city else (section["city"].code if "city" in section else None))
-    if (v := _filled(cell, H.COUNTY_CODE)) is not None:
-        r = region_by_code().get(clean(v[0]))
-        if r is None or r.level != "county":
-            out.err("无法识别的县区代码", v[1], v[0])
-        else:
-            county = r
+    county = _coded_region(cell, H.COUNTY_CODE, "county", out) or county
     if county is None and (v := _filled(cell, H.COUNTY)) is not None:
         county = find_county(v[0], hint)
         if county is None:
@@ -226,40 +226,40 @@ def _stage_of_cells(rec: dict[str, Any], cell: CellFn, out: Found) -> str | None
     return stage
 
 
-def _start_time(rec: dict[str, Any], cell: CellFn, out: Found, d: date | None) -> None:
-    """Weekly 开复工时间 read with 未开复工原因 (contract § Reading submissions)."""
-    c = cell(H.START_TIME)
+def _date_cell(cell: CellFn, key: str, out: Found) -> tuple[date, tuple[str, Col]] | None:
+    """The date in the row's cell for key, with the cell; None when empty, not a date (an error to out) or no date."""
+    c = cell(key)
     if not c or is_empty(c[0]):
-        return
+        return None
     dt, e = parse_date(c[0])
     if e:
         out.err(e, c[1].name, c[0])
-    elif dt is not None:
-        reason = rec.get("not_started_reason")
-        if (d is None or dt <= d) and not reason:
-            # Started. The form has one date for "actual if started, else planned": the planned
-            # date is unknown, so it is taken as the actual one (the project was due by then).
-            rec["actual_start_date"] = dt
-            rec["planned_start_date"] = rec.get("planned_start_date") or dt
-        else:
-            rec["planned_start_date"] = dt
-            if d is not None and dt <= d:
-                out.warn("逾期未开工：开复工时间已过报告期截止日，但填写了未开复工原因", c[1].name, c[0])
+        return None
+    return None if dt is None else (dt, c)
+
+
+def _start_time(rec: dict[str, Any], cell: CellFn, out: Found, d: date | None) -> None:
+    """Weekly 开复工时间 read with 未开复工原因 (contract § Reading submissions)."""
+    if (got := _date_cell(cell, H.START_TIME, out)) is None:
+        return
+    dt, c = got
+    if (d is None or dt <= d) and not rec.get("not_started_reason"):
+        # Started. The form has one date for "actual if started, else planned": the planned
+        # date is unknown, so it is taken as the actual one (the project was due by then).
+        rec["actual_start_date"] = dt
+        rec["planned_start_date"] = rec.get("planned_start_date") or dt
+    else:
+        rec["planned_start_date"] = dt
+        if d is not None and dt <= d:
+            out.warn("逾期未开工：开复工时间已过报告期截止日，但填写了未开复工原因", c[1].name, c[0])
 
 
 def _completion_time(rec: dict[str, Any], cell: CellFn, out: Found, d: date | None) -> None:
     """竣工时间: the completion date when on or before D, else the planned one."""
-    c = cell(H.COMPLETION_TIME)
-    if not c or is_empty(c[0]):
+    if (got := _date_cell(cell, H.COMPLETION_TIME, out)) is None:
         return
-    dt, e = parse_date(c[0])
-    if e:
-        out.err(e, c[1].name, c[0])
-    elif dt is not None:
-        if d is None or dt <= d:
-            rec["completion_date"] = dt
-        else:
-            rec["planned_completion_date"] = dt
+    dt, _ = got
+    rec["completion_date" if d is None or dt <= d else "planned_completion_date"] = dt
 
 
 def _start_completion(rec: dict[str, Any], cell: CellFn, out: Found, d: date | None, year: int | None) -> str | None:
