@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from datetime import date
 from pathlib import Path
 from typing import Any
 
-from . import metrics, schema
+from . import lights, metrics, schema
 from .findings import SubmissionRefused
 from .reference import find_city, find_county
 from .store import Warehouse, default_db_path
@@ -137,8 +138,6 @@ def _print_changes(wh: Warehouse, submission_ids: list[int]) -> None:
 
 
 def cmd_changes(args: argparse.Namespace) -> int:
-    import json
-
     from . import changes
     from .reference import find_region
 
@@ -171,8 +170,9 @@ def cmd_metrics(args: argparse.Namespace) -> int:
     f = filters_from_args(args)
     with wh.read() as con:
         items = metrics.figures(con, args.as_of, year=args.year, filters=f, by=args.by, frequency=args.frequency)
+        counts = lights.counts_by(con, args.as_of, (args.by,), year=args.year, filters=f)[args.by]
     if args.json:
-        print(metrics.dumps(items))
+        print(json.dumps(lights.with_counts(metrics.to_json_rows(items), counts), ensure_ascii=False, indent=2))
     else:
         print_table(items)
     return 0
