@@ -17,8 +17,8 @@ Findings (kind → what):
   Rules.change_share of it (a value from 0 to anything counts);
 - missing: a project the same unit reported at the unit's previous report date, not 竣工/投产
   then, that this file leaves out (project-level 漏报). The unit: the file's region given at
-  upload (a city or county), else each city of the file (or its one county, when every row of
-  that city names the same county); only the tiers the file's projects are in;
+  upload (a city or county), else each city of the file (or, in a file of one city, its one
+  county when every row names the same county); only the tiers the file's projects are in;
 - new: a project with no report before D in the year.
 A correction (D before the year's latest report date) is compared with the state before D, and
 each finding lists the project's later report dates, whose states it changes.
@@ -148,7 +148,8 @@ j AS (
 scope AS (   -- the unit: a city, or one county of it
     SELECT city_code,
            CASE WHEN $region_is_city THEN NULL
-                WHEN count(county_code) = count(*) AND count(DISTINCT county_code) = 1 THEN min(county_code)
+                WHEN (SELECT count(DISTINCT city_code) FROM n) = 1
+                     AND count(county_code) = count(*) AND count(DISTINCT county_code) = 1 THEN min(county_code)
            END AS county_code
     FROM n GROUP BY city_code
 ),
@@ -312,8 +313,8 @@ def for_period(con: duckdb.DuckDBPyConnection, as_of: date, regions: tuple[str, 
     while no report of it at that date came in."""
     if not _table(con):
         return _empty()
-    row = con.execute("SELECT max(report_date) FROM change_findings WHERE report_date <= ? AND year = ?",
-                      [as_of, as_of.year]).fetchall()
+    row = con.execute("SELECT max(report_date) FROM submissions WHERE kind = 'reports' AND report_date <= ? "
+                      "AND year = ?", [as_of, as_of.year]).fetchall()
     d = row[0][0] if row else None
     if d is None:
         return _empty()
@@ -389,3 +390,9 @@ def to_json(findings: pl.DataFrame) -> list[dict[str, Any]]:
         out.append({**{k: (v.isoformat() if isinstance(v, date) else v) for k, v in f.items()},
                     "kind_zh": KIND_ZH.get(f["kind"], f["kind"])})
     return out
+
+
+def log_with_counts(log: pl.DataFrame, counts: dict[int, int]) -> pl.DataFrame:
+    """The submission log with each submission's count of findings (new projects left out), 变动提示."""
+    return log.with_columns(
+        pl.col("submission_id").replace_strict(counts, default=0, return_dtype=pl.Int64).alias("changes"))

@@ -202,7 +202,7 @@ def change_zh(before: str | None, now: str | None) -> str:
     if now in ("red", "yellow"):
         return f"新亮{LIGHT_ZH[now]}"
     if before == "red":
-        return f"由红转{'绿' if now == 'green' else '灭'}"
+        return "由红转绿" if now == "green" else "由红转为不亮灯"
     return ""
 
 
@@ -272,4 +272,42 @@ def shown(frame: pl.DataFrame) -> pl.DataFrame:
     """Lights in words (红灯/黄灯/绿灯) under their Chinese names, the other columns as they are."""
     return frame.with_columns(
         pl.col(c).replace_strict(LIGHT_ZH, default=None, return_dtype=pl.String) for c in LIGHTS if c in frame.columns
+    )
+
+
+@dataclass
+class LightsPage:
+    """What the 亮灯清单 page shows: the counts (whole, by city, tier, industry) and the lit list."""
+
+    total: dict[str, Any]
+    by: dict[str | None, list[dict[str, Any]]]
+    lit: pl.DataFrame
+
+
+def lights_page(con: duckdb.DuckDBPyConnection, view: metrics.View) -> LightsPage:
+    by = counts_by(con, view.as_of, (None, "city", "tier", "industry"), year=view.year, filters=view.filters)
+    return LightsPage(by[None][0], by, lit_list(con, view.as_of, year=view.year, filters=view.filters))
+
+
+LIT_HEADERS = {
+    "light": "综合灯", "light_change": "较上期", "light_before": "上期", "light_since": "亮灯起始报告期",
+    "project_name": "项目名称", "city_name": "地市", "county_name": "县区", "tier": "层级", "industry_name": "行业",
+    "stage": "建设状态", "light_start": "开工灯", "light_progress": "进度灯", "light_stats": "入统灯",
+    "light_reason": "亮灯原因",
+}
+
+
+def lit_shown(lit: pl.DataFrame) -> pl.DataFrame:
+    """The lit list as the page and the briefing show it: lights in words, Chinese headers."""
+    frame = shown(lit).with_columns(
+        pl.col("light_before").replace_strict(LIGHT_ZH, default=None, return_dtype=pl.String))
+    return frame.select(list(LIT_HEADERS)).rename(LIT_HEADERS)
+
+
+def counts_shown(items: list[dict[str, Any]], head: str) -> pl.DataFrame:
+    """Counts per group under Chinese headers (groups with no lit project included)."""
+    return pl.DataFrame(
+        [{head: it["group"], "红灯": it["lights_red"], "黄灯": it["lights_yellow"], "绿灯": it["lights_green"]}
+         for it in items],
+        schema={head: pl.String, "红灯": pl.Int64, "黄灯": pl.Int64, "绿灯": pl.Int64},
     )

@@ -8,7 +8,7 @@ from typing import Any
 
 import streamlit as st
 
-from pipelines import dashboard, geo, problems, projects, ranking, reporting
+from pipelines import changes, dashboard, geo, lights, problems, projects, ranking, reporting
 from pipelines.store import Warehouse, default_db_path
 
 
@@ -46,6 +46,11 @@ _CALLS: dict[str, Callable[..., Any]] = {
     "closed_problems": problems.closed_problems,
     "submission_log": reporting.submission_log,
     "reporting_matrix": reporting.reporting_matrix,
+    "lights_page": lights.lights_page,
+    "light_history": lights.project_light_history,
+    "changes_for_period": changes.for_period,
+    "changes_for_submission": changes.for_submission,
+    "changes_counts": changes.counts_by_submission,
 }
 
 
@@ -95,6 +100,16 @@ def briefing(view: Any, fmt: str, progress: Any = None) -> bytes:
     with wh.read() as con:
         return build(con, view.as_of, year=view.year, filters=view.filters, is_demo=demo, fmt=fmt,
                      progress=progress)
+
+
+def change_preview(sub: Any) -> Any:
+    """The change audit of a staged file against the data as it is now (nothing written), and the
+    report dates after the file's (a correction of an earlier week changes their states)."""
+    from pipelines.changes import later_report_dates, preview
+
+    with warehouse().read() as con:
+        found = preview(con, sub.frame, sub.file_name, sub.report_date, sub.present_fields, sub.region_code)
+        return found, later_report_dates(con, sub.report_date)
 
 
 def chart_png(fig: Any) -> bytes:
