@@ -311,3 +311,15 @@ def counts_shown(items: list[dict[str, Any]], head: str) -> pl.DataFrame:
          for it in items],
         schema={head: pl.String, "红灯": pl.Int64, "黄灯": pl.Int64, "绿灯": pl.Int64},
     )
+
+
+def briefing_sentence(total: dict[str, Any], lit: pl.DataFrame) -> str:
+    """The 简报's sentence on the lights: 「亮红灯项目3个、黄灯5个（其中由红转黄1个）……」."""
+    text = f"按项目亮灯，红灯项目{total['lights_red']}个、黄灯项目{total['lights_yellow']}个、绿灯项目{total['lights_green']}个"
+    caught_up = lit.filter(pl.col("light_change") == "由红转黄").height if lit.height else 0
+    new_red = lit.filter(pl.col("light_change").is_in(["新亮红灯", "由黄转红", "由绿转红"])).height if lit.height else 0
+    if new_red:
+        text += f"；本期新转红灯{new_red}个"
+    if caught_up:
+        text += f"；由红转黄{caught_up}个"
+    return text + ("，红灯项目需重点督办。" if total["lights_red"] else "。")

@@ -153,3 +153,16 @@ def test_metrics_json_has_the_light_counts(lit: Warehouse, capsys: pytest.Captur
     assert cli.main(["--db", str(lit.path), "metrics", "--as-of", "2020-04-30", "--json"]) == 0
     (whole,) = json.loads(capsys.readouterr().out)
     assert (whole["lights_red"], whole["lights_yellow"], whole["lights_green"]) == (5, 2, 5)
+
+
+def test_briefing_counts_red_projects_and_lists_the_head(lit: Warehouse) -> None:
+    from pipelines import briefing
+
+    with lit.read() as con:
+        data = briefing.collect(con, date(2020, 4, 30))
+    assert data.sentences[2] == ("按项目亮灯，红灯项目5个、黄灯项目2个、绿灯项目5个；本期新转红灯2个；由红转黄1个，"
+                                 "红灯项目需重点督办。")
+    html = briefing.render_html(data, [])
+    assert "亮灯项目（红灯5个、黄灯2个）" in html
+    assert html.index("P1开工满3个月") < html.index("R由红转黄")  # red first
+    assert "入统灯：已开工且总投资≥500万元" in html  # the rules in the footnote
