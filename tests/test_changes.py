@@ -195,3 +195,19 @@ def test_cli_ingest_prints_the_findings(wh: Warehouse, tmp_path, capsys: pytest.
     assert cli.main(["--db", str(wh.path), "ingest", str(path), "--report-date", "2020-03-13"]) == 0
     out = capsys.readouterr().out
     assert "变动：" in out and "甲项目：本年累计完成投资减少，本年累计完成投资 2000 → 1500" in out
+
+
+def test_backup_keeps_the_findings_and_an_older_backup_without_them_restores(two_weeks: Warehouse, tmp_path) -> None:
+    from pipelines.backup import backup, restore
+
+    backup(two_weeks, tmp_path / "bk")
+    restore(tmp_path / "bk", tmp_path / "r.duckdb")
+    sid = _sub_id(two_weeks, "太原_0313.csv")
+    with two_weeks.read() as a, Warehouse(tmp_path / "r.duckdb").read() as b:
+        assert changes.for_submission(a, sid).equals(changes.for_submission(b, sid))
+    manifest = json.loads((tmp_path / "bk" / "manifest.json").read_text(encoding="utf-8"))
+    del manifest["tables"]["change_findings"]  # as a backup written before the audit
+    (tmp_path / "bk" / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    restore(tmp_path / "bk", tmp_path / "old.duckdb")
+    with Warehouse(tmp_path / "old.duckdb").read() as con:
+        assert changes.for_submission(con, sid).is_empty()
