@@ -4,6 +4,7 @@ from functools import partial
 
 import streamlit as st
 
+from pipelines.metrics import lights
 from pipelines.outputs import charts, csv_safe
 from pipelines.views.dashboard import LEDGER_COLUMNS, LEDGER_PAGE_SIZE, LEDGER_SORTS, ledger_page
 from ui import data, fmt, session, widgets
@@ -59,6 +60,13 @@ with right:
                                        "last_seen": "最近报送", "closed_at": "销号时间", "closed_by": "销号人",
                                        "note": "说明"}),
                  hide_index=True, key="projects_problems")
+st.markdown("**亮灯记录**（各报告期的开工灯、进度灯、入统灯与综合灯）")
+light_hist = data.call("light_history", chosen["project_id"])
+red_ended = light_hist.filter(light_hist["light_change"].str.starts_with("由红转"))
+for r in red_ended.iter_rows(named=True):
+    st.caption(f"{r['report_date']}：{r['light_change']}（红灯解除）")
+widgets.table(lights.shown(light_hist).rename({"report_date": "报告期", "light_change": "较上期", **lights.LIGHT_NAMES_ZH,
+                                               "light_reason": "亮灯原因"}), hide_index=True, key="projects_lights")
 st.markdown("**历次报送**")
 widgets.table(
     hist.reports.select("report_date", "file_name", "stage", "ytd_completed", "annual_plan", "image_progress",

@@ -7,6 +7,7 @@ from pipelines.outputs import charts
 from pipelines.views import submissions
 from pipelines.vocab import schema
 from pipelines.vocab.findings import SubmissionRefused
+from pipelines.warehouse import changes
 from ui import data, session, state, uploads, widgets
 
 widgets.header("数据报送", "上传周报表、台账或目标任务分解表（CSV、XLSX、XLS）；先预览，确认无误后一次性导入。")
@@ -62,13 +63,34 @@ if view is not None:
     else:
         st.warning(f"报告期 {view.as_of} 未报送：{'、'.join(missing['group'].to_list())}")
 
+    st.subheader("本期变动（与上期相比）")
+    period = data.call("changes_for_period", view.as_of, (*view.filters.cities, *view.filters.counties))
+    listed = period.filter(period["kind"] != "new")
+    if period.is_empty():
+        st.caption(f"报告期 {view.as_of}：没有与上期相比的变动。")
+    else:
+        st.caption(f"报告期 {period['report_date'][0]}：变动 {listed.height} 条，新增项目 "
+                   f"{period.height - listed.height} 个（累计投资减少、状态倒退、开工时间修改、投资变动超过 "
+                   f"{changes.CHANGE_SHARE:.0%}、漏报；仅作提示）。")
+        widgets.table(changes.by_region(period), hide_index=True, key="submissions_changes_regions")
+        if listed.height:
+            widgets.table(changes.shown(listed), hide_index=True, key="submissions_changes_list")
+
 st.subheader("报送记录")
 # A 报送员 sees the submissions they made themselves; roles that view everything see all.
 log = data.call("submission_log", 200, None if user.can("view_all") else user.name)
 if log.is_empty():
     st.caption("还没有报送记录。")
 else:
+    counts = data.call("changes_counts", log["submission_id"].to_list())
     widgets.table(
-        submissions.submission_log_shown(log),
+        submissions.submission_log_shown(changes.log_with_counts(log, counts)).rename({"changes": "变动提示"}),
         hide_index=True, key="submissions_log",
     )
+    with_changes = [sid for sid in log["submission_id"].to_list() if counts.get(sid)]
+    if with_changes:
+        sid = st.selectbox("查看一次报送的变动", with_changes, key="submissions_changes_pick",
+                           format_func=lambda i: f"第 {i} 号报送（{counts[i]} 条变动）")
+        found = data.call("changes_for_submission", sid)
+        widgets.table(changes.shown(found.filter(found["kind"] != "new")), hide_index=True,
+                      key="submissions_changes_of")

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 from pipelines import metrics
+from pipelines.metrics import lights
 from pipelines.vocab import schema
 from pipelines.vocab.findings import SubmissionRefused
 from pipelines.vocab.reference import find_city, find_county
@@ -112,6 +114,55 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         print(o.summary_zh())
         for w in o.warnings:
             print("  提示：" + w.zh())
+    _print_changes(wh, [o.submission_id for o in outcomes if o.submission_id is not None and o.status == "loaded" and o.changes])
+    return 0
+
+
+def _print_changes(wh: Warehouse, submission_ids: list[int]) -> None:
+    """The change audit of what was just loaded (warnings: the files are loaded)."""
+    from pipelines.warehouse import changes
+
+    if not submission_ids:
+        return
+    with wh.read() as con:
+        found = [changes.for_submission(con, sid) for sid in submission_ids]
+        later = {f["report_date"][0]: changes.later_report_dates(con, f["report_date"][0]) for f in found if f.height}
+    for f in found:
+        listed = f.filter(f["kind"] != "new")
+        new = f.height - listed.height
+        if new:
+            print(f"  本期新增项目 {new} 个")
+        for row in listed.iter_rows(named=True):
+            print("  变动：" + changes.line_zh(row))
+        if f.height and later.get(f["report_date"][0]):
+            print("  注意：该报告期早于已有的报告期，导入后其后各期（"
+                  + "、".join(d.isoformat() for d in later[f["report_date"][0]]) + "）的状态已重新计算")
+
+
+def cmd_changes(args: argparse.Namespace) -> int:
+    from pipelines.vocab.reference import find_region
+    from pipelines.warehouse import changes
+
+    regions: tuple[str, ...] = ()
+    if args.region:
+        hit = find_region(args.region)
+        if hit is None:
+            raise SystemExit(f"未知地区：{args.region}")
+        regions = (hit.code,)
+    wh = Warehouse(args.db)
+    wh.upgrade()
+    with wh.read() as con:
+        found = changes.for_period(con, args.as_of, regions)
+    if args.json:
+        print(json.dumps(changes.to_json(found), ensure_ascii=False, indent=2))
+        return 0
+    if found.is_empty():
+        print(f"截至 {args.as_of} 的报告期没有与上期相比的变动")
+        return 0
+    d = found["report_date"][0]
+    print(f"报告期 {d} 与上期相比的变动 {found.height} 条：")
+    for row in found.iter_rows(named=True):
+        print("  " + changes.line_zh(row))
     return 0
 
 
@@ -121,8 +172,9 @@ def cmd_metrics(args: argparse.Namespace) -> int:
     f = filters_from_args(args)
     with wh.read() as con:
         items = metrics.figures(con, args.as_of, year=args.year, filters=f, by=args.by, frequency=args.frequency)
+        counts = lights.counts_by(con, args.as_of, (args.by,), year=args.year, filters=f)[args.by]
     if args.json:
-        print(metrics.dumps(items))
+        print(json.dumps(lights.with_counts(metrics.to_json_rows(items), counts), ensure_ascii=False, indent=2))
     else:
         print_table(items)
     return 0
@@ -242,6 +294,12 @@ def build_parser() -> argparse.ArgumentParser:
     pm.add_argument("--json", action="store_true", help="输出 JSON 数组")
     _add_filters(pm)
     pm.set_defaults(func=cmd_metrics)
+
+    pc = sub.add_parser("changes", help="本期变动：每个项目本期报送与上期相比的变动（累计投资减少、状态倒退、漏报等）")
+    pc.add_argument("--as-of", type=_date, required=True, help="报告期截止日 YYYY-MM-DD（取该日或之前最近的报告期）")
+    pc.add_argument("--region", help="地市或县区（名称或代码）")
+    pc.add_argument("--json", action="store_true", help="输出 JSON 数组")
+    pc.set_defaults(func=cmd_changes)
 
     pd = sub.add_parser("demo", help="（重新）生成演示数据库")
     pd.set_defaults(func=cmd_demo)

@@ -375,7 +375,7 @@ def test_the_submission_log_speaks_chinese_and_leaves_missing_values_empty(db_en
     at = run("pages/submissions.py")
     log = table(at, "版式")
     assert list(log.columns) == ["编号", "文件", "类型", "版式", "项目数", "报告期", "频度", "地区", "层级",
-                                 "导入时间", "导入人", "演示"]
+                                 "导入时间", "导入人", "演示", "变动提示"]
     assert set(log["类型"]) == {"项目报送"} and set(log["版式"]) == {"标准填报模板"}, log[["类型", "版式"]]
     assert set(log["频度"]) == {"周报"}
     shown = next(df for df in at.dataframe if "版式" in df.value.columns)

@@ -8,8 +8,10 @@ from typing import Any
 
 import streamlit as st
 
+from pipelines.metrics import lights
 from pipelines.outputs import geo
 from pipelines.views import dashboard, history, problems, ranking, submissions
+from pipelines.warehouse import changes
 from pipelines.warehouse.store import Warehouse, default_db_path
 
 
@@ -47,6 +49,11 @@ _CALLS: dict[str, Callable[..., Any]] = {
     "closed_problems": problems.closed_problems,
     "submission_log": submissions.submission_log,
     "reporting_matrix": submissions.reporting_matrix,
+    "lights_page": lights.lights_page,
+    "light_history": lights.project_light_history,
+    "changes_for_period": changes.for_period,
+    "changes_for_submission": changes.for_submission,
+    "changes_counts": changes.counts_by_submission,
 }
 
 
@@ -114,6 +121,16 @@ def briefing_unavailable(fmt: str) -> str | None:
     except ExportUnavailable as exc:
         return str(exc)
     return None
+
+
+def change_preview(sub: Any) -> Any:
+    """The change audit of a staged file against the data as it is now (nothing written), and the
+    report dates after the file's (a correction of an earlier week changes their states)."""
+    from pipelines.warehouse.changes import later_report_dates, preview
+
+    with warehouse().read() as con:
+        found = preview(con, sub.frame, sub.file_name, sub.report_date, sub.present_fields, sub.region_code)
+        return found, later_report_dates(con, sub.report_date)
 
 
 def chart_png(fig: Any) -> bytes:

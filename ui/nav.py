@@ -25,6 +25,7 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("pages/completion.py", "投资完成", "investment", ":material/trending_up:", "投资完成与序时进度"),
     PageSpec("pages/regions.py", "区域", "region-map", ":material/map:", "区域分布与排名"),
     PageSpec("pages/projects.py", "项目台账", "ledger", ":material/table:", "项目台账"),
+    PageSpec("pages/lights.py", "亮灯清单", "light-list", ":material/traffic:", "亮灯清单"),
     PageSpec("pages/problems.py", "问题清单", "issues", ":material/report:", "问题清单"),
     PageSpec("pages/submissions.py", "数据报送", "upload", ":material/upload_file:", "数据报送"),
     PageSpec("pages/briefing.py", "简报", "brief", ":material/description:", "简报"),

@@ -8,15 +8,18 @@ import tempfile
 from datetime import date
 from pathlib import Path
 
+import polars as pl
 import streamlit as st
 
 from pipelines.ingest.prepare import Prepared, layout_zh, load_prepared, preview_rows
 from pipelines.ingest.prepare import prepare as _prepare
-from pipelines.warehouse.store import LoadOutcome
+from pipelines.warehouse.changes import line_zh
+from pipelines.warehouse.store import LoadOutcome, Submission
 
 from . import data, fmt, session, widgets
 
 _CACHE = "_kaigong_prepared"
+_CHANGES = "_kaigong_prepared_changes"
 _MAX_SHOWN = 200  # findings listed per file (the rest are counted)
 
 
@@ -74,6 +77,29 @@ def preview(p: Prepared) -> None:
             st.caption(f"另有 {len(p.errors) - _MAX_SHOWN} 处错误未列出")
     for w in p.warnings[:_MAX_SHOWN]:
         st.markdown(f"- :orange[提示] {fmt.md(w.zh())}")
+    if p.ok and sub is not None and sub.kind == "reports":
+        _changes(sub)
+
+
+def _changes(sub: Submission) -> None:
+    """The change audit against each project's previous report (warnings only: the file still loads)."""
+    cache: dict = st.session_state.setdefault(_CHANGES, {})
+    key = (sub.digest(), sub.file_name, sub.report_date, sub.region_code)
+    if key not in cache:
+        cache[key] = data.change_preview(sub)
+    found, later = cache[key]
+    listed = found.filter(pl.col("kind") != "new")
+    new = found.height - listed.height
+    head = f"**与上期相比的变动**：{listed.height} 条" + (f"，本期新增项目 {new} 个" if new else "")
+    st.markdown(head + "（仅作提示，不影响导入）")
+    if later:
+        st.warning(f"该文件的报告期 {sub.report_date} 早于已导入的报告期，属于更正；导入后其后各期（"
+                   + "、".join(d.isoformat() for d in later) + "）的项目状态将重新计算。", icon=":material/history:")
+    if listed.height:
+        for row in listed.head(_MAX_SHOWN).iter_rows(named=True):
+            st.markdown(f"- :orange[变动] {fmt.md(line_zh(row))}")
+        if listed.height > _MAX_SHOWN:
+            st.caption(f"另有 {listed.height - _MAX_SHOWN} 条变动未列出")
 
 
 def commit(prepared: list[Prepared]) -> list[LoadOutcome]:
@@ -81,5 +107,6 @@ def commit(prepared: list[Prepared]) -> list[LoadOutcome]:
     user = session.current_user()
     outcomes = load_prepared(data.warehouse(), prepared, actor=user.name, allowed_regions=user.allowed_regions())
     st.session_state.pop(_CACHE, None)
+    st.session_state.pop(_CHANGES, None)
     data.changed()
     return outcomes

@@ -21,6 +21,7 @@ import jinja2
 import polars as pl
 
 from pipelines import metrics
+from pipelines.metrics import lights
 from pipelines.views.problems import open_problems
 from pipelines.vocab import schema
 from pipelines.vocab.reference import region_by_code
@@ -51,6 +52,8 @@ class BriefingData:
     sentences: list[str]
     is_demo: bool = False
     footnotes: list[str] = field(default_factory=list)
+    lights: dict[str, Any] = field(default_factory=dict)  # lights_red/yellow/green over S (pipelines/lights.py)
+    lit: pl.DataFrame = field(default_factory=pl.DataFrame)  # the 亮灯清单, red first
 
 
 def _yi(wan: float | None) -> str:
@@ -177,7 +180,9 @@ def collect(con: duckdb.DuckDBPyConnection, as_of: date, *, year: int | None = N
     )
     scope = scope_name(filters)
     title = _title(filters)
-    return BriefingData(
+    light_counts = lights.counts_by(con, d, (None,), year=y, filters=filters)[None][0]
+    lit = lights.lit_list(con, d, year=y, filters=filters)
+    data = BriefingData(
         as_of=d, year=y, filters=filters, title=title, scope=scope,
         filter_lines=filter_lines(y, d, filters), total=total, tiers=tiers, regions=regions,
         region_level=region_level, overdue=overdue, problems=problems,
@@ -187,6 +192,10 @@ def collect(con: duckdb.DuckDBPyConnection, as_of: date, *, year: int | None = N
                    ("completion_rate", "time_progress", "schedule_gap", "start_rate", "completion_count_rate",
                     "stats_rate", "reporting_rate", "lights", "double_half")],
     )
+    data.lights, data.lit = light_counts, lit
+    data.sentences.insert(2, lights.briefing_sentence(light_counts, lit))  # after the counts sentence
+    data.footnotes.extend(lights.formulas_zh())
+    return data
 
 
 # ---- rendering -------------------------------------------------------------------------------
@@ -270,6 +279,8 @@ def render_html(data: BriefingData, images: list[tuple[str, str]]) -> str:
         overdue=data.overdue.head(30).to_dicts(), overdue_more=max(0, data.overdue.height - 30),
         problems=data.problems.head(30).to_dicts(), problems_more=max(0, data.problems.height - 30),
         unit="地市" if data.region_level == "city" else "县区",
+        lit=lights.shown(data.lit.head(20)).to_dicts() if data.lit.height else [],
+        lit_more=max(0, data.lit.height - 20),
         generated=datetime.now().strftime("%Y-%m-%d %H:%M"),
     )
 

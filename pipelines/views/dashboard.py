@@ -14,13 +14,18 @@ import duckdb
 import polars as pl
 
 from pipelines import metrics
-from pipelines.metrics import Filters, View
+from pipelines.metrics import Filters, View, lights
 from pipelines.vocab import schema
 from pipelines.vocab.reference import cities, counties_of, region_by_code
 
 # Columns of the project ledger as the pages show them (field → Chinese header).
 LEDGER_COLUMNS: dict[str, str] = {
     "project_name": "项目名称",
+    "light": "综合灯",  # the lights (pipelines/lights.py), in words
+    "light_start": "开工灯",
+    "light_progress": "进度灯",
+    "light_stats": "入统灯",
+    "light_reason": "亮灯原因",
     "company": "企业名称",
     "tier": "层级",
     "city_name": "地市",
@@ -271,8 +276,12 @@ def county_options(city_codes: tuple[str, ...] | list[str]) -> list[tuple[str, s
 
 
 def ledger(con: duckdb.DuckDBPyConnection, view: View) -> pl.DataFrame:
-    return metrics.project_states(con, view.as_of, year=view.year, filters=view.filters,
-                                  columns=list(LEDGER_COLUMNS))
+    light_cols = [*lights.LIGHTS, "light_reason"]
+    states = metrics.project_states(con, view.as_of, year=view.year, filters=view.filters,
+                                    columns=[c for c in LEDGER_COLUMNS if c not in light_cols])
+    lit = lights.shown(lights.project_lights(con, view.as_of, year=view.year, filters=view.filters))
+    return states.join(lit.select("project_id", *light_cols), on="project_id", how="left",
+                       maintain_order="left").select(list(LEDGER_COLUMNS))
 
 
 # A page of the ledger, as FineReport's paged reports and Metabase's first 2,000 rows: a browser

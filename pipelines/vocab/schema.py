@@ -105,6 +105,11 @@ TIERS: tuple[str, ...] = ("省级双百·新兴", "省级双百·技改", "市�
 STAGES: tuple[str, ...] = ("储备", "前期", "新开工", "续建", "在建", "竣工", "投产")
 CONTINUING_STAGES = ("续建", "在建")  # under construction before the year: due from 1 January
 DONE_STAGES = ("竣工", "投产")
+# How far along a stage is, for the change audit (a report whose stage ranks below the project's
+# previous one went backwards). 续建 ranks with 在建: both are under construction (a 续建 project
+# started before the year), so 在建 ↔ 续建 is a relabelling, not a step back; 新开工 (to start this
+# year) ranks below them, so 续建/在建 → 新开工 is a step back, 新开工 → 续建 is not.
+STAGE_ORDER: dict[str, int] = {"储备": 0, "前期": 1, "新开工": 2, "续建": 3, "在建": 3, "竣工": 4, "投产": 5}
 # The same as an SQL list, for the store's and the metrics' SQL (constants, not user input).
 DONE_STAGES_SQL = "(" + ", ".join(f"'{s}'" for s in DONE_STAGES) + ")"
 FREQUENCIES = ("week", "month", "quarter")
@@ -217,6 +222,22 @@ DDL: tuple[str, ...] = (
     action VARCHAR NOT NULL,
     detail VARCHAR
 )""",
+    """CREATE TABLE IF NOT EXISTS change_findings (
+    submission_id BIGINT NOT NULL,    -- the submission whose load found it
+    report_date DATE NOT NULL,
+    year INTEGER NOT NULL,
+    project_id VARCHAR NOT NULL,
+    project_name VARCHAR,
+    city_code VARCHAR,
+    county_code VARCHAR,
+    source_row BIGINT,                -- the row in the file (null for a project missing from it)
+    kind VARCHAR NOT NULL,            -- changes.KIND_ZH
+    field VARCHAR NOT NULL,           -- the field as users know it (总投资, 建设状态 …)
+    old_value VARCHAR,
+    new_value VARCHAR,
+    prev_report_date DATE,            -- the earlier report the new one was compared with
+    later_reports VARCHAR             -- a correction of an earlier week: the project's later report dates
+)  -- the change audit (pipelines/changes.py), written in the load's transaction""",
     """CREATE TABLE IF NOT EXISTS meta (
     key VARCHAR PRIMARY KEY,
     value VARCHAR

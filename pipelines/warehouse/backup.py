@@ -14,7 +14,7 @@ import pyarrow.parquet as pq
 from pipelines.warehouse.store import Warehouse, first, rebuild_snapshots
 
 # Tables in load order; snapshots are derived and rebuilt on restore.
-TABLES = ("submissions", "projects", "reports", "targets", "problem_closures", "audit_log", "meta")
+TABLES = ("submissions", "projects", "reports", "targets", "problem_closures", "audit_log", "meta", "change_findings")
 FORMAT = "kaigong-backup/1"
 
 
@@ -61,6 +61,8 @@ def restore(backup_dir: Path, target: Path) -> dict:
     try:
         con.execute("BEGIN TRANSACTION")
         for table in TABLES:
+            if table not in manifest["tables"]:  # a backup from before the table (change_findings)
+                continue
             data = pq.read_table(backup_dir / f"{table}.parquet")
             con.register("restore_src", data)
             # By name: a backup from an earlier version may lack a column added since (reports.is_state,

@@ -32,6 +32,7 @@ from pipelines import metrics
 from pipelines.ingest import vparse as vp
 from pipelines.vocab import schema
 from pipelines.vocab.findings import Finding, SubmissionRefused
+from pipelines.warehouse import changes
 
 DATA_DIR = Path(__file__).resolve().parents[2] / "data"
 DEFAULT_DB = DATA_DIR / "kaigong.duckdb"
@@ -249,6 +250,7 @@ class LoadOutcome:
     replaced_reports: int
     report_date: date | None
     warnings: list[Finding] = field(default_factory=list)
+    changes: int = 0  # change-audit findings stored with it (pipelines/changes.py), new projects included
 
     def summary_zh(self) -> str:
         if self.status == "duplicate":
@@ -262,6 +264,8 @@ class LoadOutcome:
             parts.append(f"更新同期报告 {self.replaced_reports} 条")
         if self.warnings:
             parts.append(f"提示 {len(self.warnings)} 条")
+        if self.changes:
+            parts.append(f"与上期相比的变动 {self.changes} 条")
         return "，".join(parts) + f"（报送编号 {self.submission_id}）"
 
 
@@ -498,6 +502,11 @@ class Warehouse:
                     metrics.refresh_cells(con, year, since)
             if not cells_current:
                 metrics.rebuild_cells(con)
+            # The change audit, against the states before each file's date (this batch's earlier files included).
+            for (sub, _, _), outcome in zip(todo, loaded, strict=True):
+                if sub.kind == "reports" and outcome.submission_id is not None:
+                    outcome.changes = changes.record(
+                        con, outcome.submission_id, sub.report_date, sub.present_fields, sub.region_code)
         it = iter(loaded)
         return [outcomes[i] if i in outcomes else next(it) for i in range(len(batch))]
 

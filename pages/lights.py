@@ -1,0 +1,37 @@
+"""亮灯清单: every project's red/yellow/green light (开工, 进度, 入统), the counts, and the lit list."""
+
+import streamlit as st
+
+from pipelines.metrics import lights
+from ui import data, fmt, widgets
+
+widgets.header("亮灯清单", "每个项目按开工、进度、入统三盏灯亮灯，综合灯取最差者；红灯、黄灯项目列入清单，供调度会逐项督办。")
+view = widgets.require_view()
+lp = data.call("lights_page", view)
+
+t = lp.total
+c = st.columns(3)
+c[0].metric("红灯项目", fmt.count(t["lights_red"]))
+c[1].metric("黄灯项目", fmt.count(t["lights_yellow"]))
+c[2].metric("绿灯项目", fmt.count(t["lights_green"]))
+
+left, middle, right = st.columns(3)
+with left:
+    st.markdown("**各市亮灯**")
+    widgets.table(lights.counts_shown(lp.by["city"], "地市"), hide_index=True, key="lights_city")
+with middle:
+    st.markdown("**各层级亮灯**")
+    widgets.table(lights.counts_shown(lp.by["tier"], "层级"), hide_index=True, key="lights_tier")
+with right:
+    st.markdown("**各行业亮灯**")
+    widgets.table(lights.counts_shown(lp.by["industry"], "行业"), hide_index=True, key="lights_industry")
+
+st.subheader(f"红灯、黄灯项目（{lp.lit.height} 个，报告期 {view.as_of}）")
+if lp.lit.is_empty():
+    st.success("没有亮红灯或黄灯的项目。")
+else:
+    caught_up = lp.lit.filter(lp.lit["light_change"] == "由红转黄").height
+    if caught_up:
+        st.caption(f"其中 {caught_up} 个项目由红灯转为黄灯（较上期有追赶）。")
+    widgets.table(lights.lit_shown(lp.lit), hide_index=True, key="lights_list")
+st.caption("注：" + "；".join(lights.formulas_zh()))

@@ -1,0 +1,325 @@
+"""Project lights (红黄绿灯 per project), as shared metrics.md 「Project lights」 defines them.
+
+Part of the metrics layer: pages, the CLI and the briefing take every light from here. Each light
+is an SQL expression over the per-project relation of metrics (its flags is_due, has_started, …),
+so a light agrees with the figures: 开工灯 with due/started, 入统灯 with 应入统, 进度灯 with the
+schedule lights of metrics.light. Calendar months are DuckDB month arithmetic (2020-01-31 + 1
+month = 2020-02-29). Only projects not in 储备 are lit; every threshold is in LightRules.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import duckdb
+import polars as pl
+
+from pipelines import metrics
+from pipelines.metrics import Filters, Thresholds
+
+
+@dataclass(frozen=True)
+class LightRules:
+    """The lights' thresholds (published city rules by default), like metrics.Thresholds."""
+
+    start_red_months: int = 3  # due and not started this many calendar months after the planned date: red
+    stats_yellow_months: int = 1  # started, ≥ 500 万元, not 入统 this many months after the start: yellow
+    stats_red_months: int = 2  # … this many: red
+    progress: Thresholds = field(default_factory=Thresholds)  # 进度灯: the schedule lights' thresholds
+
+
+NO_FILTERS = Filters()
+LIGHTS = ("light_start", "light_progress", "light_stats", "light")
+LIGHT_NAMES_ZH = {"light_start": "开工灯", "light_progress": "进度灯", "light_stats": "入统灯", "light": "综合灯"}
+LIGHT_ZH = metrics.LIGHT_ZH
+COUNT_KEYS = ("lights_red", "lights_yellow", "lights_green")
+
+
+def formulas_zh(rules: LightRules = LightRules()) -> list[str]:
+    """The rules in words, for footnotes (with the thresholds in force)."""
+    t = rules.progress
+    return [
+        f"开工灯：应开（复）工未开工，计划开（复）工时间加{rules.start_red_months}个月 ≤ 截止日为红灯，否则黄灯；"
+        "已开（复）工或未到计划时间为绿灯（续建、在建项目未填计划时间的按1月1日计）",
+        f"进度灯：项目投资完成率 − 序时进度，低于{-t.red_below:g}个百分点为红灯，"
+        f"{-t.yellow_below:g}～{-t.red_below:g}个百分点为黄灯，其余绿灯；年度计划为0时不亮",
+        f"入统灯：已开工且总投资≥500万元的项目，已入统为绿灯；未入统的，实际开工时间加{rules.stats_red_months}个月 ≤ 截止日为红灯，"
+        f"加{rules.stats_yellow_months}个月 ≤ 截止日为黄灯，不足{rules.stats_yellow_months}个月为绿灯",
+        "综合灯：三灯中最差者（红 > 黄 > 绿）；储备项目不亮灯",
+    ]
+
+
+_TP = "(dayofyear(report_date)::DOUBLE / dayofyear(make_date(year(report_date), 12, 31)))"
+_GAP = f"((coalesce(ytd_completed, 0) / annual_plan - {_TP}) * 100.0)"
+_PLANNED = "coalesce(planned_start_date, CASE WHEN stage IN ('续建', '在建') THEN make_date($year, 1, 1) END)"
+
+
+def _plus_months(day: str, param: str) -> str:
+    return f"CAST({day} + to_months(${param}) AS DATE)"
+
+
+_LIGHT_SQL = f"""
+SELECT *,
+    CASE WHEN light_start = 'red' OR light_progress = 'red' OR light_stats = 'red' THEN 'red'
+         WHEN light_start = 'yellow' OR light_progress = 'yellow' OR light_stats = 'yellow' THEN 'yellow'
+         WHEN coalesce(light_start, light_progress, light_stats) IS NOT NULL THEN 'green' END AS light,
+    concat_ws('；',
+        CASE WHEN light_start <> 'green' THEN printf('计划%s开（复）工，截至%s未开工%s', strftime(planned_eff, '%Y-%m-%d'),
+             strftime(report_date, '%Y-%m-%d'), CASE WHEN light_start = 'red' THEN printf('（满%d个月）', $start_red) ELSE '' END) END,
+        CASE WHEN light_progress <> 'green' THEN printf('投资完成率%.1f%%，滞后序时进度%.1f个百分点',
+             coalesce(ytd_completed, 0) / annual_plan * 100.0, -gap) END,
+        CASE WHEN light_stats <> 'green' THEN printf('%s开工，满%d个月未入统', strftime(actual_start_date, '%Y-%m-%d'),
+             CASE WHEN light_stats = 'red' THEN $stats_red ELSE $stats_yellow END) END
+    ) AS light_reason
+FROM (
+    SELECT *,
+        CASE WHEN coalesce(stage, '') = '储备' THEN NULL
+             WHEN NOT is_due OR has_started THEN 'green'
+             WHEN {_plus_months('planned_eff', 'start_red')} <= report_date THEN 'red'
+             ELSE 'yellow' END AS light_start,
+        CASE WHEN coalesce(stage, '') = '储备' OR coalesce(annual_plan, 0) = 0 THEN NULL
+             WHEN gap < $red_below THEN 'red'
+             WHEN gap <= $yellow_below THEN 'yellow'
+             ELSE 'green' END AS light_progress,
+        CASE WHEN coalesce(stage, '') = '储备' OR NOT is_stats_due THEN NULL
+             WHEN stats_registered IS TRUE THEN 'green'
+             WHEN {_plus_months('actual_start_date', 'stats_red')} <= report_date THEN 'red'
+             WHEN {_plus_months('actual_start_date', 'stats_yellow')} <= report_date THEN 'yellow'
+             ELSE 'green' END AS light_stats
+    FROM (
+        SELECT *, {_PLANNED} AS planned_eff,
+               CASE WHEN coalesce(annual_plan, 0) <> 0 THEN {_GAP} END AS gap
+        FROM ({{flags}})
+    )
+)
+"""
+
+
+def _rule_params(rules: LightRules) -> dict[str, Any]:
+    return {"start_red": rules.start_red_months, "stats_yellow": rules.stats_yellow_months,
+            "stats_red": rules.stats_red_months, "red_below": rules.progress.red_below,
+            "yellow_below": rules.progress.yellow_below}
+
+
+def _lights_at(con: duckdb.DuckDBPyConnection, dates: list[date], year: int, filters: Filters,
+               rules: LightRules) -> tuple[str, dict[str, Any]]:
+    """The per-project relation at the dates, with the four lights and the reason (SQL, params)."""
+    snaps = metrics._snapshot_dates(con, year, metrics._stored_periods(con, year))
+    at = metrics._Dates.of(year, dates, dates, snaps)
+    flags, fparams = metrics._flags_sql(filters, with_prev=False, single=at.single)
+    # (the several-dates relation unnests the dates before each period whether it reads them or not)
+    dparams = at.params(with_prev=not at.single)
+    return _LIGHT_SQL.replace("{flags}", flags), {**dparams, **fparams, **_rule_params(rules)}
+
+
+def _day(con: duckdb.DuckDBPyConnection, as_of: date, year: int | None) -> tuple[int, date]:
+    y = year or as_of.year
+    return y, min(as_of, date(y, 12, 31))
+
+
+PROJECT_COLUMNS = ("project_id", "project_name", "tier", "city_code", "city_name", "county_code", "county_name",
+                   "industry_name", "stage", *LIGHTS, "light_reason")
+
+
+def project_lights(con: duckdb.DuckDBPyConnection, as_of: date, *, year: int | None = None,
+                   filters: Filters = NO_FILTERS, rules: LightRules = LightRules()) -> pl.DataFrame:
+    """Every project of S with its lights as of D (PROJECT_COLUMNS; lights 'red'/'yellow'/'green'/null)."""
+    y, d = _day(con, as_of, year)
+    sql, params = _lights_at(con, [d], y, filters, rules)
+    return con.sql(f"SELECT {', '.join(PROJECT_COLUMNS)} FROM ({sql})", params=params).pl()
+
+
+def counts_by(con: duckdb.DuckDBPyConnection, as_of: date, bys: Sequence[str | None], *, year: int | None = None,
+              filters: Filters = NO_FILTERS, rules: LightRules = LightRules()) -> dict[str | None, list[dict[str, Any]]]:
+    """lights_red/yellow/green (projects by their 综合灯) per group of each grouping, in one query:
+    {by: [{group, group_code (regions), lights_red, lights_yellow, lights_green}]}."""
+    for by in bys:
+        if by is not None and by not in metrics.GROUPINGS:
+            raise ValueError(f"unknown grouping {by!r}")
+    y, d = _day(con, as_of, year)
+    sql, params = _lights_at(con, [d], y, filters, rules)
+    keyed = [b for b in dict.fromkeys(bys) if b is not None]
+    exprs = [metrics.GROUPINGS[b][0] for b in keyed]
+    sets = ", ".join(["()"] + [f"({e})" for e in exprs])
+    grouping = ", ".join(f"GROUPING({e})" for e in exprs) if exprs else "0"
+    cols = "".join(f", {e}" for e in exprs)
+    rows = con.execute(
+        f"""SELECT [{grouping}] AS g{cols},
+                   count(*) FILTER (WHERE light = 'red'), count(*) FILTER (WHERE light = 'yellow'),
+                   count(*) FILTER (WHERE light = 'green')
+            FROM ({sql}) GROUP BY GROUPING SETS ({sets})""",
+        params,
+    ).fetchall()
+    out: dict[str | None, list[dict[str, Any]]] = {b: [] for b in bys}
+    for g, *rest in rows:
+        keys, (red, yellow, green) = rest[: len(keyed)], rest[len(keyed):]
+        open_ = [i for i, bit in enumerate(g) if bit == 0] if exprs else []
+        counts = {"lights_red": red, "lights_yellow": yellow, "lights_green": green}
+        if not open_:
+            if None in out:
+                out[None].append({"group": "全部", **counts})
+            continue
+        by = keyed[open_[0]]
+        key = keys[open_[0]]
+        item: dict[str, Any] = {"group": metrics._group_name(by, key), "by": by}
+        if by in metrics.REGION_GROUPINGS:
+            item["group_code"] = key
+        out[by].append({**item, **counts})
+    for by, items in out.items():
+        if by is not None:
+            items.sort(key=lambda it: metrics._group_order(it["by"], it["group"], it.get("group_code")))
+    for items in out.values():
+        for it in items:
+            it.pop("by", None)
+    if None in out and not out[None]:
+        out[None].append({"group": "全部", "lights_red": 0, "lights_yellow": 0, "lights_green": 0})
+    return out
+
+
+def with_counts(rows: list[dict[str, Any]], counts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The metrics' JSON rows (metrics.to_json_rows) with lights_red/yellow/green of their group (0 when none)."""
+    by_group = {(c["group"], c.get("group_code")): c for c in counts}
+    out = []
+    for r in rows:
+        c = by_group.get((r["group"], r.get("group_code")), {})
+        out.append({**r, **{k: int(c.get(k, 0)) for k in COUNT_KEYS}})
+    return out
+
+
+CHANGE_ZH: dict[tuple[str | None, str | None], str] = {
+    ("red", "yellow"): "由红转黄", ("yellow", "red"): "由黄转红", ("red", "red"): "持续红灯",
+    ("yellow", "yellow"): "持续黄灯", ("green", "red"): "由绿转红", ("green", "yellow"): "由绿转黄",
+}
+
+
+def change_zh(before: str | None, now: str | None) -> str:
+    """How a light moved since the last period: 「由红转黄」 (a red caught up), 「新亮红灯」 …"""
+    if (before, now) in CHANGE_ZH:
+        return CHANGE_ZH[(before, now)]
+    if now in ("red", "yellow"):
+        return f"新亮{LIGHT_ZH[now]}"
+    if before == "red":
+        return "由红转绿" if now == "green" else "由红转为不亮灯"
+    return ""
+
+
+LIT_COLUMNS = (*PROJECT_COLUMNS, "light_since", "light_before", "light_change")
+
+
+def lit_list(con: duckdb.DuckDBPyConnection, as_of: date, *, year: int | None = None, filters: Filters = NO_FILTERS,
+             rules: LightRules = LightRules()) -> pl.DataFrame:
+    """亮灯清单: the red and yellow projects at D (red first), why, since when (the first report date of
+    the run of this light that reaches D), their light at the report date before (light_before) and
+    the move in words (由红转黄 …). One query over the year's report dates up to D."""
+    y, d = _day(con, as_of, year)
+    dates = [x for x in metrics.report_dates(con, y) if x <= d]
+    if not dates:
+        return pl.DataFrame(schema={c: pl.String for c in LIT_COLUMNS})
+    if dates[-1] != d:
+        dates.append(d)
+    sql, params = _lights_at(con, dates, y, filters, rules)
+    prev = dates[-2] if len(dates) >= 2 else None
+    frame = con.sql(
+        f"""WITH l AS ({sql}),
+        cur AS (SELECT {', '.join(PROJECT_COLUMNS)} FROM l WHERE report_date = $day AND light IN ('red', 'yellow')),
+        hist AS (SELECT l.project_id, l.report_date, l.light FROM l JOIN cur USING (project_id)),
+        brk AS (SELECT h.project_id, max(h.report_date) AS last_other FROM hist h JOIN cur c USING (project_id)
+                WHERE h.light IS DISTINCT FROM c.light AND h.report_date < $day GROUP BY 1),
+        since AS (SELECT h.project_id, min(h.report_date) AS light_since FROM hist h LEFT JOIN brk b USING (project_id)
+                  WHERE b.last_other IS NULL OR h.report_date > b.last_other GROUP BY 1)
+        SELECT cur.*, since.light_since, p.light AS light_before
+        FROM cur LEFT JOIN since USING (project_id)
+        LEFT JOIN (SELECT project_id, light FROM hist WHERE report_date = $prev_day) p USING (project_id)""",
+        params={**params, "day": d, "prev_day": prev},
+    ).pl()
+    frame = frame.with_columns(
+        light_change=pl.struct("light_before", "light").map_elements(
+            lambda s: change_zh(s["light_before"], s["light"]), return_dtype=pl.String),
+    )
+    order = {"red": 0, "yellow": 1}
+    return frame.sort(pl.col("light").replace_strict(order, return_dtype=pl.Int8), "city_code", "county_code",
+                      "project_name", nulls_last=True).select(LIT_COLUMNS)
+
+
+def project_light_history(con: duckdb.DuckDBPyConnection, project_id: str,
+                          rules: LightRules = LightRules()) -> pl.DataFrame:
+    """One project's lights at every report date of each year it has reports (report_date, the four
+    lights, reason, and light_change: the move since the date before, e.g. 由红转黄 where a red ended)."""
+    years = [r[0] for r in con.execute("SELECT DISTINCT year FROM reports WHERE project_id = ? ORDER BY 1",
+                                       [project_id]).fetchall()]
+    parts = []
+    for y in years:
+        dates = metrics.report_dates(con, y)
+        if not dates:
+            continue
+        sql, params = _lights_at(con, dates, y, Filters(project_ids=(project_id,)), rules)
+        parts.append(con.sql(f"SELECT report_date, {', '.join(LIGHTS)}, light_reason FROM ({sql}) ORDER BY report_date",
+                             params=params).pl())
+    if not parts:
+        return pl.DataFrame(schema={"report_date": pl.Date, **{c: pl.String for c in (*LIGHTS, "light_reason",
+                                                                                       "light_change")}})
+    hist = pl.concat(parts)
+    return hist.with_columns(
+        light_change=pl.struct(pl.col("light").shift(1).alias("b"), pl.col("light").alias("n")).map_elements(
+            lambda s: change_zh(s["b"], s["n"]) if s["b"] != s["n"] else "", return_dtype=pl.String),
+    )
+
+
+def shown(frame: pl.DataFrame) -> pl.DataFrame:
+    """Lights in words (红灯/黄灯/绿灯) under their Chinese names, the other columns as they are."""
+    return frame.with_columns(
+        pl.col(c).replace_strict(LIGHT_ZH, default=None, return_dtype=pl.String) for c in LIGHTS if c in frame.columns
+    )
+
+
+@dataclass
+class LightsPage:
+    """What the 亮灯清单 page shows: the counts (whole, by city, tier, industry) and the lit list."""
+
+    total: dict[str, Any]
+    by: dict[str | None, list[dict[str, Any]]]
+    lit: pl.DataFrame
+
+
+def lights_page(con: duckdb.DuckDBPyConnection, view: metrics.View) -> LightsPage:
+    by = counts_by(con, view.as_of, (None, "city", "tier", "industry"), year=view.year, filters=view.filters)
+    return LightsPage(by[None][0], by, lit_list(con, view.as_of, year=view.year, filters=view.filters))
+
+
+LIT_HEADERS = {
+    "light": "综合灯", "light_change": "较上期", "light_before": "上期", "light_since": "亮灯起始报告期",
+    "project_name": "项目名称", "city_name": "地市", "county_name": "县区", "tier": "层级", "industry_name": "行业",
+    "stage": "建设状态", "light_start": "开工灯", "light_progress": "进度灯", "light_stats": "入统灯",
+    "light_reason": "亮灯原因",
+}
+
+
+def lit_shown(lit: pl.DataFrame) -> pl.DataFrame:
+    """The lit list as the page and the briefing show it: lights in words, Chinese headers."""
+    frame = shown(lit).with_columns(
+        pl.col("light_before").replace_strict(LIGHT_ZH, default=None, return_dtype=pl.String))
+    return frame.select(list(LIT_HEADERS)).rename(LIT_HEADERS)
+
+
+def counts_shown(items: list[dict[str, Any]], head: str) -> pl.DataFrame:
+    """Counts per group under Chinese headers (groups with no lit project included)."""
+    return pl.DataFrame(
+        [{head: it["group"], "红灯": it["lights_red"], "黄灯": it["lights_yellow"], "绿灯": it["lights_green"]}
+         for it in items],
+        schema={head: pl.String, "红灯": pl.Int64, "黄灯": pl.Int64, "绿灯": pl.Int64},
+    )
+
+
+def briefing_sentence(total: dict[str, Any], lit: pl.DataFrame) -> str:
+    """The 简报's sentence on the lights: 「亮红灯项目3个、黄灯5个（其中由红转黄1个）……」."""
+    text = f"按项目亮灯，红灯项目{total['lights_red']}个、黄灯项目{total['lights_yellow']}个、绿灯项目{total['lights_green']}个"
+    caught_up = lit.filter(pl.col("light_change") == "由红转黄").height if lit.height else 0
+    new_red = lit.filter(pl.col("light_change").is_in(["新亮红灯", "由黄转红", "由绿转红"])).height if lit.height else 0
+    if new_red:
+        text += f"；本期新转红灯{new_red}个"
+    if caught_up:
+        text += f"；由红转黄{caught_up}个"
+    return text + ("，红灯项目需重点督办。" if total["lights_red"] else "。")

@@ -1,0 +1,398 @@
+"""The change audit: each report against the same project's state before it (本期变动).
+
+A report at date D in year Y is compared with the project's state as of the latest report date
+before D in Y (the `states` view), field by field, only for the fields the file carries. The
+findings are warnings: they never refuse a file. They are computed in one SQL over the whole file
+(the upload preview, before anything is written) and stored with the submission in the load's
+transaction (table change_findings), from which `kaigong changes` and the 数据报送 page read.
+
+Findings (kind → what):
+- ytd_down: 本年累计完成投资 went down (an emptied cell counts as 0, as in the figures);
+- cumulative_down: 累计完成投资 (截至上年底 + 本年累计) went down while 本年累计 did not (so one
+  lowered 本年累计 is one finding, not two);
+- stage_back: the stage ranks below the previous one (schema.STAGE_ORDER);
+- start_changed / start_cleared: the actual (re)start date differs from, or clears, a date on or
+  before the earlier report date (the project had started);
+- total_changed / plan_changed: 总投资 / 年度计划投资 differs from the earlier one by more than
+  Rules.change_share of it (a value from 0 to anything counts);
+- missing: a project the same unit reported at the unit's previous report date, not 竣工/投产
+  then, that this file leaves out (project-level 漏报). The unit: the file's region given at
+  upload (a city or county), else each city of the file (or, in a file of one city, its one
+  county when every row names the same county); only the tiers the file's projects are in;
+- new: a project with no report before D in the year.
+A correction (D before the year's latest report date) is compared with the state before D, and
+each finding lists the project's later report dates, whose states it changes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import duckdb
+import polars as pl
+
+from pipelines.vocab import schema
+
+KIND_ZH: dict[str, str] = {
+    "ytd_down": "本年累计完成投资减少",
+    "cumulative_down": "累计完成投资减少",
+    "stage_back": "建设状态倒退",
+    "start_changed": "已开工项目的实际开（复）工时间被修改",
+    "start_cleared": "已开工项目的实际开（复）工时间被清空",
+    "total_changed": "总投资变动超过阈值",
+    "plan_changed": "年度计划投资变动超过阈值",
+    "missing": "本期漏报（上期报送、本期文件中没有）",
+    "new": "本期新增项目",
+}
+KINDS = tuple(KIND_ZH)
+CHANGE_SHARE = 0.20  # 总投资 / 年度计划投资 changes above this share of the earlier value are flagged
+
+
+@dataclass(frozen=True)
+class Rules:
+    """The audit's thresholds (defaults above)."""
+
+    change_share: float = CHANGE_SHARE
+
+
+CHANGES_DDL = next(d for d in schema.DDL if "change_findings" in d)
+FINDING_COLUMNS: tuple[str, ...] = (
+    "project_id", "project_name", "city_code", "county_code", "source_row", "kind", "field",
+    "old_value", "new_value", "prev_report_date", "later_reports",
+)
+_SCHEMA: dict[str, Any] = {
+    "project_id": pl.String, "project_name": pl.String, "city_code": pl.String, "county_code": pl.String,
+    "source_row": pl.Int64, "kind": pl.String, "field": pl.String, "old_value": pl.String,
+    "new_value": pl.String, "prev_report_date": pl.Date, "later_reports": pl.String,
+}
+# What the audit reads of the incoming report (and of the state before it).
+_AUDIT_FIELDS = ("project_name", "city_code", "county_code", "tier", "stage", "total_investment", "annual_plan",
+                 "ytd_completed", "completed_before_year", "actual_start_date")
+
+
+def _bit(name: str) -> int:
+    return schema.FIELD_BIT[name]
+
+
+def _has(name: str) -> str:
+    """The incoming report states field name (the file's layout carries it)."""
+    return f"(($mask & {_bit(name)}) <> 0)"
+
+
+def _num(expr: str) -> str:
+    """A money value as text: 「4000」, 「1234.5」, 「（空）」 for none."""
+    return f"coalesce(regexp_replace(printf('%.2f', {expr}), '\\.?0+$', ''), '（空）')"
+
+
+def _day(expr: str) -> str:
+    return f"coalesce(strftime({expr}, '%Y-%m-%d'), '（空）')"
+
+
+_RANK = "CASE {} " + " ".join(f"WHEN '{s}' THEN {r}" for s, r in schema.STAGE_ORDER.items()) + " END"
+_NEW_CUM = (
+    f"coalesce(CASE WHEN {_has('completed_before_year')} THEN n.completed_before_year ELSE p.completed_before_year END, 0)"
+    f" + coalesce(CASE WHEN {_has('ytd_completed')} THEN n.ytd_completed ELSE p.ytd_completed END, 0)"
+)
+_OLD_CUM = "coalesce(p.completed_before_year, 0) + coalesce(p.ytd_completed, 0)"
+_YTD_DOWN = f"({_has('ytd_completed')} AND coalesce(n.ytd_completed, 0) < coalesce(p.ytd_completed, 0))"
+
+
+def _changed(name: str) -> str:
+    return (f"({_has(name)} AND n.{name} IS NOT NULL AND p.{name} IS NOT NULL "
+            f"AND abs(n.{name} - p.{name}) > $share * abs(p.{name}))")
+
+
+# One row per finding: (kind, field, condition, old text, new text) over j (the file's rows
+# joined to their earlier state p; p.project_id is null for a project new this year).
+_RULES: tuple[tuple[str, str, str, str, str], ...] = (
+    ("new", "项目", "p.project_id IS NULL", "NULL", "NULL"),
+    ("ytd_down", schema.FIELD["ytd_completed"].zh, f"p.project_id IS NOT NULL AND {_YTD_DOWN}",
+     _num("p.ytd_completed"), _num("n.ytd_completed")),
+    ("cumulative_down", "累计完成投资",
+     f"p.project_id IS NOT NULL AND NOT {_YTD_DOWN} AND "
+     f"({_has('ytd_completed')} OR {_has('completed_before_year')}) AND ({_NEW_CUM}) < ({_OLD_CUM})",
+     _num(_OLD_CUM), _num(_NEW_CUM)),
+    ("stage_back", schema.FIELD["stage"].zh,
+     f"{_has('stage')} AND {_RANK.format('n.stage')} < {_RANK.format('p.stage')}",
+     "p.stage", "n.stage"),
+    ("start_changed", schema.FIELD["actual_start_date"].zh,
+     f"{_has('actual_start_date')} AND p.actual_start_date <= p.last_report_date "
+     "AND n.actual_start_date IS NOT NULL AND n.actual_start_date <> p.actual_start_date",
+     _day("p.actual_start_date"), _day("n.actual_start_date")),
+    ("start_cleared", schema.FIELD["actual_start_date"].zh,
+     f"{_has('actual_start_date')} AND p.actual_start_date <= p.last_report_date AND n.actual_start_date IS NULL",
+     _day("p.actual_start_date"), _day("n.actual_start_date")),
+    ("total_changed", schema.FIELD["total_investment"].zh, _changed("total_investment"),
+     _num("p.total_investment"), _num("n.total_investment")),
+    ("plan_changed", "年度计划投资", _changed("annual_plan"), _num("p.annual_plan"), _num("n.annual_plan")),
+)
+
+
+
+def _on_j(expr: str) -> str:
+    """A rule's expression over n (the report) and p (the state before) as one over j's columns."""
+    return expr.replace("n.", "n_").replace("p.", "p_")
+
+
+_AUDIT_SQL = f"""
+WITH n AS (SELECT * FROM audit_new),
+p AS (SELECT * FROM states WHERE year = $year AND as_of = $prev_snap),
+j AS (
+    SELECT n.project_id AS pid, n.source_row, n.project_name AS name, n.city_code AS city, n.county_code AS county,
+           p.last_report_date AS prev_date, {", ".join(f"n.{c} AS n_{c}, p.{c} AS p_{c}" for c in _AUDIT_FIELDS)},
+           p.project_id AS p_project_id, p.last_report_date AS p_last_report_date
+    FROM n LEFT JOIN p ON p.project_id = n.project_id
+),
+scope AS (   -- the unit: a city, or one county of it
+    SELECT city_code,
+           CASE WHEN $region_is_city THEN NULL
+                WHEN (SELECT count(DISTINCT city_code) FROM n) = 1
+                     AND count(county_code) = count(*) AND count(DISTINCT county_code) = 1 THEN min(county_code)
+           END AS county_code
+    FROM n GROUP BY city_code
+),
+tiers AS (
+    SELECT DISTINCT coalesce(pr.tier, n.tier) AS tier FROM n LEFT JOIN projects pr USING (project_id)
+),
+unit_last AS (   -- the unit's previous report date (a unit that skipped a period: its own last one)
+    SELECT sc.city_code, sc.county_code, max(r.report_date) AS last_date
+    FROM scope sc
+    JOIN reports r ON r.year = $year AND r.report_date < $d AND r.city_code = sc.city_code
+        AND (sc.county_code IS NULL OR r.county_code = sc.county_code)
+    JOIN projects pr ON pr.project_id = r.project_id
+    WHERE pr.tier IN (SELECT tier FROM tiers)
+    GROUP BY ALL
+),
+missing AS (
+    SELECT s.project_id AS pid, s.project_name AS name, s.city_code AS city, s.county_code AS county,
+           s.last_report_date AS prev_date
+    FROM unit_last u
+    JOIN states s ON s.year = $year AND s.as_of = u.last_date AND s.last_report_date = u.last_date
+        AND s.city_code = u.city_code AND (u.county_code IS NULL OR s.county_code = u.county_code)
+    JOIN projects pr ON pr.project_id = s.project_id
+    WHERE pr.tier IN (SELECT tier FROM tiers)
+      AND coalesce(s.stage, '') NOT IN {schema.DONE_STAGES_SQL}
+      AND s.project_id NOT IN (SELECT project_id FROM n)
+      AND s.project_id NOT IN (SELECT project_id FROM reports WHERE year = $year AND report_date = $d)
+),
+f AS (
+    {" UNION ALL ".join(
+        f"SELECT pid, name, city, county, source_row, '{kind}' AS kind, '{zh}' AS field, "
+        f"{_on_j(old)}::VARCHAR AS old_value, {_on_j(new)}::VARCHAR AS new_value, prev_date FROM j "
+        f"WHERE {_on_j(cond)}"
+        for kind, zh, cond, old, new in _RULES
+    )}
+    UNION ALL
+    SELECT pid, name, city, county, NULL, 'missing', '项目', '已报送', '未报送', prev_date FROM missing
+),
+later AS (
+    SELECT project_id AS pid, string_agg(strftime(report_date, '%Y-%m-%d'), '、' ORDER BY report_date) AS later_reports
+    FROM reports
+    WHERE year = $year AND report_date > $d AND project_id IN (SELECT pid FROM f)
+    GROUP BY 1
+)
+SELECT f.pid AS project_id, f.name AS project_name, f.city AS city_code, f.county AS county_code, f.source_row,
+       f.kind, f.field, f.old_value, f.new_value, f.prev_date AS prev_report_date, later.later_reports
+FROM f LEFT JOIN later USING (pid)
+ORDER BY f.source_row NULLS LAST, f.kind, f.pid
+"""
+
+
+def _params(con: duckdb.DuckDBPyConnection, report_date: date, mask: int, region_code: str | None,
+            rules: Rules) -> dict[str, Any]:
+    from pipelines.vocab.reference import region_by_code
+
+    y = report_date.year
+    row = con.execute("SELECT max(as_of) FROM states WHERE year = ? AND as_of < ?", [y, report_date]).fetchall()
+    region = region_by_code().get(region_code or "")
+    return {"year": y, "d": report_date, "prev_snap": row[0][0] if row else None, "mask": mask,
+            "share": rules.change_share, "region_is_city": bool(region and region.level == "city")}
+
+
+def audit(con: duckdb.DuckDBPyConnection, new: pl.DataFrame, report_date: date, mask: int,
+          region_code: str | None = None, rules: Rules = Rules()) -> pl.DataFrame:
+    """The findings of a report (rows: project_id, source_row and the audited fields) at report_date,
+    whose file carries the fields in mask (schema.FIELD_BIT), against the states before it."""
+    cols = ["project_id", "source_row", *_AUDIT_FIELDS]
+    con.register("audit_new", new.select(cols))
+    try:
+        return con.sql(_AUDIT_SQL, params=_params(con, report_date, mask, region_code, rules)).pl()
+    finally:
+        con.unregister("audit_new")
+
+
+def present_mask(fields: tuple[str, ...] | list[str]) -> int:
+    mask = 0
+    for name in (*fields, *schema.ALWAYS_PRESENT):
+        mask |= schema.FIELD_BIT[name]
+    return mask
+
+
+def record(con: duckdb.DuckDBPyConnection, submission_id: int, report_date: date, present_fields: tuple[str, ...],
+           region_code: str | None = None, rules: Rules = Rules()) -> int:
+    """Audit a loaded submission (inside the load's transaction, after the snapshots are refreshed)
+    and store its findings; returns how many."""
+    con.execute(CHANGES_DDL)  # a database from before the audit gets its table here
+    cols = ", ".join(("project_id", "source_row", *_AUDIT_FIELDS))
+    # The load's rows of this submission, as the audit's incoming relation (a view in the transaction).
+    new = con.sql(f"SELECT {cols} FROM reports WHERE report_date = $d AND submission_id = $sid",
+                  params={"d": report_date, "sid": submission_id}).pl()
+    found = audit(con, new, report_date, present_mask(present_fields), region_code, rules)
+    if found.is_empty():
+        return 0
+    con.register("audit_found", found.with_columns(
+        submission_id=pl.lit(submission_id, pl.Int64), report_date=pl.lit(report_date, pl.Date),
+        year=pl.lit(report_date.year, pl.Int32)))
+    try:
+        con.execute("INSERT INTO change_findings BY NAME SELECT * FROM audit_found")
+    finally:
+        con.unregister("audit_found")
+    return found.height
+
+
+def preview(con: duckdb.DuckDBPyConnection, frame: pl.DataFrame, file_name: str, report_date: date,
+            present_fields: tuple[str, ...], region_code: str | None = None, rules: Rules = Rules()) -> pl.DataFrame:
+    """The findings a staged file would have if loaded now (a read connection: nothing is written).
+    A row the identity rules cannot place (the loader would refuse it) is left out."""
+    from pipelines.warehouse.store import _conform, _resolve_identity
+
+    staged = _conform(frame)
+    ids, _, _ = _resolve_identity(con, staged, file_name)
+    new = staged.with_columns(project_id=pl.Series(ids, dtype=pl.String)).filter(pl.col("project_id").is_not_null())
+    if "tier" in staged.columns:
+        new = new.with_columns(pl.col("tier").cast(pl.String))
+    return audit(con, new, report_date, present_mask(present_fields), region_code, rules)
+
+
+def later_report_dates(con: duckdb.DuckDBPyConnection, report_date: date) -> list[date]:
+    """The report dates of the year after report_date (a correction of that week changes their states)."""
+    rows = con.execute("SELECT DISTINCT report_date FROM reports WHERE year = ? AND report_date > ? ORDER BY 1",
+                       [report_date.year, report_date]).fetchall()
+    return [r[0] for r in rows]
+
+
+def _table(con: duckdb.DuckDBPyConnection) -> bool:
+    try:
+        con.execute("SELECT 1 FROM change_findings LIMIT 0").fetchall()
+    except duckdb.CatalogException:
+        return False
+    return True
+
+
+def _empty() -> pl.DataFrame:
+    return pl.DataFrame(schema={"submission_id": pl.Int64, "report_date": pl.Date, **_SCHEMA})
+
+
+def for_submission(con: duckdb.DuckDBPyConnection, submission_id: int) -> pl.DataFrame:
+    """The findings stored with one submission, in file order."""
+    if not _table(con):
+        return _empty()
+    return con.sql(
+        f"SELECT submission_id, report_date, {', '.join(FINDING_COLUMNS)} FROM change_findings "
+        "WHERE submission_id = $sid ORDER BY source_row NULLS LAST, kind, project_id",
+        params={"sid": submission_id},
+    ).pl()
+
+
+def counts_by_submission(con: duckdb.DuckDBPyConnection, submission_ids: list[int]) -> dict[int, int]:
+    """How many findings (new projects left out) each submission has."""
+    if not _table(con) or not submission_ids:
+        return {}
+    rows = con.execute(
+        "SELECT submission_id, count(*) FROM change_findings WHERE list_contains($ids, submission_id) "
+        "AND kind <> 'new' GROUP BY 1", {"ids": submission_ids}).fetchall()
+    return {int(s): int(n) for s, n in rows}
+
+
+def for_period(con: duckdb.DuckDBPyConnection, as_of: date, regions: tuple[str, ...] = ()) -> pl.DataFrame:
+    """本期变动: the findings that stand at the report date in force at as_of, for the regions (city or
+    county codes; all when empty). A project's findings come from the submission whose report of it
+    stands (a corrected resubmission's replace the first one's); a project reported missing stands
+    while no report of it at that date came in."""
+    if not _table(con):
+        return _empty()
+    row = con.execute("SELECT max(report_date) FROM submissions WHERE kind = 'reports' AND report_date <= ? "
+                      "AND year = ?", [as_of, as_of.year]).fetchall()
+    d = row[0][0] if row else None
+    if d is None:
+        return _empty()
+    return con.sql(
+        f"""SELECT f.submission_id, f.report_date, {', '.join('f.' + c for c in FINDING_COLUMNS)}
+            FROM change_findings f
+            LEFT JOIN reports r ON r.report_date = f.report_date AND r.project_id = f.project_id
+            WHERE f.report_date = $d
+              AND (len($regions) = 0 OR list_contains($regions, f.city_code) OR list_contains($regions, f.county_code))
+              AND CASE WHEN f.kind = 'missing' THEN r.project_id IS NULL
+                          AND f.submission_id = (SELECT max(g.submission_id) FROM change_findings g
+                                                 WHERE g.report_date = f.report_date AND g.project_id = f.project_id
+                                                   AND g.kind = 'missing')
+                       ELSE r.submission_id = f.submission_id END
+            ORDER BY f.city_code, f.county_code, f.kind, f.project_name""",
+        params={"d": d, "regions": list(regions)},
+    ).pl()
+
+
+def by_region(findings: pl.DataFrame) -> pl.DataFrame:
+    """Counts of findings per city and kind (地市 × 变动类型), the 本期变动 summary."""
+    from pipelines.vocab.reference import region_by_code
+
+    names = {c: r.name for c, r in region_by_code().items()}
+    if findings.is_empty():
+        return pl.DataFrame(schema={"地市": pl.String, **{KIND_ZH[k]: pl.UInt32 for k in KINDS}})
+    wide = (findings.with_columns(pl.col("city_code").replace_strict(names, default=pl.col("city_code"))
+                                  .fill_null("（未填地市）").alias("地市"))
+            .group_by("地市", "kind").len()
+            .pivot(on="kind", index="地市", values="len"))
+    for k in KINDS:
+        if k not in wide.columns:
+            wide = wide.with_columns(pl.lit(0, pl.UInt32).alias(k))
+    return wide.select("地市", *(pl.col(k).fill_null(0).alias(KIND_ZH[k]) for k in KINDS)).sort("地市")
+
+
+def line_zh(f: dict[str, Any]) -> str:
+    """One finding in words: 「第 5 行 芯片项目：本年累计完成投资减少，4000 → 3000（上期 2020-03-06）」."""
+    where = f"第 {f['source_row']} 行 " if f.get("source_row") is not None else ""
+    text = f"{where}{f['project_name'] or f['project_id']}：{KIND_ZH.get(f['kind'], f['kind'])}"
+    if f["kind"] != "new":
+        text += f"，{f['field']} {f['old_value']} → {f['new_value']}"
+    if f.get("prev_report_date") is not None:
+        text += f"（上期报告期 {f['prev_report_date']}）"
+    if f.get("later_reports"):
+        text += f"；更正的是较早报告期，影响其后的报告期 {f['later_reports']}"
+    return text
+
+
+def shown(findings: pl.DataFrame) -> pl.DataFrame:
+    """Findings as the pages show them: Chinese headers, kinds in words, regions by name."""
+    from pipelines.vocab.reference import region_by_code
+
+    names = {c: r.name for c, r in region_by_code().items()}
+    return findings.select(
+        pl.col("source_row").alias("行号"),
+        pl.col("project_name").alias("项目名称"),
+        pl.col("city_code").replace_strict(names, default=pl.col("city_code")).alias("地市"),
+        pl.col("county_code").replace_strict(names, default=pl.col("county_code")).alias("县区"),
+        pl.col("kind").replace_strict(KIND_ZH, default=pl.col("kind")).alias("变动"),
+        pl.col("field").alias("字段"),
+        pl.col("old_value").alias("原值"),
+        pl.col("new_value").alias("新值"),
+        pl.col("prev_report_date").alias("比较的上期报告期"),
+        pl.col("later_reports").alias("影响的后续报告期"),
+    )
+
+
+def to_json(findings: pl.DataFrame) -> list[dict[str, Any]]:
+    """Findings for `kaigong changes --json`: dates as ISO text, kinds with their Chinese name."""
+    out = []
+    for f in findings.iter_rows(named=True):
+        out.append({**{k: (v.isoformat() if isinstance(v, date) else v) for k, v in f.items()},
+                    "kind_zh": KIND_ZH.get(f["kind"], f["kind"])})
+    return out
+
+
+def log_with_counts(log: pl.DataFrame, counts: dict[int, int]) -> pl.DataFrame:
+    """The submission log with each submission's count of findings (new projects left out), 变动提示."""
+    return log.with_columns(
+        pl.col("submission_id").replace_strict(counts, default=0, return_dtype=pl.Int64).alias("changes"))
