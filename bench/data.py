@@ -41,7 +41,9 @@ def fingerprint(scale: Scale) -> str:
     from pipelines.warehouse import store
 
     h = hashlib.sha256(json.dumps([scale.projects, scale.weeks, scale.seed]).encode())
-    h.update((ROOT / "pipelines" / "demo.py").read_bytes())
+    for source in sorted((ROOT / "pipelines" / "demo").glob("*.py")):  # every module of the generator
+        h.update(source.name.encode())
+        h.update(source.read_bytes())
     h.update("\n".join((*schema.DDL, store._SNAPSHOT_DDL, *getattr(store, "DERIVED_DDL", ()))).encode())
     h.update(str(getattr(store, "STORE_FORMAT", "")).encode())
     h.update(str(getattr(metrics, "CELLS_FORMULA", "")).encode())  # the stored cells' formulas
