@@ -8,6 +8,8 @@ import polars as pl
 import pytest
 
 from pipelines import demo
+from pipelines.demo.weeks import frames
+from pipelines.demo.world import build
 from pipelines.vocab.reference import divisions, regions
 from pipelines.vocab.schema import CONTINUING_STAGES, STAGED_SCHEMA, STAGES, TIERS
 
@@ -172,7 +174,7 @@ def test_schema_and_fields(weekly: pl.DataFrame) -> None:
 
 
 def test_deterministic() -> None:
-    a = list(demo._frames(demo._build(demo.DEMO_COUNTS, demo.report_dates(46), demo.DEMO_SEED, True)))
+    a = list(frames(build(demo.DEMO_COUNTS, demo.report_dates(46), demo.DEMO_SEED, True)))
     b = list(demo.demo_weekly_reports())
     assert [d for d, _ in a] == [d for d, _ in b]
     assert all(fa.equals(fb) for (_, fa), (_, fb) in zip(a, b, strict=True))
