@@ -1,4 +1,4 @@
-"""Build the demo database (演示数据) from the deterministic generator in demo.py."""
+"""Build the demo database (演示数据) from the deterministic generator of this package."""
 
 from __future__ import annotations
 

@@ -14,7 +14,7 @@ from pipelines.demo.campaign import CITY_PACE, S_NEW, S_PRE
 from pipelines.demo.projects import Projects, Run
 from pipelines.demo.year import DAYS, NEVER, intensity_curve
 
-# Fridays on which many more reports than usual were missed (the first week, before holidays).
+# Fridays on which many more reports than usual were missed: the first week, after 端午 and in 国庆.
 _WEEK_MISS = {date(2020, 2, 14): 0.15, date(2020, 6, 26): 0.12, date(2020, 10, 2): 0.45}
 
 
