@@ -59,7 +59,7 @@ from pipelines.demo.campaign import (
 )
 from pipelines.demo.flat import flat_frame, write_flat_csv
 from pipelines.demo.frames import LEDGER_FIELDS, WEEKLY_FIELDS
-from pipelines.demo.scale import scale
+from pipelines.demo.large import scale
 from pipelines.demo.weeks import frames, ledger_frame
 from pipelines.demo.world import World, build
 from pipelines.demo.year import FIRST_REPORT, LAST_REPORT, LEDGER_DATE, NEVER, Q1_DATE, YEAR, report_dates
