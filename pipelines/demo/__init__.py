@@ -33,7 +33,7 @@ The generator, module by module (each step draws from one seeded generator in a 
   frames       the fields each frame states, staged-frame and series helpers
   weeks        the 台账 and weekly frames of a world
   flat         the standard flat layout (Chinese headers) and its CSV
-  scale        the bench's larger, uncalibrated sets
+  large        scale(): the bench's larger, uncalibrated sets
   load         the first-start loader (the demo database)
 """
 
