@@ -19,15 +19,18 @@ import bcrypt
 
 from pipelines.vocab.reference import counties_of, find_region, region_by_code
 
-ROLES = ("领导", "分析员", "报送员", "管理员")
+ROLES = ("领导", "分析员", "报送员", "审核员", "管理员")
 
 # What each role may do. "view_all": see every region; "upload": load submissions (a 报送员
-# only for their own region); "export": PNG/PDF/CSV; "admin": users, targets, 销号.
+# only for their own region); "export": PNG/PDF/CSV; "admin": users, targets, 销号; "review":
+# 通过/退回 submissions awaiting review (an 审核员 of a city only its own; one without a city, the
+# province's 审核员, every city); "supervise": issue, close and send back 督办单.
 PERMISSIONS: dict[str, frozenset[str]] = {
     "领导": frozenset({"view_all", "export"}),
-    "分析员": frozenset({"view_all", "export"}),
+    "分析员": frozenset({"view_all", "export", "supervise"}),
     "报送员": frozenset({"upload"}),
-    "管理员": frozenset({"view_all", "export", "upload", "admin"}),
+    "审核员": frozenset({"export", "review"}),
+    "管理员": frozenset({"view_all", "export", "upload", "admin", "review", "supervise"}),
 }
 LOCAL_USER = "本地用户"
 
@@ -45,7 +48,26 @@ class User:
     password_hash: str = ""
 
     def can(self, permission: str) -> bool:
+        if permission == "view_all" and self.role == "审核员" and not self.region_code:
+            return True  # the province's 审核员 sees every city
         return permission in PERMISSIONS.get(self.role, frozenset())
+
+    def unit_code(self) -> str | None:
+        """The city or county a 报送员 reports for (None for other roles)."""
+        return self.region_code if self.role == "报送员" else None
+
+    def reviews(self, city_code: str) -> bool:
+        """Whether this user may 通过/退回 a submission of a unit in city_code."""
+        if not self.can("review"):
+            return False
+        return self.role == "管理员" or not self.region_code or self.region_code == city_code
+
+    def answers_for(self, unit_code: str) -> bool:
+        """Whether this user may reply to a 督办单 issued to unit_code (its unit's 报送员, or a 管理员)."""
+        if self.role == "管理员":
+            return True
+        allowed = self.allowed_regions()
+        return self.role == "报送员" and allowed is not None and unit_code in allowed
 
     def allowed_regions(self) -> set[str] | None:
         """Region codes this user may load rows for; None means any."""
@@ -110,6 +132,12 @@ def add_user(name: str, password: str, role: str, region: str | None = None, pat
         region_code = hit.code
     if role == "报送员" and not region_code:
         raise ValueError("报送员必须绑定一个地市或县区")
+    if role == "审核员" and region_code:
+        level = region_by_code().get(region_code)
+        if level is None or level.level == "province":
+            region_code = None  # the province's 审核员 reviews every city
+        elif level.level != "city":
+            raise ValueError("审核员绑定一个地市（不填则为全省审核员）")
     hashed = bcrypt.hashpw(password.encode("utf-8"), bcrypt.gensalt()).decode("ascii")
     users = load_users(path)
     user = User(name, role, region_code, hashed)

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from pipelines import metrics
+from pipelines.auth import ROLES
 from pipelines.metrics import lights
 from pipelines.vocab import schema
 from pipelines.vocab.findings import SubmissionRefused
@@ -326,8 +327,8 @@ def build_parser() -> argparse.ArgumentParser:
     usub = pu.add_subparsers(dest="user_command", required=True)
     pua = usub.add_parser("add", help="创建用户（第一个管理员也用它创建）")
     pua.add_argument("name")
-    pua.add_argument("--role", required=True, choices=["领导", "分析员", "报送员", "管理员"])
-    pua.add_argument("--region", help="报送员所属地市或县区")
+    pua.add_argument("--role", required=True, choices=list(ROLES))
+    pua.add_argument("--region", help="报送员所属地市或县区；审核员所属地市（不填为全省审核员）")
     pua.add_argument("--password-stdin", action="store_true", help="从标准输入读取密码")
     pua.set_defaults(func=cmd_user_add)
     return p

@@ -11,10 +11,12 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
+from pipelines.warehouse import loop_tables
 from pipelines.warehouse.store import Warehouse, first, rebuild_snapshots
 
 # Tables in load order; snapshots are derived and rebuilt on restore.
-TABLES = ("submissions", "projects", "reports", "targets", "problem_closures", "audit_log", "meta", "change_findings")
+TABLES = ("submissions", "projects", "reports", "targets", "problem_closures", "audit_log", "meta", "change_findings",
+          *loop_tables.TABLES)
 FORMAT = "kaigong-backup/1"
 
 
@@ -33,6 +35,8 @@ def backup(wh: Warehouse, out_dir: Path) -> dict:
                       "source": str(wh.path), "tables": {}}
     with wh.read() as con:
         for table in TABLES:
+            if table in loop_tables.TABLES and not loop_tables.has(con, table):
+                continue  # a database from before the reporting loop
             data = con.sql(f"SELECT * FROM {table}").to_arrow_table()  # noqa: S608 (table from TABLES)
             path = out_dir / f"{table}.parquet"
             pq.write_table(data, path)

@@ -32,7 +32,7 @@ from pipelines import metrics
 from pipelines.ingest import vparse as vp
 from pipelines.vocab import schema
 from pipelines.vocab.findings import Finding, SubmissionRefused
-from pipelines.warehouse import changes
+from pipelines.warehouse import changes, loop_tables
 
 DATA_DIR = Path(__file__).resolve().parents[2] / "data"
 DEFAULT_DB = DATA_DIR / "kaigong.duckdb"
@@ -391,6 +391,7 @@ class Warehouse:
             try:
                 for ddl in (*schema.DDL, _SNAPSHOT_DDL, *_UPGRADE_DDL):
                     con.execute(ddl)
+                loop_tables.ensure(con)  # hook: the reporting loop's tables (warehouse/review.py …)
                 current = metrics.cells_current(con)  # before creating them: new tables are empty
                 for ddl in DERIVED_DDL:
                     con.execute(ddl)
@@ -450,11 +451,14 @@ class Warehouse:
         actor: str = "local",
         is_demo: bool = False,
         allowed_regions: set[str] | None = None,
+        in_transaction: Callable[[duckdb.DuckDBPyConnection, list[LoadOutcome]], None] | None = None,
     ) -> list[LoadOutcome]:
         """Load files in one transaction: all of them, or (on any error) none.
 
         allowed_regions, when given, is the set of city/county codes the submitter may load.
         A file already loaded (same sha256, report date, tier and region given) is skipped and said so.
+        in_transaction (hook, e.g. an approval in warehouse/review.py) runs last inside the load's
+        transaction with the loaded files' outcomes; it is not called when nothing is loaded.
         """
         if not self.path.exists():
             self.init()
@@ -507,6 +511,8 @@ class Warehouse:
                 if sub.kind == "reports" and outcome.submission_id is not None:
                     outcome.changes = changes.record(
                         con, outcome.submission_id, sub.report_date, sub.present_fields, sub.region_code)
+            if in_transaction is not None:
+                in_transaction(con, loaded)
         it = iter(loaded)
         return [outcomes[i] if i in outcomes else next(it) for i in range(len(batch))]
 
