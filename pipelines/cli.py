@@ -275,6 +275,32 @@ def cmd_user_add(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_overdue_reports(args: argparse.Namespace) -> int:
+    from pipelines.views.overdue_reports import HEADERS, overdue_reports
+
+    wh = Warehouse(args.db)
+    try:
+        with wh.read() as con:
+            frame = overdue_reports(con, args.as_of, level=args.level)
+    except ValueError as exc:
+        print(str(exc), file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps(frame.with_columns(frame["last_report_date"].cast(str)).to_dicts(), ensure_ascii=False,
+                         indent=2))
+        return 0
+    if frame.is_empty():
+        print(f"报告期 {args.as_of}：应报送的单位均已报送。")
+        return 0
+    print(f"报告期 {args.as_of} 未报送的单位（{frame.height} 个）：")
+    for r in frame.iter_rows(named=True):
+        rate = "—" if r["reporting_rate"] is None else f"{r['reporting_rate']:.1%}"
+        print(f"  {r['unit_name']}：{HEADERS['reporting_base']} {r['reporting_base']}，录入率 {rate}，"
+              f"连续 {r['missed_periods']} 期未报，最近报送 {r['last_report_date'] or '无'}，"
+              f"联系人 {r['contact'] or '（未填）'}，报送人 {r['last_submitted_by'] or '—'}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="kaigong", description="开工：工业转型升级项目调度分析")
     p.add_argument("--db", default=str(default_db_path()), help="DuckDB 文件（默认 data/kaigong.duckdb，或环境变量 KAIGONG_DB）")
@@ -301,6 +327,12 @@ def build_parser() -> argparse.ArgumentParser:
     pc.add_argument("--region", help="地市或县区（名称或代码）")
     pc.add_argument("--json", action="store_true", help="输出 JSON 数组")
     pc.set_defaults(func=cmd_changes)
+
+    po = sub.add_parser("overdue-reports", help="催报：截至报告期未报送的单位、录入率、连续未报期数与联系人")
+    po.add_argument("--as-of", type=_date, required=True, help="报告期截止日 YYYY-MM-DD")
+    po.add_argument("--level", choices=["province", "city"], help="部署层级（默认环境变量 KAIGONG_LEVEL，或 province）")
+    po.add_argument("--json", action="store_true", help="输出 JSON 数组")
+    po.set_defaults(func=cmd_overdue_reports)
 
     pd = sub.add_parser("demo", help="（重新）生成演示数据库")
     pd.set_defaults(func=cmd_demo)

@@ -75,7 +75,7 @@ def test_pending_counts_nowhere_until_approved_and_permissions(loop):
         assert review.awaiting(con, loop["clerk"]).is_empty()
     with pytest.raises(review.ReviewRefused, match="不能审核"):
         review.approve(wh, p.pending_id, loop["clerk"])
-    with pytest.raises(review.ReviewRefused, match="只能审核本市的报送.*忻州市"):
+    with pytest.raises(review.ReviewRefused, match=r"只能审核本市的报送.*忻州市"):
         review.approve(wh, p.pending_id, loop["ty"])
     assert _figures(wh) == before
     outcome = review.approve(wh, p.pending_id, loop["xz"])
