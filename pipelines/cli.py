@@ -301,6 +301,35 @@ def cmd_overdue_reports(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_notify(args: argparse.Namespace) -> int:
+    from pipelines.outputs import notify
+
+    try:
+        conf = notify.load_config(Path(args.config) if args.config else None)
+    except ValueError as exc:
+        print(str(exc), file=sys.stderr)
+        return 1
+    report = notify.run(Warehouse(args.db), args.as_of or date.today(), conf)
+    print(report.summary_zh())
+    return 1 if report.no_channel or report.failed else 0
+
+
+def cmd_review_mode(args: argparse.Namespace) -> int:
+    from pipelines.warehouse import review
+
+    wh = Warehouse(args.db)
+    if args.mode:
+        try:
+            review.set_mode(wh, args.mode, args.user)
+        except ValueError as exc:
+            print(str(exc), file=sys.stderr)
+            return 1
+    with wh.read() as con:
+        modes = review.configured_modes(con)
+    print("审核模式：" + "，".join(f"{ {'city': '地市', 'county': '县区'}[k]}报送 {v}" for k, v in modes.items()))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="kaigong", description="开工：工业转型升级项目调度分析")
     p.add_argument("--db", default=str(default_db_path()), help="DuckDB 文件（默认 data/kaigong.duckdb，或环境变量 KAIGONG_DB）")
@@ -333,6 +362,16 @@ def build_parser() -> argparse.ArgumentParser:
     po.add_argument("--level", choices=["province", "city"], help="部署层级（默认环境变量 KAIGONG_LEVEL，或 province）")
     po.add_argument("--json", action="store_true", help="输出 JSON 数组")
     po.set_defaults(func=cmd_overdue_reports)
+
+    pn = sub.add_parser("notify", help="发送通知：排入到期的通知（督办逾期、漏报）并发送队列（由 cron 定时运行）")
+    pn.add_argument("--as-of", type=_date, help="今天的日期（默认系统日期）")
+    pn.add_argument("--config", help="通知渠道配置文件（默认环境变量 KAIGONG_NOTIFY 或 ~/.config/kaigong/notify.json）")
+    pn.set_defaults(func=cmd_notify)
+
+    prm = sub.add_parser("review-mode", help="查看或设置审核模式：direct（直接计入）、review（需审核）或 city=review,county=direct")
+    prm.add_argument("mode", nargs="?")
+    prm.add_argument("--user", default="cli", help="记录在审计日志中的操作人")
+    prm.set_defaults(func=cmd_review_mode)
 
     pd = sub.add_parser("demo", help="（重新）生成演示数据库")
     pd.set_defaults(func=cmd_demo)
