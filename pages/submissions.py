@@ -4,10 +4,10 @@
 import streamlit as st
 
 from pipelines.outputs import charts
-from pipelines.views import submissions
+from pipelines.views import overdue_reports, review_status, submissions
 from pipelines.vocab import schema
 from pipelines.vocab.findings import SubmissionRefused
-from pipelines.warehouse import changes
+from pipelines.warehouse import changes, review
 from ui import data, session, state, uploads, widgets
 
 widgets.header("数据报送", "上传周报表、台账或目标任务分解表（CSV、XLSX、XLS）；先预览，确认无误后一次性导入。")
@@ -35,9 +35,13 @@ else:
     for p in prepared:
         with st.container(border=True, key=f"submissions_preview_{prepared.index(p)}"):
             uploads.preview(p)
+    reviewed = uploads.needs_review()
+    if reviewed:
+        st.caption("本级报送需审核：提交后为「待审核」，审核员通过后才计入各项指标；被退回时在下方「报送审核状态」中查看原因。")
     if prepared:
         ok = all(p.ok for p in prepared)
-        if st.button(f"确认导入 {len(prepared)} 个文件", type="primary", disabled=not ok, key="submissions_commit"):
+        verb = "提交审核" if reviewed else "确认导入"
+        if st.button(f"{verb} {len(prepared)} 个文件", type="primary", disabled=not ok, key="submissions_commit"):
             try:
                 outcomes = uploads.commit(prepared)
             except SubmissionRefused as exc:
@@ -52,6 +56,47 @@ else:
 for line in st.session_state.pop("submissions_done", []):
     st.success(line, icon=":material/check_circle:")
 
+if user.can("review"):
+    st.subheader("待审核报送")
+    waiting = data.call("review_awaiting", user)
+    if waiting.is_empty():
+        st.caption("没有待审核的报送。")
+    else:
+        widgets.table(review_status.shown(waiting), hide_index=True, key="submissions_review_list")
+        rows = {r["pending_id"]: r for r in waiting.iter_rows(named=True)}
+        pid = st.selectbox("审核一次报送", list(rows), key="submissions_review_pick",
+                           format_func=lambda i: review_status.label(rows[i]))
+        with st.container(border=True, key="submissions_review_box"):
+            uploads.preview_pending(data.call("review_pending", pid))
+            reason = st.text_input("退回原因（退回时必填）", key="submissions_review_reason")
+            c = st.columns([1, 1, 4])
+            approve = c[0].button("通过", type="primary", key="submissions_approve", icon=":material/check:")
+            send_back = c[1].button("退回", key="submissions_send_back", icon=":material/undo:")
+            if approve or send_back:
+                try:
+                    if approve:
+                        outcome = review.approve(data.warehouse(), pid, user)
+                        done = f"第 {pid} 号报送审核通过：" + outcome.summary_zh()
+                    else:
+                        review.send_back(data.warehouse(), pid, user, reason)
+                        done = f"第 {pid} 号报送已退回，报送员将看到退回原因。"
+                except (review.ReviewRefused, SubmissionRefused) as exc:
+                    st.error(str(exc) if isinstance(exc, review.ReviewRefused) else
+                             "未导入：" + "；".join(e.zh() for e in exc.errors[:20]))
+                else:
+                    data.changed()
+                    st.session_state["submissions_done"] = [done]
+                    st.rerun()
+
+# A 报送员 sees their own submissions' review status; roles that view everything see all.
+statuses = data.call("review_listing", None if user.can("view_all") else user.name, 200)
+if not statuses.is_empty():
+    st.subheader("报送审核状态")
+    widgets.table(review_status.shown(statuses), hide_index=True, key="submissions_review_status")
+    for r in statuses.filter(statuses["status"] == "已退回").head(5).iter_rows(named=True):
+        st.warning(f"第 {r['pending_id']} 号报送《{r['file_name']}》已被 {r['reviewed_by']} 退回：{r['reason']}",
+                   icon=":material/undo:")
+
 view = state.current_view()
 if view is not None:
     st.subheader("各市报送情况（漏报）")
@@ -62,6 +107,14 @@ if view is not None:
         st.caption(f"报告期 {view.as_of}：各市均已报送。")
     else:
         st.warning(f"报告期 {view.as_of} 未报送：{'、'.join(missing['group'].to_list())}")
+
+    st.subheader("催报：本期未报送的单位")
+    late = data.call("overdue_reports", view.as_of, view.filters)
+    if late.is_empty():
+        st.caption(f"报告期 {view.as_of}：应报送的单位均已报送。")
+    else:
+        st.caption(f"报告期 {view.as_of}：{late.height} 个单位有应报送项目但一个也未报送（联系人取自其最近一次报送）。")
+        widgets.table(overdue_reports.shown(late), hide_index=True, key="submissions_overdue_reports")
 
     st.subheader("本期变动（与上期相比）")
     period = data.call("changes_for_period", view.as_of, (*view.filters.cities, *view.filters.counties))

@@ -10,8 +10,9 @@ import streamlit as st
 
 from pipelines.metrics import lights
 from pipelines.outputs import geo
-from pipelines.views import dashboard, history, problems, ranking, submissions
-from pipelines.warehouse import changes
+from pipelines.views import dashboard, history, overdue_reports, problems, ranking, submissions
+from pipelines.views import supervision as supervision_view
+from pipelines.warehouse import changes, review
 from pipelines.warehouse.store import Warehouse, default_db_path
 
 
@@ -54,6 +55,14 @@ _CALLS: dict[str, Callable[..., Any]] = {
     "changes_for_period": changes.for_period,
     "changes_for_submission": changes.for_submission,
     "changes_counts": changes.counts_by_submission,
+    # the reporting loop (issue 16)
+    "review_modes": review.configured_modes,
+    "review_awaiting": review.awaiting,
+    "review_pending": review.pending_submission,
+    "review_listing": lambda con, who, limit: review.listing(con, submitted_by=who, limit=limit),
+    "overdue_reports": lambda con, as_of, f: overdue_reports.overdue_reports(con, as_of, filters=f),
+    "supervision_orders": supervision_view.visible_orders,
+    "supervision_candidates": supervision_view.candidates,
 }
 
 

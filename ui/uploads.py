@@ -13,6 +13,8 @@ import streamlit as st
 
 from pipelines.ingest.prepare import Prepared, layout_zh, load_prepared, preview_rows
 from pipelines.ingest.prepare import prepare as _prepare
+from pipelines.vocab.findings import SubmissionRefused
+from pipelines.warehouse import review
 from pipelines.warehouse.changes import line_zh
 from pipelines.warehouse.store import LoadOutcome, Submission
 
@@ -81,6 +83,18 @@ def preview(p: Prepared) -> None:
         _changes(sub)
 
 
+def preview_pending(sub: Submission) -> None:
+    """A submission awaiting review as its 审核员 sees it: the rows, the reader's warnings and the
+    change audit against the data as it is now."""
+    st.markdown(f"**{fmt.md(sub.file_name)}** · {sub.frame.height} 个项目 · 报告期 {sub.report_date} · "
+                f"版式：{fmt.md(layout_zh(sub.layout))}")
+    widgets.table(preview_rows(sub), hide_index=True, height=200)
+    for w in sub.warnings[:_MAX_SHOWN]:
+        st.markdown(f"- :orange[提示] {fmt.md(w.zh())}")
+    if sub.kind == "reports":
+        _changes(sub)
+
+
 def _changes(sub: Submission) -> None:
     """The change audit against each project's previous report (warnings only: the file still loads)."""
     cache: dict = st.session_state.setdefault(_CHANGES, {})
@@ -102,10 +116,23 @@ def _changes(sub: Submission) -> None:
             st.caption(f"另有 {listed.height - _MAX_SHOWN} 条变动未列出")
 
 
-def commit(prepared: list[Prepared]) -> list[LoadOutcome]:
-    """Load every previewed file in one transaction as the signed-in user, limited to their regions."""
+def needs_review() -> bool:
+    """Whether the signed-in user's files wait for an 审核员 (pipelines.warehouse.review)."""
+    return review.reviewed(session.current_user(), data.call("review_modes"))
+
+
+def commit(prepared: list[Prepared]) -> list[LoadOutcome] | list[review.PendingOutcome]:
+    """Load every previewed file in one transaction as the signed-in user, limited to their regions;
+    under review, keep them as 待审核 instead (they count once approved)."""
     user = session.current_user()
-    outcomes = load_prepared(data.warehouse(), prepared, actor=user.name, allowed_regions=user.allowed_regions())
+    outcomes: list[LoadOutcome] | list[review.PendingOutcome]
+    if needs_review():
+        errors = [e for p in prepared for e in p.errors]
+        if errors or any(p.submission is None for p in prepared):
+            raise SubmissionRefused("、".join(p.file_name for p in prepared), errors)
+        outcomes = review.submit(data.warehouse(), [p.submission for p in prepared if p.submission], user)
+    else:
+        outcomes = load_prepared(data.warehouse(), prepared, actor=user.name, allowed_regions=user.allowed_regions())
     st.session_state.pop(_CACHE, None)
     st.session_state.pop(_CHANGES, None)
     data.changed()

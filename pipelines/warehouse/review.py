@@ -83,15 +83,20 @@ def city_of(unit_code: str) -> str:
     return unit_code
 
 
-def needs_review(wh: Warehouse, user: auth.User) -> bool:
-    """Whether this user's validated files wait for an 审核员 (a 报送员 in a deployment that reviews
-    their level, with sign-in on)."""
+def reviewed(user: auth.User, modes: dict[str, str]) -> bool:
+    """Whether this user's validated files wait for an 审核员 under these modes (a 报送员 whose
+    level is reviewed, with sign-in on)."""
     unit = user.unit_code()
     if unit is None or not auth.sign_in_required():
         return False
-    with wh.read() as con:
-        modes = configured_modes(con)
     return modes.get(unit_level(unit) or "city") == "review"
+
+
+def needs_review(wh: Warehouse, user: auth.User) -> bool:
+    if user.unit_code() is None:
+        return False
+    with wh.read() as con:
+        return reviewed(user, configured_modes(con))
 
 
 # ---- storing a file for review --------------------------------------------------------------
