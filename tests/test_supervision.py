@@ -72,3 +72,26 @@ def test_overdue_and_counts_per_region(wh):
     with wh.write("t", "t") as con:
         assert sv.queue_overdue_notices(con, date(2020, 3, 26)) == 1
         assert sv.queue_overdue_notices(con, date(2020, 3, 27)) == 0  # once per order and deadline
+
+
+def test_briefing_reports_supervision_orders(wh):
+    from pipelines.outputs import briefing
+    from tests.conftest import load_rows
+
+    load_rows(wh, date(2020, 3, 13), [{"project_name": "甲", "city_code": "140900", "city_name": "忻州市",
+                                       "tier": "市级千项", "stage": "在建"}])
+    with wh.read() as con:
+        assert not any("督办单" in s for s in briefing.collect(con, date(2020, 3, 13), today=TODAY).sentences)
+    sv.issue(wh, ANALYST, "140900", "甲", date(2020, 3, 25), today=TODAY)
+    sv.issue(wh, ANALYST, "140902", "乙", date(2020, 3, 30), today=TODAY)
+    c = sv.issue(wh, ANALYST, "140100", "丙", date(2020, 3, 25), today=TODAY)
+    sv.reply(wh, TY_CLERK, c, "已办")
+    sv.close(wh, ANALYST, c)
+    with wh.read() as con:
+        data = briefing.collect(con, date(2020, 3, 13), today=date(2020, 3, 26))
+        xz = briefing.collect(con, date(2020, 3, 13), today=date(2020, 3, 26),
+                              filters=briefing.metrics.Filters(cities=("140100",)))
+    assert data.sentences[-1] == "督办单：在办2件（其中逾期未回复1件），已办结1件；逾期较多的是忻州市（1件）。"
+    assert xz.supervision == {"open": 0, "overdue": 0, "closed": 1}
+    html = briefing.render_html(data, [])
+    assert "督办单（在办2件，逾期未回复1件，已办结1件）" in html and "<td>忻州市</td>" in html

@@ -25,6 +25,7 @@ from pipelines.metrics import lights
 from pipelines.views.problems import open_problems
 from pipelines.vocab import schema
 from pipelines.vocab.reference import region_by_code
+from pipelines.warehouse import supervision
 
 Progress = Callable[[str], None]
 
@@ -54,6 +55,8 @@ class BriefingData:
     footnotes: list[str] = field(default_factory=list)
     lights: dict[str, Any] = field(default_factory=dict)  # lights_red/yellow/green over S (pipelines/lights.py)
     lit: pl.DataFrame = field(default_factory=pl.DataFrame)  # the 亮灯清单, red first
+    supervision: dict[str, int] = field(default_factory=dict)  # 督办单 open/overdue/closed (warehouse/supervision.py)
+    supervision_regions: list[dict[str, Any]] = field(default_factory=list)  # the same per city
 
 
 def _yi(wan: float | None) -> str:
@@ -163,8 +166,19 @@ def filter_lines(view_year: int, as_of: date, filters: metrics.Filters) -> list[
     ]
 
 
+def supervision_sentence(counts: dict[str, int], regions: list[dict[str, Any]]) -> str | None:
+    """「督办单：在办3件（其中逾期未回复1件），已办结2件；逾期较多的是忻州市（1件）。」, or None without orders."""
+    if not any(counts.values()):
+        return None
+    text = f"督办单：在办{counts['open']}件（其中逾期未回复{counts['overdue']}件），已办结{counts['closed']}件"
+    late = [r for r in sorted(regions, key=lambda r: -r["overdue"]) if r["overdue"]][:3]
+    if late:
+        text += "；逾期较多的是" + "、".join(f"{r['region']}（{r['overdue']}件）" for r in late)
+    return text + "。"
+
+
 def collect(con: duckdb.DuckDBPyConnection, as_of: date, *, year: int | None = None,
-            filters: metrics.Filters = NO_FILTERS, is_demo: bool = False) -> BriefingData:
+            filters: metrics.Filters = NO_FILTERS, is_demo: bool = False, today: date | None = None) -> BriefingData:
     """Compute everything the briefing prints."""
     y = year or as_of.year
     d = min(as_of, date(y, 12, 31))
@@ -195,6 +209,12 @@ def collect(con: duckdb.DuckDBPyConnection, as_of: date, *, year: int | None = N
     data.lights, data.lit = light_counts, lit
     data.sentences.insert(2, lights.briefing_sentence(light_counts, lit))  # after the counts sentence
     data.footnotes.extend(lights.formulas_zh())
+    # hook: the 督办单 as they stand today (open, overdue without reply, closed), in the filter's cities
+    orders = supervision.orders(con, today or date.today(), city_codes=filters.cities or None)
+    data.supervision = supervision.totals(orders)
+    data.supervision_regions = supervision.counts_by_region(orders).to_dicts()
+    if (line := supervision_sentence(data.supervision, data.supervision_regions)) is not None:
+        data.sentences.append(line)
     return data
 
 
