@@ -8,7 +8,7 @@ from pipelines.views import overdue_reports, review_status, submissions
 from pipelines.vocab import schema
 from pipelines.vocab.findings import SubmissionRefused
 from pipelines.warehouse import changes, review
-from ui import data, session, state, uploads, widgets
+from ui import data, fmt, session, state, uploads, widgets
 
 widgets.header("数据报送", "上传周报表、台账或目标任务分解表（CSV、XLSX、XLS）；先预览，确认无误后一次性导入。")
 
@@ -92,10 +92,14 @@ if user.can("review"):
 statuses = data.call("review_listing", None if user.can("view_all") else user.name, 200)
 if not statuses.is_empty():
     st.subheader("报送审核状态")
+    with st.container(key="submissions_review_latest"):
+        for r in statuses.head(5).iter_rows(named=True):
+            line = review_status.status_line(r)
+            if r["status"] == "已退回":
+                st.warning(line, icon=":material/undo:")
+            else:
+                st.markdown("- " + fmt.md(line))
     widgets.table(review_status.shown(statuses), hide_index=True, key="submissions_review_status")
-    for r in statuses.filter(statuses["status"] == "已退回").head(5).iter_rows(named=True):
-        st.warning(f"第 {r['pending_id']} 号报送《{r['file_name']}》已被 {r['reviewed_by']} 退回：{r['reason']}",
-                   icon=":material/undo:")
 
 view = state.current_view()
 if view is not None:

@@ -23,3 +23,14 @@ def shown(frame: pl.DataFrame) -> pl.DataFrame:
 def label(row: dict) -> str:
     name = getattr(region_by_code().get(row["unit_code"]), "name", row["unit_code"])
     return f"第 {row['pending_id']} 号 · {name} · {row['file_name']} · 报告期 {row['report_date']}（{row['submitted_by']}）"
+
+
+def status_line(row: dict) -> str:
+    """「第 3 号报送《忻州周报.csv》（报告期 2020-03-20）：已通过（xz_review，2020-03-20 10:00）」, with the reason when sent back."""
+    text = f"第 {row['pending_id']} 号报送《{row['file_name']}》（报告期 {row['report_date']}）：{row['status']}"
+    if row["reviewed_by"] and row["status"] != "待审核":
+        when = f"，{row['reviewed_at']:%Y-%m-%d %H:%M}" if row["reviewed_at"] else ""
+        text += f"（{row['reviewed_by']}{when}）"
+    if row["status"] == "已退回" and row["reason"]:
+        text += f"，退回原因：{row['reason']}"
+    return text
