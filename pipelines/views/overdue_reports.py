@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 from datetime import date
+from typing import Any
 
 import duckdb
 import polars as pl
@@ -22,7 +23,7 @@ from pipelines.vocab.reference import region_by_code
 NO_FILTERS = metrics.Filters()
 LEVELS = {"province": "city", "city": "county"}  # deployment level → the units that report
 
-SCHEMA = {
+SCHEMA: dict[str, Any] = {
     "unit_code": pl.String, "unit_name": pl.String, "reporting_base": pl.Int64, "reported": pl.Int64,
     "reporting_rate": pl.Float64, "missed_periods": pl.Int64, "last_report_date": pl.Date,
     "contact": pl.String, "last_submitted_by": pl.String,
@@ -85,7 +86,7 @@ def overdue_reports(con: duckdb.DuckDBPyConnection, as_of: date, *, level: str |
     out = out.join(last.cast({"unit_code": pl.String}), on="unit_code", how="left") if last.height else \
         out.with_columns(pl.lit(None, pl.Date).alias("last_report_date"), pl.lit(None, pl.String).alias("contact"),
                          pl.lit(None, pl.String).alias("last_submitted_by"))
-    return out.select(list(SCHEMA)).cast(SCHEMA).sort(["missed_periods", "unit_code"], descending=[True, False])
+    return out.select(list(SCHEMA)).cast(pl.Schema(SCHEMA)).sort(["missed_periods", "unit_code"], descending=[True, False])
 
 
 def shown(frame: pl.DataFrame) -> pl.DataFrame:

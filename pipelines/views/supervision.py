@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 import duckdb
 import polars as pl
@@ -13,7 +14,7 @@ from pipelines.views.problems import open_problems
 from pipelines.vocab.reference import region_by_code
 from pipelines.warehouse import supervision
 
-_CANDIDATES = {"project_id": pl.String, "project_name": pl.String, "source": pl.String, "why": pl.String}
+_CANDIDATES: dict[str, Any] = {"project_id": pl.String, "project_name": pl.String, "source": pl.String, "why": pl.String}
 
 
 def unit_filters(unit_code: str) -> metrics.Filters:
@@ -37,7 +38,7 @@ def candidates(con: duckdb.DuckDBPyConnection, view: View, unit_code: str) -> pl
                        why=pl.col("not_started_reason").fill_null("未说明原因")),
         problems.select("project_id", "project_name", source=pl.lit("问题未解决"), why=pl.col("problem")),
     ]
-    return pl.concat([p.cast(_CANDIDATES) for p in parts]).unique(maintain_order=True)
+    return pl.concat([p.cast(pl.Schema(_CANDIDATES)) for p in parts]).unique(maintain_order=True)
 
 
 def visible_orders(con: duckdb.DuckDBPyConnection, user: auth.User, today: date) -> pl.DataFrame:

@@ -170,7 +170,7 @@ def submit(wh: Warehouse, batch: list[Submission], user: auth.User) -> list[Pend
 
 _LIST_COLS = ("pending_id", "status", "unit_code", "city_code", "file_name", "kind", "layout", "rows", "report_date",
               "submitted_at", "submitted_by", "reviewed_at", "reviewed_by", "reason", "submission_id")
-_LIST_SCHEMA = {c: pl.String for c in _LIST_COLS} | {
+_LIST_SCHEMA: dict[str, Any] = {c: pl.String for c in _LIST_COLS} | {
     "pending_id": pl.Int64, "rows": pl.Int64, "report_date": pl.Date, "submitted_at": pl.Datetime("us"),
     "reviewed_at": pl.Datetime("us"), "submission_id": pl.Int64}
 

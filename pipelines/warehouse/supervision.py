@@ -9,6 +9,7 @@ step is an audited write; issuing (and falling overdue, found by `kaigong notify
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 import duckdb
 import polars as pl
@@ -119,7 +120,7 @@ def send_back(wh: Warehouse, user: auth.User, order_id: int, reason: str) -> Non
 
 # ---- reading ---------------------------------------------------------------------------------
 
-_SCHEMA = {
+_SCHEMA: dict[str, Any] = {
     "order_id": pl.Int64, "unit_code": pl.String, "city_code": pl.String, "source": pl.String, "text": pl.String,
     "deadline": pl.Date, "project_names": pl.List(pl.String), "status": pl.String, "issued_by": pl.String,
     "issued_at": pl.Datetime("us"), "reply": pl.String, "replied_by": pl.String, "replied_at": pl.Datetime("us"),
