@@ -177,3 +177,17 @@ def test_overdue_order_and_missing_unit_are_queued_once_and_unreachable_channel_
     with wh.read() as con:
         assert {s for (s,) in con.execute("SELECT status FROM notices").fetchall()} == {"发送失败"}
     assert notify.send_pending(wh, {}).no_channel is False  # nothing left to send
+
+
+def test_cli_notify_without_channels_says_so_and_keeps_the_queue(wh, tmp_path):
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    _issue(wh)
+    run = subprocess.run([sys.executable, "-m", "pipelines.cli", "--db", str(wh.path), "notify", "--as-of", "2020-03-20",
+                          "--config", str(tmp_path / "none.json")], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert run.returncode == 1 and "未配置通知渠道" in run.stdout
+    with wh.read() as con:
+        assert con.execute("SELECT status, attempts FROM notices").fetchall() == [("待发送", 0)]

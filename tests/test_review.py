@@ -135,3 +135,46 @@ def test_later_file_replaces_a_pending_one_and_rows_elsewhere_are_refused(loop):
     with pytest.raises(SubmissionRefused) as exc:
         review.submit(wh, [Submission("x.csv", ty, D, raw=b"t", present_fields=("tier",))], loop["clerk"])
     assert [(e.row, e.message) for e in exc.value.errors] == [(7, "该行项目不属于您负责报送的地区")]
+
+
+def test_send_back_on_the_page_and_the_clerk_reads_the_reason(loop, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    from tests.conftest import ROOT
+
+    monkeypatch.setenv("KAIGONG_DB", str(loop["wh"].path))
+    review.submit(loop["wh"], [_week(1.0)], loop["clerk"])
+
+    def signed_in(name: str, password: str) -> AppTest:
+        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+        at.run()
+        at.text_input(key="signin_name").input(name)
+        at.text_input(key="signin_password").input(password)
+        at.button[0].click().run()
+        at.switch_page("pages/submissions.py").run()
+        assert not at.exception, [e.value for e in at.exception]
+        return at
+
+    ty = signed_in("ty_review", "pass-word-3")
+    assert any("没有待审核的报送" in c.value for c in ty.caption)  # 太原's 审核员 sees nothing of 忻州
+    at = signed_in("xz_review", "pass-word-2")
+    at.button(key="submissions_send_back").click().run()
+    assert any("退回需要填写原因" in e.value for e in at.error)
+    at.text_input(key="submissions_review_reason").input("本年累计完成投资有误").run()
+    at.button(key="submissions_send_back").click().run()
+    assert any("已退回" in s.value for s in at.success)
+    clerk = signed_in("xz_clerk", "pass-word-1")
+    assert any("：已退回（xz_review" in w.value and "退回原因：本年累计完成投资有误" in w.value for w in clerk.warning)
+    with loop["wh"].read() as con:
+        assert con.execute("SELECT count(*) FROM reports WHERE report_date = ?", [D]).fetchall() == [(0,)]
+
+
+def test_backup_keeps_pending_submissions(loop, tmp_path):
+    from pipelines.warehouse.backup import backup, restore
+
+    [p] = review.submit(loop["wh"], [_week(9000.0)], loop["clerk"])
+    backup(loop["wh"], tmp_path / "bk")
+    restore(tmp_path / "bk", tmp_path / "again.duckdb")
+    again = Warehouse(tmp_path / "again.duckdb")
+    review.approve(again, p.pending_id, loop["xz"])  # the restored copy can still approve it
+    assert _figures(again)[0] == 13500.0
