@@ -185,7 +185,7 @@ def cmd_restore(args: argparse.Namespace) -> int:
     from .backup import restore
 
     try:
-        manifest = restore(Path(args.backup_dir), Path(args.db))
+        manifest = restore(Path(args.backup_dir), Path(args.db), actor=args.user)
     except (ValueError, FileNotFoundError) as exc:
         print(f"恢复失败，数据库未改动：{exc}", file=sys.stderr)
         return 1
@@ -256,6 +256,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     pr = sub.add_parser("restore", help="从备份目录恢复数据库（校验后整体替换）")
     pr.add_argument("backup_dir")
+    pr.add_argument("--user", default="cli", help="记录在审计日志中的操作人")
     pr.set_defaults(func=cmd_restore)
 
     pu = sub.add_parser("user", help="用户管理")
