@@ -89,8 +89,10 @@ def print_table(items: list[dict[str, Any]], out: Any = sys.stdout) -> None:
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
+    from . import bounded
     from .ingest import ingest_files
 
+    bounded.warm()  # the reading child starts up while this process opens the database
     wh = Warehouse(args.db)
     paths = [Path(p) for p in args.files]
     missing = [str(p) for p in paths if not p.is_file()]

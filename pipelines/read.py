@@ -26,6 +26,7 @@ from typing import Any
 
 import polars as pl
 
+from pipelines import guard
 from pipelines import headers as H
 from pipelines import vparse as vp
 from pipelines.findings import Finding, Level
@@ -489,6 +490,10 @@ def _sheets(data: bytes) -> list[_Sheet]:
     fmt = _sniff(data)
     if fmt == "html":
         raise _Refuse("该文件是网页（HTML）格式的表格，不是真正的 Excel 文件：请在 Excel 中“另存为” xlsx 后上传")
+    try:  # what it would unpack to, before anything is decoded
+        guard.check(data, fmt, inflate=guard.INFLATE_IN_READER)
+    except guard.Refused as exc:
+        raise _Refuse(str(exc)) from exc
     if fmt in ("xlsx", "xls"):
         return _excel_sheets(data, fmt)
     return [_Sheet("", rows=_text_grid(data))]
@@ -705,6 +710,8 @@ def read_submission(
         _read(bytes(data), ctx, result, report_date, tier, region, frequency)
     except _Refuse as exc:
         ctx.err(str(exc))
+    except MemoryError:  # the bounded child read (pipelines.bounded) says so with its bound
+        raise
     except Exception as exc:  # a reader bug must still come back as a finding, not a traceback
         ctx.err(f"读取文件时出现意外错误（{type(exc).__name__}），请检查文件格式或联系管理员")
     result.errors, result.warnings = ctx.errors, ctx.warnings
