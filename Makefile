@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 SYSSTAMP := .sysdeps-installed
 PORT ?= 8501
 
-.PHONY: run test setup sysdeps lint bench lock demo
+.PHONY: run test setup sysdeps lint bench lock demo fuzz
 
 run: setup sysdeps
 	$(BIN)/python -m ui.serve --server.port $(PORT)
@@ -41,6 +41,11 @@ lint: setup
 
 bench: setup sysdeps
 	$(BIN)/python bench/run.py
+
+# 10,000 generated malformed files through the reader and the loader (CI runs tests/test_fuzz.py's
+# small budget only); prints the counts and the slowest and largest-memory cases.
+fuzz: setup
+	$(BIN)/python -m tests.fuzz_many --n $(or $(FUZZ_N),10000)
 
 demo: setup
 	$(BIN)/kaigong demo

@@ -18,6 +18,7 @@ if not user.can("upload"):
 elif not uploads.reader_available():
     st.warning("文件读取模块尚未就绪，暂不能上传；请稍后再试。", icon=":material/hourglass_top:")
 else:
+    uploads.warm()  # the reading child starts before the first file arrives
     template = uploads.template_bytes()
     if template is not None:
         st.download_button("下载标准填报模板（CSV）", template, file_name="开工_标准填报模板.csv", mime="text/csv",

@@ -92,8 +92,10 @@ def print_table(items: list[dict[str, Any]], out: Any = sys.stdout) -> None:
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
+    from pipelines.ingest import bounded
     from pipelines.ingest.prepare import ingest_files
 
+    bounded.warm()  # the reading child starts up while this process opens the database
     wh = Warehouse(args.db)
     paths = [Path(p) for p in args.files]
     missing = [str(p) for p in paths if not p.is_file()]
@@ -243,7 +245,7 @@ def cmd_restore(args: argparse.Namespace) -> int:
     from pipelines.warehouse.backup import restore
 
     try:
-        manifest = restore(Path(args.backup_dir), Path(args.db))
+        manifest = restore(Path(args.backup_dir), Path(args.db), actor=args.user)
     except (ValueError, FileNotFoundError) as exc:
         print(f"恢复失败，数据库未改动：{exc}", file=sys.stderr)
         return 1
@@ -320,6 +322,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     pr = sub.add_parser("restore", help="从备份目录恢复数据库（校验后整体替换）")
     pr.add_argument("backup_dir")
+    pr.add_argument("--user", default="cli", help="记录在审计日志中的操作人")
     pr.set_defaults(func=cmd_restore)
 
     pu = sub.add_parser("user", help="用户管理")

@@ -11,8 +11,8 @@ from pathlib import Path
 import polars as pl
 import streamlit as st
 
+from pipelines.ingest import bounded
 from pipelines.ingest.prepare import Prepared, layout_zh, load_prepared, preview_rows
-from pipelines.ingest.prepare import prepare as _prepare
 from pipelines.warehouse.changes import line_zh
 from pipelines.warehouse.store import LoadOutcome, Submission
 
@@ -53,12 +53,28 @@ def template_bytes() -> bytes | None:
         return write_template(Path(d) / "template.csv", "csv").read_bytes()
 
 
+def warm() -> None:
+    """Start the reading child before the first upload arrives (pipelines.ingest.bounded)."""
+    bounded.warm()
+
+
 def prepare(name: str, raw: bytes, report_date: date | None, tier: str | None, region: str | None) -> Prepared:
-    """pipelines.ingest.prepare.prepare, once per (file content, options) in this session."""
+    """pipelines.ingest.bounded.prepare (a memory-bounded child, uploads queued), once per (file content,
+    options) in this session; while the file waits its turn the page says 「排队中」 and its place."""
     key = (hashlib.sha256(raw).hexdigest(), name, report_date, tier, region)
     cache: dict = st.session_state.setdefault(_CACHE, {})
     if key not in cache:
-        cache[key] = _prepare(raw, name, report_date=report_date, tier=tier, region=region)
+        status = st.empty()
+
+        def on_wait(place: int) -> None:
+            if place:
+                status.info(f"「{fmt.md(name)}」排队中：第 {place} 位，前面的文件读完后自动开始读取",
+                            icon=":material/hourglass_top:")
+            else:
+                status.info(f"正在读取「{fmt.md(name)}」…", icon=":material/hourglass_top:")
+
+        cache[key] = bounded.prepare(raw, name, report_date=report_date, tier=tier, region=region, on_wait=on_wait)
+        status.empty()
     return cache[key]
 
 
