@@ -7,20 +7,16 @@ from pipelines.outputs import charts
 from pipelines.views import submissions
 from pipelines.vocab import schema
 from pipelines.vocab.findings import SubmissionRefused
-from ui import data, session, state, uploads, widgets
+from ui import cached, session, state, uploads, widgets
 
 widgets.header("数据报送", "上传周报表、台账或目标任务分解表（CSV、XLSX、XLS）；先预览，确认无误后一次性导入。")
 
 user = session.current_user()
 if not user.can("upload"):
     st.info(f"当前角色（{user.role}）不能上传数据，只能查看报送情况。", icon=":material/lock:")
-elif not uploads.reader_available():
-    st.warning("文件读取模块尚未就绪，暂不能上传；请稍后再试。", icon=":material/hourglass_top:")
 else:
-    template = uploads.template_bytes()
-    if template is not None:
-        st.download_button("下载标准填报模板（CSV）", template, file_name="开工_标准填报模板.csv", mime="text/csv",
-                           key="submissions_template", icon=":material/download:")
+    st.download_button("下载标准填报模板（CSV）", uploads.template_bytes(), file_name="开工_标准填报模板.csv",
+                       mime="text/csv", key="submissions_template", icon=":material/download:")
     with st.expander("可选：报告期、层级、地区（文件中没有时使用）", expanded=False):
         c = st.columns(3)
         report_date = c[0].date_input("报告期截止日", value=None, key="submissions_date", format="YYYY-MM-DD")
@@ -54,7 +50,7 @@ for line in st.session_state.pop("submissions_done", []):
 view = state.current_view()
 if view is not None:
     st.subheader("各市报送情况（漏报）")
-    matrix = data.call("reporting_matrix", view)
+    matrix = cached.reporting_matrix(view)
     widgets.chart(charts.reporting_heatmap(matrix, view.as_of), key="submissions_heatmap", filter_param="city")
     missing = submissions.missing_reports(matrix, view.as_of)
     if missing.is_empty():
@@ -64,7 +60,7 @@ if view is not None:
 
 st.subheader("报送记录")
 # A 报送员 sees the submissions they made themselves; roles that view everything see all.
-log = data.call("submission_log", 200, None if user.can("view_all") else user.name)
+log = cached.submission_log(200, None if user.can("view_all") else user.name)
 if log.is_empty():
     st.caption("还没有报送记录。")
 else:

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from pipelines.vocab import formats
 from tests.conftest import ROOT
-from ui import fmt
 
 APP = str(ROOT / "app.py")
 
@@ -23,15 +23,15 @@ def page(path: str | None = None) -> AppTest:
 
 
 @pytest.mark.parametrize(("delta", "expected"), [
-    (fmt.delta_count(4, 4), "持平"),
-    (fmt.delta_count(5, 4), "+1"),
-    (fmt.delta_yi(181_000.0, 181_000.0), "持平"),
-    (fmt.delta_yi(181_000.4, 181_000.0), "持平"),  # 0.4 万元 is +0.00 亿元 at the card's precision
-    (fmt.delta_yi(181_000.0, 181_049.0), "持平"),  # and -0.00 likewise
-    (fmt.delta_yi(181_100.0, 181_000.0), "+0.01 亿元"),
-    (fmt.delta_pp(0.5, 0.5), "持平"),
-    (fmt.delta_pp(0.5004, 0.5), "持平"),
-    (fmt.delta_pp(0.45, 0.5), "-5.0 个百分点"),
+    (formats.delta_count(4, 4), "持平"),
+    (formats.delta_count(5, 4), "+1"),
+    (formats.delta_yi(181_000.0, 181_000.0), "持平"),
+    (formats.delta_yi(181_000.4, 181_000.0), "持平"),  # 0.4 万元 is +0.00 亿元 at the card's precision
+    (formats.delta_yi(181_000.0, 181_049.0), "持平"),  # and -0.00 likewise
+    (formats.delta_yi(181_100.0, 181_000.0), "+0.01 亿元"),
+    (formats.delta_pp(0.5, 0.5), "持平"),
+    (formats.delta_pp(0.5004, 0.5), "持平"),
+    (formats.delta_pp(0.45, 0.5), "-5.0 个百分点"),
 ])
 def test_a_change_of_zero_at_the_shown_precision_is_flat(delta, expected):
     assert delta == expected

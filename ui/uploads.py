@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import tempfile
 from datetime import date
 from pathlib import Path
@@ -12,9 +11,10 @@ import streamlit as st
 
 from pipelines.ingest.prepare import Prepared, layout_zh, load_prepared, preview_rows
 from pipelines.ingest.prepare import prepare as _prepare
+from pipelines.ingest.template import write_template
 from pipelines.warehouse.store import LoadOutcome
 
-from . import data, fmt, session, widgets
+from . import cached, fmt, session, widgets
 
 _CACHE = "_kaigong_prepared"
 _MAX_SHOWN = 200  # findings listed per file (the rest are counted)
@@ -35,17 +35,9 @@ def uploader_label() -> str:
 UPLOADER_WORDS = "框中的英文是 Streamlit 自带的：「Drag and drop files here」即把文件拖到这里，「Upload」即选择文件，「per file」即每个文件的大小上限。"
 
 
-def reader_available() -> bool:
-    return importlib.util.find_spec("pipelines.ingest.read") is not None
-
-
 @st.cache_resource(show_spinner=False)
-def template_bytes() -> bytes | None:
-    """The standard template CSV (pipelines.ingest.template), or None before the reader branch is merged."""
-    if importlib.util.find_spec("pipelines.ingest.template") is None:
-        return None
-    from pipelines.ingest.template import write_template
-
+def template_bytes() -> bytes:
+    """The standard template CSV (pipelines.ingest.template, the same as `kaigong template`)."""
     with tempfile.TemporaryDirectory() as d:
         return write_template(Path(d) / "template.csv", "csv").read_bytes()
 
@@ -79,7 +71,7 @@ def preview(p: Prepared) -> None:
 def commit(prepared: list[Prepared]) -> list[LoadOutcome]:
     """Load every previewed file in one transaction as the signed-in user, limited to their regions."""
     user = session.current_user()
-    outcomes = load_prepared(data.warehouse(), prepared, actor=user.name, allowed_regions=user.allowed_regions())
+    outcomes = load_prepared(cached.warehouse(), prepared, actor=user.name, allowed_regions=user.allowed_regions())
     st.session_state.pop(_CACHE, None)
-    data.changed()
+    cached.changed()
     return outcomes
