@@ -3,40 +3,30 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
-from typing import Any
 
 import duckdb
 import polars as pl
 
 from pipelines import metrics
 from pipelines.metrics import View
+from pipelines.views.grouped import Grouped, grouped
 
 
 @dataclass
-class Completion:
-    as_of: date
-    total: dict[str, Any]
-    by: dict[str, list[dict[str, Any]]]
-    trend: pl.DataFrame
+class Completion(Grouped):
     draggers: pl.DataFrame
     targets: pl.DataFrame
 
 
 def completion(con: duckdb.DuckDBPyConnection, view: View, *, draggers_per_region: int = 3) -> Completion:
-    groups = metrics.figures_by(con, view.as_of, (None, "tier", "city", "county"), year=view.year,
-                                filters=view.filters)
-    by = {g: [it for it in items if it["annual_plan"]] for g, items in groups.items() if g is not None}
-    for items in by.values():
+    figures = grouped(con, view, ("tier", "city", "county"), shown_if="annual_plan")
+    for items in figures.by.values():
         for it in items:
             it["light"] = metrics.light(it["schedule_gap"])
     return Completion(
-        view.as_of,
-        groups[None][0],
-        by,
-        metrics.trend(con, view.as_of, year=view.year, filters=view.filters),
-        draggers(con, view, per_region=draggers_per_region),
-        metrics.targets_vs_actuals(con, view.as_of, year=view.year, filters=view.filters),
+        **vars(figures),
+        draggers=draggers(con, view, per_region=draggers_per_region),
+        targets=metrics.targets_vs_actuals(con, view.as_of, year=view.year, filters=view.filters),
     )
 
 

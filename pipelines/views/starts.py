@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
 
 import duckdb
 import polars as pl
 
 from pipelines import metrics
 from pipelines.metrics import View
+from pipelines.views.grouped import Grouped, grouped
 from pipelines.vocab import schema
 
 
@@ -21,11 +21,7 @@ def _add_month(d: date) -> date:
 
 
 @dataclass
-class Starts:
-    as_of: date
-    total: dict[str, Any]
-    by: dict[str, list[dict[str, Any]]]
-    trend: pl.DataFrame
+class Starts(Grouped):
     overdue: pl.DataFrame
     due_next_month: pl.DataFrame
     next_month_end: date
@@ -36,9 +32,7 @@ _LIST_COLS = ["project_id", "project_name", "tier", "city_name", "county_name", 
 
 
 def starts(con: duckdb.DuckDBPyConnection, view: View) -> Starts:
-    groups = metrics.figures_by(con, view.as_of, (None, "tier", "city", "county", "industry"), year=view.year,
-                                filters=view.filters)
-    by = {g: [it for it in items if it["due"]] for g, items in groups.items() if g is not None}
+    figures = grouped(con, view, ("tier", "city", "county", "industry"), shown_if="due")
     end = _add_month(view.as_of)
     cols = list(_LIST_COLS)
     # One read for both lists: an overdue project (due, not started) is one not started.
@@ -51,13 +45,4 @@ def starts(con: duckdb.DuckDBPyConnection, view: View) -> Starts:
         & (pl.col("planned_start_date") > view.as_of)
         & (pl.col("planned_start_date") <= end)
     ).select(cols).sort("planned_start_date")
-    return Starts(
-        view.as_of,
-        groups[None][0],
-        by,
-        metrics.trend(con, view.as_of, year=view.year, filters=view.filters),
-        overdue,
-        upcoming,
-        end,
-    )
-
+    return Starts(**vars(figures), overdue=overdue, due_next_month=upcoming, next_month_end=end)
