@@ -7,10 +7,8 @@ from collections.abc import Callable
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import duckdb
-import polars as pl
 import streamlit as st
 
-from pipelines.metrics import View
 from pipelines.outputs import geo
 from pipelines.views import completion as completion_view
 from pipelines.views import history, problems, submissions
@@ -47,54 +45,29 @@ def _run(name: str, path: str, version: str, _view: Callable[..., Any], *args: A
         return _view(con, *args, **kwargs)
 
 
-def _read(view: Callable[Concatenate[duckdb.DuckDBPyConnection, P], R], *args: P.args, **kwargs: P.kwargs) -> R:
-    """view over a read connection, cached until the data changes."""
-    wh = warehouse()
-    return _run(f"{view.__module__}.{view.__qualname__}", str(wh.path), wh.data_version(), view, *args, **kwargs)
+def _cached(view: Callable[Concatenate[duckdb.DuckDBPyConnection, P], R]) -> Callable[P, R]:
+    """view without its connection: run over a read connection, cached until the data changes."""
+
+    def read(*args: P.args, **kwargs: P.kwargs) -> R:
+        wh = warehouse()
+        return _run(f"{view.__module__}.{view.__qualname__}", str(wh.path), wh.data_version(), view, *args, **kwargs)
+
+    read.__doc__ = view.__doc__
+    return read
 
 
-def options() -> options_view.Options:
-    return _read(options_view.options)
-
-
-def overview(view: View) -> overview_view.Overview:
-    return _read(overview_view.overview, view)
-
-
-def starts(view: View) -> starts_view.Starts:
-    return _read(starts_view.starts, view)
-
-
-def completion(view: View) -> completion_view.Completion:
-    return _read(completion_view.completion, view)
-
-
-def regions(view: View, drill_city: str | None) -> regions_view.Regions:
-    return _read(regions_view.regions, view, drill_city)
-
-
-def ledger(view: View) -> pl.DataFrame:
-    return _read(ledger_view.ledger, view)
-
-
-def project_history(project_id: str) -> history.ProjectHistory:
-    return _read(history.project_history, project_id)
-
-
-def open_problems(view: View) -> pl.DataFrame:
-    return _read(problems.open_problems, view)
-
-
-def closed_problems() -> pl.DataFrame:
-    return _read(problems.closed_problems)
-
-
-def submission_log(limit: int, loaded_by: str | None) -> pl.DataFrame:
-    return _read(submissions.submission_log, limit, loaded_by)
-
-
-def reporting_matrix(view: View) -> pl.DataFrame:
-    return _read(submissions.reporting_matrix, view)
+# The views, as the pages call them: cached.overview(view) is views.overview.overview(con, view).
+options = _cached(options_view.options)
+overview = _cached(overview_view.overview)
+starts = _cached(starts_view.starts)
+completion = _cached(completion_view.completion)
+regions = _cached(regions_view.regions)
+ledger = _cached(ledger_view.ledger)
+project_history = _cached(history.project_history)
+open_problems = _cached(problems.open_problems)
+closed_problems = _cached(problems.closed_problems)
+submission_log = _cached(submissions.submission_log)
+reporting_matrix = _cached(submissions.reporting_matrix)
 
 
 @st.cache_data(show_spinner=False)
