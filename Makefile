@@ -15,6 +15,7 @@ run: setup sysdeps
 
 test: setup sysdeps
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/python -m pytest -n 2 --dist loadgroup --durations=10 -m "not load"
 	$(BIN)/python -m pytest -m load
 

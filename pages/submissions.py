@@ -8,21 +8,17 @@ from pipelines.views import submissions
 from pipelines.vocab import schema
 from pipelines.vocab.findings import SubmissionRefused
 from pipelines.warehouse import changes
-from ui import data, session, state, uploads, widgets
+from ui import cached, session, state, uploads, widgets
 
 widgets.header("数据报送", "上传周报表、台账或目标任务分解表（CSV、XLSX、XLS）；先预览，确认无误后一次性导入。")
 
 user = session.current_user()
 if not user.can("upload"):
     st.info(f"当前角色（{user.role}）不能上传数据，只能查看报送情况。", icon=":material/lock:")
-elif not uploads.reader_available():
-    st.warning("文件读取模块尚未就绪，暂不能上传；请稍后再试。", icon=":material/hourglass_top:")
 else:
     uploads.warm()  # the reading child starts before the first file arrives
-    template = uploads.template_bytes()
-    if template is not None:
-        st.download_button("下载标准填报模板（CSV）", template, file_name="开工_标准填报模板.csv", mime="text/csv",
-                           key="submissions_template", icon=":material/download:")
+    st.download_button("下载标准填报模板（CSV）", uploads.template_bytes(), file_name="开工_标准填报模板.csv",
+                       mime="text/csv", key="submissions_template", icon=":material/download:")
     with st.expander("可选：报告期、层级、地区（文件中没有时使用）", expanded=False):
         c = st.columns(3)
         report_date = c[0].date_input("报告期截止日", value=None, key="submissions_date", format="YYYY-MM-DD")
@@ -56,7 +52,7 @@ for line in st.session_state.pop("submissions_done", []):
 view = state.current_view()
 if view is not None:
     st.subheader("各市报送情况（漏报）")
-    matrix = data.call("reporting_matrix", view)
+    matrix = cached.reporting_matrix(view)
     widgets.chart(charts.reporting_heatmap(matrix, view.as_of), key="submissions_heatmap", filter_param="city")
     missing = submissions.missing_reports(matrix, view.as_of)
     if missing.is_empty():
@@ -65,7 +61,7 @@ if view is not None:
         st.warning(f"报告期 {view.as_of} 未报送：{'、'.join(missing['group'].to_list())}")
 
     st.subheader("本期变动（与上期相比）")
-    period = data.call("changes_for_period", view.as_of, (*view.filters.cities, *view.filters.counties))
+    period = cached.changes_for_period(view.as_of, (*view.filters.cities, *view.filters.counties))
     listed = period.filter(period["kind"] != "new")
     if period.is_empty():
         st.caption(f"报告期 {view.as_of}：没有与上期相比的变动。")
@@ -79,11 +75,11 @@ if view is not None:
 
 st.subheader("报送记录")
 # A 报送员 sees the submissions they made themselves; roles that view everything see all.
-log = data.call("submission_log", 200, None if user.can("view_all") else user.name)
+log = cached.submission_log(200, None if user.can("view_all") else user.name)
 if log.is_empty():
     st.caption("还没有报送记录。")
 else:
-    counts = data.call("changes_counts", log["submission_id"].to_list())
+    counts = cached.changes_counts(log["submission_id"].to_list())
     widgets.table(
         submissions.submission_log_shown(changes.log_with_counts(log, counts)).rename({"changes": "变动提示"}),
         hide_index=True, key="submissions_log",
@@ -92,6 +88,6 @@ else:
     if with_changes:
         sid = st.selectbox("查看一次报送的变动", with_changes, key="submissions_changes_pick",
                            format_func=lambda i: f"第 {i} 号报送（{counts[i]} 条变动）")
-        found = data.call("changes_for_submission", sid)
+        found = cached.changes_for_submission(sid)
         widgets.table(changes.shown(found.filter(found["kind"] != "new")), hide_index=True,
                       key="submissions_changes_of")

@@ -11,7 +11,7 @@ from typing import Any
 
 from pipelines import metrics
 from pipelines.metrics import lights
-from pipelines.vocab import schema
+from pipelines.vocab import formats, schema
 from pipelines.vocab.findings import SubmissionRefused
 from pipelines.vocab.reference import find_city, find_county
 from pipelines.warehouse.store import Warehouse, default_db_path
@@ -67,22 +67,25 @@ def filters_from_args(args: argparse.Namespace) -> metrics.Filters:
     )
 
 
+_MONEY_KEYS = ("total_investment", "annual_plan", "ytd_completed")  # stored in 万元, printed in 亿元
+
+
 def _fmt(key: str, value: Any) -> str:
     if value is None:
         return "—"
     if key in metrics.RATE_KEYS:
-        return f"{value * 100:.1f}%"
+        return formats.pct(value)
     if key == "schedule_gap":
-        return f"{value:+.1f}"
-    if key in ("total_investment", "annual_plan", "ytd_completed"):
-        return f"{value / 10000:,.2f}"
+        return formats.pp_num(value)
+    if key in _MONEY_KEYS:
+        return formats.yi_num(value)
     return str(value)
 
 
 def print_table(items: list[dict[str, Any]], out: Any = sys.stdout) -> None:
     keys = ["group", *metrics.FIGURE_KEYS]
     head = ["分组"] + [
-        metrics.FIGURE_ZH[k] + ("(亿元)" if k in ("total_investment", "annual_plan", "ytd_completed") else "")
+        metrics.FIGURE_ZH[k] + ("(亿元)" if k in _MONEY_KEYS else "")
         for k in metrics.FIGURE_KEYS
     ]
     rows = [[str(it["group"])] + [_fmt(k, it[k]) for k in keys[1:]] for it in items]

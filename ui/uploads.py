@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import tempfile
 from datetime import date
 from pathlib import Path
@@ -13,10 +12,11 @@ import streamlit as st
 
 from pipelines.ingest import bounded
 from pipelines.ingest.prepare import Prepared, layout_zh, load_prepared, preview_rows
+from pipelines.ingest.template import write_template
 from pipelines.warehouse.changes import line_zh
 from pipelines.warehouse.store import LoadOutcome, Submission
 
-from . import data, fmt, session, widgets
+from . import cached, fmt, session, widgets
 
 _CACHE = "_kaigong_prepared"
 _CHANGES = "_kaigong_prepared_changes"
@@ -38,17 +38,9 @@ def uploader_label() -> str:
 UPLOADER_WORDS = "框中的英文是 Streamlit 自带的：「Drag and drop files here」即把文件拖到这里，「Upload」即选择文件，「per file」即每个文件的大小上限。"
 
 
-def reader_available() -> bool:
-    return importlib.util.find_spec("pipelines.ingest.read") is not None
-
-
 @st.cache_resource(show_spinner=False)
-def template_bytes() -> bytes | None:
-    """The standard template CSV (pipelines.ingest.template), or None before the reader branch is merged."""
-    if importlib.util.find_spec("pipelines.ingest.template") is None:
-        return None
-    from pipelines.ingest.template import write_template
-
+def template_bytes() -> bytes:
+    """The standard template CSV (pipelines.ingest.template, the same as `kaigong template`)."""
     with tempfile.TemporaryDirectory() as d:
         return write_template(Path(d) / "template.csv", "csv").read_bytes()
 
@@ -102,7 +94,7 @@ def _changes(sub: Submission) -> None:
     cache: dict = st.session_state.setdefault(_CHANGES, {})
     key = (sub.digest(), sub.file_name, sub.report_date, sub.region_code)
     if key not in cache:
-        cache[key] = data.change_preview(sub)
+        cache[key] = cached.change_preview(sub)
     found, later = cache[key]
     listed = found.filter(pl.col("kind") != "new")
     new = found.height - listed.height
@@ -121,8 +113,8 @@ def _changes(sub: Submission) -> None:
 def commit(prepared: list[Prepared]) -> list[LoadOutcome]:
     """Load every previewed file in one transaction as the signed-in user, limited to their regions."""
     user = session.current_user()
-    outcomes = load_prepared(data.warehouse(), prepared, actor=user.name, allowed_regions=user.allowed_regions())
+    outcomes = load_prepared(cached.warehouse(), prepared, actor=user.name, allowed_regions=user.allowed_regions())
     st.session_state.pop(_CACHE, None)
     st.session_state.pop(_CHANGES, None)
-    data.changed()
+    cached.changed()
     return outcomes
