@@ -21,30 +21,18 @@ import calendar
 import json
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
 import duckdb
 import polars as pl
 
+from pipelines.metrics.view import Filters, View  # noqa: F401  (re-exported)
 from pipelines.vocab import schema
 from pipelines.vocab.reference import region_by_code
 
 # ---- parameters -------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Filters:
-    """The filtered set S: each tuple empty = no restriction."""
-
-    tiers: tuple[str, ...] = ()
-    cities: tuple[str, ...] = ()  # GB/T 2260 codes
-    counties: tuple[str, ...] = ()
-    industries: tuple[str, ...] = ()  # industry names as shown (division name or free text)
-    stages: tuple[str, ...] = ()
-    size_bands: tuple[str, ...] = ()
-    project_ids: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -946,13 +934,4 @@ def to_json_rows(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def dumps(items: list[dict[str, Any]]) -> str:
     return json.dumps(to_json_rows(items), ensure_ascii=False, indent=2)
-
-
-@dataclass(frozen=True)
-class View:
-    """What a page shows: the report date, year and filters (the URL carries it)."""
-
-    as_of: date
-    year: int
-    filters: Filters = field(default_factory=Filters)
 
