@@ -28,11 +28,10 @@ from typing import TypeVar
 import duckdb
 import polars as pl
 
-from pipelines import metrics
 from pipelines.ingest import vparse as vp
 from pipelines.vocab import schema
 from pipelines.vocab.findings import Finding, SubmissionRefused
-from pipelines.warehouse import changes
+from pipelines.warehouse import cells, changes
 
 DATA_DIR = Path(__file__).resolve().parents[2] / "data"
 DEFAULT_DB = DATA_DIR / "kaigong.duckdb"
@@ -157,8 +156,8 @@ SELECT year, report_date AS as_of, project_id, report_date AS last_report_date,
     {", ".join(f"CASE WHEN (present & {_bit(c)}) <> 0 THEN {c} END AS {c}" for c in _STATE_COLS)}
 FROM reports WHERE is_state"""
 
-# Derived tables kept by the loader beside the snapshots: the figures' cells (metrics.py).
-DERIVED_DDL: tuple[str, ...] = metrics.CELLS_DDL
+# Derived tables kept by the loader beside the snapshots: the figures' cells (warehouse/cells.py).
+DERIVED_DDL: tuple[str, ...] = cells.CELLS_DDL
 
 # A database from before is_state: the column (false: every state is in the snapshots), then the view.
 _UPGRADE_DDL: tuple[str, ...] = (
@@ -361,7 +360,7 @@ class Warehouse:
                     version = str(time.time_ns())
                     # Cells current before this write stay current after it: every write here
                     # keeps them so (a load refreshes them in this transaction).
-                    metrics.keep_cells_current(con, version)
+                    cells.keep_cells_current(con, version)
                     con.execute("INSERT OR REPLACE INTO meta VALUES ('data_version', ?)", [version])
                     con.execute("COMMIT")
                 except BaseException:
@@ -391,14 +390,14 @@ class Warehouse:
             try:
                 for ddl in (*schema.DDL, _SNAPSHOT_DDL, *_UPGRADE_DDL):
                     con.execute(ddl)
-                current = metrics.cells_current(con)  # before creating them: new tables are empty
+                current = cells.cells_current(con)  # before creating them: new tables are empty
                 for ddl in DERIVED_DDL:
                     con.execute(ddl)
                 written = first(con.execute("SELECT count(*) FROM meta WHERE key = 'data_version'"))
                 if not current and written and written[0]:  # a new file has nothing to derive
                     con.execute("BEGIN TRANSACTION")
                     try:
-                        metrics.rebuild_cells(con)
+                        cells.rebuild_cells(con)
                         con.execute("COMMIT")
                     except BaseException:
                         con.execute("ROLLBACK")
@@ -413,7 +412,7 @@ class Warehouse:
         if not self.path.exists():
             return
         with self.read() as con:
-            current = metrics.cells_current(con) and _has_states(con)
+            current = cells.cells_current(con) and _has_states(con)
         if not current:
             self.init()
 
@@ -493,15 +492,15 @@ class Warehouse:
                     loaded.append(outcome)
             if errors:
                 raise SubmissionRefused(_names(batch), errors)
-            cells_current = metrics.cells_current(con)
+            cells_current = cells.cells_current(con)
             for ddl in (*_UPGRADE_DDL, *DERIVED_DDL):  # a database from before them gets them here
                 con.execute(ddl)
             for year, since in _earliest_dates(todo).items():
                 refresh_snapshots(con, year, since)
                 if cells_current:
-                    metrics.refresh_cells(con, year, since)
+                    cells.refresh_cells(con, year, since)
             if not cells_current:
-                metrics.rebuild_cells(con)
+                cells.rebuild_cells(con)
             # The change audit, against the states before each file's date (this batch's earlier files included).
             for (sub, _, _), outcome in zip(todo, loaded, strict=True):
                 if sub.kind == "reports" and outcome.submission_id is not None:
@@ -834,4 +833,4 @@ def rebuild_snapshots(con: duckdb.DuckDBPyConnection) -> None:
     years = [y for (y,) in con.execute("SELECT DISTINCT year FROM reports ORDER BY 1").fetchall()]
     for y in years:
         refresh_snapshots(con, y, date(y, 1, 1))
-    metrics.rebuild_cells(con)
+    cells.rebuild_cells(con)
