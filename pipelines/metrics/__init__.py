@@ -5,10 +5,10 @@ are fractions; schedule_gap is in percentage points.
 
 The project set S as of report date D in year Y is every project with a report (of any
 layout) dated on or before D within Y; each project's state is its latest report on or
-before D, field by field where a layout does not carry a field (see store.refresh_snapshots).
+before D, field by field where a layout does not carry a field (see warehouse/snapshots.py).
 "The snapshots" below means the store's `states` view, which every query here reads: the
 stored snapshot rows plus each project's first report of the year, which is its own state
-and is not copied into a snapshot (store._STATES_VIEW_DDL).
+and is not copied into a snapshot (warehouse/snapshots.py, STATES_VIEW_DDL).
 
 The figures are counts and sums over S; the loader keeps them per report date and cell (see
 "figure cells" below), and figures() and trend() add cells up.

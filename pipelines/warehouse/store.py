@@ -30,85 +30,24 @@ from pipelines.vocab import schema
 from pipelines.vocab.findings import Finding, SubmissionRefused
 from pipelines.warehouse import cells, changes
 from pipelines.warehouse.connection import READER, default_db_path, first, new_alias, while_locked
+from pipelines.warehouse.snapshots import (
+    SNAPSHOT_DDL,
+    UPGRADE_DDL,
+    has_states,
+    refresh_snapshots,
+)
 
 _STATE_COLS = schema.FIELD_NAMES
 
 
-# ---- DDL that is store-internal (derived tables) -------------------------------------------
-
-_SNAPSHOT_DDL = f"""CREATE TABLE IF NOT EXISTS snapshots (
-    year INTEGER NOT NULL,
-    as_of DATE NOT NULL,              -- a report date: the state holds every report on or before it
-    project_id VARCHAR NOT NULL,
-    last_report_date DATE NOT NULL,   -- the project's latest report on or before as_of
-    done_date DATE,                   -- first report date at which the stage became 竣工/投产
-    {schema.REPORT_COLUMNS_SQL}
-)"""
-
-
-def _bit(name: str) -> int:
-    return schema.FIELD_BIT[name]
-
-
-# A project's first report of the year is its state at that date as it stands (nothing earlier
-# to merge onto): the snapshots do not copy it, the report is flagged is_state instead, and
-# `states` is what readers read: the snapshots and those reports, as one relation. A load of
-# new projects so writes each row once, not twice.
-_STATES_VIEW_DDL = f"""CREATE OR REPLACE VIEW states AS
-SELECT year, as_of, project_id, last_report_date, done_date, {", ".join(_STATE_COLS)} FROM snapshots
-UNION ALL
-SELECT year, report_date AS as_of, project_id, report_date AS last_report_date,
-    CASE WHEN (present & {_bit('stage')}) <> 0 AND stage IN {schema.DONE_STAGES_SQL} THEN report_date END AS done_date,
-    {", ".join(f"CASE WHEN (present & {_bit(c)}) <> 0 THEN {c} END AS {c}" for c in _STATE_COLS)}
-FROM reports WHERE is_state"""
-
 # Derived tables kept by the loader beside the snapshots: the figures' cells (warehouse/cells.py).
 DERIVED_DDL: tuple[str, ...] = cells.CELLS_DDL
-
-# A database from before is_state: the column (false: every state is in the snapshots), then the view.
-_UPGRADE_DDL: tuple[str, ...] = (
-    "ALTER TABLE reports ADD COLUMN IF NOT EXISTS is_state BOOLEAN DEFAULT false",
-    _STATES_VIEW_DDL,
-)
-
-
-# The state of a project after merging report n onto state p: a field the report states wins,
-# a field its layout does not carry keeps the earlier value.
-_MERGE_COLS = ",\n    ".join(
-    f"CASE WHEN n.project_id IS NOT NULL AND (n.present & {_bit(c)}) <> 0 THEN n.{c} ELSE p.{c} END AS {c}"
-    for c in _STATE_COLS
-)
-_STAGE_EXPR = (
-    f"CASE WHEN n.project_id IS NOT NULL AND (n.present & {_bit('stage')}) <> 0 THEN n.stage ELSE p.stage END"
-)
-_SNAPSHOT_STEP_SQL = f"""
-INSERT INTO snapshots
-SELECT
-    $year AS year,
-    $as_of AS as_of,
-    coalesce(n.project_id, p.project_id) AS project_id,
-    CASE WHEN n.project_id IS NOT NULL THEN $as_of ELSE p.last_report_date END AS last_report_date,
-    CASE WHEN {_STAGE_EXPR} IN {schema.DONE_STAGES_SQL}
-         THEN CASE WHEN p.stage IN {schema.DONE_STAGES_SQL} THEN coalesce(p.done_date, $as_of) ELSE $as_of END
-    END AS done_date,
-    {_MERGE_COLS}
-FROM (SELECT * FROM states WHERE year = $year AND as_of = $prev) p
-FULL OUTER JOIN (SELECT * FROM reports WHERE year = $year AND report_date = $as_of AND NOT is_state) n
-    ON p.project_id = n.project_id
-"""
-# Before the step: a report at $as_of is its project's state when the project has none before it
-# in the year. Only reports whose flag changes are written (a backdated report can unflag a later one).
-_FLAG_STEP_SQL = """
-UPDATE reports SET is_state = NOT is_state
-WHERE year = $year AND report_date = $as_of
-  AND is_state <> (project_id NOT IN (SELECT project_id FROM states WHERE year = $year AND as_of = $prev))
-"""
 
 # Merge an incoming report onto an existing one for the same project and date (a corrected
 # resubmission, or a ledger and a weekly report on the same day). Every incoming row has the
 # file's report date $d, so only that date's reports are joined.
 _REPORT_MERGE_COLS = ",\n    ".join(
-    f"CASE WHEN (i.present & {_bit(c)}) <> 0 OR o.project_id IS NULL THEN i.{c} ELSE o.{c} END AS {c}"
+    f"CASE WHEN (i.present & {schema.FIELD_BIT[c]}) <> 0 OR o.project_id IS NULL THEN i.{c} ELSE o.{c} END AS {c}"
     for c in _STATE_COLS
 )
 _REPORT_MERGE_SQL = f"""
@@ -294,7 +233,7 @@ class Warehouse:
         with self._gate(exclusive=True):
             con = self._connect(read_only=False)
             try:
-                for ddl in (*schema.DDL, _SNAPSHOT_DDL, *_UPGRADE_DDL):
+                for ddl in (*schema.DDL, SNAPSHOT_DDL, *UPGRADE_DDL):
                     con.execute(ddl)
                 current = cells.cells_current(con)  # before creating them: new tables are empty
                 for ddl in DERIVED_DDL:
@@ -318,7 +257,7 @@ class Warehouse:
         if not self.path.exists():
             return
         with self.read() as con:
-            current = cells.cells_current(con) and _has_states(con)
+            current = cells.cells_current(con) and has_states(con)
         if not current:
             self.init()
 
@@ -399,7 +338,7 @@ class Warehouse:
             if errors:
                 raise SubmissionRefused(_names(batch), errors)
             cells_current = cells.cells_current(con)
-            for ddl in (*_UPGRADE_DDL, *DERIVED_DDL):  # a database from before them gets them here
+            for ddl in (*UPGRADE_DDL, *DERIVED_DDL):  # a database from before them gets them here
                 con.execute(ddl)
             for year, since in _earliest_dates(todo).items():
                 refresh_snapshots(con, year, since)
@@ -428,14 +367,6 @@ class Warehouse:
             return str(target.relative_to(self.path.parent))
         except ValueError:
             return str(target)
-
-
-def _has_states(con: duckdb.DuckDBPyConnection) -> bool:
-    try:
-        con.execute("SELECT 1 FROM states LIMIT 0").fetchall()
-    except duckdb.CatalogException:
-        return False
-    return True
 
 
 def _names(batch: list[Submission]) -> str:
@@ -714,29 +645,3 @@ def _resolve_identity(
     return ids, new_frame, errors
 
 
-def refresh_snapshots(con: duckdb.DuckDBPyConnection, year: int, since: date) -> None:
-    """Recompute the as-of snapshots of year from date since on (report dates are the steps)."""
-    con.execute("DELETE FROM snapshots WHERE year = ? AND as_of >= ?", [year, since])
-    prev_row = first(con.execute(
-        "SELECT max(as_of) FROM states WHERE year = ? AND as_of < ?", [year, since]
-    ))
-    prev = prev_row[0] if prev_row else None
-    dates = [
-        d for (d,) in con.execute(
-            "SELECT DISTINCT report_date FROM reports WHERE year = ? AND report_date >= ? ORDER BY 1",
-            [year, since],
-        ).fetchall()
-    ]
-    for d in dates:
-        con.execute(_FLAG_STEP_SQL, {"year": year, "as_of": d, "prev": prev})
-        con.execute(_SNAPSHOT_STEP_SQL, {"year": year, "as_of": d, "prev": prev})
-        prev = d
-
-
-def rebuild_snapshots(con: duckdb.DuckDBPyConnection) -> None:
-    """Recompute every snapshot, and the cells derived from them, from the reports (after a restore)."""
-    con.execute("DELETE FROM snapshots")
-    years = [y for (y,) in con.execute("SELECT DISTINCT year FROM reports ORDER BY 1").fetchall()]
-    for y in years:
-        refresh_snapshots(con, y, date(y, 1, 1))
-    cells.rebuild_cells(con)
