@@ -19,7 +19,8 @@ from pipelines.vocab import schema
 from pipelines.vocab.findings import Finding, SubmissionRefused
 from pipelines.vocab.reference import norm_text
 from pipelines.warehouse.identity import resolve_identity
-from pipelines.warehouse.store import Submission, _conform
+from pipelines.warehouse.load import conform
+from pipelines.warehouse.store import Submission
 
 
 def _reference_identity(
@@ -130,7 +131,7 @@ def test_vectorised_identity_equals_the_row_loop(tmp_path, seed):
     for ddl in schema.DDL:
         con.execute(ddl)
     _seed_projects(con, rng)
-    frame = _conform(_random_rows(rng, rng.randint(1, 25)))
+    frame = conform(_random_rows(rng, rng.randint(1, 25)))
     ids, new, errors = resolve_identity(con, frame, "f.csv")
     ref_ids, ref_new, ref_errors = _reference_identity(con, frame, "f.csv")
     assert ids == ref_ids
