@@ -232,6 +232,35 @@ class Warehouse:
         """
         if not self.path.exists():
             self.init()
+        todo, outcomes = self._staged(batch, allowed_regions)
+        if not todo:
+            return [outcomes[i] for i in range(len(batch))]
+        for sub, digest, _ in todo:
+            if sub.raw is not None:
+                sub.stored_path = self._keep_raw(sub.raw, digest, sub.file_name)
+        detail = "; ".join(f"{sub.file_name} sha256={digest}" for sub, digest, _ in todo)
+        loaded: list[LoadOutcome] = []
+        errors: list[Finding] = []
+        with self.write(actor, "load", detail) as con:
+            for sub, digest, frame in todo:
+                if sub.kind == "targets":
+                    loaded.append(load_targets(con, sub, digest, actor, is_demo))
+                else:
+                    outcome, errs = load_reports(con, sub, frame, digest, actor, is_demo)
+                    errors += errs
+                    loaded.append(outcome)
+            if errors:
+                raise SubmissionRefused(_names(batch), errors)
+            _derive(con, todo)
+            _audit_changes(con, todo, loaded)
+        it = iter(loaded)
+        return [outcomes[i] if i in outcomes else next(it) for i in range(len(batch))]
+
+    def _staged(
+        self, batch: list[Submission], allowed_regions: set[str] | None
+    ) -> tuple[list[tuple[Submission, str, pl.DataFrame]], dict[int, LoadOutcome]]:
+        """The files to load, each with its digest and conformed frame, and the outcomes of the ones
+        skipped as already loaded (by position in batch); refused as a whole when a row fails a check."""
         errors: list[Finding] = []
         todo: list[tuple[Submission, str, pl.DataFrame]] = []  # conformed once, checked and loaded
         outcomes: dict[int, LoadOutcome] = {}
@@ -250,39 +279,7 @@ class Warehouse:
             todo.append((sub, digest, frame))
         if errors:
             raise SubmissionRefused(_names(batch), errors)
-        if not todo:
-            return [outcomes[i] for i in range(len(batch))]
-        for sub, digest, _ in todo:
-            if sub.raw is not None:
-                sub.stored_path = self._keep_raw(sub.raw, digest, sub.file_name)
-        detail = "; ".join(f"{sub.file_name} sha256={digest}" for sub, digest, _ in todo)
-        loaded: list[LoadOutcome] = []
-        with self.write(actor, "load", detail) as con:
-            for sub, digest, frame in todo:
-                if sub.kind == "targets":
-                    loaded.append(load_targets(con, sub, digest, actor, is_demo))
-                else:
-                    outcome, errs = load_reports(con, sub, frame, digest, actor, is_demo)
-                    errors += errs
-                    loaded.append(outcome)
-            if errors:
-                raise SubmissionRefused(_names(batch), errors)
-            cells_current = cells.cells_current(con)
-            for ddl in (*UPGRADE_DDL, *DERIVED_DDL):  # a database from before them gets them here
-                con.execute(ddl)
-            for year, since in _earliest_dates(todo).items():
-                refresh_snapshots(con, year, since)
-                if cells_current:
-                    cells.refresh_cells(con, year, since)
-            if not cells_current:
-                cells.rebuild_cells(con)
-            # The change audit, against the states before each file's date (this batch's earlier files included).
-            for (sub, _, _), outcome in zip(todo, loaded, strict=True):
-                if sub.kind == "reports" and outcome.submission_id is not None:
-                    outcome.changes = changes.record(
-                        con, outcome.submission_id, sub.report_date, sub.present_fields, sub.region_code)
-        it = iter(loaded)
-        return [outcomes[i] if i in outcomes else next(it) for i in range(len(batch))]
+        return todo, outcomes
 
     def _keep_raw(self, raw: bytes, digest: str, file_name: str) -> str:
         """Keep the file exactly as submitted (written before the load commits)."""
@@ -297,6 +294,29 @@ class Warehouse:
             return str(target.relative_to(self.path.parent))
         except ValueError:
             return str(target)
+
+
+def _derive(con: duckdb.DuckDBPyConnection, todo: list[tuple[Submission, str, pl.DataFrame]]) -> None:
+    """Bring the snapshots and figure cells up to date with the loaded files (in the load's transaction)."""
+    cells_current = cells.cells_current(con)
+    for ddl in (*UPGRADE_DDL, *DERIVED_DDL):  # a database from before them gets them here
+        con.execute(ddl)
+    for year, since in _earliest_dates(todo).items():
+        refresh_snapshots(con, year, since)
+        if cells_current:
+            cells.refresh_cells(con, year, since)
+    if not cells_current:
+        cells.rebuild_cells(con)
+
+
+def _audit_changes(
+    con: duckdb.DuckDBPyConnection, todo: list[tuple[Submission, str, pl.DataFrame]], loaded: list[LoadOutcome]
+) -> None:
+    """The change audit, against the states before each file's date (this batch's earlier files included)."""
+    for (sub, _, _), outcome in zip(todo, loaded, strict=True):
+        if sub.kind == "reports" and outcome.submission_id is not None:
+            outcome.changes = changes.record(
+                con, outcome.submission_id, sub.report_date, sub.present_fields, sub.region_code)
 
 
 def _names(batch: list[Submission]) -> str:
