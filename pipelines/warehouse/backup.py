@@ -11,7 +11,9 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from pipelines.warehouse.store import Warehouse, first, rebuild_snapshots
+from pipelines.warehouse.connection import first
+from pipelines.warehouse.snapshots import rebuild_snapshots
+from pipelines.warehouse.store import Warehouse
 
 # Tables in load order; snapshots are derived and rebuilt on restore.
 TABLES = ("submissions", "projects", "reports", "targets", "problem_closures", "audit_log", "meta", "change_findings")
