@@ -8,13 +8,14 @@ STAMP := $(VENV)/.installed
 SYSSTAMP := .sysdeps-installed
 PORT ?= 8501
 
-.PHONY: run test setup sysdeps lint bench lock demo
+.PHONY: run test setup sysdeps lint bench lock demo fuzz
 
 run: setup sysdeps
 	$(BIN)/python -m ui.serve --server.port $(PORT)
 
 test: setup sysdeps
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/python -m pytest -n 2 --dist loadgroup --durations=10 -m "not load"
 	$(BIN)/python -m pytest -m load
 
@@ -41,6 +42,11 @@ lint: setup
 
 bench: setup sysdeps
 	$(BIN)/python bench/run.py
+
+# 10,000 generated malformed files through the reader and the loader (CI runs tests/test_fuzz.py's
+# small budget only); prints the counts and the slowest and largest-memory cases.
+fuzz: setup
+	$(BIN)/python -m tests.fuzz_many --n $(or $(FUZZ_N),10000)
 
 demo: setup
 	$(BIN)/kaigong demo

@@ -14,7 +14,7 @@ from datetime import date
 from typing import Any
 
 from pipelines import metrics
-from pipelines.views import dashboard
+from pipelines.views import starts as starts_view
 from pipelines.vocab import schema
 from pipelines.vocab.reference import region_by_code
 
@@ -45,7 +45,7 @@ def our_page(src: Any, as_of: date, f: metrics.Filters, city: str, *, trend: boo
         "industry": by["industry"],
     }
     # the overdue list as the 开工 page reads it: its columns, only the overdue projects
-    out["overdue"] = metrics.project_states(src, as_of, filters=f, columns=dashboard._LIST_COLS, where="is_overdue")
+    out["overdue"] = metrics.project_states(src, as_of, filters=f, columns=starts_view._LIST_COLS, where="is_overdue")
     if trend:
         out["trend"] = metrics.trend(src, as_of, filters=f)
     return out

@@ -3,16 +3,17 @@
 import streamlit as st
 
 from pipelines.outputs.png import ExportUnavailable
-from ui import data, fmt, session, state, widgets
+from pipelines.views.options import filter_lines
+from ui import exports, fmt, session, widgets
 
 widgets.header("简报", "按当前筛选条件生成 A4 简报：通报语句、主要指标、图表、滞后地区、逾期未开工项目和待协调问题。")
 view = widgets.require_view()
-st.markdown("\n".join(f"- {fmt.md(line)}" for line in state.describe(view)))
+st.markdown("\n".join(f"- {label}：{fmt.md(value)}" for label, value in filter_lines(view.year, view.as_of, view.filters)))
 if not session.current_user().can("export"):
     st.info(f"当前角色（{session.current_user().role}）不能导出简报。", icon=":material/lock:")
     st.stop()
 chosen = st.radio("格式", ["PDF", "PNG"], horizontal=True, key="briefing_format").lower()
-problem = data.briefing_unavailable(chosen)
+problem = exports.briefing_unavailable(chosen)
 if problem is not None:  # said before the click, in place of the download
     st.error(f"不能生成简报：{fmt.md(problem)}", icon=":material/error:")
     st.session_state.pop("briefing_payload", None)
@@ -21,7 +22,7 @@ if st.button("生成简报", type="primary", key="briefing_build", icon=":materi
     failed = None
     with st.status("正在生成简报……", expanded=False) as status:
         try:
-            payload = data.briefing(view, chosen, status.write)
+            payload = exports.briefing(view, chosen, status.write)
         except ExportUnavailable as exc:  # a browser that failed or hung while rendering
             failed = str(exc)
             status.update(label="未能生成简报", state="error")

@@ -4,18 +4,19 @@ import streamlit as st
 
 from pipelines import metrics
 from pipelines.outputs import charts
-from ui import data, fmt, widgets
+from pipelines.vocab import formats, labels
+from ui import cached, widgets
 
 widgets.header("投资完成与序时进度", metrics.FORMULA_ZH["lights"])
 view = widgets.require_view()
-cp = data.call("completion", view)
+cp = cached.completion(view)
 
 t = cp.total
 c = st.columns(4)
-c[0].metric("年度计划投资（亿元）", fmt.yi_num(t["annual_plan"]))
-c[1].metric("本年累计完成投资（亿元）", fmt.yi_num(t["ytd_completed"]))
-c[2].metric("投资完成率", fmt.pct(t["completion_rate"]), help=metrics.FORMULA_ZH["completion_rate"])
-c[3].metric("较序时进度（百分点）", fmt.pp_num(t["schedule_gap"]), metrics.LIGHT_ZH.get(metrics.light(t["schedule_gap"]) or ""),
+c[0].metric("年度计划投资（亿元）", formats.yi_num(t["annual_plan"]))
+c[1].metric("本年累计完成投资（亿元）", formats.yi_num(t["ytd_completed"]))
+c[2].metric("投资完成率", formats.pct(t["completion_rate"]), help=metrics.FORMULA_ZH["completion_rate"])
+c[3].metric("较序时进度（百分点）", formats.pp_num(t["schedule_gap"]), metrics.LIGHT_ZH.get(metrics.light(t["schedule_gap"]) or ""),
             delta_color="off", delta_arrow="off", help=metrics.FORMULA_ZH["schedule_gap"])
 
 forms = [metrics.FORMULA_ZH["completion_rate"], metrics.FORMULA_ZH["time_progress"]]
@@ -40,9 +41,8 @@ if cp.draggers.is_empty():
 else:
     widgets.table(
         cp.draggers.drop("project_id").rename({
-            "city_name": "地市", "county_name": "县区", "project_name": "项目名称", "tier": "层级",
-            "annual_plan": "年度计划（万元）", "pro_rata": "序时应完成（万元）", "ytd": "本年完成（万元）",
-            "shortfall": "滞后额（万元）",
+            **labels.columns("city_name", "county_name", "project_name", "tier", "annual_plan"),
+            "pro_rata": "序时应完成（万元）", "ytd": labels.COLUMN_ZH["ytd_completed"], "shortfall": "滞后额（万元）",
         }),
         hide_index=True, key="completion_draggers",
         column_config={k: st.column_config.NumberColumn(format="%.0f") for k in

@@ -3,17 +3,18 @@
 import streamlit as st
 
 from pipelines.metrics import lights
-from ui import data, fmt, widgets
+from pipelines.vocab import formats
+from ui import cached, widgets
 
 widgets.header("亮灯清单", "每个项目按开工、进度、入统三盏灯亮灯，综合灯取最差者；红灯、黄灯项目列入清单，供调度会逐项督办。")
 view = widgets.require_view()
-lp = data.call("lights_page", view)
+lp = cached.lights_page(view)
 
 t = lp.total
 c = st.columns(3)
-c[0].metric("红灯项目", fmt.count(t["lights_red"]))
-c[1].metric("黄灯项目", fmt.count(t["lights_yellow"]))
-c[2].metric("绿灯项目", fmt.count(t["lights_green"]))
+c[0].metric("红灯项目", formats.count(t["lights_red"]))
+c[1].metric("黄灯项目", formats.count(t["lights_yellow"]))
+c[2].metric("绿灯项目", formats.count(t["lights_green"]))
 
 left, middle, right = st.columns(3)
 with left:

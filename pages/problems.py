@@ -4,17 +4,18 @@ import streamlit as st
 
 from pipelines.outputs import charts
 from pipelines.views import problems
-from ui import data, fmt, session, widgets
+from pipelines.vocab import labels
+from ui import cached, fmt, session, widgets
 
 widgets.header("问题清单", "项目最新报送中「存在问题」一栏的内容；销号后移入已销号列表。")
 view = widgets.require_view()
-open_ = data.call("open_problems", view)
+open_ = cached.open_problems(view)
 
 formula = "问题天数 = 报告期截止日 − 首次报送该问题的报告期"
 c = st.columns(3)
 c[0].metric("待协调问题", f"{open_.height} 个")
 c[1].metric("涉及项目", f"{open_['project_id'].n_unique()} 个")
-c[2].metric("最长已挂", f"{open_['age_days'].max() or 0} 天")
+c[2].metric("最长已挂", f"{max(open_['age_days'].drop_nulls().to_list(), default=0)} 天")
 
 left, right = st.columns(2)
 with left:
@@ -28,9 +29,9 @@ st.subheader("待协调问题")
 if open_.is_empty():
     st.success("当前筛选下没有待协调的问题。")
 else:
-    labels = {"project_name": "项目名称", "tier": "层级", "city_name": "地市", "county_name": "县区",
-              "problem": "存在问题", "problem_department": "建议解决部门", "raised_on": "首次提出", "age_days": "已挂天数"}
-    event = widgets.table(open_.drop("project_id").rename(labels), hide_index=True, key="problems_table",
+    shown = {**labels.columns("project_name", "tier", "city_name", "county_name", "problem", "problem_department"),
+             "raised_on": "首次提出", "age_days": "已挂天数"}
+    event = widgets.table(open_.drop("project_id").rename(shown), hide_index=True, key="problems_table",
                          on_select="rerun", selection_mode="single-row")
     rows = event.selection.rows if event else []
     if not session.current_user().can("admin"):
@@ -45,15 +46,15 @@ else:
                 if not who.strip():
                     st.error("请填写经办人。")
                 else:
-                    problems.close_problem(data.warehouse(), row["project_id"], row["problem"], who, note)
-                    data.changed()
+                    problems.close_problem(cached.warehouse(), row["project_id"], row["problem"], who, note)
+                    cached.changed()
                     st.success("已销号。")
                     st.rerun()
     else:
         st.caption("勾选一行即可销号。")
 
 st.subheader("已销号")
-closed = data.call("closed_problems")
+closed = cached.closed_problems()
 if not session.current_user().can("view_all"):
     st.caption("已销号记录仅对可查看全省数据的角色显示。")
 elif closed.is_empty():

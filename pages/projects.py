@@ -6,21 +6,24 @@ import streamlit as st
 
 from pipelines.metrics import lights
 from pipelines.outputs import charts, csv_safe
-from pipelines.views.dashboard import LEDGER_COLUMNS, LEDGER_PAGE_SIZE, LEDGER_SORTS, ledger_page
-from ui import data, fmt, session, widgets
+from pipelines.views import ledger as ledger_view
+from pipelines.views.ledger import LEDGER_COLUMNS, LEDGER_SORTS, ledger_page
+from pipelines.vocab import labels
+from ui import cached, fmt, session, widgets
 
 widgets.header("项目台账", "在表格左侧勾选一个项目，查看它历次报送的投资进度、状态变化和问题。")
 view = widgets.require_view()
-ledger = data.call("ledger", view)
+ledger = cached.ledger(view)
 
 left, right = st.columns([3, 2])
 search = left.text_input("按项目名称或企业搜索", key="projects_search", placeholder="输入关键字")
 sort = right.selectbox("排序", list(LEDGER_SORTS), key="projects_sort")
 page_key = f"projects_page|{search}|{sort}|{ledger.height}"  # a new search, order or view starts at page 1
-shown = ledger_page(ledger, search=search, sort=sort, page=st.session_state.get(page_key, 1), size=LEDGER_PAGE_SIZE)
+size = ledger_view.LEDGER_PAGE_SIZE  # read here, so a test can make pages small
+shown = ledger_page(ledger, search=search, sort=sort, page=st.session_state.get(page_key, 1), size=size)
 if shown.pages > 1:
     pager, _ = st.columns([1, 2])
-    pager.number_input(f"页码（共 {shown.pages} 页，每页 {LEDGER_PAGE_SIZE:,} 个）", min_value=1,
+    pager.number_input(f"页码（共 {shown.pages} 页，每页 {size:,} 个）", min_value=1,
                        max_value=shown.pages, step=1, key=page_key)
     st.caption(f"共 {shown.matched.height:,} 个项目（报告期 {view.as_of}），本页为第 {shown.first:,}–"
                f"{shown.first + shown.rows.height - 1:,} 个；下载的台账含全部 {shown.matched.height:,} 个")
@@ -36,8 +39,8 @@ if session.current_user().can("export"):  # formula-like cells are neutralised (
 event = widgets.table(
     shown.rows.rename(LEDGER_COLUMNS), hide_index=True, key=f"projects_table|{page_key}|{shown.page}",
     on_select="rerun", selection_mode="single-row", column_order=[v for k, v in LEDGER_COLUMNS.items() if k != "project_id"],
-    column_config={c: st.column_config.NumberColumn(format="%.0f") for c in
-                   ("总投资（万元）", "本年计划（万元）", "本年完成（万元）")},
+    column_config={labels.COLUMN_ZH[c]: st.column_config.NumberColumn(format="%.0f") for c in
+                   ("total_investment", "annual_plan", "ytd_completed")},
 )
 rows = event.selection.rows if event else []
 if not rows:
@@ -45,7 +48,7 @@ if not rows:
     st.stop()
 
 chosen = shown.rows.row(rows[0], named=True)
-hist = data.call("project_history", chosen["project_id"])
+hist = cached.project_history(chosen["project_id"])
 st.subheader(fmt.md(chosen["project_name"]))
 widgets.chart(charts.project_history_chart(hist.reports, hist.stage_changes, chosen["project_name"]),
               key="projects_history_chart")
@@ -61,18 +64,16 @@ with right:
                                        "note": "说明"}),
                  hide_index=True, key="projects_problems")
 st.markdown("**亮灯记录**（各报告期的开工灯、进度灯、入统灯与综合灯）")
-light_hist = data.call("light_history", chosen["project_id"])
+light_hist = cached.light_history(chosen["project_id"])
 red_ended = light_hist.filter(light_hist["light_change"].str.starts_with("由红转"))
 for r in red_ended.iter_rows(named=True):
     st.caption(f"{r['report_date']}：{r['light_change']}（红灯解除）")
 widgets.table(lights.shown(light_hist).rename({"report_date": "报告期", "light_change": "较上期", **lights.LIGHT_NAMES_ZH,
                                                "light_reason": "亮灯原因"}), hide_index=True, key="projects_lights")
 st.markdown("**历次报送**")
+report_cols = labels.columns("report_date", "file_name", "stage", "ytd_completed", "annual_plan", "image_progress",
+                             "not_started_reason", "problem")
 widgets.table(
-    hist.reports.select("report_date", "file_name", "stage", "ytd_completed", "annual_plan", "image_progress",
-                        "not_started_reason", "problem").rename({
-        "report_date": "报告期", "file_name": "文件", "stage": "建设状态", "ytd_completed": "本年完成（万元）",
-        "annual_plan": "年度计划（万元）", "image_progress": "形象进度", "not_started_reason": "未开复工原因",
-        "problem": "存在问题"}),
+    hist.reports.select(list(report_cols)).rename(report_cols),
     hide_index=True, key="projects_reports",
 )

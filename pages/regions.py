@@ -4,18 +4,19 @@ import streamlit as st
 
 from pipelines.outputs import charts
 from pipelines.views import ranking
-from ui import data, fmt, widgets
+from pipelines.vocab import formats
+from ui import cached, widgets
 
 widgets.header("区域分布与排名", "点击某市的柱子或地图气泡，即下钻到该市各县区；左侧清除「地市」即返回全省。")
 view = widgets.require_view()
 drill = view.filters.cities[0] if len(view.filters.cities) == 1 else None
-rg = data.call("regions", view, drill)
+rg = cached.regions(view, drill)
 
 widgets.chart(charts.tier_city_investment(rg.city_tiers, rg.as_of), key="regions_tiers", filter_param="city")
 
 st.subheader("地图")
 widgets.chart(
-    charts.region_map(rg.points, rg.as_of, geojson=data.boundaries(rg.level), level=rg.level),
+    charts.region_map(rg.points, rg.as_of, geojson=cached.boundaries(rg.level), level=rg.level),
     key="regions_map", filter_param="county" if drill else "city",
 )
 
@@ -29,7 +30,7 @@ weights = {
                            value=ranking.DEFAULT_WEIGHTS[key], key=f"regions_w_{key}")
     for i, (key, label) in enumerate(ranking.CRITERIA.items())
 }
-table = data.ranking_table(items, weights)
+table = ranking.rank(items, weights)
 if table.is_empty():
     st.info("当前筛选下没有可排名的地区。")
 else:
@@ -37,9 +38,9 @@ else:
 
 st.subheader(f"各{level_name}明细")
 widgets.table(
-    [{level_name: it["group"], "项目数": it["projects"], "总投资": fmt.yi(it["total_investment"]),
-      "本年完成": fmt.yi(it["ytd_completed"]), "投资完成率": fmt.pct(it["completion_rate"]),
-      "较序时进度": fmt.pp(it["schedule_gap"]), "开（复）工率": fmt.pct(it["start_rate"])}
+    [{level_name: it["group"], "项目数": it["projects"], "总投资": formats.yi(it["total_investment"]),
+      "本年完成": formats.yi(it["ytd_completed"]), "投资完成率": formats.pct(it["completion_rate"]),
+      "较序时进度": formats.pp(it["schedule_gap"]), "开（复）工率": formats.pct(it["start_rate"])}
      for it in items if it["projects"]],
     hide_index=True, key="regions_detail",
 )

@@ -4,19 +4,19 @@ import streamlit as st
 
 from pipelines import metrics
 from pipelines.outputs import charts
-from pipelines.views.dashboard import LEDGER_COLUMNS
-from ui import data, fmt, widgets
+from pipelines.vocab import formats, labels
+from ui import cached, widgets
 
 widgets.header("开（复）工情况", "点击柱子即按该层级/地市/县区/行业筛选；左侧可清除筛选。")
 view = widgets.require_view()
-s = data.call("starts", view)
+s = cached.starts(view)
 
 t = s.total
 c = st.columns(4)
-c[0].metric("应开（复）工项目数", fmt.count(t["due"]))
-c[1].metric("已开（复）工项目数", fmt.count(t["started"]))
-c[2].metric("开（复）工率", fmt.pct(t["start_rate"]), help=metrics.FORMULA_ZH["start_rate"])
-c[3].metric("逾期未开工", fmt.count(t["overdue"]))
+c[0].metric("应开（复）工项目数", formats.count(t["due"]))
+c[1].metric("已开（复）工项目数", formats.count(t["started"]))
+c[2].metric("开（复）工率", formats.pct(t["start_rate"]), help=metrics.FORMULA_ZH["start_rate"])
+c[3].metric("逾期未开工", formats.count(t["overdue"]))
 
 left, right = st.columns(2)
 with left:
@@ -32,7 +32,7 @@ with right:
 
 widgets.chart(charts.rate_trend(s.trend, ["start_rate"], "开（复）工率走势", s.as_of), key="starts_trend")
 
-cols = {k: v for k, v in LEDGER_COLUMNS.items() if k in s.overdue.columns and k != "project_id"}
+cols = {k: v for k, v in labels.COLUMN_ZH.items() if k in s.overdue.columns and k != "project_id"}
 st.subheader(f"逾期未开工项目（{s.overdue.height} 个）")
 if s.overdue.is_empty():
     st.success("没有逾期未开工的项目。")

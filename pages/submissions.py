@@ -8,20 +8,17 @@ from pipelines.views import overdue_reports, review_status, submissions
 from pipelines.vocab import schema
 from pipelines.vocab.findings import SubmissionRefused
 from pipelines.warehouse import changes, review
-from ui import data, fmt, session, state, uploads, widgets
+from ui import cached, fmt, session, state, uploads, widgets
 
 widgets.header("数据报送", "上传周报表、台账或目标任务分解表（CSV、XLSX、XLS）；先预览，确认无误后一次性导入。")
 
 user = session.current_user()
 if not user.can("upload"):
     st.info(f"当前角色（{user.role}）不能上传数据，只能查看报送情况。", icon=":material/lock:")
-elif not uploads.reader_available():
-    st.warning("文件读取模块尚未就绪，暂不能上传；请稍后再试。", icon=":material/hourglass_top:")
 else:
-    template = uploads.template_bytes()
-    if template is not None:
-        st.download_button("下载标准填报模板（CSV）", template, file_name="开工_标准填报模板.csv", mime="text/csv",
-                           key="submissions_template", icon=":material/download:")
+    uploads.warm()  # the reading child starts before the first file arrives
+    st.download_button("下载标准填报模板（CSV）", uploads.template_bytes(), file_name="开工_标准填报模板.csv",
+                       mime="text/csv", key="submissions_template", icon=":material/download:")
     with st.expander("可选：报告期、层级、地区（文件中没有时使用）", expanded=False):
         c = st.columns(3)
         report_date = c[0].date_input("报告期截止日", value=None, key="submissions_date", format="YYYY-MM-DD")
@@ -58,7 +55,7 @@ for line in st.session_state.pop("submissions_done", []):
 
 if user.can("review"):
     st.subheader("待审核报送")
-    waiting = data.call("review_awaiting", user)
+    waiting = cached.review_awaiting(user)
     if waiting.is_empty():
         st.caption("没有待审核的报送。")
     else:
@@ -67,29 +64,29 @@ if user.can("review"):
         pid = st.selectbox("审核一次报送", list(rows), key="submissions_review_pick",
                            format_func=lambda i: review_status.label(rows[i]))
         with st.container(border=True, key="submissions_review_box"):
-            uploads.preview_pending(data.call("review_pending", pid))
+            uploads.preview_pending(cached.review_pending(pid))
             reason = st.text_input("退回原因（退回时必填）", key="submissions_review_reason")
-            c = st.columns([1, 1, 4])
-            approve = c[0].button("通过", type="primary", key="submissions_approve", icon=":material/check:")
-            send_back = c[1].button("退回", key="submissions_send_back", icon=":material/undo:")
+            buttons = st.columns([1, 1, 4])
+            approve = buttons[0].button("通过", type="primary", key="submissions_approve", icon=":material/check:")
+            send_back = buttons[1].button("退回", key="submissions_send_back", icon=":material/undo:")
             if approve or send_back:
                 try:
                     if approve:
-                        outcome = review.approve(data.warehouse(), pid, user)
+                        outcome = review.approve(cached.warehouse(), pid, user)
                         done = f"第 {pid} 号报送审核通过：" + outcome.summary_zh()
                     else:
-                        review.send_back(data.warehouse(), pid, user, reason)
+                        review.send_back(cached.warehouse(), pid, user, reason)
                         done = f"第 {pid} 号报送已退回，报送员将看到退回原因。"
                 except (review.ReviewRefused, SubmissionRefused) as exc:
                     st.error(str(exc) if isinstance(exc, review.ReviewRefused) else
                              "未导入：" + "；".join(e.zh() for e in exc.errors[:20]))
                 else:
-                    data.changed()
+                    cached.changed()
                     st.session_state["submissions_done"] = [done]
                     st.rerun()
 
 # A 报送员 sees their own submissions' review status; roles that view everything see all.
-statuses = data.call("review_listing", None if user.can("view_all") else user.name, 200)
+statuses = cached.review_listing(submitted_by=None if user.can("view_all") else user.name, limit=200)
 if not statuses.is_empty():
     st.subheader("报送审核状态")
     with st.container(key="submissions_review_latest"):
@@ -104,7 +101,7 @@ if not statuses.is_empty():
 view = state.current_view()
 if view is not None:
     st.subheader("各市报送情况（漏报）")
-    matrix = data.call("reporting_matrix", view)
+    matrix = cached.reporting_matrix(view)
     widgets.chart(charts.reporting_heatmap(matrix, view.as_of), key="submissions_heatmap", filter_param="city")
     missing = submissions.missing_reports(matrix, view.as_of)
     if missing.is_empty():
@@ -113,7 +110,7 @@ if view is not None:
         st.warning(f"报告期 {view.as_of} 未报送：{'、'.join(missing['group'].to_list())}")
 
     st.subheader("催报：本期未报送的单位")
-    late = data.call("overdue_reports", view.as_of, view.filters)
+    late = cached.overdue_reports(view.as_of, filters=view.filters)
     if late.is_empty():
         st.caption(f"报告期 {view.as_of}：应报送的单位均已报送。")
     else:
@@ -121,7 +118,7 @@ if view is not None:
         widgets.table(overdue_reports.shown(late), hide_index=True, key="submissions_overdue_reports")
 
     st.subheader("本期变动（与上期相比）")
-    period = data.call("changes_for_period", view.as_of, (*view.filters.cities, *view.filters.counties))
+    period = cached.changes_for_period(view.as_of, (*view.filters.cities, *view.filters.counties))
     listed = period.filter(period["kind"] != "new")
     if period.is_empty():
         st.caption(f"报告期 {view.as_of}：没有与上期相比的变动。")
@@ -135,11 +132,11 @@ if view is not None:
 
 st.subheader("报送记录")
 # A 报送员 sees the submissions they made themselves; roles that view everything see all.
-log = data.call("submission_log", 200, None if user.can("view_all") else user.name)
+log = cached.submission_log(200, None if user.can("view_all") else user.name)
 if log.is_empty():
     st.caption("还没有报送记录。")
 else:
-    counts = data.call("changes_counts", log["submission_id"].to_list())
+    counts = cached.changes_counts(log["submission_id"].to_list())
     widgets.table(
         submissions.submission_log_shown(changes.log_with_counts(log, counts)).rename({"changes": "变动提示"}),
         hide_index=True, key="submissions_log",
@@ -148,6 +145,6 @@ else:
     if with_changes:
         sid = st.selectbox("查看一次报送的变动", with_changes, key="submissions_changes_pick",
                            format_func=lambda i: f"第 {i} 号报送（{counts[i]} 条变动）")
-        found = data.call("changes_for_submission", sid)
+        found = cached.changes_for_submission(sid)
         widgets.table(changes.shown(found.filter(found["kind"] != "new")), hide_index=True,
                       key="submissions_changes_of")

@@ -8,12 +8,12 @@ import streamlit as st
 from pipelines.views import supervision as supervision_view
 from pipelines.vocab.reference import cities, counties_of, region_by_code
 from pipelines.warehouse import supervision
-from ui import data, fmt, session, state, widgets
+from ui import cached, fmt, session, state, widgets
 
 widgets.header("督办单", "对红灯项目、逾期未开工项目和未解决问题下达督办单；责任单位书面回复，下达人办结或退回。")
 user = session.current_user()
 today = date.today()
-orders = data.call("supervision_orders", user, today)
+orders = cached.supervision_orders(user, today)
 totals = supervision.totals(orders)
 c = st.columns(3)
 c[0].metric("在办督办单", f"{totals['open']} 件")
@@ -28,14 +28,14 @@ names = {code: r.name for code, r in region_by_code().items()}
 if user.can("supervise"):
     st.subheader("下达督办单")
     view = state.current_view()
-    c = st.columns(2)
-    city = c[0].selectbox("责任地市", [r.code for r in cities()], format_func=lambda x: names.get(x, x),
+    pick = st.columns(2)
+    city = pick[0].selectbox("责任地市", [r.code for r in cities()], format_func=lambda x: names.get(x, x),
                           key="supervision_city")
-    county = c[1].selectbox("责任县区（可选，不选则督办地市）", [None, *[r.code for r in counties_of(city)]],
+    county = pick[1].selectbox("责任县区（可选，不选则督办地市）", [None, *[r.code for r in counties_of(city)]],
                             format_func=lambda x: "（地市本级）" if x is None else names.get(x, x),
                             key="supervision_county")
     unit = county or city
-    cands = data.call("supervision_candidates", view, unit) if view is not None else pl.DataFrame()
+    cands = cached.supervision_candidates(view, unit) if view is not None else pl.DataFrame()
     options = list(range(cands.height))
     picked = st.multiselect(
         "涉及项目（该单位的红灯项目、逾期未开工项目、未解决问题）", options, key="supervision_projects",
@@ -49,11 +49,11 @@ if user.can("supervise"):
             source = chosen["source"][0] if chosen.height else "其他"
             projects = list(dict(chosen.select("project_id", "project_name").rows()).items()) if chosen.height else []
             try:
-                oid = supervision.issue(data.warehouse(), user, unit, text, deadline, projects=projects, source=source)
+                oid = supervision.issue(cached.warehouse(), user, unit, text, deadline, projects=projects, source=source)
             except supervision.SupervisionRefused as exc:
                 st.error(str(exc))
             else:
-                data.changed()
+                cached.changed()
                 st.session_state["supervision_done"] = f"已下达督办单第 {oid} 号（{names.get(unit, unit)}，期限 {deadline}）。"
                 st.rerun()
 if done := st.session_state.pop("supervision_done", None):
@@ -84,23 +84,23 @@ else:
                 if o["status"] == "办理中":
                     answer = st.text_area("书面回复", key="supervision_reply")
                     if st.button("提交回复", type="primary", key="supervision_reply_send"):
-                        supervision.reply(data.warehouse(), user, oid, answer)
+                        supervision.reply(cached.warehouse(), user, oid, answer)
                         st.session_state["supervision_done"] = f"已回复督办单第 {oid} 号。"
-                        data.changed()
+                        cached.changed()
                         st.rerun()
                 else:
                     st.markdown(f"**单位回复**（{fmt.md(o['replied_by'] or '')}）：{fmt.md(o['reply'] or '')}")
                     why = st.text_input("退回原因（退回时必填）", key="supervision_return_reason")
                     b = st.columns([1, 1, 4])
                     if b[0].button("办结", type="primary", key="supervision_close"):
-                        supervision.close(data.warehouse(), user, oid)
+                        supervision.close(cached.warehouse(), user, oid)
                         st.session_state["supervision_done"] = f"督办单第 {oid} 号已办结。"
-                        data.changed()
+                        cached.changed()
                         st.rerun()
                     if b[1].button("退回", key="supervision_send_back"):
-                        supervision.send_back(data.warehouse(), user, oid, why)
+                        supervision.send_back(cached.warehouse(), user, oid, why)
                         st.session_state["supervision_done"] = f"督办单第 {oid} 号已退回，单位需重新回复。"
-                        data.changed()
+                        cached.changed()
                         st.rerun()
             except supervision.SupervisionRefused as exc:
                 st.error(str(exc))

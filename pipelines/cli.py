@@ -12,7 +12,7 @@ from typing import Any
 from pipelines import metrics
 from pipelines.auth import ROLES
 from pipelines.metrics import lights
-from pipelines.vocab import schema
+from pipelines.vocab import formats, schema
 from pipelines.vocab.findings import SubmissionRefused
 from pipelines.vocab.reference import find_city, find_county
 from pipelines.warehouse.store import Warehouse, default_db_path
@@ -68,22 +68,25 @@ def filters_from_args(args: argparse.Namespace) -> metrics.Filters:
     )
 
 
+_MONEY_KEYS = ("total_investment", "annual_plan", "ytd_completed")  # stored in 万元, printed in 亿元
+
+
 def _fmt(key: str, value: Any) -> str:
     if value is None:
         return "—"
     if key in metrics.RATE_KEYS:
-        return f"{value * 100:.1f}%"
+        return formats.pct(value)
     if key == "schedule_gap":
-        return f"{value:+.1f}"
-    if key in ("total_investment", "annual_plan", "ytd_completed"):
-        return f"{value / 10000:,.2f}"
+        return formats.pp_num(value)
+    if key in _MONEY_KEYS:
+        return formats.yi_num(value)
     return str(value)
 
 
 def print_table(items: list[dict[str, Any]], out: Any = sys.stdout) -> None:
     keys = ["group", *metrics.FIGURE_KEYS]
     head = ["分组"] + [
-        metrics.FIGURE_ZH[k] + ("(亿元)" if k in ("total_investment", "annual_plan", "ytd_completed") else "")
+        metrics.FIGURE_ZH[k] + ("(亿元)" if k in _MONEY_KEYS else "")
         for k in metrics.FIGURE_KEYS
     ]
     rows = [[str(it["group"])] + [_fmt(k, it[k]) for k in keys[1:]] for it in items]
@@ -93,8 +96,10 @@ def print_table(items: list[dict[str, Any]], out: Any = sys.stdout) -> None:
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
+    from pipelines.ingest import bounded
     from pipelines.ingest.prepare import ingest_files
 
+    bounded.warm()  # the reading child starts up while this process opens the database
     wh = Warehouse(args.db)
     paths = [Path(p) for p in args.files]
     missing = [str(p) for p in paths if not p.is_file()]
@@ -244,7 +249,7 @@ def cmd_restore(args: argparse.Namespace) -> int:
     from pipelines.warehouse.backup import restore
 
     try:
-        manifest = restore(Path(args.backup_dir), Path(args.db))
+        manifest = restore(Path(args.backup_dir), Path(args.db), actor=args.user)
     except (ValueError, FileNotFoundError) as exc:
         print(f"恢复失败，数据库未改动：{exc}", file=sys.stderr)
         return 1
@@ -392,6 +397,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     pr = sub.add_parser("restore", help="从备份目录恢复数据库（校验后整体替换）")
     pr.add_argument("backup_dir")
+    pr.add_argument("--user", default="cli", help="记录在审计日志中的操作人")
     pr.set_defaults(func=cmd_restore)
 
     pu = sub.add_parser("user", help="用户管理")

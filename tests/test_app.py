@@ -181,9 +181,10 @@ def test_problems_page_lists_open_problems_with_age(db_env):
 
 
 def test_empty_database_says_what_to_do(tmp_path, monkeypatch):
-    import ui.data
+    import pipelines.demo.load
 
-    monkeypatch.setattr(ui.data, "demo_available", lambda: False)
+    # no demo year on first start: the database stays empty
+    monkeypatch.setattr(pipelines.demo.load, "ensure_demo", lambda path: Warehouse(path).init())
     monkeypatch.setenv("KAIGONG_DB", str(tmp_path / "empty.duckdb"))
     for spec in PAGES:
         at = run(spec.path)
@@ -344,13 +345,13 @@ def test_user_text_never_runs(hostile_db, spec):
 def test_ledger_download_is_neutralised(hostile_db):
     from pipelines.metrics import View
     from pipelines.outputs.csv_safe import to_csv_bytes
-    from pipelines.views import dashboard
+    from pipelines.views import ledger
 
     at = run("pages/projects.py")
     assert any(b.proto.label == "下载台账（CSV）" for b in at.get("download_button"))
     with Warehouse(hostile_db).read() as con:
-        ledger = dashboard.ledger(con, View(as_of=date(2020, 3, 13), year=2020))
-    text = to_csv_bytes(ledger).decode("utf-8-sig")
+        frame = ledger.ledger(con, View(as_of=date(2020, 3, 13), year=2020))
+    text = to_csv_bytes(frame).decode("utf-8-sig")
     assert "'=cmd|' /C calc'!A0" in text and "\n=cmd" not in text and ",=cmd" not in text
 
 
@@ -396,9 +397,9 @@ def test_the_upload_preview_heads_its_columns_in_chinese():
 
 
 def test_ledger_pages_orders_and_searches_company(db_env, monkeypatch):
-    from pipelines.views import dashboard
+    from pipelines.views import ledger
 
-    monkeypatch.setattr(dashboard, "LEDGER_PAGE_SIZE", 3)  # the fixture's 4 projects on 2 pages
+    monkeypatch.setattr(ledger, "LEDGER_PAGE_SIZE", 3)  # the fixture's 4 projects on 2 pages
 
     def names(at: AppTest) -> list[str]:
         return table(at, "项目名称")["项目名称"].to_list()

@@ -1,4 +1,4 @@
-"""The stored figure cells (metrics.refresh_cells) agree with the figures computed from the
+"""The stored figure cells (warehouse.cells.refresh_cells) agree with the figures computed from the
 snapshots: by hand, after loads, resubmissions that replace fields and corrections of earlier
 report dates; and they are used only when they hold what is asked."""
 
@@ -13,7 +13,11 @@ import polars as pl
 import pytest
 
 from pipelines import metrics
+from pipelines.metrics.dates import At, Dates, snapshot_dates, stored_periods
+from pipelines.metrics.figures import figures_at
+from pipelines.metrics.flags import cells_sql
 from pipelines.vocab.findings import SubmissionRefused
+from pipelines.warehouse import cells as stored_cells
 from pipelines.warehouse.store import Submission, Warehouse
 from tests.conftest import load_rows
 from tests.test_metrics import EARLY_AT_D2, EARLY_D2, assert_figures, load_early_starters_and_late_completions
@@ -51,8 +55,8 @@ def cells(con, as_of: date) -> dict[tuple, dict]:
 
 def computed_cells(con, year: int, as_of: date, period_start: date) -> dict[tuple, dict]:
     """The cells at as_of computed from the snapshots (the query figures fall back to)."""
-    sql, _ = metrics._cells_sql(NO_FILTERS, single=True)
-    at = metrics._Dates.of(year, [as_of], [period_start], metrics._snapshot_dates(con, year, None))
+    sql, _ = cells_sql(NO_FILTERS, single=True)
+    at = Dates.of(year, [as_of], [period_start], snapshot_dates(con, year, None))
     frame = con.sql(sql, params=at.params()).pl()
     return {tuple(r[c] for c in metrics.CELL_DIMS): {n: r[n] for n in SUMS} for r in frame.iter_rows(named=True)}
 
@@ -75,8 +79,8 @@ def rolled_up(fine: dict[tuple, dict]) -> dict[tuple, dict]:
 
 
 def fallback_figures(con, as_of: date, *, by=None, filters=NO_FILTERS, frequency=None):
-    at = metrics._at(con, as_of, None, frequency, filters)
-    return metrics._figures_at(con, at.year, [at.day], [at.period_start], filters, (by,), None,
+    at = At.of(con, as_of, None, frequency, filters)
+    return figures_at(con, at.year, [at.day], [at.period_start], filters, (by,), None,
                                stored=False)[by][at.day]
 
 
@@ -93,7 +97,7 @@ def assert_same_figures(got: list[dict], want: list[dict]) -> None:
 
 def assert_stored_cells_agree(con) -> int:
     """Every stored report date's cells equal the ones computed from the snapshots now."""
-    periods = metrics._stored_periods(con, 2020)
+    periods = stored_periods(con, 2020)
     assert periods is not None, "cells not current"
     assert sorted(periods) == [r[0] for r in con.execute(
         "SELECT DISTINCT as_of FROM states WHERE year = 2020 ORDER BY 1").fetchall()]
@@ -121,7 +125,7 @@ def test_stored_cells_by_hand_after_loads_resubmissions_and_corrections(wh):
     load_rows(wh, D1, week1())
     with wh.read() as con:
         got = cells(con, D1)
-        periods = metrics._stored_periods(con, 2020)
+        periods = stored_periods(con, 2020)
     # A and B share a cell; the weekly period ending 03-06 starts 02-29, nothing before it
     assert periods == {D1: date(2020, 2, 29)}
     assert got == {
@@ -150,7 +154,7 @@ def test_stored_cells_by_hand_after_loads_resubmissions_and_corrections(wh):
     load_rows(wh, D2, [proj("A项目", ytd_completed=300.0)], present=("ytd_completed",))
     with wh.read() as con:
         t = metrics.total(con, D2)
-        assert metrics._at(con, D2, None, None, NO_FILTERS).stored
+        assert At.of(con, D2, None, None, NO_FILTERS).stored
         assert cells(con, D2)[b_cell] == zero(projects=1, total_investment=3000.0, annual_plan=1000.0,
                                               ytd_completed=80.0, completed=1)
     assert (t["projects"], t["ytd_completed"], t["reported"], t["reporting_rate"]) == (3, 380.0, 1, 0.5)
@@ -216,11 +220,11 @@ def test_stored_cells_give_the_figures_of_the_snapshots(wh):
     _varied_history(wh)
     with wh.read() as con:
         assert assert_stored_cells_agree(con) == 4
-        periods = metrics._stored_periods(con, 2020)
+        periods = stored_periods(con, 2020)
         assert periods[date(2020, 3, 31)] == date(2020, 3, 1)  # the monthly report's period
         for d in sorted(periods):
             for f in FILTERS:
-                assert metrics._at(con, d, None, None, f).stored
+                assert At.of(con, d, None, None, f).stored
                 for by in (None, *metrics.GROUPINGS):
                     assert_same_figures(metrics.figures(con, d, filters=f, by=by),
                                         fallback_figures(con, d, by=by, filters=f))
@@ -229,7 +233,7 @@ def test_stored_cells_give_the_figures_of_the_snapshots(wh):
                 stored = metrics.trend(con, date(2020, 12, 31), filters=f, by=by)
                 dates = sorted(periods)
                 fly = [{"report_date": d, **it}
-                       for d, items in metrics._figures_at(con, 2020, dates, [periods[d] for d in dates], f, (by,),
+                       for d, items in figures_at(con, 2020, dates, [periods[d] for d in dates], f, (by,),
                                                            None, stored=False)[by].items() for it in items]
                 assert stored.height == len(fly)
                 for g, w in zip(stored.to_dicts(), fly, strict=True):
@@ -241,7 +245,7 @@ def test_other_dates_frequencies_and_project_filters_are_computed_from_the_snaps
     load_rows(wh, D2, [proj("A项目", ytd_completed=300.0)], present=("ytd_completed",))
     with wh.read() as con:
         def stored(d, f=NO_FILTERS, freq=None):
-            return metrics._at(con, d, None, freq, f).stored
+            return At.of(con, d, None, freq, f).stored
 
         assert stored(D2) and stored(D2, freq="week")
         assert not stored(date(2020, 3, 10))  # between report dates: flags at D, not at the snapshot
@@ -276,7 +280,7 @@ def test_cells_left_behind_by_another_writer_are_not_used_until_rebuilt(wh):
     load_rows(wh, D1, week1())
     _snapshot_change_behind_the_cells(wh)
     with wh.read() as con:
-        assert not metrics.cells_current(con)
+        assert not stored_cells.cells_current(con)
         assert metrics.report_dates(con, 2020) == [D1]
         t = metrics.total(con, D1)
         tr = metrics.trend(con, D1)
@@ -284,7 +288,7 @@ def test_cells_left_behind_by_another_writer_are_not_used_until_rebuilt(wh):
     assert tr["ytd_completed"].to_list() == [1049.0]
     wh.init()  # what the app does at start: rebuild and mark current
     with wh.read() as con:
-        assert metrics.cells_current(con)
+        assert stored_cells.cells_current(con)
         assert metrics.total(con, D1)["ytd_completed"] == 1049.0
         assert assert_stored_cells_agree(con) == 1
 
@@ -305,7 +309,7 @@ def test_a_database_from_before_the_cells_reads_right_and_the_next_load_adds_the
     load_rows(wh, D1, week1())
     _as_before_the_cells(wh, forget_mark=True)
     with wh.read() as con:
-        assert not metrics.cells_current(con)
+        assert not stored_cells.cells_current(con)
         assert metrics.report_dates(con, 2020) == [D1]
         assert metrics.previous_report_date(con, D1) is None
         t = metrics.total(con, D1)
@@ -322,7 +326,7 @@ def test_the_app_upgrades_a_database_from_before_the_cells_once(wh):
     _as_before_the_cells(wh)
     wh.upgrade()
     with wh.read() as con:
-        assert metrics.cells_current(con)
+        assert stored_cells.cells_current(con)
         assert assert_stored_cells_agree(con) == 1
     version = wh.data_version()
     wh.upgrade()  # current: nothing to do, nothing written
@@ -360,25 +364,25 @@ def test_cells_of_an_earlier_formula_are_not_read_and_upgrade_rebuilds_them(wh):
     with wh.read() as con:  # a database written now carries the formula version
         assert con.execute("SELECT value FROM meta WHERE key = 'cells_formula'").fetchall() == [
             (metrics.CELLS_FORMULA,)]
-        assert metrics.cells_current(con)
+        assert stored_cells.cells_current(con)
     _as_before_the_formula_version(wh)
     with wh.read() as con:
         stale = con.execute("SELECT sum(due), sum(started), sum(reporting_base) FROM figure_cells_coarse "
                             "WHERE as_of = $d", {"d": EARLY_D2}).fetchall()
         assert stale == [(3, 2, 5)]  # the doctored cells: due and started one more, the base with R
-        assert not metrics.cells_current(con)
-        assert metrics._stored_periods(con, 2020) is None
-        assert not metrics._at(con, EARLY_D2, None, None, NO_FILTERS).stored
+        assert not stored_cells.cells_current(con)
+        assert stored_periods(con, 2020) is None
+        assert not At.of(con, EARLY_D2, None, None, NO_FILTERS).stored
         assert metrics.report_dates(con, 2020) == [date(2020, 3, 6), EARLY_D2]
         assert_figures(metrics.total(con, EARLY_D2), EARLY_AT_D2)  # from the snapshots, not the cells
         assert_figures(metrics.trend(con, EARLY_D2).to_dicts()[-1], EARLY_AT_D2)
     wh.upgrade()  # what the app and the CLI do before reading
     with wh.read() as con:
-        assert metrics.cells_current(con)
+        assert stored_cells.cells_current(con)
         assert con.execute("SELECT value FROM meta WHERE key = 'cells_formula'").fetchall() == [
             (metrics.CELLS_FORMULA,)]
         assert assert_stored_cells_agree(con) == 2
-        assert metrics._at(con, EARLY_D2, None, None, NO_FILTERS).stored
+        assert At.of(con, EARLY_D2, None, None, NO_FILTERS).stored
         columns = {r[0] for r in con.execute("SELECT column_name FROM duckdb_columns() "
                                              "WHERE table_name = 'figure_cells_coarse'").fetchall()}
         assert "reported_active" not in columns and {"reported", "reporting_base"} <= columns
@@ -394,13 +398,13 @@ def test_cells_of_an_earlier_formula_are_not_read_and_upgrade_rebuilds_them(wh):
     _as_before_the_formula_version(wh)
     load_rows(wh, date(2020, 3, 20), [proj("Q无计划", stage="在建")], present=("stage",))
     with wh.read() as con:
-        assert metrics.cells_current(con)
+        assert stored_cells.cells_current(con)
         assert assert_stored_cells_agree(con) == 3
         assert_figures(metrics.total(con, EARLY_D2), EARLY_AT_D2)
     # and the next load keeps them current (write() carries both marks forward)
     load_rows(wh, date(2020, 3, 27), [proj("Q无计划", stage="在建")], present=("stage",))
     with wh.read() as con:
-        assert metrics.cells_current(con)
+        assert stored_cells.cells_current(con)
         assert assert_stored_cells_agree(con) == 4
 
 
@@ -408,14 +412,14 @@ def test_a_new_database_is_current_and_its_first_load_marks_the_formula(tmp_path
     wh = Warehouse(tmp_path / "new.duckdb")
     wh.init()
     with wh.read() as con:
-        assert metrics.cells_current(con)  # nothing written: nothing to derive
+        assert stored_cells.cells_current(con)  # nothing written: nothing to derive
         assert con.execute("SELECT count(*) FROM meta").fetchall() == [(0,)]
     version = wh.data_version()
     wh.upgrade()
     assert wh.data_version() == version
     load_rows(wh, D1, week1())
     with wh.read() as con:
-        assert metrics.cells_current(con)
+        assert stored_cells.cells_current(con)
         assert dict(con.execute("SELECT key, value FROM meta").fetchall())["cells_formula"] == metrics.CELLS_FORMULA
         assert assert_stored_cells_agree(con) == 1
 

@@ -26,8 +26,9 @@ HEAD = "项目名称,地市,层级,建设状态,总投资,本年计划投资,本
 GOOD_ROW = "甲项目,太原市,市级千项,在建,1000,500,100\n"
 
 
-def _assert_clean(raw: bytes, name: str, wh: Warehouse) -> None:
-    """prepare never raises; errors are Chinese; a load is whole or refused with nothing written."""
+def _assert_clean(raw: bytes, name: str, wh: Warehouse) -> str:
+    """prepare never raises; errors are Chinese; a load is whole or refused with nothing written.
+    Returns what happened: refused | loaded | unchanged (make fuzz counts them)."""
     p = prepare(raw, name, report_date=date(2020, 3, 13))
     for e in p.errors:
         assert CJK.search(e.zh()), e
@@ -38,11 +39,15 @@ def _assert_clean(raw: bytes, name: str, wh: Warehouse) -> None:
     except SubmissionRefused as exc:
         assert exc.errors and all(CJK.search(e.zh()) for e in exc.errors)
         assert _rows(wh) == before
-        return
+        return "refused"
     assert p.ok
     loaded = [o for o in outcomes if o.status == "loaded"]
     if loaded:
-        assert _rows(wh) - before == p.submission.frame.height  # type: ignore[union-attr]
+        # a resubmission for the same report date replaces that date's reports of its projects
+        added = p.submission.frame.height - sum(o.replaced_reports for o in loaded)  # type: ignore[union-attr]
+        assert _rows(wh) - before == added, (_rows(wh) - before, added)
+        return "loaded"
+    return "unchanged"
 
 
 def _rows(wh: Warehouse) -> int:

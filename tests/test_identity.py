@@ -1,4 +1,4 @@
-"""Identity resolution (store._resolve_identity) against the row-by-row rules it replaced.
+"""Identity resolution (warehouse.identity.resolve_identity) against the row-by-row rules it replaced.
 
 The loader resolves identities with joins; this file keeps the original loop as the oracle
 and compares both on random submissions full of the awkward cases: codes and no codes,
@@ -18,7 +18,9 @@ import pytest
 from pipelines.vocab import schema
 from pipelines.vocab.findings import Finding, SubmissionRefused
 from pipelines.vocab.reference import norm_text
-from pipelines.warehouse.store import Submission, _conform, _resolve_identity
+from pipelines.warehouse.identity import resolve_identity
+from pipelines.warehouse.load import conform
+from pipelines.warehouse.store import Submission
 
 
 def _reference_identity(
@@ -129,8 +131,8 @@ def test_vectorised_identity_equals_the_row_loop(tmp_path, seed):
     for ddl in schema.DDL:
         con.execute(ddl)
     _seed_projects(con, rng)
-    frame = _conform(_random_rows(rng, rng.randint(1, 25)))
-    ids, new, errors = _resolve_identity(con, frame, "f.csv")
+    frame = conform(_random_rows(rng, rng.randint(1, 25)))
+    ids, new, errors = resolve_identity(con, frame, "f.csv")
     ref_ids, ref_new, ref_errors = _reference_identity(con, frame, "f.csv")
     assert ids == ref_ids
     assert new.to_dicts() == ref_new.to_dicts()

@@ -1,4 +1,4 @@
-"""The project ledger's search, order and pages (pipelines.views.dashboard.ledger_page), by hand."""
+"""The project ledger's search, order and pages (pipelines.views.ledger.ledger_page), by hand."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from datetime import date
 
 import polars as pl
 
-from pipelines.views.dashboard import LEDGER_SORTS, ledger_page
+from pipelines.views.ledger import LEDGER_SORTS, ledger_page
 
 LEDGER = pl.DataFrame({
     "project_id": ["a", "b", "c", "d", "e"],

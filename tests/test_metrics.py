@@ -8,6 +8,8 @@ from datetime import date
 import pytest
 
 from pipelines import metrics
+from pipelines.metrics.dates import At
+from pipelines.metrics.figures import figures_at
 from pipelines.vocab.findings import SubmissionRefused
 from pipelines.warehouse.store import Submission
 from tests.conftest import load_rows
@@ -335,10 +337,10 @@ def assert_figures(got: dict, want: dict) -> None:
 def test_due_by_planned_date_and_reporting_rate_over_the_base_by_hand(wh):
     load_early_starters_and_late_completions(wh)
     with wh.read() as con:
-        assert metrics._at(con, EARLY_D2, None, None, metrics.Filters()).stored  # the stored cells
+        assert At.of(con, EARLY_D2, None, None, metrics.Filters()).stored  # the stored cells
         stored = metrics.total(con, EARLY_D2)
         by_city = {it["group"]: it for it in metrics.figures(con, EARLY_D2, by="city")}
-        computed = metrics._figures_at(con, 2020, [EARLY_D2], [date(2020, 3, 7)], metrics.Filters(), (None,),
+        computed = figures_at(con, 2020, [EARLY_D2], [date(2020, 3, 7)], metrics.Filters(), (None,),
                                        None, stored=False)[None][EARLY_D2][0]  # from the snapshots
         at_d1 = metrics.total(con, EARLY_D1)
         at_0320 = metrics.total(con, date(2020, 3, 20))
@@ -375,10 +377,10 @@ def test_due_and_reporting_rate_over_several_dates_equal_single_dates(wh):
             _assert_trend_is_figures_per_date(con, EARLY_D2, filters=f)
         # and the snapshot path for several dates at once equals it at each date alone
         starts = [date(2020, 2, 29), date(2020, 3, 7)]
-        many = metrics._figures_at(con, 2020, [EARLY_D1, EARLY_D2], starts, metrics.Filters(), (None, "city"),
+        many = figures_at(con, 2020, [EARLY_D1, EARLY_D2], starts, metrics.Filters(), (None, "city"),
                                    None, stored=False)
         for d, ps in zip((EARLY_D1, EARLY_D2), starts, strict=True):
-            one = metrics._figures_at(con, 2020, [d], [ps], metrics.Filters(), (None, "city"), None, stored=False)
+            one = figures_at(con, 2020, [d], [ps], metrics.Filters(), (None, "city"), None, stored=False)
             for by in (None, "city"):
                 assert many[by][d] == one[by][d]
 

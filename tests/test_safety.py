@@ -43,6 +43,17 @@ def test_backup_round_trips_every_row(wh, tmp_path):
         assert con.execute("SELECT max(submission_id) FROM submissions").fetchall()[0][0] == 3
 
 
+def test_restore_is_an_audited_write(wh, tmp_path):
+    load_rows(wh, date(2020, 3, 6), [{**XZ, "project_name": "甲", "stage": "在建"}])
+    backup(wh, tmp_path / "bk")
+    restore(tmp_path / "bk", wh.path, actor="管理员甲")
+    with wh.read() as con:
+        log = con.execute("SELECT actor, action, detail FROM audit_log ORDER BY logged_at").fetchall()
+    assert [(a, act) for a, act, _ in log] == [("local", "load"), ("管理员甲", "restore")]
+    assert str(tmp_path / "bk") in log[-1][2]
+    assert _counts(wh)["reports"] == 1
+
+
 def test_corrupt_backup_is_refused_and_target_untouched(wh, tmp_path):
     load_rows(wh, date(2020, 3, 6), [{**XZ, "project_name": "甲", "stage": "在建"}])
     backup(wh, tmp_path / "bk")

@@ -11,7 +11,7 @@ import duckdb
 import pytest
 
 from pipelines import metrics
-from pipelines.warehouse import store
+from pipelines.warehouse import snapshots
 from tests.conftest import load_rows
 from tests.test_cells import D1, D2, _varied_history, proj, week1
 
@@ -32,7 +32,7 @@ def _fully_materialised(con) -> list[tuple]:
             dates = con.execute(
                 "SELECT DISTINCT report_date FROM reports WHERE year = ? ORDER BY 1", [year]).fetchall()
             for (d,) in dates:
-                con.execute(store._SNAPSHOT_STEP_SQL, {"year": year, "as_of": d, "prev": prev})
+                con.execute(snapshots.SNAPSHOT_STEP_SQL, {"year": year, "as_of": d, "prev": prev})
                 prev = d
         return _states(con)
     finally:

@@ -3,7 +3,7 @@
 First start: the database at KAIGONG_DB (or data/kaigong.duckdb) is prepared before the server
 answers, progress printed in the terminal: an empty or missing one gets the demo year (演示数据,
 about 10 s), an older one its figure cells. The first page a new user sees is then the overview,
-not a 「正在准备数据库」 spinner. ui/data.py keeps the same step as a fallback (a database removed
+not a 「正在准备数据库」 spinner. ui/cached.py keeps the same step as a fallback (a database removed
 while the server runs).
 
 Why not plain `streamlit run app.py`: a folder named pages/ next to app.py makes a fresh server's

@@ -15,11 +15,12 @@ import streamlit as st
 
 from pipelines import auth
 from pipelines.metrics import Filters, View
-from pipelines.views.dashboard import Options, county_options
+from pipelines.views.options import Options, county_options
 from pipelines.vocab import schema
+from pipelines.vocab.labels import FILTER_ZH
 from pipelines.vocab.reference import find_city, region_by_code
 
-from . import data
+from . import cached
 
 # URL parameter → sidebar widget key
 K_YEAR, K_DATE = "sidebar_year", "sidebar_date"
@@ -35,8 +36,6 @@ _VIEW = "_kaigong_view"
 _NOTICES = "_kaigong_url_notices"
 _INIT = "_kaigong_url_read"
 BAND_NAMES = tuple(b[0] for b in schema.SIZE_BANDS)
-LABEL = {"tier": "层级", "city": "地市", "county": "县区", "industry": "行业", "stage": "建设状态", "band": "投资规模",
-         "year": "年度", "date": "报告期"}
 
 
 def _city_name(code: str) -> str:
@@ -88,12 +87,12 @@ def _read_url(opts: Options, user: auth.User) -> None:
     for param in ("tier", "city", "county", "industry", "stage", "band"):
         raw_values = [v for v in qp.get_all(param) for v in v.split(",") if v]
         if param == "city":  # accept names too: ?city=忻州市
-            raw_values = [(find_city(v).code if find_city(v) else v) for v in raw_values]
+            raw_values = [(city.code if (city := find_city(v)) else v) for v in raw_values]
         allowed = _allowed(param, opts, cities, user)
         good = [v for v in raw_values if v in allowed]
         bad = [v for v in raw_values if v not in allowed]
         if bad:
-            notices.append(f"链接中的{LABEL[param]}「{'、'.join(bad)}」无效，已忽略")
+            notices.append(f"链接中的{FILTER_ZH[param]}「{'、'.join(bad)}」无效，已忽略")
         ss[MULTI[param]] = list(dict.fromkeys(good))
         if param == "city":
             cities = ss[MULTI[param]]
@@ -119,9 +118,9 @@ def sidebar(user: auth.User = auth.LOCAL) -> View | None:
     limited to it whatever the URL or the widgets say.
     """
     ss = st.session_state
-    opts: Options = data.call("options")
+    opts = cached.options()
     sb = st.sidebar
-    if data.is_demo():
+    if cached.is_demo():
         sb.warning("**演示数据**：以下为演示用的模拟数据，不代表真实项目。", icon=":material/science:")
     if not opts.years:
         ss[_VIEW] = None
@@ -208,17 +207,3 @@ def select_from_chart(chart_key: str, param: str) -> None:
     if param == "county":
         cities = {region_by_code()[v].parent_code for v in values if v in region_by_code()}
         st.session_state[MULTI["city"]] = sorted(c for c in cities if c)
-
-
-def describe(view: View) -> list[str]:
-    """The filters in words (for the briefing page and chart captions)."""
-    f = view.filters
-    out = [f"年度：{view.year} 年", f"报告期：{view.as_of}"]
-    labels = {
-        "tier": list(f.tiers), "city": [_city_name(c) for c in f.cities],
-        "county": [_city_name(c) for c in f.counties], "industry": list(f.industries),
-        "stage": list(f.stages), "band": list(f.size_bands),
-    }
-    for param, vals in labels.items():
-        out.append(f"{LABEL[param]}：{'、'.join(vals) if vals else '全部'}")
-    return out

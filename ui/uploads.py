@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import tempfile
 from datetime import date
 from pathlib import Path
@@ -11,14 +10,15 @@ from pathlib import Path
 import polars as pl
 import streamlit as st
 
+from pipelines.ingest import bounded
 from pipelines.ingest.prepare import Prepared, layout_zh, load_prepared, preview_rows
-from pipelines.ingest.prepare import prepare as _prepare
+from pipelines.ingest.template import write_template
 from pipelines.vocab.findings import SubmissionRefused
 from pipelines.warehouse import review
 from pipelines.warehouse.changes import line_zh
 from pipelines.warehouse.store import LoadOutcome, Submission
 
-from . import data, fmt, session, widgets
+from . import cached, fmt, session, widgets
 
 _CACHE = "_kaigong_prepared"
 _CHANGES = "_kaigong_prepared_changes"
@@ -40,27 +40,35 @@ def uploader_label() -> str:
 UPLOADER_WORDS = "框中的英文是 Streamlit 自带的：「Drag and drop files here」即把文件拖到这里，「Upload」即选择文件，「per file」即每个文件的大小上限。"
 
 
-def reader_available() -> bool:
-    return importlib.util.find_spec("pipelines.ingest.read") is not None
-
-
 @st.cache_resource(show_spinner=False)
-def template_bytes() -> bytes | None:
-    """The standard template CSV (pipelines.ingest.template), or None before the reader branch is merged."""
-    if importlib.util.find_spec("pipelines.ingest.template") is None:
-        return None
-    from pipelines.ingest.template import write_template
-
+def template_bytes() -> bytes:
+    """The standard template CSV (pipelines.ingest.template, the same as `kaigong template`)."""
     with tempfile.TemporaryDirectory() as d:
         return write_template(Path(d) / "template.csv", "csv").read_bytes()
 
 
+def warm() -> None:
+    """Start the reading child before the first upload arrives (pipelines.ingest.bounded)."""
+    bounded.warm()
+
+
 def prepare(name: str, raw: bytes, report_date: date | None, tier: str | None, region: str | None) -> Prepared:
-    """pipelines.ingest.prepare.prepare, once per (file content, options) in this session."""
+    """pipelines.ingest.bounded.prepare (a memory-bounded child, uploads queued), once per (file content,
+    options) in this session; while the file waits its turn the page says 「排队中」 and its place."""
     key = (hashlib.sha256(raw).hexdigest(), name, report_date, tier, region)
     cache: dict = st.session_state.setdefault(_CACHE, {})
     if key not in cache:
-        cache[key] = _prepare(raw, name, report_date=report_date, tier=tier, region=region)
+        status = st.empty()
+
+        def on_wait(place: int) -> None:
+            if place:
+                status.info(f"「{fmt.md(name)}」排队中：第 {place} 位，前面的文件读完后自动开始读取",
+                            icon=":material/hourglass_top:")
+            else:
+                status.info(f"正在读取「{fmt.md(name)}」…", icon=":material/hourglass_top:")
+
+        cache[key] = bounded.prepare(raw, name, report_date=report_date, tier=tier, region=region, on_wait=on_wait)
+        status.empty()
     return cache[key]
 
 
@@ -100,7 +108,7 @@ def _changes(sub: Submission) -> None:
     cache: dict = st.session_state.setdefault(_CHANGES, {})
     key = (sub.digest(), sub.file_name, sub.report_date, sub.region_code)
     if key not in cache:
-        cache[key] = data.change_preview(sub)
+        cache[key] = cached.change_preview(sub)
     found, later = cache[key]
     listed = found.filter(pl.col("kind") != "new")
     new = found.height - listed.height
@@ -118,7 +126,7 @@ def _changes(sub: Submission) -> None:
 
 def needs_review() -> bool:
     """Whether the signed-in user's files wait for an 审核员 (pipelines.warehouse.review)."""
-    return review.reviewed(session.current_user(), data.call("review_modes"))
+    return review.reviewed(session.current_user(), cached.review_modes())
 
 
 def commit(prepared: list[Prepared]) -> list[LoadOutcome] | list[review.PendingOutcome]:
@@ -130,10 +138,10 @@ def commit(prepared: list[Prepared]) -> list[LoadOutcome] | list[review.PendingO
         errors = [e for p in prepared for e in p.errors]
         if errors or any(p.submission is None for p in prepared):
             raise SubmissionRefused("、".join(p.file_name for p in prepared), errors)
-        outcomes = review.submit(data.warehouse(), [p.submission for p in prepared if p.submission], user)
+        outcomes = review.submit(cached.warehouse(), [p.submission for p in prepared if p.submission], user)
     else:
-        outcomes = load_prepared(data.warehouse(), prepared, actor=user.name, allowed_regions=user.allowed_regions())
+        outcomes = load_prepared(cached.warehouse(), prepared, actor=user.name, allowed_regions=user.allowed_regions())
     st.session_state.pop(_CACHE, None)
     st.session_state.pop(_CHANGES, None)
-    data.changed()
+    cached.changed()
     return outcomes

@@ -10,8 +10,9 @@ import polars as pl
 import streamlit as st
 
 from pipelines.metrics import View
+from pipelines.vocab import formats
 
-from . import data, fmt, session, state
+from . import cached, exports, fmt, session, state
 
 PLOTLY_CONFIG = {"displaylogo": False, "locale": "zh-CN", "modeBarButtonsToRemove": ["lasso2d", "select2d"]}
 
@@ -19,7 +20,7 @@ PLOTLY_CONFIG = {"displaylogo": False, "locale": "zh-CN", "modeBarButtonsToRemov
 def header(title: str, caption: str | None = None) -> None:
     """Page title; the 「演示数据」 badge when the data is demo."""
     st.title(title)
-    if data.is_demo():
+    if cached.is_demo():
         st.badge("演示数据", icon=":material/science:", color="orange",
                  help="当前数据库为演示数据（模拟生成），上传真实报表后请重新建库")
     if caption:
@@ -27,8 +28,8 @@ def header(title: str, caption: str | None = None) -> None:
 
 
 def metric(where: Any, label: str, value: str, delta: str | None = None, **kwargs: Any) -> None:
-    """st.metric on where (a column); a change of zero (fmt.FLAT) shows as 「持平」 in grey, without an arrow."""
-    if delta == fmt.FLAT:
+    """st.metric on where (a column); a change of zero (formats.FLAT) shows as 「持平」 in grey, without an arrow."""
+    if delta == formats.FLAT:
         kwargs.update(delta_color="off", delta_arrow="off")
     where.metric(label, value, delta, **kwargs)
 
@@ -58,13 +59,13 @@ def chart(fig: go.Figure, key: str, filter_param: str | None = None) -> None:
         )
     if not session.current_user().can("export"):
         return
-    problem = data.png_unavailable()
+    problem = exports.png_unavailable()
     if problem is not None:  # in place of a button that would fail
         st.warning(f"不能下载图片：{fmt.md(problem)}", icon=":material/image_not_supported:")
         return
     title = (fig.layout.title.text or key) if fig.layout.title else key
     st.download_button(
-        "下载图片（PNG）", partial(data.chart_png, fig), file_name=f"{title}.png", mime="image/png",
+        "下载图片（PNG）", partial(exports.chart_png, fig), file_name=f"{title}.png", mime="image/png",
         key=f"{key}_png", on_click="ignore", icon=":material/image:",
     )
 

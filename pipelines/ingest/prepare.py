@@ -9,12 +9,16 @@ import os
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import polars as pl
 
 from pipelines.vocab import schema
 from pipelines.vocab.findings import Finding, SubmissionRefused
 from pipelines.warehouse.store import LoadOutcome, Submission, Warehouse
+
+if TYPE_CHECKING:
+    from pipelines.ingest.read import ReadResult
 
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024  # configurable via KAIGONG_MAX_UPLOAD_MB
 
@@ -39,6 +43,17 @@ class Prepared:
         return self.submission is not None and not self.errors
 
 
+def size_refusal(raw: bytes, file_name: str) -> Prepared | None:
+    """The upload size limit, checked before anything else."""
+    limit = max_upload_bytes()
+    if len(raw) <= limit:
+        return None
+    return Prepared(
+        file_name, None,
+        [Finding(file_name, f"文件大小 {len(raw) / 1048576:.1f} MB 超过上限 {limit / 1048576:.0f} MB，请拆分后再上传")],
+    )
+
+
 def prepare(
     raw: bytes,
     file_name: str,
@@ -48,21 +63,23 @@ def prepare(
     region: str | None = None,
     frequency: str | None = None,
 ) -> Prepared:
-    """Read one file into a Submission, or say every error found; never raises on bad input."""
+    """Read one file into a Submission in this process, or say every error found; never raises on bad input.
+    (The server and `kaigong ingest` read in a bounded child process: pipelines.ingest.bounded.prepare.)"""
     from pipelines.ingest.read import read_submission
 
-    limit = max_upload_bytes()
-    if len(raw) > limit:
-        return Prepared(
-            file_name, None,
-            [Finding(file_name, f"文件大小 {len(raw) / 1048576:.1f} MB 超过上限 {limit / 1048576:.0f} MB，请拆分后再上传")],
-        )
+    if (refused := size_refusal(raw, file_name)) is not None:
+        return refused
     try:
         result = read_submission(
             raw, file_name, report_date=report_date, tier=tier, region=region, frequency=frequency
         )
     except Exception as exc:  # the reader should say everything itself; this is the last guard
         return Prepared(file_name, None, [Finding(file_name, f"无法读取该文件（{type(exc).__name__}）")])
+    return prepared_from(result, raw, file_name, tier=tier, region=region)
+
+
+def prepared_from(result: ReadResult, raw: bytes, file_name: str, *, tier: str | None, region: str | None) -> Prepared:
+    """What the preview shows and the loader takes, from what the reader found."""
     if result.errors or result.report_date is None:
         errors = list(result.errors) or [Finding(file_name, "缺少报告期截止日")]
         return Prepared(file_name, None, errors, list(result.warnings), result.layout)
@@ -126,8 +143,11 @@ def ingest_files(
     actor: str = "local",
     allowed_regions: set[str] | None = None,
 ) -> list[LoadOutcome]:
+    from pipelines.ingest import bounded  # each file read in a memory-bounded child, one after the other
+
     prepared = [
-        prepare(p.read_bytes(), p.name, report_date=report_date, tier=tier, region=region, frequency=frequency)
+        bounded.prepare(p.read_bytes(), p.name, report_date=report_date, tier=tier, region=region,
+                        frequency=frequency)
         for p in paths
     ]
     return load_prepared(wh, prepared, actor=actor, allowed_regions=allowed_regions)

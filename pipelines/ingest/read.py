@@ -41,6 +41,8 @@ def read_submission(
         _read(bytes(data), ctx, result, report_date, tier, region, frequency)
     except Refuse as exc:
         ctx.err(str(exc))
+    except MemoryError:  # the bounded child read (pipelines.ingest.bounded) says so with its bound
+        raise
     except Exception as exc:  # a reader bug must still come back as a finding, not a traceback
         ctx.err(f"读取文件时出现意外错误（{type(exc).__name__}），请检查文件格式或联系管理员")
     result.errors, result.warnings = ctx.errors, ctx.warnings

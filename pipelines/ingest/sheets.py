@@ -15,6 +15,7 @@ from typing import Any
 
 import polars as pl
 
+from pipelines.ingest import guard
 from pipelines.ingest import vparse as vp
 from pipelines.ingest.result import Ctx, Refuse
 
@@ -420,6 +421,10 @@ def open_sheets(data: bytes) -> list[Sheet]:
     fmt = _sniff(data)
     if fmt == "html":
         raise Refuse("该文件是网页（HTML）格式的表格，不是真正的 Excel 文件：请在 Excel 中“另存为” xlsx 后上传")
+    try:  # what it would unpack to, before anything is decoded
+        guard.check(data, fmt, inflate=guard.INFLATE_IN_READER)
+    except guard.Refused as exc:
+        raise Refuse(str(exc)) from exc
     if fmt in ("xlsx", "xls"):
         return _excel_sheets(data, fmt)
     return [Sheet("", rows=_text_grid(data))]

@@ -19,6 +19,9 @@ import polars as pl
 
 from pipelines import metrics
 from pipelines.metrics import Filters, Thresholds
+from pipelines.metrics.dates import Dates, snapshot_dates, stored_periods
+from pipelines.metrics.figures import group_name, group_order
+from pipelines.metrics.flags import flags_sql
 
 
 @dataclass(frozen=True)
@@ -107,9 +110,9 @@ def _rule_params(rules: LightRules) -> dict[str, Any]:
 def _lights_at(con: duckdb.DuckDBPyConnection, dates: list[date], year: int, filters: Filters,
                rules: LightRules) -> tuple[str, dict[str, Any]]:
     """The per-project relation at the dates, with the four lights and the reason (SQL, params)."""
-    snaps = metrics._snapshot_dates(con, year, metrics._stored_periods(con, year))
-    at = metrics._Dates.of(year, dates, dates, snaps)
-    flags, fparams = metrics._flags_sql(filters, with_prev=False, single=at.single)
+    snaps = snapshot_dates(con, year, stored_periods(con, year))
+    at = Dates.of(year, dates, dates, snaps)
+    flags, fparams = flags_sql(filters, with_prev=False, single=at.single)
     # (the several-dates relation unnests the dates before each period whether it reads them or not)
     dparams = at.params(with_prev=not at.single)
     return _LIGHT_SQL.replace("{flags}", flags), {**dparams, **fparams, **_rule_params(rules)}
@@ -164,13 +167,13 @@ def counts_by(con: duckdb.DuckDBPyConnection, as_of: date, bys: Sequence[str | N
             continue
         by = keyed[open_[0]]
         key = keys[open_[0]]
-        item: dict[str, Any] = {"group": metrics._group_name(by, key), "by": by}
+        item: dict[str, Any] = {"group": group_name(by, key), "by": by}
         if by in metrics.REGION_GROUPINGS:
             item["group_code"] = key
         out[by].append({**item, **counts})
     for by, items in out.items():
         if by is not None:
-            items.sort(key=lambda it: metrics._group_order(it["by"], it["group"], it.get("group_code")))
+            items.sort(key=lambda it: group_order(it["by"], it["group"], it.get("group_code")))
     for items in out.values():
         for it in items:
             it.pop("by", None)

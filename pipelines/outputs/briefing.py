@@ -22,8 +22,9 @@ import polars as pl
 
 from pipelines import metrics
 from pipelines.metrics import lights
+from pipelines.views.options import filter_lines
 from pipelines.views.problems import open_problems
-from pipelines.vocab import schema
+from pipelines.vocab import formats, schema
 from pipelines.vocab.reference import region_by_code
 from pipelines.warehouse import supervision
 
@@ -60,11 +61,8 @@ class BriefingData:
 
 
 def _yi(wan: float | None) -> str:
-    return "—" if wan is None else f"{wan / 10000:,.1f}"
-
-
-def _pct(rate: float | None) -> str:
-    return "—" if rate is None else f"{rate * 100:.1f}%"
+    """亿元 to 0.1, the precision of a 通报."""
+    return formats.yi_num(wan, 1)
 
 
 def _day(d: date) -> str:
@@ -144,26 +142,10 @@ def sentences(data_total: dict[str, Any], tiers: list[dict[str, Any]], regions: 
     half = metrics.double_half(as_of, data_total["completion_rate"])
     if half is not None:
         out.append(
-            f"投资完成率{_pct(data_total['completion_rate'])}，"
+            f"投资完成率{formats.pct(data_total['completion_rate'])}，"
             + ("已实现“双过半”。" if half else "未实现“双过半”，需加快进度。")
         )
     return out
-
-
-def filter_lines(view_year: int, as_of: date, filters: metrics.Filters) -> list[tuple[str, str]]:
-    names = region_by_code()
-    def joined(values: tuple[str, ...]) -> str:
-        return "、".join(values) if values else "全部"
-    return [
-        ("年度", str(view_year)),
-        ("报告期截止日", as_of.isoformat()),
-        ("层级", joined(filters.tiers)),
-        ("地市", joined(tuple(names[c].name if c in names else c for c in filters.cities))),
-        ("县区", joined(tuple(names[c].name if c in names else c for c in filters.counties))),
-        ("行业", joined(filters.industries)),
-        ("建设状态", joined(filters.stages)),
-        ("投资规模", joined(filters.size_bands)),
-    ]
 
 
 def supervision_sentence(counts: dict[str, int], regions: list[dict[str, Any]]) -> str | None:
@@ -283,11 +265,11 @@ def render_html(data: BriefingData, images: list[tuple[str, str]]) -> str:
         ("总投资", _yi(t["total_investment"]), "亿元"),
         ("年度计划投资", _yi(t["annual_plan"]), "亿元"),
         ("本年累计完成", _yi(t["ytd_completed"]), "亿元"),
-        ("投资完成率", _pct(t["completion_rate"]), f"序时进度 {_pct(t['time_progress'])}"),
-        ("开（复）工率", _pct(t["start_rate"]), f"{t['started']}/{t['due']} 个"),
-        ("竣工率", _pct(t["completion_count_rate"]), f"{t['completed']}/{t['planned_completions']} 个"),
-        ("入统率", _pct(t["stats_rate"]), f"{t['stats_registered']}/{t['stats_due']} 个"),
-        ("录入率", _pct(t["reporting_rate"]), f"{t['reported']}/{t['reporting_base']} 个"),
+        ("投资完成率", formats.pct(t["completion_rate"]), f"序时进度 {formats.pct(t['time_progress'])}"),
+        ("开（复）工率", formats.pct(t["start_rate"]), f"{t['started']}/{t['due']} 个"),
+        ("竣工率", formats.pct(t["completion_count_rate"]), f"{t['completed']}/{t['planned_completions']} 个"),
+        ("入统率", formats.pct(t["stats_rate"]), f"{t['stats_registered']}/{t['stats_due']} 个"),
+        ("录入率", formats.pct(t["reporting_rate"]), f"{t['reported']}/{t['reporting_base']} 个"),
     ]
     region_rows = sorted(
         (r for r in data.regions if r["projects"]),
@@ -295,7 +277,7 @@ def render_html(data: BriefingData, images: list[tuple[str, str]]) -> str:
     )
     return _TEMPLATE.get_template("briefing.html.j2").render(
         d=data, cards=cards, images=images, region_rows=region_rows,
-        fmt_yi=_yi, fmt_pct=_pct, light=metrics.light, light_zh=metrics.LIGHT_ZH,
+        fmt_yi=_yi, fmt_pct=formats.pct, light=metrics.light, light_zh=metrics.LIGHT_ZH,
         overdue=data.overdue.head(30).to_dicts(), overdue_more=max(0, data.overdue.height - 30),
         problems=data.problems.head(30).to_dicts(), problems_more=max(0, data.problems.height - 30),
         unit="地市" if data.region_level == "city" else "县区",

@@ -22,26 +22,17 @@ import plotly.graph_objects as go
 import polars as pl
 
 from pipelines import metrics
-from pipelines.vocab import schema
+from pipelines.vocab import labels, schema
+from pipelines.vocab.formats import pct, to_pct, to_yi
 
 FONT = "Noto Sans CJK SC"  # fontconfig's default CJK match is JP: ask for SC by name
 LIGHT_COLOURS = {"green": "#2e7d32", "yellow": "#f9a825", "red": "#c62828", None: "#9e9e9e"}
 TIER_COLOURS = {"省级双百·新兴": "#1565c0", "省级双百·技改": "#6a1b9a", "市级千项": "#00897b", "其他": "#90a4ae"}
 BAR = "#1f77b4"
 PLAN = "#ef6c00"
-WAN_PER_YI = 10_000.0
 _FOOT_CHARS = 32  # footnote line length before wrapping (fits a half-width chart beside long labels)
 _FOOT_LINE_PX = 16
 _LABEL_CHARS = 9  # category labels on a half-width chart
-
-
-def yi(wan: float | None) -> float | None:
-    """万元 → 亿元."""
-    return None if wan is None else wan / WAN_PER_YI
-
-
-def pct(rate: float | None) -> float | None:
-    return None if rate is None else rate * 100.0
 
 
 def _wrap(text: str, width: int = _FOOT_CHARS) -> list[str]:
@@ -115,7 +106,7 @@ def rate_bars(
         return empty(title, "当前筛选下没有数据", as_of)
     rows = list(reversed(items))  # plotly draws the first category at the bottom
     names = [it["group"] for it in rows]
-    vals = [pct(it.get(key)) for it in rows]
+    vals = [to_pct(it.get(key)) for it in rows]
     custom = [[it.get("group_code") or it["group"]] for it in rows]
     colours = [LIGHT_COLOURS[metrics.light(it.get("schedule_gap"))] for it in rows] if colour_by_light else BAR
     text = ["—" if v is None else f"{v:.1f}%" for v in vals]
@@ -125,7 +116,7 @@ def rate_bars(
         hovertemplate="%{y}：%{text}<extra></extra>", cliponaxis=False,
     ))
     if marker:
-        m = [pct(it.get(marker)) for it in rows]
+        m = [to_pct(it.get(marker)) for it in rows]
         fig.add_trace(go.Scatter(
             x=m, y=names, mode="markers", name=metrics.FIGURE_ZH.get(marker, marker),
             marker={"symbol": "line-ns-open", "size": 18, "line": {"width": 3, "color": PLAN}},
@@ -154,7 +145,7 @@ def tier_city_investment(city_tiers: pl.DataFrame, as_of: date | None) -> go.Fig
         if part.is_empty():
             continue
         fig.add_trace(go.Bar(
-            x=part["city"].to_list(), y=[yi(v) for v in part["total_investment"].to_list()],
+            x=part["city"].to_list(), y=[to_yi(v) for v in part["total_investment"].to_list()],
             name=tier, marker_color=TIER_COLOURS.get(tier), customdata=[[c] for c in part["city_code"].to_list()],
             text=[f"{n}个" for n in part["projects"].to_list()],
             hovertemplate="%{x} " + tier + "：%{y:.2f} 亿元（%{text}）<extra></extra>",
@@ -175,7 +166,7 @@ def rate_trend(trend: pl.DataFrame, keys: list[str], title: str, as_of: date | N
     fig = go.Figure()
     for k in keys:
         fig.add_trace(go.Scatter(
-            x=trend["report_date"].to_list(), y=[pct(v) for v in trend[k].to_list()], mode="lines+markers",
+            x=trend["report_date"].to_list(), y=[to_pct(v) for v in trend[k].to_list()], mode="lines+markers",
             name=metrics.FIGURE_ZH.get(k, k), hovertemplate="%{x|%Y-%m-%d}：%{y:.1f}%<extra></extra>",
         ))
     fig.update_yaxes(ticksuffix="%", rangemode="tozero")
@@ -191,12 +182,12 @@ def cumulative_vs_plan(trend: pl.DataFrame, as_of: date | None, year: int) -> go
     plan = trend["annual_plan"].to_list()[-1]
     fig = go.Figure()
     fig.add_trace(go.Scatter(
-        x=[date(year, 1, 1), date(year, 12, 31)], y=[0.0, yi(plan)], mode="lines", name="序时计划线",
+        x=[date(year, 1, 1), date(year, 12, 31)], y=[0.0, to_yi(plan)], mode="lines", name="序时计划线",
         line={"dash": "dash", "color": PLAN},
         hovertemplate="%{x|%Y-%m-%d}：%{y:.2f} 亿元<extra></extra>",
     ))
     fig.add_trace(go.Scatter(
-        x=trend["report_date"].to_list(), y=[yi(v) for v in trend["ytd_completed"].to_list()],
+        x=trend["report_date"].to_list(), y=[to_yi(v) for v in trend["ytd_completed"].to_list()],
         mode="lines+markers", name="本年累计完成", line={"color": BAR},
         hovertemplate="%{x|%Y-%m-%d}：%{y:.2f} 亿元<extra></extra>",
     ))
@@ -250,7 +241,7 @@ def region_map(points: pl.DataFrame, as_of: date | None, *, geojson: dict[str, A
     tot = [v or 0.0 for v in points["total_investment"].to_list()]
     biggest = max(tot) or 1.0
     hover = [
-        f"{n}<br>总投资 {yi(t):.1f} 亿元<br>完成率 {'—' if r is None else f'{r * 100:.1f}%'}<br>{lb}"
+        f"{n}<br>总投资 {to_yi(t):.1f} 亿元<br>完成率 {pct(r)}<br>{lb}"
         for n, t, r, lb in zip(points["name"].to_list(), tot, points["completion_rate"].to_list(), label, strict=True)
     ]
     fig.add_trace(go.Scatter(
@@ -311,7 +302,7 @@ def reporting_heatmap(matrix: pl.DataFrame, as_of: date | None) -> go.Figure:
     dates = sorted(matrix["report_date"].unique().to_list())
     groups = matrix["group"].unique(maintain_order=True).to_list()
     cell = {(g, d): r for g, d, r in matrix.select("group", "report_date", "reporting_rate").iter_rows()}
-    z = [[pct(cell.get((g, d))) for d in dates] for g in groups]
+    z = [[to_pct(cell.get((g, d))) for d in dates] for g in groups]
     scale: list[list[float | str]] = [[0, "#c62828"], [0.5, "#ffe082"], [1, "#2e7d32"]]
     notes = [metrics.FORMULA_ZH["reporting_rate"], "红色 = 应报送项目本期均未报送（漏报）"]
     fig = go.Figure(go.Heatmap(
@@ -334,7 +325,7 @@ def targets_chart(targets: pl.DataFrame, as_of: date | None, metric: str = "inve
     if part.is_empty():
         return empty(title, "尚未导入目标任务分解表", as_of)
     money = metric in ("investment_task", "planned_investment")
-    conv = yi if money else (lambda v: v)
+    conv = to_yi if money else (lambda v: v)
     fig = go.Figure([
         go.Bar(x=part["region_name"].to_list(), y=[conv(v) for v in part["target"].to_list()], name="目标",
                marker_color="#b0bec5"),
@@ -357,7 +348,7 @@ def project_history_chart(reports: pl.DataFrame, stage_changes: pl.DataFrame, na
         go.Scatter(x=reports["report_date"].to_list(), y=reports["ytd_completed"].to_list(), mode="lines+markers",
                    name="本年累计完成（万元）", line={"color": BAR}),
         go.Scatter(x=reports["report_date"].to_list(), y=reports["annual_plan"].to_list(), mode="lines",
-                   name="年度计划（万元）", line={"dash": "dash", "color": PLAN}),
+                   name=labels.COLUMN_ZH["annual_plan"], line={"dash": "dash", "color": PLAN}),
     ])
     for d, s_from, s_to in stage_changes.iter_rows():
         fig.add_vline(x=d, line_dash="dot", line_color="#9e9e9e")

@@ -7,8 +7,6 @@ text. Only text columns are touched; numbers and dates keep their types.
 
 from __future__ import annotations
 
-import io
-
 import polars as pl
 
 _TRIGGERS = r"^[=+\-@\t\r]"
@@ -29,22 +27,3 @@ def to_csv_bytes(frame: pl.DataFrame) -> bytes:
     """UTF-8 CSV with a BOM (so Excel reads the Chinese), neutralised."""
     return b"\xef\xbb\xbf" + neutralise(frame).write_csv().encode("utf-8")
 
-
-def to_xlsx_bytes(frame: pl.DataFrame, sheet: str = "Sheet1") -> bytes:
-    """An XLSX workbook of one sheet, neutralised; text cells are written as text, never formulas."""
-    from openpyxl import Workbook
-
-    safe = neutralise(frame)
-    wb = Workbook()
-    ws = wb.active
-    ws.title = sheet[:31]
-    ws.append(list(safe.columns))
-    for row in safe.iter_rows():
-        ws.append(list(row))
-    for row in ws.iter_rows(min_row=2):
-        for cell in row:
-            if isinstance(cell.value, str):
-                cell.data_type = "s"  # openpyxl reads a leading "=" as a formula otherwise
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()

@@ -95,10 +95,6 @@ STAGED_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
 }
 
 
-def empty_staged() -> pl.DataFrame:
-    return pl.DataFrame(schema=STAGED_SCHEMA)
-
-
 # ---- accepted values ---------------------------------------------------------------------
 
 TIERS: tuple[str, ...] = ("省级双百·新兴", "省级双百·技改", "市级千项", "其他")

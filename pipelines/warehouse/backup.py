@@ -12,7 +12,9 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 from pipelines.warehouse import loop_tables
-from pipelines.warehouse.store import Warehouse, first, rebuild_snapshots
+from pipelines.warehouse.connection import first
+from pipelines.warehouse.snapshots import rebuild_snapshots
+from pipelines.warehouse.store import Warehouse
 
 # Tables in load order; snapshots are derived and rebuilt on restore.
 TABLES = ("submissions", "projects", "reports", "targets", "problem_closures", "audit_log", "meta", "change_findings",
@@ -45,10 +47,12 @@ def backup(wh: Warehouse, out_dir: Path) -> dict:
     return manifest
 
 
-def restore(backup_dir: Path, target: Path) -> dict:
+def restore(backup_dir: Path, target: Path, *, actor: str = "local") -> dict:
     """Rebuild a database file at target from a backup, checking every file against the manifest.
 
-    The new file is built beside the target and moved into place only when complete.
+    The new file is built beside the target through the audited write path (one transaction, an
+    audit_log row 「restore」 naming the backup and who) and moved into place, under the target's
+    write gate, only when complete.
     """
     manifest = json.loads((backup_dir / "manifest.json").read_text(encoding="utf-8"))
     if manifest.get("format") != FORMAT:
@@ -58,12 +62,12 @@ def restore(backup_dir: Path, target: Path) -> dict:
         if _sha256(path) != info["sha256"]:
             raise ValueError(f"备份文件已损坏（校验和不符）：{path}")
     building = target.with_name(target.name + ".restoring")
-    building.unlink(missing_ok=True)
+    for leftover in (building, Path(str(building) + ".wal")):
+        leftover.unlink(missing_ok=True)
     wh = Warehouse(building)
     wh.init()
-    con = wh._connect(read_only=False)
-    try:
-        con.execute("BEGIN TRANSACTION")
+    detail = f"从备份 {backup_dir}（{manifest.get('created_at', '')}）恢复"
+    with wh.write(actor, "restore", detail) as con:
         for table in TABLES:
             if table not in manifest["tables"]:  # a backup from before the table (change_findings)
                 continue
@@ -82,14 +86,18 @@ def restore(backup_dir: Path, target: Path) -> dict:
         # CREATE SEQUENCE takes no parameters: next_id is an int we computed, not user text.
         con.execute(f"CREATE SEQUENCE submission_seq START {next_id:d}")
         rebuild_snapshots(con)
-        con.execute("COMMIT")
+    con = wh._connect(read_only=False)  # the WAL folded into the file before it is moved
+    try:
         con.execute("CHECKPOINT")
     finally:
         con.close()
     target.parent.mkdir(parents=True, exist_ok=True)
-    os.replace(building, target)
+    into = Warehouse(target)
+    with into._gate(exclusive=True):  # no read of the target sees the swap half done
+        os.replace(building, target)
+        Path(str(target) + ".wal").unlink(missing_ok=True)
     Path(str(building) + ".wal").unlink(missing_ok=True)
-    Warehouse(target)._bump_version()
+    into._bump_version()
     return manifest
 
 

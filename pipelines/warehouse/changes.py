@@ -256,10 +256,11 @@ def preview(con: duckdb.DuckDBPyConnection, frame: pl.DataFrame, file_name: str,
             present_fields: tuple[str, ...], region_code: str | None = None, rules: Rules = Rules()) -> pl.DataFrame:
     """The findings a staged file would have if loaded now (a read connection: nothing is written).
     A row the identity rules cannot place (the loader would refuse it) is left out."""
-    from pipelines.warehouse.store import _conform, _resolve_identity
+    from pipelines.warehouse.identity import resolve_identity
+    from pipelines.warehouse.load import conform
 
-    staged = _conform(frame)
-    ids, _, _ = _resolve_identity(con, staged, file_name)
+    staged = conform(frame)
+    ids, _, _ = resolve_identity(con, staged, file_name)
     new = staged.with_columns(project_id=pl.Series(ids, dtype=pl.String)).filter(pl.col("project_id").is_not_null())
     if "tier" in staged.columns:
         new = new.with_columns(pl.col("tier").cast(pl.String))

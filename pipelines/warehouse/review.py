@@ -31,7 +31,9 @@ from pipelines import auth
 from pipelines.vocab.findings import Finding, SubmissionRefused
 from pipelines.vocab.reference import region_by_code
 from pipelines.warehouse import loop_tables
-from pipelines.warehouse.store import LoadOutcome, Submission, Warehouse, _check_rows, _conform, first
+from pipelines.warehouse.connection import first
+from pipelines.warehouse.load import LoadOutcome, Submission, check_rows, conform
+from pipelines.warehouse.store import Warehouse
 
 MODES = ("direct", "review")
 LEVELS = ("city", "county")
@@ -133,7 +135,7 @@ def submit(wh: Warehouse, batch: list[Submission], user: auth.User) -> list[Pend
     errors: list[Finding] = []
     for sub in batch:
         if sub.kind == "reports":
-            errors += _check_rows(_conform(sub.frame), sub.file_name, user.allowed_regions())
+            errors += check_rows(conform(sub.frame), sub.file_name, user.allowed_regions())
     if errors:
         raise SubmissionRefused("、".join(s.file_name for s in batch), errors)
     for sub in batch:

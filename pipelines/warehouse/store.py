@@ -1,10 +1,15 @@
-"""The DuckDB warehouse: connections, transactional loads, and the as-of snapshots the metrics read.
+"""The DuckDB warehouse: Warehouse, the only writer (loads, 销号, targets and restore all go through
+Warehouse.write, one audited transaction each) and the gate that orders readers and writers.
 
 Concurrency: DuckDB lets one process write a file, and no other process open it meanwhile.
 So nobody holds the file open: every read and every write opens a short-lived connection,
-retrying while another process has it (the dashboard reads while the CLI ingests).
-Reads are many and short; a write is one transaction, so a killed loader leaves the file
-exactly as before.
+retrying while another process has it (the dashboard reads while the CLI ingests; see
+connection.py). Reads are many and short; a write is one transaction, so a killed loader
+leaves the file exactly as before.
+
+What a write does lives beside it: load.py (staged frames into reports, projects, targets),
+identity.py (which project a row is), snapshots.py (the as-of states), cells.py (the figure
+cells), changes.py (the change audit).
 
 SQL values are always bound parameters. Column lists and the field bit constants that
 appear in SQL text come from schema.py, never from user input.
@@ -14,260 +19,29 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import hashlib
-import itertools
 import os
-import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import TypeVar
 
 import duckdb
 import polars as pl
 
-from pipelines import metrics
-from pipelines.ingest import vparse as vp
 from pipelines.vocab import schema
 from pipelines.vocab.findings import Finding, SubmissionRefused
-from pipelines.warehouse import changes, loop_tables
-
-DATA_DIR = Path(__file__).resolve().parents[2] / "data"
-DEFAULT_DB = DATA_DIR / "kaigong.duckdb"
-LOCK_WAIT_SECONDS = 60.0
-
-_STATE_COLS = schema.FIELD_NAMES
-
-
-def first(cursor: duckdb.DuckDBPyConnection) -> tuple | None:
-    """The first row of a result, reading it to the end (DuckDB 2 results stream until drained)."""
-    rows = cursor.fetchall()
-    return rows[0] if rows else None
-
-
-READ_SETTINGS: dict[str, str] = {}  # DuckDB settings of the reader instance
-READER_RECYCLE_BYTES = 128 * 2**20
-
-
-def _rss() -> int:
-    """The process's resident memory in bytes (0 where /proc is not there)."""
-    try:
-        with open("/proc/self/statm", "rb") as f:
-            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-    except (OSError, ValueError, IndexError):
-        return 0
-
-
-class _Reader:
-    """The process's in-memory DuckDB instance that reads attach the database file to.
-
-    Starting an instance (its built-in catalog) costs ~30 ms and an ATTACH ~3 ms, so reads share
-    one instance instead of opening their own; the instance holds no file between reads. It
-    keeps memory a large read used (allocator arenas of its threads, ~100-300 MB after reading a
-    national ledger), which an instance of its own would have returned on closing: so when the
-    last read in flight ends and the process has grown more than READER_RECYCLE_BYTES since the
-    instance started, the instance is closed and the next read starts a new one.
-    """
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._con: duckdb.DuckDBPyConnection | None = None
-        self._pid = 0
-        self._users = 0
-        self._base = 0
-
-    def open(self) -> duckdb.DuckDBPyConnection:
-        """A cursor of the instance for one read; release() when the read is over."""
-        with self._lock:
-            if self._con is None or self._pid != os.getpid():  # an instance does not survive a fork
-                self._con = duckdb.connect(":memory:", config=dict(READ_SETTINGS))
-                self._pid, self._users, self._base = os.getpid(), 0, _rss()
-            self._users += 1
-            return self._con.cursor()
-
-    def release(self) -> None:
-        with self._lock:
-            self._users -= 1
-            if self._users or self._con is None or self._pid != os.getpid():
-                return
-            if _rss() - self._base > READER_RECYCLE_BYTES:
-                self._con.close()
-                self._con = None
-
-    def cursor(self) -> duckdb.DuckDBPyConnection:
-        """Another cursor of the instance, within a read (to detach, or to look at it)."""
-        with self._lock:
-            assert self._con is not None
-            return self._con.cursor()
-
-
-_READER = _Reader()
-_ALIASES = itertools.count(1)
-
-
-T = TypeVar("T")
-
-
-def _while_locked(open_: Callable[[], T]) -> T:
-    """open_() (a connect or an ATTACH), tried again while another process holds the file, for up
-    to LOCK_WAIT_SECONDS; any other error, or the wait running out, is raised."""
-    deadline = time.monotonic() + LOCK_WAIT_SECONDS
-    delay = 0.02
-    while True:
-        try:
-            return open_()
-        except duckdb.IOException as exc:  # another process holds the file: wait our turn
-            if "lock" not in str(exc).lower() or time.monotonic() > deadline:
-                raise
-            time.sleep(delay)
-            delay = min(delay * 1.5, 0.5)
-
-
-def default_db_path() -> Path:
-    return Path(os.environ.get("KAIGONG_DB") or DEFAULT_DB)
-
-
-# ---- DDL that is store-internal (derived tables) -------------------------------------------
-
-_SNAPSHOT_DDL = f"""CREATE TABLE IF NOT EXISTS snapshots (
-    year INTEGER NOT NULL,
-    as_of DATE NOT NULL,              -- a report date: the state holds every report on or before it
-    project_id VARCHAR NOT NULL,
-    last_report_date DATE NOT NULL,   -- the project's latest report on or before as_of
-    done_date DATE,                   -- first report date at which the stage became 竣工/投产
-    {schema.REPORT_COLUMNS_SQL}
-)"""
-
-
-def _bit(name: str) -> int:
-    return schema.FIELD_BIT[name]
-
-
-# A project's first report of the year is its state at that date as it stands (nothing earlier
-# to merge onto): the snapshots do not copy it, the report is flagged is_state instead, and
-# `states` is what readers read: the snapshots and those reports, as one relation. A load of
-# new projects so writes each row once, not twice.
-_STATES_VIEW_DDL = f"""CREATE OR REPLACE VIEW states AS
-SELECT year, as_of, project_id, last_report_date, done_date, {", ".join(_STATE_COLS)} FROM snapshots
-UNION ALL
-SELECT year, report_date AS as_of, project_id, report_date AS last_report_date,
-    CASE WHEN (present & {_bit('stage')}) <> 0 AND stage IN {schema.DONE_STAGES_SQL} THEN report_date END AS done_date,
-    {", ".join(f"CASE WHEN (present & {_bit(c)}) <> 0 THEN {c} END AS {c}" for c in _STATE_COLS)}
-FROM reports WHERE is_state"""
-
-# Derived tables kept by the loader beside the snapshots: the figures' cells (metrics.py).
-DERIVED_DDL: tuple[str, ...] = metrics.CELLS_DDL
-
-# A database from before is_state: the column (false: every state is in the snapshots), then the view.
-_UPGRADE_DDL: tuple[str, ...] = (
-    "ALTER TABLE reports ADD COLUMN IF NOT EXISTS is_state BOOLEAN DEFAULT false",
-    _STATES_VIEW_DDL,
+from pipelines.warehouse import cells, changes, loop_tables
+from pipelines.warehouse.connection import READER, default_db_path, first, new_alias, while_locked
+from pipelines.warehouse.load import LoadOutcome, Submission, check_rows, conform, load_reports, load_targets
+from pipelines.warehouse.snapshots import (
+    SNAPSHOT_DDL,
+    UPGRADE_DDL,
+    has_states,
+    refresh_snapshots,
 )
 
-
-# The state of a project after merging report n onto state p: a field the report states wins,
-# a field its layout does not carry keeps the earlier value.
-_MERGE_COLS = ",\n    ".join(
-    f"CASE WHEN n.project_id IS NOT NULL AND (n.present & {_bit(c)}) <> 0 THEN n.{c} ELSE p.{c} END AS {c}"
-    for c in _STATE_COLS
-)
-_STAGE_EXPR = (
-    f"CASE WHEN n.project_id IS NOT NULL AND (n.present & {_bit('stage')}) <> 0 THEN n.stage ELSE p.stage END"
-)
-_SNAPSHOT_STEP_SQL = f"""
-INSERT INTO snapshots
-SELECT
-    $year AS year,
-    $as_of AS as_of,
-    coalesce(n.project_id, p.project_id) AS project_id,
-    CASE WHEN n.project_id IS NOT NULL THEN $as_of ELSE p.last_report_date END AS last_report_date,
-    CASE WHEN {_STAGE_EXPR} IN {schema.DONE_STAGES_SQL}
-         THEN CASE WHEN p.stage IN {schema.DONE_STAGES_SQL} THEN coalesce(p.done_date, $as_of) ELSE $as_of END
-    END AS done_date,
-    {_MERGE_COLS}
-FROM (SELECT * FROM states WHERE year = $year AND as_of = $prev) p
-FULL OUTER JOIN (SELECT * FROM reports WHERE year = $year AND report_date = $as_of AND NOT is_state) n
-    ON p.project_id = n.project_id
-"""
-# Before the step: a report at $as_of is its project's state when the project has none before it
-# in the year. Only reports whose flag changes are written (a backdated report can unflag a later one).
-_FLAG_STEP_SQL = """
-UPDATE reports SET is_state = NOT is_state
-WHERE year = $year AND report_date = $as_of
-  AND is_state <> (project_id NOT IN (SELECT project_id FROM states WHERE year = $year AND as_of = $prev))
-"""
-
-# Merge an incoming report onto an existing one for the same project and date (a corrected
-# resubmission, or a ledger and a weekly report on the same day). Every incoming row has the
-# file's report date $d, so only that date's reports are joined.
-_REPORT_MERGE_COLS = ",\n    ".join(
-    f"CASE WHEN (i.present & {_bit(c)}) <> 0 OR o.project_id IS NULL THEN i.{c} ELSE o.{c} END AS {c}"
-    for c in _STATE_COLS
-)
-_REPORT_MERGE_SQL = f"""
-CREATE OR REPLACE TEMP TABLE merged AS
-SELECT
-    i.project_id, i.report_date, i.year, i.submission_id, i.source_row,
-    CASE WHEN o.project_id IS NULL THEN i.present ELSE (i.present | o.present) END AS present,
-    {_REPORT_MERGE_COLS}
-FROM incoming i
-LEFT JOIN (SELECT * FROM reports WHERE report_date = $d) o ON o.project_id = i.project_id
-"""
-
-
-@dataclass
-class Submission:
-    """One file, read and staged, ready to load."""
-
-    file_name: str
-    frame: pl.DataFrame  # STAGED_SCHEMA rows (reports) or the targets frame
-    report_date: date
-    raw: bytes | None = None  # the file exactly as submitted (kept under data/uploads)
-    kind: str = "reports"  # reports | targets
-    frequency: str = "week"
-    present_fields: tuple[str, ...] = ()
-    layout: str = "standard"
-    region_code: str | None = None
-    tier: str | None = None
-    warnings: list[Finding] = field(default_factory=list)
-    stored_path: str | None = None
-
-    def digest(self) -> str:
-        if self.raw is not None:
-            return hashlib.sha256(self.raw).hexdigest()
-        return _frame_digest(self.frame, self.report_date)
-
-
-@dataclass
-class LoadOutcome:
-    file_name: str
-    status: str  # loaded | duplicate | refused
-    submission_id: int | None
-    rows: int
-    new_projects: int
-    replaced_reports: int
-    report_date: date | None
-    warnings: list[Finding] = field(default_factory=list)
-    changes: int = 0  # change-audit findings stored with it (pipelines/changes.py), new projects included
-
-    def summary_zh(self) -> str:
-        if self.status == "duplicate":
-            return f"{self.file_name}：与已导入的第 {self.submission_id} 号报送完全相同，未重复导入"
-        parts = [
-            f"{self.file_name}：已导入 {self.rows} 个项目",
-            f"报告期 {self.report_date}",
-            f"新项目 {self.new_projects} 个",
-        ]
-        if self.replaced_reports:
-            parts.append(f"更新同期报告 {self.replaced_reports} 条")
-        if self.warnings:
-            parts.append(f"提示 {len(self.warnings)} 条")
-        if self.changes:
-            parts.append(f"与上期相比的变动 {self.changes} 条")
-        return "，".join(parts) + f"（报送编号 {self.submission_id}）"
-
+# Derived tables kept by the loader beside the snapshots: the figures' cells (warehouse/cells.py).
+DERIVED_DDL: tuple[str, ...] = cells.CELLS_DDL
 
 class Warehouse:
     """The DuckDB file and the only code that opens it."""
@@ -304,7 +78,7 @@ class Warehouse:
             turn.close()
 
     def _connect(self, read_only: bool) -> duckdb.DuckDBPyConnection:
-        return _while_locked(lambda: duckdb.connect(str(self.path), read_only=read_only))
+        return while_locked(lambda: duckdb.connect(str(self.path), read_only=read_only))
 
     @contextlib.contextmanager
     def read(self) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -321,14 +95,14 @@ class Warehouse:
         if not self.path.exists():
             self.init()
         with self._gate(exclusive=False):
-            con = _READER.open()
+            con = READER.open()
             try:
                 alias = self._attach(con)
                 try:
                     yield con
                 finally:
                     con.close()  # ends any transaction the reader left open
-                    detach = _READER.cursor()
+                    detach = READER.cursor()
                     try:
                         # alias is ours (a counter), not user text; DETACH takes no parameters.
                         detach.execute(f"DETACH {alias}")
@@ -336,13 +110,13 @@ class Warehouse:
                         detach.close()
             finally:
                 con.close()
-                _READER.release()
+                READER.release()
 
     def _attach(self, con: duckdb.DuckDBPyConnection) -> str:
         """Attach the file to con's instance under a new alias and make it con's default (the
         caller closes con, whether this succeeds or not)."""
-        alias = f"kaigong_{next(_ALIASES)}"
-        _while_locked(lambda: con.execute(f"ATTACH $path AS {alias} (READ_ONLY)", {"path": str(self.path)}))
+        alias = new_alias()
+        while_locked(lambda: con.execute(f"ATTACH $path AS {alias} (READ_ONLY)", {"path": str(self.path)}))
         con.execute(f"USE {alias}")
         return alias
 
@@ -361,7 +135,7 @@ class Warehouse:
                     version = str(time.time_ns())
                     # Cells current before this write stay current after it: every write here
                     # keeps them so (a load refreshes them in this transaction).
-                    metrics.keep_cells_current(con, version)
+                    cells.keep_cells_current(con, version)
                     con.execute("INSERT OR REPLACE INTO meta VALUES ('data_version', ?)", [version])
                     con.execute("COMMIT")
                 except BaseException:
@@ -389,17 +163,17 @@ class Warehouse:
         with self._gate(exclusive=True):
             con = self._connect(read_only=False)
             try:
-                for ddl in (*schema.DDL, _SNAPSHOT_DDL, *_UPGRADE_DDL):
+                for ddl in (*schema.DDL, SNAPSHOT_DDL, *UPGRADE_DDL):
                     con.execute(ddl)
                 loop_tables.ensure(con)  # hook: the reporting loop's tables (warehouse/review.py …)
-                current = metrics.cells_current(con)  # before creating them: new tables are empty
+                current = cells.cells_current(con)  # before creating them: new tables are empty
                 for ddl in DERIVED_DDL:
                     con.execute(ddl)
                 written = first(con.execute("SELECT count(*) FROM meta WHERE key = 'data_version'"))
                 if not current and written and written[0]:  # a new file has nothing to derive
                     con.execute("BEGIN TRANSACTION")
                     try:
-                        metrics.rebuild_cells(con)
+                        cells.rebuild_cells(con)
                         con.execute("COMMIT")
                     except BaseException:
                         con.execute("ROLLBACK")
@@ -414,7 +188,7 @@ class Warehouse:
         if not self.path.exists():
             return
         with self.read() as con:
-            current = metrics.cells_current(con) and _has_states(con)
+            current = cells.cells_current(con) and has_states(con)
         if not current:
             self.init()
 
@@ -462,6 +236,37 @@ class Warehouse:
         """
         if not self.path.exists():
             self.init()
+        todo, outcomes = self._staged(batch, allowed_regions)
+        if not todo:
+            return [outcomes[i] for i in range(len(batch))]
+        for sub, digest, _ in todo:
+            if sub.raw is not None:
+                sub.stored_path = self._keep_raw(sub.raw, digest, sub.file_name)
+        detail = "; ".join(f"{sub.file_name} sha256={digest}" for sub, digest, _ in todo)
+        loaded: list[LoadOutcome] = []
+        errors: list[Finding] = []
+        with self.write(actor, "load", detail) as con:
+            for sub, digest, frame in todo:
+                if sub.kind == "targets":
+                    loaded.append(load_targets(con, sub, digest, actor, is_demo))
+                else:
+                    outcome, errs = load_reports(con, sub, frame, digest, actor, is_demo)
+                    errors += errs
+                    loaded.append(outcome)
+            if errors:
+                raise SubmissionRefused(_names(batch), errors)
+            _derive(con, todo)
+            _audit_changes(con, todo, loaded)
+            if in_transaction is not None:
+                in_transaction(con, loaded)
+        it = iter(loaded)
+        return [outcomes[i] if i in outcomes else next(it) for i in range(len(batch))]
+
+    def _staged(
+        self, batch: list[Submission], allowed_regions: set[str] | None
+    ) -> tuple[list[tuple[Submission, str, pl.DataFrame]], dict[int, LoadOutcome]]:
+        """The files to load, each with its digest and conformed frame, and the outcomes of the ones
+        skipped as already loaded (by position in batch); refused as a whole when a row fails a check."""
         errors: list[Finding] = []
         todo: list[tuple[Submission, str, pl.DataFrame]] = []  # conformed once, checked and loaded
         outcomes: dict[int, LoadOutcome] = {}
@@ -474,47 +279,13 @@ class Warehouse:
                 outcomes[i] = LoadOutcome(sub.file_name, "duplicate", known, sub.frame.height, 0, 0, sub.report_date)
                 continue
             seen[key] = i
-            frame = _conform(sub.frame) if sub.kind == "reports" else sub.frame
+            frame = conform(sub.frame) if sub.kind == "reports" else sub.frame
             if sub.kind == "reports":
-                errors += _check_rows(frame, sub.file_name, allowed_regions)
+                errors += check_rows(frame, sub.file_name, allowed_regions)
             todo.append((sub, digest, frame))
         if errors:
             raise SubmissionRefused(_names(batch), errors)
-        if not todo:
-            return [outcomes[i] for i in range(len(batch))]
-        for sub, digest, _ in todo:
-            if sub.raw is not None:
-                sub.stored_path = self._keep_raw(sub.raw, digest, sub.file_name)
-        detail = "; ".join(f"{sub.file_name} sha256={digest}" for sub, digest, _ in todo)
-        loaded: list[LoadOutcome] = []
-        with self.write(actor, "load", detail) as con:
-            for sub, digest, frame in todo:
-                if sub.kind == "targets":
-                    loaded.append(_load_targets(con, sub, digest, actor, is_demo))
-                else:
-                    outcome, errs = _load_reports(con, sub, frame, digest, actor, is_demo)
-                    errors += errs
-                    loaded.append(outcome)
-            if errors:
-                raise SubmissionRefused(_names(batch), errors)
-            cells_current = metrics.cells_current(con)
-            for ddl in (*_UPGRADE_DDL, *DERIVED_DDL):  # a database from before them gets them here
-                con.execute(ddl)
-            for year, since in _earliest_dates(todo).items():
-                refresh_snapshots(con, year, since)
-                if cells_current:
-                    metrics.refresh_cells(con, year, since)
-            if not cells_current:
-                metrics.rebuild_cells(con)
-            # The change audit, against the states before each file's date (this batch's earlier files included).
-            for (sub, _, _), outcome in zip(todo, loaded, strict=True):
-                if sub.kind == "reports" and outcome.submission_id is not None:
-                    outcome.changes = changes.record(
-                        con, outcome.submission_id, sub.report_date, sub.present_fields, sub.region_code)
-            if in_transaction is not None:
-                in_transaction(con, loaded)
-        it = iter(loaded)
-        return [outcomes[i] if i in outcomes else next(it) for i in range(len(batch))]
+        return todo, outcomes
 
     def _keep_raw(self, raw: bytes, digest: str, file_name: str) -> str:
         """Keep the file exactly as submitted (written before the load commits)."""
@@ -531,12 +302,27 @@ class Warehouse:
             return str(target)
 
 
-def _has_states(con: duckdb.DuckDBPyConnection) -> bool:
-    try:
-        con.execute("SELECT 1 FROM states LIMIT 0").fetchall()
-    except duckdb.CatalogException:
-        return False
-    return True
+def _derive(con: duckdb.DuckDBPyConnection, todo: list[tuple[Submission, str, pl.DataFrame]]) -> None:
+    """Bring the snapshots and figure cells up to date with the loaded files (in the load's transaction)."""
+    cells_current = cells.cells_current(con)
+    for ddl in (*UPGRADE_DDL, *DERIVED_DDL):  # a database from before them gets them here
+        con.execute(ddl)
+    for year, since in _earliest_dates(todo).items():
+        refresh_snapshots(con, year, since)
+        if cells_current:
+            cells.refresh_cells(con, year, since)
+    if not cells_current:
+        cells.rebuild_cells(con)
+
+
+def _audit_changes(
+    con: duckdb.DuckDBPyConnection, todo: list[tuple[Submission, str, pl.DataFrame]], loaded: list[LoadOutcome]
+) -> None:
+    """The change audit, against the states before each file's date (this batch's earlier files included)."""
+    for (sub, _, _), outcome in zip(todo, loaded, strict=True):
+        if sub.kind == "reports" and outcome.submission_id is not None:
+            outcome.changes = changes.record(
+                con, outcome.submission_id, sub.report_date, sub.present_fields, sub.region_code)
 
 
 def _names(batch: list[Submission]) -> str:
@@ -550,294 +336,3 @@ def _earliest_dates(todo: list[tuple[Submission, str, pl.DataFrame]]) -> dict[in
             y = sub.report_date.year
             out[y] = min(out.get(y, sub.report_date), sub.report_date)
     return out
-
-
-def _present_mask(fields: tuple[str, ...] | list[str]) -> int:
-    mask = 0
-    for name in (*fields, *schema.ALWAYS_PRESENT):
-        mask |= schema.FIELD_BIT[name]
-    return mask
-
-
-def _load_reports(
-    con: duckdb.DuckDBPyConnection, sub: Submission, frame: pl.DataFrame, digest: str, actor: str, is_demo: bool
-) -> tuple[LoadOutcome, list[Finding]]:
-    """Insert one file's conformed rows as reports (inside the caller's transaction)."""
-    ids, new_projects, errors = _resolve_identity(con, frame, sub.file_name)
-    if errors:
-        return LoadOutcome(sub.file_name, "refused", None, frame.height, 0, 0, sub.report_date), errors
-    sub_id = _next_submission_id(con)
-    incoming = frame.with_columns(
-        project_id=pl.Series(ids, dtype=pl.String),
-        report_date=pl.lit(sub.report_date, dtype=pl.Date),
-        year=pl.lit(sub.report_date.year, dtype=pl.Int32),
-        submission_id=pl.lit(sub_id, dtype=pl.Int64),
-        present=pl.lit(_present_mask(sub.present_fields), dtype=pl.Int64),
-    ).select(
-        "project_id", "report_date", "year", "submission_id", "source_row", "present", *schema.FIELD_NAMES,
-    )
-    if new_projects.height:
-        con.register("new_projects_src", new_projects.with_columns(first_submission_id=pl.lit(sub_id)))
-        # The id of a new project is its code, else "<city>|<name>": a code written like another
-        # project's "<city>|<name>" id would take that id (no index refuses it; this does).
-        taken = {pid for (pid,) in con.execute(
-            "SELECT project_id FROM new_projects_src JOIN projects USING (project_id)").fetchall()}
-        if taken:
-            con.unregister("new_projects_src")
-            clash = frame.with_columns(_pid=pl.Series(ids, dtype=pl.String)).filter(
-                pl.col("_pid").is_in(list(taken))).unique("_pid", keep="first", maintain_order=True)
-            errors = [
-                Finding(sub.file_name, "项目代码与已有项目的编号相同，无法区分两个项目，请核对项目代码", r, "项目代码", code)
-                for r, code in clash.select("source_row", "project_code").iter_rows()
-            ]
-            return LoadOutcome(sub.file_name, "refused", None, frame.height, 0, 0, sub.report_date), errors
-        con.execute(
-            "INSERT INTO projects SELECT project_id, project_code, city_code, name_norm, tier, "
-            "first_submission_id FROM new_projects_src"
-        )
-        con.unregister("new_projects_src")
-    con.register("incoming", incoming)
-    d = {"d": sub.report_date}
-    row = first(con.execute(
-        "SELECT count(*) FROM reports WHERE report_date = $d AND project_id IN (SELECT project_id FROM incoming)", d
-    ))
-    replaced = int(row[0]) if row else 0
-    if replaced == 0:  # the usual case, a new report date: nothing to merge onto
-        con.execute("INSERT INTO reports BY NAME SELECT * FROM incoming")
-    else:
-        con.execute(_REPORT_MERGE_SQL, d)
-        row = first(con.execute(
-            "SELECT count(*) FROM merged m JOIN (SELECT project_id FROM reports WHERE report_date = $d) r "
-            "USING (project_id)", d
-        ))
-        replaced = int(row[0]) if row else 0
-        con.execute(
-            "DELETE FROM reports WHERE report_date = $d AND project_id IN (SELECT project_id FROM merged)", d
-        )
-        con.execute("INSERT INTO reports BY NAME SELECT * FROM merged")
-        con.execute("DROP TABLE merged")
-    con.unregister("incoming")
-    _record_submission(con, sub, sub_id, digest, actor, is_demo)
-    outcome = LoadOutcome(
-        sub.file_name, "loaded", sub_id, frame.height, new_projects.height, replaced, sub.report_date,
-        list(sub.warnings),
-    )
-    return outcome, []
-
-
-def _load_targets(
-    con: duckdb.DuckDBPyConnection, sub: Submission, digest: str, actor: str, is_demo: bool
-) -> LoadOutcome:
-    """Targets per region and metric for a year; a newer 分解表 replaces the same cells."""
-    sub_id = _next_submission_id(con)
-    t = sub.frame.select(
-        pl.col("year").cast(pl.Int32), "region_code", "region_name", "metric",
-        pl.col("value").cast(pl.Float64), "leader", "department",
-    ).with_columns(submission_id=pl.lit(sub_id, dtype=pl.Int64))
-    con.register("incoming_targets", t)
-    con.execute(
-        "DELETE FROM targets WHERE (year, region_code, metric) IN "
-        "(SELECT (year, region_code, metric) FROM incoming_targets)"
-    )
-    con.execute("INSERT INTO targets SELECT * FROM incoming_targets")
-    con.unregister("incoming_targets")
-    _record_submission(con, sub, sub_id, digest, actor, is_demo)
-    return LoadOutcome(sub.file_name, "loaded", sub_id, sub.frame.height, 0, 0, sub.report_date)
-
-
-def _next_submission_id(con: duckdb.DuckDBPyConnection) -> int:
-    row = first(con.execute("SELECT nextval('submission_seq')"))
-    assert row is not None
-    return int(row[0])
-
-
-def _record_submission(
-    con: duckdb.DuckDBPyConnection, sub: Submission, sub_id: int, digest: str, actor: str, is_demo: bool
-) -> None:
-    con.execute(
-        "INSERT INTO submissions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [
-            sub_id, sub.file_name, digest, sub.kind, sub.layout, sub.frame.height, sub.report_date,
-            sub.report_date.year, sub.frequency, sub.region_code, sub.tier, list(sub.present_fields),
-            sub.stored_path, datetime.now(), actor, is_demo,
-        ],
-    )
-
-
-def _frame_digest(frame: pl.DataFrame, report_date: date) -> str:
-    h = hashlib.sha256(str(report_date).encode())
-    h.update(frame.write_csv().encode("utf-8"))
-    return h.hexdigest()
-
-
-def _conform(frame: pl.DataFrame) -> pl.DataFrame:
-    """The staged frame with every schema column, in schema order and dtype."""
-    cols = []
-    for name, dtype in schema.STAGED_SCHEMA.items():
-        if name in frame.columns:
-            cols.append(pl.col(name).cast(dtype))
-        else:
-            cols.append(pl.lit(None, dtype=dtype).alias(name))
-    out = frame.select(cols)
-    if out["source_row"].null_count() == out.height:
-        out = out.with_columns(source_row=pl.int_range(2, out.height + 2, dtype=pl.Int64))
-    return out
-
-
-def _check_rows(frame: pl.DataFrame, file_name: str, allowed_regions: set[str] | None) -> list[Finding]:
-    """Checks the loader owns (the reader has done the cell-level ones)."""
-    errors: list[Finding] = []
-    # Only rows that fail a check are walked (in file order); a clean file costs one filter.
-    suspect = (
-        pl.col("project_name").is_null() | (pl.col("project_name") == "")
-        | pl.col("city_code").is_null() | (pl.col("city_code") == "")
-        | (pl.col("tier").is_not_null() & ~pl.col("tier").is_in(list(schema.TIERS)))
-    )
-    if allowed_regions is not None:
-        allowed = list(allowed_regions)
-        suspect = suspect | ~(
-            pl.col("city_code").is_in(allowed).fill_null(False)
-            | pl.col("county_code").fill_null("").is_in(allowed)
-        )
-    checked = frame.select("source_row", "project_name", "city_code", "county_code", "tier").filter(suspect)
-    for row in checked.iter_rows(named=True):
-        r = row["source_row"]
-        if not row["project_name"]:
-            errors.append(Finding(file_name, "项目名称为空", r, "项目名称", ""))
-        if not row["city_code"]:
-            errors.append(Finding(file_name, "缺少地市，无法确定项目所属地区", r, "地市", ""))
-        if row["tier"] is not None and row["tier"] not in schema.TIERS:
-            errors.append(Finding(file_name, "层级不在允许的取值内", r, "层级", row["tier"]))
-        if allowed_regions is not None and not (
-            row["city_code"] in allowed_regions or (row["county_code"] or "") in allowed_regions
-        ):
-            errors.append(
-                Finding(
-                    file_name, "该行项目不属于您负责报送的地区", r, "地市",
-                    f"{row['city_code'] or ''} {row['county_code'] or ''}".strip(),
-                )
-            )
-    for name in schema.MONEY_FIELDS:
-        bad = frame.filter(pl.col(name) < 0)
-        for r, v in bad.select("source_row", name).iter_rows():
-            errors.append(Finding(file_name, "投资额不能为负数", r, schema.FIELD[name].zh, str(v)))
-    return errors
-
-
-def _resolve_identity(
-    con: duckdb.DuckDBPyConnection, frame: pl.DataFrame, file_name: str
-) -> tuple[list[str], pl.DataFrame, list[Finding]]:
-    """A project_id for every row: by 项目代码, else by (地市, normalised name); new projects listed.
-
-    Vectorised (joins, not a loop over rows); the rules, row by row in file order:
-    - a 项目代码 already known gives that project;
-    - else a known project of the same city with the same normalised name, if the row has no
-      code or that project has none or the same one (when several known projects share a
-      city and name, the one inserted last is the candidate);
-    - a matched row stating another tier than the project's is an error;
-    - else the row is a new project, id = its code or "<city>|<name>"; later rows with the
-      same id join it; the first row of a new project must state a tier.
-    """
-    rows = frame.select("source_row", "project_code", "city_code", "tier").with_columns(
-        name_norm=vp.clean_series(frame["project_name"]),  # reference.norm_text, column-wise
-        code=pl.col("project_code").str.strip_chars().replace("", None),
-        _i=pl.int_range(pl.len(), dtype=pl.Int64),
-    )
-    con.register("_identity_keys", rows.select("city_code", "code"))
-    try:
-        # rowid order = insertion order: "last wins" below picks the latest-inserted duplicate.
-        known = con.sql(
-            "SELECT project_id, project_code, city_code, name_norm, tier FROM projects "
-            "WHERE city_code IN (SELECT DISTINCT city_code FROM _identity_keys) "
-            "   OR project_code IN (SELECT DISTINCT code FROM _identity_keys) ORDER BY rowid"
-        ).pl()
-    finally:
-        con.unregister("_identity_keys")
-    by_code = (
-        known.filter(pl.col("project_code").is_not_null() & (pl.col("project_code") != ""))
-        .unique("project_code", keep="last", maintain_order=True)
-        .select(code="project_code", pid_c="project_id", tier_c="tier")
-    )
-    by_name = known.unique(["city_code", "name_norm"], keep="last", maintain_order=True).select(
-        "city_code", "name_norm", pid_n="project_id", code_n="project_code", tier_n="tier"
-    )
-    m = (
-        rows.join(by_code, on="code", how="left", nulls_equal=False, maintain_order="left")
-        .join(by_name, on=["city_code", "name_norm"], how="left", nulls_equal=False, maintain_order="left")
-        .sort("_i")
-    )
-    name_ok = pl.col("pid_n").is_not_null() & (
-        pl.col("code").is_null() | pl.col("code_n").is_null() | (pl.col("code_n") == pl.col("code"))
-    )
-    m = m.with_columns(
-        hit_pid=pl.when(pl.col("pid_c").is_not_null()).then(pl.col("pid_c"))
-        .when(name_ok).then(pl.col("pid_n")),
-        hit_tier=pl.when(pl.col("pid_c").is_not_null()).then(pl.col("tier_c"))
-        .when(name_ok).then(pl.col("tier_n")),
-    ).with_columns(
-        new_pid=pl.when(pl.col("hit_pid").is_null()).then(
-            pl.coalesce(
-                "code",
-                pl.concat_str(
-                    pl.col("city_code").fill_null("None"), pl.lit("|"), pl.col("name_norm").fill_null("None")
-                ),
-            )
-        ),
-    ).with_columns(
-        first_of_new=pl.col("new_pid").is_not_null() & pl.col("new_pid").is_first_distinct(),
-    )
-    ids = m.select(pl.coalesce("hit_pid", "new_pid"))[:, 0].to_list()
-    bad = m.filter(
-        (pl.col("hit_pid").is_not_null() & pl.col("tier").is_not_null() & (pl.col("tier") != pl.col("hit_tier")))
-        | (pl.col("first_of_new") & pl.col("tier").is_null())
-    )
-    errors: list[Finding] = []
-    for r, tier, known_tier, is_hit in bad.select(
-        "source_row", "tier", "hit_tier", pl.col("hit_pid").is_not_null()
-    ).iter_rows():
-        if is_hit:
-            errors.append(
-                Finding(
-                    file_name,
-                    f"同一项目已按「{known_tier}」报送，不能再列入「{tier}」（一个项目只能属于一个层级）",
-                    r, "层级", tier,
-                )
-            )
-        else:
-            errors.append(Finding(file_name, "新项目缺少层级（省级双百·新兴/省级双百·技改/市级千项/其他）", r, "层级", ""))
-    new_frame = m.filter("first_of_new").select(
-        project_id=pl.col("new_pid"),
-        project_code=pl.col("code"),
-        city_code=pl.col("city_code"),
-        name_norm=pl.col("name_norm"),
-        tier=pl.col("tier"),
-    ).cast({c: pl.String for c in ("project_id", "project_code", "city_code", "name_norm", "tier")})
-    return ids, new_frame, errors
-
-
-def refresh_snapshots(con: duckdb.DuckDBPyConnection, year: int, since: date) -> None:
-    """Recompute the as-of snapshots of year from date since on (report dates are the steps)."""
-    con.execute("DELETE FROM snapshots WHERE year = ? AND as_of >= ?", [year, since])
-    prev_row = first(con.execute(
-        "SELECT max(as_of) FROM states WHERE year = ? AND as_of < ?", [year, since]
-    ))
-    prev = prev_row[0] if prev_row else None
-    dates = [
-        d for (d,) in con.execute(
-            "SELECT DISTINCT report_date FROM reports WHERE year = ? AND report_date >= ? ORDER BY 1",
-            [year, since],
-        ).fetchall()
-    ]
-    for d in dates:
-        con.execute(_FLAG_STEP_SQL, {"year": year, "as_of": d, "prev": prev})
-        con.execute(_SNAPSHOT_STEP_SQL, {"year": year, "as_of": d, "prev": prev})
-        prev = d
-
-
-def rebuild_snapshots(con: duckdb.DuckDBPyConnection) -> None:
-    """Recompute every snapshot, and the cells derived from them, from the reports (after a restore)."""
-    con.execute("DELETE FROM snapshots")
-    years = [y for (y,) in con.execute("SELECT DISTINCT year FROM reports ORDER BY 1").fetchall()]
-    for y in years:
-        refresh_snapshots(con, y, date(y, 1, 1))
-    metrics.rebuild_cells(con)

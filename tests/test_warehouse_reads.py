@@ -12,7 +12,7 @@ import duckdb
 import pytest
 
 from pipelines import metrics
-from pipelines.warehouse import store
+from pipelines.warehouse import connection
 from pipelines.warehouse.store import Warehouse
 from tests.conftest import load_rows
 
@@ -25,13 +25,13 @@ def rows(n: int) -> list[dict]:
 
 
 def _attached() -> list[str]:
-    cur = store._READER.open()
+    cur = connection.READER.open()
     try:
         return [r[0] for r in cur.execute(
             "SELECT database_name FROM duckdb_databases() WHERE database_name LIKE 'kaigong_%'").fetchall()]
     finally:
         cur.close()
-        store._READER.release()
+        connection.READER.release()
 
 
 def test_reads_in_threads_share_the_instance_and_leave_nothing_attached(tmp_path):
@@ -78,13 +78,13 @@ def test_the_reader_instance_is_closed_after_a_read_that_grew_the_process(tmp_pa
     load_rows(w, D1, rows(3))
     with w.read() as con:
         con.execute("SELECT 1").fetchall()
-    first = store._READER._con
+    first = connection.READER._con
     assert first is not None
     with w.read() as con:  # a small read: the instance stays
         con.execute("SELECT 1").fetchall()
-    assert store._READER._con is first
-    grown = itertools.count(store._rss() + 2**30, 2**30)  # as if every read had grown the process by 1 GiB
-    monkeypatch.setattr(store, "_rss", lambda: next(grown))
+    assert connection.READER._con is first
+    grown = itertools.count(connection._rss() + 2**30, 2**30)  # as if every read had grown the process by 1 GiB
+    monkeypatch.setattr(connection, "_rss", lambda: next(grown))
     entered, leave = threading.Event(), threading.Event()
     seen: list[int] = []
 
@@ -99,11 +99,11 @@ def test_the_reader_instance_is_closed_after_a_read_that_grew_the_process(tmp_pa
     entered.wait(10)
     with w.read() as con:
         assert metrics.total(con, D1)["projects"] == 3
-    assert store._READER._con is first  # another read is still in flight: not closed under it
+    assert connection.READER._con is first  # another read is still in flight: not closed under it
     leave.set()
     t.join()
     assert seen == [3]
-    assert store._READER._con is None  # closed when the last read ended
+    assert connection.READER._con is None  # closed when the last read ended
     with w.read() as con:
         assert metrics.total(con, D1)["projects"] == 3
     assert _attached() == []

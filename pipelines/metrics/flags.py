@@ -1,0 +1,207 @@
+"""The per-project flags SQL: one row per project in S with the contract's flags (is_due, …),
+and the figure cells it adds up to. The one definition of what a flag and a cell hold: the
+figures computed from the snapshots (metrics.figures) and the cells the warehouse stores
+(warehouse.cells) are both this SQL.
+
+No queries run here: every function returns SQL text and its bound values.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pipelines.metrics.view import Filters
+from pipelines.vocab import schema
+
+_BAND_SQL = "CASE " + " ".join(
+    f"WHEN s.total_investment >= {lo!r} AND s.total_investment < {hi!r} THEN '{name}'"
+    if hi != float("inf")
+    else f"WHEN s.total_investment >= {lo!r} THEN '{name}'"
+    for name, lo, hi in schema.SIZE_BANDS
+) + " END"
+
+_STATE_COLS = ", ".join(f"s.{c}" for c in schema.FIELD_NAMES if c != "tier")
+
+# The filters: (Filters field, parameter, expression over unqualified column names of the
+# per-project relation and of the cells). Only the filters that restrict something go into the
+# SQL text (less for DuckDB to plan); their values are always bound.
+CELL_FILTERS: tuple[tuple[str, str, str], ...] = (
+    ("tiers", "f_tiers", "tier"),
+    ("cities", "f_cities", "city_code"),
+    ("counties", "f_counties", "county_code"),
+    ("industries", "f_industries", "coalesce(industry_name, '（未填行业）')"),
+    ("stages", "f_stages", "coalesce(stage, '（未填）')"),
+    ("size_bands", "f_bands", "size_band"),
+)
+PROJECT_FILTER = ("project_ids", "f_projects", "s.project_id")
+
+
+def where_sql(filters: Filters, clauses: tuple[tuple[str, str, str], ...]) -> tuple[str, dict[str, list[str]]]:
+    """The SQL condition for the filters that restrict something, and its bound values."""
+    used = [(param, expr, list(getattr(filters, name))) for name, param, expr in clauses if getattr(filters, name)]
+    sql = " AND ".join(f"list_contains(${param}, {expr})" for param, expr, _ in used)
+    return sql or "true", {param: values for param, _, values in used}
+
+
+def _projects_sql(filters: Filters, *, with_prev: bool = True, single: bool = False) -> tuple[str, dict[str, Any]]:
+    """The per-project relation: one row per (report date, project in S as of that date), and
+    the filters' bound values; takes Dates.params(). Without the stage before the period when
+    with_prev is False (the join that finds it is dear, and only 录入率's base needs it). For a
+    single date the date, period and snapshots are constants, so DuckDB can push conditions on
+    them (a flag in project_states' where) into the scan of the snapshots."""
+    where, fparams = where_sql(filters, (*CELL_FILTERS, PROJECT_FILTER))
+    if single:
+        dates_cte = ""
+        s_dates = "$day::DATE AS report_date, $start::DATE AS period_start"
+        s_from = "states s"
+        s_where = "s.year = $year AND s.as_of = $snap::DATE"
+        prev_select, prev_from = "", "states sp"
+        prev_where = "sp.year = $year AND sp.as_of = $prev_snap::DATE"
+        prev_on = "prev.project_id = s.project_id"
+    else:
+        dates_cte = """
+dd AS (
+    SELECT unnest($dates::DATE[]) AS report_date, unnest($period_starts::DATE[]) AS period_start,
+           unnest($snaps::DATE[]) AS snap, unnest($prev_snaps::DATE[]) AS prev_snap
+),"""
+        s_dates = "dd.report_date, dd.period_start"
+        s_from = "dd JOIN states s ON s.year = $year AND s.as_of = dd.snap"
+        s_where = "s.as_of BETWEEN list_min($snaps::DATE[]) AND list_max($snaps::DATE[])"
+        prev_select = "dd.report_date, "
+        prev_from = "dd JOIN states sp ON sp.year = $year AND sp.as_of = dd.prev_snap"
+        prev_where = "sp.as_of BETWEEN list_min($prev_snaps::DATE[]) AND list_max($prev_snaps::DATE[])"
+        prev_on = "prev.report_date = s.report_date AND prev.project_id = s.project_id"
+    prev_cte = f"""
+prev AS (
+    SELECT {prev_select}sp.project_id, sp.stage AS stage_before_period
+    FROM {prev_from}
+    WHERE {prev_where}
+),""" if with_prev else ""
+    prev_col = "prev.stage_before_period," if with_prev else ""
+    prev_join = f"LEFT JOIN prev ON {prev_on}" if with_prev else ""
+    sql = f"""
+WITH{dates_cte}{prev_cte}
+s AS (
+    SELECT {s_dates},
+           s.project_id, s.last_report_date, s.done_date, p.tier, {_STATE_COLS},
+           {_BAND_SQL} AS size_band
+    FROM {s_from}
+    JOIN projects p ON p.project_id = s.project_id
+    WHERE {s_where}
+)
+SELECT
+    s.*,
+    {prev_col}
+    coalesce(s.completion_date, s.done_date) AS completion_date_eff,
+    -- due by the planned (re)start date, as the contract has it (a project that started early
+    -- is not due before its planned date, and one with no planned date is not due unless it
+    -- is continuing); never null
+    (coalesce(s.stage, '') <> '储备'
+        AND (s.stage IN ('续建', '在建') OR (s.planned_start_date <= s.report_date) IS TRUE)) AS is_due,
+    (s.actual_start_date IS NOT NULL AND s.actual_start_date <= s.report_date) AS has_started
+FROM s {prev_join}
+WHERE {where}
+"""
+    return sql, fparams
+
+
+def flags_sql(filters: Filters, *, with_prev: bool = True, single: bool = False) -> tuple[str, dict[str, Any]]:
+    """The per-project relation with the contract's flags (see _projects_sql).
+
+    录入率, as the contract has it: its base, is_active_before_period (应报送), is the projects not
+    yet 竣工/投产 before the period, by the stage of the snapshot before the period and by the
+    completion date as of D (a project first reported this period as 竣工 in an earlier year was
+    done before the period, too); is_reported (已报送) is the projects of that base with a report
+    dated in the period. A project done before the period that still reports is in neither, so
+    reported ≤ reporting_base in every group. Both need the snapshot before the period: without
+    with_prev neither is there."""
+    active = f"""(coalesce(stage_before_period, '') NOT IN {schema.DONE_STAGES_SQL}
+        AND (completion_date_eff IS NULL OR completion_date_eff >= period_start))"""
+    reporting = (
+        f""",
+    {active} AS is_active_before_period,
+    ({active} AND last_report_date >= period_start) AS is_reported"""
+        if with_prev else ""
+    )
+    projects, fparams = _projects_sql(filters, with_prev=with_prev, single=single)
+    sql = f"""
+SELECT *,
+    is_due AND has_started AS is_started,
+    is_due AND NOT has_started AS is_overdue,
+    (completion_date_eff IS NOT NULL AND year(completion_date_eff) = $year
+        AND completion_date_eff <= report_date) AS is_completed,
+    (planned_completion_date IS NOT NULL AND year(planned_completion_date) = $year) AS is_planned_completion,
+    (is_due AND has_started AND coalesce(total_investment, 0) >= {schema.STATS_THRESHOLD!r}) AS is_stats_due{reporting}
+FROM ({projects})
+"""
+    return sql, fparams
+
+
+# The columns of project_states(), in order; the flags are the boolean ones from is_due on.
+FLAG_COLUMNS: tuple[str, ...] = (
+    "is_due", "has_started", "is_started", "is_overdue", "is_completed", "is_planned_completion",
+    "is_stats_due", "is_active_before_period", "is_reported",
+)
+STATE_COLUMNS: tuple[str, ...] = (
+    "project_id", "last_report_date", "done_date", "tier",
+    *(c for c in schema.FIELD_NAMES if c != "tier"),
+    "size_band", "stage_before_period", "completion_date_eff", *FLAG_COLUMNS,
+)
+
+
+# ---- figure cells: the figures' sums, kept per report date -----------------------------------
+# Every figure is a count or a sum over the projects of S, and every filter and grouping but
+# the project-id filter is a column of the per-project relation. So the counts and sums per
+# report date and cell (tier × city × county × industry × stage × size band) give every figure
+# at that date by adding cells up, and there are far fewer cells than projects. The store keeps
+# them, computed here from the same per-project flags, in the load transaction that changes the
+# snapshots (refresh_cells): figure_cells at that grain, figure_cells_coarse without stage and
+# size band (ten times fewer rows at national scale: what most views need), report_periods
+# with each report date and the period start its cells were computed for. figures() and trend()
+# add stored cells up when they hold what was asked (see _at) and are as current as the data;
+# otherwise they compute the same cells from the snapshots and add those up.
+CELL_DIMS: tuple[str, ...] = (
+    "tier", "city_code", "county_code", "industry_name", "industry_code", "stage", "size_band",
+)
+FINE_ONLY = ("stage", "size_band")  # the dimensions figure_cells_coarse leaves out
+COARSE_DIMS = tuple(c for c in CELL_DIMS if c not in FINE_ONLY)
+# (name, aggregate over the per-project flags relation); money is DOUBLE, counts BIGINT.
+CELL_SUMS: tuple[tuple[str, str], ...] = (
+    ("projects", "count(*)"),
+    ("total_investment", "sum(total_investment)"),
+    ("annual_plan", "sum(annual_plan)"),
+    ("ytd_completed", "sum(coalesce(ytd_completed, 0))"),
+    ("due", "count(*) FILTER (WHERE is_due)"),
+    ("started", "count(*) FILTER (WHERE is_started)"),
+    ("overdue", "count(*) FILTER (WHERE is_overdue)"),
+    ("completed", "count(*) FILTER (WHERE is_completed)"),
+    ("planned_completions", "count(*) FILTER (WHERE is_planned_completion)"),
+    ("stats_due", "count(*) FILTER (WHERE is_stats_due)"),
+    ("stats_registered", "count(*) FILTER (WHERE is_stats_due AND coalesce(stats_registered, false))"),
+    ("reporting_base", "count(*) FILTER (WHERE is_active_before_period)"),
+    ("reported", "count(*) FILTER (WHERE is_reported)"),  # of reporting_base: never more than it
+)
+MONEY_SUMS = ("total_investment", "annual_plan", "ytd_completed")
+SUM_NAMES = ", ".join(n for n, _ in CELL_SUMS)
+
+
+def cells_sql(filters: Filters, *, single: bool = False) -> tuple[str, dict[str, Any]]:
+    """The cells at each date, computed from the snapshots (filters applied); takes Dates.params()."""
+    flags, fparams = flags_sql(filters, single=single)
+    sql = f"""
+SELECT report_date, {", ".join(CELL_DIMS)},
+    {", ".join(f"{agg} AS {name}" for name, agg in CELL_SUMS)}
+FROM ({flags})
+GROUP BY ALL
+"""
+    return sql, fparams
+
+
+# The version of the formulas the stored cells are computed with: raise it whenever a change
+# here changes what a cell holds (a flag's definition, a sum), so that cells a database kept
+# from before are not used, and Warehouse.upgrade() (the app and the CLI call it) or the next
+# load rebuilds them. "2": 应开工 by the planned date where known (no longer the earlier of
+# planned and actual), 录入率's base leaving out projects completed before the period by date.
+# "3": 应开工 by the planned date only, as the contract has it. "4": 已报送 only of the 应报送 base
+# (录入率 never above 100 %), and no reported_active column (rebuild_cells recreates the tables).
+CELLS_FORMULA = "4"

@@ -1,0 +1,104 @@
+"""The contract's formulas that need no data: 序时进度, a reporting period, 红黄绿灯, 双过半, and the
+figures' names and printed formulas (shared metrics.md)."""
+
+from __future__ import annotations
+
+import calendar
+import math
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Traffic lights on schedule_gap, in percentage points (published 红黄绿灯 defaults)."""
+
+    yellow_below: float = -10.0  # gap ≤ this is yellow (or red)
+    red_below: float = -30.0  # gap < this is red
+
+
+FIGURE_KEYS: tuple[str, ...] = (
+    "projects", "total_investment", "annual_plan", "ytd_completed", "completion_rate",
+    "time_progress", "schedule_gap", "due", "started", "start_rate", "overdue", "completed",
+    "planned_completions", "completion_count_rate", "stats_due", "stats_registered", "stats_rate",
+    "reporting_base", "reported", "reporting_rate",
+)
+RATE_KEYS = ("completion_rate", "time_progress", "start_rate", "completion_count_rate", "stats_rate",
+             "reporting_rate")
+
+FIGURE_ZH: dict[str, str] = {
+    "projects": "项目数",
+    "total_investment": "总投资",
+    "annual_plan": "年度计划投资",
+    "ytd_completed": "本年累计完成投资",
+    "completion_rate": "投资完成率",
+    "time_progress": "序时进度",
+    "schedule_gap": "超（滞后）序时进度",
+    "due": "应开（复）工项目数",
+    "started": "已开（复）工项目数",
+    "start_rate": "开（复）工率",
+    "overdue": "逾期未开工",
+    "completed": "竣工项目数",
+    "planned_completions": "计划竣工项目数",
+    "completion_count_rate": "竣工率",
+    "stats_due": "应入统项目数",
+    "stats_registered": "已入统项目数",
+    "stats_rate": "入统率",
+    "reporting_base": "应报送项目数",
+    "reported": "已报送项目数",
+    "reporting_rate": "录入（报送）率",
+}
+
+# The formula each chart prints in its footnote (users in different cities use different
+# denominators: say which one).
+FORMULA_ZH: dict[str, str] = {
+    "completion_rate": "投资完成率 = 本年累计完成投资 ÷ 年度计划投资",
+    "time_progress": "序时进度 = 报告期截止日在本年的天数 ÷ 本年天数",
+    "schedule_gap": "超（滞后）序时进度 = 投资完成率 − 序时进度（百分点）",
+    "start_rate": "开（复）工率 = 已开（复）工项目数 ÷ 应开（复）工项目数（非储备且计划开复工时间不晚于截止日；"
+                  "续建、在建项目自1月1日起应复工）",
+    "completion_count_rate": "竣工率 = 本年已竣工项目数 ÷ 计划本年竣工项目数",
+    "stats_rate": "入统率 = 已入统项目数 ÷ 应入统项目数（已开工且总投资≥500万元）",
+    "reporting_rate": "录入（报送）率 = 已报送项目数 ÷ 应报送项目数（应报送：本期开始前尚未竣工（投产）的项目；"
+                      "已报送：其中本期有报送的项目）",
+    "double_half": "双过半：6月30日及以后，投资完成率 ≥ 50%",
+    "lights": "红黄绿灯：滞后序时进度不超过10个百分点为绿灯，10～30个百分点为黄灯，超过30个百分点为红灯",
+}
+
+
+def time_progress(as_of: date) -> float:
+    """序时进度: day-of-year(D) ÷ days-in-year(Y)."""
+    days = 366 if calendar.isleap(as_of.year) else 365
+    return as_of.timetuple().tm_yday / days
+
+
+def period_start(as_of: date, frequency: str) -> date:
+    """First day of the reporting period that ends at as_of."""
+    if frequency == "week":
+        return as_of - timedelta(days=6)
+    if frequency == "month":
+        return as_of.replace(day=1)
+    if frequency == "quarter":
+        return date(as_of.year, 3 * ((as_of.month - 1) // 3) + 1, 1)
+    raise ValueError(f"unknown frequency {frequency!r}")
+
+
+def light(gap_pp: float | None, thresholds: Thresholds = Thresholds()) -> str | None:
+    """红黄绿灯 on schedule_gap (percentage points): green, yellow or red."""
+    if gap_pp is None or (isinstance(gap_pp, float) and math.isnan(gap_pp)):
+        return None
+    if gap_pp < thresholds.red_below:
+        return "red"
+    if gap_pp <= thresholds.yellow_below:
+        return "yellow"
+    return "green"
+
+
+LIGHT_ZH = {"green": "绿灯", "yellow": "黄灯", "red": "红灯"}
+
+
+def double_half(as_of: date, completion_rate: float | None) -> bool | None:
+    """双过半: from 30 June on, completion_rate ≥ 50 %; None before 30 June."""
+    if as_of < date(as_of.year, 6, 30):
+        return None
+    return completion_rate is not None and completion_rate >= 0.5

@@ -1,0 +1,63 @@
+"""The per-project list: each project in S with its state as of D and the contract's flags."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+
+import duckdb
+import polars as pl
+
+from pipelines.metrics.dates import At, Dates, snapshot_dates
+from pipelines.metrics.flags import FLAG_COLUMNS, STATE_COLUMNS, flags_sql
+from pipelines.metrics.view import Filters
+
+_PREV_COLUMNS = ("stage_before_period", "is_active_before_period", "is_reported")
+_STATE_ORDER = ("city_code", "county_code", "project_name")
+
+
+def project_states(
+    con: duckdb.DuckDBPyConnection,
+    as_of: date,
+    *,
+    year: int | None = None,
+    filters: Filters = Filters(),
+    frequency: str | None = None,
+    columns: Sequence[str] | None = None,
+    where: str | None = None,
+    ordered: bool = True,
+) -> pl.DataFrame:
+    """One row per project in S with its state as of D and the contract's flags (is_due, …).
+
+    columns: only these of STATE_COLUMNS (default all, in that order); where: only the projects
+    with this flag set or not set ("<flag>", "not <flag>"; flags are FLAG_COLUMNS), or with a
+    value in a column ("<column> is not null"). Both only narrow what is read and converted.
+    The rows are ordered by city, county and name, unless ordered is False (for a caller that
+    sorts or aggregates them itself: sorting 200,000 names costs a few hundred ms).
+    """
+    cols = tuple(columns) if columns is not None else STATE_COLUMNS
+    unknown = [c for c in cols if c not in STATE_COLUMNS]
+    conditions = {
+        **{f: f for f in FLAG_COLUMNS}, **{f"not {f}": f for f in FLAG_COLUMNS},
+        **{f"{c} is not null": c for c in STATE_COLUMNS},
+    }  # condition text → the column it reads
+    flag = conditions.get(where) if where is not None else None
+    if where is not None and flag is None:
+        unknown.append(where)
+    if unknown:
+        raise ValueError(f"unknown state column or condition: {unknown!r}")
+    at = At.of(con, as_of, year, frequency, filters)
+    dates = Dates.of(at.year, [at.day], [at.period_start], snapshot_dates(con, at.year, at.periods))
+    with_prev = any(c in _PREV_COLUMNS for c in (*cols, flag))
+    flags, fparams = flags_sql(filters, with_prev=with_prev, single=True)
+    read = list(dict.fromkeys((*cols, *(_STATE_ORDER if ordered else ()))))
+    # Names and conditions are the ones checked above, never the caller's own text.
+    frame = con.sql(
+        f"SELECT {', '.join(read)} FROM ({flags})" + (f" WHERE {where}" if where else ""),
+        params={**dates.params(with_prev=with_prev), **fparams},
+    ).pl()
+    if not ordered:
+        return frame
+    # Ordered here, not by DuckDB: its sort carries every column through (at national scale
+    # ~0.5 s more and ~70 MB for 200,000 rows); Polars sorts the same way (byte order, nulls last).
+    return frame.sort(list(_STATE_ORDER), nulls_last=True).select(cols)

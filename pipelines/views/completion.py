@@ -1,0 +1,55 @@
+"""投资完成: completion against 序时进度 by region and tier with lights, the laggards, the targets."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import duckdb
+import polars as pl
+
+from pipelines import metrics
+from pipelines.metrics import View
+from pipelines.views.grouped import Grouped, grouped
+
+
+@dataclass
+class Completion(Grouped):
+    draggers: pl.DataFrame
+    targets: pl.DataFrame
+
+
+def completion(con: duckdb.DuckDBPyConnection, view: View, *, draggers_per_region: int = 3) -> Completion:
+    figures = grouped(con, view, ("tier", "city", "county"), shown_if="annual_plan")
+    for items in figures.by.values():
+        for it in items:
+            it["light"] = metrics.light(it["schedule_gap"])
+    return Completion(
+        **vars(figures),
+        draggers=draggers(con, view, per_region=draggers_per_region),
+        targets=metrics.targets_vs_actuals(con, view.as_of, year=view.year, filters=view.filters),
+    )
+
+
+def draggers(con: duckdb.DuckDBPyConnection, view: View, *, per_region: int = 3) -> pl.DataFrame:
+    """The projects furthest behind their pro-rata plan (年度计划 × 序时进度), per city."""
+    tp = metrics.time_progress(view.as_of)
+    states = metrics.project_states(con, view.as_of, year=view.year, filters=view.filters, columns=(
+        "project_id", "project_name", "tier", "city_code", "city_name", "county_name", "annual_plan",
+        "ytd_completed",
+    ), ordered=False)  # sorted below
+    if states.is_empty():
+        return pl.DataFrame(schema={"city_name": pl.String, "project_name": pl.String, "shortfall": pl.Float64})
+    return (
+        states.filter(pl.col("annual_plan").fill_null(0) > 0)
+        .with_columns(
+            pro_rata=pl.col("annual_plan") * tp,
+            ytd=pl.col("ytd_completed").fill_null(0.0),
+        )
+        .with_columns(shortfall=pl.col("pro_rata") - pl.col("ytd"))
+        .filter(pl.col("shortfall") > 0)
+        .sort(["city_code", "shortfall", "project_name"], descending=[False, True, False])
+        .group_by("city_code", maintain_order=True)
+        .head(per_region)
+        .select("city_name", "county_name", "project_name", "tier", "annual_plan", "pro_rata", "ytd",
+                "shortfall", "project_id")
+    )

@@ -1,0 +1,68 @@
+"""The sidebar's choices: the years, report dates, industries and regions the data offers, and
+the filters in words (the 简报 page and the briefing print the same lines)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import duckdb
+
+from pipelines import metrics
+from pipelines.vocab.labels import FILTER_ZH
+from pipelines.vocab.reference import cities, counties_of, region_by_code
+
+
+@dataclass(frozen=True)
+class Options:
+    """What the sidebar can offer, from the data."""
+
+    years: list[int]
+    report_dates: dict[int, list[date]]
+    industries: list[str]
+    city_codes: list[str]
+
+
+def options(con: duckdb.DuckDBPyConnection) -> Options:
+    ys = metrics.years(con)
+    dates = {y: metrics.report_dates(con, y) for y in ys}
+    industries = [
+        r[0]
+        for r in con.execute(
+            "SELECT DISTINCT coalesce(industry_name, '（未填行业）') FROM states ORDER BY 1"
+        ).fetchall()
+    ]
+    return Options(ys, dates, industries, [c.code for c in cities()])
+
+
+def county_options(city_codes: tuple[str, ...] | list[str]) -> list[tuple[str, str]]:
+    """(code, label) of the counties the sidebar offers: those of the chosen cities, or all."""
+    chosen = list(city_codes) or [c.code for c in cities()]
+    out = []
+    for cc in chosen:
+        city = region_by_code().get(cc)
+        for r in counties_of(cc):
+            out.append((r.code, f"{city.name if city else cc}·{r.name}"))
+    return out
+
+
+
+def filter_lines(year: int, as_of: date, filters: metrics.Filters) -> list[tuple[str, str]]:
+    """The view's filters in words, (label, value) each; 「全部」 where a filter is not set."""
+    names = region_by_code()
+
+    def joined(values: tuple[str, ...]) -> str:
+        return "、".join(values) if values else "全部"
+
+    return [
+        ("年度", str(year)),
+        ("报告期截止日", as_of.isoformat()),
+        *((FILTER_ZH[param], joined(values)) for param, values in (
+            ("tier", filters.tiers),
+            ("city", tuple(names[c].name if c in names else c for c in filters.cities)),
+            ("county", tuple(names[c].name if c in names else c for c in filters.counties)),
+            ("industry", filters.industries),
+            ("stage", filters.stages),
+            ("band", filters.size_bands),
+        )),
+    ]

@@ -1,0 +1,142 @@
+"""The stored figure cells: the figures' counts and sums per report date and cell, kept by the
+warehouse in the transaction that changes the snapshots (the write side; metrics reads them).
+
+What a cell holds is defined once, in metrics/flags.py (CELL_DIMS, CELL_SUMS, cells_sql,
+CELLS_FORMULA): the cells stored here and the cells metrics computes from the snapshots are the
+same SQL, so stored = computed (tests/test_cells.py). The warehouse imports the formulas; the
+formulas never import the warehouse.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import duckdb
+
+from pipelines.metrics.dates import Dates, frequencies, snapshot_dates
+from pipelines.metrics.flags import (
+    CELL_DIMS,
+    CELL_SUMS,
+    CELLS_FORMULA,
+    COARSE_DIMS,
+    MONEY_SUMS,
+    cells_sql,
+)
+from pipelines.metrics.formulas import period_start
+from pipelines.metrics.view import Filters
+
+
+def _cells_ddl(table: str, dims: tuple[str, ...]) -> str:
+    return (
+        f"CREATE TABLE IF NOT EXISTS {table} (\n    year INTEGER NOT NULL,\n    as_of DATE NOT NULL,\n    "
+        + ",\n    ".join(f"{c} VARCHAR" for c in dims) + ",\n    "
+        + ",\n    ".join(f"{n} {'DOUBLE' if n in MONEY_SUMS else 'BIGINT NOT NULL'}" for n, _ in CELL_SUMS)
+        + "\n)"
+    )
+
+
+CELLS_DDL: tuple[str, ...] = (
+    _cells_ddl("figure_cells", CELL_DIMS),
+    _cells_ddl("figure_cells_coarse", COARSE_DIMS),
+    """CREATE TABLE IF NOT EXISTS report_periods (
+    year INTEGER NOT NULL,
+    as_of DATE NOT NULL,              -- a report date (a snapshot's as_of)
+    period_start DATE NOT NULL        -- first day of the period ending at as_of its cells were computed for
+)""",
+)
+_CELL_TABLES = ("figure_cells", "figure_cells_coarse", "report_periods")
+
+
+# Stored cells are as current as the data when figure_cells_of names the data version they were
+# last brought up to date at (store.Warehouse.write carries it forward, see keep_cells_current;
+# a writer that does not know of the cells leaves it behind, and then the cells are not used
+# until rebuilt) and cells_formula is CELLS_FORMULA. A database nothing was ever written to
+# (no data_version) has nothing to derive: its (empty) cells are current.
+CELLS_CURRENT_SQL = f"""
+((SELECT value FROM meta WHERE key = 'data_version')
+    IS NOT DISTINCT FROM (SELECT value FROM meta WHERE key = 'figure_cells_of')
+ AND ((SELECT value FROM meta WHERE key = 'data_version') IS NULL
+      OR (SELECT value FROM meta WHERE key = 'cells_formula') IS NOT DISTINCT FROM '{CELLS_FORMULA}'))"""
+
+
+def cells_current(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether the stored cells and report periods exist and are up to date with the data."""
+    rows = con.execute(
+        f"""SELECT (SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database()
+                      AND schema_name = 'main' AND list_contains($tables, table_name)) = len($tables)
+                   AND {CELLS_CURRENT_SQL}""",
+        {"tables": list(_CELL_TABLES)},
+    ).fetchall()
+    return bool(rows and rows[0][0])
+
+
+def mark_cells_current(con: duckdb.DuckDBPyConnection) -> None:
+    """Record that the stored cells hold every report date of the data as it is now, computed
+    with the formulas of CELLS_FORMULA."""
+    con.execute(
+        """INSERT OR REPLACE INTO meta
+           SELECT 'figure_cells_of', (SELECT value FROM meta WHERE key = 'data_version')
+           UNION ALL SELECT 'cells_formula', $f""",
+        {"f": CELLS_FORMULA},
+    )
+
+
+def keep_cells_current(con: duckdb.DuckDBPyConnection, version: str) -> None:
+    """In a write that is about to set data_version to version: cells current before it stay
+    current after it (the caller keeps them so: a load refreshes them in its transaction).
+    One statement, so both marks are written on the same reading of CELLS_CURRENT_SQL."""
+    con.execute(
+        f"""INSERT OR REPLACE INTO meta
+            SELECT * FROM (VALUES ('figure_cells_of', $v), ('cells_formula', $f)) WHERE {CELLS_CURRENT_SQL}""",
+        {"v": version, "f": CELLS_FORMULA},
+    )
+
+
+def refresh_cells(con: duckdb.DuckDBPyConnection, year: int, since: date | None = None) -> None:
+    """Recompute the stored cells and report periods of year from report date since on (all
+    of them when None), from the snapshots as they are now; part of the caller's transaction."""
+    lo = since or date(year, 1, 1)
+    for table in _CELL_TABLES:  # table names are the constants above
+        con.execute(f"DELETE FROM {table} WHERE year = $y AND as_of >= $lo", {"y": year, "lo": lo})
+    snaps = snapshot_dates(con, year, None)  # the ones this transaction wrote, too
+    dates = [d for d in snaps if d >= lo]
+    if not dates:
+        return
+    freqs = frequencies(con, year, dates)
+    starts = [period_start(d, freqs[d]) for d in dates]
+    step = 8  # dates per statement: a rebuild of a national year stays within memory
+    for i in range(0, len(dates), step):
+        at = Dates.of(year, dates[i:i + step], starts[i:i + step], snaps)
+        cells, _ = cells_sql(Filters(), single=at.single)
+        con.execute(
+            f"""INSERT INTO figure_cells BY NAME
+                SELECT $year AS year, report_date AS as_of, * EXCLUDE (report_date) FROM ({cells})
+                ORDER BY as_of, city_code, county_code, tier, industry_name, industry_code, stage, size_band""",
+            at.params(),
+        )
+    dims = ", ".join(COARSE_DIMS)
+    con.execute(
+        f"""INSERT INTO figure_cells_coarse BY NAME
+            SELECT year, as_of, {dims}, {", ".join(f"sum({n}) AS {n}" for n, _ in CELL_SUMS)}
+            FROM figure_cells WHERE year = $y AND as_of >= $lo
+            GROUP BY year, as_of, {dims}
+            ORDER BY as_of, city_code, county_code, tier, industry_name, industry_code""",
+        {"y": year, "lo": lo},
+    )
+    con.execute(
+        "INSERT INTO report_periods SELECT $y, unnest($dates::DATE[]), unnest($starts::DATE[])",
+        {"y": year, "dates": dates, "starts": starts},
+    )
+
+
+def rebuild_cells(con: duckdb.DuckDBPyConnection) -> None:
+    """Recompute every stored cell from the snapshots and mark them current. The tables are
+    made anew (they hold nothing but derived sums), so cells of an earlier formula with other
+    columns get the columns of CELL_SUMS."""
+    for table in _CELL_TABLES:  # table names are the constants above
+        con.execute(f"DROP TABLE IF EXISTS {table}")
+    for ddl in CELLS_DDL:
+        con.execute(ddl)
+    for (y,) in con.execute("SELECT DISTINCT year FROM states ORDER BY 1").fetchall():
+        refresh_cells(con, y)
+    mark_cells_current(con)

@@ -1,0 +1,117 @@
+"""The pages' reads: the warehouse once per process, and one typed function per view of
+pipelines.views, each result cached by the view's arguments and the warehouse's data_version."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Concatenate, ParamSpec, TypeVar
+
+import duckdb
+import streamlit as st
+
+from pipelines.metrics import lights
+from pipelines.outputs import geo
+from pipelines.views import completion as completion_view
+from pipelines.views import history, problems, submissions
+from pipelines.views import ledger as ledger_view
+from pipelines.views import options as options_view
+from pipelines.views import overdue_reports as overdue_reports_view
+from pipelines.views import overview as overview_view
+from pipelines.views import regions as regions_view
+from pipelines.views import starts as starts_view
+from pipelines.views import supervision as supervision_view
+from pipelines.warehouse import changes, review
+from pipelines.warehouse.store import Submission, Warehouse, default_db_path
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+@st.cache_resource(show_spinner="正在准备数据库……")
+def _warehouse(path: str) -> Warehouse:
+    from pipelines.demo.load import ensure_demo
+
+    wh = Warehouse(path)
+    ensure_demo(wh.path)  # first start: an empty or missing database gets the demo year
+    wh.upgrade()  # a database written before the figure cells gets them once, here
+    return wh
+
+
+def warehouse() -> Warehouse:
+    """The warehouse at KAIGONG_DB (or data/kaigong.duckdb)."""
+    return _warehouse(str(default_db_path()))
+
+
+@st.cache_data(show_spinner=False, max_entries=512)
+def _run(name: str, path: str, version: str, _view: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    # Keyed by the view's name, the database, its data_version and the arguments (_view is not hashed).
+    with _warehouse(path).read() as con:
+        return _view(con, *args, **kwargs)
+
+
+def _cached(view: Callable[Concatenate[duckdb.DuckDBPyConnection, P], R]) -> Callable[P, R]:
+    """view without its connection: run over a read connection, cached until the data changes."""
+
+    def read(*args: P.args, **kwargs: P.kwargs) -> R:
+        wh = warehouse()
+        return _run(f"{view.__module__}.{view.__qualname__}", str(wh.path), wh.data_version(), view, *args, **kwargs)
+
+    read.__doc__ = view.__doc__
+    return read
+
+
+# The views, as the pages call them: cached.overview(view) is views.overview.overview(con, view).
+options = _cached(options_view.options)
+overview = _cached(overview_view.overview)
+starts = _cached(starts_view.starts)
+completion = _cached(completion_view.completion)
+regions = _cached(regions_view.regions)
+ledger = _cached(ledger_view.ledger)
+project_history = _cached(history.project_history)
+open_problems = _cached(problems.open_problems)
+closed_problems = _cached(problems.closed_problems)
+submission_log = _cached(submissions.submission_log)
+reporting_matrix = _cached(submissions.reporting_matrix)
+lights_page = _cached(lights.lights_page)
+light_history = _cached(lights.project_light_history)
+changes_for_period = _cached(changes.for_period)
+changes_for_submission = _cached(changes.for_submission)
+changes_counts = _cached(changes.counts_by_submission)
+# the reporting loop (issue 16): review, 催报, 督办单
+review_modes = _cached(review.configured_modes)
+review_awaiting = _cached(review.awaiting)
+review_pending = _cached(review.pending_submission)
+review_listing = _cached(review.listing)
+overdue_reports = _cached(overdue_reports_view.overdue_reports)
+supervision_orders = _cached(supervision_view.visible_orders)
+supervision_candidates = _cached(supervision_view.candidates)
+
+
+def change_preview(sub: Submission) -> tuple[Any, list[Any]]:
+    """The change audit of a staged file against the data as it is now (nothing written), and the
+    report dates after the file's (a correction of an earlier week changes their states)."""
+    with warehouse().read() as con:
+        found = changes.preview(con, sub.frame, sub.file_name, sub.report_date, sub.present_fields, sub.region_code)
+        return found, changes.later_report_dates(con, sub.report_date)
+
+
+@st.cache_data(show_spinner=False)
+def _is_demo(path: str, version: str) -> bool:
+    return _warehouse(path).is_demo()
+
+
+def is_demo() -> bool:
+    wh = warehouse()
+    return _is_demo(str(wh.path), wh.data_version())
+
+
+@st.cache_resource(show_spinner=False)
+def boundaries(level: str) -> dict[str, Any] | None:
+    """The region map's boundary GeoJSON (read once per process)."""
+    return geo.boundaries(level)
+
+
+def changed() -> None:
+    """After a write: drop cached results (the data version changed anyway; this frees memory)."""
+    _run.clear()
+    _is_demo.clear()
