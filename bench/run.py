@@ -144,7 +144,8 @@ def _ingest_once(province_db: str, path: str, d: date) -> tuple[float, float, fl
     """
     import fastexcel
 
-    from pipelines.ingest.prepare import load_prepared, prepare
+    from pipelines.ingest.prepare import prepare
+    from pipelines.warehouse.intake import load_prepared
     from pipelines.warehouse.store import Warehouse
 
     scratch = bdata.CACHE / "ingest_warmup.duckdb"

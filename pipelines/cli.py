@@ -97,7 +97,7 @@ def print_table(items: list[dict[str, Any]], out: Any = sys.stdout) -> None:
 
 def cmd_ingest(args: argparse.Namespace) -> int:
     from pipelines.ingest import bounded
-    from pipelines.ingest.prepare import ingest_files
+    from pipelines.warehouse.intake import ingest_files
 
     bounded.warm()  # the reading child starts up while this process opens the database
     wh = Warehouse(args.db)

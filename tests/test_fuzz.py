@@ -16,8 +16,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pipelines.ingest.prepare import load_prepared, prepare
+from pipelines.ingest.prepare import prepare
 from pipelines.vocab.findings import SubmissionRefused
+from pipelines.warehouse.intake import load_prepared
 from pipelines.warehouse.store import Warehouse
 
 EXAMPLES = int(os.environ.get("KAIGONG_FUZZ_EXAMPLES", "60"))

@@ -170,8 +170,9 @@ def test_same_file_twice_is_a_noop(wh):
 
 
 def test_the_same_file_is_another_submission_for_another_week_or_tier(wh):
-    from pipelines.ingest.prepare import load_prepared, prepare
+    from pipelines.ingest.prepare import prepare
     from pipelines.vocab.findings import SubmissionRefused
+    from pipelines.warehouse.intake import load_prepared
 
     raw = ("项目名称,地市,县区,建设状态,总投资,本年计划投资,本年累计完成投资,实际开（复）工时间\n"
            "甲项目,太原市,小店区,在建,1000,500,100,2020-02-20\n").encode()

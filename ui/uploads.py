@@ -11,11 +11,12 @@ import polars as pl
 import streamlit as st
 
 from pipelines.ingest import bounded
-from pipelines.ingest.prepare import Prepared, layout_zh, load_prepared, preview_rows
+from pipelines.ingest.prepare import Prepared, layout_zh, preview_rows
 from pipelines.ingest.template import write_template
 from pipelines.vocab.findings import SubmissionRefused
 from pipelines.warehouse import review
 from pipelines.warehouse.changes import line_zh
+from pipelines.warehouse.intake import load_prepared
 from pipelines.warehouse.store import LoadOutcome, Submission
 
 from . import cached, fmt, session, widgets

@@ -1,21 +1,18 @@
-"""From an uploaded file to a loaded submission: read → validate → (preview) → load.
-
-The CLI and the 数据报送 page both go through here, so a file is judged the same way in both.
-"""
+"""From an uploaded file to a staged submission: read → validate → (preview). The warehouse loads it
+(warehouse.intake). The CLI and the 数据报送 page both go through here, so a file is judged the same way."""
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
 from datetime import date
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import polars as pl
 
+from pipelines.ingest.submission import Submission
 from pipelines.vocab import schema
-from pipelines.vocab.findings import Finding, SubmissionRefused
-from pipelines.warehouse.store import LoadOutcome, Submission, Warehouse
+from pipelines.vocab.findings import Finding
 
 if TYPE_CHECKING:
     from pipelines.ingest.read import ReadResult
@@ -120,34 +117,3 @@ def preview_rows(sub: Submission, n: int = 50) -> pl.DataFrame:
 def layout_zh(layout: str | None) -> str:
     """A layout id as users know the form (the id itself if it has no name)."""
     return schema.LAYOUT_ZH.get(layout or "", layout or "未识别")
-
-
-def load_prepared(
-    wh: Warehouse, prepared: list[Prepared], *, actor: str = "local", allowed_regions: set[str] | None = None
-) -> list[LoadOutcome]:
-    """Load every prepared file in one transaction, or refuse them all with every error."""
-    errors = [e for p in prepared for e in p.errors]
-    if errors or any(p.submission is None for p in prepared):
-        raise SubmissionRefused("、".join(p.file_name for p in prepared), errors)
-    return wh.load([p.submission for p in prepared if p.submission], actor=actor, allowed_regions=allowed_regions)
-
-
-def ingest_files(
-    wh: Warehouse,
-    paths: list[Path],
-    *,
-    report_date: date | None = None,
-    tier: str | None = None,
-    region: str | None = None,
-    frequency: str | None = None,
-    actor: str = "local",
-    allowed_regions: set[str] | None = None,
-) -> list[LoadOutcome]:
-    from pipelines.ingest import bounded  # each file read in a memory-bounded child, one after the other
-
-    prepared = [
-        bounded.prepare(p.read_bytes(), p.name, report_date=report_date, tier=tier, region=region,
-                        frequency=frequency)
-        for p in paths
-    ]
-    return load_prepared(wh, prepared, actor=actor, allowed_regions=allowed_regions)

@@ -3,42 +3,19 @@ log. Every function here runs inside the caller's write transaction (store.Wareh
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
 import duckdb
 import polars as pl
 
+from pipelines.ingest.submission import Submission
 from pipelines.vocab import schema
 from pipelines.vocab.findings import Finding
 from pipelines.warehouse.connection import first
 from pipelines.warehouse.identity import resolve_identity
 
 _STATE_COLS = schema.FIELD_NAMES
-
-
-@dataclass
-class Submission:
-    """One file, read and staged, ready to load."""
-
-    file_name: str
-    frame: pl.DataFrame  # STAGED_SCHEMA rows (reports) or the targets frame
-    report_date: date
-    raw: bytes | None = None  # the file exactly as submitted (kept under data/uploads)
-    kind: str = "reports"  # reports | targets
-    frequency: str = "week"
-    present_fields: tuple[str, ...] = ()
-    layout: str = "standard"
-    region_code: str | None = None
-    tier: str | None = None
-    warnings: list[Finding] = field(default_factory=list)
-    stored_path: str | None = None
-
-    def digest(self) -> str:
-        if self.raw is not None:
-            return hashlib.sha256(self.raw).hexdigest()
-        return _frame_digest(self.frame, self.report_date)
 
 
 @dataclass
@@ -219,12 +196,6 @@ def _record_submission(
             sub.stored_path, datetime.now(), actor, is_demo,
         ],
     )
-
-
-def _frame_digest(frame: pl.DataFrame, report_date: date) -> str:
-    h = hashlib.sha256(str(report_date).encode())
-    h.update(frame.write_csv().encode("utf-8"))
-    return h.hexdigest()
 
 
 def conform(frame: pl.DataFrame) -> pl.DataFrame:
