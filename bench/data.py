@@ -41,7 +41,8 @@ def fingerprint(scale: Scale) -> str:
     from pipelines.warehouse import store
 
     h = hashlib.sha256(json.dumps([scale.projects, scale.weeks, scale.seed]).encode())
-    h.update((ROOT / "pipelines" / "demo.py").read_bytes())
+    for src in sorted((ROOT / "pipelines" / "demo").glob("*.py")):  # the generator (a package since the split)
+        h.update(src.read_bytes())
     h.update("\n".join((*schema.DDL, store._SNAPSHOT_DDL, *getattr(store, "DERIVED_DDL", ()))).encode())
     h.update(str(getattr(store, "STORE_FORMAT", "")).encode())
     h.update(str(getattr(metrics, "CELLS_FORMULA", "")).encode())  # the stored cells' formulas
