@@ -259,6 +259,19 @@ def bench_pdf(db: Path, repeat: int) -> dict:
     return {"ours_s": med, "samples": times}
 
 
+def bench_brief(db: Path, repeat: int) -> dict:
+    """`kaigong brief` from the command line (a fresh process: start-up, browser and three charts included)."""
+    out = bdata.CACHE / "brief.pdf"
+    cmd = [sys.executable, "-m", "pipelines.cli", "--db", str(db), "brief", "--as-of", str(AS_OF), "--out", str(out)]
+    times = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        subprocess.run(cmd, cwd=ROOT, check=True, capture_output=True, timeout=300)
+        times.append(time.perf_counter() - t)
+    out.unlink(missing_ok=True)
+    return {"ours_s": statistics.median(times), "samples": times}
+
+
 _PROBE = r"""
 import json, random, sys
 sys.path.insert(0, {root!r})
@@ -381,6 +394,10 @@ def table(results: dict) -> str:
     pdf = results.get("pdf")
     if pdf:
         add("PDF briefing (collect + render_pdf)", "province", pdf["ours_s"], None, 5.0)
+    brief = results.get("brief")
+    if brief:
+        add("`kaigong brief` with its three charts, start-up included (median of "
+            f"{len(brief['samples'])})", "province", brief["ours_s"], None, 5.0)
     for key in ("browser_province", "browser_national"):
         br = results.get(key)
         if not br:
@@ -449,6 +466,9 @@ def main() -> None:
     if "pdf" in only:
         log("PDF briefing …")
         results["pdf"] = bench_pdf(province_db, max(3, args.repeat // 2))
+    if "brief" in only:
+        log("kaigong brief from the command line …")
+        results["brief"] = bench_brief(province_db, 3)
     if "browser" in only:
         for name, db in (("province", province_db), ("national", national_db)):
             if db is None:
