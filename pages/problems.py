@@ -30,8 +30,9 @@ if open_.is_empty():
 else:
     labels = {"project_name": "项目名称", "tier": "层级", "city_name": "地市", "county_name": "县区",
               "problem": "存在问题", "problem_department": "建议解决部门", "raised_on": "首次提出", "age_days": "已挂天数"}
-    event = widgets.table(open_.drop("project_id").rename(labels), hide_index=True, key="problems_table",
-                         on_select="rerun", selection_mode="single-row")
+    event = widgets.long_table(open_.drop("project_id").rename(labels), hide_index=True, key="problems_table",
+                               on_select="rerun", selection_mode="single-row", unit="项",
+                               file_name=f"待协调问题_{view.as_of}.csv")
     rows = event.selection.rows if event else []
     if not session.current_user().can("admin"):
         st.caption("销号需管理员办理。")
@@ -59,6 +60,6 @@ if not session.current_user().can("view_all"):
 elif closed.is_empty():
     st.caption("还没有销号记录。")
 else:
-    widgets.table(closed.drop("project_id").rename({"project_name": "项目名称", "problem": "问题", "closed_at": "销号时间",
-                                                  "closed_by": "经办人", "note": "办理结果"}),
-                 hide_index=True, key="problems_closed")
+    widgets.long_table(closed.drop("project_id").rename({"project_name": "项目名称", "problem": "问题", "closed_at": "销号时间",
+                                                       "closed_by": "经办人", "note": "办理结果"}),
+                       hide_index=True, key="problems_closed", unit="项", file_name="已销号问题.csv")
