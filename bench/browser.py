@@ -190,11 +190,11 @@ def walk(url: str, *, rounds: int = 2, filter_changes: bool = True) -> dict[str,
                     if not filter_changes:
                         continue
 
-                    def choose() -> None:
-                        sidebar.locator('[data-testid="stMultiSelect"]', has_text="层级").click()
-                        pg.get_by_role("option", name="市级千项").click()
-
-                    s = _step(pg, wire, spec.marker, choose)
+                    # the dropdown opens first (not timed: the user reads it); the choice is the change
+                    sidebar.locator('[data-testid="stMultiSelect"]', has_text="层级").click()
+                    option = pg.get_by_role("option", name="市级千项")
+                    option.wait_for()
+                    s = _step(pg, wire, spec.marker, option.click)
                     samples.append({"kind": "filter", "page": spec.url_path, "round": r, **s})
                     pg.keyboard.press("Escape")
                     s = _step(pg, wire, spec.marker,
