@@ -14,9 +14,9 @@ from pipelines.outputs import csv_safe
 
 from . import data, fmt, session, state
 
-# Rows a list sends to the browser. The whole of a long list (7,000 overdue projects, 20,000 open
-# problems nationally) went over the websocket on every view of its page (1.4–2 MB, seconds to
-# draw); the table shows the first rows in the list's order and the whole list downloads as CSV.
+# Rows a list sends to the browser. The whole of a long list (thousands of overdue projects or open
+# problems nationally) went over the websocket on every view of its page (1.4–2 MB); the table shows
+# the first rows in the list's order and the whole list downloads as CSV.
 TABLE_ROWS = 500
 PLOTLY_CONFIG = {"displaylogo": False, "locale": "zh-CN", "modeBarButtonsToRemove": ["lasso2d", "select2d"]}
 
