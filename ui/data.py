@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import streamlit as st
@@ -60,6 +61,28 @@ def call(name: str, *args: Any) -> Any:
     """One pipelines call over a read connection, cached until the data changes (data_version)."""
     wh = warehouse()
     return _run(name, str(wh.path), wh.data_version(), *args)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _ledger_page(path: str, version: str, view: Any, search: str, sort: str, page: int, size: int) -> Any:
+    found = dashboard.ledger_page(_run("ledger", path, version, view), search=search, sort=sort, page=page, size=size)
+    return replace(found, matched=found.matched.clear())  # the download reads the matched rows on click
+
+
+def ledger_page(view: Any, search: str, sort: str, page: int, size: int) -> dashboard.LedgerPage:
+    """One page of the ledger (its `matched` left out: `total` counts it), cached by view, search, order
+    and page: a rerun copies out 500 rows, not the whole ledger (200,000 nationally, ~0.1 s a rerun)."""
+    wh = warehouse()
+    return _ledger_page(str(wh.path), wh.data_version(), view, search, sort, page, size)
+
+
+def ledger_csv(view: Any, search: str, sort: str) -> bytes:
+    """Every project matching the search, in the chosen order, as the ledger's CSV (built on click)."""
+    from pipelines.outputs import csv_safe
+
+    wh = warehouse()
+    found = dashboard.ledger_page(_run("ledger", str(wh.path), wh.data_version(), view), search=search, sort=sort)
+    return csv_safe.to_csv_bytes(found.matched.drop("project_id").rename(dashboard.LEDGER_COLUMNS, strict=False))
 
 
 @st.cache_data(show_spinner=False)

@@ -296,6 +296,7 @@ class LedgerPage:
     page: int  # 1-based, clamped to the pages there are
     pages: int
     first: int  # the 1-based position of rows' first project among the matched (0 when none)
+    total: int = 0  # how many projects match (matched.height, also when matched is left out)
 
 
 def ledger_page(ledger: pl.DataFrame, *, search: str = "", sort: str = "按地市、县区、名称", page: int = 1,
@@ -316,4 +317,4 @@ def ledger_page(ledger: pl.DataFrame, *, search: str = "", sort: str = "按地�
     pages = max(1, -(-found.height // size))
     page = min(max(1, page), pages)
     rows = found.slice((page - 1) * size, size)
-    return LedgerPage(rows, found, page, pages, (page - 1) * size + 1 if rows.height else 0)
+    return LedgerPage(rows, found, page, pages, (page - 1) * size + 1 if rows.height else 0, found.height)
