@@ -2,7 +2,8 @@
 
 Run on purpose, not as a test. Options: --scale province|national|both (default both),
 --repeat N (page views per median, default 11), --ingest-repeat N (default 5; the peer's at most 3),
---skip-national, --rebuild (regenerate the cached databases under bench/.cache/).
+--skip-national, --rebuild (regenerate the cached databases under bench/.cache/),
+--only (a subset of the parts; `browser` and `sessions` drive headless Chromium against a real server).
 """
 
 from __future__ import annotations
@@ -259,6 +260,19 @@ def bench_pdf(db: Path, repeat: int) -> dict:
     return {"ours_s": med, "samples": times}
 
 
+def bench_brief(db: Path, repeat: int) -> dict:
+    """`kaigong brief` from the command line (a fresh process: start-up, browser and three charts included)."""
+    out = bdata.CACHE / "brief.pdf"
+    cmd = [sys.executable, "-m", "pipelines.cli", "--db", str(db), "brief", "--as-of", str(AS_OF), "--out", str(out)]
+    times = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        subprocess.run(cmd, cwd=ROOT, check=True, capture_output=True, timeout=300)
+        times.append(time.perf_counter() - t)
+    out.unlink(missing_ok=True)
+    return {"ours_s": statistics.median(times), "samples": times}
+
+
 _PROBE = r"""
 import json, random, sys
 sys.path.insert(0, {root!r})
@@ -311,6 +325,20 @@ status = open("/proc/self/status").read()
 print(json.dumps({{k: int(v.split()[0]) for k, v in (l.split(":", 1) for l in status.splitlines())
                   if k in ("VmHWM", "VmRSS")}}))
 """
+
+
+def bench_browser(db: Path, rounds: int) -> dict:
+    """Click → heading and every chart drawn, in headless Chromium (bench/browser.py)."""
+    from bench import browser
+
+    return browser.bench_browser(db, bdata.CACHE, rounds=rounds)
+
+
+def bench_sessions(db: Path, count: int) -> dict:
+    """count sessions at once on one server: its memory per session, page switches under that load."""
+    from bench import browser
+
+    return browser.bench_sessions(db, bdata.CACHE, count=count)
 
 
 # ---- report ---------------------------------------------------------------------------------------
@@ -367,6 +395,37 @@ def table(results: dict) -> str:
     pdf = results.get("pdf")
     if pdf:
         add("PDF briefing (collect + render_pdf)", "province", pdf["ours_s"], None, 5.0)
+    brief = results.get("brief")
+    if brief:
+        add("`kaigong brief` with its three charts, start-up included (median of "
+            f"{len(brief['samples'])})", "province", brief["ours_s"], None, 5.0)
+    for key in ("browser_province", "browser_national"):
+        br = results.get(key)
+        if not br:
+            continue
+        sc = key.split("_")[1]
+        target_med, target_p95 = (1.0, 2.0) if sc == "national" else (None, None)
+        for kind, what in (("menu", "a click in the top menu"), ("filter", "a sidebar filter change")):
+            sm = br.get(kind)
+            if not sm:
+                continue
+            add(f"browser: {what} → heading and every chart drawn, median of {sm['n']} (8 pages)", sc,
+                sm["median_s"], None, target_med)
+            add(f"  p95 (slowest: {sm['slowest']}); server rerun {sm['server_median_s'] * 1000:,.0f} ms, "
+                f"websocket {sm['ws_kib_median']:,.0f} KiB (max {sm['ws_kib_max']:,.0f}) median", sc,
+                sm["p95_s"], None, target_p95)
+    ses = results.get("sessions")
+    if ses:
+        n = ses["sessions"]
+        add(f"{n} sessions at once: server memory per added session (peak − one warm session) ÷ {n}",
+            "province", ses["per_session_mib"], None, 25, unit="MiB")
+        add(f"{n} sessions at once: page switch p95, click → drawn ({ses['steps']} switches, {ses['n_errors']} "
+            f"errors; all {n} pages drawn by one Chromium on this machine)", "province", ses["switch_p95_s"], None, 3.0)
+        if ses.get("server_p95_s") is not None:
+            busy = ses["walk_server_cpu_s"] / ses["walk_wall_s"]
+            add(f"  of which the server: rerun request → script_finished, p95 (median "
+                f"{ses['server_median_s'] * 1000:,.0f} ms; server busy {busy:.2f} of 2 cores)", "province",
+                ses["server_p95_s"], None, None)
     mem = results.get("memory")
     if mem:
         add(f"peak memory ({mem['what']})", mem["scale"], mem["peak_mib"], None, 1024, unit="MiB")
@@ -381,8 +440,10 @@ def main() -> None:
     ap.add_argument("--ingest-repeat", type=int, default=5)
     ap.add_argument("--skip-national", action="store_true")
     ap.add_argument("--rebuild", action="store_true")
-    ap.add_argument("--only", default="pages,ingest,ingest-backdated,apptest,pdf,memory",
-                    help="comma-separated subset of pages,ingest,ingest-backdated,apptest,pdf,memory")
+    ap.add_argument("--sessions", type=int, default=50, help="concurrent sessions for --only sessions")
+    ap.add_argument("--only", default="pages,ingest,ingest-backdated,apptest,pdf,brief,browser,sessions,memory",
+                    help="comma-separated subset of "
+                         "pages,ingest,ingest-backdated,apptest,pdf,brief,browser,sessions,memory")
     args = ap.parse_args()
     only = set(args.only.split(","))
     national = args.scale in ("national", "both") and not args.skip_national
@@ -411,6 +472,18 @@ def main() -> None:
     if "pdf" in only:
         log("PDF briefing …")
         results["pdf"] = bench_pdf(province_db, max(3, args.repeat // 2))
+    if "brief" in only:
+        log("kaigong brief from the command line …")
+        results["brief"] = bench_brief(province_db, 3)
+    if "browser" in only:
+        for name, db in (("province", province_db), ("national", national_db)):
+            if db is None:
+                continue
+            log(f"browser: page switches and filter changes at {name} scale …")
+            results[f"browser_{name}"] = bench_browser(db, rounds=2)
+    if "sessions" in only:
+        log(f"browser: {args.sessions} sessions at once at province scale …")
+        results["sessions"] = bench_sessions(province_db, args.sessions)
     if "memory" in only:
         log(f"peak memory at {big_name} scale …")
         results["memory"] = {"scale": big_name, **bench_memory(big)}

@@ -31,8 +31,9 @@ if open_.is_empty():
 else:
     shown = {**labels.columns("project_name", "tier", "city_name", "county_name", "problem", "problem_department"),
              "raised_on": "首次提出", "age_days": "已挂天数"}
-    event = widgets.table(open_.drop("project_id").rename(shown), hide_index=True, key="problems_table",
-                         on_select="rerun", selection_mode="single-row")
+    event = widgets.long_table(open_.drop("project_id").rename(shown), hide_index=True, key="problems_table",
+                               on_select="rerun", selection_mode="single-row", unit="项",
+                               file_name=f"待协调问题_{view.as_of}.csv")
     rows = event.selection.rows if event else []
     if not session.current_user().can("admin"):
         st.caption("销号需管理员办理。")
@@ -60,6 +61,6 @@ if not session.current_user().can("view_all"):
 elif closed.is_empty():
     st.caption("还没有销号记录。")
 else:
-    widgets.table(closed.drop("project_id").rename({"project_name": "项目名称", "problem": "问题", "closed_at": "销号时间",
-                                                  "closed_by": "经办人", "note": "办理结果"}),
-                 hide_index=True, key="problems_closed")
+    widgets.long_table(closed.drop("project_id").rename({"project_name": "项目名称", "problem": "问题", "closed_at": "销号时间",
+                                                       "closed_by": "经办人", "note": "办理结果"}),
+                       hide_index=True, key="problems_closed", unit="项", file_name="已销号问题.csv")

@@ -5,34 +5,32 @@ from functools import partial
 import streamlit as st
 
 from pipelines.metrics import lights
-from pipelines.outputs import charts, csv_safe
+from pipelines.outputs import charts
 from pipelines.views import ledger as ledger_view
-from pipelines.views.ledger import LEDGER_COLUMNS, LEDGER_SORTS, ledger_page
+from pipelines.views.ledger import LEDGER_COLUMNS, LEDGER_SORTS
 from pipelines.vocab import labels
 from ui import cached, fmt, session, widgets
 
 widgets.header("项目台账", "在表格左侧勾选一个项目，查看它历次报送的投资进度、状态变化和问题。")
 view = widgets.require_view()
-ledger = cached.ledger(view)
 
 left, right = st.columns([3, 2])
 search = left.text_input("按项目名称或企业搜索", key="projects_search", placeholder="输入关键字")
 sort = right.selectbox("排序", list(LEDGER_SORTS), key="projects_sort")
-page_key = f"projects_page|{search}|{sort}|{ledger.height}"  # a new search, order or view starts at page 1
+page_key = f"projects_page|{search}|{sort}|{view}"  # a new search, order or view starts at page 1
 size = ledger_view.LEDGER_PAGE_SIZE  # read here, so a test can make pages small
-shown = ledger_page(ledger, search=search, sort=sort, page=st.session_state.get(page_key, 1), size=size)
+shown = cached.ledger_page(view, search, sort, st.session_state.get(page_key, 1), size)
 if shown.pages > 1:
     pager, _ = st.columns([1, 2])
     pager.number_input(f"页码（共 {shown.pages} 页，每页 {size:,} 个）", min_value=1,
                        max_value=shown.pages, step=1, key=page_key)
-    st.caption(f"共 {shown.matched.height:,} 个项目（报告期 {view.as_of}），本页为第 {shown.first:,}–"
-               f"{shown.first + shown.rows.height - 1:,} 个；下载的台账含全部 {shown.matched.height:,} 个")
+    st.caption(f"共 {shown.total:,} 个项目（报告期 {view.as_of}），本页为第 {shown.first:,}–"
+               f"{shown.first + shown.rows.height - 1:,} 个；下载的台账含全部 {shown.total:,} 个")
 else:
-    st.caption(f"共 {shown.matched.height:,} 个项目（报告期 {view.as_of}）")
+    st.caption(f"共 {shown.total:,} 个项目（报告期 {view.as_of}）")
 if session.current_user().can("export"):  # formula-like cells are neutralised (pipelines.outputs.csv_safe)
-    table = shown.matched.drop("project_id").rename(LEDGER_COLUMNS, strict=False)
     st.download_button(
-        "下载台账（CSV）", partial(csv_safe.to_csv_bytes, table),
+        "下载台账（CSV）", partial(cached.ledger_csv, view, search, sort),
         file_name=f"项目台账_{view.as_of}.csv", mime="text/csv", key="projects_csv", on_click="ignore",
         icon=":material/download:",
     )

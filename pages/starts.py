@@ -37,10 +37,12 @@ st.subheader(f"逾期未开工项目（{s.overdue.height} 个）")
 if s.overdue.is_empty():
     st.success("没有逾期未开工的项目。")
 else:
-    widgets.table(s.overdue.select(list(cols)).rename(cols), hide_index=True, key="starts_overdue_table")
+    widgets.long_table(s.overdue.select(list(cols)).rename(cols), hide_index=True, key="starts_overdue_table",
+                       unit="个", file_name=f"逾期未开工项目_{s.as_of}.csv")
 
 st.subheader(f"下月应开工项目（{s.as_of} 至 {s.next_month_end}，{s.due_next_month.height} 个）")
 if s.due_next_month.is_empty():
     st.info("下个月没有计划开工的项目。")
 else:
-    widgets.table(s.due_next_month.select(list(cols)).rename(cols), hide_index=True, key="starts_upcoming_table")
+    widgets.long_table(s.due_next_month.select(list(cols)).rename(cols), hide_index=True, key="starts_upcoming_table",
+                       unit="个", file_name=f"下月应开工项目_{s.as_of}.csv")

@@ -206,13 +206,18 @@ def cmd_template(args: argparse.Namespace) -> int:
 
 def cmd_brief(args: argparse.Namespace) -> int:
     from pipelines.outputs.briefing import build
-    from pipelines.outputs.png import ExportUnavailable
+    from pipelines.outputs.png import ExportUnavailable, prestart
 
     out = Path(args.out)
     fmt = out.suffix.lower().lstrip(".")
     if fmt not in ("pdf", "png"):
         print("--out 应以 .pdf 或 .png 结尾", file=sys.stderr)
         return 2
+    try:  # the browser starts now, in the background, while the figures are computed (~3 s saved)
+        prestart()
+    except ExportUnavailable as exc:
+        print(f"未生成简报：{exc}", file=sys.stderr)
+        return 1
     wh = Warehouse(args.db)
     f = filters_from_args(args)
 

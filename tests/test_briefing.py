@@ -55,7 +55,7 @@ def test_pdf_sentence_has_the_metrics_figures(demo_db, shuangbai_pdf):
     assert expected in text
     assert "省级双百项目建设进展简报" in text and "演示数据" in text
     assert "层级：省级双百·新兴、省级双百·技改" in text  # the filters are printed
-    assert "渲染图表 3/3" in run.stderr  # progress while it renders
+    assert "渲染图表 3 张" in run.stderr  # progress while it renders (the three in one call)
 
 
 def test_pdf_embeds_simplified_chinese_fonts(shuangbai_pdf):

@@ -121,3 +121,44 @@ def test_chart_png_buttons_give_way_to_the_message(app_db, monkeypatch):
     assert "下载图片（PNG）" not in [b.proto.label for b in at.get("download_button")]
     warnings = [w.value for w in at.warning if w.value.startswith("不能下载图片：未找到 Chromium 浏览器")]
     assert len(warnings) == len(buttons)
+
+
+PRESTARTED = (
+    "import time\n"
+    "import plotly.graph_objects as go\n"
+    "from pipelines.outputs import png\n"
+    "png.prestart()\n"
+    "assert png._starting is not None and png._starting.is_alive()  # starting in the background\n"
+    "figs = [(go.Figure(go.Bar(x=['忻州'], y=[i])), 300 + 100 * i, 200) for i in range(3)]\n"
+    "try:\n"
+    "    out = png.figures_png(figs, scale=1)\n"
+    "except png.ExportUnavailable as exc:\n"
+    "    print(exc)\n"
+    "    raise SystemExit(1)\n"
+    "from PIL import Image\n"
+    "import io\n"
+    "print([Image.open(io.BytesIO(b)).size for b in out])\n"
+)
+
+
+def test_prestarted_browser_renders_several_figures_in_order():
+    """`kaigong brief` starts the browser while it collects the figures, then renders its charts in one call."""
+    if png.png_unavailable() is not None:
+        pytest.skip(png.png_unavailable())
+    run, _took = timed([sys.executable, "-c", PRESTARTED], {}, 120)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert run.stdout.strip().splitlines()[-1] == "[(300, 200), (400, 200), (500, 200)]"
+
+
+def test_prestart_with_a_hanging_browser_is_reported_by_the_first_image(tmp_path):
+    launches = tmp_path / "launches"
+    browser = tmp_path / "chromium"  # starts, says so, and never answers
+    browser.write_text(f"#!/bin/sh\necho started >> {launches}\nexec sleep 300\n")
+    browser.chmod(0o755)
+    code = PRESTARTED.replace("png.figures_png(figs, scale=1)", "png.figures_png(figs[:1], scale=1)")
+    run, took = timed([sys.executable, "-c", code], {"KAIGONG_BROWSER": str(browser), "KAIGONG_EXPORT_TIMEOUT": "3"},
+                      60)
+    assert run.returncode == 1, run.stderr
+    assert run.stdout.startswith(f"Chromium 浏览器（{browser}）在 3 秒内未能启动，已中止"), run.stdout
+    assert launches.read_text().count("started") == 1  # the failed start is said, not tried again
+    assert took < 25

@@ -146,3 +146,25 @@ def test_each_view_is_cached_under_its_own_name(app_db: Path, monkeypatch):
     closed = cached.closed_problems()
     assert isinstance(opts, Options) and opts.years == [2020]
     assert closed.columns == ["project_id", "project_name", "problem", "closed_at", "closed_by", "note"]
+
+
+def test_a_long_list_sends_its_first_rows_and_downloads_whole(app_db: Path, monkeypatch):
+    """A list longer than widgets.TABLE_ROWS shows that many rows, says how many there are, and
+    offers them all as CSV (national lists of thousands went to the browser on every view)."""
+    from ui import widgets
+
+    monkeypatch.setenv("KAIGONG_DB", str(app_db))
+    at = page("pages/problems.py")
+    whole = at.dataframe(key="problems_table").value
+    assert len(whole) >= 2, "the fixture needs two open problems"
+    assert not [c for c in at.caption if "表中列出前" in c.value]
+    assert "problems_table_csv" not in [b.key for b in at.get("download_button")]
+
+    monkeypatch.setattr(widgets, "TABLE_ROWS", 1)
+    at = page("pages/problems.py")
+    shown = at.dataframe(key="problems_table").value
+    assert len(shown) == 1
+    assert shown.iloc[0].to_dict() == whole.iloc[0].to_dict()  # the first in the list's order (oldest first)
+    assert f"共 {len(whole)} 项，表中列出前 1 项；完整名单请下载 CSV。" in [c.value for c in at.caption]
+    [button] = [b for b in at.get("download_button") if b.key == "problems_table_csv"]
+    assert button.proto.label == "下载完整名单（CSV）"

@@ -4,6 +4,7 @@ pipelines.views, each result cached by the view's arguments and the warehouse's 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import duckdb
@@ -73,6 +74,28 @@ closed_problems = _cached(problems.closed_problems)
 submission_log = _cached(submissions.submission_log)
 reporting_matrix = _cached(submissions.reporting_matrix)
 lights_page = _cached(lights.lights_page)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _ledger_page(path: str, version: str, view: Any, search: str, sort: str, page: int, size: int) -> Any:
+    found = ledger_view.ledger_page(ledger(view), search=search, sort=sort, page=page, size=size)
+    return replace(found, matched=found.matched.clear())  # the download reads the matched rows on click
+
+
+def ledger_page(view: Any, search: str, sort: str, page: int, size: int) -> ledger_view.LedgerPage:
+    """One page of the ledger (its `matched` left out: `total` counts it), cached by view, search, order
+    and page: a rerun copies out 500 rows, not the whole ledger (200,000 nationally, ~0.1 s a rerun)."""
+    wh = warehouse()
+    return _ledger_page(str(wh.path), wh.data_version(), view, search, sort, page, size)
+
+
+def ledger_csv(view: Any, search: str, sort: str) -> bytes:
+    """Every project matching the search, in the chosen order, as the ledger's CSV (built on click)."""
+    from pipelines.outputs import csv_safe
+
+    found = ledger_view.ledger_page(ledger(view), search=search, sort=sort)
+    return csv_safe.to_csv_bytes(found.matched.drop("project_id").rename(ledger_view.LEDGER_COLUMNS, strict=False))
+
 light_history = _cached(lights.project_light_history)
 changes_for_period = _cached(changes.for_period)
 changes_for_submission = _cached(changes.for_submission)

@@ -10,10 +10,15 @@ import polars as pl
 import streamlit as st
 
 from pipelines.metrics import View
+from pipelines.outputs import csv_safe
 from pipelines.vocab import formats
 
 from . import cached, exports, fmt, session, state
 
+# Rows a list sends to the browser. The whole of a long list (thousands of overdue projects or open
+# problems nationally) went over the websocket on every view of its page (1.4–2 MB); the table shows
+# the first rows in the list's order and the whole list downloads as CSV.
+TABLE_ROWS = 500
 PLOTLY_CONFIG = {"displaylogo": False, "locale": "zh-CN", "modeBarButtonsToRemove": ["lasso2d", "select2d"]}
 
 
@@ -83,3 +88,17 @@ def table(frame: Any, **kwargs: Any) -> Any:
     config.update(kwargs.pop("column_config", None) or {})
     kwargs.setdefault("placeholder", "")
     return st.dataframe(frame, column_config=config, **kwargs)
+
+
+def long_table(frame: pl.DataFrame, *, key: str, unit: str, file_name: str, **kwargs: Any) -> Any:
+    """A list that can run to thousands of rows: its first TABLE_ROWS rows in the table, a caption
+    saying how many there are, and (for roles that export) the whole list as a CSV download."""
+    if frame.height <= TABLE_ROWS:
+        return table(frame, key=key, **kwargs)
+    st.caption(f"共 {frame.height:,} {unit}，表中列出前 {TABLE_ROWS:,} {unit}；完整名单请下载 CSV。")
+    if session.current_user().can("export"):  # formula-like cells are neutralised, built only on click
+        st.download_button(
+            "下载完整名单（CSV）", partial(csv_safe.to_csv_bytes, frame), file_name=file_name, mime="text/csv",
+            key=f"{key}_csv", on_click="ignore", icon=":material/download:",
+        )
+    return table(frame.head(TABLE_ROWS), key=key, **kwargs)

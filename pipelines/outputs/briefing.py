@@ -209,17 +209,17 @@ _TEMPLATE = jinja2.Environment(
 
 
 def figure_images(figures: list[tuple[str, Any]], progress: Progress | None = None) -> list[tuple[str, str]]:
-    """Render plotly figures to PNG data URIs with one Chromium (kaleido's sync server)."""
-    from pipelines.outputs.png import figure_png
+    """Render plotly figures to PNG data URIs in one request to the browser."""
+    from pipelines.outputs.png import figures_png
 
-    out = []
-    for i, (caption, fig) in enumerate(figures, 1):
-        if progress:
-            progress(f"渲染图表 {i}/{len(figures)}：{caption}")
-        height = int(fig.layout.height or A4_WIDTH_PX * 0.45)
-        png = figure_png(fig, width=A4_WIDTH_PX, height=height, scale=CHART_SCALE)
-        out.append((caption, "data:image/png;base64," + base64.b64encode(png).decode("ascii")))
-    return out
+    if not figures:
+        return []
+    if progress:
+        progress(f"渲染图表 {len(figures)} 张：" + "、".join(caption for caption, _ in figures))
+    pngs = figures_png([(fig, A4_WIDTH_PX, int(fig.layout.height or A4_WIDTH_PX * 0.45)) for _, fig in figures],
+                       scale=CHART_SCALE)
+    return [(caption, "data:image/png;base64," + base64.b64encode(png).decode("ascii"))
+            for (caption, _), png in zip(figures, pngs, strict=True)]
 
 
 def briefing_figures(data: BriefingData) -> list[tuple[str, Any]]:

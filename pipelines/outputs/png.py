@@ -169,6 +169,13 @@ class _Browser:
     def png(self, fig: Any, opts: dict[str, Any], bound: float) -> bytes:
         return bytes(self.wait(self.kaleido.calc_fig(fig, opts=opts), bound, f"图表渲染超过 {bound:.0f} 秒未完成"))
 
+    def pngs(self, jobs: list[tuple[Any, dict[str, Any]]], bound: float) -> list[bytes]:
+        """Several figures in one request, in order; bound for the whole."""
+        async def every() -> list[bytes]:
+            return list(await asyncio.gather(*(self.kaleido.calc_fig(f, opts=o) for f, o in jobs)))
+
+        return [bytes(b) for b in self.wait(every(), bound, f"图表渲染超过 {bound:.0f} 秒未完成")]
+
     def kill(self) -> None:
         """Stop the browser (its whole process group) and the loop, without waiting on either."""
         proc = getattr(self.kaleido, "subprocess", None)
@@ -189,11 +196,63 @@ class _Browser:
 
 
 _browser: _Browser | None = None
-_lock = threading.Lock()  # one browser: one image at a time
+_lock = threading.Lock()  # one browser: one request (an image, or a briefing's images) at a time
+_starting: threading.Thread | None = None  # prestart()'s thread while it starts the browser
+_start_error: ExportUnavailable | None = None  # why prestart() could not start it (the next image says so)
+
+
+def prestart() -> None:
+    """Start the browser in a background thread now, so that its start (~3 s) overlaps the work
+    before the first image (a briefing's figures). ExportUnavailable at once when a part is missing;
+    a browser that fails or hangs while starting is reported by the next image, within the bound."""
+    global _starting
+    require_png()
+    if _browser is not None or (_starting is not None and _starting.is_alive()):
+        return
+    path, bound = browser_path(), timeout_s()
+
+    def start() -> None:
+        global _browser, _start_error, _failure
+        with _lock:
+            if _browser is not None:
+                return
+            try:
+                _browser = _Browser(path, bound)
+            except ExportUnavailable as exc:
+                _start_error = exc
+                _failure = (time.monotonic(), str(exc))
+
+    _starting = threading.Thread(target=start, name="kaigong-chromium-start", daemon=True)
+    _starting.start()
+
+
+def _acquire(bound: float) -> None:
+    """The browser's lock, after a prestart() under way has ended (it is bounded by the same bound)."""
+    starting = _starting
+    if starting is not None:
+        starting.join(timeout=bound + 5)
+    if not _lock.acquire(timeout=bound):
+        raise ExportUnavailable(f"另一张图片生成超过 {bound:.0f} 秒仍未完成：请稍后再试")
+
+
+def _ready_browser(path: str, bound: float) -> _Browser:
+    """The running browser (under _lock), started if there is none; prestart()'s failure raised as is."""
+    global _browser, _start_error
+    if _browser is not None and _browser.path != path:  # KAIGONG_BROWSER changed
+        _browser.close()
+        _browser = None
+    if _browser is None and _start_error is not None:
+        exc, _start_error = _start_error, None
+        raise exc
+    if _browser is None:
+        _browser = _Browser(path, bound)
+    return _browser
 
 
 @atexit.register
 def _close_browser() -> None:
+    if _starting is not None and _starting.is_alive():  # a browser being started is closed, not orphaned
+        _starting.join(timeout=timeout_s() + 5)
     if _browser is not None:
         _browser.close()
 
@@ -201,22 +260,24 @@ def _close_browser() -> None:
 def figure_png(fig: Any, *, width: int = PRINT_WIDTH, height: int = PRINT_HEIGHT, scale: float = 2) -> bytes:
     """A figure as PNG at print resolution, with the CJK font named explicitly; ExportUnavailable
     (within seconds when something is missing, within the bound when the browser hangs) otherwise."""
+    return figures_png([(fig, width, height)], scale=scale)[0]
+
+
+def figures_png(figs: list[tuple[Any, int, int]], *, scale: float = 2) -> list[bytes]:
+    """Several figures (figure, width, height) as PNGs in one request to the browser; as figure_png."""
     global _browser, _failure
     require_png()
     path, bound = browser_path(), timeout_s()
-    fig.update_layout(font_family=CJK_FONT)
-    if not _lock.acquire(timeout=bound):
-        raise ExportUnavailable(f"另一张图片生成超过 {bound:.0f} 秒仍未完成：请稍后再试")
+    for fig, _w, _h in figs:
+        fig.update_layout(font_family=CJK_FONT)
+    _acquire(bound)
     try:
-        if _browser is not None and _browser.path != path:  # KAIGONG_BROWSER changed
-            _browser.close()
-            _browser = None
         try:
-            if _browser is None:
-                _browser = _Browser(path, bound)
+            browser = _ready_browser(path, bound)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                png = _browser.png(fig, {"format": "png", "width": width, "height": height, "scale": scale}, bound)
+                jobs = [(fig, {"format": "png", "width": w, "height": h, "scale": scale}) for fig, w, h in figs]
+                pngs = [browser.png(*jobs[0], bound)] if len(jobs) == 1 else browser.pngs(jobs, bound * len(jobs))
         except ExportUnavailable as exc:
             if _browser is not None:
                 _browser.kill()  # a browser that failed once is not trusted with the next image
@@ -224,6 +285,6 @@ def figure_png(fig: Any, *, width: int = PRINT_WIDTH, height: int = PRINT_HEIGHT
             _failure = (time.monotonic(), str(exc))
             raise
         _failure = None
-        return png
+        return pngs
     finally:
         _lock.release()
