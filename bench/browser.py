@@ -15,19 +15,16 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import statistics
-import subprocess
-import sys
 import time
-import urllib.request
 from pathlib import Path
 from typing import Any
 
+from tests import harness
+
 ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = os.environ.get("KAIGONG_BENCH_CHROMIUM", "/usr/bin/chromium")
-LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-               "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"]
+CHROMIUM = os.environ.get("KAIGONG_BENCH_CHROMIUM", harness.CHROMIUM)
+LAUNCH_ARGS = harness.LAUNCH_ARGS
 STEP_MS = 120_000  # one step's bound (a national page on a loaded machine is seconds, not minutes)
 
 # The page is drawn: the heading is the page's, nothing is stale or running, and every chart has its SVG.
@@ -52,37 +49,11 @@ def percentile(values: list[float], q: float) -> float:
     return s[lo] + (s[hi] - s[lo]) * (k - lo)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Server:
-    """`python -m ui.serve` on db, loopback only; stopped by stop() (its own process only)."""
+class Server(harness.Server):
+    """The dashboard on db (tests/harness.py), without sign-in, with its memory and CPU readable."""
 
     def __init__(self, db: Path, log: Path) -> None:
-        self.port = _free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        env = {**os.environ, "KAIGONG_DB": str(db)}
-        env.pop("KAIGONG_USERS", None)
-        with log.open("wb") as out:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "ui.serve", "--server.headless", "true", "--server.address", "127.0.0.1",
-                 "--server.port", str(self.port), "--browser.gatherUsageStats", "false",
-                 "--server.fileWatcherType", "none"],
-                cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=out,
-            )
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            try:
-                with urllib.request.urlopen(self.url + "/_stcore/health", timeout=1) as r:
-                    if r.status == 200:
-                        return
-            except OSError:
-                time.sleep(0.2)
-        self.stop()
-        raise RuntimeError(f"streamlit did not start; see {log}")
+        super().__init__(db, log, start_timeout=120, without=("KAIGONG_USERS",))
 
     def rss_mib(self) -> float:
         status = Path(f"/proc/{self.proc.pid}/status").read_text()
@@ -96,14 +67,6 @@ class Server:
     def hwm_mib(self) -> float:
         status = Path(f"/proc/{self.proc.pid}/status").read_text()
         return next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM")) / 1024
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(timeout=10)
 
 
 class _Wire:
