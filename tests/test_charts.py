@@ -80,3 +80,15 @@ def test_ranking_scores_the_reporting_rate_min_max_like_the_others():
     shown = ranking.shown(table, "地市")
     assert shown["录入率%"].to_list() == [100.0, 75.0, 50.0]
     assert "100%" not in ranking.FORMULA_ZH  # no cap to explain any more
+
+
+def test_count_bars_tick_whole_numbers_only():
+    # one open problem drew ticks at 0, 0.2, …, 1 「个」: a count axis steps by whole numbers
+    import polars as pl
+
+    few = charts.count_bars(pl.DataFrame({"city_name": ["忻州市"], "count": [1]}), "city_name", "按地市",
+                            date(2020, 12, 25), "问题天数")
+    assert few.layout.xaxis.dtick == 1 and few.layout.xaxis.tick0 == 0
+    many = charts.count_bars(pl.DataFrame({"city_name": ["忻州市", "太原市"], "count": [40, 7]}), "city_name",
+                             "按地市", date(2020, 12, 25), "问题天数")
+    assert many.layout.xaxis.dtick is None  # plotly's own steps (5, 10, …) are whole already
