@@ -39,6 +39,7 @@ if user.can("supervise"):
     options = list(range(cands.height))
     picked = st.multiselect(
         "涉及项目（该单位的红灯项目、逾期未开工项目、未解决问题）", options, key="supervision_projects",
+        placeholder="选择项目（可多选）" if options else "该单位暂无红灯、逾期未开工或有未解决问题的项目",
         format_func=lambda i: f"{cands['source'][i]} · {cands['project_name'][i]}（{cands['why'][i] or ''}）")
     with st.form("supervision_issue_form", border=True):
         text = st.text_area("督办内容", key="supervision_text", placeholder="如：该项目进度滞后序时进度，请说明原因及整改措施")

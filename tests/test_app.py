@@ -75,6 +75,15 @@ def test_every_page_renders(db_env, spec):
         assert notes and "数据截至报告期 2020-03-13" in notes[0], fig["layout"].get("title")
 
 
+@pytest.mark.parametrize("spec", PAGES, ids=[p.url_path for p in PAGES])
+def test_every_multiselect_has_a_chinese_placeholder(db_env, spec):
+    # without one, Streamlit draws its own 「Choose options」 in the empty box (the 督办单 page did)
+    at = run(spec.path)
+    assert at.multiselect, spec.path  # the sidebar's filters at least
+    for box in at.multiselect:
+        assert any("\u4e00" <= ch <= "\u9fff" for ch in box.proto.placeholder), (spec.path, box.label)
+
+
 def test_overview_headline_figures_and_changes(db_env):
     at = run()
     m = metrics_of(at)

@@ -108,3 +108,15 @@ def test_charts_carry_plotly_white_for_the_trace_types_they_draw_and_no_others()
     source = Path(charts.__file__).read_text(encoding="utf-8")
     drawn = {name.lower() for name in re.findall(r"go\.([A-Z][a-z]+)\(", source)} - {"figure"}
     assert drawn <= set(charts.TRACE_TYPES), drawn
+
+
+def test_count_bars_tick_whole_numbers_only():
+    # one open problem drew ticks at 0, 0.2, …, 1 「个」: a count axis steps by whole numbers
+    import polars as pl
+
+    few = charts.count_bars(pl.DataFrame({"city_name": ["忻州市"], "count": [1]}), "city_name", "按地市",
+                            date(2020, 12, 25), "问题天数")
+    assert few.layout.xaxis.dtick == 1 and few.layout.xaxis.tick0 == 0
+    many = charts.count_bars(pl.DataFrame({"city_name": ["忻州市", "太原市"], "count": [40, 7]}), "city_name",
+                             "按地市", date(2020, 12, 25), "问题天数")
+    assert many.layout.xaxis.dtick is None  # plotly's own steps (5, 10, …) are whole already

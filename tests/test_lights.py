@@ -166,3 +166,12 @@ def test_briefing_counts_red_projects_and_lists_the_head(lit: Warehouse) -> None
     assert "亮灯项目（红灯5个、黄灯2个）" in html
     assert html.index("P1开工满3个月") < html.index("R由红转黄")  # red first
     assert "入统灯：已开工且总投资≥500万元" in html  # the rules in the footnote
+
+
+def test_progress_light_footnote_says_lagging_not_below() -> None:
+    # 「投资完成率 − 序时进度，低于30个百分点为红灯」 read literally makes every project short of
+    # 30 points *ahead* red; the rule is a lag of more than 30 points, as the schedule lights say.
+    rules = lights.LightRules(progress=lights.Thresholds(yellow_below=-15.0, red_below=-40.0))
+    progress = next(line for line in lights.formulas_zh(rules) if line.startswith("进度灯"))
+    assert progress == ("进度灯：项目投资完成率滞后序时进度超过40个百分点为红灯，15～40个百分点为黄灯，其余绿灯；"
+                        "年度计划为0时不亮")

@@ -47,7 +47,7 @@ def formulas_zh(rules: LightRules = LightRules()) -> list[str]:
     return [
         f"开工灯：应开（复）工未开工，计划开（复）工时间加{rules.start_red_months}个月 ≤ 截止日为红灯，否则黄灯；"
         "已开（复）工或未到计划时间为绿灯（续建、在建项目未填计划时间的按1月1日计）",
-        f"进度灯：项目投资完成率 − 序时进度，低于{-t.red_below:g}个百分点为红灯，"
+        f"进度灯：项目投资完成率滞后序时进度超过{-t.red_below:g}个百分点为红灯，"
         f"{-t.yellow_below:g}～{-t.red_below:g}个百分点为黄灯，其余绿灯；年度计划为0时不亮",
         f"入统灯：已开工且总投资≥500万元的项目，已入统为绿灯；未入统的，实际开工时间加{rules.stats_red_months}个月 ≤ 截止日为红灯，"
         f"加{rules.stats_yellow_months}个月 ≤ 截止日为黄灯，不足{rules.stats_yellow_months}个月为绿灯",

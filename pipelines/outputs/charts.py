@@ -301,6 +301,8 @@ def count_bars(frame: pl.DataFrame, column: str, title: str, as_of: date | None,
         hovertemplate="%{y}：%{x} 个<extra></extra>", cliponaxis=False,
     ))
     fig.update_xaxes(title_text="个", rangemode="tozero")
+    if max(r["count"].to_list()) <= 5:  # plotly would step a short axis by 0.2 or 0.5: counts are whole
+        fig.update_xaxes(tick0=0, dtick=1)
     return finish(fig, title, [formula], as_of, height=max(240, 60 + 26 * r.height), bottom=60)
 
 
