@@ -134,3 +134,20 @@ def test_briefing_page_builds_the_pdf(demo_db, monkeypatch):
     path = demo_db.with_name("page.pdf")
     path.write_bytes(payload)
     assert f"截至{as_of.month}月{as_of.day}日" in pdf_text(path)
+
+
+def test_counts_print_with_thousands_separators_and_regions_on_one_line(demo_db: Path):
+    """The cards and tables say 1,240 as the pages do (they printed 1240), and a region cell never wraps
+    (太原市 broke into 太原 / 市 in the overdue table)."""
+    from pipelines.warehouse.store import Warehouse
+
+    with Warehouse(demo_db).read() as con:
+        data = briefing.collect(con, date(2020, 12, 25))
+    n = data.total["projects"]
+    assert n >= 1000
+    html = briefing.render_html(data, [])
+    assert f'<div class="v">{n:,}</div>' in html and f'<div class="v">{n}</div>' not in html
+    assert f"{data.total['reported']:,}/{data.total['reporting_base']:,} 个" in html
+    assert "td.region { white-space: nowrap; }" in html
+    if data.overdue.height:
+        assert '<td class="region">' in html

@@ -261,15 +261,15 @@ def build(con: duckdb.DuckDBPyConnection, as_of: date, *, year: int | None = Non
 def render_html(data: BriefingData, images: list[tuple[str, str]]) -> str:
     t = data.total
     cards = [
-        ("项目数", f"{t['projects']}", "个"),
+        ("项目数", f"{t['projects']:,}", "个"),
         ("总投资", _yi(t["total_investment"]), "亿元"),
         ("年度计划投资", _yi(t["annual_plan"]), "亿元"),
         ("本年累计完成", _yi(t["ytd_completed"]), "亿元"),
         ("投资完成率", formats.pct(t["completion_rate"]), f"序时进度 {formats.pct(t['time_progress'])}"),
-        ("开（复）工率", formats.pct(t["start_rate"]), f"{t['started']}/{t['due']} 个"),
-        ("竣工率", formats.pct(t["completion_count_rate"]), f"{t['completed']}/{t['planned_completions']} 个"),
-        ("入统率", formats.pct(t["stats_rate"]), f"{t['stats_registered']}/{t['stats_due']} 个"),
-        ("录入率", formats.pct(t["reporting_rate"]), f"{t['reported']}/{t['reporting_base']} 个"),
+        ("开（复）工率", formats.pct(t["start_rate"]), f"{t['started']:,}/{t['due']:,} 个"),
+        ("竣工率", formats.pct(t["completion_count_rate"]), f"{t['completed']:,}/{t['planned_completions']:,} 个"),
+        ("入统率", formats.pct(t["stats_rate"]), f"{t['stats_registered']:,}/{t['stats_due']:,} 个"),
+        ("录入率", formats.pct(t["reporting_rate"]), f"{t['reported']:,}/{t['reporting_base']:,} 个"),
     ]
     region_rows = sorted(
         (r for r in data.regions if r["projects"]),
