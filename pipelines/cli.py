@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from pipelines import metrics
 from pipelines.auth import ROLES
@@ -340,10 +341,43 @@ def cmd_review_mode(args: argparse.Namespace) -> int:
     return 0
 
 
+# argparse's own messages, in Chinese (a clerk running `kaigong metrics` without --as-of read English).
+_ARGPARSE_ZH = (
+    (re.compile(r"the following arguments are required: (.+)"), "缺少必需的参数：{}"),
+    (re.compile(r"unrecognized arguments: (.+)"), "无法识别的参数：{}"),
+    (re.compile(r"argument (\S+): invalid choice: (.+?) \(choose from (.+)\)"), "参数 {} 的取值 {} 无效，可选：{}"),
+    (re.compile(r"argument (\S+): expected one argument"), "参数 {} 需要一个值"),
+    (re.compile(r"argument (\S+): invalid (\S+) value: (.+)"), "参数 {} 的值无效（{}）：{}"),
+    (re.compile(r"argument (\S+): (.+)"), "参数 {}：{}"),
+)
+
+
+def _zh(message: str) -> str:
+    for pattern, zh in _ARGPARSE_ZH:
+        if m := pattern.fullmatch(message):
+            return zh.format(*m.groups())
+    return message
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with its errors and usage line in Chinese; the exit status stays 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(2, f"{self.prog}：参数错误：{_zh(message)}（查看说明：{self.prog} --help）\n")
+
+    def format_usage(self) -> str:
+        return super().format_usage().replace("usage:", "用法：", 1)
+
+    def format_help(self) -> str:
+        text = super().format_help().replace("usage:", "用法：", 1)
+        return text.replace("\npositional arguments:", "\n位置参数：").replace("\noptions:", "\n选项：")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="kaigong", description="开工：工业转型升级项目调度分析")
+    p = _Parser(prog="kaigong", description="开工：工业转型升级项目调度分析")
     p.add_argument("--db", default=str(default_db_path()), help="DuckDB 文件（默认 data/kaigong.duckdb，或环境变量 KAIGONG_DB）")
-    sub = p.add_subparsers(dest="command", required=True)
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     pi = sub.add_parser("ingest", help="导入报送文件（CSV/XLSX/XLS），每批全部导入或全部不导入")
     pi.add_argument("files", nargs="+")
@@ -406,7 +440,7 @@ def build_parser() -> argparse.ArgumentParser:
     pr.set_defaults(func=cmd_restore)
 
     pu = sub.add_parser("user", help="用户管理")
-    usub = pu.add_subparsers(dest="user_command", required=True)
+    usub = pu.add_subparsers(dest="user_command", required=True, parser_class=_Parser)
     pua = usub.add_parser("add", help="创建用户（第一个管理员也用它创建）")
     pua.add_argument("name")
     pua.add_argument("--role", required=True, choices=list(ROLES))
