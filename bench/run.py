@@ -48,7 +48,7 @@ def _choices(wh):
     with wh.read() as con:
         cities = [r[0] for r in con.execute("SELECT DISTINCT city_code FROM projects ORDER BY 1").fetchall()]
         inds = [r[0] for r in con.execute(
-            "SELECT DISTINCT industry_name FROM states WHERE as_of = (SELECT max(as_of) FROM states) "
+            "SELECT DISTINCT industry_name FROM states WHERE as_of = (SELECT max(as_of) FROM state_dates) "
             "AND industry_name IS NOT NULL ORDER BY 1").fetchall()]
     return cities, inds
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from pipelines.metrics.view import Filters
 from pipelines.vocab import schema
+from pipelines.vocab.states import states_at
 
 _BAND_SQL = "CASE " + " ".join(
     f"WHEN s.total_investment >= {lo!r} AND s.total_investment < {hi!r} THEN '{name}'"
@@ -53,10 +54,11 @@ def _projects_sql(filters: Filters, *, with_prev: bool = True, single: bool = Fa
     if single:
         dates_cte = ""
         s_dates = "$day::DATE AS report_date, $start::DATE AS period_start"
-        s_from = "states s"
-        s_where = "s.year = $year AND s.as_of = $snap::DATE"
-        prev_select, prev_from = "", "states sp"
-        prev_where = "sp.year = $year AND sp.as_of = $prev_snap::DATE"
+        # states_at, not the view: DuckDB narrows the ranges by the date only so (vocab/states.py)
+        s_from = f"{states_at('$year', '$snap::DATE')} s"
+        s_where = "true"
+        prev_select, prev_from = "", f"{states_at('$year', '$prev_snap::DATE')} sp"
+        prev_where = "true"
         prev_on = "prev.project_id = s.project_id"
     else:
         dates_cte = """

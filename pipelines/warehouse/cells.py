@@ -137,6 +137,6 @@ def rebuild_cells(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f"DROP TABLE IF EXISTS {table}")
     for ddl in CELLS_DDL:
         con.execute(ddl)
-    for (y,) in con.execute("SELECT DISTINCT year FROM states ORDER BY 1").fetchall():
+    for (y,) in con.execute("SELECT DISTINCT year FROM state_dates ORDER BY 1").fetchall():
         refresh_cells(con, y)
     mark_cells_current(con)
