@@ -30,7 +30,7 @@ def options(con: duckdb.DuckDBPyConnection) -> Options:
     industries = [
         r[0]
         for r in con.execute(
-            f"SELECT DISTINCT coalesce(industry_name, '（未填行业）') FROM {EACH_STATE_SQL} s ORDER BY 1"
+            f"SELECT DISTINCT coalesce(industry_name, '（未填行业）') FROM {EACH_STATE_SQL} s ORDER BY 1"  # noqa: S608
         ).fetchall()
     ]
     return Options(ys, dates, industries, [c.code for c in cities()])

@@ -52,7 +52,7 @@ def states_at(year: str, as_of: str) -> str:
     UNION ALL
     SELECT {year} AS year, {as_of} AS as_of, {first_select("f")}
     FROM reports f
-    WHERE f.year = {year} AND f.is_state AND f.report_date <= {as_of} AND coalesce(f.state_to, {OPEN}) > {as_of})"""
+    WHERE f.year = {year} AND f.is_state AND f.report_date <= {as_of} AND coalesce(f.state_to, {OPEN}) > {as_of})"""  # noqa: S608 (year, as_of: the caller's parameter names)
 
 
 STATES_VIEW_DDL = f"""CREATE OR REPLACE VIEW states AS
@@ -63,11 +63,11 @@ UNION ALL
 SELECT d.year, d.as_of, {first_select("f")}
 FROM state_dates d
 JOIN reports f ON f.year = d.year AND f.is_state AND f.report_date <= d.as_of
-    AND coalesce(f.state_to, {OPEN}) > d.as_of"""
+    AND coalesce(f.state_to, {OPEN}) > d.as_of"""  # noqa: S608 (columns from schema)
 
 # Every state once (year, project_id, last_report_date, done_date and the fields; no as_of): a
 # state is in `states` at its own report date at least, so what holds for these holds for
 # `states` (the industries named in it, say) without reading every date's copy.
 EACH_STATE_SQL = f"""(SELECT r.year, {range_select("r")} FROM state_ranges r
     UNION ALL
-    SELECT f.year, {first_select("f")} FROM reports f WHERE f.is_state)"""
+    SELECT f.year, {first_select("f")} FROM reports f WHERE f.is_state)"""  # noqa: S608 (columns from schema)
