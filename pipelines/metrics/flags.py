@@ -44,12 +44,15 @@ def where_sql(filters: Filters, clauses: tuple[tuple[str, str, str], ...]) -> tu
     return sql or "true", {param: values for param, _, values in used}
 
 
-def _projects_sql(filters: Filters, *, with_prev: bool = True, single: bool = False) -> tuple[str, dict[str, Any]]:
+def _projects_sql(
+    filters: Filters, *, with_prev: bool = True, single: bool = False, within: str = "true"
+) -> tuple[str, dict[str, Any]]:
     """The per-project relation: one row per (report date, project in S as of that date), and
     the filters' bound values; takes Dates.params(). Without the stage before the period when
     with_prev is False (the join that finds it is dear, and only 录入率's base needs it). For a
     single date the date, period and snapshots are constants, so DuckDB can push conditions on
-    them (a flag in project_states' where) into the scan of the snapshots."""
+    them (a flag in project_states' where) into the scan of the snapshots. within: a condition on
+    the state rows s (their report_date and CELL_DIMS), applied before the flags are computed."""
     where, fparams = where_sql(filters, (*CELL_FILTERS, PROJECT_FILTER))
     if single:
         dates_cte = ""
@@ -90,6 +93,8 @@ s AS (
     FROM {s_from}
     JOIN projects p ON p.project_id = s.project_id
     WHERE {s_where}
+),
+s_in AS (SELECT * FROM s WHERE {within}
 )
 SELECT
     s.*,
@@ -101,13 +106,15 @@ SELECT
     (coalesce(s.stage, '') <> '储备'
         AND (s.stage IN ('续建', '在建') OR (s.planned_start_date <= s.report_date) IS TRUE)) AS is_due,
     (s.actual_start_date IS NOT NULL AND s.actual_start_date <= s.report_date) AS has_started
-FROM s {prev_join}
+FROM s_in s {prev_join}
 WHERE {where}
 """
     return sql, fparams
 
 
-def flags_sql(filters: Filters, *, with_prev: bool = True, single: bool = False) -> tuple[str, dict[str, Any]]:
+def flags_sql(
+    filters: Filters, *, with_prev: bool = True, single: bool = False, within: str = "true"
+) -> tuple[str, dict[str, Any]]:
     """The per-project relation with the contract's flags (see _projects_sql).
 
     录入率, as the contract has it: its base, is_active_before_period (应报送), is the projects not
@@ -125,7 +132,7 @@ def flags_sql(filters: Filters, *, with_prev: bool = True, single: bool = False)
     ({active} AND last_report_date >= period_start) AS is_reported"""
         if with_prev else ""
     )
-    projects, fparams = _projects_sql(filters, with_prev=with_prev, single=single)
+    projects, fparams = _projects_sql(filters, with_prev=with_prev, single=single, within=within)
     sql = f"""
 SELECT *,
     is_due AND has_started AS is_started,
@@ -187,9 +194,10 @@ MONEY_SUMS = ("total_investment", "annual_plan", "ytd_completed")
 SUM_NAMES = ", ".join(n for n, _ in CELL_SUMS)
 
 
-def cells_sql(filters: Filters, *, single: bool = False) -> tuple[str, dict[str, Any]]:
-    """The cells at each date, computed from the snapshots (filters applied); takes Dates.params()."""
-    flags, fparams = flags_sql(filters, single=single)
+def cells_sql(filters: Filters, *, single: bool = False, within: str = "true") -> tuple[str, dict[str, Any]]:
+    """The cells at each date, computed from the snapshots (filters applied; within: see
+    _projects_sql); takes Dates.params()."""
+    flags, fparams = flags_sql(filters, single=single, within=within)
     sql = f"""
 SELECT report_date, {", ".join(CELL_DIMS)},
     {", ".join(f"{agg} AS {name}" for name, agg in CELL_SUMS)}

@@ -253,11 +253,15 @@ class Warehouse:
         loaded: list[LoadOutcome] = []
         errors: list[Finding] = []
         with self.write(actor, "load", detail) as con:
+            keep_cells = cells.cells_current(con) and has_states(con)
             for sub, digest, frame in todo:
                 if sub.kind == "targets":
                     loaded.append(load_targets(con, sub, digest, actor, is_demo))
                 else:
-                    outcome, errs = load_reports(con, sub, frame, digest, actor, is_demo)
+                    # The cells the file's known projects are in before their reports change (a
+                    # resubmitted first report is its state: its old cell is gone once replaced).
+                    before = _cells_before(con, sub.report_date) if keep_cells else None
+                    outcome, errs = load_reports(con, sub, frame, digest, actor, is_demo, before)
                     errors += errs
                     loaded.append(outcome)
             if errors:
@@ -329,11 +333,24 @@ def _derive(
             {"y": year, "since": since, "ids": ids},
         )
         refresh_states(con, year, since, "state_touched")
+        if cells_current:  # and the cells they are in now: only those can change
+            cells.note_touched_cells(con, year, since, "state_touched")
+            cells.refresh_cells(con, year, since, touched_only=True)
+        con.execute("DROP TABLE IF EXISTS cells_touched")
         con.execute("DROP TABLE state_touched")
-        if cells_current:
-            cells.refresh_cells(con, year, since)
     if not cells_current:
         cells.rebuild_cells(con)
+
+
+def _cells_before(con: duckdb.DuckDBPyConnection, report_date: date) -> Callable[[list[str]], None]:
+    def note(known: list[str]) -> None:
+        if not known:
+            return
+        con.execute("CREATE OR REPLACE TEMP TABLE cells_known AS SELECT unnest($ids::VARCHAR[]) AS project_id",
+                    {"ids": known})
+        cells.note_touched_cells(con, report_date.year, report_date, "cells_known")
+        con.execute("DROP TABLE cells_known")
+    return note
 
 
 def _audit_changes(
