@@ -333,9 +333,16 @@ def _derive(
             {"y": year, "since": since, "ids": ids},
         )
         refresh_states(con, year, since, "state_touched")
-        if cells_current:  # and the cells they are in now: only those can change
-            cells.note_touched_cells(con, year, since, "state_touched")
-            cells.refresh_cells(con, year, since, touched_only=True)
+        if cells_current:
+            # Few projects (a county's correction): only the cells they were in (noted before their
+            # reports changed) and are in now can change. Many (a new city's file): every cell from
+            # since on is recomputed, which costs less than finding them.
+            row = first(con.execute(
+                "SELECT (SELECT count(*) FROM state_touched) * 4 <= (SELECT count(*) FROM projects)"))
+            few = bool(row and row[0])
+            if few:
+                cells.note_touched_cells(con, year, since, "state_touched")
+            cells.refresh_cells(con, year, since, touched_only=few)
         con.execute("DROP TABLE IF EXISTS cells_touched")
         con.execute("DROP TABLE state_touched")
     if not cells_current:
@@ -344,7 +351,8 @@ def _derive(
 
 def _cells_before(con: duckdb.DuckDBPyConnection, report_date: date) -> Callable[[list[str]], None]:
     def note(known: list[str]) -> None:
-        if not known:
+        row = first(con.execute("SELECT count(*) FROM projects"))
+        if not known or len(known) * 4 > (row[0] if row else 0):  # many: every cell is recomputed (_derive)
             return
         con.execute("CREATE OR REPLACE TEMP TABLE cells_known AS SELECT unnest($ids::VARCHAR[]) AS project_id",
                     {"ids": known})
