@@ -186,10 +186,10 @@ def correction_xlsx(db: Path, rows: int = 300) -> Path:
         return path
     con = duckdb.connect(str(db), read_only=True)
     try:
-        frame = con.execute(  # the columns are schema names
-            f"SELECT {', '.join(WEEKLY_FIELDS)} FROM reports WHERE report_date = $d AND city_code = "
-            "(SELECT min(city_code) FROM reports WHERE report_date = $d) ORDER BY project_id LIMIT $n",
-            {"d": CORRECTION_DATE, "n": rows}).pl()  # noqa: S608
+        cols = ", ".join(WEEKLY_FIELDS)  # schema names
+        sql = f"SELECT {cols} FROM reports WHERE report_date = $d AND city_code = "  # noqa: S608
+        sql += "(SELECT min(city_code) FROM reports WHERE report_date = $d) ORDER BY project_id LIMIT $n"
+        frame = con.execute(sql, {"d": CORRECTION_DATE, "n": rows}).pl()
     finally:
         con.close()
     assert frame.height == rows, frame.height
