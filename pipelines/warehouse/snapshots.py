@@ -62,7 +62,8 @@ SELECT
          THEN CASE WHEN p.stage IN {schema.DONE_STAGES_SQL} THEN coalesce(p.done_date, $d) ELSE $d END
     END AS done_date,
     {_MERGE_COLS}
-FROM step_new n JOIN step_prev p USING (project_id)
+FROM reports n JOIN step_prev p USING (project_id)
+WHERE n.year = $year AND n.report_date = $d
 """
 # The open state (the latest, valid_to NULL) before $d of each project reporting at $d.
 _PREV_SQL = f"""
@@ -132,7 +133,7 @@ def refresh_states(
     for d in dates:
         yd = {"year": year, "d": d}
         con.execute(
-            f"CREATE OR REPLACE TEMP TABLE step_new AS SELECT * FROM reports "
+            f"CREATE OR REPLACE TEMP TABLE step_new AS SELECT project_id FROM reports "
             f"WHERE year = $year AND report_date = $d AND {p_in}", yd)
         con.execute(_PREV_SQL, yd)
         # A report with no state before it is its project's state as it stands (flagged, not copied).
