@@ -189,7 +189,7 @@ def correction_xlsx(db: Path, rows: int = 300) -> Path:
         cols = ", ".join(WEEKLY_FIELDS)  # schema names
         sql = f"SELECT {cols} FROM reports WHERE report_date = $d AND city_code = "  # noqa: S608
         sql += "(SELECT min(city_code) FROM reports WHERE report_date = $d) ORDER BY project_id LIMIT $n"
-        frame = con.execute(sql, {"d": CORRECTION_DATE, "n": rows}).pl()
+        frame = con.sql(sql, params={"d": CORRECTION_DATE, "n": rows}).pl()
     finally:
         con.close()
     assert frame.height == rows, frame.height

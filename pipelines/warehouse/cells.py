@@ -138,11 +138,11 @@ def refresh_cells(con: duckdb.DuckDBPyConnection, year: int, since: date | None 
 
 
 def _insert_cells(con: duckdb.DuckDBPyConnection, year: int, dates: list[date], starts: list[date],
-                  snaps: list[date], within: str) -> None:
+                  snaps: list[date], within: str, projects: str | None = None) -> None:
     step = 8  # dates per statement: a rebuild of a national year stays within memory
     for i in range(0, len(dates), step):
         at = Dates.of(year, dates[i:i + step], starts[i:i + step], snaps)
-        cells, _ = cells_sql(Filters(), single=at.single, within=within)
+        cells, _ = cells_sql(Filters(), single=at.single, within=within, projects=projects)
         con.execute(
             f"""INSERT INTO figure_cells BY NAME
                 SELECT $year AS year, report_date AS as_of, * EXCLUDE (report_date) FROM ({cells})
@@ -176,8 +176,7 @@ def note_touched_cells(con: duckdb.DuckDBPyConnection, year: int, since: date, p
     step = 8
     for i in range(0, len(dates), step):
         at = Dates.of(year, dates[i:i + step], [periods[d] for d in dates[i:i + step]], snaps)
-        flags, _ = flags_sql(Filters(), single=at.single,
-                             within=f"s.project_id IN (SELECT project_id FROM {projects})")
+        flags, _ = flags_sql(Filters(), single=at.single, projects=projects)
         con.execute(
             f"INSERT INTO cells_touched SELECT DISTINCT report_date, {', '.join(CELL_DIMS)} FROM ({flags})",
             at.params(),
@@ -192,8 +191,15 @@ def _refresh_touched(con: duckdb.DuckDBPyConnection, year: int, dates: list[date
     con.execute(
         f"""DELETE FROM figure_cells s WHERE year = $y AND list_contains($d, as_of) AND EXISTS
             (SELECT 1 FROM cells_touched k WHERE k.report_date = s.as_of AND {_match(CELL_DIMS, "k", "s")})""", d)
+    # Only projects that ever had a state in the cells' cities can be in them (read for those alone).
+    con.execute(
+        """CREATE OR REPLACE TEMP TABLE cells_projects AS
+           SELECT project_id FROM state_ranges WHERE year = $y AND city_code IN (SELECT city_code FROM cells_touched)
+           UNION SELECT project_id FROM reports
+           WHERE year = $y AND is_state AND city_code IN (SELECT city_code FROM cells_touched)""", {"y": year})
     _insert_cells(con, year, dates, starts, snaps, f"""EXISTS (SELECT 1 FROM cells_touched k
-        WHERE k.report_date = s.report_date AND {_match(CELL_DIMS, "k", "s")})""")
+        WHERE k.report_date = s.report_date AND {_match(CELL_DIMS, "k", "s")})""", "cells_projects")
+    con.execute("DROP TABLE cells_projects")
     con.execute(
         f"""DELETE FROM figure_cells_coarse s WHERE year = $y AND list_contains($d, as_of) AND EXISTS
             (SELECT 1 FROM cells_touched k WHERE k.report_date = s.as_of AND {_match(COARSE_DIMS, "k", "s")})""", d)
