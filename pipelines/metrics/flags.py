@@ -87,6 +87,7 @@ prev AS (
 ),""" if with_prev else ""
     prev_col = "prev.stage_before_period," if with_prev else ""
     prev_join = f"LEFT JOIN prev ON {prev_on}" if with_prev else ""
+    s_in_cte, s_in = ("", "s") if within == "true" else (f",\ns_in AS (SELECT * FROM s WHERE {within})", "s_in")
     sql = f"""
 WITH{dates_cte}{prev_cte}
 s AS (
@@ -96,9 +97,7 @@ s AS (
     FROM {s_from}
     JOIN projects p ON p.project_id = s.project_id
     WHERE {s_where}
-),
-s_in AS (SELECT * FROM s WHERE {within}
-)
+){s_in_cte}
 SELECT
     s.*,
     {prev_col}
@@ -109,7 +108,7 @@ SELECT
     (coalesce(s.stage, '') <> '储备'
         AND (s.stage IN ('续建', '在建') OR (s.planned_start_date <= s.report_date) IS TRUE)) AS is_due,
     (s.actual_start_date IS NOT NULL AND s.actual_start_date <= s.report_date) AS has_started
-FROM s_in s {prev_join}
+FROM {s_in} s {prev_join}
 WHERE {where}
 """
     return sql, fparams
