@@ -44,7 +44,7 @@ def fingerprint(scale: Scale) -> str:
     for source in sorted((ROOT / "pipelines" / "demo").glob("*.py")):  # every module of the generator
         h.update(source.name.encode())
         h.update(source.read_bytes())
-    h.update("\n".join((*schema.DDL, snapshots.SNAPSHOT_DDL, *getattr(store, "DERIVED_DDL", ()))).encode())
+    h.update("\n".join((*schema.DDL, *snapshots.UPGRADE_DDL, *getattr(store, "DERIVED_DDL", ()))).encode())
     h.update(str(getattr(store, "STORE_FORMAT", "")).encode())
     h.update(str(getattr(metrics, "CELLS_FORMULA", "")).encode())  # the stored cells' formulas
     return h.hexdigest()[:16]

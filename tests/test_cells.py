@@ -269,7 +269,7 @@ def _snapshot_change_behind_the_cells(wh: Warehouse) -> None:
     """What a writer that does not know of the cells does: change the data, bump the version."""
     con = duckdb.connect(str(wh.path))
     try:
-        for table in ("snapshots", "reports"):  # A's first report is its state: it is in reports only
+        for table in ("state_ranges", "reports"):  # A's first report is its state: it is in reports only
             con.execute(f"UPDATE {table} SET ytd_completed = 999.0 WHERE project_name = 'A项目'")
         con.execute("INSERT OR REPLACE INTO meta VALUES ('data_version', 'old-writer')")
     finally:

@@ -40,7 +40,8 @@ def fingerprint(db: Path) -> str:
     h = hashlib.sha256()
     with Warehouse(db).read() as con:
         for table, order in (("submissions", "submission_id"), ("projects", "project_id"),
-                             ("reports", "project_id, report_date"), ("snapshots", "as_of, project_id")):
+                             ("reports", "project_id, report_date"), ("state_ranges", "valid_from, project_id"),
+                             ("state_dates", "year, as_of")):
             cols = "*" if table != "submissions" else "submission_id, file_name, sha256, rows, report_date"
             for row in con.execute(f"SELECT {cols} FROM {table} ORDER BY {order}").fetchall():
                 h.update(repr(row).encode())

@@ -24,7 +24,7 @@ TY = {"city_code": "140100", "city_name": "太原市", "tier": "市级千项"}
 def _counts(wh: Warehouse) -> dict[str, int]:
     with wh.read() as con:
         return {t: con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0]
-                for t in ("submissions", "projects", "reports", "snapshots", "targets")}
+                for t in ("submissions", "projects", "reports", "state_ranges", "state_dates", "targets")}
 
 
 def test_backup_round_trips_every_row(wh, tmp_path):

@@ -84,7 +84,7 @@ def snapshot_dates(con: duckdb.DuckDBPyConnection, year: int, periods: dict[date
     """The year's snapshot dates: the stored report periods' when current, else from the snapshots."""
     if periods is not None:
         return sorted(periods)
-    rows = con.execute("SELECT DISTINCT as_of FROM states WHERE year = ? ORDER BY 1", [year]).fetchall()
+    rows = con.execute("SELECT DISTINCT as_of FROM state_dates WHERE year = ? ORDER BY 1", [year]).fetchall()
     return [r[0] for r in rows]
 
 
@@ -138,14 +138,14 @@ def stored_periods(con: duckdb.DuckDBPyConnection, year: int) -> dict[date, date
 def report_dates(con: duckdb.DuckDBPyConnection, year: int | None = None) -> list[date]:
     """Every report date with a snapshot, newest last (of one year, or of all)."""
     if year is None:
-        rows = con.execute("SELECT DISTINCT as_of FROM states ORDER BY 1").fetchall()
+        rows = con.execute("SELECT DISTINCT as_of FROM state_dates ORDER BY 1").fetchall()
         return [r[0] for r in rows]
     # the same dates, from a table of one row per date when the stored cells are current
     return snapshot_dates(con, year, stored_periods(con, year))
 
 
 def years(con: duckdb.DuckDBPyConnection) -> list[int]:
-    return [r[0] for r in con.execute("SELECT DISTINCT year FROM states ORDER BY 1").fetchall()]
+    return [r[0] for r in con.execute("SELECT DISTINCT year FROM state_dates ORDER BY 1").fetchall()]
 
 
 def previous_report_date(con: duckdb.DuckDBPyConnection, as_of: date) -> date | None:

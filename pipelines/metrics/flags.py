@@ -12,6 +12,7 @@ from typing import Any
 
 from pipelines.metrics.view import Filters
 from pipelines.vocab import schema
+from pipelines.vocab.states import states_at
 
 _BAND_SQL = "CASE " + " ".join(
     f"WHEN s.total_investment >= {lo!r} AND s.total_investment < {hi!r} THEN '{name}'"
@@ -43,20 +44,27 @@ def where_sql(filters: Filters, clauses: tuple[tuple[str, str, str], ...]) -> tu
     return sql or "true", {param: values for param, _, values in used}
 
 
-def _projects_sql(filters: Filters, *, with_prev: bool = True, single: bool = False) -> tuple[str, dict[str, Any]]:
+def _projects_sql(
+    filters: Filters, *, with_prev: bool = True, single: bool = False, within: str = "true",
+    projects: str | None = None,
+) -> tuple[str, dict[str, Any]]:
     """The per-project relation: one row per (report date, project in S as of that date), and
     the filters' bound values; takes Dates.params(). Without the stage before the period when
     with_prev is False (the join that finds it is dear, and only 录入率's base needs it). For a
     single date the date, period and snapshots are constants, so DuckDB can push conditions on
-    them (a flag in project_states' where) into the scan of the snapshots."""
+    them (a flag in project_states' where) into the scan of the snapshots. within: a condition on
+    the state rows s (their report_date and CELL_DIMS), applied before the flags are computed;
+    projects: the name of a relation of project_id the states are read for (None: all)."""
+    only = "" if projects is None else f" WHERE project_id IN (SELECT project_id FROM {projects})"
     where, fparams = where_sql(filters, (*CELL_FILTERS, PROJECT_FILTER))
     if single:
         dates_cte = ""
         s_dates = "$day::DATE AS report_date, $start::DATE AS period_start"
-        s_from = "states s"
-        s_where = "s.year = $year AND s.as_of = $snap::DATE"
-        prev_select, prev_from = "", "states sp"
-        prev_where = "sp.year = $year AND sp.as_of = $prev_snap::DATE"
+        # states_at, not the view: DuckDB narrows the ranges by the date only so (vocab/states.py)
+        s_from = f"(SELECT * FROM {states_at('$year', '$snap::DATE')} x{only}) s"
+        s_where = "true"
+        prev_select, prev_from = "", f"(SELECT * FROM {states_at('$year', '$prev_snap::DATE')} x{only}) sp"
+        prev_where = "true"
         prev_on = "prev.project_id = s.project_id"
     else:
         dates_cte = """
@@ -65,10 +73,10 @@ dd AS (
            unnest($snaps::DATE[]) AS snap, unnest($prev_snaps::DATE[]) AS prev_snap
 ),"""
         s_dates = "dd.report_date, dd.period_start"
-        s_from = "dd JOIN states s ON s.year = $year AND s.as_of = dd.snap"
+        s_from = f"dd JOIN (SELECT * FROM states{only}) s ON s.year = $year AND s.as_of = dd.snap"
         s_where = "s.as_of BETWEEN list_min($snaps::DATE[]) AND list_max($snaps::DATE[])"
         prev_select = "dd.report_date, "
-        prev_from = "dd JOIN states sp ON sp.year = $year AND sp.as_of = dd.prev_snap"
+        prev_from = f"dd JOIN (SELECT * FROM states{only}) sp ON sp.year = $year AND sp.as_of = dd.prev_snap"
         prev_where = "sp.as_of BETWEEN list_min($prev_snaps::DATE[]) AND list_max($prev_snaps::DATE[])"
         prev_on = "prev.report_date = s.report_date AND prev.project_id = s.project_id"
     prev_cte = f"""
@@ -79,6 +87,7 @@ prev AS (
 ),""" if with_prev else ""
     prev_col = "prev.stage_before_period," if with_prev else ""
     prev_join = f"LEFT JOIN prev ON {prev_on}" if with_prev else ""
+    s_in_cte, s_in = ("", "s") if within == "true" else (f",\ns_in AS (SELECT * FROM s WHERE {within})", "s_in")
     sql = f"""
 WITH{dates_cte}{prev_cte}
 s AS (
@@ -88,7 +97,7 @@ s AS (
     FROM {s_from}
     JOIN projects p ON p.project_id = s.project_id
     WHERE {s_where}
-)
+){s_in_cte}
 SELECT
     s.*,
     {prev_col}
@@ -99,13 +108,16 @@ SELECT
     (coalesce(s.stage, '') <> '储备'
         AND (s.stage IN ('续建', '在建') OR (s.planned_start_date <= s.report_date) IS TRUE)) AS is_due,
     (s.actual_start_date IS NOT NULL AND s.actual_start_date <= s.report_date) AS has_started
-FROM s {prev_join}
+FROM {s_in} s {prev_join}
 WHERE {where}
 """
     return sql, fparams
 
 
-def flags_sql(filters: Filters, *, with_prev: bool = True, single: bool = False) -> tuple[str, dict[str, Any]]:
+def flags_sql(
+    filters: Filters, *, with_prev: bool = True, single: bool = False, within: str = "true",
+    projects: str | None = None,
+) -> tuple[str, dict[str, Any]]:
     """The per-project relation with the contract's flags (see _projects_sql).
 
     录入率, as the contract has it: its base, is_active_before_period (应报送), is the projects not
@@ -123,7 +135,8 @@ def flags_sql(filters: Filters, *, with_prev: bool = True, single: bool = False)
     ({active} AND last_report_date >= period_start) AS is_reported"""
         if with_prev else ""
     )
-    projects, fparams = _projects_sql(filters, with_prev=with_prev, single=single)
+    per_project, fparams = _projects_sql(filters, with_prev=with_prev, single=single, within=within,
+                                         projects=projects)
     sql = f"""
 SELECT *,
     is_due AND has_started AS is_started,
@@ -132,7 +145,7 @@ SELECT *,
         AND completion_date_eff <= report_date) AS is_completed,
     (planned_completion_date IS NOT NULL AND year(planned_completion_date) = $year) AS is_planned_completion,
     (is_due AND has_started AND coalesce(total_investment, 0) >= {schema.STATS_THRESHOLD!r}) AS is_stats_due{reporting}
-FROM ({projects})
+FROM ({per_project})
 """
     return sql, fparams
 
@@ -185,9 +198,11 @@ MONEY_SUMS = ("total_investment", "annual_plan", "ytd_completed")
 SUM_NAMES = ", ".join(n for n, _ in CELL_SUMS)
 
 
-def cells_sql(filters: Filters, *, single: bool = False) -> tuple[str, dict[str, Any]]:
-    """The cells at each date, computed from the snapshots (filters applied); takes Dates.params()."""
-    flags, fparams = flags_sql(filters, single=single)
+def cells_sql(filters: Filters, *, single: bool = False, within: str = "true",
+              projects: str | None = None) -> tuple[str, dict[str, Any]]:
+    """The cells at each date, computed from the snapshots (filters applied; within: see
+    _projects_sql); takes Dates.params()."""
+    flags, fparams = flags_sql(filters, single=single, within=within, projects=projects)
     sql = f"""
 SELECT report_date, {", ".join(CELL_DIMS)},
     {", ".join(f"{agg} AS {name}" for name, agg in CELL_SUMS)}

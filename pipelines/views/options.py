@@ -11,6 +11,7 @@ import duckdb
 from pipelines import metrics
 from pipelines.vocab.labels import FILTER_ZH
 from pipelines.vocab.reference import cities, counties_of, region_by_code
+from pipelines.vocab.states import EACH_STATE_SQL
 
 
 @dataclass(frozen=True)
@@ -29,7 +30,7 @@ def options(con: duckdb.DuckDBPyConnection) -> Options:
     industries = [
         r[0]
         for r in con.execute(
-            "SELECT DISTINCT coalesce(industry_name, '（未填行业）') FROM states ORDER BY 1"
+            f"SELECT DISTINCT coalesce(industry_name, '（未填行业）') FROM {EACH_STATE_SQL} s ORDER BY 1"  # noqa: S608
         ).fetchall()
     ]
     return Options(ys, dates, industries, [c.code for c in cities()])

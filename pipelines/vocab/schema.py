@@ -190,8 +190,10 @@ DDL: tuple[str, ...] = (
     source_row BIGINT,
     present BIGINT NOT NULL,          -- bitmask over REPORT_FIELDS: which fields this report states
     {REPORT_COLUMNS_SQL},
-    is_state BOOLEAN NOT NULL DEFAULT false  -- derived: the project's first report of the year, which is
-                                             -- its state at that date (no snapshot row copies it)
+    is_state BOOLEAN NOT NULL DEFAULT false, -- derived: the project's first report of the year, which is
+                                             -- its state from that date (no state row copies it)
+    state_to DATE                            -- derived, when is_state: the project's next report date in
+                                             -- the year, where that state ends (NULL: none yet)
 )  -- unique on (project_id, report_date), kept by the loader (it merges a resubmission)""",
     """CREATE TABLE IF NOT EXISTS targets (
     year INTEGER NOT NULL,

@@ -13,10 +13,11 @@ import pyarrow.parquet as pq
 
 from pipelines.warehouse import loop_tables
 from pipelines.warehouse.connection import first
-from pipelines.warehouse.snapshots import rebuild_snapshots
+from pipelines.warehouse.snapshots import rebuild_states
 from pipelines.warehouse.store import Warehouse
 
-# Tables in load order; snapshots are derived and rebuilt on restore.
+# Tables in load order; the states (state_ranges, state_dates, reports.is_state and state_to) and the
+# figure cells are derived, and computed again on restore.
 TABLES = ("submissions", "projects", "reports", "targets", "problem_closures", "audit_log", "meta", "change_findings",
           *loop_tables.TABLES)
 FORMAT = "kaigong-backup/1"
@@ -73,8 +74,8 @@ def restore(backup_dir: Path, target: Path, *, actor: str = "local") -> dict:
                 continue
             data = pq.read_table(backup_dir / f"{table}.parquet")
             con.register("restore_src", data)
-            # By name: a backup from an earlier version may lack a column added since (reports.is_state,
-            # which rebuild_snapshots below derives again).
+            # By name: a backup from an earlier version may lack a column added since (reports.is_state
+            # and state_to, which rebuild_states below derives again).
             con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM restore_src")  # noqa: S608 (table from TABLES)
             con.unregister("restore_src")
             got = first(con.execute(f"SELECT count(*) FROM {table}"))  # noqa: S608
@@ -85,7 +86,7 @@ def restore(backup_dir: Path, target: Path, *, actor: str = "local") -> dict:
         con.execute("DROP SEQUENCE submission_seq")
         # CREATE SEQUENCE takes no parameters: next_id is an int we computed, not user text.
         con.execute(f"CREATE SEQUENCE submission_seq START {next_id:d}")
-        rebuild_snapshots(con)
+        rebuild_states(con)
     con = wh._connect(read_only=False)  # the WAL folded into the file before it is moved
     try:
         con.execute("CHECKPOINT")

@@ -21,6 +21,7 @@ from pipelines.metrics.flags import (
     COARSE_DIMS,
     MONEY_SUMS,
     cells_sql,
+    flags_sql,
 )
 from pipelines.metrics.formulas import period_start
 from pipelines.metrics.view import Filters
@@ -92,41 +93,125 @@ def keep_cells_current(con: duckdb.DuckDBPyConnection, version: str) -> None:
     )
 
 
-def refresh_cells(con: duckdb.DuckDBPyConnection, year: int, since: date | None = None) -> None:
+def refresh_cells(con: duckdb.DuckDBPyConnection, year: int, since: date | None = None, *,
+                  touched_only: bool = False) -> None:
     """Recompute the stored cells and report periods of year from report date since on (all
-    of them when None), from the snapshots as they are now; part of the caller's transaction."""
+    of them when None), from the snapshots as they are now; part of the caller's transaction.
+
+    touched_only: at report dates whose cells are stored for the same period, recompute only the
+    cells in cells_touched (note_touched_cells, before and after the states changed): a cell
+    holds sums over the projects in it, so a cell no changed state was or is in cannot change.
+    The cells recomputed are recomputed whole, from every project in them (no running totals)."""
     lo = since or date(year, 1, 1)
-    for table in _CELL_TABLES:  # table names are the constants above
-        con.execute(f"DELETE FROM {table} WHERE year = $y AND as_of >= $lo", {"y": year, "lo": lo})
     snaps = snapshot_dates(con, year, None)  # the ones this transaction wrote, too
     dates = [d for d in snaps if d >= lo]
-    if not dates:
-        return
-    freqs = frequencies(con, year, dates)
+    freqs = frequencies(con, year, dates) if dates else {}
     starts = [period_start(d, freqs[d]) for d in dates]
+    whole = dates
+    if touched_only:
+        stored = dict(con.execute(
+            "SELECT as_of, period_start FROM report_periods WHERE year = $y AND as_of >= $lo", {"y": year, "lo": lo}
+        ).fetchall())
+        whole = [d for d, st in zip(dates, starts, strict=True) if stored.get(d) != st]
+        part = [(d, st) for d, st in zip(dates, starts, strict=True) if stored.get(d) == st]
+        if part:
+            _refresh_touched(con, year, [d for d, _ in part], [st for _, st in part], snaps)
+    for table in _CELL_TABLES:  # table names are the constants above
+        con.execute(f"DELETE FROM {table} WHERE year = $y AND list_contains($d, as_of)", {"y": year, "d": whole})
+    if not whole:
+        return
+    whole_starts = [st for d, st in zip(dates, starts, strict=True) if d in set(whole)]
+    _insert_cells(con, year, whole, whole_starts, snaps, "true")
+    dims = ", ".join(COARSE_DIMS)
+    con.execute(
+        f"""INSERT INTO figure_cells_coarse BY NAME
+            SELECT year, as_of, {dims}, {", ".join(f"sum({n}) AS {n}" for n, _ in CELL_SUMS)}
+            FROM figure_cells WHERE year = $y AND list_contains($d, as_of)
+            GROUP BY year, as_of, {dims}
+            ORDER BY as_of, city_code, county_code, tier, industry_name, industry_code""",
+        {"y": year, "d": whole},
+    )
+    con.execute(
+        "INSERT INTO report_periods SELECT $y, unnest($dates::DATE[]), unnest($starts::DATE[])",
+        {"y": year, "dates": whole, "starts": whole_starts},
+    )
+
+
+def _insert_cells(con: duckdb.DuckDBPyConnection, year: int, dates: list[date], starts: list[date],
+                  snaps: list[date], within: str, projects: str | None = None) -> None:
     step = 8  # dates per statement: a rebuild of a national year stays within memory
     for i in range(0, len(dates), step):
         at = Dates.of(year, dates[i:i + step], starts[i:i + step], snaps)
-        cells, _ = cells_sql(Filters(), single=at.single)
+        cells, _ = cells_sql(Filters(), single=at.single, within=within, projects=projects)
         con.execute(
             f"""INSERT INTO figure_cells BY NAME
                 SELECT $year AS year, report_date AS as_of, * EXCLUDE (report_date) FROM ({cells})
                 ORDER BY as_of, city_code, county_code, tier, industry_name, industry_code, stage, size_band""",
             at.params(),
         )
+
+
+_TOUCHED_DDL = (
+    "CREATE TEMP TABLE IF NOT EXISTS cells_touched (report_date DATE, "
+    + ", ".join(f"{c} VARCHAR" for c in CELL_DIMS) + ")"
+)
+
+
+def _match(dims: tuple[str, ...], a: str, b: str) -> str:
+    return " AND ".join(f"{a}.{c} IS NOT DISTINCT FROM {b}.{c}" for c in dims)
+
+
+def note_touched_cells(con: duckdb.DuckDBPyConnection, year: int, since: date, projects: str) -> None:
+    """Add to cells_touched the cell of each state the projects (a relation of project_id) are in at
+    each stored report date from since on: call it before the states change and after."""
+    con.execute(_TOUCHED_DDL)
+    periods = dict(con.execute(
+        "SELECT as_of, period_start FROM report_periods WHERE year = $y AND as_of >= $lo ORDER BY 1",
+        {"y": year, "lo": since},
+    ).fetchall())
+    if not periods:
+        return
+    snaps = snapshot_dates(con, year, None)
+    dates = sorted(periods)
+    step = 8
+    for i in range(0, len(dates), step):
+        at = Dates.of(year, dates[i:i + step], [periods[d] for d in dates[i:i + step]], snaps)
+        flags, _ = flags_sql(Filters(), single=at.single, projects=projects)
+        con.execute(
+            f"INSERT INTO cells_touched SELECT DISTINCT report_date, {', '.join(CELL_DIMS)} FROM ({flags})",
+            at.params(),
+        )
+
+
+def _refresh_touched(con: duckdb.DuckDBPyConnection, year: int, dates: list[date], starts: list[date],
+                     snaps: list[date]) -> None:
+    """Recompute the cells in cells_touched at dates (stored for the same periods)."""
+    con.execute(_TOUCHED_DDL)
+    d = {"y": year, "d": dates}
+    con.execute(
+        f"""DELETE FROM figure_cells s WHERE year = $y AND list_contains($d, as_of) AND EXISTS
+            (SELECT 1 FROM cells_touched k WHERE k.report_date = s.as_of AND {_match(CELL_DIMS, "k", "s")})""", d)
+    # Only projects that ever had a state in the cells' cities can be in them (read for those alone).
+    con.execute(
+        """CREATE OR REPLACE TEMP TABLE cells_projects AS
+           SELECT project_id FROM state_ranges WHERE year = $y AND city_code IN (SELECT city_code FROM cells_touched)
+           UNION SELECT project_id FROM reports
+           WHERE year = $y AND is_state AND city_code IN (SELECT city_code FROM cells_touched)""", {"y": year})
+    _insert_cells(con, year, dates, starts, snaps, f"""EXISTS (SELECT 1 FROM cells_touched k
+        WHERE k.report_date = s.report_date AND {_match(CELL_DIMS, "k", "s")})""", "cells_projects")
+    con.execute("DROP TABLE cells_projects")
+    con.execute(
+        f"""DELETE FROM figure_cells_coarse s WHERE year = $y AND list_contains($d, as_of) AND EXISTS
+            (SELECT 1 FROM cells_touched k WHERE k.report_date = s.as_of AND {_match(COARSE_DIMS, "k", "s")})""", d)
     dims = ", ".join(COARSE_DIMS)
     con.execute(
         f"""INSERT INTO figure_cells_coarse BY NAME
             SELECT year, as_of, {dims}, {", ".join(f"sum({n}) AS {n}" for n, _ in CELL_SUMS)}
-            FROM figure_cells WHERE year = $y AND as_of >= $lo
+            FROM figure_cells s WHERE year = $y AND list_contains($d, as_of) AND EXISTS
+                (SELECT 1 FROM cells_touched k WHERE k.report_date = s.as_of AND {_match(COARSE_DIMS, "k", "s")})
             GROUP BY year, as_of, {dims}
-            ORDER BY as_of, city_code, county_code, tier, industry_name, industry_code""",
-        {"y": year, "lo": lo},
-    )
-    con.execute(
-        "INSERT INTO report_periods SELECT $y, unnest($dates::DATE[]), unnest($starts::DATE[])",
-        {"y": year, "dates": dates, "starts": starts},
-    )
+            ORDER BY as_of, city_code, county_code, tier, industry_name, industry_code""", d)
+    con.execute("DROP TABLE cells_touched")
 
 
 def rebuild_cells(con: duckdb.DuckDBPyConnection) -> None:
@@ -137,6 +222,6 @@ def rebuild_cells(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f"DROP TABLE IF EXISTS {table}")
     for ddl in CELLS_DDL:
         con.execute(ddl)
-    for (y,) in con.execute("SELECT DISTINCT year FROM states ORDER BY 1").fetchall():
+    for (y,) in con.execute("SELECT DISTINCT year FROM state_dates ORDER BY 1").fetchall():
         refresh_cells(con, y)
     mark_cells_current(con)

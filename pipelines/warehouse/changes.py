@@ -34,6 +34,7 @@ import duckdb
 import polars as pl
 
 from pipelines.vocab import schema
+from pipelines.vocab.states import EACH_STATE_SQL, states_at
 
 KIND_ZH: dict[str, str] = {
     "ytd_down": "本年累计完成投资减少",
@@ -138,7 +139,7 @@ def _on_j(expr: str) -> str:
 
 _AUDIT_SQL = f"""
 WITH n AS (SELECT * FROM audit_new),
-p AS (SELECT * FROM states WHERE year = $year AND as_of = $prev_snap),
+p AS (SELECT * FROM {states_at('$year', '$prev_snap::DATE')} s),
 j AS (
     SELECT n.project_id AS pid, n.source_row, n.project_name AS name, n.city_code AS city, n.county_code AS county,
            p.last_report_date AS prev_date, {", ".join(f"n.{c} AS n_{c}, p.{c} AS p_{c}" for c in _AUDIT_FIELDS)},
@@ -169,7 +170,7 @@ missing AS (
     SELECT s.project_id AS pid, s.project_name AS name, s.city_code AS city, s.county_code AS county,
            s.last_report_date AS prev_date
     FROM unit_last u
-    JOIN states s ON s.year = $year AND s.as_of = u.last_date AND s.last_report_date = u.last_date
+    JOIN {EACH_STATE_SQL} s ON s.year = $year AND s.last_report_date = u.last_date
         AND s.city_code = u.city_code AND (u.county_code IS NULL OR s.county_code = u.county_code)
     JOIN projects pr ON pr.project_id = s.project_id
     WHERE pr.tier IN (SELECT tier FROM tiers)
@@ -205,7 +206,7 @@ def _params(con: duckdb.DuckDBPyConnection, report_date: date, mask: int, region
     from pipelines.vocab.reference import region_by_code
 
     y = report_date.year
-    row = con.execute("SELECT max(as_of) FROM states WHERE year = ? AND as_of < ?", [y, report_date]).fetchall()
+    row = con.execute("SELECT max(as_of) FROM state_dates WHERE year = ? AND as_of < ?", [y, report_date]).fetchall()
     region = region_by_code().get(region_code or "")
     return {"year": y, "d": report_date, "prev_snap": row[0][0] if row else None, "mask": mask,
             "share": rules.change_share, "region_is_city": bool(region and region.level == "city")}

@@ -3,6 +3,7 @@ log. Every function here runs inside the caller's write transaction (store.Wareh
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -73,12 +74,17 @@ def _present_mask(fields: tuple[str, ...] | list[str]) -> int:
 
 
 def load_reports(
-    con: duckdb.DuckDBPyConnection, sub: Submission, frame: pl.DataFrame, digest: str, actor: str, is_demo: bool
+    con: duckdb.DuckDBPyConnection, sub: Submission, frame: pl.DataFrame, digest: str, actor: str, is_demo: bool,
+    before_insert: Callable[[list[str]], None] | None = None,
 ) -> tuple[LoadOutcome, list[Finding]]:
-    """Insert one file's conformed rows as reports (inside the caller's transaction)."""
+    """Insert one file's conformed rows as reports (inside the caller's transaction). before_insert,
+    when given, is called with the ids of the file's projects already known, before their reports change."""
     ids, new_projects, errors = resolve_identity(con, frame, sub.file_name)
     if errors:
         return LoadOutcome(sub.file_name, "refused", None, frame.height, 0, 0, sub.report_date), errors
+    if before_insert is not None:
+        new = set(new_projects["project_id"].to_list()) if new_projects.height else set()
+        before_insert([pid for pid in ids if pid not in new])
     sub_id = _next_submission_id(con)
     if new_projects.height:
         errors = _insert_projects(con, sub, frame, ids, new_projects, sub_id)

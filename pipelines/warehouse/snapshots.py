@@ -1,6 +1,13 @@
-"""The as-of snapshots: each project's state at every report date of the year, merged field by
-field from its reports, and the `states` view the metrics read (snapshots plus first reports).
-Written only inside the warehouse's write transaction (store.Warehouse)."""
+"""The states: each project's state at every report date of the year, merged field by field from
+its reports, stored as ranges (pipelines/vocab/states.py: a state is kept once, valid from the
+report date it was merged at until the project's next report), and the `states` view the
+metrics read. Written only inside the warehouse's write transaction (store.Warehouse).
+
+A load changes the states of the projects it brings reports for, from its report date on, and
+no others: a report for an earlier week splits the range it falls into and re-merges that
+project's later states (a later report that lacks a field takes it from the state before it),
+so a backdated file costs what a current one does, not a rewrite of every later week.
+"""
 
 from __future__ import annotations
 
@@ -9,109 +16,159 @@ from datetime import date
 import duckdb
 
 from pipelines.vocab import schema
+from pipelines.vocab.states import STATE_COLS, STATES_VIEW_DDL, first_select
 from pipelines.warehouse import cells
-from pipelines.warehouse.connection import first
 
-_STATE_COLS = schema.FIELD_NAMES
-
-
-SNAPSHOT_DDL = f"""CREATE TABLE IF NOT EXISTS snapshots (
+STATE_DDL: tuple[str, ...] = (
+    f"""CREATE TABLE IF NOT EXISTS state_ranges (
     year INTEGER NOT NULL,
-    as_of DATE NOT NULL,              -- a report date: the state holds every report on or before it
     project_id VARCHAR NOT NULL,
-    last_report_date DATE NOT NULL,   -- the project's latest report on or before as_of
+    valid_from DATE NOT NULL,         -- the report date this state was merged at (its last_report_date)
+    valid_to DATE,                    -- the project's next report date in the year (NULL: none yet)
     done_date DATE,                   -- first report date at which the stage became 竣工/投产
     {schema.REPORT_COLUMNS_SQL}
-)"""
+)""",
+    """CREATE TABLE IF NOT EXISTS state_dates (
+    year INTEGER NOT NULL,
+    as_of DATE NOT NULL               -- a report date of the year: the states are read at these
+)""",
+)
+
+# A database from before the ranges: the derived columns and tables, then the view (the states
+# themselves are computed again by rebuild_states, and the old `snapshots` table dropped).
+UPGRADE_DDL: tuple[str, ...] = (
+    "ALTER TABLE reports ADD COLUMN IF NOT EXISTS is_state BOOLEAN DEFAULT false",
+    "ALTER TABLE reports ADD COLUMN IF NOT EXISTS state_to DATE",
+    *STATE_DDL,
+    STATES_VIEW_DDL,
+)
 
 
 def _bit(name: str) -> int:
     return schema.FIELD_BIT[name]
 
 
-# A project's first report of the year is its state at that date as it stands (nothing earlier
-# to merge onto): the snapshots do not copy it, the report is flagged is_state instead, and
-# `states` is what readers read: the snapshots and those reports, as one relation. A load of
-# new projects so writes each row once, not twice.
-STATES_VIEW_DDL = f"""CREATE OR REPLACE VIEW states AS
-SELECT year, as_of, project_id, last_report_date, done_date, {", ".join(_STATE_COLS)} FROM snapshots
-UNION ALL
-SELECT year, report_date AS as_of, project_id, report_date AS last_report_date,
-    CASE WHEN (present & {_bit('stage')}) <> 0 AND stage IN {schema.DONE_STAGES_SQL} THEN report_date END AS done_date,
-    {", ".join(f"CASE WHEN (present & {_bit(c)}) <> 0 THEN {c} END AS {c}" for c in _STATE_COLS)}
-FROM reports WHERE is_state"""
-
-# A database from before is_state: the column (false: every state is in the snapshots), then the view.
-UPGRADE_DDL: tuple[str, ...] = (
-    "ALTER TABLE reports ADD COLUMN IF NOT EXISTS is_state BOOLEAN DEFAULT false",
-    STATES_VIEW_DDL,
-)
-
-
-# The state of a project after merging report n onto state p: a field the report states wins,
-# a field its layout does not carry keeps the earlier value.
+# The state of a project after merging its report n onto its state p before it: a field the
+# report states wins, a field its layout does not carry keeps the earlier value.
 _MERGE_COLS = ",\n    ".join(
-    f"CASE WHEN n.project_id IS NOT NULL AND (n.present & {_bit(c)}) <> 0 THEN n.{c} ELSE p.{c} END AS {c}"
-    for c in _STATE_COLS
+    f"CASE WHEN (n.present & {_bit(c)}) <> 0 THEN n.{c} ELSE p.{c} END AS {c}" for c in STATE_COLS
 )
-_STAGE_EXPR = (
-    f"CASE WHEN n.project_id IS NOT NULL AND (n.present & {_bit('stage')}) <> 0 THEN n.stage ELSE p.stage END"
-)
-SNAPSHOT_STEP_SQL = f"""
-INSERT INTO snapshots
+_STAGE_EXPR = f"CASE WHEN (n.present & {_bit('stage')}) <> 0 THEN n.stage ELSE p.stage END"
+_MERGE_SQL = f"""
+INSERT INTO state_ranges
 SELECT
-    $year AS year,
-    $as_of AS as_of,
-    coalesce(n.project_id, p.project_id) AS project_id,
-    CASE WHEN n.project_id IS NOT NULL THEN $as_of ELSE p.last_report_date END AS last_report_date,
+    $year AS year, n.project_id, $d AS valid_from, NULL AS valid_to,
     CASE WHEN {_STAGE_EXPR} IN {schema.DONE_STAGES_SQL}
-         THEN CASE WHEN p.stage IN {schema.DONE_STAGES_SQL} THEN coalesce(p.done_date, $as_of) ELSE $as_of END
+         THEN CASE WHEN p.stage IN {schema.DONE_STAGES_SQL} THEN coalesce(p.done_date, $d) ELSE $d END
     END AS done_date,
     {_MERGE_COLS}
-FROM (SELECT * FROM states WHERE year = $year AND as_of = $prev) p
-FULL OUTER JOIN (SELECT * FROM reports WHERE year = $year AND report_date = $as_of AND NOT is_state) n
-    ON p.project_id = n.project_id
+FROM reports n JOIN step_prev p USING (project_id)
+WHERE n.year = $year AND n.report_date = $d
 """
-# Before the step: a report at $as_of is its project's state when the project has none before it
-# in the year. Only reports whose flag changes are written (a backdated report can unflag a later one).
-_FLAG_STEP_SQL = """
-UPDATE reports SET is_state = NOT is_state
-WHERE year = $year AND report_date = $as_of
-  AND is_state <> (project_id NOT IN (SELECT project_id FROM states WHERE year = $year AND as_of = $prev))
+# The open state (the latest, valid_to NULL) before $d of each project reporting at $d.
+_PREV_SQL = f"""
+CREATE OR REPLACE TEMP TABLE step_prev AS
+SELECT r.project_id, r.done_date, {", ".join(f"r.{c}" for c in STATE_COLS)}
+FROM state_ranges r
+WHERE r.year = $year AND r.valid_to IS NULL AND r.valid_from < $d
+  AND r.project_id IN (SELECT project_id FROM step_new)
+UNION ALL
+SELECT * EXCLUDE (last_report_date) FROM (
+    SELECT {first_select("f")} FROM reports f
+    WHERE f.year = $year AND f.is_state AND f.state_to IS NULL AND f.report_date < $d
+      AND f.project_id IN (SELECT project_id FROM step_new))
 """
 
 
 def has_states(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether the states are kept as this module keeps them (not a database from before the ranges)."""
+    rows = con.execute(
+        """SELECT count(*) FILTER (WHERE table_name IN ('state_ranges', 'state_dates'))
+                  - count(*) FILTER (WHERE table_name = 'snapshots')
+           FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = 'main'"""
+    ).fetchall()
+    if not rows or rows[0][0] != 2:
+        return False
     try:
+        con.execute("SELECT state_to FROM reports LIMIT 0").fetchall()
         con.execute("SELECT 1 FROM states LIMIT 0").fetchall()
+    except duckdb.BinderException:
+        return False
     except duckdb.CatalogException:
         return False
     return True
 
 
-def refresh_snapshots(con: duckdb.DuckDBPyConnection, year: int, since: date) -> None:
-    """Recompute the as-of snapshots of year from date since on (report dates are the steps)."""
-    con.execute("DELETE FROM snapshots WHERE year = ? AND as_of >= ?", [year, since])
-    prev_row = first(con.execute(
-        "SELECT max(as_of) FROM states WHERE year = ? AND as_of < ?", [year, since]
-    ))
-    prev = prev_row[0] if prev_row else None
-    dates = [
-        d for (d,) in con.execute(
-            "SELECT DISTINCT report_date FROM reports WHERE year = ? AND report_date >= ? ORDER BY 1",
-            [year, since],
-        ).fetchall()
-    ]
+def refresh_states(
+    con: duckdb.DuckDBPyConnection, year: int, since: date, projects: str | None = None
+) -> None:
+    """Recompute year's states of the projects whose reports on or after since changed (projects:
+    the name of a relation of their project_id; None: every project), from since on."""
+    p_in = "true" if projects is None else f"project_id IN (SELECT project_id FROM {projects})"
+    ys = {"year": year, "since": since}
+    con.execute(
+        """INSERT INTO state_dates
+           SELECT DISTINCT year, report_date FROM reports
+           WHERE year = $year AND report_date >= $since
+             AND report_date NOT IN (SELECT as_of FROM state_dates WHERE year = $year)""",
+        ys,
+    )
+    # Undo the projects' states from since on: the state before since is open again.
+    con.execute(f"DELETE FROM state_ranges WHERE year = $year AND valid_from >= $since AND {p_in}", ys)
+    con.execute(f"UPDATE state_ranges SET valid_to = NULL WHERE year = $year AND valid_to >= $since AND {p_in}", ys)
+    con.execute(
+        f"""UPDATE reports SET is_state = false, state_to = NULL
+            WHERE year = $year AND report_date >= $since AND (is_state OR state_to IS NOT NULL) AND {p_in}""",
+        ys,
+    )
+    con.execute(
+        f"""UPDATE reports SET state_to = NULL
+            WHERE year = $year AND is_state AND report_date < $since AND state_to >= $since AND {p_in}""",
+        ys,
+    )
+    dates = [d for (d,) in con.execute(
+        f"SELECT DISTINCT report_date FROM reports WHERE year = $year AND report_date >= $since AND {p_in} ORDER BY 1",
+        ys,
+    ).fetchall()]
     for d in dates:
-        con.execute(_FLAG_STEP_SQL, {"year": year, "as_of": d, "prev": prev})
-        con.execute(SNAPSHOT_STEP_SQL, {"year": year, "as_of": d, "prev": prev})
-        prev = d
+        yd = {"year": year, "d": d}
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE step_new AS SELECT project_id FROM reports "
+            f"WHERE year = $year AND report_date = $d AND {p_in}", yd)
+        con.execute(_PREV_SQL, yd)
+        # A report with no state before it is its project's state as it stands (flagged, not copied).
+        con.execute(
+            f"""UPDATE reports SET is_state = true
+                WHERE year = $year AND report_date = $d AND {p_in}
+                  AND project_id NOT IN (SELECT project_id FROM step_prev)""",
+            yd,
+        )
+        con.execute(_MERGE_SQL, yd)
+        con.execute(
+            """UPDATE state_ranges SET valid_to = $d
+               WHERE year = $year AND valid_to IS NULL AND valid_from < $d
+                 AND project_id IN (SELECT project_id FROM step_prev)""",
+            yd,
+        )
+        con.execute(
+            """UPDATE reports SET state_to = $d
+               WHERE year = $year AND is_state AND state_to IS NULL AND report_date < $d
+                 AND project_id IN (SELECT project_id FROM step_prev)""",
+            yd,
+        )
+    con.execute("DROP TABLE IF EXISTS step_new")
+    con.execute("DROP TABLE IF EXISTS step_prev")
 
 
-def rebuild_snapshots(con: duckdb.DuckDBPyConnection) -> None:
-    """Recompute every snapshot, and the cells derived from them, from the reports (after a restore)."""
-    con.execute("DELETE FROM snapshots")
+def rebuild_states(con: duckdb.DuckDBPyConnection) -> None:
+    """Recompute every state from the reports (after a restore, or in a database from before the
+    ranges, whose `snapshots` table goes), and the cells derived from them."""
+    for ddl in UPGRADE_DDL:
+        con.execute(ddl)
+    con.execute("DROP TABLE IF EXISTS snapshots")
+    con.execute("DELETE FROM state_ranges")
+    con.execute("DELETE FROM state_dates")
     years = [y for (y,) in con.execute("SELECT DISTINCT year FROM reports ORDER BY 1").fetchall()]
     for y in years:
-        refresh_snapshots(con, y, date(y, 1, 1))
+        refresh_states(con, y, date(y, 1, 1))
     cells.rebuild_cells(con)

@@ -8,7 +8,7 @@ connection.py). Reads are many and short; a write is one transaction, so a kille
 leaves the file exactly as before.
 
 What a write does lives beside it: load.py (staged frames into reports, projects, targets),
-identity.py (which project a row is), snapshots.py (the as-of states), cells.py (the figure
+identity.py (which project a row is), snapshots.py (the states, kept as ranges), cells.py (the figure
 cells), changes.py (the change audit).
 
 SQL values are always bound parameters. Column lists and the field bit constants that
@@ -34,10 +34,10 @@ from pipelines.warehouse import cells, changes, loop_tables
 from pipelines.warehouse.connection import READER, default_db_path, first, new_alias, while_locked
 from pipelines.warehouse.load import LoadOutcome, Submission, check_rows, conform, load_reports, load_targets
 from pipelines.warehouse.snapshots import (
-    SNAPSHOT_DDL,
     UPGRADE_DDL,
     has_states,
-    refresh_snapshots,
+    rebuild_states,
+    refresh_states,
 )
 
 # Derived tables kept by the loader beside the snapshots: the figures' cells (warehouse/cells.py).
@@ -163,17 +163,24 @@ class Warehouse:
         with self._gate(exclusive=True):
             con = self._connect(read_only=False)
             try:
-                for ddl in (*schema.DDL, SNAPSHOT_DDL, *UPGRADE_DDL):
+                layout_current = has_states(con) or _is_new(con)
+                for ddl in schema.DDL:
                     con.execute(ddl)
                 loop_tables.ensure(con)  # hook: the reporting loop's tables (warehouse/review.py …)
                 current = cells.cells_current(con)  # before creating them: new tables are empty
                 for ddl in DERIVED_DDL:
                     con.execute(ddl)
+                if layout_current:
+                    for ddl in UPGRADE_DDL:
+                        con.execute(ddl)
                 written = first(con.execute("SELECT count(*) FROM meta WHERE key = 'data_version'"))
-                if not current and written and written[0]:  # a new file has nothing to derive
+                if not layout_current or (not current and written and written[0]):  # new: nothing to derive
                     con.execute("BEGIN TRANSACTION")
                     try:
-                        cells.rebuild_cells(con)
+                        if layout_current:
+                            cells.rebuild_cells(con)
+                        else:  # states as a database from before the ranges kept them: computed again
+                            rebuild_states(con)
                         con.execute("COMMIT")
                     except BaseException:
                         con.execute("ROLLBACK")
@@ -183,8 +190,8 @@ class Warehouse:
 
     def upgrade(self) -> None:
         """Bring the derived cells up to date when a database from before them, or a writer
-        that does not keep them, left them behind, and give a database from before the
-        `states` view its view (costs one read when all is current)."""
+        that does not keep them, left them behind, and compute the states of a database from
+        before the state ranges again (costs one read when all is current)."""
         if not self.path.exists():
             return
         with self.read() as con:
@@ -246,16 +253,20 @@ class Warehouse:
         loaded: list[LoadOutcome] = []
         errors: list[Finding] = []
         with self.write(actor, "load", detail) as con:
+            keep_cells = cells.cells_current(con) and has_states(con)
             for sub, digest, frame in todo:
                 if sub.kind == "targets":
                     loaded.append(load_targets(con, sub, digest, actor, is_demo))
                 else:
-                    outcome, errs = load_reports(con, sub, frame, digest, actor, is_demo)
+                    # The cells the file's known projects are in before their reports change (a
+                    # resubmitted first report is its state: its old cell is gone once replaced).
+                    before = _cells_before(con, sub.report_date) if keep_cells else None
+                    outcome, errs = load_reports(con, sub, frame, digest, actor, is_demo, before)
                     errors += errs
                     loaded.append(outcome)
             if errors:
                 raise SubmissionRefused(_names(batch), errors)
-            _derive(con, todo)
+            _derive(con, todo, loaded)
             _audit_changes(con, todo, loaded)
             if in_transaction is not None:
                 in_transaction(con, loaded)
@@ -302,17 +313,52 @@ class Warehouse:
             return str(target)
 
 
-def _derive(con: duckdb.DuckDBPyConnection, todo: list[tuple[Submission, str, pl.DataFrame]]) -> None:
-    """Bring the snapshots and figure cells up to date with the loaded files (in the load's transaction)."""
+def _derive(
+    con: duckdb.DuckDBPyConnection, todo: list[tuple[Submission, str, pl.DataFrame]], loaded: list[LoadOutcome]
+) -> None:
+    """Bring the states and figure cells up to date with the loaded files (in the load's transaction)."""
     cells_current = cells.cells_current(con)
-    for ddl in (*UPGRADE_DDL, *DERIVED_DDL):  # a database from before them gets them here
+    if not has_states(con):  # a database from before the ranges (not upgraded): every state again
+        rebuild_states(con)
+        return
+    for ddl in DERIVED_DDL:  # a database from before them gets them here
         con.execute(ddl)
+    ids = [o.submission_id for (sub, _, _), o in zip(todo, loaded, strict=True)
+           if sub.kind == "reports" and o.submission_id is not None]
     for year, since in _earliest_dates(todo).items():
-        refresh_snapshots(con, year, since)
+        # The projects the files bring reports for: only their states change.
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE state_touched AS SELECT DISTINCT project_id FROM reports "
+            "WHERE year = $y AND report_date >= $since AND list_contains($ids, submission_id)",
+            {"y": year, "since": since, "ids": ids},
+        )
+        refresh_states(con, year, since, "state_touched")
         if cells_current:
-            cells.refresh_cells(con, year, since)
+            # Few projects (a county's correction): only the cells they were in (noted before their
+            # reports changed) and are in now can change. Many (a new city's file): every cell from
+            # since on is recomputed, which costs less than finding them.
+            row = first(con.execute(
+                "SELECT (SELECT count(*) FROM state_touched) * 4 <= (SELECT count(*) FROM projects)"))
+            few = bool(row and row[0])
+            if few:
+                cells.note_touched_cells(con, year, since, "state_touched")
+            cells.refresh_cells(con, year, since, touched_only=few)
+        con.execute("DROP TABLE IF EXISTS cells_touched")
+        con.execute("DROP TABLE state_touched")
     if not cells_current:
         cells.rebuild_cells(con)
+
+
+def _cells_before(con: duckdb.DuckDBPyConnection, report_date: date) -> Callable[[list[str]], None]:
+    def note(known: list[str]) -> None:
+        row = first(con.execute("SELECT count(*) FROM projects"))
+        if not known or len(known) * 4 > (row[0] if row else 0):  # many: every cell is recomputed (_derive)
+            return
+        con.execute("CREATE OR REPLACE TEMP TABLE cells_known AS SELECT unnest($ids::VARCHAR[]) AS project_id",
+                    {"ids": known})
+        cells.note_touched_cells(con, report_date.year, report_date, "cells_known")
+        con.execute("DROP TABLE cells_known")
+    return note
 
 
 def _audit_changes(
@@ -323,6 +369,12 @@ def _audit_changes(
         if sub.kind == "reports" and outcome.submission_id is not None:
             outcome.changes = changes.record(
                 con, outcome.submission_id, sub.report_date, sub.present_fields, sub.region_code)
+
+
+def _is_new(con: duckdb.DuckDBPyConnection) -> bool:
+    """A file with no tables yet (created here, with the current layout)."""
+    row = first(con.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database()"))
+    return not row or row[0] == 0
 
 
 def _names(batch: list[Submission]) -> str:
