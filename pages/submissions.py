@@ -125,7 +125,7 @@ if view is not None:
     else:
         st.caption(f"报告期 {period['report_date'][0]}：变动 {listed.height} 条，新增项目 "
                    f"{period.height - listed.height} 个（累计投资减少、状态倒退、开工时间修改、投资变动超过 "
-                   f"{changes.CHANGE_SHARE:.0%}、漏报；仅作提示）。")
+                   f"{changes.Rules().change_share:.0%}、漏报；仅作提示）。")
         widgets.table(changes.by_region(period), hide_index=True, key="submissions_changes_regions")
         if listed.height:
             widgets.table(changes.shown(listed), hide_index=True, key="submissions_changes_list")

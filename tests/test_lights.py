@@ -175,3 +175,23 @@ def test_progress_light_footnote_says_lagging_not_below() -> None:
     progress = next(line for line in lights.formulas_zh(rules) if line.startswith("进度灯"))
     assert progress == ("进度灯：项目投资完成率滞后序时进度超过40个百分点为红灯，15～40个百分点为黄灯，其余绿灯；"
                         "年度计划为0时不亮")
+
+
+def test_every_threshold_is_set_by_the_deployment_through_the_environment(monkeypatch):
+    """Each rule's threshold comes from its KAIGONG_* variable when set (the defaults are published rules)."""
+    from pipelines.metrics.formulas import Thresholds
+    from pipelines.metrics.lights import LightRules
+    from pipelines.warehouse.changes import Rules
+
+    assert (LightRules().start_red_months, LightRules().stats_yellow_months, LightRules().stats_red_months) == (3, 1, 2)
+    assert (Thresholds().yellow_below, Thresholds().red_below, Rules().change_share) == (-10.0, -30.0, 0.2)
+    for name, value in [("KAIGONG_LIGHT_START_RED_MONTHS", "2"), ("KAIGONG_LIGHT_STATS_YELLOW_MONTHS", "2"),
+                        ("KAIGONG_LIGHT_STATS_RED_MONTHS", "4"), ("KAIGONG_LIGHT_YELLOW_BELOW", "-5"),
+                        ("KAIGONG_LIGHT_RED_BELOW", "-20"), ("KAIGONG_CHANGE_SHARE", "0.3")]:
+        monkeypatch.setenv(name, value)
+    rules = LightRules()
+    assert (rules.start_red_months, rules.stats_yellow_months, rules.stats_red_months) == (2, 2, 4)
+    assert (rules.progress.yellow_below, rules.progress.red_below, Rules().change_share) == (-5.0, -20.0, 0.3)
+    monkeypatch.setenv("KAIGONG_LIGHT_RED_BELOW", "三十")
+    with pytest.raises(ValueError, match="KAIGONG_LIGHT_RED_BELOW 的值「三十」不是数字"):
+        Thresholds()

@@ -5,16 +5,30 @@ from __future__ import annotations
 
 import calendar
 import math
-from dataclasses import dataclass
+import os
+from dataclasses import dataclass, field
 from datetime import date, timedelta
+
+
+def setting(name: str, default: float) -> float:
+    """A threshold from the environment (the deployment's setting), else the published default; read when
+    the process starts. A value that is not a number is refused in Chinese rather than ignored."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise ValueError(f"环境变量 {name} 的值「{raw}」不是数字（默认 {default:g}）") from None
 
 
 @dataclass(frozen=True)
 class Thresholds:
     """Traffic lights on schedule_gap, in percentage points (published 红黄绿灯 defaults)."""
 
-    yellow_below: float = -10.0  # gap ≤ this is yellow (or red)
-    red_below: float = -30.0  # gap < this is red
+    # KAIGONG_LIGHT_YELLOW_BELOW / KAIGONG_LIGHT_RED_BELOW change them for a deployment
+    yellow_below: float = field(default_factory=lambda: setting("KAIGONG_LIGHT_YELLOW_BELOW", -10.0))  # gap ≤: yellow
+    red_below: float = field(default_factory=lambda: setting("KAIGONG_LIGHT_RED_BELOW", -30.0))  # gap < this: red
 
 
 FIGURE_KEYS: tuple[str, ...] = (

@@ -22,15 +22,19 @@ from pipelines.metrics import Filters, Thresholds
 from pipelines.metrics.dates import Dates, snapshot_dates, stored_periods
 from pipelines.metrics.figures import group_name, group_order
 from pipelines.metrics.flags import flags_sql
+from pipelines.metrics.formulas import setting
 
 
 @dataclass(frozen=True)
 class LightRules:
     """The lights' thresholds (published city rules by default), like metrics.Thresholds."""
 
-    start_red_months: int = 3  # due and not started this many calendar months after the planned date: red
-    stats_yellow_months: int = 1  # started, ≥ 500 万元, not 入统 this many months after the start: yellow
-    stats_red_months: int = 2  # … this many: red
+    # Each from the environment when set (KAIGONG_LIGHT_START_RED_MONTHS, …_STATS_YELLOW_MONTHS, …_STATS_RED_MONTHS).
+    # due and not started this many calendar months after the planned date: red
+    start_red_months: int = field(default_factory=lambda: int(setting("KAIGONG_LIGHT_START_RED_MONTHS", 3)))
+    # started, ≥ 500 万元, not 入统 this many months after the start: yellow; … this many: red
+    stats_yellow_months: int = field(default_factory=lambda: int(setting("KAIGONG_LIGHT_STATS_YELLOW_MONTHS", 1)))
+    stats_red_months: int = field(default_factory=lambda: int(setting("KAIGONG_LIGHT_STATS_RED_MONTHS", 2)))
     progress: Thresholds = field(default_factory=Thresholds)  # 进度灯: the schedule lights' thresholds
 
 

@@ -26,13 +26,14 @@ each finding lists the project's later report dates, whose states it changes.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
 import duckdb
 import polars as pl
 
+from pipelines.metrics.formulas import setting
 from pipelines.vocab import schema
 from pipelines.vocab.states import EACH_STATE_SQL, states_at
 
@@ -55,7 +56,7 @@ CHANGE_SHARE = 0.20  # 总投资 / 年度计划投资 changes above this share o
 class Rules:
     """The audit's thresholds (defaults above)."""
 
-    change_share: float = CHANGE_SHARE
+    change_share: float = field(default_factory=lambda: setting("KAIGONG_CHANGE_SHARE", CHANGE_SHARE))
 
 
 CHANGES_DDL = next(d for d in schema.DDL if "change_findings" in d)
