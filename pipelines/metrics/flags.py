@@ -63,7 +63,8 @@ def _projects_sql(
         # states_at, not the view: DuckDB narrows the ranges by the date only so (vocab/states.py)
         s_from = f"(SELECT * FROM {states_at('$year', '$snap::DATE')} x{only}) s"
         s_where = "true"
-        prev_select, prev_from = "", f"(SELECT * FROM {states_at('$year', '$prev_snap::DATE')} x{only}) sp"
+        prev_at = states_at("$year", "$prev_snap::DATE", ("stage",))  # only the stage is read from it
+        prev_select, prev_from = "", f"(SELECT * FROM {prev_at} x{only}) sp"
         prev_where = "true"
         prev_on = "prev.project_id = s.project_id"
     else:

@@ -27,30 +27,31 @@ def _bit(name: str) -> int:
     return schema.FIELD_BIT[name]
 
 
-def range_select(r: str) -> str:
+def range_select(r: str, fields: tuple[str, ...] = STATE_COLS) -> str:
     """The state columns (after year and as_of) of state_ranges row r."""
     return f"{r}.project_id, {r}.valid_from AS last_report_date, {r}.done_date, " + ", ".join(
-        f"{r}.{c}" for c in STATE_COLS)
+        f"{r}.{c}" for c in fields)
 
 
-def first_select(r: str) -> str:
+def first_select(r: str, fields: tuple[str, ...] = STATE_COLS) -> str:
     """The state columns (after year and as_of) of a first report r: the fields it states."""
     return (
         f"{r}.project_id, {r}.report_date AS last_report_date, "
         f"CASE WHEN ({r}.present & {_bit('stage')}) <> 0 AND {r}.stage IN {schema.DONE_STAGES_SQL} "
         f"THEN {r}.report_date END AS done_date, "
-        + ", ".join(f"CASE WHEN ({r}.present & {_bit(c)}) <> 0 THEN {r}.{c} END AS {c}" for c in STATE_COLS)
+        + ", ".join(f"CASE WHEN ({r}.present & {_bit(c)}) <> 0 THEN {r}.{c} END AS {c}" for c in fields)
     )
 
 
-def states_at(year: str, as_of: str) -> str:
+def states_at(year: str, as_of: str, fields: tuple[str, ...] = STATE_COLS) -> str:
     """A relation of every project's state at as_of in year (SQL expressions, e.g. bound parameters):
-    the rows of `states` at that date, with the same columns."""
-    return f"""(SELECT {year} AS year, {as_of} AS as_of, {range_select("r")}
+    the rows of `states` at that date, with the same columns (of the fields, only those given: a
+    smaller query to plan)."""
+    return f"""(SELECT {year} AS year, {as_of} AS as_of, {range_select("r", fields)}
     FROM state_ranges r
     WHERE r.year = {year} AND r.valid_from <= {as_of} AND coalesce(r.valid_to, {OPEN}) > {as_of}
     UNION ALL
-    SELECT {year} AS year, {as_of} AS as_of, {first_select("f")}
+    SELECT {year} AS year, {as_of} AS as_of, {first_select("f", fields)}
     FROM reports f
     WHERE f.year = {year} AND f.is_state AND f.report_date <= {as_of} AND coalesce(f.state_to, {OPEN}) > {as_of})"""  # noqa: S608 (year, as_of: the caller's parameter names)
 
