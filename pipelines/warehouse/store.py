@@ -126,8 +126,7 @@ class Warehouse:
         with self._gate(exclusive=True):
             con = self._connect(read_only=False)
             try:
-                con.execute("BEGIN TRANSACTION")
-                try:
+                with _transaction(con):
                     yield con
                     con.execute(
                         "INSERT INTO audit_log VALUES (?, ?, ?, ?)", [datetime.now(), actor, action, detail]
@@ -137,10 +136,6 @@ class Warehouse:
                     # keeps them so (a load refreshes them in this transaction).
                     cells.keep_cells_current(con, version)
                     con.execute("INSERT OR REPLACE INTO meta VALUES ('data_version', ?)", [version])
-                    con.execute("COMMIT")
-                except BaseException:
-                    con.execute("ROLLBACK")
-                    raise
             finally:
                 con.close()
             self._bump_version()
@@ -175,16 +170,11 @@ class Warehouse:
                         con.execute(ddl)
                 written = first(con.execute("SELECT count(*) FROM meta WHERE key = 'data_version'"))
                 if not layout_current or (not current and written and written[0]):  # new: nothing to derive
-                    con.execute("BEGIN TRANSACTION")
-                    try:
+                    with _transaction(con):
                         if layout_current:
                             cells.rebuild_cells(con)
                         else:  # states as a database from before the ranges kept them: computed again
                             rebuild_states(con)
-                        con.execute("COMMIT")
-                    except BaseException:
-                        con.execute("ROLLBACK")
-                        raise
             finally:
                 con.close()
 
@@ -375,6 +365,18 @@ def _is_new(con: duckdb.DuckDBPyConnection) -> bool:
     """A file with no tables yet (created here, with the current layout)."""
     row = first(con.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database()"))
     return not row or row[0] == 0
+
+
+@contextlib.contextmanager
+def _transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """BEGIN … COMMIT, or ROLLBACK on any exception (a killed or failed write leaves nothing)."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
 
 
 def _names(batch: list[Submission]) -> str:
