@@ -107,3 +107,13 @@ def test_the_reader_instance_is_closed_after_a_read_that_grew_the_process(tmp_pa
     with w.read() as con:
         assert metrics.total(con, D1)["projects"] == 3
     assert _attached() == []
+
+
+def test_a_database_path_with_a_quote_in_it_is_read(tmp_path):
+    """DuckDB 1.5's ATTACH takes the path as a literal: a quote in a directory name must not break it."""
+    wh = Warehouse(tmp_path / "张三's data" / "k.duckdb")
+    wh.init()
+    with wh.write("test", "note") as con:
+        con.execute("INSERT INTO meta VALUES ('probe', 'x')")
+    with wh.read() as con:
+        assert con.execute("SELECT value FROM meta WHERE key = 'probe'").fetchall() == [("x",)]

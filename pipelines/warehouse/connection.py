@@ -89,6 +89,15 @@ READER = _Reader()
 _ALIASES = itertools.count(1)
 
 
+def path_literal(path: str) -> str:
+    """A file path as an SQL string literal, for the statements that take no bound parameters
+    (DuckDB 1.5's ATTACH). Paths come from the configuration (KAIGONG_DB, --db), never from an
+    uploaded file; quotes are doubled, and a NUL (which no path holds) is refused."""
+    if "\0" in path:
+        raise ValueError("数据库路径含有空字符（NUL），无法打开")
+    return "'" + path.replace("'", "''") + "'"
+
+
 def new_alias() -> str:
     """A name not used before in this process, to ATTACH the file under."""
     return f"kaigong_{next(_ALIASES)}"

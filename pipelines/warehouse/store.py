@@ -31,7 +31,14 @@ import polars as pl
 from pipelines.vocab import schema
 from pipelines.vocab.findings import Finding, SubmissionRefused
 from pipelines.warehouse import cells, changes, loop_tables
-from pipelines.warehouse.connection import READER, default_db_path, first, new_alias, while_locked
+from pipelines.warehouse.connection import (
+    READER,
+    default_db_path,
+    first,
+    new_alias,
+    path_literal,
+    while_locked,
+)
 from pipelines.warehouse.load import LoadOutcome, Submission, check_rows, conform, load_reports, load_targets
 from pipelines.warehouse.snapshots import (
     UPGRADE_DDL,
@@ -116,7 +123,8 @@ class Warehouse:
         """Attach the file to con's instance under a new alias and make it con's default (the
         caller closes con, whether this succeeds or not)."""
         alias = new_alias()
-        while_locked(lambda: con.execute(f"ATTACH $path AS {alias} (READ_ONLY)", {"path": str(self.path)}))
+        # DuckDB 1.5's ATTACH takes no parameters: the path (configuration) as a quoted literal.
+        while_locked(lambda: con.execute(f"ATTACH {path_literal(str(self.path))} AS {alias} (READ_ONLY)"))
         con.execute(f"USE {alias}")
         return alias
 
