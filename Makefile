@@ -29,15 +29,16 @@ $(STAMP): requirements.lock pyproject.toml
 
 # Debian packages the exports (and the tests) need: Chromium (kaleido's chart images, browser
 # tests), Noto CJK (Chinese glyphs), poppler-utils (PNG briefing), Pango (weasyprint's PDF),
-# PostgreSQL (the DuckLake catalog; the tests start their own server) and a JRE (Spark's roll-up).
+# PostgreSQL (the DuckLake catalog; the tests start their own server), a JRE (Spark's roll-up) and
+# nginx (the deployment example in deploy/, which the two-server browser test goes through).
 # Installed once, as root; `make run` and `make test` both depend on it.
 sysdeps:
 	@if command -v chromium >/dev/null && fc-list :lang=zh | grep -q "Noto Sans CJK" \
 	    && command -v pdftoppm >/dev/null && ldconfig -p | grep -q libpangoft2 \
-	    && ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && command -v java >/dev/null; then :; else \
+	    && ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && command -v java >/dev/null && command -v nginx >/dev/null; then :; else \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
 	    chromium fonts-noto-cjk poppler-utils libpango-1.0-0 libpangoft2-1.0-0 \
-	    postgresql default-jre-headless >/dev/null; fi
+	    postgresql default-jre-headless nginx >/dev/null; fi
 
 lint: setup
 	$(BIN)/ruff check .

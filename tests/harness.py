@@ -59,3 +59,59 @@ class Server:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait(timeout=10)
+
+
+NGINX_CONF = ROOT / "deploy" / "nginx.conf"
+
+
+class Proxy:
+    """nginx on a free loopback port with the repo's deploy/nginx.conf, its upstream pointed at the
+    given servers: the example config, run as it is (only addresses and the listen port replaced).
+    Ready when /_stcore/health answers through it (within start_timeout seconds)."""
+
+    def __init__(self, upstreams: list[int], workdir: Path, *, start_timeout: float = 20) -> None:
+        import re
+
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        workdir.mkdir(parents=True, exist_ok=True)
+        site = NGINX_CONF.read_text(encoding="utf-8")
+        servers = "".join(f"    server 127.0.0.1:{p} max_fails=3 fail_timeout=10s;\n" for p in upstreams)
+        site, n = re.subn(r"(upstream kaigong \{\n    hash \$remote_addr consistent;\n)(?:    #? ?server [^\n]*\n)+",
+                          lambda m: m.group(1) + servers, site)
+        assert n == 1, "deploy/nginx.conf: the upstream block changed shape"
+        site = site.replace("listen 80;", f"listen 127.0.0.1:{self.port};")
+        (workdir / "site.conf").write_text(site, encoding="utf-8")
+        temp = "".join(f"    {k}_temp_path {workdir / k};\n" for k in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
+        user = "user root;\n" if os.geteuid() == 0 else ""
+        (workdir / "nginx.conf").write_text(
+            f"{user}worker_processes 1;\npid {workdir / 'nginx.pid'};\nerror_log {workdir / 'error.log'};\n"
+            f"events {{ worker_connections 256; }}\nhttp {{\n    access_log off;\n{temp}"
+            f"    include {workdir / 'site.conf'};\n}}\n", encoding="utf-8")
+        self.log = workdir / "error.log"
+        self.proc = subprocess.Popen(
+            ["nginx", "-p", str(workdir), "-c", str(workdir / "nginx.conf"), "-g", "daemon off;"],
+            stdout=subprocess.DEVNULL, stderr=open(workdir / "stderr.log", "wb"),  # noqa: SIM115
+        )
+        deadline = time.monotonic() + start_timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                break
+            try:
+                with urllib.request.urlopen(self.url + "/_stcore/health", timeout=1) as r:
+                    if r.status == 200:
+                        return
+            except OSError:
+                time.sleep(0.2)
+        err = (workdir / "stderr.log").read_text(errors="replace") + (self.log.read_text(errors="replace")
+                                                                       if self.log.exists() else "")
+        self.stop()
+        raise RuntimeError(f"nginx did not start within {start_timeout:.0f} s: {err[-2000:]}")
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(timeout=10)

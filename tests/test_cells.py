@@ -351,7 +351,7 @@ def _as_before_the_formula_version(wh: Warehouse) -> None:
         for table, where in (("figure_cells", f"{r_cell} AND stage = '竣工'"), ("figure_cells_coarse", r_cell)):
             con.execute(f"UPDATE {table} SET reporting_base = reporting_base + 1 WHERE {where}", {"d": EARLY_D2})
         for table in ("figure_cells", "figure_cells_coarse"):  # the column the cells had before "4"
-            con.execute(f"ALTER TABLE {table} ADD COLUMN reported_active BIGINT NOT NULL DEFAULT 0")
+            con.execute(f"ALTER TABLE {table} ADD COLUMN reported_active BIGINT DEFAULT 0")  # DuckDB 1.5: no constraint in ADD COLUMN
         con.execute("DELETE FROM meta WHERE key = 'cells_formula'")
         assert con.execute("SELECT count(*) FROM meta WHERE key IN ('data_version', 'figure_cells_of') "
                            "GROUP BY ALL HAVING count(DISTINCT value) = 1").fetchall() == [(2,)]
