@@ -226,9 +226,13 @@ def _reader(catalog: str, data: str, k: int, stop: Any, out: Any) -> None:
     while not stop.is_set() and time.monotonic() < deadline:
         try:
             with wh.read() as con:
-                n = first(con.execute("SELECT count(*) FROM submissions"))
+                row = first(con.execute("SELECT count(*) FROM submissions"))
+                n = row[0] if row else -1
+                if n <= 0:  # nothing committed yet: no report date to show figures at
+                    seen.append((n, 0, 0.0, 0.0))
+                    continue
                 f = metrics.figures_by(con, D, (None,))[None][0]
-            seen.append((n[0] if n else -1, f["projects"], f["total_investment"], f["ytd_completed"]))
+            seen.append((n, f["projects"], f["total_investment"], f["ytd_completed"]))
         except Exception as exc:
             errors.append(repr(exc))
     out.put(("reader", k, (seen, errors)))

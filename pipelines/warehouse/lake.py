@@ -141,6 +141,10 @@ class _LakeInstance:
         try:
             con.execute("SET autoinstall_known_extensions = false")
             con.execute("SET autoload_known_extensions = false")
+            # DuckLake 1.5.5 keeps wrong column statistics after an UPDATE (reports.state_to read as
+            # all NULL): with statistics propagation `coalesce(state_to, …) > d` held for every row
+            # and the states at a date came out ~4× too many. Off for the lake's instance.
+            con.execute("SET GLOBAL disabled_optimizers = 'statistics_propagation'")
             # LOAD and ATTACH take no parameters in DuckDB 1.5: the extension paths (the installed wheels),
             # the catalog DSN and the data path (the deployment's configuration) are quoted literals,
             # never user text.
