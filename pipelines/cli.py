@@ -16,7 +16,7 @@ from pipelines.metrics import lights
 from pipelines.vocab import formats, schema
 from pipelines.vocab.findings import SubmissionRefused
 from pipelines.vocab.reference import find_city, find_county
-from pipelines.warehouse.store import Warehouse, default_db_path
+from pipelines.warehouse.store import Warehouse, open_warehouse
 
 
 def _date(text: str) -> date:
@@ -101,7 +101,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     from pipelines.warehouse.intake import ingest_files
 
     bounded.warm()  # the reading child starts up while this process opens the database
-    wh = Warehouse(args.db)
+    wh = open_warehouse(args.db)
     paths = [Path(p) for p in args.files]
     missing = [str(p) for p in paths if not p.is_file()]
     if missing:
@@ -156,7 +156,7 @@ def cmd_changes(args: argparse.Namespace) -> int:
         if hit is None:
             raise SystemExit(f"未知地区：{args.region}")
         regions = (hit.code,)
-    wh = Warehouse(args.db)
+    wh = open_warehouse(args.db)
     wh.upgrade()
     with wh.read() as con:
         found = changes.for_period(con, args.as_of, regions)
@@ -174,7 +174,7 @@ def cmd_changes(args: argparse.Namespace) -> int:
 
 
 def cmd_metrics(args: argparse.Namespace) -> int:
-    wh = Warehouse(args.db)
+    wh = open_warehouse(args.db)
     wh.upgrade()  # a file from an earlier version gets what reads need
     f = filters_from_args(args)
     with wh.read() as con:
@@ -190,8 +190,7 @@ def cmd_metrics(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from pipelines.demo.load import build_demo_database
 
-    path = Path(args.db)
-    summary = build_demo_database(path, force=True)
+    summary = build_demo_database(open_warehouse(args.db), force=True)
     print(summary)
     return 0
 
@@ -219,7 +218,7 @@ def cmd_brief(args: argparse.Namespace) -> int:
     except ExportUnavailable as exc:
         print(f"未生成简报：{exc}", file=sys.stderr)
         return 1
-    wh = Warehouse(args.db)
+    wh = open_warehouse(args.db)
     f = filters_from_args(args)
 
     def progress(msg: str) -> None:
@@ -242,7 +241,7 @@ def cmd_brief(args: argparse.Namespace) -> int:
 def cmd_backup(args: argparse.Namespace) -> int:
     from pipelines.warehouse.backup import backup, copy_raw_uploads
 
-    wh = Warehouse(args.db)
+    wh = open_warehouse(args.db)
     out = Path(args.out)
     manifest = backup(wh, out)
     n_raw = copy_raw_uploads(wh, out)
@@ -255,12 +254,13 @@ def cmd_restore(args: argparse.Namespace) -> int:
     from pipelines.warehouse.backup import restore
 
     try:
-        manifest = restore(Path(args.backup_dir), Path(args.db), actor=args.user)
+        target = open_warehouse(args.db)
+        manifest = restore(Path(args.backup_dir), target, actor=args.user)
     except (ValueError, FileNotFoundError) as exc:
         print(f"恢复失败，数据库未改动：{exc}", file=sys.stderr)
         return 1
     rows = "，".join(f"{t} {i['rows']} 行" for t, i in manifest["tables"].items())
-    print(f"已从 {args.backup_dir} 恢复到 {args.db}：{rows}")
+    print(f"已从 {args.backup_dir} 恢复到 {target.label}：{rows}")
     return 0
 
 
@@ -289,7 +289,7 @@ def cmd_user_add(args: argparse.Namespace) -> int:
 def cmd_overdue_reports(args: argparse.Namespace) -> int:
     from pipelines.views.overdue_reports import HEADERS, overdue_reports
 
-    wh = Warehouse(args.db)
+    wh = open_warehouse(args.db)
     try:
         with wh.read() as con:
             frame = overdue_reports(con, args.as_of, level=args.level)
@@ -320,7 +320,7 @@ def cmd_notify(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(str(exc), file=sys.stderr)
         return 1
-    report = notify.run(Warehouse(args.db), args.as_of or date.today(), conf)
+    report = notify.run(open_warehouse(args.db), args.as_of or date.today(), conf)
     print(report.summary_zh())
     return 1 if report.no_channel or report.failed else 0
 
@@ -328,7 +328,7 @@ def cmd_notify(args: argparse.Namespace) -> int:
 def cmd_review_mode(args: argparse.Namespace) -> int:
     from pipelines.warehouse import review
 
-    wh = Warehouse(args.db)
+    wh = open_warehouse(args.db)
     if args.mode:
         try:
             review.set_mode(wh, args.mode, args.user)
@@ -376,7 +376,9 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="kaigong", description="开工：工业转型升级项目调度分析")
-    p.add_argument("--db", default=str(default_db_path()), help="DuckDB 文件（默认 data/kaigong.duckdb，或环境变量 KAIGONG_DB）")
+    p.add_argument("--db", default=None,
+                   help="DuckDB 文件（默认 data/kaigong.duckdb，或环境变量 KAIGONG_DB；"
+                        "KAIGONG_STORE=lake 时不给 --db 即用湖仓）")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     pi = sub.add_parser("ingest", help="导入报送文件（CSV/XLSX/XLS），每批全部导入或全部不导入")

@@ -193,7 +193,7 @@ def test_empty_database_says_what_to_do(tmp_path, monkeypatch):
     import pipelines.demo.load
 
     # no demo year on first start: the database stays empty
-    monkeypatch.setattr(pipelines.demo.load, "ensure_demo", lambda path: Warehouse(path).init())
+    monkeypatch.setattr(pipelines.demo.load, "ensure_demo", lambda wh: wh.init())
     monkeypatch.setenv("KAIGONG_DB", str(tmp_path / "empty.duckdb"))
     for spec in PAGES:
         at = run(spec.path)

@@ -22,31 +22,32 @@ from pipelines.views import regions as regions_view
 from pipelines.views import starts as starts_view
 from pipelines.views import supervision as supervision_view
 from pipelines.warehouse import changes, review
-from pipelines.warehouse.store import Submission, Warehouse, default_db_path
+from pipelines.warehouse.store import Submission, Warehouse, open_warehouse, store_key
 
 P = ParamSpec("P")
 R = TypeVar("R")
 
 
 @st.cache_resource(show_spinner="正在准备数据库……")
-def _warehouse(path: str) -> Warehouse:
+def _warehouse(key: str) -> Warehouse:
     from pipelines.demo.load import ensure_demo
 
-    wh = Warehouse(path)
-    ensure_demo(wh.path)  # first start: an empty or missing database gets the demo year
+    wh = open_warehouse()
+    ensure_demo(wh)  # first start: an empty or missing database gets the demo year
     wh.upgrade()  # a database written before the figure cells gets them once, here
     return wh
 
 
 def warehouse() -> Warehouse:
-    """The warehouse at KAIGONG_DB (or data/kaigong.duckdb)."""
-    return _warehouse(str(default_db_path()))
+    """The configured warehouse (store.open_warehouse): the file at KAIGONG_DB (or data/kaigong.duckdb),
+    or the lake KAIGONG_STORE=lake names."""
+    return _warehouse(store_key())
 
 
 @st.cache_data(show_spinner=False, max_entries=512)
-def _run(name: str, path: str, version: str, _view: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-    # Keyed by the view's name, the database, its data_version and the arguments (_view is not hashed).
-    with _warehouse(path).read() as con:
+def _run(name: str, key: str, version: str, _view: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    # Keyed by the view's name, the store, its data_version and the arguments (_view is not hashed).
+    with _warehouse(key).read() as con:
         return _view(con, *args, **kwargs)
 
 
@@ -55,7 +56,7 @@ def _cached(view: Callable[Concatenate[duckdb.DuckDBPyConnection, P], R]) -> Cal
 
     def read(*args: P.args, **kwargs: P.kwargs) -> R:
         wh = warehouse()
-        return _run(f"{view.__module__}.{view.__qualname__}", str(wh.path), wh.data_version(), view, *args, **kwargs)
+        return _run(f"{view.__module__}.{view.__qualname__}", wh.key, wh.data_version(), view, *args, **kwargs)
 
     read.__doc__ = view.__doc__
     return read
@@ -77,7 +78,7 @@ lights_page = _cached(lights.lights_page)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def _ledger_page(path: str, version: str, view: Any, search: str, sort: str, page: int, size: int) -> Any:
+def _ledger_page(key: str, version: str, view: Any, search: str, sort: str, page: int, size: int) -> Any:
     found = ledger_view.ledger_page(ledger(view), search=search, sort=sort, page=page, size=size)
     return replace(found, matched=found.matched.clear())  # the download reads the matched rows on click
 
@@ -86,7 +87,7 @@ def ledger_page(view: Any, search: str, sort: str, page: int, size: int) -> ledg
     """One page of the ledger (its `matched` left out: `total` counts it), cached by view, search, order
     and page: a rerun copies out 500 rows, not the whole ledger (200,000 nationally, ~0.1 s a rerun)."""
     wh = warehouse()
-    return _ledger_page(str(wh.path), wh.data_version(), view, search, sort, page, size)
+    return _ledger_page(wh.key, wh.data_version(), view, search, sort, page, size)
 
 
 def ledger_csv(view: Any, search: str, sort: str) -> bytes:
@@ -119,13 +120,13 @@ def change_preview(sub: Submission) -> tuple[Any, list[Any]]:
 
 
 @st.cache_data(show_spinner=False)
-def _is_demo(path: str, version: str) -> bool:
-    return _warehouse(path).is_demo()
+def _is_demo(key: str, version: str) -> bool:
+    return _warehouse(key).is_demo()
 
 
 def is_demo() -> bool:
     wh = warehouse()
-    return _is_demo(str(wh.path), wh.data_version())
+    return _is_demo(wh.key, wh.data_version())
 
 
 @st.cache_resource(show_spinner=False)

@@ -26,7 +26,7 @@ from pathlib import Path
 from streamlit.runtime.pages_manager import PagesManager
 from streamlit.web import cli
 
-from pipelines.warehouse.store import Warehouse, default_db_path
+from pipelines.warehouse.store import Warehouse, open_warehouse
 
 APP = Path(__file__).resolve().parent.parent / "app.py"
 
@@ -35,28 +35,28 @@ def _say(msg: str) -> None:
     print(f"[开工] {msg}", flush=True)
 
 
-def prepare_database(path: Path, say: Callable[[str], None] = _say) -> None:
+def prepare_database(target: Path | Warehouse, say: Callable[[str], None] = _say) -> None:
     """The database ready before the server answers: the demo year in an empty one, cells up to date."""
-    wh = Warehouse(path)
+    wh = target if isinstance(target, Warehouse) else Warehouse(target)
     try:
-        if importlib.util.find_spec("pipelines.demo") is not None and (not path.exists() or wh.is_empty()):
+        if importlib.util.find_spec("pipelines.demo") is not None and (not wh.exists() or wh.is_empty()):
             from pipelines.demo.load import build_demo_database
 
-            say(f"首次启动：数据库 {path} 为空，正在生成演示数据（约 10 秒）……")
+            say(f"首次启动：数据库 {wh.label} 为空，正在生成演示数据（约 10 秒）……")
             start = time.monotonic()
-            summary = build_demo_database(path, force=True, progress=say)
+            summary = build_demo_database(wh, force=True, progress=say)
             say(f"{summary}（用时 {time.monotonic() - start:.0f} 秒）")
-        elif not path.exists():
+        elif not wh.exists():
             wh.init()
         else:
-            say(f"数据库：{path}")
+            say(f"数据库：{wh.label}")
             wh.upgrade()  # a database written before the figure cells gets them once, here
     except Exception as exc:  # the dashboard still starts; it prepares the database on first page load
         say(f"未能预先准备数据库（{exc}）：将在打开页面时再试")
 
 
 def main(argv: list[str] | None = None) -> int:
-    prepare_database(default_db_path())
+    prepare_database(open_warehouse())
     PagesManager.uses_pages_directory = False  # app.py routes with st.navigation (ui/nav.py)
     sys.argv = ["streamlit", "run", str(APP), *(sys.argv[1:] if argv is None else argv)]
     return cli.main()

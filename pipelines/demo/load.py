@@ -28,31 +28,36 @@ def demo_submissions() -> list[Submission]:
     return subs
 
 
-def build_demo_database(path: Path, *, force: bool = False, progress: Callable[[str], None] | None = None) -> str:
-    """(Re)create the database at path filled with the demo year; returns a summary line."""
+def build_demo_database(
+    target: Path | Warehouse, *, force: bool = False, progress: Callable[[str], None] | None = None
+) -> str:
+    """(Re)create the database at target (a file's path, or a warehouse) filled with the demo year;
+    returns a summary line. A lake with data is never emptied here (other servers share it)."""
     say = progress or (lambda _msg: None)
-    wh = Warehouse(path)
-    if path.exists():
-        if not force and not wh.is_empty():
-            return f"{path} 已有数据，未覆盖"
-        for p in (path, path.with_name(path.name + ".wal"), wh.version_path):
-            p.unlink(missing_ok=True)
+    wh = target if isinstance(target, Warehouse) else Warehouse(target)
+    if wh.is_file:
+        path = wh.path
+        if path.exists():
+            if not force and not wh.is_empty():
+                return f"{path} 已有数据，未覆盖"
+            for p in (path, path.with_name(path.name + ".wal"), wh.version_path):
+                p.unlink(missing_ok=True)
+    elif not wh.is_empty():
+        return f"{wh.label} 已有数据，未覆盖（湖仓由各服务器共用，不在此清空）"
     wh.init()
     say("生成演示报表（台账和每周周报表）……")
     subs = demo_submissions()
     say(f"写入数据库：{len(subs)} 份报送，并计算各报告期的项目状态和指标……")
     wh.load(subs, actor="demo", is_demo=True)
     last = max(s.report_date for s in subs)
-    return f"演示数据已生成：{path}，{len(subs)} 份报送，最新报告期 {last}"
+    return f"演示数据已生成：{wh.label}，{len(subs)} 份报送，最新报告期 {last}"
 
 
-def ensure_demo(path: Path) -> bool:
-    """Fill an empty or missing database with the demo year (first start); True if it did."""
-    wh = Warehouse(path)
-    if path.exists() and not wh.is_empty():
+def ensure_demo(target: Path | Warehouse) -> bool:
+    """Fill an empty or missing database (a file's path, or a warehouse) with the demo year (first
+    start); True if it did."""
+    wh = target if isinstance(target, Warehouse) else Warehouse(target)
+    if wh.exists() and not wh.is_empty():
         return False
-    build_demo_database(path, force=True)
+    build_demo_database(wh, force=True)
     return True
-
-
-

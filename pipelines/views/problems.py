@@ -85,7 +85,9 @@ def close_problem(wh: Warehouse, project_id: str, problem: str, closed_by: str, 
     if not closed_by:
         raise ValueError("销号需要填写经办人")
     with wh.write(closed_by, "close_problem", f"{project_id}: {problem}") as con:
+        # DELETE then INSERT (DuckLake has no INSERT OR REPLACE): one closure per project and problem.
+        con.execute("DELETE FROM problem_closures WHERE project_id = ? AND problem = ?", [project_id, problem])
         con.execute(
-            "INSERT OR REPLACE INTO problem_closures VALUES (?, ?, now()::TIMESTAMP, ?, ?)",
+            "INSERT INTO problem_closures VALUES (?, ?, now()::TIMESTAMP, ?, ?)",
             [project_id, problem, closed_by, note or None],
         )

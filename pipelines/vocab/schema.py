@@ -154,9 +154,9 @@ REPORT_COLUMNS_SQL = ",\n    ".join(
 )
 
 DDL: tuple[str, ...] = (
-    """CREATE SEQUENCE IF NOT EXISTS submission_seq START 1""",
     """CREATE TABLE IF NOT EXISTS submissions (
-    submission_id BIGINT PRIMARY KEY,
+    submission_id BIGINT PRIMARY KEY, -- max + 1, taken in the write (writes are exclusive: no sequence,
+                                      -- which DuckLake lacks, and a restore keeps it)
     file_name VARCHAR NOT NULL,
     sha256 VARCHAR NOT NULL,
     kind VARCHAR NOT NULL,            -- reports | targets

@@ -9,6 +9,7 @@ import shutil
 from datetime import datetime
 from pathlib import Path
 
+import duckdb
 import pyarrow.parquet as pq
 
 from pipelines.warehouse import loop_tables
@@ -35,7 +36,7 @@ def backup(wh: Warehouse, out_dir: Path) -> dict:
     """Write every table to out_dir/<table>.parquet and a manifest (row counts, checksums)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     manifest: dict = {"format": FORMAT, "created_at": datetime.now().isoformat(timespec="seconds"),
-                      "source": str(wh.path), "tables": {}}
+                      "source": wh.label, "tables": {}}
     with wh.read() as con:
         for table in TABLES:
             if table in loop_tables.TABLES and not loop_tables.has(con, table):
@@ -48,12 +49,14 @@ def backup(wh: Warehouse, out_dir: Path) -> dict:
     return manifest
 
 
-def restore(backup_dir: Path, target: Path, *, actor: str = "local") -> dict:
-    """Rebuild a database file at target from a backup, checking every file against the manifest.
+def restore(backup_dir: Path, target: Path | Warehouse, *, actor: str = "local") -> dict:
+    """Rebuild the database at target (a file's path, or a warehouse) from a backup, checking every file
+    against the manifest.
 
-    The new file is built beside the target through the audited write path (one transaction, an
-    audit_log row 「restore」 naming the backup and who) and moved into place, under the target's
-    write gate, only when complete.
+    A file is built beside the target through the audited write path (one transaction, an audit_log
+    row 「restore」 naming the backup and who) and moved into place, under the target's write gate, only
+    when complete. A lake (shared by other servers, never swapped) has its tables emptied and filled in
+    one audited write instead: its readers see the data before or after, never between.
     """
     manifest = json.loads((backup_dir / "manifest.json").read_text(encoding="utf-8"))
     if manifest.get("format") != FORMAT:
@@ -62,31 +65,22 @@ def restore(backup_dir: Path, target: Path, *, actor: str = "local") -> dict:
         path = backup_dir / f"{table}.parquet"
         if _sha256(path) != info["sha256"]:
             raise ValueError(f"备份文件已损坏（校验和不符）：{path}")
+    detail = f"从备份 {backup_dir}（{manifest.get('created_at', '')}）恢复"
+    if isinstance(target, Warehouse) and not target.is_file:
+        target.init()
+        with target.write(actor, "restore", detail) as con:
+            for table in TABLES:
+                con.execute(f"DELETE FROM {table}")  # noqa: S608 (table from TABLES)
+            _fill(con, backup_dir, manifest)
+        return manifest
+    target = target.path if isinstance(target, Warehouse) else target
     building = target.with_name(target.name + ".restoring")
     for leftover in (building, Path(str(building) + ".wal")):
         leftover.unlink(missing_ok=True)
     wh = Warehouse(building)
     wh.init()
-    detail = f"从备份 {backup_dir}（{manifest.get('created_at', '')}）恢复"
     with wh.write(actor, "restore", detail) as con:
-        for table in TABLES:
-            if table not in manifest["tables"]:  # a backup from before the table (change_findings)
-                continue
-            data = pq.read_table(backup_dir / f"{table}.parquet")
-            con.register("restore_src", data)
-            # By name: a backup from an earlier version may lack a column added since (reports.is_state
-            # and state_to, which rebuild_states below derives again).
-            con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM restore_src")  # noqa: S608 (table from TABLES)
-            con.unregister("restore_src")
-            got = first(con.execute(f"SELECT count(*) FROM {table}"))  # noqa: S608
-            if not got or got[0] != manifest["tables"][table]["rows"]:
-                raise ValueError(f"恢复后 {table} 行数不符")
-        row = first(con.execute("SELECT coalesce(max(submission_id), 0) + 1 FROM submissions"))
-        next_id = int(row[0]) if row else 1
-        con.execute("DROP SEQUENCE submission_seq")
-        # CREATE SEQUENCE takes no parameters: next_id is an int we computed, not user text.
-        con.execute(f"CREATE SEQUENCE submission_seq START {next_id:d}")
-        rebuild_states(con)
+        _fill(con, backup_dir, manifest)
     con = wh._connect(read_only=False)  # the WAL folded into the file before it is moved
     try:
         con.execute("CHECKPOINT")
@@ -100,6 +94,24 @@ def restore(backup_dir: Path, target: Path, *, actor: str = "local") -> dict:
     Path(str(building) + ".wal").unlink(missing_ok=True)
     into._bump_version()
     return manifest
+
+
+def _fill(con: duckdb.DuckDBPyConnection, backup_dir: Path, manifest: dict) -> None:
+    """The backup's tables into the (empty) tables, checked against the manifest's row counts, and
+    everything derived from them computed again."""
+    for table in TABLES:
+        if table not in manifest["tables"]:  # a backup from before the table (change_findings)
+            continue
+        data = pq.read_table(backup_dir / f"{table}.parquet")
+        con.register("restore_src", data)
+        # By name: a backup from an earlier version may lack a column added since (reports.is_state
+        # and state_to, which rebuild_states below derives again).
+        con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM restore_src")  # noqa: S608 (table from TABLES)
+        con.unregister("restore_src")
+        got = first(con.execute(f"SELECT count(*) FROM {table}"))  # noqa: S608
+        if not got or got[0] != manifest["tables"][table]["rows"]:
+            raise ValueError(f"恢复后 {table} 行数不符")
+    rebuild_states(con)
 
 
 def copy_raw_uploads(wh: Warehouse, out_dir: Path) -> int:

@@ -25,6 +25,7 @@ from pipelines.metrics.flags import (
 )
 from pipelines.metrics.formulas import period_start
 from pipelines.metrics.view import Filters
+from pipelines.warehouse.connection import first, set_meta
 
 
 def _cells_ddl(table: str, dims: tuple[str, ...]) -> str:
@@ -74,23 +75,19 @@ def cells_current(con: duckdb.DuckDBPyConnection) -> bool:
 def mark_cells_current(con: duckdb.DuckDBPyConnection) -> None:
     """Record that the stored cells hold every report date of the data as it is now, computed
     with the formulas of CELLS_FORMULA."""
-    con.execute(
-        """INSERT OR REPLACE INTO meta
-           SELECT 'figure_cells_of', (SELECT value FROM meta WHERE key = 'data_version')
-           UNION ALL SELECT 'cells_formula', $f""",
-        {"f": CELLS_FORMULA},
-    )
+    row = first(con.execute("SELECT value FROM meta WHERE key = 'data_version'"))
+    set_meta(con, "figure_cells_of", row[0] if row else None)
+    set_meta(con, "cells_formula", CELLS_FORMULA)
 
 
 def keep_cells_current(con: duckdb.DuckDBPyConnection, version: str) -> None:
     """In a write that is about to set data_version to version: cells current before it stay
     current after it (the caller keeps them so: a load refreshes them in its transaction).
-    One statement, so both marks are written on the same reading of CELLS_CURRENT_SQL."""
-    con.execute(
-        f"""INSERT OR REPLACE INTO meta
-            SELECT * FROM (VALUES ('figure_cells_of', $v), ('cells_formula', $f)) WHERE {CELLS_CURRENT_SQL}""",
-        {"v": version, "f": CELLS_FORMULA},
-    )
+    CELLS_CURRENT_SQL is read once, before either mark is written (DELETE then INSERT: see set_meta)."""
+    row = first(con.execute(f"SELECT {CELLS_CURRENT_SQL}"))
+    if row and row[0]:
+        set_meta(con, "figure_cells_of", version)
+        set_meta(con, "cells_formula", CELLS_FORMULA)
 
 
 def refresh_cells(con: duckdb.DuckDBPyConnection, year: int, since: date | None = None, *,

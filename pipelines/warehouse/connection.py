@@ -121,5 +121,12 @@ def while_locked(open_: Callable[[], T]) -> T:
             delay = min(delay * 1.5, 0.5)
 
 
+def set_meta(con: duckdb.DuckDBPyConnection, key: str, value: str | None) -> None:
+    """meta[key] = value inside the caller's write: DELETE then INSERT, which both stores take (DuckLake
+    has no INSERT OR REPLACE); the write is exclusive, so no other writer sees the key missing."""
+    con.execute("DELETE FROM meta WHERE key = ?", [key])
+    con.execute("INSERT INTO meta VALUES (?, ?)", [key, value])
+
+
 def default_db_path() -> Path:
     return Path(os.environ.get("KAIGONG_DB") or DEFAULT_DB)

@@ -186,7 +186,9 @@ def load_targets(
 
 
 def _next_submission_id(con: duckdb.DuckDBPyConnection) -> int:
-    row = first(con.execute("SELECT nextval('submission_seq')"))
+    """max + 1 inside the load's write: writes are exclusive (the file's gate, the lake's advisory lock), and
+    a submission is recorded before the next one of a batch takes its id, so ids stay unique in both stores."""
+    row = first(con.execute("SELECT coalesce(max(submission_id), 0) + 1 FROM submissions"))
     assert row is not None
     return int(row[0])
 

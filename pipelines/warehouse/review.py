@@ -31,7 +31,7 @@ from pipelines import auth
 from pipelines.vocab.findings import Finding, SubmissionRefused
 from pipelines.vocab.reference import region_by_code
 from pipelines.warehouse import loop_tables
-from pipelines.warehouse.connection import first
+from pipelines.warehouse.connection import first, set_meta
 from pipelines.warehouse.load import LoadOutcome, Submission, check_rows, conform
 from pipelines.warehouse.store import Warehouse
 
@@ -69,7 +69,7 @@ def configured_modes(con: duckdb.DuckDBPyConnection | None = None) -> dict[str, 
 def set_mode(wh: Warehouse, spec: str, actor: str) -> dict[str, str]:
     modes = parse_mode(spec)
     with wh.write(actor, "review_mode", spec) as con:
-        con.execute("INSERT OR REPLACE INTO meta VALUES ('review_mode', ?)", [spec.strip()])
+        set_meta(con, "review_mode", spec.strip())
     return modes
 
 

@@ -37,6 +37,7 @@ from pipelines.warehouse.connection import (
     first,
     new_alias,
     path_literal,
+    set_meta,
     while_locked,
 )
 from pipelines.warehouse.load import LoadOutcome, Submission, check_rows, conform, load_reports, load_targets
@@ -50,13 +51,69 @@ from pipelines.warehouse.snapshots import (
 # Derived tables kept by the loader beside the snapshots: the figures' cells (warehouse/cells.py).
 DERIVED_DDL: tuple[str, ...] = cells.CELLS_DDL
 
+STORE_ENV = "KAIGONG_STORE"  # file (default): the DuckDB file at KAIGONG_DB; lake: DuckLake (warehouse/lake.py)
+STORES = ("file", "lake")
+
+
+def store_mode() -> str:
+    """The configured store: KAIGONG_STORE, file unless it says lake."""
+    mode = (os.environ.get(STORE_ENV) or "file").strip().lower()
+    if mode not in STORES:
+        raise ValueError(f"环境变量 {STORE_ENV} 只能是 file 或 lake（现为 {mode!r}）")
+    return mode
+
+
+def open_warehouse(path: Path | str | None = None, *, uploads_dir: Path | None = None) -> Warehouse:
+    """The configured warehouse: the file at path when one is given, else by KAIGONG_STORE, the file at
+    KAIGONG_DB (or data/kaigong.duckdb) or the DuckLake store named by KAIGONG_LAKE_CATALOG and
+    KAIGONG_LAKE_DATA. Every caller that means "the deployment's warehouse" opens it here, so a
+    second app server on the same lake is a matter of configuration."""
+    if path is None and store_mode() == "lake":
+        from pipelines.warehouse.lake import LakeConfig, LakeWarehouse
+
+        return LakeWarehouse(LakeConfig.from_env(), uploads_dir=uploads_dir)
+    return Warehouse(path, uploads_dir=uploads_dir)
+
+
+def store_key() -> str:
+    """The configured warehouse's key (Warehouse.key) without opening it: what caches are keyed on."""
+    if store_mode() == "lake":
+        from pipelines.warehouse.lake import LakeConfig
+
+        return LakeConfig.from_env().key
+    return str(default_db_path())
+
+
 class Warehouse:
-    """The DuckDB file and the only code that opens it."""
+    """The DuckDB file and the only code that opens it (the DuckLake store: warehouse/lake.py)."""
 
     def __init__(self, path: Path | str | None = None, *, uploads_dir: Path | None = None):
         self.path = Path(path) if path is not None else default_db_path()
         self.uploads_dir = uploads_dir or self.path.parent / "uploads"
         self.version_path = self.path.with_name(self.path.name + ".version")
+
+    @property
+    def key(self) -> str:
+        """Names the store among the process's caches (the file's path; a lake's catalog and data path)."""
+        return str(self.path)
+
+    @property
+    def label(self) -> str:
+        """The store as users are told of it (the file's path; a lake's catalog and data path)."""
+        return str(self.path)
+
+    @property
+    def is_file(self) -> bool:
+        """A DuckDB file (not a lake): it can be deleted, copied and swapped whole."""
+        return True
+
+    def exists(self) -> bool:
+        """Whether the store has been created (init) already."""
+        return self.path.exists()
+
+    def _schema_ddl(self) -> tuple[str, ...]:
+        """The statements that create the warehouse's own tables and the reporting loop's."""
+        return (*schema.DDL, *loop_tables.DDL)
 
     # -- connections --------------------------------------------------------------------------
 
@@ -99,7 +156,7 @@ class Warehouse:
         of its own would be; the connection is a cursor of that instance with the file as its
         default database.
         """
-        if not self.path.exists():
+        if not self.exists():
             self.init()
         with self._gate(exclusive=False):
             con = READER.open()
@@ -143,7 +200,7 @@ class Warehouse:
                     # Cells current before this write stay current after it: every write here
                     # keeps them so (a load refreshes them in this transaction).
                     cells.keep_cells_current(con, version)
-                    con.execute("INSERT OR REPLACE INTO meta VALUES ('data_version', ?)", [version])
+                    set_meta(con, "data_version", version)
             finally:
                 con.close()
             self._bump_version()
@@ -167,9 +224,8 @@ class Warehouse:
             con = self._connect(read_only=False)
             try:
                 layout_current = has_states(con) or _is_new(con)
-                for ddl in schema.DDL:
+                for ddl in self._schema_ddl():  # with the reporting loop's tables (warehouse/review.py …)
                     con.execute(ddl)
-                loop_tables.ensure(con)  # hook: the reporting loop's tables (warehouse/review.py …)
                 current = cells.cells_current(con)  # before creating them: new tables are empty
                 for ddl in DERIVED_DDL:
                     con.execute(ddl)
@@ -190,7 +246,7 @@ class Warehouse:
         """Bring the derived cells up to date when a database from before them, or a writer
         that does not keep them, left them behind, and compute the states of a database from
         before the state ranges again (costs one read when all is current)."""
-        if not self.path.exists():
+        if not self.exists():
             return
         with self.read() as con:
             current = cells.cells_current(con) and has_states(con)
@@ -239,7 +295,7 @@ class Warehouse:
         in_transaction (hook, e.g. an approval in warehouse/review.py) runs last inside the load's
         transaction with the loaded files' outcomes; it is not called when nothing is loaded.
         """
-        if not self.path.exists():
+        if not self.exists():
             self.init()
         todo, outcomes = self._staged(batch, allowed_regions)
         if not todo:
