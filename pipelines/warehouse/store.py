@@ -116,7 +116,10 @@ class Warehouse:
         """Attach the file to con's instance under a new alias and make it con's default (the
         caller closes con, whether this succeeds or not)."""
         alias = new_alias()
-        while_locked(lambda: con.execute(f"ATTACH $path AS {alias} (READ_ONLY)", {"path": str(self.path)}))
+        # DuckDB 1.5 takes no parameter in ATTACH: the path (configuration, not user text) goes in
+        # as a quoted literal.
+        path = str(self.path).replace("'", "''")
+        while_locked(lambda: con.execute(f"ATTACH '{path}' AS {alias} (READ_ONLY)"))
         con.execute(f"USE {alias}")
         return alias
 
