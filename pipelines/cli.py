@@ -287,8 +287,9 @@ def cmd_rollup(args: argparse.Namespace) -> int:
             print(f"无法汇总：{exc}", file=sys.stderr)
             return 1
         try:
-            items = metrics.figures(spark_sql.register(spark, r), args.as_of, year=args.year, filters=f,
-                                    by=args.by, frequency=args.frequency)
+            on_spark: Any = spark_sql.register(spark, r)  # what the metrics use of a connection, on Spark
+            items = metrics.figures(on_spark, args.as_of, year=args.year, filters=f, by=args.by,
+                                    frequency=args.frequency)
         finally:
             spark.stop()
     else:

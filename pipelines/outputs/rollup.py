@@ -17,6 +17,7 @@ database whose cells are behind. Both give the figures of the one database (test
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -27,7 +28,7 @@ import sqlglot
 
 from pipelines.metrics.flags import CELLS_FORMULA
 from pipelines.vocab.states import STATES_VIEW_DDL
-from pipelines.warehouse.province_export import ExportError, read_schema
+from pipelines.warehouse.province_export import TABLES, ExportError, read_schema
 
 # DuckDB's names for the types a schema file records, as Hive partition types.
 _HIVE_TYPES = {"province": "VARCHAR", "year": "INTEGER"}
@@ -52,6 +53,23 @@ class RollupError(ExportError):
     """Exports that cannot be read together (the message is for the user, in Chinese)."""
 
 
+_NAME = re.compile(r"[a-z_][a-z0-9_]*")
+_TYPES = {"VARCHAR", "INTEGER", "BIGINT", "DOUBLE", "DATE", "BOOLEAN", "TIMESTAMP", "FLOAT", "SMALLINT"}
+
+
+def _check_tables(d: Path, tables: Any) -> None:
+    """The schema file names the tables this code exports, with plain column names and known types
+    (they go into the views' SQL text)."""
+    ok = isinstance(tables, dict) and set(tables) == {t.name for t in TABLES} and all(
+        isinstance(spec, dict)
+        and all(_NAME.fullmatch(str(n)) and str(ty).removesuffix("[]") in _TYPES for n, ty in spec["columns"])
+        and set(spec["partition_by"]) <= {"province", "year", *(n for n, _ in spec["columns"])}
+        for spec in tables.values()
+    )
+    if not ok:
+        raise RollupError(f"{d} 的导出说明文件中的表结构无法识别：请用本版本重新导出")
+
+
 @dataclass(frozen=True)
 class Rollup:
     """One or more export directories, checked to be readable together."""
@@ -72,6 +90,7 @@ class Rollup:
             if not d.is_dir():
                 raise RollupError(f"导出目录不存在：{d}")
             schema = read_schema(d)
+            _check_tables(d, schema["tables"])
             if tables is None:
                 tables = schema["tables"]
             elif schema["tables"] != tables:
@@ -128,11 +147,10 @@ def connect(rollup: Rollup) -> duckdb.DuckDBPyConnection:
         files = rollup.files(table)
         cols = rollup.columns(table)
         if files:
-            rel = con.sql(
-                f"SELECT {', '.join(n for n, _ in cols)} FROM read_parquet($files, hive_partitioning = true, "
-                f"hive_types = $types)",  # noqa: S608 (column names from the schema file's own tables)
-                params={"files": files, "types": rollup.hive_types(table)},
-            )
+            # names and types checked in Rollup.of (_check_tables); the files are bound
+            names = ", ".join(n for n, _ in cols)
+            query = f"SELECT {names} FROM read_parquet($files, hive_partitioning = true, hive_types = $types)"  # noqa: S608
+            rel = con.sql(query, params={"files": files, "types": rollup.hive_types(table)})
         else:  # no rows in any province: an empty relation of the same columns
             rel = con.sql("SELECT " + ", ".join(f"NULL::{t} AS {n}" for n, t in cols) + " WHERE false")
         rel.create_view(table)

@@ -11,6 +11,7 @@ sends, for the dialect guard (tests/test_rollup_spark.py).
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import shutil
@@ -26,7 +27,7 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ErrorLevel
 
-from pipelines.outputs.rollup import _CELLS_GAPS_SQL, Rollup, derived_views
+from pipelines.outputs.rollup import Rollup, connect, derived_views
 
 START_SECONDS = 120.0  # a local session starts in ~10-15 s on a 2-core machine
 JAVA_CHECK_SECONDS = 20.0
@@ -39,13 +40,13 @@ class SparkUnavailable(Exception):
 # ---- the rule set: DuckDB constructs Spark has not got, rewritten before sqlglot writes Spark ---
 
 
-def _grouping_bits(node: exp.Expression) -> exp.Expression:
+def _grouping_bits(node: exp.Expr) -> exp.Expr:
     """GROUPING(a, b, …) → GROUPING(a) * 2^(n-1) + GROUPING(b) * 2^(n-2) + …: Spark's GROUPING
     takes one column; the bits and their order are DuckDB's (the first column the high bit)."""
     if not isinstance(node, exp.Grouping) or len(node.expressions) < 2:
         return node
     cols = node.expressions
-    terms: list[exp.Expression] = [
+    terms: list[exp.Expr] = [
         exp.Mul(this=exp.Grouping(expressions=[c.copy()]), expression=exp.Literal.number(1 << (len(cols) - 1 - i)))
         for i, c in enumerate(cols)
     ]
@@ -55,7 +56,7 @@ def _grouping_bits(node: exp.Expression) -> exp.Expression:
     return exp.Paren(this=out)
 
 
-RULES: list[tuple[str, Callable[[exp.Expression], exp.Expression]]] = [
+RULES: list[tuple[str, Callable[[exp.Expr], exp.Expr]]] = [
     ("grouping_bits", _grouping_bits),
 ]
 
@@ -63,7 +64,7 @@ RULES: list[tuple[str, Callable[[exp.Expression], exp.Expression]]] = [
 # ---- bound values as literals ---------------------------------------------------------------
 
 
-def literal(value: Any) -> exp.Expression:
+def literal(value: Any) -> exp.Expr:
     """A bound value as a SQL literal (DuckDB's reading of it)."""
     if value is None:
         return exp.null()
@@ -86,7 +87,7 @@ def literal(value: Any) -> exp.Expression:
     raise TypeError(f"cannot bind a {type(value).__name__}")
 
 
-def bind(sql: str, params: Sequence[Any] | dict[str, Any] | None) -> exp.Expression:
+def bind(sql: str, params: Sequence[Any] | dict[str, Any] | None) -> exp.Expr:
     """The statement (DuckDB's dialect) with its bound values as literals."""
     tree = sqlglot.parse_one(sql, read="duckdb")
     if not params:
@@ -234,10 +235,8 @@ def start_session(timeout: float = START_SECONDS, *, cores: int = 2) -> Any:
     t.join(timeout)
     if t.is_alive():
         for pid in _children() - before:  # the JVM this start launched, by its id
-            try:
+            with contextlib.suppress(OSError):
                 os.kill(pid, 15)
-            except OSError:
-                pass
         raise SparkUnavailable(f"Spark 在 {timeout:.0f} 秒内没有启动完成：已放弃（检查 Java 与内存）")
     if "error" in box:
         raise SparkUnavailable(f"Spark 启动失败：{box['error']}")
@@ -245,7 +244,8 @@ def start_session(timeout: float = START_SECONDS, *, cores: int = 2) -> Any:
 
 
 def register(spark: Any, rollup: Rollup) -> SparkConnection:
-    """The roll-up's tables and views as Spark temp views; returns a connection over them."""
+    """The roll-up's tables and views as Spark temp views; returns a connection over them. The
+    roll-up's meta rows are DuckDB's (rollup.connect decides them from the same files)."""
     for table in rollup.tables:
         cols = rollup.columns(table)
         ddl = ", ".join(f"`{n}` {_spark_type(t)}" for n, t in cols)
@@ -264,6 +264,10 @@ def register(spark: Any, rollup: Rollup) -> SparkConnection:
     con = SparkConnection(spark)
     for name, select in derived_views():
         spark.sql(f"CREATE OR REPLACE TEMPORARY VIEW {name} AS {to_spark(select)}")
-    gaps = con.execute(_CELLS_GAPS_SQL).fetchall()[0][0]
-    spark.createDataFrame(rollup.meta_rows(gaps == 0), "key STRING, value STRING").createOrReplaceTempView("meta")
+    duck = connect(rollup)
+    try:
+        meta = duck.execute("SELECT key, value FROM meta").fetchall()
+    finally:
+        duck.close()
+    spark.createDataFrame(meta, "key STRING, value STRING").createOrReplaceTempView("meta")
     return con
