@@ -19,7 +19,6 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -166,13 +165,3 @@ def open_rollup(dirs: list[Path] | tuple[Path, ...]) -> duckdb.DuckDBPyConnectio
     """The exports at dirs, together, as a connection the metrics functions read."""
     return connect(Rollup.of(dirs))
 
-
-def figures_by(dirs: list[Path], as_of: date, bys: list[str | None], **kw: Any) -> dict[str | None, list[dict]]:
-    """metrics.figures_by over the exports at dirs."""
-    from pipelines import metrics
-
-    con = open_rollup(dirs)
-    try:
-        return metrics.figures_by(con, as_of, bys, **kw)
-    finally:
-        con.close()

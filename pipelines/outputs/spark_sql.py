@@ -224,6 +224,8 @@ def start_session(timeout: float = START_SECONDS, *, cores: int = 2) -> Any:
                 .config("spark.driver.host", "127.0.0.1")
                 .config("spark.sql.session.timeZone", "UTC")
                 .config("spark.sql.sources.partitionColumnTypeInference.enabled", "false")
+                # list the partitions in the driver: a listing job per table cost seconds each
+                .config("spark.sql.sources.parallelPartitionDiscovery.threshold", "100000")
                 .getOrCreate()
             )
             box["spark"].sparkContext.setLogLevel("ERROR")
