@@ -4,9 +4,12 @@ SQL text the metrics layer sends transpiles for Spark (the dialect guard)."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -19,6 +22,7 @@ from pipelines.metrics import lights
 from pipelines.outputs import rollup, spark_sql
 from pipelines.warehouse.province_export import export
 from tests import rollup_data
+from tests.conftest import ROOT
 from tests.test_rollup import assert_same
 
 pytestmark = pytest.mark.xdist_group("spark")  # one JVM at a time on a 2-core machine
@@ -144,3 +148,23 @@ def test_every_metrics_statement_transpiles_for_spark(national: dict[str, Any]) 
             inlined = spark_sql.bind(sql, params).sql(dialect="duckdb", unsupported_level=ErrorLevel.RAISE)
             bound = con.execute(sql, params).fetchall() if params is not None else con.execute(sql).fetchall()
             assert _rows(con.execute(inlined).fetchall()) == _rows(bound)
+
+
+# ---- start-up, bounded ----------------------------------------------------------------------------
+
+
+def test_no_java_is_said_in_chinese(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.setenv("JAVA_HOME", str(tmp_path))
+    with pytest.raises(spark_sql.SparkUnavailable, match="未找到 Java"):
+        spark_sql.start_session()
+
+
+def test_a_start_up_past_its_bound_gives_up_in_chinese() -> None:
+    """The bound holds: a start given 0.5 s gives up, stops the JVM it launched and the process ends."""
+    code = "from pipelines.outputs import spark_sql\nspark_sql.start_session(timeout=0.5)\n"
+    t = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert proc.returncode != 0
+    assert "秒内没有启动完成" in proc.stderr
+    assert time.perf_counter() - t < 60
