@@ -3,7 +3,8 @@
 Run on purpose, not as a test. Options: --scale province|national|both (default both),
 --repeat N (page views per median, default 11), --ingest-repeat N (default 5; the peer's at most 3),
 --skip-national, --rebuild (regenerate the cached databases under bench/.cache/),
---only (a subset of the parts; `browser` and `sessions` drive headless Chromium against a real server).
+--only (a subset of the parts; `browser` and `sessions` drive headless Chromium against a real server;
+`rollup` exports the DB and runs the national roll-up's views on DuckDB and on a local Spark).
 """
 
 from __future__ import annotations
@@ -401,6 +402,86 @@ def bench_sessions(db: Path, count: int) -> dict:
     return browser.bench_sessions(db, bdata.CACHE, count=count)
 
 
+# ---- national roll-up ------------------------------------------------------------------------------
+
+ROLLUP_VIEWS = (  # (label, report date, groupings, filters): stored cells, fine cells, computed cells
+    ("whole + city + tier", AS_OF, (None, "city", "tier"), {}),
+    ("industry, 市级千项 under construction", AS_OF, ("industry",), {"tiers": ("市级千项",), "stages": ("在建",)}),
+    ("whole + county, between report dates (computed from the states)", date(2020, 12, 23), (None, "county"), {}),
+)
+
+
+def _same_figures(a: dict, b: dict) -> bool:
+    import math
+
+    for by in b:
+        if [g["group"] for g in a[by]] != [g["group"] for g in b[by]]:
+            return False
+        for x, y in zip(a[by], b[by], strict=True):
+            for k, v in y.items():
+                if isinstance(v, float) and not (x[k] is not None and math.isclose(x[k], v, rel_tol=1e-9)):
+                    return False
+                if not isinstance(v, float) and x[k] != v:
+                    return False
+    return True
+
+
+def bench_rollup(db: Path, name: str, repeat: int) -> dict:
+    """Export the database (cached while its data_version holds), then the same views over the export
+    on DuckDB (median of repeat) and on Spark (local[2]; a cold and a warm run), and on the file."""
+    from pipelines import metrics
+    from pipelines.outputs import rollup, spark_sql
+    from pipelines.warehouse.province_export import SCHEMA_FILE, export
+    from pipelines.warehouse.store import Warehouse
+
+    wh = Warehouse(db)
+    out_dir = bdata.CACHE / f"export_{name}"
+    with wh.read() as con:
+        version = con.execute("SELECT value FROM meta WHERE key = 'data_version'").fetchall()[0][0]
+    res: dict = {"scale": name}
+    schema_path = out_dir / SCHEMA_FILE
+    cached = schema_path.exists() and version in {
+        e["data_version"] for e in json.loads(schema_path.read_text(encoding="utf-8"))["provinces"].values()}
+    if not cached:
+        t = time.perf_counter()
+        export(wh, out_dir)
+        res["export_s"] = time.perf_counter() - t
+    views = [(label, d, bys, metrics.Filters(**f)) for label, d, bys, f in ROLLUP_VIEWS]
+
+    def run(con) -> list:
+        return [metrics.figures_by(con, d, bys, filters=f) for _, d, bys, f in views]
+
+    with wh.read() as con:
+        res["file_s"], _ = median_of(lambda: run(con), repeat)
+    r = rollup.Rollup.of([out_dir])
+    t = time.perf_counter()
+    duck = rollup.connect(r)
+    res["open_s"] = time.perf_counter() - t
+    try:
+        res["duckdb_s"], res["duckdb_samples"] = median_of(lambda: run(duck), repeat)
+        want = run(duck)
+    finally:
+        duck.close()
+    t = time.perf_counter()
+    spark = spark_sql.start_session()
+    res["spark_start_s"] = time.perf_counter() - t
+    try:
+        t = time.perf_counter()
+        sc = spark_sql.register(spark, r)
+        res["spark_register_s"] = time.perf_counter() - t
+        t = time.perf_counter()
+        got = run(sc)
+        res["spark_cold_s"] = time.perf_counter() - t
+        t = time.perf_counter()
+        run(sc)
+        res["spark_s"] = time.perf_counter() - t
+    finally:
+        spark.stop()
+    res["equal"] = all(_same_figures(g, w) for g, w in zip(got, want, strict=True))
+    res["views"] = [label for label, *_ in views]
+    return res
+
+
 # ---- report ---------------------------------------------------------------------------------------
 
 
@@ -495,6 +576,19 @@ def table(results: dict) -> str:
             add(f"  of which the server: rerun request → script_finished, p95 (median "
                 f"{ses['server_median_s'] * 1000:,.0f} ms; server busy {busy:.2f} of 2 cores)", "province",
                 ses["server_p95_s"], None, None)
+    ru = results.get("rollup")
+    if ru:
+        sc = f"{ru['scale']} export"
+        views = f"{len(ru['views'])} views"
+        if "export_s" in ru:
+            add("`kaigong export`: the DB as Hive-partitioned Parquet", f"{ru['scale']} DB", ru["export_s"], None, None)
+        add(f"roll-up on DuckDB over the export: {views} (figures_by), median; open {_fmt_s(ru['open_s'])}", sc,
+            ru["duckdb_s"], None, None)
+        add(f"  the same {views} on the DuckDB file, for comparison", f"{ru['scale']} DB", ru["file_s"], None, None)
+        add(f"roll-up on Spark SQL (local[2]), the same {views}, warm; figures equal to DuckDB's: "
+            f"{'yes' if ru['equal'] else '**no**'}", sc, ru["spark_s"], None, None)
+        add(f"  cold (first queries); session start {_fmt_s(ru['spark_start_s'])}, views "
+            f"{_fmt_s(ru['spark_register_s'])}", sc, ru["spark_cold_s"], None, None)
     mem = results.get("memory")
     if mem:
         add(f"peak memory ({mem['what']})", mem["scale"], mem["peak_mib"], None, 1024, unit="MiB")
@@ -510,9 +604,10 @@ def main() -> None:
     ap.add_argument("--skip-national", action="store_true")
     ap.add_argument("--rebuild", action="store_true")
     ap.add_argument("--sessions", type=int, default=50, help="concurrent sessions for --only sessions")
-    ap.add_argument("--only", default="pages,ingest,ingest-backdated,correction,apptest,pdf,brief,browser,sessions,memory",
+    ap.add_argument("--only",
+                    default="pages,ingest,ingest-backdated,correction,apptest,pdf,brief,browser,sessions,memory,rollup",
                     help="comma-separated subset of "
-                         "pages,ingest,ingest-backdated,correction,apptest,pdf,brief,browser,sessions,memory")
+                         "pages,ingest,ingest-backdated,correction,apptest,pdf,brief,browser,sessions,memory,rollup")
     args = ap.parse_args()
     only = set(args.only.split(","))
     national = args.scale in ("national", "both") and not args.skip_national
@@ -556,6 +651,9 @@ def main() -> None:
     if "sessions" in only:
         log(f"browser: {args.sessions} sessions at once at province scale …")
         results["sessions"] = bench_sessions(province_db, args.sessions)
+    if "rollup" in only:
+        log(f"national roll-up over the {big_name} DB's export, on DuckDB and on Spark …")
+        results["rollup"] = bench_rollup(big, big_name, max(3, args.repeat // 2))
     if "memory" in only:
         log(f"peak memory at {big_name} scale …")
         results["memory"] = {"scale": big_name, **bench_memory(big)}

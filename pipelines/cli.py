@@ -250,6 +250,61 @@ def cmd_backup(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    from pipelines.warehouse.province_export import ExportError, export
+
+    try:
+        schema = export(Warehouse(args.db), Path(args.out), province=args.province)
+    except ExportError as exc:
+        print(f"未导出（导出目录未改动）：{exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"未导出（导出目录未改动）：写入 {args.out} 失败：{exc}", file=sys.stderr)
+        return 2
+    for p, entry in schema["provinces"].items():
+        rows = "，".join(f"{t} {n} 行" for t, n in entry["rows"].items())
+        print(f"省份 {p}（数据版本 {entry['data_version']}，导出于 {entry['exported_at']}）：{rows}")
+    print(f"已导出到 {Path(args.out).absolute()}")
+    return 0
+
+
+def cmd_rollup(args: argparse.Namespace) -> int:
+    from pipelines.outputs import rollup
+
+    f = filters_from_args(args)
+    try:
+        r = rollup.Rollup.of([Path(d) for d in args.dirs])
+    except rollup.RollupError as exc:
+        print(f"无法汇总：{exc}", file=sys.stderr)
+        return 2
+    if args.engine == "spark":
+        from pipelines.outputs import spark_sql
+
+        try:
+            spark = spark_sql.start_session()
+        except spark_sql.SparkUnavailable as exc:
+            print(f"无法汇总：{exc}", file=sys.stderr)
+            return 1
+        try:
+            on_spark: Any = spark_sql.register(spark, r)  # what the metrics use of a connection, on Spark
+            items = metrics.figures(on_spark, args.as_of, year=args.year, filters=f, by=args.by,
+                                    frequency=args.frequency)
+        finally:
+            spark.stop()
+    else:
+        con = rollup.connect(r)
+        try:
+            items = metrics.figures(con, args.as_of, year=args.year, filters=f, by=args.by, frequency=args.frequency)
+        finally:
+            con.close()
+    if args.json:
+        print(metrics.dumps(items))
+    else:
+        print(f"全国汇总：{len(r.provinces)} 个省份（{'、'.join(sorted(r.provinces))}）", file=sys.stderr)
+        print_table(items)
+    return 0
+
+
 def cmd_restore(args: argparse.Namespace) -> int:
     from pipelines.warehouse.backup import restore
 
@@ -435,6 +490,20 @@ def build_parser() -> argparse.ArgumentParser:
     pb = sub.add_parser("backup", help="把每张表导出为 Parquet（附清单与校验和）及原始报送文件")
     pb.add_argument("--out", required=True, help="备份目录")
     pb.set_defaults(func=cmd_backup)
+
+    pex = sub.add_parser("export", help="导出本省数据（状态与指标单元）为按 省份/年度/报告期 分区的 Parquet，供全国汇总")
+    pex.add_argument("--out", required=True, help="导出目录（已有其他省份的导出时，只替换本省的分区）")
+    pex.add_argument("--province", help="省份代码（GB/T 2260 前两位，如山西 14；默认按项目所属地市判断）")
+    pex.set_defaults(func=cmd_export)
+
+    pru = sub.add_parser("rollup", help="全国汇总：读取一个或多个省份的导出目录，按合同口径计算指标")
+    pru.add_argument("dirs", nargs="+", help="导出目录（kaigong export 的 --out）")
+    pru.add_argument("--as-of", type=_date, required=True, help="报告期截止日 YYYY-MM-DD")
+    pru.add_argument("--by", choices=sorted(metrics.GROUPINGS), help="分组")
+    pru.add_argument("--engine", choices=["duckdb", "spark"], default="duckdb", help="计算引擎（默认 duckdb）")
+    pru.add_argument("--json", action="store_true", help="输出 JSON 数组")
+    _add_filters(pru)
+    pru.set_defaults(func=cmd_rollup)
 
     pr = sub.add_parser("restore", help="从备份目录恢复数据库（校验后整体替换）")
     pr.add_argument("backup_dir")
