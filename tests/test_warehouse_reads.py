@@ -117,3 +117,23 @@ def test_a_database_path_with_a_quote_in_it_is_read(tmp_path):
         con.execute("INSERT INTO meta VALUES ('probe', 'x')")
     with wh.read() as con:
         assert con.execute("SELECT value FROM meta WHERE key = 'probe'").fetchall() == [("x",)]
+
+
+def test_a_file_from_a_newer_duckdb_is_refused_with_the_way_to_move_it(tmp_path, capsys):
+    """A data/kaigong.duckdb written by DuckDB 2.0 (Kaigong before 1.5.5): a Chinese message naming
+    backup and restore, from the dashboard's reads and the CLI alike, and the file unchanged."""
+    import gzip
+    from pathlib import Path
+
+    from pipelines import cli
+
+    # a file DuckDB 2.0 wrote (`CREATE TABLE t AS SELECT 1`), gzipped: 270 KB → a few KB
+    fixture = Path(__file__).parent / "data" / "written_by_duckdb_2.0.duckdb.gz"
+    path = tmp_path / "kaigong.duckdb"
+    path.write_bytes(gzip.decompress(fixture.read_bytes()))
+    before = path.read_bytes()
+    with pytest.raises(connection.StoreTooNew, match="kaigong backup"), Warehouse(path).read() as con:
+        con.execute("SELECT 1")
+    assert cli.main(["--db", str(path), "metrics", "--as-of", "2020-03-13"]) == 2
+    assert "kaigong restore" in capsys.readouterr().err
+    assert path.read_bytes() == before

@@ -106,6 +106,22 @@ def new_alias() -> str:
 T = TypeVar("T")
 
 
+class StoreTooNew(RuntimeError):
+    """The database file was written by a newer DuckDB than the project's (message in Chinese)."""
+
+
+def too_new(exc: duckdb.Error) -> StoreTooNew | None:
+    """exc as StoreTooNew when it says the file's storage version is newer than this DuckDB reads
+    (a data/kaigong.duckdb from a Kaigong on DuckDB 2.0), else None."""
+    text = str(exc)
+    if "version number" not in text or "newer version" not in text:
+        return None
+    return StoreTooNew(
+        f"数据库文件由更新版本的 DuckDB 写入，本版本（DuckDB {duckdb.__version__}）无法打开，文件未作任何改动。"
+        "迁移办法：用写入它的开工版本运行 `kaigong backup --out 备份目录`，"
+        "再用本版本运行 `kaigong restore 备份目录`（备份为 Parquet，与 DuckDB 版本无关）。")
+
+
 def while_locked(open_: Callable[[], T]) -> T:
     """open_() (a connect or an ATTACH), tried again while another process holds the file, for up
     to LOCK_WAIT_SECONDS; any other error, or the wait running out, is raised."""
@@ -115,6 +131,8 @@ def while_locked(open_: Callable[[], T]) -> T:
         try:
             return open_()
         except duckdb.IOException as exc:  # another process holds the file: wait our turn
+            if (newer := too_new(exc)) is not None:
+                raise newer from exc
             if "lock" not in str(exc).lower() or time.monotonic() > deadline:
                 raise
             time.sleep(delay)
