@@ -411,6 +411,64 @@ ROLLUP_VIEWS = (  # (label, report date, groupings, filters): stored cells, fine
 )
 
 
+def bench_lake(db: Path, name: str, repeat: int) -> dict:
+    """The page view (bench_pages' views, trend included) on the DuckDB file and on a DuckLake store
+    holding the same tables (copied into the lake in one write: loading 52 weeks again would take
+    minutes and give the same rows), in the same minutes; a throw-away PostgreSQL (tests/pg.py)."""
+    import tempfile
+
+    from bench import pages
+    from pipelines.warehouse import lake
+    from pipelines.warehouse.connection import path_literal
+    from pipelines.warehouse.lake import LakeConfig, LakeWarehouse
+    from pipelines.warehouse.store import Warehouse
+    from tests.pg import PgServer
+
+    fw = Warehouse(db)
+    cities, inds = _choices(fw)
+    rng = random.Random(20200206)
+    views = [pages.random_view(rng, cities, inds) for _ in range(repeat)]
+    out: dict = {"scale": name}
+    with tempfile.TemporaryDirectory(dir=bdata.CACHE) as tmp, PgServer() as pg:
+        lw = LakeWarehouse(LakeConfig(pg.create_database("bench"), Path(tmp) / "lake"))
+        t = time.perf_counter()
+        lw.init()
+        with fw.read() as fcon:
+            tables = [r[0] for r in fcon.execute(
+                "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() "
+                "AND schema_name = 'main' ORDER BY 1").fetchall()]
+        with lw.write("bench", "copy", str(db)) as con:
+            # bench-only: the bench's own file, attached by its path (no bound parameter in ATTACH)
+            con.execute(f"ATTACH {path_literal(str(db))} AS bench_src (READ_ONLY)")
+            for table in tables:
+                con.execute(f"DELETE FROM {table}")  # noqa: S608 (table names from the file's catalog)
+                con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM bench_src.{table}")  # noqa: S608
+        detach = lake._instance(lw.cfg).cursor()
+        detach.execute("DETACH bench_src")
+        detach.close()
+        out["copy_s"] = time.perf_counter() - t
+        log(f"  {name} tables copied into a lake in {out['copy_s']:.0f} s")
+        times: dict[str, list[float]] = {"file": [], "lake": []}
+        for wh in (fw, lw):  # warm-up: the lake's ATTACH (~0.3 s) and the OS cache
+            with wh.read() as con:
+                pages.our_page(con, AS_OF, *views[0], trend=True)
+        for f, city in views:  # alternated, so both see the same minutes
+            for key, wh in (("file", fw), ("lake", lw)):
+                t = time.perf_counter()
+                with wh.read() as con:
+                    pages.our_page(con, AS_OF, f, city, trend=True)
+                times[key].append(time.perf_counter() - t)
+        t = time.perf_counter()
+        for _ in range(100):
+            lw.data_version()
+        out["data_version_s"] = (time.perf_counter() - t) / 100
+        lake.close(lw.cfg)
+    out["file_s"] = statistics.median(times["file"])
+    out["lake_s"] = statistics.median(times["lake"])
+    out["samples"] = times
+    return out
+
+
 def _same_figures(a: dict, b: dict) -> bool:
     import math
 
@@ -576,6 +634,11 @@ def table(results: dict) -> str:
             add(f"  of which the server: rerun request → script_finished, p95 (median "
                 f"{ses['server_median_s'] * 1000:,.0f} ms; server busy {busy:.2f} of 2 cores)", "province",
                 ses["server_p95_s"], None, None)
+    lk = results.get("lake")
+    if lk:
+        add(f"page view on a DuckLake store (catalog in PostgreSQL, Parquet), incl. trend; "
+            f"data_version poll {lk['data_version_s'] * 1000:.1f} ms", lk["scale"], lk["lake_s"], None, None)
+        add("  the same views on the DuckDB file, alternated with them", lk["scale"], lk["file_s"], None, None)
     ru = results.get("rollup")
     if ru:
         sc = f"{ru['scale']} export"
@@ -605,9 +668,9 @@ def main() -> None:
     ap.add_argument("--rebuild", action="store_true")
     ap.add_argument("--sessions", type=int, default=50, help="concurrent sessions for --only sessions")
     ap.add_argument("--only",
-                    default="pages,ingest,ingest-backdated,correction,apptest,pdf,brief,browser,sessions,memory,rollup",
+                    default="pages,ingest,ingest-backdated,correction,apptest,pdf,brief,browser,sessions,memory,lake,rollup",
                     help="comma-separated subset of "
-                         "pages,ingest,ingest-backdated,correction,apptest,pdf,brief,browser,sessions,memory,rollup")
+                         "pages,ingest,ingest-backdated,correction,apptest,pdf,brief,browser,sessions,memory,lake,rollup")
     args = ap.parse_args()
     only = set(args.only.split(","))
     national = args.scale in ("national", "both") and not args.skip_national
@@ -651,6 +714,9 @@ def main() -> None:
     if "sessions" in only:
         log(f"browser: {args.sessions} sessions at once at province scale …")
         results["sessions"] = bench_sessions(province_db, args.sessions)
+    if "lake" in only:
+        log(f"page view on a DuckLake store at {big_name} scale …")
+        results["lake"] = bench_lake(big, big_name, args.repeat)
     if "rollup" in only:
         log(f"national roll-up over the {big_name} DB's export, on DuckDB and on Spark …")
         results["rollup"] = bench_rollup(big, big_name, max(3, args.repeat // 2))
