@@ -22,6 +22,29 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def healthy(url: str, proc: subprocess.Popen, timeout: float) -> bool:
+    """Whether url/_stcore/health answers 200 within timeout seconds (False at once if proc ended)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            with urllib.request.urlopen(url + "/_stcore/health", timeout=1) as r:
+                if r.status == 200:
+                    return True
+        except OSError:
+            time.sleep(0.2)
+    return False
+
+
+def stop(proc: subprocess.Popen) -> None:
+    """End proc: terminate, then kill after 10 s."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=10)
+
+
 class Server:
     """`python -m ui.serve` on db, listening on 127.0.0.1 only, ready when /_stcore/health answers
     (within start_timeout seconds); stop() ends its own process only."""
@@ -41,24 +64,13 @@ class Server:
                  "--server.fileWatcherType", "none"],
                 cwd=ROOT, env=environ, stdout=subprocess.DEVNULL, stderr=out,
             )
-        deadline = time.monotonic() + start_timeout
-        while time.monotonic() < deadline:
-            try:
-                with urllib.request.urlopen(self.url + "/_stcore/health", timeout=1) as r:
-                    if r.status == 200:
-                        return
-            except OSError:
-                time.sleep(0.2)
+        if healthy(self.url, self.proc, start_timeout):
+            return
         self.stop()
         raise RuntimeError(f"streamlit did not start within {start_timeout:.0f} s; see {self.log}")
 
     def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(timeout=10)
+        stop(self.proc)
 
 
 NGINX_CONF = ROOT / "deploy" / "nginx.conf"
@@ -93,25 +105,12 @@ class Proxy:
             ["nginx", "-p", str(workdir), "-c", str(workdir / "nginx.conf"), "-g", "daemon off;"],
             stdout=subprocess.DEVNULL, stderr=open(workdir / "stderr.log", "wb"),  # noqa: SIM115
         )
-        deadline = time.monotonic() + start_timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                break
-            try:
-                with urllib.request.urlopen(self.url + "/_stcore/health", timeout=1) as r:
-                    if r.status == 200:
-                        return
-            except OSError:
-                time.sleep(0.2)
+        if healthy(self.url, self.proc, start_timeout):
+            return
         err = (workdir / "stderr.log").read_text(errors="replace") + (self.log.read_text(errors="replace")
                                                                        if self.log.exists() else "")
         self.stop()
         raise RuntimeError(f"nginx did not start within {start_timeout:.0f} s: {err[-2000:]}")
 
     def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(timeout=10)
+        stop(self.proc)

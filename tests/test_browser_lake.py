@@ -56,6 +56,24 @@ def _page(browser: Any):  # noqa: F811 (the fixture's value)
     return ctx, pg
 
 
+def _upload_week(pg, url: str, name: str) -> None:
+    """Upload the standard template dated 2020-03-20 at url and commit it (2 projects)."""
+    from pipelines.ingest.template import template_frame
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    csv_path = ARTIFACTS / name
+    csv_path.write_bytes(
+        ("2020年百千工程项目周报表（截至2020年3月20日）\n" + template_frame().write_csv()).encode("utf-8-sig"))
+    pg.goto(url + "/upload")
+    settle(pg)
+    pg.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(str(csv_path))
+    settle(pg)
+    pg.get_by_text("可以导入").wait_for(timeout=TIMEOUT_MS)
+    pg.get_by_role("button", name="确认导入 1 个文件").click()
+    settle(pg)
+    pg.get_by_text("已导入 2 个项目").wait_for(timeout=TIMEOUT_MS)
+
+
 def test_a_file_uploaded_on_one_server_shows_on_the_other_and_through_the_proxy(lake_servers, browser):  # noqa: F811
     one, two, proxy = lake_servers
     (ctx1, p1), (ctx2, p2), (ctx3, p3) = _page(browser), _page(browser), _page(browser)
@@ -64,20 +82,7 @@ def test_a_file_uploaded_on_one_server_shows_on_the_other_and_through_the_proxy(
         settle(p2)
         assert metric(p2, "项目数", "4") == "4"  # the 4 projects of 03-13, carried forward
 
-        from pipelines.ingest.template import template_frame
-
-        ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        csv_path = ARTIFACTS / "lake_week_2020-03-20.csv"
-        csv_path.write_bytes(
-            ("2020年百千工程项目周报表（截至2020年3月20日）\n" + template_frame().write_csv()).encode("utf-8-sig"))
-        p1.goto(one.url + "/upload")
-        settle(p1)
-        p1.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(str(csv_path))
-        settle(p1)
-        p1.get_by_text("可以导入").wait_for(timeout=TIMEOUT_MS)
-        p1.get_by_role("button", name="确认导入 1 个文件").click()
-        settle(p1)
-        p1.get_by_text("已导入 2 个项目").wait_for(timeout=TIMEOUT_MS)
+        _upload_week(p1, one.url, "lake_week_2020-03-20.csv")
 
         # the other server: a new view of the same link reads the new snapshot (its caches are keyed
         # on the catalog's data version)
@@ -102,20 +107,7 @@ def test_an_upload_through_the_proxy_reaches_the_server_holding_the_session(lake
     one, two, proxy = lake_servers
     ctx, pg = _page(browser)
     try:
-        from pipelines.ingest.template import template_frame
-
-        ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        csv_path = ARTIFACTS / "lake_proxy_week_2020-03-20.csv"
-        csv_path.write_bytes(
-            ("2020年百千工程项目周报表（截至2020年3月20日）\n" + template_frame().write_csv()).encode("utf-8-sig"))
-        pg.goto(proxy.url + "/upload")
-        settle(pg)
-        pg.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(str(csv_path))
-        settle(pg)
-        pg.get_by_text("可以导入").wait_for(timeout=TIMEOUT_MS)
-        pg.get_by_role("button", name="确认导入 1 个文件").click()
-        settle(pg)
-        pg.get_by_text("已导入 2 个项目").wait_for(timeout=TIMEOUT_MS)
+        _upload_week(pg, proxy.url, "lake_proxy_week_2020-03-20.csv")
         for server in (one, two):
             pg.goto(f"{server.url}/?date=2020-03-20")
             settle(pg)
