@@ -254,7 +254,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     from pipelines.warehouse.province_export import ExportError, export
 
     try:
-        schema = export(Warehouse(args.db), Path(args.out), province=args.province)
+        schema = export(open_warehouse(args.db), Path(args.out), province=args.province)
     except ExportError as exc:
         print(f"未导出（导出目录未改动）：{exc}", file=sys.stderr)
         return 2

@@ -316,3 +316,21 @@ def test_the_store_is_chosen_by_configuration(pg: PgServer, tmp_path: Path, monk
         stored = first(con.execute("SELECT stored_path FROM submissions"))
     assert stored is not None and (tmp_path / "shared" / stored[0]).is_file()
     lake.close(a.cfg)
+
+
+def test_a_lake_exports_for_the_national_roll_up_like_a_file(lw: LakeWarehouse, tmp_path: Path):
+    """`kaigong export` from a lake: the roll-up of its export gives the lake's own figures."""
+    from pipelines.outputs import rollup
+    from pipelines.warehouse.province_export import export
+
+    lw.load([_submission("a", 3, CITIES[0]), _submission("b", 2, CITIES[1])])
+    export(lw, tmp_path / "exp", province="14")
+    with lw.read() as con:
+        want = _by_group(metrics.figures_by(con, D, (None, "city")))
+    con = rollup.connect(rollup.Rollup.of([tmp_path / "exp"]))
+    try:
+        got = _by_group(metrics.figures_by(con, D, (None, "city")))
+    finally:
+        con.close()
+    _close(got, want, "lake export → roll-up")
+    assert want[None][0]["projects"] == 5

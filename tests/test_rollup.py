@@ -159,7 +159,7 @@ def test_a_bad_directory_is_refused_in_chinese(provinces: dict[str, Any], tmp_pa
     assert (tmp_path / "other" / "notes.txt").read_text() == "mine"
     with pytest.raises(ExportError, match="上级目录不存在"):
         export(wh, tmp_path / "missing" / "out")
-    with pytest.raises(ExportError, match="数据库文件不存在"):
+    with pytest.raises(ExportError, match="数据库不存在"):
         export(Warehouse(tmp_path / "nowhere.duckdb"), tmp_path / "out")
     assert not (tmp_path / "nowhere.duckdb").exists()
     with pytest.raises(ExportError, match="省份代码"):

@@ -151,8 +151,8 @@ def export(wh: Warehouse, out: Path, *, province: str | None = None) -> dict[str
     out = Path(out).absolute()
     if province is not None and not (len(province) == 2 and province.isdigit()):
         raise ExportError(f"省份代码应为 GB/T 2260 代码的前两位数字（如山西为 14）：{province}")
-    if not wh.path.is_file():  # (a read would make an empty database there)
-        raise ExportError(f"数据库文件不存在：{wh.path}")
+    if not wh.exists():  # (a read would make an empty database there)
+        raise ExportError(f"数据库不存在：{wh.label}")
     if not out.parent.is_dir():
         raise ExportError(f"导出目录的上级目录不存在：{out.parent}")
     if not os.access(out.parent, os.W_OK):
