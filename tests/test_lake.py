@@ -7,7 +7,10 @@ from __future__ import annotations
 import itertools
 import math
 import multiprocessing
+import queue
+import sys
 import time
+import types
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -238,12 +241,15 @@ def _reader(catalog: str, data: str, k: int, stop: Any, out: Any) -> None:
     out.put(("reader", k, (seen, errors)))
 
 
-def test_two_readers_and_two_writers_at_once(lw: LakeWarehouse, tmp_path: Path):
+def test_two_readers_and_two_writers_at_once(lw: LakeWarehouse, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     # What one committed file adds, from the file store: every committed state is n of them.
     fw = Warehouse(tmp_path / "one.duckdb")
     fw.load([_submission("ref", PER_FILE)])
     with fw.read() as con:
         one = metrics.figures_by(con, D, (None,))[None][0]
+    # A spawned child re-runs the parent's __main__; after an AppTest in this worker that is app.py
+    # (Streamlit's script runner installs the page as __main__), which dies outside Streamlit.
+    monkeypatch.setitem(sys.modules, "__main__", types.ModuleType("__main__"))
     ctx = multiprocessing.get_context("spawn")
     out, stop = ctx.Queue(), ctx.Event()
     args = (lw.cfg.catalog, str(lw.cfg.data))
@@ -255,13 +261,20 @@ def test_two_readers_and_two_writers_at_once(lw: LakeWarehouse, tmp_path: Path):
     results: dict[tuple[str, int], Any] = {}
     try:
         deadline = time.monotonic() + 300
-        while len(results) < 2 and time.monotonic() < deadline:  # the writers' results
-            kind, k, res = out.get(timeout=max(1.0, deadline - time.monotonic()))
-            results[(kind, k)] = res
+
+        def collect(n: int) -> None:
+            while len(results) < n and time.monotonic() < deadline:
+                try:
+                    kind, k, res = out.get(timeout=1.0)
+                except queue.Empty:  # a child that died without answering fails the test now, not at 300 s
+                    dead = [p.exitcode for p in procs if p.exitcode not in (None, 0)]
+                    assert not dead, f"子进程异常退出：{dead}"
+                    continue
+                results[(kind, k)] = res
+
+        collect(2)  # the writers' results
         stop.set()
-        while len(results) < 4 and time.monotonic() < deadline:
-            kind, k, res = out.get(timeout=max(1.0, deadline - time.monotonic()))
-            results[(kind, k)] = res
+        collect(4)
     finally:
         stop.set()
         for p in procs:
