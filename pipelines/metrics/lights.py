@@ -23,6 +23,7 @@ from pipelines.metrics.dates import Dates, snapshot_dates, stored_periods
 from pipelines.metrics.figures import group_name, group_order
 from pipelines.metrics.flags import flags_sql
 from pipelines.metrics.formulas import setting
+from pipelines.vocab.query import query_frame
 
 
 @dataclass(frozen=True)
@@ -136,7 +137,7 @@ def project_lights(con: duckdb.DuckDBPyConnection, as_of: date, *, year: int | N
     """Every project of S with its lights as of D (PROJECT_COLUMNS; lights 'red'/'yellow'/'green'/null)."""
     y, d = _day(con, as_of, year)
     sql, params = _lights_at(con, [d], y, filters, rules)
-    return con.sql(f"SELECT {', '.join(PROJECT_COLUMNS)} FROM ({sql})", params=params).pl()
+    return query_frame(con, f"SELECT {', '.join(PROJECT_COLUMNS)} FROM ({sql})", params)
 
 
 def counts_by(con: duckdb.DuckDBPyConnection, as_of: date, bys: Sequence[str | None], *, year: int | None = None,
@@ -229,7 +230,8 @@ def lit_list(con: duckdb.DuckDBPyConnection, as_of: date, *, year: int | None = 
         dates.append(d)
     sql, params = _lights_at(con, dates, y, filters, rules)
     prev = dates[-2] if len(dates) >= 2 else None
-    frame = con.sql(
+    frame = query_frame(
+        con,
         f"""WITH l AS ({sql}),
         cur AS (SELECT {', '.join(PROJECT_COLUMNS)} FROM l WHERE report_date = $day AND light IN ('red', 'yellow')),
         hist AS (SELECT l.project_id, l.report_date, l.light FROM l JOIN cur USING (project_id)),
@@ -240,8 +242,8 @@ def lit_list(con: duckdb.DuckDBPyConnection, as_of: date, *, year: int | None = 
         SELECT cur.*, since.light_since, p.light AS light_before
         FROM cur LEFT JOIN since USING (project_id)
         LEFT JOIN (SELECT project_id, light FROM hist WHERE report_date = $prev_day) p USING (project_id)""",
-        params={**params, "day": d, "prev_day": prev},
-    ).pl()
+        {**params, "day": d, "prev_day": prev},
+    )
     frame = frame.with_columns(
         light_change=pl.struct("light_before", "light").map_elements(
             lambda s: change_zh(s["light_before"], s["light"]), return_dtype=pl.String),
@@ -263,8 +265,8 @@ def project_light_history(con: duckdb.DuckDBPyConnection, project_id: str,
         if not dates:
             continue
         sql, params = _lights_at(con, dates, y, Filters(project_ids=(project_id,)), rules)
-        parts.append(con.sql(f"SELECT report_date, {', '.join(LIGHTS)}, light_reason FROM ({sql}) ORDER BY report_date",
-                             params=params).pl())
+        parts.append(query_frame(
+            con, f"SELECT report_date, {', '.join(LIGHTS)}, light_reason FROM ({sql}) ORDER BY report_date", params))
     if not parts:
         return pl.DataFrame(schema={"report_date": pl.Date, **{c: pl.String for c in (*LIGHTS, "light_reason",
                                                                                        "light_change")}})

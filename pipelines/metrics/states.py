@@ -11,6 +11,7 @@ import polars as pl
 from pipelines.metrics.dates import At, Dates, snapshot_dates
 from pipelines.metrics.flags import FLAG_COLUMNS, STATE_COLUMNS, flags_sql
 from pipelines.metrics.view import Filters
+from pipelines.vocab.query import query_frame
 
 _PREV_COLUMNS = ("stage_before_period", "is_active_before_period", "is_reported")
 _STATE_ORDER = ("city_code", "county_code", "project_name")
@@ -52,10 +53,11 @@ def project_states(
     flags, fparams = flags_sql(filters, with_prev=with_prev, single=True)
     read = list(dict.fromkeys((*cols, *(_STATE_ORDER if ordered else ()))))
     # Names and conditions are the ones checked above, never the caller's own text.
-    frame = con.sql(
+    frame = query_frame(
+        con,
         f"SELECT {', '.join(read)} FROM ({flags})" + (f" WHERE {where}" if where else ""),
-        params={**dates.params(with_prev=with_prev), **fparams},
-    ).pl()
+        {**dates.params(with_prev=with_prev), **fparams},
+    )
     if not ordered:
         return frame
     # Ordered here, not by DuckDB: its sort carries every column through (at national scale

@@ -12,6 +12,7 @@ from pipelines.metrics.figures import REGION_GROUPINGS, figures_by
 from pipelines.metrics.states import project_states
 from pipelines.metrics.view import Filters
 from pipelines.vocab import schema
+from pipelines.vocab.query import query_frame
 
 
 def targets_vs_actuals(
@@ -19,10 +20,11 @@ def targets_vs_actuals(
 ) -> pl.DataFrame:
     """Targets from a loaded 目标任务分解表 beside the actual figures of each region."""
     y = year or as_of.year
-    t = con.sql(
+    t = query_frame(
+        con,
         "SELECT region_code, region_name, metric, value FROM targets WHERE year = $y ORDER BY region_code, metric",
-        params={"y": y},
-    ).pl()
+        {"y": y},
+    )
     if t.is_empty():
         return t
     actual: dict[str, dict[str, Any]] = {}
@@ -36,12 +38,13 @@ def targets_vs_actuals(
     # A new start of the year: a project reported as 新开工 in the year (up to as_of) that has started,
     # in the year, whatever its stage now (a started 新开工 project is later reported 在建 or 竣工, and
     # stays one of the year's new starts). Continuing: 续建/在建 now, and not such a new start.
-    was_new = con.sql(
+    was_new = query_frame(
+        con,
         f"""SELECT DISTINCT project_id FROM reports
             WHERE report_date BETWEEN $lo AND $hi AND (present & {schema.FIELD_BIT["stage"]}) <> 0
               AND stage = '新开工'""",
-        params={"lo": date(y, 1, 1), "hi": as_of},
-    ).pl()["project_id"]
+        {"lo": date(y, 1, 1), "hi": as_of},
+    )["project_id"]
     started_this_year = (pl.col("project_id").is_in(was_new.implode()) & pl.col("has_started")
                          & (pl.col("actual_start_date").dt.year() == y)).fill_null(False)
 

@@ -42,6 +42,7 @@ import duckdb
 
 from pipelines import metrics
 from pipelines.views.overdue_reports import overdue_reports
+from pipelines.vocab.query import query_frame
 from pipelines.vocab.reference import region_by_code
 from pipelines.warehouse import loop_tables, supervision
 from pipelines.warehouse.store import Warehouse
@@ -285,5 +286,5 @@ def log(con: duckdb.DuckDBPyConnection, limit: int = 200) -> Any:
 
     if not loop_tables.has(con, "notices"):
         return pl.DataFrame()
-    return con.sql("SELECT notice_id, kind, unit_code, subject, created_at, status, attempts, sent_at, sent_via, "
-                   "last_error FROM notices ORDER BY notice_id DESC LIMIT $n", params={"n": limit}).pl()
+    return query_frame(con, "SELECT notice_id, kind, unit_code, subject, created_at, status, attempts, sent_at, sent_via, "
+                       "last_error FROM notices ORDER BY notice_id DESC LIMIT $n", {"n": limit})

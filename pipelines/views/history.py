@@ -8,6 +8,7 @@ import duckdb
 import polars as pl
 
 from pipelines.vocab import schema
+from pipelines.vocab.query import query_frame
 
 # Fields the history shows; a report that does not carry a field (its layout lacks it) shows null.
 HISTORY_FIELDS = ("project_name", "tier", "city_name", "county_name", "stage", "total_investment",
@@ -35,7 +36,7 @@ class ProjectHistory:
 
 def project_history(con: duckdb.DuckDBPyConnection, project_id: str) -> ProjectHistory:
     """The history of one project over every report (bound SQL over the reports table)."""
-    raw = con.sql(_HISTORY_SQL, params={"pid": project_id}).pl()
+    raw = query_frame(con, _HISTORY_SQL, {"pid": project_id})
     # The state at each report: a field a report does not state keeps its earlier value.
     reports = raw.with_columns(pl.col(c).forward_fill() for c in HISTORY_FIELDS if c in raw.columns)
     stage_changes = (
@@ -54,9 +55,10 @@ def project_history(con: duckdb.DuckDBPyConnection, project_id: str) -> ProjectH
             last_seen=pl.col("report_date").max(),
         )
     )
-    closures = con.sql(
+    closures = query_frame(
+        con,
         "SELECT problem, closed_at, closed_by, note FROM problem_closures WHERE project_id = $pid",
-        params={"pid": project_id},
-    ).pl()
+        {"pid": project_id},
+    )
     problems = raised.join(closures, on="problem", how="left").sort("raised_on")
     return ProjectHistory(project_id, reports, stage_changes, problems)

@@ -18,6 +18,7 @@ import duckdb
 import polars as pl
 
 from pipelines import metrics
+from pipelines.vocab.query import query_frame
 from pipelines.vocab.reference import region_by_code
 
 NO_FILTERS = metrics.Filters()
@@ -65,7 +66,8 @@ def overdue_reports(con: duckdb.DuckDBPyConnection, as_of: date, *, level: str |
                 n += 1
         missed[code] = n
     col = "city_code" if by == "city" else "county_code"  # a schema column, not user text
-    last = con.sql(
+    last = query_frame(
+        con,
         f"""SELECT r.{col} AS unit_code, r.report_date AS last_report_date,
                    first(r.contact ORDER BY (r.contact IS NULL), r.source_row) AS contact,
                    any_value(s.loaded_by) AS last_submitted_by
@@ -75,7 +77,7 @@ def overdue_reports(con: duckdb.DuckDBPyConnection, as_of: date, *, level: str |
                                    WHERE x.{col} = r.{col} AND x.report_date <= $d)
             GROUP BY r.{col}, r.report_date""",  # noqa: S608
         params={"d": as_of, "units": units},
-    ).pl()
+    )
     names = region_by_code()
     rows = [{
         "unit_code": f["group_code"], "unit_name": getattr(names.get(f["group_code"]), "name", f["group"]),

@@ -8,6 +8,7 @@ import polars as pl
 from pipelines import metrics
 from pipelines.metrics import View
 from pipelines.vocab import schema
+from pipelines.vocab.query import query_frame
 from pipelines.warehouse.store import Warehouse
 
 _PROBLEM_BIT = schema.FIELD_BIT["problem"]
@@ -35,15 +36,16 @@ def open_problems(con: duckdb.DuckDBPyConnection, view: View) -> pl.DataFrame:
     con.register("current_problems", current.select("project_id", "problem"))
     try:
         # Only reports that state a problem are joined (a tenth of them at national scale).
-        first_raised = con.sql(
+        first_raised = query_frame(
+            con,
             """SELECT c.project_id, c.problem, min(r.report_date) AS raised_on
                 FROM (SELECT project_id, problem, report_date FROM reports
                       WHERE problem IS NOT NULL AND (present & $bit) <> 0 AND report_date <= $as_of) r
                 JOIN current_problems c ON r.project_id = c.project_id AND r.problem = c.problem
                 GROUP BY ALL""",
-            params={"as_of": view.as_of, "bit": _PROBLEM_BIT},
-        ).pl()
-        closed = con.sql("SELECT project_id, problem FROM problem_closures").pl()
+            {"as_of": view.as_of, "bit": _PROBLEM_BIT},
+        )
+        closed = query_frame(con, "SELECT project_id, problem FROM problem_closures")
     finally:
         con.unregister("current_problems")
     return (
@@ -59,7 +61,8 @@ def closed_problems(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     """Every problem closed (销号), newest first, with the project's name."""
     # The names come from the reports of the closed projects only: as a correlated subquery
     # DuckDB aggregated every report (8 s and 700 MB at national scale, with no closure at all).
-    return con.sql(
+    return query_frame(
+        con,
         """WITH c AS (SELECT * FROM problem_closures),
                 named AS (SELECT project_id, any_value(project_name) AS project_name FROM reports
                           WHERE project_id IN (SELECT project_id FROM c) GROUP BY project_id)
@@ -67,7 +70,7 @@ def closed_problems(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
                   c.problem, c.closed_at, c.closed_by, c.note
            FROM c LEFT JOIN named USING (project_id) LEFT JOIN projects p USING (project_id)
            ORDER BY c.closed_at DESC, c.project_id"""
-    ).pl()
+    )
 
 
 def counts_by(frame: pl.DataFrame, column: str) -> pl.DataFrame:

@@ -10,18 +10,20 @@ import polars as pl
 from pipelines import metrics
 from pipelines.metrics import View
 from pipelines.vocab import schema
+from pipelines.vocab.query import query_frame
 from pipelines.vocab.reference import region_by_code
 
 
 def submission_log(con: duckdb.DuckDBPyConnection, limit: int = 200, loaded_by: str | None = None) -> pl.DataFrame:
     """The latest submissions, newest first; only one user's own when loaded_by is given."""
-    return con.sql(
+    return query_frame(
+        con,
         """SELECT submission_id, file_name, kind, layout, rows, report_date, frequency,
                   region_code, tier, loaded_at, loaded_by, is_demo
            FROM submissions WHERE $who IS NULL OR loaded_by = $who
            ORDER BY submission_id DESC LIMIT $limit""",
-        params={"limit": limit, "who": loaded_by},
-    ).pl()
+        {"limit": limit, "who": loaded_by},
+    )
 
 
 _LOG_HEADERS = {

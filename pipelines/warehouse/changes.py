@@ -35,6 +35,7 @@ import polars as pl
 
 from pipelines.metrics.formulas import setting
 from pipelines.vocab import schema
+from pipelines.vocab.query import query_frame
 from pipelines.vocab.states import EACH_STATE_SQL, states_at
 
 KIND_ZH: dict[str, str] = {
@@ -220,7 +221,7 @@ def audit(con: duckdb.DuckDBPyConnection, new: pl.DataFrame, report_date: date, 
     cols = ["project_id", "source_row", *_AUDIT_FIELDS]
     con.register("audit_new", new.select(cols))
     try:
-        return con.sql(_AUDIT_SQL, params=_params(con, report_date, mask, region_code, rules)).pl()
+        return query_frame(con, _AUDIT_SQL, _params(con, report_date, mask, region_code, rules))
     finally:
         con.unregister("audit_new")
 
@@ -239,8 +240,8 @@ def record(con: duckdb.DuckDBPyConnection, submission_id: int, report_date: date
     con.execute(CHANGES_DDL)  # a database from before the audit gets its table here
     cols = ", ".join(("project_id", "source_row", *_AUDIT_FIELDS))
     # The load's rows of this submission, as the audit's incoming relation (a view in the transaction).
-    new = con.sql(f"SELECT {cols} FROM reports WHERE report_date = $d AND submission_id = $sid",
-                  params={"d": report_date, "sid": submission_id}).pl()
+    new = query_frame(con, f"SELECT {cols} FROM reports WHERE report_date = $d AND submission_id = $sid",
+                      {"d": report_date, "sid": submission_id})
     found = audit(con, new, report_date, present_mask(present_fields), region_code, rules)
     if found.is_empty():
         return 0
@@ -292,11 +293,12 @@ def for_submission(con: duckdb.DuckDBPyConnection, submission_id: int) -> pl.Dat
     """The findings stored with one submission, in file order."""
     if not _table(con):
         return _empty()
-    return con.sql(
+    return query_frame(
+        con,
         f"SELECT submission_id, report_date, {', '.join(FINDING_COLUMNS)} FROM change_findings "
         "WHERE submission_id = $sid ORDER BY source_row NULLS LAST, kind, project_id",
-        params={"sid": submission_id},
-    ).pl()
+        {"sid": submission_id},
+    )
 
 
 def counts_by_submission(con: duckdb.DuckDBPyConnection, submission_ids: list[int]) -> dict[int, int]:
@@ -321,7 +323,8 @@ def for_period(con: duckdb.DuckDBPyConnection, as_of: date, regions: tuple[str, 
     d = row[0][0] if row else None
     if d is None:
         return _empty()
-    return con.sql(
+    return query_frame(
+        con,
         f"""SELECT f.submission_id, f.report_date, {', '.join('f.' + c for c in FINDING_COLUMNS)}
             FROM change_findings f
             LEFT JOIN reports r ON r.report_date = f.report_date AND r.project_id = f.project_id
@@ -333,8 +336,8 @@ def for_period(con: duckdb.DuckDBPyConnection, as_of: date, regions: tuple[str, 
                                                    AND g.kind = 'missing')
                        ELSE r.submission_id = f.submission_id END
             ORDER BY f.city_code, f.county_code, f.kind, f.project_name""",
-        params={"d": d, "regions": list(regions)},
-    ).pl()
+        {"d": d, "regions": list(regions)},
+    )
 
 
 def by_region(findings: pl.DataFrame) -> pl.DataFrame:

@@ -8,6 +8,7 @@ import polars as pl
 
 from pipelines.ingest import vparse as vp
 from pipelines.vocab.findings import Finding
+from pipelines.vocab.query import query_frame
 
 
 def resolve_identity(
@@ -44,11 +45,12 @@ def _known_projects(con: duckdb.DuckDBPyConnection, rows: pl.DataFrame) -> pl.Da
     con.register("_identity_keys", rows.select("city_code", "code"))
     try:
         # rowid order = insertion order: "last wins" below picks the latest-inserted duplicate.
-        return con.sql(
+        return query_frame(
+            con,
             "SELECT project_id, project_code, city_code, name_norm, tier FROM projects "
             "WHERE city_code IN (SELECT DISTINCT city_code FROM _identity_keys) "
             "   OR project_code IN (SELECT DISTINCT code FROM _identity_keys) ORDER BY rowid"
-        ).pl()
+        )
     finally:
         con.unregister("_identity_keys")
 

@@ -29,6 +29,7 @@ import polars as pl
 
 from pipelines import auth
 from pipelines.vocab.findings import Finding, SubmissionRefused
+from pipelines.vocab.query import query_frame
 from pipelines.vocab.reference import region_by_code
 from pipelines.warehouse import loop_tables
 from pipelines.warehouse.connection import first, set_meta
@@ -182,15 +183,16 @@ def listing(con: duckdb.DuckDBPyConnection, *, status: str | None = None, city_c
     """Submissions kept for review, newest first (no rows of the files themselves)."""
     if not loop_tables.has(con, "pending_submissions"):
         return pl.DataFrame(schema=_LIST_SCHEMA)
-    return con.sql(
+    return query_frame(
+        con,
         """SELECT pending_id, status, unit_code, city_code, file_name, kind, layout, rows, report_date,
                   submitted_at, submitted_by, reviewed_at, reviewed_by, reason, submission_id FROM pending_submissions
             WHERE ($status IS NULL OR status = $status) AND ($cities IS NULL OR list_contains($cities, city_code))
               AND ($who IS NULL OR submitted_by = $who)
             ORDER BY pending_id DESC LIMIT $limit""",
-        params={"status": status, "cities": None if city_codes is None else list(city_codes), "who": submitted_by,
+        {"status": status, "cities": None if city_codes is None else list(city_codes), "who": submitted_by,
                 "limit": limit},
-    ).pl()
+    )
 
 
 def awaiting(con: duckdb.DuckDBPyConnection, reviewer: auth.User) -> pl.DataFrame:

@@ -15,6 +15,7 @@ import duckdb
 import polars as pl
 
 from pipelines import auth
+from pipelines.vocab.query import query_frame
 from pipelines.vocab.reference import region_by_code
 from pipelines.warehouse import loop_tables
 from pipelines.warehouse.review import city_of
@@ -135,7 +136,8 @@ def orders(con: duckdb.DuckDBPyConnection, today: date, *, city_codes: tuple[str
     (办理中 / 逾期 / 已回复 / 已办结); limited to cities or units when given."""
     if not loop_tables.has(con, "supervision_orders"):
         return pl.DataFrame(schema=_SCHEMA)
-    return con.sql(
+    return query_frame(
+        con,
         """SELECT order_id, unit_code, city_code, source, text, deadline, project_names, status, issued_by,
                   issued_at, reply, replied_by, replied_at, returned_reason, returns, closed_by, closed_at,
                   status = '办理中' AND deadline < $today AS overdue,
@@ -144,9 +146,9 @@ def orders(con: duckdb.DuckDBPyConnection, today: date, *, city_codes: tuple[str
            WHERE ($cities IS NULL OR list_contains($cities, city_code))
              AND ($units IS NULL OR list_contains($units, unit_code))
            ORDER BY order_id DESC""",
-        params={"today": today, "cities": None if city_codes is None else list(city_codes),
+        {"today": today, "cities": None if city_codes is None else list(city_codes),
                 "units": None if unit_codes is None else list(unit_codes)},
-    ).pl()
+    )
 
 
 def counts_by_region(frame: pl.DataFrame) -> pl.DataFrame:
