@@ -27,6 +27,7 @@ import sqlglot
 
 from pipelines.metrics.flags import CELLS_FORMULA
 from pipelines.vocab.states import STATES_VIEW_DDL
+from pipelines.warehouse.connection import path_literal
 from pipelines.warehouse.province_export import TABLES, ExportError, read_schema
 
 # DuckDB's names for the types a schema file records, as Hive partition types.
@@ -145,14 +146,20 @@ def connect(rollup: Rollup) -> duckdb.DuckDBPyConnection:
     for table in rollup.tables:
         files = rollup.files(table)
         cols = rollup.columns(table)
+        names = ", ".join(n for n, _ in cols)  # names and types checked in Rollup.of (_check_tables)
         if files:
-            # names and types checked in Rollup.of (_check_tables); the files are bound
-            names = ", ".join(n for n, _ in cols)
-            query = f"SELECT {names} FROM read_parquet($files, hive_partitioning = true, hive_types = $types)"  # noqa: S608
-            rel = con.sql(query, params={"files": files, "types": rollup.hive_types(table)})
-        else:  # no rows in any province: an empty relation of the same columns
-            rel = con.sql("SELECT " + ", ".join(f"NULL::{t} AS {n}" for n, t in cols) + " WHERE false")
-        rel.create_view(table)
+            # A view over the files, read at each query. Not con.sql(…, params=…).create_view(): DuckDB
+            # 1.5 runs a relation with bound parameters at once and keeps its rows, so every province's
+            # export would be read into memory on opening. A view takes no parameters: the file paths
+            # go in as quoted literals (path_literal: the export directories the user named, whose
+            # file names the export wrote), the partition types from the checked schema.
+            listed = ", ".join(path_literal(f) for f in files)
+            types = ", ".join(f"{k}: '{t}'" for k, t in rollup.hive_types(table).items())
+            source = f"read_parquet([{listed}], hive_partitioning = true, hive_types = {{{types}}})"
+            con.execute(f"CREATE VIEW {table} AS SELECT {names} FROM {source}")  # noqa: S608
+        else:  # no rows in any province: an empty view of the same columns
+            empty = ", ".join(f"NULL::{t} AS {n}" for n, t in cols)
+            con.execute(f"CREATE VIEW {table} AS SELECT {empty} WHERE false")
     for name, select in derived_views():
         con.execute(f"CREATE VIEW {name} AS {select}")
     gaps = con.execute(_CELLS_GAPS_SQL).fetchall()[0][0]
