@@ -659,6 +659,12 @@ def table(results: dict) -> str:
     return head + "\n".join("| " + " | ".join(r) + " |" for r in rows)
 
 
+def _save(results: dict) -> None:
+    """bench/out/latest.json, written after every part: a stopped run keeps the parts it finished."""
+    OUT.mkdir(exist_ok=True)
+    (OUT / "latest.json").write_text(json.dumps(results, indent=2, default=str), encoding="utf-8")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--scale", choices=["province", "national", "both"], default="both")
@@ -686,46 +692,57 @@ def main() -> None:
     if "pages" in only:
         log(f"page views at {big_name} scale …")
         results["pages"] = {"scale": big_name, **bench_pages(big, args.repeat, with_peer=True)}
+        _save(results)
     if "ingest" in only:
         log("ingest …")
         results["ingest"] = bench_ingest(province_db, args.ingest_repeat)
+        _save(results)
     if "ingest-backdated" in only:
         log("ingest, backdated …")
         # at most three
         results["ingest_backdated"] = bench_ingest(province_db, min(args.ingest_repeat, 3), "backdated")
+        _save(results)
     if "correction" in only:
         log(f"correction of week 13 at {big_name} scale …")
         results["correction"] = {"scale": f"{big_name} DB", **bench_correction(big, min(args.ingest_repeat, 3))}
+        _save(results)
     if "apptest" in only:
         log("AppTest rerun …")
         results["apptest"] = bench_apptest(province_db, args.repeat)
+        _save(results)
     if "pdf" in only:
         log("PDF briefing …")
         results["pdf"] = bench_pdf(province_db, max(3, args.repeat // 2))
+        _save(results)
     if "brief" in only:
         log("kaigong brief from the command line …")
         results["brief"] = bench_brief(province_db, 3)
+        _save(results)
     if "browser" in only:
         for name, db in (("province", province_db), ("national", national_db)):
             if db is None:
                 continue
             log(f"browser: page switches and filter changes at {name} scale …")
             results[f"browser_{name}"] = bench_browser(db, rounds=2)
+            _save(results)
     if "sessions" in only:
         log(f"browser: {args.sessions} sessions at once at province scale …")
         results["sessions"] = bench_sessions(province_db, args.sessions)
+        _save(results)
     if "lake" in only:
         log(f"page view on a DuckLake store at {big_name} scale …")
         results["lake"] = bench_lake(big, big_name, args.repeat)
+        _save(results)
     if "rollup" in only:
         log(f"national roll-up over the {big_name} DB's export, on DuckDB and on Spark …")
         results["rollup"] = bench_rollup(big, big_name, max(3, args.repeat // 2))
+        _save(results)
     if "memory" in only:
         log(f"peak memory at {big_name} scale …")
         results["memory"] = {"scale": big_name, **bench_memory(big)}
+        _save(results)
     results["wall_s"] = time.perf_counter() - started
-    OUT.mkdir(exist_ok=True)
-    (OUT / "latest.json").write_text(json.dumps(results, indent=2, default=str), encoding="utf-8")
+    _save(results)
     print(f"Kaigong benchmark — {results['machine']}; as of {AS_OF}; medians of "
           f"{args.repeat} page views / {args.ingest_repeat} ingests")
     print(table(results))
