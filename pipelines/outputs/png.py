@@ -150,7 +150,9 @@ class _Browser:
     async def _open(self, bound: float) -> None:
         import kaleido
 
-        self.kaleido = kaleido.Kaleido(path=self.path, timeout=bound)
+        # mathjax=False: no chart of ours has LaTeX, and kaleido's default loads MathJax from a CDN into
+        # every page it opens (~1 s of the browser's start here; an intranet without it waits longer).
+        self.kaleido = kaleido.Kaleido(path=self.path, timeout=bound, mathjax=False)
         await self.kaleido.open()
 
     def wait(self, coro: Coroutine[Any, Any, Any], bound: float, late: str) -> Any:
