@@ -27,7 +27,7 @@ import sqlglot
 
 from pipelines.metrics.flags import CELLS_FORMULA
 from pipelines.vocab.states import STATES_VIEW_DDL
-from pipelines.warehouse.connection import path_literal
+from pipelines.warehouse.connection import READ_SETTINGS, path_literal
 from pipelines.warehouse.province_export import TABLES, ExportError, read_schema
 
 # DuckDB's names for the types a schema file records, as Hive partition types.
@@ -142,7 +142,7 @@ def derived_views() -> list[tuple[str, str]]:
 
 def connect(rollup: Rollup) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB with the roll-up's tables as views, for the metrics functions."""
-    con = duckdb.connect(":memory:")
+    con = duckdb.connect(":memory:", config=dict(READ_SETTINGS))
     for table in rollup.tables:
         files = rollup.files(table)
         cols = rollup.columns(table)
