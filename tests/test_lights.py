@@ -195,3 +195,27 @@ def test_every_threshold_is_set_by_the_deployment_through_the_environment(monkey
     monkeypatch.setenv("KAIGONG_LIGHT_RED_BELOW", "三十")
     with pytest.raises(ValueError, match="KAIGONG_LIGHT_RED_BELOW 的值「三十」不是数字"):
         Thresholds()
+
+
+def test_lit_list_equals_the_lights_date_by_date_on_the_demo_year(demo_db) -> None:
+    """The list reads the history of the lit projects only: the same since / before as every
+    project's lights taken at each report date of the year (the demo's 1,240 projects, one city)."""
+    from pipelines import metrics
+
+    wh = Warehouse(demo_db)
+    d = date(2020, 9, 25)
+    with wh.read() as con:
+        f = Filters(cities=("140100",))
+        got = lights.lit_list(con, d, filters=f)
+        dates = [x for x in metrics.report_dates(con, 2020) if x <= d]
+        by_date = {x: dict(lights.project_lights(con, x, filters=f).select("project_id", "light").iter_rows())
+                   for x in dates}
+    assert dates[-1] == d and got.height > 10
+    for r in got.iter_rows(named=True):
+        pid, light = r["project_id"], r["light"]
+        assert by_date[d][pid] == light
+        seen = [x for x in dates if pid in by_date[x]]
+        others = [x for x in seen if x < d and by_date[x][pid] != light]
+        run = [x for x in seen if not others or x > max(others)]
+        assert r["light_since"] == min(run), pid
+        assert r["light_before"] == by_date[dates[-2]].get(pid), pid
