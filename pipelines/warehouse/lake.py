@@ -29,7 +29,7 @@ import duckdb
 import psycopg
 from psycopg import conninfo
 
-from pipelines.warehouse.connection import DISABLED_OPTIMIZERS, LOCK_WAIT_SECONDS, first
+from pipelines.warehouse.connection import LOCK_WAIT_SECONDS, first
 from pipelines.warehouse.store import Warehouse
 
 CATALOG_ENV = "KAIGONG_LAKE_CATALOG"
@@ -144,7 +144,7 @@ class _LakeInstance:
             # DuckLake 1.5.5 keeps wrong column statistics after an UPDATE (reports.state_to read as
             # all NULL): with statistics propagation `coalesce(state_to, …) > d` held for every row
             # and the states at a date came out ~4× too many. Off for the lake's instance.
-            con.execute(f"SET GLOBAL disabled_optimizers = '{','.join(('statistics_propagation', *DISABLED_OPTIMIZERS))}'")
+            con.execute("SET GLOBAL disabled_optimizers = 'statistics_propagation'")
             # LOAD and ATTACH take no parameters in DuckDB 1.5: the extension paths (the installed wheels),
             # the catalog DSN and the data path (the deployment's configuration) are quoted literals,
             # never user text.

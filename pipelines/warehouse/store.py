@@ -32,7 +32,6 @@ from pipelines.vocab import schema
 from pipelines.vocab.findings import Finding, SubmissionRefused
 from pipelines.warehouse import cells, changes, loop_tables
 from pipelines.warehouse.connection import (
-    READ_SETTINGS,
     READER,
     default_db_path,
     first,
@@ -143,7 +142,7 @@ class Warehouse:
             turn.close()
 
     def _connect(self, read_only: bool) -> duckdb.DuckDBPyConnection:
-        return while_locked(lambda: duckdb.connect(str(self.path), read_only=read_only, config=dict(READ_SETTINGS)))
+        return while_locked(lambda: duckdb.connect(str(self.path), read_only=read_only))
 
     @contextlib.contextmanager
     def read(self) -> Iterator[duckdb.DuckDBPyConnection]:
