@@ -34,5 +34,6 @@ else:
     caught_up = lp.lit.filter(lp.lit["light_change"] == "由红转黄").height
     if caught_up:
         st.caption(f"其中 {caught_up} 个项目由红灯转为黄灯（较上期有追赶）。")
-    widgets.table(lights.lit_shown(lp.lit), hide_index=True, key="lights_list")
+    widgets.long_table(lights.lit_shown(lp.lit), hide_index=True, key="lights_list", unit="个",
+                       file_name=f"红黄灯项目_{view.as_of}.csv")
 st.caption("注：" + "；".join(lights.formulas_zh()))

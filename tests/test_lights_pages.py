@@ -32,6 +32,20 @@ def test_lit_list_page(db_env):  # noqa: F811
     assert any("开工灯：" in c.value and "入统灯：" in c.value for c in at.caption)
 
 
+def test_a_long_lit_list_sends_its_first_rows_and_downloads_whole(db_env, monkeypatch):  # noqa: F811
+    """Nationally the list held ~47,000 projects (17 MB to the browser on every view): past
+    widgets.TABLE_ROWS it shows that many, says how many, and offers them all as CSV."""
+    from ui import widgets
+
+    monkeypatch.setattr(widgets, "TABLE_ROWS", 1)
+    at = run("pages/lights.py")
+    lit = table(at, "亮灯原因")
+    assert len(lit) == 1
+    assert "共 2 个，表中列出前 1 个；完整名单请下载 CSV。" in [c.value for c in at.caption]
+    [button] = [b for b in at.get("download_button") if b.key == "lights_list_csv"]
+    assert button.proto.label == "下载完整名单（CSV）"
+
+
 def test_lit_list_on_the_earlier_week_says_why(db_env):  # noqa: F811
     at = run("pages/lights.py", date="2020-03-06")
     rows = {r["项目名称"]: r for r in table(at, "亮灯原因").to_dict("records")}
