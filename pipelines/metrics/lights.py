@@ -255,7 +255,8 @@ def lit_list(con: duckdb.DuckDBPyConnection, as_of: date, *, year: int | None = 
     since = (runs.join(breaks, on="project_id", how="left")
              .filter(pl.col("last_other").is_null() | (pl.col("report_date") > pl.col("last_other")))
              .group_by("project_id").agg(pl.col("report_date").min().alias("light_since")))
-    was = hist.filter(pl.col("report_date") == prev).select("project_id", pl.col("light").alias("light_before"))
+    at_prev = hist.filter(pl.col("report_date") == prev) if prev is not None else hist  # none: hist is empty
+    was = at_prev.select("project_id", pl.col("light").alias("light_before"))
     frame = cur.join(since, on="project_id", how="left").join(was, on="project_id", how="left")
     frame = frame.with_columns(
         light_change=pl.struct("light_before", "light").map_elements(
