@@ -197,6 +197,7 @@ def correction_xlsx(db: Path, rows: int = 300) -> Path:
 
     from pipelines import demo
     from pipelines.demo.flat import WEEKLY_FIELDS
+    from pipelines.vocab.query import query_frame
 
     path = bdata.CACHE / f"correction_{rows}_{CORRECTION_DATE:%Y%m%d}.xlsx"
     if path.exists():
@@ -206,7 +207,7 @@ def correction_xlsx(db: Path, rows: int = 300) -> Path:
         cols = ", ".join(WEEKLY_FIELDS)  # schema names
         sql = f"SELECT {cols} FROM reports WHERE report_date = $d AND city_code = "  # noqa: S608
         sql += "(SELECT min(city_code) FROM reports WHERE report_date = $d) ORDER BY project_id LIMIT $n"
-        frame = con.sql(sql, params={"d": CORRECTION_DATE, "n": rows}).pl()
+        frame = query_frame(con, sql, {"d": CORRECTION_DATE, "n": rows})
     finally:
         con.close()
     assert frame.height == rows, frame.height

@@ -286,5 +286,5 @@ def log(con: duckdb.DuckDBPyConnection, limit: int = 200) -> Any:
 
     if not loop_tables.has(con, "notices"):
         return pl.DataFrame()
-    return query_frame(con, "SELECT notice_id, kind, unit_code, subject, created_at, status, attempts, sent_at, sent_via, "
-                       "last_error FROM notices ORDER BY notice_id DESC LIMIT $n", {"n": limit})
+    return query_frame(con, "SELECT notice_id, kind, unit_code, subject, created_at, status, attempts, sent_at, "
+                       "sent_via, last_error FROM notices ORDER BY notice_id DESC LIMIT $n", {"n": limit})

@@ -36,8 +36,7 @@ def first(cursor: duckdb.DuckDBPyConnection) -> tuple | None:
 # it (bench/.cache/national.duckdb, 2026-12-04). The writer keeps it: a correction's few projects make
 # a narrow range that spares most of the scans (a 300-project correction nationally: 42 s with it,
 # 66 s without), and so does the lake's instance, which also writes.
-DISABLED_OPTIMIZERS = ("join_filter_pushdown",)
-READ_SETTINGS: dict[str, str] = {"disabled_optimizers": ",".join(DISABLED_OPTIMIZERS)}
+READ_SETTINGS: dict[str, str] = {"disabled_optimizers": "join_filter_pushdown"}
 READER_RECYCLE_BYTES = 128 * 2**20
 
 

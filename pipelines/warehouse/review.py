@@ -191,7 +191,7 @@ def listing(con: duckdb.DuckDBPyConnection, *, status: str | None = None, city_c
               AND ($who IS NULL OR submitted_by = $who)
             ORDER BY pending_id DESC LIMIT $limit""",
         {"status": status, "cities": None if city_codes is None else list(city_codes), "who": submitted_by,
-                "limit": limit},
+         "limit": limit},
     )
 
 
