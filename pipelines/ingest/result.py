@@ -12,6 +12,31 @@ from pipelines.vocab.findings import Finding, Level
 
 
 @dataclass
+class ColumnReading:
+    """How one column of the file was read: the field it went to (None: left unread) and why."""
+
+    column: str  # as the file heads it (a two-row header as 「上 / 下」)
+    field: str | None  # a staged field name (vocab.schema), or None when the column was not read
+    how: str  # 表头 (by its header), 取值 (inferred from its values), 记忆 (a confirmed layout), or why not read
+
+
+@dataclass
+class Reading:
+    """What the reader inferred, for the preview and `kaigong ingest` to say before anything is loaded.
+
+    A clerk must see in ten seconds that the file was read as they meant: each column's field, the stage
+    column, the report date and the frequency with where each came from, and how the rows were taken."""
+
+    columns: list[ColumnReading] = field(default_factory=list)
+    stage_column: str | None = None  # the column read as 建设状态 (None: none found)
+    stage_note: str = ""  # why that column (or why none), in Chinese
+    report_date_source: str = ""  # e.g. 「上传时指定」, 「标题「…截至5月底」」, 「文件名」
+    frequency_source: str = ""  # e.g. 「上传时指定」, 「标题含“月报”」, 「报告期为月末（非周五）」
+    rows: dict[str, int] = field(default_factory=dict)  # 项目 / 小计合计 / 说明 / 区县标题 … → count
+    inferred: list[str] = field(default_factory=list)  # readings taken from values, to confirm before 导入
+
+
+@dataclass
 class ReadResult:
     """What one file holds: a staged (or targets) frame, the layout recognised, and findings."""
 
@@ -25,6 +50,7 @@ class ReadResult:
     present_fields: list[str] = field(default_factory=list)
     errors: list[Finding] = field(default_factory=list)
     warnings: list[Finding] = field(default_factory=list)
+    reading: Reading = field(default_factory=Reading)
 
     @property
     def ok(self) -> bool:
