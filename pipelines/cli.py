@@ -523,11 +523,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     from pipelines.warehouse.connection import StoreTooNew
+    from pipelines.warehouse.lake import LakeUnavailable
 
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args))
     except StoreTooNew as exc:  # a database written by a newer DuckDB: say how to move it, change nothing
+        print(f"错误：{exc}", file=sys.stderr)
+        return 2
+    except LakeUnavailable as exc:  # KAIGONG_STORE=lake: not installed, not configured, or not reachable
         print(f"错误：{exc}", file=sys.stderr)
         return 2
 

@@ -56,7 +56,13 @@ def prepare_database(target: Path | Warehouse, say: Callable[[str], None] = _say
 
 
 def main(argv: list[str] | None = None) -> int:
-    prepare_database(open_warehouse())
+    from pipelines.warehouse.lake import LakeUnavailable
+
+    try:
+        prepare_database(open_warehouse())
+    except LakeUnavailable as exc:  # KAIGONG_STORE=lake: the extras not installed, or the lake not configured
+        print(f"[开工] 无法启动：{exc}", file=sys.stderr, flush=True)
+        return 2
     PagesManager.uses_pages_directory = False  # app.py routes with st.navigation (ui/nav.py)
     sys.argv = ["streamlit", "run", str(APP), *(sys.argv[1:] if argv is None else argv)]
     return cli.main()

@@ -178,7 +178,7 @@ def _java_ok() -> None:
     java = shutil.which("java", path=os.path.join(os.environ.get("JAVA_HOME", ""), "bin") + os.pathsep
                         + os.environ.get("PATH", ""))
     if java is None:
-        raise SparkUnavailable("未找到 Java（Spark 需要 Java 17）：请先运行 make sysdeps 安装 openjdk-17-jre-headless")
+        raise SparkUnavailable("未找到 Java（Spark 需要 Java 17）：请以 root 在项目目录运行 make scale（安装 default-jre-headless）")
     try:
         subprocess.run([java, "-version"], capture_output=True, timeout=JAVA_CHECK_SECONDS, check=True)
     except subprocess.TimeoutExpired:
@@ -204,11 +204,14 @@ def _children() -> set[int]:
 def start_session(timeout: float = START_SECONDS, *, cores: int = 2) -> Any:
     """A local SparkSession (127.0.0.1, no UI, few shuffle partitions), or SparkUnavailable when
     Java is missing or the session has not started within timeout seconds."""
+    import importlib.util
+
+    if importlib.util.find_spec("pyspark") is None:  # the spark extra (make scale), not in make run's set
+        raise SparkUnavailable("未安装 pyspark（Spark 汇总为可选组件）：请在项目目录运行 make scale"
+                               "（或 .venv/bin/pip install --no-deps --require-hashes -r requirements/scale.lock），"
+                               "或不加 --engine spark 用 DuckDB 汇总")
     _java_ok()
-    try:
-        from pyspark.sql import SparkSession
-    except ImportError:
-        raise SparkUnavailable("未安装 pyspark：请运行 make setup") from None
+    from pyspark.sql import SparkSession
     before = _children()
     box: dict[str, Any] = {}
 

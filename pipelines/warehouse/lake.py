@@ -26,8 +26,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
-import psycopg
-from psycopg import conninfo
+
+try:  # the scale-out extras (make scale); a dashboard set up by make run alone has none of them
+    import psycopg
+    from psycopg import conninfo
+except ImportError:
+    psycopg = None  # type: ignore[assignment]
 
 from pipelines.warehouse.connection import LOCK_WAIT_SECONDS, first
 from pipelines.warehouse.store import Warehouse
@@ -44,6 +48,24 @@ class LakeUnavailable(RuntimeError):
     """The lake's catalog cannot be reached, or a writer's lock was not had in time (message in Chinese)."""
 
 
+MISSING_EXTRAS = (
+    "湖仓模式（KAIGONG_STORE=lake）所需的组件未安装（{missing}）：请在项目目录运行 make scale"
+    "（或 .venv/bin/pip install --no-deps --require-hashes -r requirements/scale.lock）")
+
+
+def check_extras() -> None:
+    """The lake's Python parts are installed, or LakeUnavailable saying what to install (no import is tried
+    beyond finding the modules: this answers at once)."""
+    import importlib.util
+
+    missing = [dist for module, dist in (("psycopg", "psycopg"),
+                                         ("duckdb_extension_ducklake", "duckdb-extension-ducklake"),
+                                         ("duckdb_extension_postgres_scanner", "duckdb-extension-postgres-scanner"))
+               if (psycopg is None if module == "psycopg" else importlib.util.find_spec(module) is None)]
+    if missing:
+        raise LakeUnavailable(MISSING_EXTRAS.format(missing="、".join(missing)))
+
+
 @dataclass(frozen=True)
 class LakeConfig:
     catalog: str  # libpq DSN of the PostgreSQL catalog database
@@ -51,6 +73,7 @@ class LakeConfig:
 
     @classmethod
     def from_env(cls) -> LakeConfig:
+        check_extras()
         catalog = (os.environ.get(CATALOG_ENV) or "").strip()
         data = (os.environ.get(DATA_ENV) or "").strip()
         if not catalog or not data:
@@ -109,7 +132,7 @@ def _extension(module: str, name: str) -> str:
     pkg = importlib.import_module(module)
     path = Path(pkg.__file__ or "").parent / "extensions" / f"v{duckdb.__version__}" / f"{name}.duckdb_extension"
     if not path.is_file():
-        raise LakeUnavailable(f"未找到 DuckDB {duckdb.__version__} 的 {name} 扩展（{path}）：请运行 make setup")
+        raise LakeUnavailable(f"未找到 DuckDB {duckdb.__version__} 的 {name} 扩展（{path}）：请在项目目录运行 make scale")
     return str(path)
 
 
