@@ -165,7 +165,7 @@ def _items(by: str | None, dates: list[date], rows: list[tuple]) -> dict[date, l
         seen = {r[0] for r in rows}
         rows += [(d, "全部", None, 0, 0.0, 0.0, 0.0) + (0,) * (len(CELL_SUMS) - 4) for d in per_date if d not in seen]
     for r in rows:
-        (d, key, code, projects, total, plan, ytd, due, started, overdue, completed, planned_c,
+        (d, key, code, projects, total, plan, ytd, due, started, overdue, completed, planned_c, as_planned,
          stats_due, stats_reg, reporting_base, reported) = r
         if by is None and projects == 0:
             key = "全部"
@@ -188,7 +188,8 @@ def _items(by: str | None, dates: list[date], rows: list[tuple]) -> dict[date, l
             overdue=overdue,
             completed=completed,
             planned_completions=planned_c,
-            completion_count_rate=_ratio(completed, planned_c),
+            completed_as_planned=as_planned,  # of planned_completions, so the rate is at most 1
+            completion_count_rate=_ratio(as_planned, planned_c),
             stats_due=stats_due,
             stats_registered=stats_reg,
             stats_rate=_ratio(stats_reg, stats_due),
