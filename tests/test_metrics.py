@@ -197,7 +197,7 @@ def test_json_rows_follow_the_contract(wh):
     load_rows(wh, date(2020, 3, 13), [proj("A项目", stage="在建", annual_plan=3.0, ytd_completed=1.0)])
     with wh.read() as con:
         rows = metrics.to_json_rows(metrics.figures(con, date(2020, 3, 13), by="city"))
-    assert list(rows[0]) == ["group", "group_code", *metrics.FIGURE_KEYS]
+    assert list(rows[0]) == ["group", "group_code", *metrics.FIGURE_KEYS, *metrics.YOY_KEYS]
     assert rows[0]["completion_rate"] == 0.333333
     assert rows[0]["group"] == "太原市" and rows[0]["group_code"] == "140100"
 
