@@ -69,7 +69,7 @@ def filters_from_args(args: argparse.Namespace) -> metrics.Filters:
     )
 
 
-_MONEY_KEYS = ("total_investment", "annual_plan", "ytd_completed")  # stored in 万元, printed in 亿元
+_MONEY_KEYS = ("total_investment", "annual_plan", "ytd_completed", "ytd_completed_prev")  # 万元, printed in 亿元
 
 
 def _fmt(key: str, value: Any) -> str:
@@ -85,11 +85,9 @@ def _fmt(key: str, value: Any) -> str:
 
 
 def print_table(items: list[dict[str, Any]], out: Any = sys.stdout) -> None:
-    keys = ["group", *metrics.FIGURE_KEYS]
-    head = ["分组"] + [
-        metrics.FIGURE_ZH[k] + ("(亿元)" if k in _MONEY_KEYS else "")
-        for k in metrics.FIGURE_KEYS
-    ]
+    shown = [*metrics.FIGURE_KEYS, *(k for k in metrics.YOY_KEYS if items and k in items[0])]
+    keys = ["group", *shown]
+    head = ["分组"] + [metrics.FIGURE_ZH[k] + ("(亿元)" if k in _MONEY_KEYS else "") for k in shown]
     rows = [[str(it["group"])] + [_fmt(k, it[k]) for k in keys[1:]] for it in items]
     print("\t".join(head), file=out)
     for r in rows:

@@ -126,16 +126,18 @@ def test_stored_cells_by_hand_after_loads_resubmissions_and_corrections(wh):
     with wh.read() as con:
         got = cells(con, D1)
         periods = stored_periods(con, 2020)
-    # A and B share a cell; the weekly period ending 03-06 starts 02-29, nothing before it
+    # A and B share a cell; the weekly period ending 03-06 starts 02-29, nothing before it. B is 在建
+    # with no (re)start date and nothing saying otherwise: continuing, so due and started
     assert periods == {D1: date(2020, 2, 29)}
     assert got == {
         A_CELL: zero(projects=2, total_investment=12000.0, annual_plan=11000.0, ytd_completed=150.0, due=2,
-                     started=1, overdue=1, stats_due=1, stats_registered=1, reported=2, reporting_base=2),
+                     started=2, overdue=0, stats_due=2, stats_registered=1, reported=2, reporting_base=2),
         C_CELL: zero(projects=1, total_investment=100000.0, annual_plan=0.0, ytd_completed=0.0, reported=1,
                      reporting_base=1),
     }
 
-    # A corrected 03-06 file that states only B's stage and ytd: B moves to a 竣工 cell
+    # A corrected 03-06 file that states only B's stage and ytd: B moves to a 竣工 cell (completed, so
+    # started and due)
     load_rows(wh, D1, [proj("B项目", stage="竣工", ytd_completed=80.0)], file_name="更正.csv",
               present=("stage", "ytd_completed"))
     with wh.read() as con:
@@ -145,7 +147,7 @@ def test_stored_cells_by_hand_after_loads_resubmissions_and_corrections(wh):
         A_CELL: zero(projects=1, total_investment=9000.0, annual_plan=10000.0, ytd_completed=100.0, due=1,
                      started=1, stats_due=1, stats_registered=1, reported=1, reporting_base=1),
         b_cell: zero(projects=1, total_investment=3000.0, annual_plan=1000.0, ytd_completed=80.0,
-                     completed=1, reported=1, reporting_base=1),
+                     completed=1, due=1, started=1, stats_due=1, reported=1, reporting_base=1),
         C_CELL: zero(projects=1, total_investment=100000.0, annual_plan=0.0, ytd_completed=0.0, reported=1,
                      reporting_base=1),
     }
@@ -156,7 +158,7 @@ def test_stored_cells_by_hand_after_loads_resubmissions_and_corrections(wh):
         t = metrics.total(con, D2)
         assert At.of(con, D2, None, None, NO_FILTERS).stored
         assert cells(con, D2)[b_cell] == zero(projects=1, total_investment=3000.0, annual_plan=1000.0,
-                                              ytd_completed=80.0, completed=1)
+                                              ytd_completed=80.0, completed=1, due=1, started=1, stats_due=1)
     assert (t["projects"], t["ytd_completed"], t["reported"], t["reporting_rate"]) == (3, 380.0, 1, 0.5)
 
     # Correct the earlier date once more: C becomes 前期 with a larger total; 03-13 carries it
@@ -369,7 +371,7 @@ def test_cells_of_an_earlier_formula_are_not_read_and_upgrade_rebuilds_them(wh):
     with wh.read() as con:
         stale = con.execute("SELECT sum(due), sum(started), sum(reporting_base) FROM figure_cells_coarse "
                             "WHERE as_of = $d", {"d": EARLY_D2}).fetchall()
-        assert stale == [(3, 2, 5)]  # the doctored cells: due and started one more, the base with R
+        assert stale == [(7, 6, 5)]  # the doctored cells: due and started one more, the base with R
         assert not stored_cells.cells_current(con)
         assert stored_periods(con, 2020) is None
         assert not At.of(con, EARLY_D2, None, None, NO_FILTERS).stored
@@ -387,7 +389,7 @@ def test_cells_of_an_earlier_formula_are_not_read_and_upgrade_rebuilds_them(wh):
                                              "WHERE table_name = 'figure_cells_coarse'").fetchall()}
         assert "reported_active" not in columns and {"reported", "reporting_base"} <= columns
         assert con.execute("SELECT sum(due), sum(started), sum(reporting_base) FROM figure_cells_coarse "
-                           "WHERE as_of = $d", {"d": EARLY_D2}).fetchall() == [(2, 1, 4)]
+                           "WHERE as_of = $d", {"d": EARLY_D2}).fetchall() == [(6, 5, 4)]
         assert_figures(metrics.total(con, EARLY_D2), EARLY_AT_D2)
         assert_figures(metrics.trend(con, EARLY_D2).to_dicts()[-1], EARLY_AT_D2)
     version = wh.data_version()

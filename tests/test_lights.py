@@ -32,7 +32,9 @@ def rows(d: date) -> list[dict[str, Any]]:
         _p("P1开工满3个月", TY, XD, "市级千项", stage="新开工", planned_start_date=date(2020, 1, 1), **start),
         _p("P2开工差1天满3个月", TY, XD, "市级千项", stage="新开工", planned_start_date=date(2020, 1, 2), **start),
         _p("P3未到计划开工", TY, XD, "市级千项", stage="新开工", planned_start_date=date(2020, 5, 1), **start),
-        _p("P4续建未复工", TY, XD, "市级千项", stage="在建", **start),
+        # 尚未复工 (the row's word: start_stated false); with nothing saying so, a continuing project
+        # with no date has started (green: tests/test_contract_figures.py)
+        _p("P4续建未复工", TY, XD, "市级千项", stage="在建", start_stated=False, **start),
         _p("P5储备", TY, XD, "市级千项", stage="储备", planned_start_date=date(2020, 1, 1), **start),
         _p("S1未入统", XZ, XF, "省级双百·新兴", actual_start_date=date(2020, 1, 31), stats_registered=False, **stats),
         _p("S2已入统", XZ, XF, "省级双百·新兴", actual_start_date=date(2020, 1, 31), stats_registered=True, **stats),

@@ -59,13 +59,15 @@ def test_figures_by_hand(wh):
     assert t["ytd_completed"] == 3200.0
     assert t["completion_rate"] == pytest.approx(3200 / 16400)
     assert t["schedule_gap"] == pytest.approx((3200 / 16400 - 91 / 366) * 100)
-    # due: A (continuing), B (planned 3-01); not E: 竣工, not continuing, no planned (re)start date
-    # (the contract's due is by the planned date only)
-    assert (t["due"], t["started"], t["overdue"]) == (2, 1, 1)
-    assert t["start_rate"] == pytest.approx(1 / 2)
-    assert (t["completed"], t["planned_completions"]) == (1, 1)
-    # stats: started (so due) with total >= 500: A (20000, registered)
-    assert (t["stats_due"], t["stats_registered"], t["stats_rate"]) == (1, 1, 1.0)
+    # due: A (continuing), B (planned 3-01), E (竣工: a completed project has started, and a started
+    # project is due, though it has no planned (re)start date; its 2019 start makes it continuing, too)
+    assert (t["due"], t["started"], t["overdue"]) == (3, 2, 1)
+    assert t["start_rate"] == pytest.approx(2 / 3)
+    # E: planned to complete in 2020, completed (竣工 reported 03-13): completed as planned
+    assert (t["completed"], t["planned_completions"], t["completed_as_planned"]) == (1, 1, 1)
+    assert t["completion_count_rate"] == 1.0
+    # stats: started (so due) with total >= 500: A (20000, registered), E (800, not)
+    assert (t["stats_due"], t["stats_registered"], t["stats_rate"]) == (2, 1, 0.5)
     # weekly period ending 3-31 is 3-25..3-31: nobody reported in it
     assert (t["reported"], t["reporting_rate"]) == (0, 0.0)
     assert [c["group"] for c in by_city] == ["太原市", "忻州市"]
@@ -195,7 +197,7 @@ def test_json_rows_follow_the_contract(wh):
     load_rows(wh, date(2020, 3, 13), [proj("A项目", stage="在建", annual_plan=3.0, ytd_completed=1.0)])
     with wh.read() as con:
         rows = metrics.to_json_rows(metrics.figures(con, date(2020, 3, 13), by="city"))
-    assert list(rows[0]) == ["group", "group_code", *metrics.FIGURE_KEYS]
+    assert list(rows[0]) == ["group", "group_code", *metrics.FIGURE_KEYS, *metrics.YOY_KEYS]
     assert rows[0]["completion_rate"] == 0.333333
     assert rows[0]["group"] == "太原市" and rows[0]["group_code"] == "140100"
 
@@ -271,7 +273,7 @@ EARLY_D1, EARLY_D2 = date(2020, 3, 6), date(2020, 3, 13)
 
 def load_early_starters_and_late_completions(wh) -> None:
     """Two weeks (periods 02-29..03-06 and 03-07..03-13). 太原: P starts early (actual 03-10,
-    planned 05-01), Q has no planned date and started 03-02 (not due: no planned date), V is overdue (planned 03-01).
+    planned 05-01), Q has no planned date and started 03-02 (due: started), V is overdue (planned 03-01).
     忻州: R first reported on 03-13 as 竣工 on 2019-11-30, S reported 竣工 on 03-06 and again on
     03-13, T is 在建 (started 02-20, 入统) and does not report on 03-13."""
     load_rows(wh, EARLY_D1, [
@@ -294,37 +296,38 @@ def load_early_starters_and_late_completions(wh) -> None:
 
 
 # The figures at 03-13 by hand (period 03-07..03-13; old formulas in brackets):
-# due: T (在建), V (planned 03-01) = 2; not P, planned 05-01 although it started on 03-10
-#      [least(planned, actual) counted P and Q: 4]; not Q: no planned date, the contract's due is by it
-# started: T = 1 [3]; overdue: V = 1; start_rate 1/2
+# due: every project but none in 储备: T (在建), V (planned 03-01), P and Q (started: a project that has
+#      started by D is due, whatever its planned date [formula "4": by the planned date only, not P, not
+#      Q]), R and S (竣工: a completed project has started) = 6 [2]
+# started: P (03-10), Q (03-02), T (02-20), R and S (completed) = 5 [1]; overdue: V = 1; start_rate 5/6
 # completed: S (竣工 reported 03-06, in 2020) = 1; R's completion is in 2019
-# stats: started with total ≥ 500 万元: T = 1; 入统: T = 1
+# stats: started with total ≥ 500 万元: P, Q, R, S, T = 5 [T: 1]; 入统: T = 1
 # base: P, Q, T, V = 4; not S (竣工 in the snapshot before the period), not R (completed 2019-11-30,
 #      before 03-07) [the stage alone kept R: 5]
 # reported: of the base, P, Q, V = 3 (T did not report in the period; R and S reported but are not
 #      in the base) [every reporter: P, Q, R, S, V = 5, and 5 ÷ 4 = 125 %]
 # reporting_rate: 3 ÷ 4 = 0.75
 EARLY_AT_D2 = {
-    "projects": 6, "due": 2, "started": 1, "overdue": 1, "start_rate": 1 / 2, "completed": 1,
-    "planned_completions": 0, "completion_count_rate": None, "stats_due": 1, "stats_registered": 1,
-    "stats_rate": 1.0, "reporting_base": 4, "reported": 3, "reporting_rate": 0.75,
+    "projects": 6, "due": 6, "started": 5, "overdue": 1, "start_rate": 5 / 6, "completed": 1,
+    "planned_completions": 0, "completed_as_planned": 0, "completion_count_rate": None, "stats_due": 5,
+    "stats_registered": 1, "stats_rate": 1 / 5, "reporting_base": 4, "reported": 3, "reporting_rate": 0.75,
 }
-# by city at 03-13: 太原 P, Q, V: due V; started none; reported 3 of base 3.
-# 忻州 R, S, T: due T; started T; base T = 1, which did not report: 0 of 1 (R and S report, in
+# by city at 03-13: 太原 P, Q, V: due all 3; started P, Q; reported 3 of base 3.
+# 忻州 R, S, T: due and started all 3; base T = 1, which did not report: 0 of 1 (R and S report, in
 # neither count) [every reporter: 2 ÷ 1 = 200 %].
 EARLY_BY_CITY_AT_D2 = {
-    "太原市": {"projects": 3, "due": 1, "started": 0, "start_rate": 0.0, "reporting_base": 3, "reported": 3,
+    "太原市": {"projects": 3, "due": 3, "started": 2, "start_rate": 2 / 3, "reporting_base": 3, "reported": 3,
                "reporting_rate": 1.0},
-    "忻州市": {"projects": 3, "due": 1, "started": 1, "start_rate": 1.0, "reporting_base": 1, "reported": 0,
+    "忻州市": {"projects": 3, "due": 3, "started": 3, "start_rate": 1.0, "reporting_base": 1, "reported": 0,
                "reporting_rate": 0.0},
 }
-# 03-06 (period 02-29..03-06; no snapshot before it): P, S, T, V. due: T, V = 2 (P planned 05-01, no
-# actual); started T = 1; all 4 reported; base 4 (S became 竣工 on 03-06, inside the period) = 100 %.
-EARLY_AT_D1 = {"projects": 4, "due": 2, "started": 1, "overdue": 1, "completed": 1, "reporting_base": 4,
+# 03-06 (period 02-29..03-06; no snapshot before it): P, S, T, V. due: S (竣工), T, V = 3 (P planned
+# 05-01, no actual); started S, T = 2; all 4 reported; base 4 (S became 竣工 on 03-06, inside the period) = 100 %.
+EARLY_AT_D1 = {"projects": 4, "due": 3, "started": 2, "overdue": 1, "completed": 1, "reporting_base": 4,
                "reported": 4, "reporting_rate": 1.0}
-# 03-20, not a report date (period 03-14..03-20, states of 03-13): due 2, started 1; nobody reported;
+# 03-20, not a report date (period 03-14..03-20, states of 03-13): due 6, started 5; nobody reported;
 # base: the 03-13 snapshot's stages leave out R and S (竣工): P, Q, T, V = 4; 0 ÷ 4 = 0.
-EARLY_AT_0320 = {"projects": 6, "due": 2, "started": 1, "reporting_base": 4, "reported": 0, "reporting_rate": 0.0}
+EARLY_AT_0320 = {"projects": 6, "due": 6, "started": 5, "reporting_base": 4, "reported": 0, "reporting_rate": 0.0}
 
 
 def assert_figures(got: dict, want: dict) -> None:
@@ -357,11 +360,11 @@ def test_due_by_planned_date_and_reporting_rate_over_the_base_by_hand(wh):
     flags = {n: (s["is_due"], s["has_started"], s["is_started"], s["is_reported"], s["is_active_before_period"])
              for n, s in states.items()}
     assert flags == {
-        "P早开工": (False, True, False, True, True),
-        "Q无计划": (False, True, False, True, True),  # started, but not due: no planned date
+        "P早开工": (True, True, True, True, True),  # started before its planned date: due
+        "Q无计划": (True, True, True, True, True),  # started with no planned date: due
         "V逾期": (True, False, False, True, True),
-        "R去年竣工": (False, False, False, False, False),  # reported, but done before the period
-        "S上期竣工": (False, False, False, False, False),
+        "R去年竣工": (True, True, True, False, False),  # reported, but done before the period
+        "S上期竣工": (True, True, True, False, False),
         "T未报送": (True, True, True, False, True),
     }
     assert "已报送项目数 ÷ 应报送项目数（应报送：本期开始前尚未竣工（投产）的项目；已报送：其中本期有报送的项目）" in (

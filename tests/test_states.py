@@ -28,7 +28,9 @@ def _bit(name: str) -> int:
 
 
 # The loader's rule before the state ranges, kept here as the reference: every project copied into a
-# full state at every report date of the year, the report of that date merged onto the state before.
+# full state at every report date of the year, the report of that date merged onto the state before
+# (a blank never erases an actual start or completion reported earlier in the year: issue 25).
+_KEPT = ("actual_start_date", "completion_date")
 _FULL_STEP_SQL = f"""
 INSERT INTO full_states
 SELECT $year, $as_of, coalesce(n.project_id, p.project_id),
@@ -37,7 +39,8 @@ SELECT $year, $as_of, coalesce(n.project_id, p.project_id),
               IN {schema.DONE_STAGES_SQL}
          THEN CASE WHEN p.stage IN {schema.DONE_STAGES_SQL} THEN coalesce(p.done_date, $as_of) ELSE $as_of END
     END,
-    {", ".join(f"CASE WHEN n.project_id IS NOT NULL AND (n.present & {_bit(c)}) <> 0 THEN n.{c} ELSE p.{c} END"
+    {", ".join(f"CASE WHEN n.project_id IS NOT NULL AND (n.present & {_bit(c)}) <> 0"
+               f"{f' AND n.{c} IS NOT NULL' if c in _KEPT else ''} THEN n.{c} ELSE p.{c} END"
                for c in schema.FIELD_NAMES)}
 FROM (SELECT * FROM full_states WHERE year = $year AND as_of = $prev) p
 FULL OUTER JOIN (SELECT * FROM reports WHERE year = $year AND report_date = $as_of) n ON p.project_id = n.project_id

@@ -41,6 +41,7 @@ from pipelines.metrics.formulas import (
     FORMULA_ZH,
     LIGHT_ZH,
     RATE_KEYS,
+    YOY_KEYS,
     Thresholds,
     double_half,
     light,
@@ -54,7 +55,7 @@ from pipelines.vocab import schema  # pages read schema through metrics (metrics
 
 __all__ = [
     "CELLS_FORMULA", "CELL_DIMS", "CELL_SUMS", "COARSE_DIMS", "FIGURE_KEYS", "FIGURE_ZH", "FLAG_COLUMNS",
-    "FORMULA_ZH", "GROUPINGS", "LIGHT_ZH", "RATE_KEYS", "REGION_GROUPINGS", "STATE_COLUMNS", "Filters",
+    "FORMULA_ZH", "GROUPINGS", "LIGHT_ZH", "RATE_KEYS", "REGION_GROUPINGS", "STATE_COLUMNS", "YOY_KEYS", "Filters",
     "Thresholds", "View", "double_half", "dumps", "figures", "figures_by", "light", "period_start",
     "previous_report_date", "project_states", "report_dates", "schema", "targets_vs_actuals", "time_progress",
     "to_json_rows", "total", "trend", "years",

@@ -4,6 +4,7 @@ stored ones when they hold the date asked for, else the same cells computed from
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from datetime import date
 from typing import Any
@@ -20,9 +21,10 @@ from pipelines.metrics.flags import (
     FINE_ONLY,
     SUM_NAMES,
     cells_sql,
+    flags_sql,
     where_sql,
 )
-from pipelines.metrics.formulas import FIGURE_KEYS, period_start, time_progress
+from pipelines.metrics.formulas import FIGURE_KEYS, YOY_KEYS, period_start, time_progress
 from pipelines.metrics.view import Filters
 from pipelines.vocab import schema
 from pipelines.vocab.reference import region_by_code
@@ -124,7 +126,80 @@ def figures_by(
     """figures() for several groupings of the same S, in one query: {by: figures(by=by)}."""
     at = At.of(con, as_of, year, frequency, filters)
     out = figures_at(con, at.year, [at.day], [at.period_start], filters, tuple(bys), at.periods, stored=at.stored)
-    return {by: out[by][at.day] for by in bys}
+    result = {by: out[by][at.day] for by in bys}
+    _add_yoy(con, at, filters, tuple(dict.fromkeys(bys)), result)
+    return result
+
+
+# ---- 同比: the same date of the year before ----------------------------------------------------
+
+
+def same_day_last_year(d: date) -> date:
+    """The same month and day of the year before (28 February for 29 February)."""
+    return date(d.year - 1, d.month, 28 if (d.month, d.day) == (2, 29) else d.day)
+
+
+def _renamed(sql: str, params: dict[str, Any], prefix: str) -> tuple[str, dict[str, Any]]:
+    """The SQL and its bound values with every parameter renamed (prefix + name): two relations of
+    the same SQL at other values in one query."""
+    return (re.sub(r"\$([A-Za-z_]\w*)", lambda m: f"${prefix}{m.group(1)}", sql),
+            {prefix + k: v for k, v in params.items()})
+
+
+def _same_list_sql(by: str | None) -> str:
+    """Per group of the year's S: Σ ytd in Y and Σ ytd in Y−1 of the projects on both lists, and how many."""
+    name_expr, code_expr = GROUPINGS[by] if by is not None else ("'全部'", None)
+    # Expressions come from GROUPINGS (code constants), never from the caller's text.
+    return f"""
+WITH cur AS (SELECT project_id, {name_expr} AS k, {code_expr or 'NULL'} AS c, ytd_completed FROM ({{cur}})),
+prv AS (SELECT project_id, ytd_completed AS ytd_prev FROM ({{prv}}))
+SELECT k, c, sum(coalesce(ytd_completed, 0)), sum(coalesce(ytd_prev, 0)), count(*)
+FROM cur JOIN prv USING (project_id)
+GROUP BY k, c
+"""
+
+
+def _add_yoy(con: duckdb.DuckDBPyConnection, at: At, filters: Filters, bys: tuple[str | None, ...],
+             result: dict[str | None, list[dict[str, Any]]]) -> None:
+    """Add ytd_completed_prev, ytd_yoy and ytd_yoy_same (the contract's 同比) to each group's figures:
+    Y−1's S at the same month and day, under the same filters (each year's list: they differ), and the
+    projects on both lists (同口径: ytd of each in its own year), grouped as this year's figures."""
+    d0 = same_day_last_year(at.day)
+    y0 = d0.year
+    none = dict.fromkeys(YOY_KEYS)
+    snaps0 = [d for d in snapshot_dates(con, y0, stored_periods(con, y0)) if d <= d0]
+    if not snaps0:  # Y−1 has no report on or before that day
+        for items in result.values():
+            for it in items:
+                it.update(none)
+        return
+    at0 = At.of(con, d0, y0, None, filters)
+    prev = figures_at(con, y0, [at0.day], [at0.period_start], filters, bys, at0.periods, stored=at0.stored)
+    dates = Dates.of(at.year, [at.day], [at.period_start], snapshot_dates(con, at.year, at.periods))
+    dates0 = Dates.of(y0, [at0.day], [at0.period_start], snapshot_dates(con, y0, at0.periods))
+    cur_sql, cur_params = flags_sql(filters, with_prev=False, single=True)
+    prv_sql, prv_params = _renamed(cur_sql, {**dates0.params(with_prev=False), **_filter_params(filters)}, "p_")
+    for by in bys:
+        before = {(it["group"], it.get("group_code")): it["ytd_completed"] for it in prev[by][at0.day]}
+        sql = _same_list_sql(by).replace("{cur}", cur_sql).replace("{prv}", prv_sql)
+        same = {
+            (group_name(by, k) if by is not None else "全部", c if by in REGION_GROUPINGS else None): (now, then, n)
+            for k, c, now, then, n in con.execute(
+                sql, {**dates.params(with_prev=False), **cur_params, **prv_params}).fetchall()
+        }
+        for it in result[by]:
+            key = (it["group"], it.get("group_code"))
+            ytd_prev = float(before.get(key, 0.0) or 0.0)
+            now, then, n = same.get(key, (0.0, 0.0, 0))
+            it.update(
+                ytd_completed_prev=ytd_prev,
+                ytd_yoy=None if not ytd_prev else it["ytd_completed"] / ytd_prev - 1.0,
+                ytd_yoy_same=None if not n or not then else float(now) / float(then) - 1.0,
+            )
+
+
+def _filter_params(filters: Filters) -> dict[str, Any]:
+    return flags_sql(filters, with_prev=False, single=True)[1]
 
 
 def figures_at(
@@ -165,7 +240,7 @@ def _items(by: str | None, dates: list[date], rows: list[tuple]) -> dict[date, l
         seen = {r[0] for r in rows}
         rows += [(d, "全部", None, 0, 0.0, 0.0, 0.0) + (0,) * (len(CELL_SUMS) - 4) for d in per_date if d not in seen]
     for r in rows:
-        (d, key, code, projects, total, plan, ytd, due, started, overdue, completed, planned_c,
+        (d, key, code, projects, total, plan, ytd, due, started, overdue, completed, planned_c, as_planned,
          stats_due, stats_reg, reporting_base, reported) = r
         if by is None and projects == 0:
             key = "全部"
@@ -188,7 +263,8 @@ def _items(by: str | None, dates: list[date], rows: list[tuple]) -> dict[date, l
             overdue=overdue,
             completed=completed,
             planned_completions=planned_c,
-            completion_count_rate=_ratio(completed, planned_c),
+            completed_as_planned=as_planned,  # of planned_completions, so the rate is at most 1
+            completion_count_rate=_ratio(as_planned, planned_c),
             stats_due=stats_due,
             stats_registered=stats_reg,
             stats_rate=_ratio(stats_reg, stats_due),
@@ -260,7 +336,7 @@ def to_json_rows(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
         row: dict[str, Any] = {"group": it["group"]}
         if "group_code" in it:
             row["group_code"] = it["group_code"]
-        for k in FIGURE_KEYS:
+        for k in (*FIGURE_KEYS, *(k for k in YOY_KEYS if k in it)):
             v = it[k]
             if isinstance(v, float):
                 v = round(v, 6)

@@ -37,6 +37,37 @@ CELL_FILTERS: tuple[tuple[str, str, str], ...] = (
 PROJECT_FILTER = ("project_ids", "f_projects", "s.project_id")
 
 
+# ---- started and due: the one definition (figures, stored cells, states and lights read these) --
+# Over the per-project state s at its report date D (s.report_date) in year $year.
+# Continuing (续建): stage 续建 or 在建 (在建 in a type column; in a status column the reader states
+# the start too), or an actual (re)start before 1 January of Y.
+_CONTINUING_STAGES_SQL = "(" + ", ".join(f"'{x}'" for x in schema.CONTINUING_STAGES) + ")"
+CONTINUING_SQL = (
+    f"(s.stage IN {_CONTINUING_STAGES_SQL} OR (s.actual_start_date < make_date($year, 1, 1)) IS TRUE)"
+)
+# Completed as of D: a 竣工/投产 stage, or a completion date on or before D.
+_DONE_SQL = (
+    f"(s.stage IN {schema.DONE_STAGES_SQL} "
+    "OR (coalesce(s.completion_date, s.done_date) <= s.report_date) IS TRUE)"
+)
+# 已开（复）工 (has_started): the row's own word that it has not (re)started wins (a 未开复工原因,
+# 尚未复工, 停工: start_stated false); else an actual (re)start on or before D, the row's word that it
+# has started, a continuing project with no (re)start date (planned or actual) and nothing saying
+# otherwise, or a completed project (a completed project has started). Never null.
+HAS_STARTED_SQL = f"""(CASE
+        WHEN s.start_stated IS FALSE THEN false
+        WHEN (s.actual_start_date <= s.report_date) IS TRUE THEN true
+        WHEN s.start_stated IS TRUE THEN true
+        WHEN {CONTINUING_SQL} AND s.actual_start_date IS NULL AND s.planned_start_date IS NULL THEN true
+        WHEN {_DONE_SQL} THEN true
+        ELSE false END)"""
+# 应开（复）工 (is_due), over the relation with has_started and is_continuing: not 储备, and a planned
+# (re)start on or before D, or continuing (due from 1 January of Y), or started (a project that has
+# actually started by D is due even with no planned date). Never null.
+DUE_SQL = """(coalesce(stage, '') <> '储备'
+        AND ((planned_start_date <= report_date) IS TRUE OR is_continuing OR has_started))"""
+
+
 def where_sql(filters: Filters, clauses: tuple[tuple[str, str, str], ...]) -> tuple[str, dict[str, list[str]]]:
     """The SQL condition for the filters that restrict something, and its bound values."""
     used = [(param, expr, list(getattr(filters, name))) for name, param, expr in clauses if getattr(filters, name)]
@@ -99,18 +130,16 @@ s AS (
     JOIN projects p ON p.project_id = s.project_id
     WHERE {s_where}
 ){s_in_cte}
+SELECT *, {DUE_SQL} AS is_due FROM (
 SELECT
     s.*,
     {prev_col}
     coalesce(s.completion_date, s.done_date) AS completion_date_eff,
-    -- due by the planned (re)start date, as the contract has it (a project that started early
-    -- is not due before its planned date, and one with no planned date is not due unless it
-    -- is continuing); never null
-    (coalesce(s.stage, '') <> '储备'
-        AND (s.stage IN ('续建', '在建') OR (s.planned_start_date <= s.report_date) IS TRUE)) AS is_due,
-    (s.actual_start_date IS NOT NULL AND s.actual_start_date <= s.report_date) AS has_started
+    {CONTINUING_SQL} AS is_continuing,
+    {HAS_STARTED_SQL} AS has_started
 FROM {s_in} s {prev_join}
 WHERE {where}
+)
 """
     return sql, fparams
 
@@ -145,6 +174,10 @@ SELECT *,
     (completion_date_eff IS NOT NULL AND year(completion_date_eff) = $year
         AND completion_date_eff <= report_date) AS is_completed,
     (planned_completion_date IS NOT NULL AND year(planned_completion_date) = $year) AS is_planned_completion,
+    -- 按计划竣工: of the planned completions, those completed on or before D (an unplanned
+    -- completion is in is_completed only, so 竣工率 is never above 100 %)
+    (planned_completion_date IS NOT NULL AND year(planned_completion_date) = $year
+        AND completion_date_eff IS NOT NULL AND completion_date_eff <= report_date) AS is_completed_as_planned,
     (is_due AND has_started AND coalesce(total_investment, 0) >= {schema.STATS_THRESHOLD!r}) AS is_stats_due{reporting}
 FROM ({per_project})
 """
@@ -153,8 +186,8 @@ FROM ({per_project})
 
 # The columns of project_states(), in order; the flags are the boolean ones from is_due on.
 FLAG_COLUMNS: tuple[str, ...] = (
-    "is_due", "has_started", "is_started", "is_overdue", "is_completed", "is_planned_completion",
-    "is_stats_due", "is_active_before_period", "is_reported",
+    "is_continuing", "is_due", "has_started", "is_started", "is_overdue", "is_completed", "is_planned_completion",
+    "is_completed_as_planned", "is_stats_due", "is_active_before_period", "is_reported",
 )
 STATE_COLUMNS: tuple[str, ...] = (
     "project_id", "last_report_date", "done_date", "tier",
@@ -190,6 +223,7 @@ CELL_SUMS: tuple[tuple[str, str], ...] = (
     ("overdue", "count(*) FILTER (WHERE is_overdue)"),
     ("completed", "count(*) FILTER (WHERE is_completed)"),
     ("planned_completions", "count(*) FILTER (WHERE is_planned_completion)"),
+    ("completed_as_planned", "count(*) FILTER (WHERE is_completed_as_planned)"),  # of planned_completions
     ("stats_due", "count(*) FILTER (WHERE is_stats_due)"),
     ("stats_registered", "count(*) FILTER (WHERE is_stats_due AND coalesce(stats_registered, false))"),
     ("reporting_base", "count(*) FILTER (WHERE is_active_before_period)"),
@@ -220,4 +254,7 @@ GROUP BY ALL
 # planned and actual), 录入率's base leaving out projects completed before the period by date.
 # "3": 应开工 by the planned date only, as the contract has it. "4": 已报送 only of the 应报送 base
 # (录入率 never above 100 %), and no reported_active column (rebuild_cells recreates the tables).
-CELLS_FORMULA = "4"
+# "5": the contract of issue 25: started by start_stated, continuing (续建/在建 or an actual start
+# before the year) with no date, or completed; due when started, too; 按计划竣工 (completed_as_planned)
+# a new sum; the states carry an earlier actual start or completion over a later blank.
+CELLS_FORMULA = "5"

@@ -34,11 +34,13 @@ class Thresholds:
 FIGURE_KEYS: tuple[str, ...] = (
     "projects", "total_investment", "annual_plan", "ytd_completed", "completion_rate",
     "time_progress", "schedule_gap", "due", "started", "start_rate", "overdue", "completed",
-    "planned_completions", "completion_count_rate", "stats_due", "stats_registered", "stats_rate",
+    "planned_completions", "completed_as_planned", "completion_count_rate", "stats_due", "stats_registered", "stats_rate",
     "reporting_base", "reported", "reporting_rate",
 )
+# 同比 (figures() at one date adds them; trend() does not): the year before at the same month and day
+YOY_KEYS: tuple[str, ...] = ("ytd_completed_prev", "ytd_yoy", "ytd_yoy_same")
 RATE_KEYS = ("completion_rate", "time_progress", "start_rate", "completion_count_rate", "stats_rate",
-             "reporting_rate")
+             "reporting_rate", "ytd_yoy", "ytd_yoy_same")  # fractions (同比 may be negative)
 
 FIGURE_ZH: dict[str, str] = {
     "projects": "项目数",
@@ -54,6 +56,7 @@ FIGURE_ZH: dict[str, str] = {
     "overdue": "逾期未开工",
     "completed": "竣工项目数",
     "planned_completions": "计划竣工项目数",
+    "completed_as_planned": "按计划竣工项目数",
     "completion_count_rate": "竣工率",
     "stats_due": "应入统项目数",
     "stats_registered": "已入统项目数",
@@ -61,6 +64,9 @@ FIGURE_ZH: dict[str, str] = {
     "reporting_base": "应报送项目数",
     "reported": "已报送项目数",
     "reporting_rate": "录入（报送）率",
+    "ytd_completed_prev": "上年同期累计完成投资",
+    "ytd_yoy": "同比增长（与上年清单同期比）",
+    "ytd_yoy_same": "同口径同比",
 }
 
 # The formula each chart prints in its footnote (users in different cities use different
@@ -70,11 +76,15 @@ FORMULA_ZH: dict[str, str] = {
     "time_progress": "序时进度 = 报告期截止日在本年的天数 ÷ 本年天数",
     "schedule_gap": "超（滞后）序时进度 = 投资完成率 − 序时进度（百分点）",
     "start_rate": "开（复）工率 = 已开（复）工项目数 ÷ 应开（复）工项目数（非储备且计划开复工时间不晚于截止日；"
-                  "续建、在建项目自1月1日起应复工）",
-    "completion_count_rate": "竣工率 = 本年已竣工项目数 ÷ 计划本年竣工项目数",
+                  "续建、在建项目自1月1日起应复工；已开工的项目均应开工）",
+    "completion_count_rate": "竣工率 = 按计划竣工项目数 ÷ 计划竣工项目数（计划竣工时间在本年的项目中截止日前已竣工的；"
+                             "计划外竣工只计入竣工项目数）",
     "stats_rate": "入统率 = 已入统项目数 ÷ 应入统项目数（已开工且总投资≥500万元）",
     "reporting_rate": "录入（报送）率 = 已报送项目数 ÷ 应报送项目数（应报送：本期开始前尚未竣工（投产）的项目；"
                       "已报送：其中本期有报送的项目）",
+    "ytd_yoy": "同比增长 = 本年累计完成投资 ÷ 上年同期累计完成投资 − 1（上年同月同日、上年清单的项目，筛选条件相同；"
+               "两年清单不同）",
+    "ytd_yoy_same": "同口径同比 = 两年清单都有的项目本年累计完成投资 ÷ 这些项目上年同期累计完成投资 − 1",
     "double_half": "双过半：6月30日及以后，投资完成率 ≥ 50%",
     "lights": "红黄绿灯：滞后序时进度不超过10个百分点为绿灯，10～30个百分点为黄灯，超过30个百分点为红灯",
 }

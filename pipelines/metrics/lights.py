@@ -51,7 +51,7 @@ def formulas_zh(rules: LightRules = LightRules()) -> list[str]:
     t = rules.progress
     return [
         f"开工灯：应开（复）工未开工，计划开（复）工时间加{rules.start_red_months}个月 ≤ 截止日为红灯，否则黄灯；"
-        "已开（复）工或未到计划时间为绿灯（续建、在建项目未填计划时间的按1月1日计）",
+        "已开（复）工或未到计划时间为绿灯（续建、在建及上年已开工项目未填计划时间的按1月1日计）",
         f"进度灯：项目投资完成率滞后序时进度超过{-t.red_below:g}个百分点为红灯，"
         f"{-t.yellow_below:g}～{-t.red_below:g}个百分点为黄灯，其余绿灯；年度计划为0时不亮",
         f"入统灯：已开工且总投资≥500万元的项目，已入统为绿灯；未入统的，实际开工时间加{rules.stats_red_months}个月 ≤ 截止日为红灯，"
@@ -62,7 +62,8 @@ def formulas_zh(rules: LightRules = LightRules()) -> list[str]:
 
 _TP = "(dayofyear(report_date)::DOUBLE / dayofyear(make_date(year(report_date), 12, 31)))"
 _GAP = f"((coalesce(ytd_completed, 0) / annual_plan - {_TP}) * 100.0)"
-_PLANNED = "coalesce(planned_start_date, CASE WHEN stage IN ('续建', '在建') THEN make_date($year, 1, 1) END)"
+# A continuing project (flags' is_continuing, the figures' own) is due from 1 January when it has no planned date.
+_PLANNED = "coalesce(planned_start_date, CASE WHEN is_continuing THEN make_date($year, 1, 1) END)"
 
 
 def _plus_months(day: str, param: str) -> str:

@@ -115,7 +115,9 @@ def _count_sentence(fig: dict[str, Any]) -> str:
         f"已开（复）工{fig['started']}个，逾期未开工{fig['overdue']}个"
     )
     if fig["planned_completions"]:
-        s += f"；计划年内竣工{fig['planned_completions']}个，已竣工{fig['completed']}个"
+        s += f"；计划年内竣工{fig['planned_completions']}个，已按计划竣工{fig['completed_as_planned']}个"
+    if fig["completed"] != fig["completed_as_planned"]:  # completions outside the plan are said apart
+        s += f"{'，' if fig['planned_completions'] else '；'}本年竣工{fig['completed']}个（含计划外）"
     return s + "。"
 
 
@@ -267,7 +269,7 @@ def render_html(data: BriefingData, images: list[tuple[str, str]]) -> str:
         ("本年累计完成", _yi(t["ytd_completed"]), "亿元"),
         ("投资完成率", formats.pct(t["completion_rate"]), f"序时进度 {formats.pct(t['time_progress'])}"),
         ("开（复）工率", formats.pct(t["start_rate"]), f"{t['started']:,}/{t['due']:,} 个"),
-        ("竣工率", formats.pct(t["completion_count_rate"]), f"{t['completed']:,}/{t['planned_completions']:,} 个"),
+        ("竣工率", formats.pct(t["completion_count_rate"]), f"{t['completed_as_planned']:,}/{t['planned_completions']:,} 个"),
         ("入统率", formats.pct(t["stats_rate"]), f"{t['stats_registered']:,}/{t['stats_due']:,} 个"),
         ("录入率", formats.pct(t["reporting_rate"]), f"{t['reported']:,}/{t['reporting_base']:,} 个"),
     ]

@@ -12,9 +12,10 @@ from pathlib import Path
 import duckdb
 import pyarrow.parquet as pq
 
+from pipelines.vocab import schema
 from pipelines.warehouse import loop_tables
 from pipelines.warehouse.connection import first
-from pipelines.warehouse.snapshots import rebuild_states
+from pipelines.warehouse.snapshots import present_remap_sql, rebuild_states
 from pipelines.warehouse.store import Warehouse
 
 # Tables in load order; the states (state_ranges, state_dates, reports.is_state and state_to) and the
@@ -108,6 +109,9 @@ def _fill(con: duckdb.DuckDBPyConnection, backup_dir: Path, manifest: dict) -> N
         # and state_to, which rebuild_states below derives again).
         con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM restore_src")  # noqa: S608 (table from TABLES)
         con.unregister("restore_src")
+        had = [f for f in schema.FIELD_NAMES if f in data.column_names]
+        if table == "reports" and len(had) < len(schema.FIELD_NAMES):  # fields added since: their bits moved
+            con.execute(f"UPDATE reports SET present = {present_remap_sql(had)}")  # noqa: S608 (schema bits)
         got = first(con.execute(f"SELECT count(*) FROM {table}"))  # noqa: S608
         if not got or got[0] != manifest["tables"][table]["rows"]:
             raise ValueError(f"恢复后 {table} 行数不符")

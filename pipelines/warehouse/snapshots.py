@@ -49,9 +49,13 @@ def _bit(name: str) -> int:
 
 
 # The state of a project after merging its report n onto its state p before it: a field the
-# report states wins, a field its layout does not carry keeps the earlier value.
+# report states wins, a field its layout does not carry keeps the earlier value. A blank never
+# erases a date that happened (KEPT_DATES): a start or completion reported earlier in the year
+# stands until a later report gives another one.
+KEPT_DATES = ("actual_start_date", "completion_date")
 _MERGE_COLS = ",\n    ".join(
-    f"CASE WHEN (n.present & {_bit(c)}) <> 0 THEN n.{c} ELSE p.{c} END AS {c}" for c in STATE_COLS
+    f"CASE WHEN (n.present & {_bit(c)}) <> 0{f' AND n.{c} IS NOT NULL' if c in KEPT_DATES else ''} "
+    f"THEN n.{c} ELSE p.{c} END AS {c}" for c in STATE_COLS
 )
 _STAGE_EXPR = f"CASE WHEN (n.present & {_bit('stage')}) <> 0 THEN n.stage ELSE p.stage END"
 _MERGE_SQL = f"""
@@ -80,6 +84,38 @@ SELECT * EXCLUDE (last_report_date) FROM (
 """
 
 
+def missing_report_fields(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """The fields of REPORT_FIELDS the reports table has no column for (a database written before
+    they were added; none in a database without reports)."""
+    cols = {c for (c,) in con.execute(
+        """SELECT column_name FROM duckdb_columns()
+           WHERE database_name = current_database() AND schema_name = 'main' AND table_name = 'reports'"""
+    ).fetchall()}
+    return [f for f in schema.FIELD_NAMES if f not in cols] if cols else []
+
+
+def present_remap_sql(had: list[str] | tuple[str, ...]) -> str:
+    """The `present` bitmask of a report written when REPORT_FIELDS were only the fields had (in
+    the same order: fields are only ever added), as the bits of REPORT_FIELDS now."""
+    return "(" + " | ".join(
+        f"CASE WHEN (present & {1 << i}) <> 0 THEN {schema.FIELD_BIT[f]} ELSE 0 END" for i, f in enumerate(had)
+    ) + ")"
+
+
+def add_report_fields(con: duckdb.DuckDBPyConnection) -> None:
+    """Add the columns of the fields added to REPORT_FIELDS since the reports were written (null:
+    no report stated them), with each report's `present` bits moved to the fields' places now."""
+    missing = missing_report_fields(con)
+    if not missing:
+        return
+    had = [f for f in schema.FIELD_NAMES if f not in missing]
+    sql_type = {"text": "VARCHAR", "money": "DOUBLE", "date": "DATE", "bool": "BOOLEAN", "stage": "VARCHAR",
+                "tier": "VARCHAR", "int": "BIGINT"}
+    for f in missing:  # names and types from the schema, never user text
+        con.execute(f"ALTER TABLE reports ADD COLUMN IF NOT EXISTS {f} {sql_type[schema.FIELD[f].kind]}")
+    con.execute(f"UPDATE reports SET present = {present_remap_sql(had)}")
+
+
 def has_states(con: duckdb.DuckDBPyConnection) -> bool:
     """Whether the states are kept as this module keeps them (not a database from before the ranges)."""
     rows = con.execute(
@@ -88,6 +124,8 @@ def has_states(con: duckdb.DuckDBPyConnection) -> bool:
            FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = 'main'"""
     ).fetchall()
     if not rows or rows[0][0] != 2:
+        return False
+    if missing_report_fields(con):  # a field added since: its column, the bits, the states again
         return False
     try:
         con.execute("SELECT state_to FROM reports LIMIT 0").fetchall()
@@ -163,6 +201,10 @@ def refresh_states(
 def rebuild_states(con: duckdb.DuckDBPyConnection) -> None:
     """Recompute every state from the reports (after a restore, or in a database from before the
     ranges, whose `snapshots` table goes), and the cells derived from them."""
+    add_report_fields(con)
+    # The ranges are derived and written by position: made anew with the fields of now.
+    con.execute("DROP VIEW IF EXISTS states")
+    con.execute("DROP TABLE IF EXISTS state_ranges")
     for ddl in UPGRADE_DDL:
         con.execute(ddl)
     con.execute("DROP TABLE IF EXISTS snapshots")
