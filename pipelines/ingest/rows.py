@@ -47,11 +47,14 @@ from pipelines.ingest.rules import (
 )
 from pipelines.ingest.sheets import Sheet
 from pipelines.vocab.reference import Region, region_by_code
-from pipelines.vocab.schema import FIELD, STAGED_SCHEMA
+from pipelines.vocab.schema import DONE_STAGES, FIELD, STAGED_SCHEMA
 
+# Planned dates: a month alone is the month's last day (contract § Dates).
+PLANNED_DATES = ("planned_start_date", "planned_completion_date")
 # Fields the stage rule reads as parsed, and the ones it decides.
 _STAGE_REC_FIELDS = ("build_type", "planned_start_date", "actual_start_date", "completion_date", "planned_completion_date")
-_STAGE_OUT_FIELDS = ("stage", *_STAGE_REC_FIELDS)
+_STAGE_OUT_FIELDS = ("stage", "start_stated", *_STAGE_REC_FIELDS)
+_STAGE_ALWAYS = ("stage", "build_type", "start_stated")  # taken from the rule even when the dates are as parsed
 
 Event = tuple[int, int, int, Found]  # (row index, step, column order, findings)
 
@@ -74,6 +77,8 @@ class Table:
     events: list[Event] = field(default_factory=list)
     sections: list[dict[str, Any]] = field(default_factory=lambda: [{}])  # what each section row sets, by id
     found: list[Found] = field(default_factory=list)  # a rule's findings, by the index its `_found` column holds
+    text_readings: dict[str, str] = field(default_factory=dict)  # 开竣工情况 text → what it was read as
+    text_rows: dict[str, list[int]] = field(default_factory=dict)  # 开竣工情况 text → its rows (1-based)
 
     @property
     def start(self) -> int:
@@ -110,6 +115,8 @@ def report_rows(t: Table, ctx: Ctx) -> pl.DataFrame:
     fields = parsed_fields(data, t)
     fields = ruled_fields(data, fields, t)
     fields = reason_checked_fields(data, fields, t)
+    fields = started_checked_fields(fields, t)
+    _text_rows(data, t)
     frame = staged_frame(data, fields)
     _plausibility_findings(data, frame, t)
     t.events.sort(key=lambda e: (e[0], e[1], e[2]))
@@ -255,7 +262,8 @@ def parsed_fields(data: pl.DataFrame, t: Table) -> pl.DataFrame:
     kinds = ("text", "money", "date", "bool")
     plain = [(order, key, col) for order, (key, col) in enumerate(cols.items())
              if key in FIELD and key != "project_name" and FIELD[key].kind in kinds]
-    values, errors = vp.parse(data, [vp.Column(key, f"c{col.idx}", FIELD[key].kind, col.factor) for _, key, col in plain])
+    values, errors = vp.parse(data, [vp.Column(key, f"c{col.idx}", FIELD[key].kind, col.factor, key in PLANNED_DATES)
+                                     for _, key, col in plain])
     rows_i = data["_i"]
     for order, key, col in plain:
         if key not in errors:
@@ -276,7 +284,7 @@ def ruled_fields(data: pl.DataFrame, fields: pl.DataFrame, t: Table) -> pl.DataF
     tier_out = tier_columns(data, t)
     stage_out = stage_columns(data, fields, t)
     fields = fields.with_columns(
-        *(stage_out[k] for k in _STAGE_OUT_FIELDS if not t.dates_as_parsed or k in ("stage", "build_type")),
+        *(stage_out[k] for k in _STAGE_OUT_FIELDS if not t.dates_as_parsed or k in _STAGE_ALWAYS),
         *(region_out[k] for k in ("city_code", "city_name", "county_code", "county_name", "_city_missing")),
         *(industry_out[k] for k in ("industry_code", "industry_name")),
         tier_out["tier"],
@@ -390,6 +398,8 @@ def _stage_rule(t: Table, rec_inputs: list[str], vals: dict[str, Any]) -> tuple[
     found = Found()
     row_stage_dates(rec, _cell_fn(vals, t.cols), found, t.report_date, t.year, t.sections[vals["_sec"]],
                     t.default_stage)
+    if "_sc" in rec:
+        t.text_readings[vals[H.START_COMPLETION]] = rec["_sc"]
     return (*(rec.get(k) for k in _STAGE_OUT_FIELDS), t.keep(found))
 
 
@@ -431,6 +441,37 @@ def reason_checked_fields(data: pl.DataFrame, fields: pl.DataFrame, t: Table) ->
     # the date becomes the planned start where none is given; the actual start is cleared
     return fields.with_columns(planned_s.zip_with(~(clash & planned_s.is_null()), actual_s).alias("planned_start_date"),
                                actual_s.zip_with(~clash, no_date).alias("actual_start_date"))
+
+
+def started_checked_fields(fields: pl.DataFrame, t: Table) -> pl.DataFrame:
+    """The dates' word on starting, over the row's: a (re)start date after D (no actual start on or before
+    D) says not (re)started, unless the project is done; and a project with no stage whose actual start is
+    before 1 January of Y is continuing (续建)."""
+    d, year = t.report_date, t.year
+    none = pl.lit(None, dtype=pl.Date)
+    actual = pl.col("actual_start_date") if "actual_start_date" in fields.columns else none
+    planned = pl.col("planned_start_date") if "planned_start_date" in fields.columns else none
+    out: list[pl.Expr] = []
+    if d is not None:
+        later = (actual > d) | (actual.is_null() & (planned > d))
+        done = pl.col("stage").is_in(DONE_STAGES)
+        if "completion_date" in fields.columns:
+            done = done | (pl.col("completion_date") <= d)
+        out.append(pl.when(later.fill_null(False) & ~done.fill_null(False)).then(False)
+                   .otherwise(pl.col("start_stated")).alias("start_stated"))
+    if year is not None:
+        out.append(pl.when(pl.col("stage").is_null() & (actual < date(year, 1, 1)).fill_null(False))
+                   .then(pl.lit("续建")).otherwise(pl.col("stage")).alias("stage"))
+    return fields.with_columns(out) if out else fields
+
+
+def _text_rows(data: pl.DataFrame, t: Table) -> None:
+    """The rows (1-based) of each 开竣工情况 text read (t.text_rows), for the preview to show each reading."""
+    if not t.text_readings or H.START_COMPLETION not in t.cols:
+        return
+    cells = data.select(pl.col(f"c{t.cols[H.START_COMPLETION].idx}").alias("v"), (pl.col("_i") + 1).alias("r"))
+    for v, rows in cells.filter(pl.col("v").is_in(list(t.text_readings))).group_by("v", maintain_order=True).agg("r").iter_rows():
+        t.text_rows[v] = rows
 
 
 def staged_frame(data: pl.DataFrame, fields: pl.DataFrame) -> pl.DataFrame:

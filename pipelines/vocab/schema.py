@@ -65,6 +65,7 @@ REPORT_FIELDS: tuple[Field, ...] = (
     _f("planned_start_date", "计划开（复）工时间", "date"),
     _f("actual_start_date", "实际开（复）工时间", "date"),
     _f("not_started_reason", "未开复工原因", "text"),
+    _f("start_stated", "开工表述", "bool"),  # the row's own word on starting: true started, false not (re)started, null silent
     _f("planned_completion_date", "计划竣工时间", "date"),
     _f("completion_date", "实际竣工时间", "date"),  # a bare 竣工时间 is read by the date (headers.COMPLETION_TIME)
     _f("approval_status", "立项手续", "text"),
