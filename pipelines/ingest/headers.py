@@ -188,8 +188,8 @@ def header_key(text: str) -> tuple[str, int | None] | None:
     if not t:
         return None
     # 开工时间（实际）, 竣工日期(计划): the bracket says which date it is.
-    for m in _BRACKETS.finditer(raw):
-        q = m.group(1)
+    for b in _BRACKETS.finditer(raw):
+        q = b.group(1)
         if q in ("实际", "计划", "预计") and q + t in _EXACT:
             return _EXACT[q + t], None
     if t in _EXACT:

@@ -263,11 +263,12 @@ def _date(src: pl.Expr, planned: bool = False) -> tuple[pl.Expr, pl.Expr]:
     ymd_ok = (month_ok & d_.is_between(1, pl.date(y_, m_, 1).dt.month_end().dt.day())).fill_null(False)
     serial = src.cast(pl.Float64, strict=False)
     serial_ok = (src.str.contains(_SERIAL_SHAPE) & serial.is_between(SERIAL_MIN, SERIAL_MAX)).fill_null(False)
+    ymd = pl.date(y_, m_, pl.when(ymd_ok).then(d_).otherwise(1))
+    if planned:  # a month alone (2020.06, 2020年6月) is the month's last day
+        ymd = pl.when(d.is_null()).then(ymd.dt.month_end()).otherwise(ymd)
     value = (
         pl.when(iso_ok).then(iso_value)
         .when(serial_ok).then((pl.when(serial_ok).then(serial).floor().cast(pl.Int32) + _EPOCH_DAYS).cast(pl.Date))
-        .when(ymd_ok).then(pl.date(y_, m_, pl.when(ymd_ok).then(d_).otherwise(1)))
+        .when(ymd_ok).then(ymd)
     )
-    if planned:  # a month alone (2020.06, 2020年6月) is the month's last day
-        value = pl.when(ymd_ok & d.is_null()).then(pl.date(y_, m_, 1).dt.month_end()).otherwise(value)
     return value, iso_ok | serial_ok | ymd_ok | (src == "").fill_null(False)
