@@ -111,6 +111,9 @@ def _weekly_total_row() -> list[Any]:
     return ["合计", None, None, None, None, None, tot, None, sum(p["plan"][1] for p in WEEKLY)] + [None] * 13
 
 
+_WORK_UNDER_WAY = {"主体结构施工", "设备安装", "基础施工", "生产线调试", "厂房装修"}
+
+
 def _weekly_expected(tier: str) -> pl.DataFrame:
     rows = []
     for i, p in enumerate(WEEKLY):
@@ -120,7 +123,9 @@ def _weekly_expected(tier: str) -> pl.DataFrame:
             stage=p["stage"], total_investment=p["total"][1], completed_before_year=p["cby"][1],
             annual_plan=p["plan"][1], ytd_completed=p["ytd"][1], image_progress=p["image"],
             planned_start_date=p["start"][2], actual_start_date=p["start"][1], not_started_reason=p["reason"],
-            start_stated=False if p["reason"] else None,  # a reason given says not started; 在建 in 建设类型 says nothing
+            # a reason given says not started; 在建 in 建设类型 says nothing; 工程形象进度 that states work under
+            # way (施工, 安装, 调试, 装修) says started
+            start_stated=False if p["reason"] else (True if p["image"] in _WORK_UNDER_WAY else None),
             approval_status=p["approval"], land_status=p["land"], planning_status=p["planning"], eia_status=p["eia"],
             covid_affected=p["covid"][1], covid_factors=p["factors"], problem=p["problem"],
             problem_department=p["dept"], contact=p["contact"]))

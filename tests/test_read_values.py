@@ -108,8 +108,11 @@ def test_a_progress_column_of_free_text_is_a_note_and_says_so():
     res = read(csv_bytes(monthly(notes), HEAD))
     assert res.errors == []
     assert res.frame["progress_note"].to_list() == notes  # kept
-    # no stage column: a project whose actual start is before 1 January 2022 is continuing
-    assert res.frame["stage"].to_list() == ["续建", "续建", None, None, "续建"]
+    # no stage column: the text is read for what it states (主体完工 is progress, 已投产 a completion on D);
+    # a project whose actual start is before 1 January 2022 is continuing
+    assert col(res, "stage", "start_stated", "completion_date") == [
+        ("续建", True, None), ("续建", True, None), (None, None, None), (None, False, None), ("投产", True, D)]
+    assert "「项目进展」第 3 行「主体完工，设备安装中」读作：建设状态 在建，已开（复）工" in res.reading.inferred
     assert res.reading.stage_column is None
     assert res.reading.stage_note.startswith("未找到建设状态列")
     assert "「项目进展」列为文字描述，作为项目进展保留" in res.reading.stage_note

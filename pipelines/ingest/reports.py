@@ -164,16 +164,14 @@ _MAX_TEXT_READINGS = 200
 
 
 def _text_readings(t: Table, res: ReadResult) -> None:
-    """Each 开竣工情况 text beside what it was read as (its rows), for the preview: a reading taken from values."""
-    if H.START_COMPLETION not in t.cols:
-        return
-    name = t.cols[H.START_COMPLETION].name
-    items = [(rows, text, t.text_readings[text]) for text, rows in t.text_rows.items()]
-    for rows, text, reading in items[:_MAX_TEXT_READINGS]:
+    """Each 开竣工情况 or progress text beside what it was read as (its rows), for the preview: a reading
+    taken from values."""
+    items = sorted(((rows, key, text) for (key, text), rows in t.text_rows.items()), key=lambda x: x[0][0])
+    for rows, key, text in items[:_MAX_TEXT_READINGS]:
         at = "、".join(str(r) for r in rows[:5]) + ("…" if len(rows) > 5 else "")
-        res.reading.inferred.append(f"「{name}」第 {at} 行「{text}」读作：{reading}")
+        res.reading.inferred.append(f"「{t.cols[key].name}」第 {at} 行「{text}」读作：{t.text_readings[(key, text)]}")
     if len(items) > _MAX_TEXT_READINGS:
-        res.reading.inferred.append(f"「{name}」另有 {len(items) - _MAX_TEXT_READINGS} 种写法未列出")
+        res.reading.inferred.append(f"另有 {len(items) - _MAX_TEXT_READINGS} 条文字的读法未列出")
 
 
 def _report_period(title: str, ctx: Ctx, report_date: date | None) -> tuple[date | None, str | None]:

@@ -38,7 +38,9 @@ from pipelines.ingest.parse import clean, is_empty
 from pipelines.ingest.result import Ctx, Found
 from pipelines.ingest.rules import (
     CellFn,
+    read_progress,
     read_section,
+    reading_words,
     row_industry,
     row_region,
     row_stage_dates,
@@ -77,8 +79,9 @@ class Table:
     events: list[Event] = field(default_factory=list)
     sections: list[dict[str, Any]] = field(default_factory=lambda: [{}])  # what each section row sets, by id
     found: list[Found] = field(default_factory=list)  # a rule's findings, by the index its `_found` column holds
-    text_readings: dict[str, str] = field(default_factory=dict)  # 开竣工情况 text → what it was read as
-    text_rows: dict[str, list[int]] = field(default_factory=dict)  # 开竣工情况 text → its rows (1-based)
+    # (key, text) → what a 开竣工情况 or progress text was read as; → its rows (1-based)
+    text_readings: dict[tuple[str, str], str] = field(default_factory=dict)
+    text_rows: dict[tuple[str, str], list[int]] = field(default_factory=dict)
 
     @property
     def start(self) -> int:
@@ -282,13 +285,16 @@ def ruled_fields(data: pl.DataFrame, fields: pl.DataFrame, t: Table) -> pl.DataF
     region_out = region_columns(data, t)
     industry_out = industry_columns(data, t)
     tier_out = tier_columns(data, t)
-    stage_out = stage_columns(data, fields, t)
+    progress = progress_columns(data, t) if any(k in t.cols for k in _PROGRESS_KEYS) else None
+    stage_out = stage_columns(data, fields, t, progress)
     fields = fields.with_columns(
         *(stage_out[k] for k in _STAGE_OUT_FIELDS if not t.dates_as_parsed or k in _STAGE_ALWAYS),
         *(region_out[k] for k in ("city_code", "city_name", "county_code", "county_name", "_city_missing")),
         *(industry_out[k] for k in ("industry_code", "industry_name")),
         tier_out["tier"],
     )
+    if progress is not None:
+        fields = progress_filled_fields(fields, progress, t.year)
     rows_i = data["_i"]
     for step, out in ((2, region_out), (4, tier_out), (5, stage_out)):
         at = out["_found"].is_not_null().arg_true()
@@ -365,6 +371,59 @@ def tier_columns(data: pl.DataFrame, t: Table) -> pl.DataFrame:
                             {"tier": pl.String, "_found": pl.Int64})
 
 
+_PROGRESS_KEYS = ("progress_note", "image_progress")
+_PROGRESS_DATES = ("actual_start_date", "planned_start_date", "completion_date", "planned_completion_date")
+# A progress text that may state a start or a completion (read_progress reads no other).
+_PROGRESS_WORDS = "开工|复工|竣工|完工|建成|投产|试生产|施工|在建|停工|停建|暂停|安装|调试|装修|进场|封顶|动工|开建|建设中"
+
+
+def progress_columns(data: pl.DataFrame, t: Table) -> pl.DataFrame:
+    """Per row, what its free-text progress columns (项目进展, 形象进度) state: `prog:stage`, `prog:stated` and
+    the four dates (the first column that states something wins), each distinct text read once."""
+    schema: dict[str, Any] = {"prog:stage": pl.String, "prog:stated": pl.Boolean,
+                              **{"prog:" + k: pl.Date for k in _PROGRESS_DATES}}
+    out = pl.DataFrame({k: pl.Series([None] * data.height, dtype=v) for k, v in schema.items()})
+    for key in (k for k in _PROGRESS_KEYS if k in t.cols):
+        cells = data[f"c{t.cols[key].idx}"]
+        texts = cells.filter(cells.str.contains(_PROGRESS_WORDS)).unique().to_list()
+        readings = {v: r for v in texts if (r := read_progress(v, t.report_date, t.year)) is not None}
+        if not readings:
+            continue
+        for v, r in readings.items():
+            t.text_readings[(key, v)] = reading_words(r)
+        values = list(readings)
+        this = pl.DataFrame({
+            "prog:stage": cells.replace_strict(values, [r.get("stage") for r in readings.values()], default=None,
+                                               return_dtype=pl.String),
+            "prog:stated": cells.replace_strict(values, [r.get("start_stated") for r in readings.values()],
+                                                default=None, return_dtype=pl.Boolean),
+            **{"prog:" + k: cells.replace_strict(values, [r.get(k) for r in readings.values()], default=None,
+                                                 return_dtype=pl.Date) for k in _PROGRESS_DATES},
+        })
+        read_here = cells.is_in(values) & out["prog:stage"].is_null() & out["prog:stated"].is_null()
+        out = pl.DataFrame([this[c].zip_with(read_here, out[c]) for c in out.columns])
+    return out
+
+
+def progress_filled_fields(fields: pl.DataFrame, progress: pl.DataFrame, year: int | None) -> pl.DataFrame:
+    """The stage and dates a progress text states, where the row's own columns give none (a completion only
+    for a project whose stage is done; 在建 with an actual start before the year is 续建)."""
+    frame = pl.concat([fields, progress], how="horizontal")
+    p_stage = pl.col("prog:stage")
+    if year is not None and "actual_start_date" in fields.columns:
+        p_stage = (pl.when((p_stage == "在建") & (pl.col("actual_start_date") < date(year, 1, 1)).fill_null(False))
+                   .then(pl.lit("续建")).otherwise(p_stage))
+    frame = frame.with_columns(pl.coalesce(pl.col("stage"), p_stage).alias("stage"))
+    done = pl.col("stage").is_in(DONE_STAGES).fill_null(False)
+    filled = []
+    for k in _PROGRESS_DATES:
+        p = pl.col("prog:" + k)
+        if k == "completion_date":
+            p = pl.when(done).then(p)
+        filled.append((pl.coalesce(pl.col(k), p) if k in fields.columns else p).alias(k))
+    return frame.with_columns(filled).drop(progress.columns)
+
+
 def _stage_inputs(data: pl.DataFrame, fields: pl.DataFrame, rec_inputs: list[str], t: Table) -> pl.DataFrame:
     """data with the parsed fields the stage rule reads (`rec:…`), reduced to what it needs when dates_as_parsed."""
     # Without a column whose text it turns into dates (开复工时间, 竣工时间, 开竣工情况), the rule leaves
@@ -395,25 +454,28 @@ def _stage_inputs(data: pl.DataFrame, fields: pl.DataFrame, rec_inputs: list[str
 def _stage_rule(t: Table, rec_inputs: list[str], vals: dict[str, Any]) -> tuple[Any, ...]:
     rec = {k: vals["rec:" + k] for k in rec_inputs}
     rec["not_started_reason"] = "given" if vals.get("rec:reason") else None
+    rec["_progress"] = vals.get("prog:stated")
     found = Found()
     row_stage_dates(rec, _cell_fn(vals, t.cols), found, t.report_date, t.year, t.sections[vals["_sec"]],
                     t.default_stage)
     if "_sc" in rec:
-        t.text_readings[vals[H.START_COMPLETION]] = rec["_sc"]
+        t.text_readings[(H.START_COMPLETION, vals[H.START_COMPLETION])] = rec["_sc"]
     return (*(rec.get(k) for k in _STAGE_OUT_FIELDS), t.keep(found))
 
 
-def stage_columns(data: pl.DataFrame, fields: pl.DataFrame, t: Table) -> pl.DataFrame:
+def stage_columns(data: pl.DataFrame, fields: pl.DataFrame, t: Table, progress: pl.DataFrame | None = None) -> pl.DataFrame:
     """stage, build_type, the four dates and `_found` per row: the stage rule also reads fields parsed
     above (the dates it may complete, 未开复工原因 given or not)."""
     rec_inputs = [k for k in _STAGE_REC_FIELDS if k in fields.columns]
     stage_in = _stage_inputs(data, fields, rec_inputs, t)
+    if progress is not None:
+        stage_in = stage_in.with_columns(progress["prog:stated"])
     stage_keys = _cells_of(data, t, ("stage", H.STAGE_OR_TYPE, "build_type", H.START_TIME, H.COMPLETION_TIME,
                                      H.START_COMPLETION, "planned_start_date"))
     if t.dates_as_parsed:  # the planned-start cell is read for its column's name only
         stage_keys = [pl.when(e.is_not_null()).then(pl.lit("")).alias("planned_start_date")
                       if e.meta.output_name() == "planned_start_date" else e for e in stage_keys]
-    stage_keys += [pl.col(c) for c in stage_in.columns if c.startswith("rec:")]
+    stage_keys += [pl.col(c) for c in stage_in.columns if c.startswith(("rec:", "prog:"))]
     return _per_combination(stage_in, stage_keys, partial(_stage_rule, t, rec_inputs),
                             {**{k: FIELD[k].dtype for k in _STAGE_OUT_FIELDS}, "_found": pl.Int64})
 
@@ -466,12 +528,12 @@ def started_checked_fields(fields: pl.DataFrame, t: Table) -> pl.DataFrame:
 
 
 def _text_rows(data: pl.DataFrame, t: Table) -> None:
-    """The rows (1-based) of each 开竣工情况 text read (t.text_rows), for the preview to show each reading."""
-    if not t.text_readings or H.START_COMPLETION not in t.cols:
-        return
-    cells = data.select(pl.col(f"c{t.cols[H.START_COMPLETION].idx}").alias("v"), (pl.col("_i") + 1).alias("r"))
-    for v, rows in cells.filter(pl.col("v").is_in(list(t.text_readings))).group_by("v", maintain_order=True).agg("r").iter_rows():
-        t.text_rows[v] = rows
+    """The rows (1-based) of each 开竣工情况 or progress text read (t.text_rows), for the preview to show each reading."""
+    for key in dict.fromkeys(k for k, _ in t.text_readings):
+        texts = [v for k, v in t.text_readings if k == key]
+        cells = data.select(pl.col(f"c{t.cols[key].idx}").alias("v"), (pl.col("_i") + 1).alias("r"))
+        for v, rows in cells.filter(pl.col("v").is_in(texts)).group_by("v", maintain_order=True).agg("r").iter_rows():
+            t.text_rows[(key, v)] = rows
 
 
 def staged_frame(data: pl.DataFrame, fields: pl.DataFrame) -> pl.DataFrame:

@@ -194,8 +194,12 @@ def row_stage_dates(rec: dict[str, Any], cell: CellFn, out: Found, d: date | Non
     sc_stage, sc_stated = _start_completion(rec, cell, out, d, year)
     # The row's own word on starting (contract "Stage words and starting"): a status of 在建/已开工/竣工/
     # 投产 or a text that states a start says started; 未开工, 尚未复工, 停工 or a reason given say not, and win.
-    says_not = status is False or sc_stated is False or bool(rec.get("not_started_reason"))
-    rec["start_stated"] = False if says_not else (True if status or sc_stated else None)
+    # A free-text progress column (项目进展, 形象进度) is read for the same (rec["_progress"]: its word on
+    # starting; the stage and dates it states fill what the row leaves empty, after this rule).
+    p_stated = rec.pop("_progress", None)
+    says_not = (status is False or sc_stated is False or p_stated is False
+                or bool(rec.get("not_started_reason")))
+    rec["start_stated"] = False if says_not else (True if status or sc_stated or p_stated else None)
     if stage is None:
         stage = sc_stage
     if stage is None:
@@ -314,12 +318,36 @@ def _start_completion(rec: dict[str, Any], cell: CellFn, out: Found, d: date | N
     if sc.get("stage") == "在建" and rec.get("actual_start_date") is None and stated:
         out.warn("只写了已开工、未写开工时间：按口径计为已开（复）工（开工时间不详），"
                  "请补填开工年月（如“2020年3月开工”）", c[1].name, c[0])
-    words = [f"建设状态 {sc['stage']}"]
+    rec["_sc"] = reading_words(sc)
+    return sc.get("stage"), stated
+
+
+def read_progress(text: str, d: date | None, year: int | None) -> dict[str, Any] | None:
+    """What a free-text progress cell (项目进展, 形象进度: 「主体完工，设备安装中」, 「2019年8月开工，尚未复工」)
+    states of starting and completing, read as 开竣工情况 text; None when it states neither (a text
+    that cannot be read so is a note, never an error). 前期 alone is not taken from a note."""
+    if is_empty(text):
+        return None
+    sc, e = parse_start_completion(text, d, year)
+    if e:
+        return None
+    stated = start_completion_stated(sc)
+    if sc.get("stage") == "前期" and stated is None:
+        sc.pop("stage")
+    if stated is None and not any(k in sc for k in ("stage", *(k for k, _ in _DATE_WORDS))):
+        return None
+    if stated is not None:
+        sc["start_stated"] = stated
+    return sc
+
+
+def reading_words(sc: dict[str, Any]) -> str:
+    """A reading of 开竣工情况 / progress text in words, for the preview."""
+    words = [f"建设状态 {sc['stage']}"] if sc.get("stage") else []
     words += [f"{zh} {sc[k]}" for k, zh in _DATE_WORDS if sc.get(k) is not None
               and not (k == "planned_start_date" and sc[k] == sc.get("actual_start_date"))]
-    words.append({True: "已开（复）工", False: "未开（复）工", None: "未说明已开工"}[stated])
-    rec["_sc"] = "，".join(words)
-    return sc.get("stage"), stated
+    words.append({True: "已开（复）工", False: "未开（复）工", None: "未说明已开工"}[start_completion_stated(sc)])
+    return "，".join(words)
 
 
 def _col_name(cell: CellFn, key: str) -> str | None:
