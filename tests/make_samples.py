@@ -35,13 +35,13 @@ WEEKLY: list[dict[str, Any]] = [
     dict(city=" 晋中市 ", city_code="140700", city_name="晋中市", company="晋中智能装备制造有限公司",
          name="智能煤机装备产业园项目", ind="装备制造", ind_code="35", ind_name="专用设备制造业",
          stage_raw="新开工", stage="新开工", total=("８００００", 80000.0), cby=("", None), plan=("30000", 30000.0),
-         ytd=("0", 0.0), image="场地平整", start=("2020.4", None, D(2020, 4, 1)), reason="环评审批中",
+         ytd=("0", 0.0), image="场地平整", start=("2020.4", None, D(2020, 4, 30)), reason="环评审批中",
          approval="已备案", land="预审中", planning="已完成", eia="办理中", covid=("是", True), factors="审批窗口受疫情影响",
          problem="加快环评审批", contact="李明 13803540002", dept="省生态环境厅"),
     dict(city="大同市", city_code="140200", city_name="大同市", company="大同碳谷新材料有限公司",
          name="年产5万吨石墨烯导热膜项目", ind="新材料", ind_code="30", ind_name="非金属矿物制品业",
          stage_raw="储备", stage="储备", total=("5.2亿", 52000.0), cby=("—", None), plan=("10000", 10000.0),
-         ytd=("-", None), image="前期工作", start=("2020年6月", None, D(2020, 6, 1)), reason="土地手续办理中",
+         ytd=("-", None), image="前期工作", start=("2020年6月", None, D(2020, 6, 30)), reason="土地手续办理中",
          approval="办理中", land="未取得", planning="办理中", eia="未启动", covid=("否", False), factors=None,
          problem="协调用地指标", contact="赵磊 13603520003", dept="省自然资源厅"),
     dict(city="长治市", city_code="140400", city_name="长治市", company="长治光电科技股份有限公司",
@@ -84,7 +84,7 @@ WEEKLY: list[dict[str, Any]] = [
     dict(city="朔州市", city_code="140600", city_name="朔州市", company="朔州陶瓷新材料有限公司",
          name="高端日用陶瓷生产线项目", ind="陶瓷", ind_code=None, ind_name="陶瓷",
          stage_raw="新开工", stage="新开工", total=("15000", 15000.0), cby=("", None), plan=("8000", 8000.0),
-         ytd=("0", 0.0), image=None, start=("2020年5月", None, D(2020, 5, 1)), reason="资金未到位",
+         ytd=("0", 0.0), image=None, start=("2020年5月", None, D(2020, 5, 31)), reason="资金未到位",
          approval="已备案", land="办理中", planning="办理中", eia="办理中", covid=("否", False), factors=None,
          problem="协调银行贷款", contact="褚军 13703490010", dept="省地方金融监管局"),
 ]
@@ -111,6 +111,9 @@ def _weekly_total_row() -> list[Any]:
     return ["合计", None, None, None, None, None, tot, None, sum(p["plan"][1] for p in WEEKLY)] + [None] * 13
 
 
+_WORK_UNDER_WAY = {"主体结构施工", "设备安装", "基础施工", "生产线调试", "厂房装修"}
+
+
 def _weekly_expected(tier: str) -> pl.DataFrame:
     rows = []
     for i, p in enumerate(WEEKLY):
@@ -120,6 +123,9 @@ def _weekly_expected(tier: str) -> pl.DataFrame:
             stage=p["stage"], total_investment=p["total"][1], completed_before_year=p["cby"][1],
             annual_plan=p["plan"][1], ytd_completed=p["ytd"][1], image_progress=p["image"],
             planned_start_date=p["start"][2], actual_start_date=p["start"][1], not_started_reason=p["reason"],
+            # a reason given says not started; 在建 in 建设类型 says nothing; 工程形象进度 that states work under
+            # way (施工, 安装, 调试, 装修) says started
+            start_stated=False if p["reason"] else (True if p["image"] in _WORK_UNDER_WAY else None),
             approval_status=p["approval"], land_status=p["land"], planning_status=p["planning"], eia_status=p["eia"],
             covid_affected=p["covid"][1], covid_factors=p["factors"], problem=p["problem"],
             problem_department=p["dept"], contact=p["contact"]))
@@ -244,28 +250,28 @@ LEDGER_HEADER = ["项目名称", "项目单位", "企业简介", "建设地点",
 #  start raw→date, total, cby, plan, next, after)
 LEDGER: list[tuple[Any, ...]] = [
     ("焦炉煤气综合利用技术改造项目", "山西潞宝焦化集团有限公司", "长治市潞州区", ("140400", "长治市"), ("140403", "潞州区"),
-     "焦化", ("25", "石油、煤炭及其他燃料加工业"), ("否", False), ("技术改造", "技术改造"), ("2020.03", D(2020, 3, 1)),
+     "焦化", ("25", "石油、煤炭及其他燃料加工业"), ("否", False), ("技术改造", "技术改造"), ("2020.03", D(2020, 3, 31)),
      68000.0, 20000.0, 30000.0, 18000.0, None),
     ("智能化矿山装备升级改造项目", "太重煤机有限公司", "太原市 万柏林区", ("140100", "太原市"), ("140109", "万柏林区"),
-     "装备制造", ("35", "专用设备制造业"), ("否", False), ("技改", "技术改造"), ("2020.10", D(2020, 10, 1)),
+     "装备制造", ("35", "专用设备制造业"), ("否", False), ("技改", "技术改造"), ("2020.10", D(2020, 10, 31)),
      25000.0, None, 15000.0, 10000.0, None),
     ("特种钢材轧制线改扩建项目", "山西建龙钢铁有限公司", "运城市闻喜县", ("140800", "运城市"), ("140823", "闻喜县"),
-     "钢铁", ("31", "黑色金属冶炼和压延加工业"), ("是", True), ("改扩建", "改扩建"), ("2020年4月", D(2020, 4, 1)),
+     "钢铁", ("31", "黑色金属冶炼和压延加工业"), ("是", True), ("改扩建", "改扩建"), ("2020年4月", D(2020, 4, 30)),
      150000.0, 60000.0, 50000.0, 40000.0, None),
     ("电解铝节能改造项目", "山西兆丰铝业有限公司", "忻州市原平市", ("140900", "忻州市"), ("140981", "原平市"),
      "铝", ("32", "有色金属冶炼和压延加工业"), ("否", False), ("技术改造", "技术改造"), ("2020-05-15", D(2020, 5, 15)),
      32000.0, 5000.0, 20000.0, 7000.0, None),
     ("白酒酿造智能化改造项目", "山西杏花村汾酒厂股份有限公司", "吕梁市汾阳市", ("141100", "吕梁市"), ("141182", "汾阳市"),
-     "白酒", ("15", "酒、饮料和精制茶制造业"), ("否", False), ("扩建", "扩建"), ("2020.6", D(2020, 6, 1)),
+     "白酒", ("15", "酒、饮料和精制茶制造业"), ("否", False), ("扩建", "扩建"), ("2020.6", D(2020, 6, 30)),
      45000.0, 12000.0, 18000.0, 10000.0, 5000.0),
     ("水泥窑协同处置固废改造项目", "晋中冀东水泥有限公司", "晋中市 寿阳县", ("140700", "晋中市"), ("140725", "寿阳县"),
      "水泥", ("30", "非金属矿物制品业"), ("是", True), ("改建", "改建"), ("2020年3月15日", D(2020, 3, 15)),
      9800.0, None, 9800.0, None, None),
     ("焦化废水深度处理改造项目", "山西安泰集团股份有限公司", "晋中市介休市", ("140700", "晋中市"), ("140781", "介休市"),
-     "炼焦", (None, "炼焦"), ("否", False), ("技术改造", "技术改造"), ("2020.04", D(2020, 4, 1)),
+     "炼焦", (None, "炼焦"), ("否", False), ("技术改造", "技术改造"), ("2020.04", D(2020, 4, 30)),
      12000.0, 3000.0, 9000.0, None, None),
     ("煤层气液化调峰储备技改项目", "山西易高煤层气有限公司", "晋城市沁水县", ("140500", "晋城市"), ("140521", "沁水县"),
-     "燃气", ("45", "燃气生产和供应业"), ("否", False), ("技改", "技术改造"), ("2020.7", D(2020, 7, 1)),
+     "燃气", ("45", "燃气生产和供应业"), ("否", False), ("技改", "技术改造"), ("2020.7", D(2020, 7, 31)),
      56000.0, 16000.0, 25000.0, 15000.0, None),
 ]
 
@@ -335,6 +341,7 @@ def _ledger_expected() -> pl.DataFrame:
             city_code=c[0], city_name=c[1], county_code=k[0], county_name=k[1], industry_code=icode[0],
             industry_name=icode[1], tier="省级双百·技改", category="传统技改", build_type=bt[1], poverty_county=poor[1],
             construction_period="2020-2022", planned_start_date=start[1], scale_content=f"{name}：改造生产线，购置设备",
+            start_stated=False if start[1] > D(2020, 2, 14) else None,  # a start planned after D: not started
             total_investment=total, completed_before_year=cby, annual_plan=plan, plan_next_year=nxt, plan_year_after=aft,
             image_progress="前期工作完成", year_goal="年内完成设备安装", progress_note="已完成备案",
             benefits="年新增产值2亿元", highlights="节能降耗"))
@@ -348,17 +355,17 @@ PROGRESS_HEADER = ["序号", "项目名称", "项目单位", "建设规模与内
 # (name, company, total raw→万元, ytd raw→万元, 开竣工情况, expected (stage, actual, planned, done, planned done), 入库)
 PROGRESS: list[tuple[Any, ...]] = [
     ("年产10万吨高精度铜板带项目", "铜陵有色金属集团铜冠铜材有限公司", ("120000", 120000.0), ("35,000", 35000.0),
-     "2019年5月开工，预计2020年10月竣工", ("续建", D(2019, 5, 1), D(2019, 5, 1), None, D(2020, 10, 1)), ("是", True)),
+     "2019年5月开工，预计2020年10月竣工", ("续建", D(2019, 5, 1), D(2019, 5, 1), None, D(2020, 10, 31)), ("是", True)),
     ("电子铜箔二期项目", "铜陵华科电子材料有限公司", ("56000", 56000.0), ("12000", 12000.0),
      "2020年3月开工", ("新开工", D(2020, 3, 1), D(2020, 3, 1), None, None), ("已入库", True)),
     ("精细化工中间体项目", "安徽泰合精细化工有限公司", ("23000", 23000.0), ("23000", 23000.0),
-     "已竣工", ("竣工", None, None, None, None), ("是", True)),
+     "已竣工", ("竣工", None, None, D(2020, 5, 25), None), ("是", True)),
     ("高端装备铸件项目", "铜陵天海装备有限公司", ("18000", 18000.0), ("0", 0.0),
-     "计划2020年6月开工", ("新开工", None, D(2020, 6, 1), None, None), ("否", False)),
+     "计划2020年6月开工", ("新开工", None, D(2020, 6, 30), None, None), ("否", False)),
     ("半导体封装材料项目", "铜陵富仕三佳机器有限公司", ("３２０００", 32000.0), ("6,800", 6800.0),
      "2018年12月开工，2020年4月竣工", ("竣工", D(2018, 12, 1), D(2018, 12, 1), D(2020, 4, 1), None), ("√", True)),
     ("锂电池隔膜项目", "铜陵金泰新能源有限公司", ("1.5亿", 15000.0), ("3000", 3000.0),
-     "2019年10月开工，预计2021年6月竣工", ("续建", D(2019, 10, 1), D(2019, 10, 1), None, D(2021, 6, 1)), ("未入库", False)),
+     "2019年10月开工，预计2021年6月竣工", ("续建", D(2019, 10, 1), D(2019, 10, 1), None, D(2021, 6, 30)), ("未入库", False)),
     ("智能电表生产线项目", "安徽铜峰电子股份有限公司", ("9000", 9000.0), ("2000", 2000.0),
      "2020年4月15日开工", ("新开工", D(2020, 4, 15), D(2020, 4, 15), None, None), ("是", True)),
     ("再生铜资源综合利用项目", "铜陵市再生资源有限公司", ("42000", 42000.0), ("", None),
@@ -392,7 +399,8 @@ def _progress_expected() -> pl.DataFrame:
             source_row=3 + i, project_name=name, company=comp, scale_content=f"{name}，建设厂房及生产线",
             city_code="340700", city_name="铜陵市", tier="其他", stage=e[0], total_investment=total[1],
             ytd_completed=ytd[1], actual_start_date=e[1], planned_start_date=e[2], completion_date=e[3],
-            planned_completion_date=e[4], stats_registered=ruku[1], problem="用地指标紧张" if i % 3 == 0 else None))
+            planned_completion_date=e[4], stats_registered=ruku[1], problem="用地指标紧张" if i % 3 == 0 else None,
+            start_stated=e[2] is None or e[2] <= D(2020, 5, 25)))  # a start or completion stated; 计划6月开工: not yet
     return _frame(rows)
 
 

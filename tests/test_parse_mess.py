@@ -173,7 +173,7 @@ def test_dates_through_prepare_csv():
     p = prepare(dated("2020年3月底", "2020年3月末", "2020年底", "2020年末", "2020年6月"), "日期.csv", report_date=D)
     assert frame_of(p, "source_row", "planned_start_date") == [
         (2, date(2020, 3, 31)), (3, date(2020, 3, 31)), (4, date(2020, 12, 31)), (5, date(2020, 12, 31)),
-        (6, date(2020, 6, 1)),
+        (6, date(2020, 6, 30)),  # a planned month: its last day
     ]
 
 
@@ -216,8 +216,8 @@ def test_every_date_form_of_the_contract_still_parses_through_an_xlsx():
         ws.write_number(n + 1, 5, 43910)
 
     p = prepare(_xlsx(write), "日期.xlsx", report_date=D)
-    assert [d for (d,) in frame_of(p, "planned_start_date")] == [
-        date(2020, 3, 1), date(2020, 3, 1), date(2020, 3, 1), date(2020, 3, 15), date(2020, 3, 15), date(2020, 3, 15),
+    assert [d for (d,) in frame_of(p, "planned_start_date")] == [  # a planned month: its last day
+        date(2020, 3, 31), date(2020, 3, 31), date(2020, 3, 31), date(2020, 3, 15), date(2020, 3, 15), date(2020, 3, 15),
         date(2020, 3, 20), date(2020, 3, 20),
     ]
 
@@ -344,14 +344,14 @@ _D = date(2020, 3, 31)
 
 @pytest.mark.parametrize(("text", "want"), [
     ("3月开工", {"actual_start_date": date(2020, 3, 1), "planned_start_date": date(2020, 3, 1), "stage": "新开工"}),
-    ("5月开工", {"planned_start_date": date(2020, 5, 1), "stage": "新开工"}),  # after D: planned
+    ("5月开工", {"planned_start_date": date(2020, 5, 31), "stage": "新开工"}),  # after D: planned, the month's last day
     ("3月15日开工", {"actual_start_date": date(2020, 3, 15), "planned_start_date": date(2020, 3, 15), "stage": "新开工"}),
     ("2019年开工，预计2021年竣工", {"actual_start_date": date(2019, 1, 1), "planned_start_date": date(2019, 1, 1),
                                 "planned_completion_date": date(2021, 1, 1), "stage": "续建"}),
     ("2020年3月已开工，预计年底竣工", {"actual_start_date": date(2020, 3, 1), "planned_start_date": date(2020, 3, 1),
                                   "planned_completion_date": date(2020, 12, 31), "stage": "新开工"}),
-    ("未开工", {"stage": "前期"}),  # the planned type: no planned start in the year → 前期
-    ("已开工", {"stage": "在建"}),  # no date: the reader warns it counts as overdue
+    ("未开工", {"stage": "前期", "start_stated": False}),  # the planned type: no planned start in the year → 前期
+    ("已开工", {"stage": "在建"}),  # no date: started all the same (the reader asks for the date)
 ])
 def test_start_completion_text_with_a_part_left_out(text, want):
     assert parse_start_completion(text, _D, 2020) == (want, None)

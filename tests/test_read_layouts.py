@@ -71,8 +71,8 @@ def test_ledger():
     r = read_submission(SAMPLES / "ledger.xlsx", "ledger.xlsx", tier="省级双百·技改", report_date=date(2020, 2, 14))
     assert (r.layout, r.errors, r.warnings) == ("ledger", [], [])
     assert_frame_equal(r.frame, expected("ledger"))
-    row = r.frame.row(1, named=True)  # 太原市 万柏林区, 技改 → 技术改造, 2020.10 is October
-    assert (row["county_code"], row["build_type"], row["planned_start_date"]) == ("140109", "技术改造", date(2020, 10, 1))
+    row = r.frame.row(1, named=True)  # 太原市 万柏林区, 技改 → 技术改造, 2020.10 is October (planned: its last day)
+    assert (row["county_code"], row["build_type"], row["planned_start_date"]) == ("140109", "技术改造", date(2020, 10, 31))
     assert r.frame["industry_code"][6] is None and r.frame["industry_name"][6] == "炼焦"  # kept as written
     assert r.frame["plan_year_after"][4] == 5000.0  # 2022年计划投资 with Y = 2020
 

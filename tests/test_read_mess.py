@@ -210,7 +210,7 @@ def test_a_bare_completion_time_is_actual_up_to_the_report_date_and_planned_afte
     body = [[*ROWS[0][:7], "2020.3.10"], [*ROWS[1][:7], "2020.10"]]
     p = read(_weekly(tmp_path, "done.xlsx", body, head=head))
     assert values(p, "completion_date", "planned_completion_date") == [
-        (date(2020, 3, 10), None), (None, date(2020, 10, 1))]
+        (date(2020, 3, 10), None), (None, date(2020, 10, 31))]  # planned: the month's last day
 
 
 def test_a_reserve_list_title_makes_its_projects_reserve(tmp_path):
@@ -282,7 +282,7 @@ def test_a_date_typed_as_a_number_reads_as_excel_shows_it(tmp_path):
         ws.write_number(4, 7, 2020.1)  # no format: Excel shows 2020.1, January
         ws.write_number(3, 4, 120000.5, two)
     assert values(read(path), "total_investment", "planned_start_date", "actual_start_date") == [
-        (120000.5, date(2020, 10, 1), None), (80000.0, date(2020, 1, 1), date(2020, 1, 1))]
+        (120000.5, date(2020, 10, 31), None), (80000.0, date(2020, 1, 1), date(2020, 1, 1))]
 
 
 def test_an_empty_column_a_does_not_shift_what_is_read_from_the_sheet_xml(tmp_path):
@@ -303,7 +303,7 @@ def test_an_empty_column_a_does_not_shift_what_is_read_from_the_sheet_xml(tmp_pa
     p = read(write(tmp_path / "err.xlsx", error=True))
     assert errors(p) == [(5, "2020年截至目前累计完成投资", "#DIV/0!", "单元格为 Excel 错误值 #DIV/0!（公式出错），请修正公式或填写数值")]
     assert values(read(write(tmp_path / "ok.xlsx", error=False)), "city_name", "annual_plan", "planned_start_date") == [
-        ("太原市", 40000.0, date(2020, 10, 1)), ("太原市", 30000.0, date(2020, 3, 2))]
+        ("太原市", 40000.0, date(2020, 10, 31)), ("太原市", 30000.0, date(2020, 3, 2))]
 
 
 def test_csv_cells_forced_to_text_read_as_their_text(tmp_path):

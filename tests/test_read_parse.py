@@ -111,7 +111,7 @@ def test_start_completion_text():
     out, err = parse_start_completion("2019年5月开工，预计2020年10月竣工", d, 2020)
     assert err is None
     assert out == {"actual_start_date": date(2019, 5, 1), "planned_start_date": date(2019, 5, 1),
-                   "planned_completion_date": date(2020, 10, 1), "stage": "续建"}
-    assert parse_start_completion("已竣工", d, 2020)[0] == {"stage": "竣工"}
-    assert parse_start_completion("计划2020年6月开工", d, 2020)[0] == {"planned_start_date": date(2020, 6, 1), "stage": "新开工"}
+                   "planned_completion_date": date(2020, 10, 31), "stage": "续建"}  # planned month: its last day
+    assert parse_start_completion("已竣工", d, 2020)[0] == {"stage": "竣工", "completion_date": d}  # done by this report
+    assert parse_start_completion("计划2020年6月开工", d, 2020)[0] == {"planned_start_date": date(2020, 6, 30), "stage": "新开工"}
     assert parse_start_completion("说不清", d, 2020)[1].startswith("无法识别的开竣工情况")

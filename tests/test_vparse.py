@@ -149,7 +149,7 @@ def test_reader_findings_name_row_column_and_value(rows):
     assert [(f.row, f.column, f.value, f.message) for f in r.errors] == want_errors
     if not want_errors:
         assert r.frame["total_investment"].to_list() == [parse_money(m.strip())[0] for m, _, _ in rows]
-        assert r.frame["planned_start_date"].to_list() == [parse_date(d.strip())[0] for _, d, _ in rows]
+        assert r.frame["planned_start_date"].to_list() == [parse_date(d.strip(), planned=True)[0] for _, d, _ in rows]
         assert r.frame["stats_registered"].to_list() == [parse_bool(b.strip())[0] for _, _, b in rows]
 
 

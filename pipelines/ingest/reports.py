@@ -30,6 +30,7 @@ from pipelines.ingest.detect import (
 from pipelines.ingest.result import Ctx, ReadResult, Refuse
 from pipelines.ingest.rows import Table, report_rows
 from pipelines.ingest.sheets import HEADER_SCAN_ROWS, Grid, Sheet, cell_text
+from pipelines.ingest.values import MAYBE_STAGE, STAGEISH_HEADER, column_readings, confirm_columns
 from pipelines.vocab.findings import Finding
 from pipelines.vocab.reference import Region
 from pipelines.vocab.schema import FIELD, FREQUENCIES, REPORT_FIELDS, STAGED_SCHEMA
@@ -132,10 +133,13 @@ def read_reports(sheet: Sheet, hdr: Header, ctx: Ctx, res: ReadResult, report_da
     freq = frequency if frequency in FREQUENCIES else (frequency_from_title(title_and_name) or title_freq or "week")
     # Units: a 亿元 in the title/unit rows applies to every money column without its own unit.
     title_factor = H.unit_factor_of(title) or 1.0
+    skipped: dict[int, str] = {}
     cols = _columns(hdr, raw_keys, title_factor, year, ctx,
-                    f"（{'上传时填写' if report_date else '标题中'}为 {d}）")
+                    f"（{'上传时填写' if report_date else '标题中'}为 {d}）", skipped)
     if "project_name" not in cols:
         raise Refuse("未找到「项目名称」列：无法识别项目，请检查表头")
+    cols, by_values = confirm_columns(sheet, hdr, cols, ctx, res.reading, d, year)
+    res.reading.columns = column_readings(hdr, cols, skipped, by_values)
     layout = layout_of(cols, hdr, title)
     res.layout, res.year, res.frequency = layout, year, freq
     res.report_date = d
@@ -149,10 +153,25 @@ def read_reports(sheet: Sheet, hdr: Header, ctx: Ctx, res: ReadResult, report_da
 
     table = Table(sheet, hdr, cols, d, year, tier_arg, title_tier, title_ambiguous, region, default_stage)
     res.frame = report_rows(table, ctx)
+    _text_readings(table, res)
     if res.frame.height == 0 and not ctx.errors:
         ctx.err("文件中没有项目数据行")
     _identity_checks(res.frame, ctx)
     res.present_fields = _present_fields(cols, region, default_stage, res.frame)
+
+
+_MAX_TEXT_READINGS = 200
+
+
+def _text_readings(t: Table, res: ReadResult) -> None:
+    """Each 开竣工情况 or progress text beside what it was read as (its rows), for the preview: a reading
+    taken from values."""
+    items = sorted(((rows, key, text) for (key, text), rows in t.text_rows.items()), key=lambda x: x[0][0])
+    for rows, key, text in items[:_MAX_TEXT_READINGS]:
+        at = "、".join(str(r) for r in rows[:5]) + ("…" if len(rows) > 5 else "")
+        res.reading.inferred.append(f"「{t.cols[key].name}」第 {at} 行「{text}」读作：{t.text_readings[(key, text)]}")
+    if len(items) > _MAX_TEXT_READINGS:
+        res.reading.inferred.append(f"另有 {len(items) - _MAX_TEXT_READINGS} 条文字的读法未列出")
 
 
 def _report_period(title: str, ctx: Ctx, report_date: date | None) -> tuple[date | None, str | None]:
@@ -167,9 +186,10 @@ def _report_period(title: str, ctx: Ctx, report_date: date | None) -> tuple[date
 
 
 def _columns(hdr: Header, raw_keys: list[tuple[str, int | None] | None], title_factor: float, year: int | None,
-             ctx: Ctx, date_note: str) -> dict[str, Col]:
+             ctx: Ctx, date_note: str, skipped: dict[int, str]) -> dict[str, Col]:
     """{field or reader key: column} of the columns the header names; an unknown, off-year or repeated
-    column is left out with a finding (date_note says where the report date came from)."""
+    column is left out with a finding (date_note says where the report date came from) and why in
+    skipped. An unknown column headed like a stage (…状态, …进展) is kept for its values to decide."""
     cols: dict[str, Col] = {}
     row = hdr.top + hdr.rows
     for j, name in enumerate(hdr.names):
@@ -182,8 +202,11 @@ def _columns(hdr: Header, raw_keys: list[tuple[str, int | None] | None], title_f
         if unit is None and hdr.groups[j]:  # 项目进展情况（亿元） over 总投资 / 计划投资 …
             unit = H.normalise_header(hdr.groups[j] or "")[1]
         if hk is None:
+            skipped[j] = "未识别的列"
             if H.MONEYISH.search(norm):
                 ctx.warn("未识别的投资类列，已忽略（请核对列名，如「2020年计划投资」）", row, name)
+            elif any(w in norm for w in STAGEISH_HEADER):
+                cols[f"{MAYBE_STAGE}{j}"] = Col(j, name, f"{MAYBE_STAGE}{j}", title_factor)
             else:
                 ctx.warn("未识别的列，已忽略", row, name)
             continue
@@ -198,12 +221,15 @@ def _columns(hdr: Header, raw_keys: list[tuple[str, int | None] | None], title_f
                 continue
             if fkey is None:
                 ctx.warn(f"列名中的年份与报告年度 {year or '（未知）'} 不对应，已忽略", row, name)
+                skipped[j] = f"列名中的年份与报告年度 {year or '（未知）'} 不对应"
                 continue
             key = fkey
         if key == H.SEQ:
+            skipped[j] = "序号"
             continue
         if key in cols:
             ctx.warn(f"与「{cols[key].name}」列含义相同，已忽略此列", row, name)
+            skipped[j] = f"与「{cols[key].name}」列含义相同"
             continue
         cols[key] = Col(j, name, key, unit if unit is not None else title_factor)
     return cols
@@ -235,6 +261,9 @@ def _present_fields(cols: dict[str, Col], region: Region | None, default_stage: 
         present |= {"planned_completion_date", "completion_date"}
     if H.START_COMPLETION in keys:
         present |= {"stage", "planned_start_date", "actual_start_date", "planned_completion_date", "completion_date"}
+    if frame.height and frame["stage"].null_count() < frame.height:
+        present.add("stage")  # 续建 from an actual start before the year
+    present.add("start_stated")  # the row's own word on starting, null when silent: every report states it
     return [f.name for f in REPORT_FIELDS if f.name in present]
 
 

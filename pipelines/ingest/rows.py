@@ -38,7 +38,9 @@ from pipelines.ingest.parse import clean, is_empty
 from pipelines.ingest.result import Ctx, Found
 from pipelines.ingest.rules import (
     CellFn,
+    read_progress,
     read_section,
+    reading_words,
     row_industry,
     row_region,
     row_stage_dates,
@@ -47,11 +49,14 @@ from pipelines.ingest.rules import (
 )
 from pipelines.ingest.sheets import Sheet
 from pipelines.vocab.reference import Region, region_by_code
-from pipelines.vocab.schema import FIELD, STAGED_SCHEMA
+from pipelines.vocab.schema import DONE_STAGES, FIELD, STAGED_SCHEMA
 
+# Planned dates: a month alone is the month's last day (contract § Dates).
+PLANNED_DATES = ("planned_start_date", "planned_completion_date")
 # Fields the stage rule reads as parsed, and the ones it decides.
 _STAGE_REC_FIELDS = ("build_type", "planned_start_date", "actual_start_date", "completion_date", "planned_completion_date")
-_STAGE_OUT_FIELDS = ("stage", *_STAGE_REC_FIELDS)
+_STAGE_OUT_FIELDS = ("stage", "start_stated", *_STAGE_REC_FIELDS)
+_STAGE_ALWAYS = ("stage", "build_type", "start_stated")  # taken from the rule even when the dates are as parsed
 
 Event = tuple[int, int, int, Found]  # (row index, step, column order, findings)
 
@@ -74,6 +79,9 @@ class Table:
     events: list[Event] = field(default_factory=list)
     sections: list[dict[str, Any]] = field(default_factory=lambda: [{}])  # what each section row sets, by id
     found: list[Found] = field(default_factory=list)  # a rule's findings, by the index its `_found` column holds
+    # (key, text) → what a 开竣工情况 or progress text was read as; → its rows (1-based)
+    text_readings: dict[tuple[str, str], str] = field(default_factory=dict)
+    text_rows: dict[tuple[str, str], list[int]] = field(default_factory=dict)
 
     @property
     def start(self) -> int:
@@ -110,6 +118,8 @@ def report_rows(t: Table, ctx: Ctx) -> pl.DataFrame:
     fields = parsed_fields(data, t)
     fields = ruled_fields(data, fields, t)
     fields = reason_checked_fields(data, fields, t)
+    fields = started_checked_fields(fields, t)
+    _text_rows(data, t)
     frame = staged_frame(data, fields)
     _plausibility_findings(data, frame, t)
     t.events.sort(key=lambda e: (e[0], e[1], e[2]))
@@ -255,7 +265,8 @@ def parsed_fields(data: pl.DataFrame, t: Table) -> pl.DataFrame:
     kinds = ("text", "money", "date", "bool")
     plain = [(order, key, col) for order, (key, col) in enumerate(cols.items())
              if key in FIELD and key != "project_name" and FIELD[key].kind in kinds]
-    values, errors = vp.parse(data, [vp.Column(key, f"c{col.idx}", FIELD[key].kind, col.factor) for _, key, col in plain])
+    values, errors = vp.parse(data, [vp.Column(key, f"c{col.idx}", FIELD[key].kind, col.factor, key in PLANNED_DATES)
+                                     for _, key, col in plain])
     rows_i = data["_i"]
     for order, key, col in plain:
         if key not in errors:
@@ -274,13 +285,16 @@ def ruled_fields(data: pl.DataFrame, fields: pl.DataFrame, t: Table) -> pl.DataF
     region_out = region_columns(data, t)
     industry_out = industry_columns(data, t)
     tier_out = tier_columns(data, t)
-    stage_out = stage_columns(data, fields, t)
+    progress = progress_columns(data, t) if any(k in t.cols for k in _PROGRESS_KEYS) else None
+    stage_out = stage_columns(data, fields, t, progress)
     fields = fields.with_columns(
-        *(stage_out[k] for k in _STAGE_OUT_FIELDS if not t.dates_as_parsed or k in ("stage", "build_type")),
+        *(stage_out[k] for k in _STAGE_OUT_FIELDS if not t.dates_as_parsed or k in _STAGE_ALWAYS),
         *(region_out[k] for k in ("city_code", "city_name", "county_code", "county_name", "_city_missing")),
         *(industry_out[k] for k in ("industry_code", "industry_name")),
         tier_out["tier"],
     )
+    if progress is not None:
+        fields = progress_filled_fields(fields, progress, t.year)
     rows_i = data["_i"]
     for step, out in ((2, region_out), (4, tier_out), (5, stage_out)):
         at = out["_found"].is_not_null().arg_true()
@@ -357,6 +371,59 @@ def tier_columns(data: pl.DataFrame, t: Table) -> pl.DataFrame:
                             {"tier": pl.String, "_found": pl.Int64})
 
 
+_PROGRESS_KEYS = ("progress_note", "image_progress")
+_PROGRESS_DATES = ("actual_start_date", "planned_start_date", "completion_date", "planned_completion_date")
+# A progress text that may state a start or a completion (read_progress reads no other).
+_PROGRESS_WORDS = "开工|复工|竣工|完工|建成|投产|试生产|施工|在建|停工|停建|暂停|安装|调试|装修|进场|封顶|动工|开建|建设中"
+
+
+def progress_columns(data: pl.DataFrame, t: Table) -> pl.DataFrame:
+    """Per row, what its free-text progress columns (项目进展, 形象进度) state: `prog:stage`, `prog:stated` and
+    the four dates (the first column that states something wins), each distinct text read once."""
+    schema: dict[str, Any] = {"prog:stage": pl.String, "prog:stated": pl.Boolean,
+                              **{"prog:" + k: pl.Date for k in _PROGRESS_DATES}}
+    out = pl.DataFrame({k: pl.Series([None] * data.height, dtype=v) for k, v in schema.items()})
+    for key in (k for k in _PROGRESS_KEYS if k in t.cols):
+        cells = data[f"c{t.cols[key].idx}"]
+        texts = cells.filter(cells.str.contains(_PROGRESS_WORDS)).unique().to_list()
+        readings = {v: r for v in texts if (r := read_progress(v, t.report_date, t.year)) is not None}
+        if not readings:
+            continue
+        for v, r in readings.items():
+            t.text_readings[(key, v)] = reading_words(r)
+        values = list(readings)
+        this = pl.DataFrame({
+            "prog:stage": cells.replace_strict(values, [r.get("stage") for r in readings.values()], default=None,
+                                               return_dtype=pl.String),
+            "prog:stated": cells.replace_strict(values, [r.get("start_stated") for r in readings.values()],
+                                                default=None, return_dtype=pl.Boolean),
+            **{"prog:" + k: cells.replace_strict(values, [r.get(k) for r in readings.values()], default=None,
+                                                 return_dtype=pl.Date) for k in _PROGRESS_DATES},
+        })
+        read_here = cells.is_in(values) & out["prog:stage"].is_null() & out["prog:stated"].is_null()
+        out = pl.DataFrame([this[c].zip_with(read_here, out[c]) for c in out.columns])
+    return out
+
+
+def progress_filled_fields(fields: pl.DataFrame, progress: pl.DataFrame, year: int | None) -> pl.DataFrame:
+    """The stage and dates a progress text states, where the row's own columns give none (a completion only
+    for a project whose stage is done; 在建 with an actual start before the year is 续建)."""
+    frame = pl.concat([fields, progress], how="horizontal")
+    p_stage = pl.col("prog:stage")
+    if year is not None and "actual_start_date" in fields.columns:
+        p_stage = (pl.when((p_stage == "在建") & (pl.col("actual_start_date") < date(year, 1, 1)).fill_null(False))
+                   .then(pl.lit("续建")).otherwise(p_stage))
+    frame = frame.with_columns(pl.coalesce(pl.col("stage"), p_stage).alias("stage"))
+    done = pl.col("stage").is_in(DONE_STAGES).fill_null(False)
+    filled = []
+    for k in _PROGRESS_DATES:
+        p = pl.col("prog:" + k)
+        if k == "completion_date":
+            p = pl.when(done).then(p)
+        filled.append((pl.coalesce(pl.col(k), p) if k in fields.columns else p).alias(k))
+    return frame.with_columns(filled).drop(progress.columns)
+
+
 def _stage_inputs(data: pl.DataFrame, fields: pl.DataFrame, rec_inputs: list[str], t: Table) -> pl.DataFrame:
     """data with the parsed fields the stage rule reads (`rec:…`), reduced to what it needs when dates_as_parsed."""
     # Without a column whose text it turns into dates (开复工时间, 竣工时间, 开竣工情况), the rule leaves
@@ -387,23 +454,28 @@ def _stage_inputs(data: pl.DataFrame, fields: pl.DataFrame, rec_inputs: list[str
 def _stage_rule(t: Table, rec_inputs: list[str], vals: dict[str, Any]) -> tuple[Any, ...]:
     rec = {k: vals["rec:" + k] for k in rec_inputs}
     rec["not_started_reason"] = "given" if vals.get("rec:reason") else None
+    rec["_progress"] = vals.get("prog:stated")
     found = Found()
     row_stage_dates(rec, _cell_fn(vals, t.cols), found, t.report_date, t.year, t.sections[vals["_sec"]],
                     t.default_stage)
+    if "_sc" in rec:
+        t.text_readings[(H.START_COMPLETION, vals[H.START_COMPLETION])] = rec["_sc"]
     return (*(rec.get(k) for k in _STAGE_OUT_FIELDS), t.keep(found))
 
 
-def stage_columns(data: pl.DataFrame, fields: pl.DataFrame, t: Table) -> pl.DataFrame:
+def stage_columns(data: pl.DataFrame, fields: pl.DataFrame, t: Table, progress: pl.DataFrame | None = None) -> pl.DataFrame:
     """stage, build_type, the four dates and `_found` per row: the stage rule also reads fields parsed
     above (the dates it may complete, 未开复工原因 given or not)."""
     rec_inputs = [k for k in _STAGE_REC_FIELDS if k in fields.columns]
     stage_in = _stage_inputs(data, fields, rec_inputs, t)
+    if progress is not None:
+        stage_in = stage_in.with_columns(progress["prog:stated"])
     stage_keys = _cells_of(data, t, ("stage", H.STAGE_OR_TYPE, "build_type", H.START_TIME, H.COMPLETION_TIME,
                                      H.START_COMPLETION, "planned_start_date"))
     if t.dates_as_parsed:  # the planned-start cell is read for its column's name only
         stage_keys = [pl.when(e.is_not_null()).then(pl.lit("")).alias("planned_start_date")
                       if e.meta.output_name() == "planned_start_date" else e for e in stage_keys]
-    stage_keys += [pl.col(c) for c in stage_in.columns if c.startswith("rec:")]
+    stage_keys += [pl.col(c) for c in stage_in.columns if c.startswith(("rec:", "prog:"))]
     return _per_combination(stage_in, stage_keys, partial(_stage_rule, t, rec_inputs),
                             {**{k: FIELD[k].dtype for k in _STAGE_OUT_FIELDS}, "_found": pl.Int64})
 
@@ -431,6 +503,37 @@ def reason_checked_fields(data: pl.DataFrame, fields: pl.DataFrame, t: Table) ->
     # the date becomes the planned start where none is given; the actual start is cleared
     return fields.with_columns(planned_s.zip_with(~(clash & planned_s.is_null()), actual_s).alias("planned_start_date"),
                                actual_s.zip_with(~clash, no_date).alias("actual_start_date"))
+
+
+def started_checked_fields(fields: pl.DataFrame, t: Table) -> pl.DataFrame:
+    """The dates' word on starting, over the row's: a (re)start date after D (no actual start on or before
+    D) says not (re)started, unless the project is done; and a project with no stage whose actual start is
+    before 1 January of Y is continuing (续建)."""
+    d, year = t.report_date, t.year
+    none = pl.lit(None, dtype=pl.Date)
+    actual = pl.col("actual_start_date") if "actual_start_date" in fields.columns else none
+    planned = pl.col("planned_start_date") if "planned_start_date" in fields.columns else none
+    out: list[pl.Expr] = []
+    if d is not None:
+        later = (actual > d) | (actual.is_null() & (planned > d))
+        done = pl.col("stage").is_in(DONE_STAGES)
+        if "completion_date" in fields.columns:
+            done = done | (pl.col("completion_date") <= d)
+        out.append(pl.when(later.fill_null(False) & ~done.fill_null(False)).then(False)
+                   .otherwise(pl.col("start_stated")).alias("start_stated"))
+    if year is not None:
+        out.append(pl.when(pl.col("stage").is_null() & (actual < date(year, 1, 1)).fill_null(False))
+                   .then(pl.lit("续建")).otherwise(pl.col("stage")).alias("stage"))
+    return fields.with_columns(out) if out else fields
+
+
+def _text_rows(data: pl.DataFrame, t: Table) -> None:
+    """The rows (1-based) of each 开竣工情况 or progress text read (t.text_rows), for the preview to show each reading."""
+    for key in dict.fromkeys(k for k, _ in t.text_readings):
+        texts = [v for k, v in t.text_readings if k == key]
+        cells = data.select(pl.col(f"c{t.cols[key].idx}").alias("v"), (pl.col("_i") + 1).alias("r"))
+        for v, rows in cells.filter(pl.col("v").is_in(texts)).group_by("v", maintain_order=True).agg("r").iter_rows():
+            t.text_rows[(key, v)] = rows
 
 
 def staged_frame(data: pl.DataFrame, fields: pl.DataFrame) -> pl.DataFrame:

@@ -10,6 +10,7 @@ from pipelines.ingest import headers as H
 from pipelines.ingest.detect import Col, section_text
 from pipelines.ingest.parse import (
     BUILD_TYPES,
+    NOT_RESTARTED_WORDS,
     UNSTARTED,
     clean,
     is_empty,
@@ -18,6 +19,7 @@ from pipelines.ingest.parse import (
     parse_start_completion,
     parse_tier,
     resolve_unstarted,
+    start_completion_stated,
 )
 from pipelines.ingest.result import Found
 from pipelines.vocab.reference import Region, find_city, find_county, find_division, region_by_code
@@ -183,12 +185,21 @@ def row_tier(cell: CellFn, out: Found, section: dict[str, Any], tier_arg: str | 
 
 def row_stage_dates(rec: dict[str, Any], cell: CellFn, out: Found, d: date | None, year: int | None,
                     section: dict[str, Any], default_stage: str | None) -> None:
-    """rec's stage, build_type and dates from the row's stage, type and date cells (rec holds the
-    fields parsed before; not_started_reason is whether one is given)."""
-    stage = _stage_of_cells(rec, cell, out)
+    """rec's stage, build_type, dates and start_stated from the row's stage, type and date cells (rec holds
+    the fields parsed before; not_started_reason is whether one is given). rec["_sc"] is what the
+    开竣工情况 text was read as, in words (for the preview), when the row has one."""
+    stage, status = _stage_of_cells(rec, cell, out)
     _start_time(rec, cell, out, d)
     _completion_time(rec, cell, out, d)
-    sc_stage = _start_completion(rec, cell, out, d, year)
+    sc_stage, sc_stated = _start_completion(rec, cell, out, d, year)
+    # The row's own word on starting (contract "Stage words and starting"): a status of 在建/已开工/竣工/
+    # 投产 or a text that states a start says started; 未开工, 尚未复工, 停工 or a reason given say not, and win.
+    # A free-text progress column (项目进展, 形象进度) is read for the same (rec["_progress"]: its word on
+    # starting; the stage and dates it states fill what the row leaves empty, after this rule).
+    p_stated = rec.pop("_progress", None)
+    says_not = (status is False or sc_stated is False or p_stated is False
+                or bool(rec.get("not_started_reason")))
+    rec["start_stated"] = False if says_not else (True if status or sc_stated or p_stated else None)
     if stage is None:
         stage = sc_stage
     if stage is None:
@@ -203,13 +214,26 @@ def row_stage_dates(rec: dict[str, Any], cell: CellFn, out: Found, d: date | Non
                  _col_name(cell, "planned_start_date"), str(rec["planned_start_date"]))
 
 
-def _stage_of_cells(rec: dict[str, Any], cell: CellFn, out: Found) -> str | None:
-    """The stage the 建设状态 / 项目类型 / 建设性质 cells state (the first that does); rec's build_type from them."""
+_STATUS_STARTED = ("在建", "竣工", "投产")
+
+
+def _stage_of_cells(rec: dict[str, Any], cell: CellFn, out: Found) -> tuple[str | None, bool | None]:
+    """(stage, what it says of starting) from the 建设状态 / 项目类型 / 建设性质 cells (the first that
+    states a stage); rec's build_type from them. In a status column (建设状态, 项目进展 …) 在建/已开工/竣工/
+    投产 say started (True); in a type column (建设类型) 在建 means continuing and says nothing of starting.
+    In either, 未开工/未复工/停工 say not (re)started (False)."""
     stage: str | None = None
+    status: bool | None = None
     for key, type_col in (("stage", False), (H.STAGE_OR_TYPE, True), ("build_type", True)):
         c = cell(key)
         if not c or is_empty(c[0]):
             continue
+        if key != "build_type":
+            word = clean(c[0])
+            if any(w in word for w in NOT_RESTARTED_WORDS):
+                status = False
+            elif key == "stage" and status is None and parse_stage(c[0])[0] in _STATUS_STARTED:
+                status = True
         if key == "build_type":
             t = clean(c[0])
             if t in BUILD_TYPES:
@@ -223,7 +247,7 @@ def _stage_of_cells(rec: dict[str, Any], cell: CellFn, out: Found) -> str | None
             rec["build_type"] = bt
         if s and stage is None:
             stage = s
-    return stage
+    return stage, status
 
 
 def _date_cell(cell: CellFn, key: str, out: Found) -> tuple[date, tuple[str, Col]] | None:
@@ -239,7 +263,8 @@ def _date_cell(cell: CellFn, key: str, out: Found) -> tuple[date, tuple[str, Col
 
 
 def _start_time(rec: dict[str, Any], cell: CellFn, out: Found, d: date | None) -> None:
-    """Weekly 开复工时间 read with 未开复工原因 (contract § Reading submissions)."""
+    """Weekly 开复工时间 read with 未开复工原因 (contract § Reading submissions): a month alone is an actual
+    date (its 1st) when started, a planned one (its last day) when a reason is given or it is after D."""
     if (got := _date_cell(cell, H.START_TIME, out)) is None:
         return
     dt, c = got
@@ -249,7 +274,7 @@ def _start_time(rec: dict[str, Any], cell: CellFn, out: Found, d: date | None) -
         rec["actual_start_date"] = dt
         rec["planned_start_date"] = rec.get("planned_start_date") or dt
     else:
-        rec["planned_start_date"] = dt
+        rec["planned_start_date"] = _as_planned(dt, c[0])
         if d is not None and dt <= d:
             out.warn("逾期未开工：开复工时间已过报告期截止日，但填写了未开复工原因", c[1].name, c[0])
 
@@ -258,26 +283,71 @@ def _completion_time(rec: dict[str, Any], cell: CellFn, out: Found, d: date | No
     """竣工时间: the completion date when on or before D, else the planned one."""
     if (got := _date_cell(cell, H.COMPLETION_TIME, out)) is None:
         return
-    dt, _ = got
-    rec["completion_date" if d is None or dt <= d else "planned_completion_date"] = dt
+    dt, c = got
+    if d is None or dt <= d:
+        rec["completion_date"] = dt
+    else:
+        rec["planned_completion_date"] = _as_planned(dt, c[0])
 
 
-def _start_completion(rec: dict[str, Any], cell: CellFn, out: Found, d: date | None, year: int | None) -> str | None:
-    """开竣工情况 (free text): the dates it gives where rec has none; the stage it implies."""
+def _as_planned(dt: date, text: str) -> date:
+    """A date read as planned: a month alone (2020.06, 2020年6月) is the month's last day."""
+    planned, _ = parse_date(text, planned=True)
+    return planned if isinstance(planned, date) else dt
+
+
+_DATE_WORDS = (("actual_start_date", "实际开工"), ("planned_start_date", "计划开工"), ("completion_date", "竣工"),
+               ("planned_completion_date", "计划竣工"))
+
+
+def _start_completion(rec: dict[str, Any], cell: CellFn, out: Found, d: date | None,
+                      year: int | None) -> tuple[str | None, bool | None]:
+    """开竣工情况 (free text): the dates it gives where rec has none; (the stage it implies, what it says of
+    starting). rec["_sc"]: the reading in words, shown beside the text in the preview."""
     c = cell(H.START_COMPLETION)
     if not c or is_empty(c[0]):
-        return None
+        return None, None
     sc, e = parse_start_completion(c[0], d, year)
     if e:
         out.err(e, c[1].name, c[0])
-        return None
+        return None, None
     for k in ("actual_start_date", "planned_start_date", "completion_date", "planned_completion_date"):
         if sc.get(k) is not None and rec.get(k) is None:
             rec[k] = sc[k]
-    if sc.get("stage") == "在建" and rec.get("actual_start_date") is None:
-        out.warn("只写了已开工、未写开工时间：按口径不计入已开（复）工项目（将列为逾期未开工），"
+    stated = start_completion_stated(sc)
+    if sc.get("stage") == "在建" and rec.get("actual_start_date") is None and stated:
+        out.warn("只写了已开工、未写开工时间：按口径计为已开（复）工（开工时间不详），"
                  "请补填开工年月（如“2020年3月开工”）", c[1].name, c[0])
-    return sc.get("stage")
+    rec["_sc"] = reading_words(sc)
+    return sc.get("stage"), stated
+
+
+def read_progress(text: str, d: date | None, year: int | None) -> dict[str, Any] | None:
+    """What a free-text progress cell (项目进展, 形象进度: 「主体完工，设备安装中」, 「2019年8月开工，尚未复工」)
+    states of starting and completing, read as 开竣工情况 text; None when it states neither (a text
+    that cannot be read so is a note, never an error). 前期 alone is not taken from a note."""
+    if is_empty(text):
+        return None
+    sc, e = parse_start_completion(text, d, year)
+    if e:
+        return None
+    stated = start_completion_stated(sc)
+    if sc.get("stage") == "前期" and stated is None:
+        sc.pop("stage")
+    if stated is None and not any(k in sc for k in ("stage", *(k for k, _ in _DATE_WORDS))):
+        return None
+    if stated is not None:
+        sc["start_stated"] = stated
+    return sc
+
+
+def reading_words(sc: dict[str, Any]) -> str:
+    """A reading of 开竣工情况 / progress text in words, for the preview."""
+    words = [f"建设状态 {sc['stage']}"] if sc.get("stage") else []
+    words += [f"{zh} {sc[k]}" for k, zh in _DATE_WORDS if sc.get(k) is not None
+              and not (k == "planned_start_date" and sc[k] == sc.get("actual_start_date"))]
+    words.append({True: "已开（复）工", False: "未开（复）工", None: "未说明已开工"}[start_completion_stated(sc)])
+    return "，".join(words)
 
 
 def _col_name(cell: CellFn, key: str) -> str | None:

@@ -150,6 +150,7 @@ class Column:
     source: str
     kind: str  # text | money | date | bool
     factor: float = 1.0  # money: the column's unit in 万元 (10000 for a 亿元 header)
+    planned: bool = False  # date: a planned date, where a month alone is the month's last day
 
 
 def parse(frame: pl.DataFrame, columns: list[Column]) -> tuple[pl.DataFrame, dict[str, pl.Series]]:
@@ -167,7 +168,7 @@ def parse(frame: pl.DataFrame, columns: list[Column]) -> tuple[pl.DataFrame, dic
             value, decided, rounding = _money(src, c.factor)
             exprs.append(rounding.alias("round:" + c.name))
         elif c.kind == "date":
-            value, decided = _date(src)
+            value, decided = _date(src, c.planned)
         elif c.kind == "bool":
             value, decided = pl.lit(None, dtype=pl.Boolean), src == ""
         else:
@@ -184,7 +185,7 @@ def parse(frame: pl.DataFrame, columns: list[Column]) -> tuple[pl.DataFrame, dic
             continue
         slow = _SLOW[c.kind]
         todo = frame.filter(~fast["decided:" + c.name])[c.source].unique().to_list()
-        answers = [slow(v, c.factor) for v in todo]
+        answers = [parse_date(v, c.planned) if c.kind == "date" else slow(v, c.factor) for v in todo]
         dtype = fast.schema[c.name]
         fast = fast.with_columns(
             pl.when(pl.col("decided:" + c.name)).then(pl.col(c.name))
@@ -245,9 +246,10 @@ _SERIAL_SHAPE = r"^[0-9]{5}(?:\.[0-9]+)?$"
 _EPOCH_DAYS = (_EXCEL_EPOCH - date(1970, 1, 1)).days  # Excel's day 0, in days since 1970-01-01
 
 
-def _date(src: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
-    """(value, decided) for parse_date(cell): a valid year-month-day or an Excel serial in range; an
-    invalid date is left to parse_date, which says why."""
+def _date(src: pl.Expr, planned: bool = False) -> tuple[pl.Expr, pl.Expr]:
+    """(value, decided) for parse_date(cell, planned): a valid year-month-day or an Excel serial in range
+    (a month alone: its first day, its last when planned); an invalid date is left to parse_date, which
+    says why."""
     # The commonest shape, 2020-03-15, through strptime (guarded: strptime alone is more lenient).
     iso = src.str.contains(_ISO_SHAPE)
     iso_value = pl.when(iso).then(src).str.strptime(pl.Date, "%Y-%m-%d", strict=False)
@@ -261,9 +263,12 @@ def _date(src: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
     ymd_ok = (month_ok & d_.is_between(1, pl.date(y_, m_, 1).dt.month_end().dt.day())).fill_null(False)
     serial = src.cast(pl.Float64, strict=False)
     serial_ok = (src.str.contains(_SERIAL_SHAPE) & serial.is_between(SERIAL_MIN, SERIAL_MAX)).fill_null(False)
+    ymd = pl.date(y_, m_, pl.when(ymd_ok).then(d_).otherwise(1))
+    if planned:  # a month alone (2020.06, 2020年6月) is the month's last day
+        ymd = pl.when(d.is_null()).then(ymd.dt.month_end()).otherwise(ymd)
     value = (
         pl.when(iso_ok).then(iso_value)
         .when(serial_ok).then((pl.when(serial_ok).then(serial).floor().cast(pl.Int32) + _EPOCH_DAYS).cast(pl.Date))
-        .when(ymd_ok).then(pl.date(y_, m_, pl.when(ymd_ok).then(d_).otherwise(1)))
+        .when(ymd_ok).then(ymd)
     )
     return value, iso_ok | serial_ok | ymd_ok | (src == "").fill_null(False)
