@@ -37,7 +37,10 @@ from pipelines.ingest.detect import (
 from pipelines.ingest.parse import clean, is_empty
 from pipelines.ingest.result import Ctx, Found
 from pipelines.ingest.rules import (
+    HEADING_CANDIDATE,
     CellFn,
+    end_of_block,
+    read_region_heading,
     read_section,
     row_industry,
     row_region,
@@ -71,9 +74,11 @@ class Table:
     title_ambiguous: bool  # the title says 双百 without 新兴/技改
     region: Region | None  # the region chosen at upload
     default_stage: str | None  # 储备 for a 谋划 form
+    title_city: Region | None = None  # the one city the title names (铜陵市…), for county names several cities have
     events: list[Event] = field(default_factory=list)
     sections: list[dict[str, Any]] = field(default_factory=lambda: [{}])  # what each section row sets, by id
     found: list[Found] = field(default_factory=list)  # a rule's findings, by the index its `_found` column holds
+    region_headings: int = 0  # heading rows that named a region (「一、铜官区」), never projects
 
     @property
     def start(self) -> int:
@@ -85,6 +90,11 @@ class Table:
         if self.region is None:
             return None
         return self.region if self.region.level == "city" else region_by_code().get(self.region.parent_code or "")
+
+    @property
+    def file_city(self) -> Region | None:
+        """The city the upload or, failing that, the title gives: where a shared county name is looked up."""
+        return self.region_city or self.title_city
 
     @property
     def region_county(self) -> Region | None:
@@ -163,6 +173,7 @@ def row_flags(body: pl.DataFrame, t: Table) -> pl.DataFrame:
         no_name=(pl.col("name") == "") | pl.col("name").is_in(empty_names),
         group=pl.col("name").is_in(vp.matching([flags["name"]], lambda v: vp.dense(v).str.contains("个"),
                                                lambda v: is_group(clean(v)))),
+        heading=pl.col("name").str.contains(HEADING_CANDIDATE) | pl.col("first").str.contains(HEADING_CANDIDATE),
         pos=pl.int_range(pl.len(), dtype=pl.Int64),
     )
 
@@ -173,14 +184,15 @@ def _not_projects(body: pl.DataFrame, flags: pl.DataFrame, t: Table) -> tuple[li
     start, name_col = t.start, t.cols["project_name"]
     unusual = flags.filter(
         (pl.col("nfill") <= 2) | (pl.col("_i") == start) | pl.col("note") | pl.col("subtotal")
-        | ((pl.col("name") == "") & ~pl.col("other")) | pl.col("no_name") | pl.col("group")
+        | ((pl.col("name") == "") & ~pl.col("other")) | pl.col("no_name") | pl.col("group") | pl.col("heading")
     )
     not_projects: list[int] = []
     section: dict[str, Any] = {}
     section_from: list[tuple[int, int]] = []  # (position of a section row, id of the section it opens)
     in_notes = False
-    for pos, i, nfill, first, name, other, note, sub, no_name, group in unusual.select(
-            "pos", "_i", "nfill", "first", "name", "other", "note", "subtotal", "no_name", "group").iter_rows():
+    for pos, i, nfill, first, name, other, note, sub, no_name, group, heading in unusual.select(
+            "pos", "_i", "nfill", "first", "name", "other", "note", "subtotal", "no_name", "group",
+            "heading").iter_rows():
         if nfill == 0:
             not_projects.append(pos)
             continue
@@ -194,16 +206,23 @@ def _not_projects(body: pl.DataFrame, flags: pl.DataFrame, t: Table) -> tuple[li
             continue
         if sub:
             not_projects.append(pos)
+            if not clean(first).startswith("其中") and end_of_block(section):  # 小计 ends a region heading's block
+                t.sections.append(dict(section))
+                section_from.append((pos, len(t.sections) - 1))
             continue
         # A heading with its count in the name column (太原市（2个）, 新兴产业项目（3个）), or a 序号 like
         # （一） beside a 地市 with no name: a section row, its sums never a project.
         section_no = not name and bool(SECTION_PREFIX.fullmatch(first.strip())) and nfill <= 3
+        found = Found()
         if group or section_no:
-            read_section(GROUP.sub("", name) if group else " ".join(
-                c for c in body.row(pos)[1:] if isinstance(c, str) and c), section)
+            t.region_headings += read_section(GROUP.sub("", name) if group else " ".join(
+                c for c in body.row(pos)[1:] if isinstance(c, str) and c), section, t.file_city, found)
         elif nfill == 1 or (not name and not other):
             # A section row (一、新兴产业项目 / 太原市) or a stray note: sets context, never a project.
-            read_section(first, section)
+            t.region_headings += read_section(first, section, t.file_city, found)
+        elif heading and read_region_heading(_heading_text(first, name), section, t.file_city, found):
+            # 「一、铜官区」 in the name column, or 「一、」 beside 「铜官区」, with the block's sums: a heading.
+            t.region_headings += 1
         else:
             if no_name:
                 found = Found()
@@ -211,10 +230,19 @@ def _not_projects(body: pl.DataFrame, flags: pl.DataFrame, t: Table) -> tuple[li
                 t.events.append((i, 0, 0, found))
                 not_projects.append(pos)
             continue  # otherwise a project row with few cells filled
+        if found.items:
+            t.events.append((i, 2, 0, found))
         t.sections.append(dict(section))
         section_from.append((pos, len(t.sections) - 1))
         not_projects.append(pos)
     return not_projects, section_from
+
+
+def _heading_text(first: str, name: str) -> str:
+    """The text of a possible region heading: the name cell, or the 序号 cell 「一、」 with it."""
+    if name and first != name and SECTION_PREFIX.fullmatch(first.strip()):
+        return first.strip() + name
+    return name or first
 
 
 def project_rows(body: pl.DataFrame, t: Table) -> pl.DataFrame:
@@ -324,7 +352,7 @@ def _per_combination(frame: pl.DataFrame, keys: list[pl.Expr], rule: Callable[[d
 def _region_rule(t: Table, vals: dict[str, Any]) -> tuple[Any, ...]:
     found = Found()
     city, county, missing = row_region(_cell_fn(vals, t.cols), t.cols, found, t.sections[vals["_sec"]], t.region,
-                                       t.region_city, t.region_county)
+                                       t.region_city, t.region_county, t.title_city)
     return (city.code if city else None, city.name if city else None, county.code if county else None,
             county.name if county else None, missing, t.keep(found))
 

@@ -328,6 +328,15 @@ def _city_of(r: Region) -> str:
     return getattr(region_by_code().get(r.parent_code or ""), "name", "")
 
 
+def city_in_text(text: str) -> Region | None:
+    """The one city a title names in full (「铜陵市2020年工业在建项目进展情况表」 → 铜陵市); None when it names
+    none or several."""
+    t = norm_text(text)
+    found = {r.code: r for r in cities() if len(r.name) >= 3 and r.name in t}
+    # 「西安市雁塔区…」: a county of the city named is no second city
+    return next(iter(found.values())) if len(found) == 1 else None
+
+
 def counties_of(city_code: str) -> list[Region]:
     return _counties_by_city().get(city_code, [])
 
