@@ -354,6 +354,19 @@ def cities() -> list[Region]:
     return [r for r in regions() if r.level == "city"]
 
 
+@cache
+def home_cities() -> tuple[Region, ...]:
+    """The cities of the hand-kept files (Shanxi's, Tongling): offered in the sidebar before any data is loaded;
+    a city elsewhere is offered once it has data."""
+    codes: set[str] = set()
+    for fname in _REFERENCE_FILES[:-1]:
+        path = REFERENCE_DIR / fname
+        if path.exists():
+            with path.open(encoding="utf-8") as fh:
+                codes |= {row["adcode"].strip() for row in csv.DictReader(fh) if row["level"].strip() == "city"}
+    return tuple(r for r in cities() if r.code in codes)
+
+
 # ---- industries ----------------------------------------------------------------------------
 
 
