@@ -282,3 +282,27 @@ def test_the_map_of_a_municipality_and_its_districts():
     counties = geo.boundaries("county", ("11",))
     assert counties is not None and {f["properties"]["parent"] for f in counties["features"]} == {"110100"}
     assert len(counties["features"]) == 16
+
+
+# ---- kaigong ingest --region 西安市, then the figures by county ------------------------------------
+
+
+def test_cli_ingest_with_a_city_of_another_province_groups_by_its_districts(tmp_path, capsys, monkeypatch):
+    from pipelines.cli import main
+
+    # the reading child imports this checkout's pipelines (in a git worktree the editable install points elsewhere)
+    monkeypatch.setenv("PYTHONPATH", str(Path(__file__).resolve().parents[1]))
+
+    db = str(tmp_path / "k.duckdb")
+    path = _xian(tmp_path)
+    assert main(["--db", db, "ingest", str(path), "--region", "西安市", "--tier", "其他",
+                 "--report-date", "2020-03-31", "--frequency", "quarter"]) == 0
+    capsys.readouterr()
+    assert main(["--db", db, "metrics", "--as-of", "2020-03-31", "--by", "county", "--json"]) == 0
+    import json
+
+    got = {it["group_code"]: (it["group"], it["ytd_completed"]) for it in json.loads(capsys.readouterr().out)}
+    assert got == {"610113": ("雁塔区", 4000.0), "610117": ("高陵区", 2600.0), "610118": ("鄠邑区", 1200.0),
+                   "610102": ("新城区", 900.0)}
+    with pytest.raises(SystemExit, match="阳泉市.*铜陵市.*佳木斯市"):
+        main(["--db", db, "metrics", "--as-of", "2020-03-31", "--county", "郊区"])
