@@ -304,5 +304,27 @@ def test_cli_ingest_with_a_city_of_another_province_groups_by_its_districts(tmp_
     got = {it["group_code"]: (it["group"], it["ytd_completed"]) for it in json.loads(capsys.readouterr().out)}
     assert got == {"610113": ("雁塔区", 4000.0), "610117": ("高陵区", 2600.0), "610118": ("鄠邑区", 1200.0),
                    "610102": ("新城区", 900.0)}
-    with pytest.raises(SystemExit, match="阳泉市.*铜陵市.*佳木斯市"):
+    with pytest.raises(SystemExit, match=r"阳泉市.*铜陵市.*佳木斯市"):
         main(["--db", db, "metrics", "--as-of", "2020-03-31", "--county", "郊区"])
+
+
+# ---- development zones: an attribute, never a region ---------------------------------------------
+
+
+def test_a_development_zone_heading_is_the_blocks_zone_not_a_region(tmp_path):
+    rows = _progress_rows(("一、铜官区", "二、义安区", "三、高新区"))
+    path = _xlsx(tmp_path / "tl.xlsx", TONGLING_TITLE, PROGRESS_HEAD, rows)
+    r = _read(path, region="铜陵市", report_date=date(2020, 5, 25))
+    assert _regions_of(r)[3] == ("装备铸件项目", "340700", None, None)
+    assert r.frame["dev_zone"].to_list() == [None, None, None, "高新区"]
+    assert [(w.row, w.value) for w in r.warnings if "开发区" in w.message] == [(10, "三、高新区")]
+    assert r.reading.rows["区县标题"] == 3  # the zone heading too: it opens a block
+
+
+def test_a_development_zone_in_the_county_column_is_the_rows_zone(tmp_path):
+    rows = [*XIAN_ROWS[:3], [4, "印刷设备更新", "丁公司", "高新区", 6000, 3000, 900]]
+    head = ["序号", "项目名称", "项目单位", "区县", "总投资", "2020年计划投资", "2020年截至目前累计完成投资"]
+    r = _read(_xlsx(tmp_path / "x.xlsx", XIAN_TITLE, head, rows), region="西安市", report_date=date(2020, 3, 31))
+    assert _regions_of(r)[3] == ("印刷设备更新", "610100", None, None)
+    assert r.frame["dev_zone"].to_list() == [None, None, None, "高新区"]
+    assert "dev_zone" in r.present_fields

@@ -239,6 +239,8 @@ def _present_fields(cols: dict[str, Col], region: Region | None, default_stage: 
         present |= {"industry_code", "industry_name"}
     if frame.height and frame["tier"].null_count() < frame.height:
         present.add("tier")
+    if frame.height and frame["dev_zone"].null_count() < frame.height:  # a zone a 县区 cell or a heading names
+        present.add("dev_zone")
     if keys & {H.STAGE_OR_TYPE, "build_type"}:
         present |= {"stage", "build_type"} & {c for c in frame.columns if frame[c].null_count() < frame.height} or (
             {"stage"} if H.STAGE_OR_TYPE in keys else {"build_type"}

@@ -306,6 +306,7 @@ def ruled_fields(data: pl.DataFrame, fields: pl.DataFrame, t: Table) -> pl.DataF
     fields = fields.with_columns(
         *(stage_out[k] for k in _STAGE_OUT_FIELDS if not t.dates_as_parsed or k in ("stage", "build_type")),
         *(region_out[k] for k in ("city_code", "city_name", "county_code", "county_name", "_city_missing")),
+        *_zone_field(fields, region_out),
         *(industry_out[k] for k in ("industry_code", "industry_name")),
         tier_out["tier"],
     )
@@ -315,6 +316,14 @@ def ruled_fields(data: pl.DataFrame, fields: pl.DataFrame, t: Table) -> pl.DataF
         for i, f in zip(rows_i.gather(at), out["_found"].gather(at), strict=True):
             t.events.append((i, step, 0, t.found[f]))
     return fields
+
+
+def _zone_field(fields: pl.DataFrame, region_out: pl.DataFrame) -> list[pl.Series]:
+    """dev_zone: the 开发区 column's, else the zone a 县区 cell or a heading names (an attribute, not a region)."""
+    if region_out["_zone"].null_count() == region_out.height:
+        return []
+    zone = region_out["_zone"].alias("dev_zone")
+    return [fields["dev_zone"].fill_null(zone) if "dev_zone" in fields.columns else zone]
 
 
 def _cells_of(data: pl.DataFrame, t: Table, keys: tuple[str, ...]) -> list[pl.Expr]:
@@ -351,18 +360,19 @@ def _per_combination(frame: pl.DataFrame, keys: list[pl.Expr], rule: Callable[[d
 
 def _region_rule(t: Table, vals: dict[str, Any]) -> tuple[Any, ...]:
     found = Found()
-    city, county, missing = row_region(_cell_fn(vals, t.cols), t.cols, found, t.sections[vals["_sec"]], t.region,
+    city, county, missing, zone = row_region(_cell_fn(vals, t.cols), t.cols, found, t.sections[vals["_sec"]], t.region,
                                        t.region_city, t.region_county, t.title_city)
     return (city.code if city else None, city.name if city else None, county.code if county else None,
-            county.name if county else None, missing, t.keep(found))
+            county.name if county else None, missing, zone, t.keep(found))
 
 
 def region_columns(data: pl.DataFrame, t: Table) -> pl.DataFrame:
-    """city and county (code, name), `_city_missing` and `_found` per row."""
+    """city and county (code, name), `_city_missing`, `_zone` (a development zone the region cells or a heading
+    name) and `_found` per row."""
     return _per_combination(
         data, _cells_of(data, t, (H.CITY_CODE, H.CITY, H.COUNTY_CODE, H.COUNTY, H.LOCATION)), partial(_region_rule, t),
         {"city_code": pl.String, "city_name": pl.String, "county_code": pl.String, "county_name": pl.String,
-         "_city_missing": pl.Boolean, "_found": pl.Int64})
+         "_city_missing": pl.Boolean, "_zone": pl.String, "_found": pl.Int64})
 
 
 def industry_columns(data: pl.DataFrame, t: Table) -> pl.DataFrame:

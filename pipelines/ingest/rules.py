@@ -103,7 +103,9 @@ def read_region_heading(text: str, section: dict[str, Any], file_city: Region | 
     if city is not None and name in (city.name, city.code, *short_names(city.name, "city")):
         section["city"] = city
         section.pop("county", None)
+        section.pop("dev_zone", None)
         return True
+    section.pop("dev_zone", None)
     hint = section.get("city") or file_city
     cands = county_candidates(name, hint.code if hint else None)
     if len(cands) == 1:
@@ -124,8 +126,10 @@ def read_region_heading(text: str, section: dict[str, Any], file_city: Region | 
         section["county"] = None
         return True
     if _ZONE_HEADING.search(name) and (SECTION_PREFIX.match(clean(text)) or clean(text).endswith((":", "："))):
-        out.warn(f"分组标题「{name}」是开发区/园区，不是行政区划：其下项目的县区按各行所填（未填则为空）", None, text)
+        out.warn(f"分组标题「{name}」是开发区/园区，不是行政区划：其下项目记为所在开发区「{name}」，县区按各行所填"
+                 "（未填则为空）", None, text)
         section["county"] = None
+        section["dev_zone"] = name
         return True
     return False
 
@@ -136,17 +140,19 @@ def end_of_block(section: dict[str, Any]) -> bool:
     for key in ("county", "city"):
         if key in section:
             del section[key]
+            section.pop("dev_zone", None)
             return True
     return False
 
 
 def row_region(cell: CellFn, cols: dict[str, Col], out: Found, section: dict[str, Any], region: Region | None,
                region_city: Region | None, region_county: Region | None,
-               title_city: Region | None = None) -> tuple[Region | None, Region | None, bool]:
-    """(city, county, missing): missing when no city is found and no error already says why. Where the row
-    names no county, the county of the heading above it (「一、铜官区」) is taken."""
+               title_city: Region | None = None) -> tuple[Region | None, Region | None, bool, str | None]:
+    """(city, county, missing, development zone): missing when no city is found and no error already says why.
+    Where the row names no county, the county of the heading above it (「一、铜官区」) is taken; a development
+    zone written as the county (高新区), or heading the block, is the row's zone, never a region."""
     n_errors = out.n_errors()
-    city, county = _region_cells(cell, out, section, region_city, title_city)
+    city, county, zone = _region_cells(cell, out, section, region_city, title_city)
     if county is None and out.n_errors() == n_errors and section.get("county") is not None:
         county = section["county"]
         if city is not None and county.parent_code != city.code:
@@ -169,7 +175,7 @@ def row_region(cell: CellFn, cols: dict[str, Col], out: Found, section: dict[str
         col = next((cols[k].name for k in (H.COUNTY, H.LOCATION, H.COUNTY_CODE) if k in cols), None)
         out.err(f"县区「{county.name}」与上传时选择的地区「{region_county.name}」不一致", col, county.name)
     missing = city is None and out.n_errors() == n_errors  # an unknown city was already reported for this row
-    return city, county, missing
+    return city, county, missing, zone or section.get("dev_zone")
 
 
 def _filled(cell: CellFn, key: str) -> tuple[str, str] | None:
@@ -194,14 +200,18 @@ def _coded_region(cell: CellFn, key: str, level: str, out: Found) -> Region | No
     return r
 
 
-def _county_cell(text: str, column: str, hint: Region | None, out: Found) -> Region | None:
-    """The county a 县区 cell names, within the hint city; a former name is said, a shared or foreign name
-    is an error naming the candidates."""
+def _county_cell(text: str, column: str, hint: Region | None, out: Found) -> tuple[Region | None, str | None]:
+    """(county, development zone) a 县区 cell names, the county within the hint city; a former name is said,
+    a shared or foreign name is an error naming the candidates, a development zone (高新区) is the row's zone."""
     county = find_county(text, hint.code if hint else None)
     if county is not None:
         if (note := former_note(text, county)) is not None:
             out.warn(note, column, text)
-        return county
+        return county, None
+    zone = clean(text)
+    if _ZONE_HEADING.search(zone) and len(zone) <= 20:
+        out.warn(f"「{zone}」是开发区/园区，不是行政区划：记为所在开发区，县区未填", column, text)
+        return None, zone
     cands = county_candidates(text)
     if hint is None and len(cands) > 1:
         out.err(f"县区「{clean(text)}」有多个同名：{candidates_text(cands)}，无法确定所属地市：请在上传时选择地市，"
@@ -210,11 +220,11 @@ def _county_cell(text: str, column: str, hint: Region | None, out: Found) -> Reg
         out.err(f"县区「{clean(text)}」不属于{hint.name}（{candidates_text(cands)}）", column, text)
     else:
         out.err("无法识别的县区" + ("（请核对所属地市）" if hint else ""), column, text)
-    return None
+    return None, None
 
 
 def _region_cells(cell: CellFn, out: Found, section: dict[str, Any], region_city: Region | None,
-                  title_city: Region | None = None) -> tuple[Region | None, Region | None]:
+                  title_city: Region | None = None) -> tuple[Region | None, Region | None, str | None]:
     """(city, county) as the row's own cells name them: codes first, then names, then 建设地点. A county name
     is resolved within the row's city, else the upload's, a city heading's, or the title's."""
     city = _coded_region(cell, H.CITY_CODE, "city", out)
@@ -229,8 +239,9 @@ def _region_cells(cell: CellFn, out: Found, section: dict[str, Any], region_city
                 out.err("无法识别的地市", v[1], v[0])
     hint = city or region_city or section.get("city") or title_city
     county = _coded_region(cell, H.COUNTY_CODE, "county", out) or county
+    zone = None
     if county is None and (v := _filled(cell, H.COUNTY)) is not None:
-        county = _county_cell(v[0], v[1], hint, out)
+        county, zone = _county_cell(v[0], v[1], hint, out)
     if county is None and (v := _filled(cell, H.LOCATION)) is not None:
         c_city, c_county = _resolve_location(v[0], hint.code if hint else None)
         if c_county is not None:
@@ -239,7 +250,7 @@ def _region_cells(cell: CellFn, out: Found, section: dict[str, Any], region_city
             city = c_city
         if c_city is None and c_county is None and city is None and region_city is None:
             out.err("无法识别的地区（应为地市或县区名称）", v[1], v[0])
-    return city, county
+    return city, county, zone
 
 
 def row_industry(cell: CellFn) -> tuple[str | None, str | None]:

@@ -151,10 +151,18 @@ def _city_index() -> dict[str, Region]:
 
 
 @cache
-def _city_prefixes() -> tuple[tuple[str, Region], ...]:
-    """City names and short names, longest first, for a city written before its county (忻州市忻府区)."""
-    keys = [(k, r) for k, r in _city_index().items() if len(k) >= 2 and not k.isdigit()]
-    return tuple(sorted(keys, key=lambda kr: -len(kr[0])))
+def _city_prefix_index() -> dict[str, tuple[tuple[str, Region], ...]]:
+    """City names and short names by their first two characters, longest first."""
+    idx: dict[str, list[tuple[str, Region]]] = {}
+    for k, r in _city_index().items():
+        if len(k) >= 2 and not k.isdigit():
+            idx.setdefault(k[:2], []).append((k, r))
+    return {p: tuple(sorted(v, key=lambda kr: -len(kr[0]))) for p, v in idx.items()}
+
+
+def _city_prefixes(t: str) -> tuple[tuple[str, Region], ...]:
+    """The city names t may begin with, longest first, for a city written before its county (忻州市忻府区)."""
+    return tuple(kr for kr in _city_prefix_index().get(t[:2], ()) if t.startswith(kr[0]))
 
 
 @cache
@@ -215,8 +223,8 @@ def find_city(text: str) -> Region | None:
             return hit
     # "忻州市忻府区" written in the city column: take the leading city name (not 朝阳 of 朝阳区, 铜陵 of 铜陵县).
     t = texts[-1]
-    for key, r in _city_prefixes():
-        if t.startswith(key) and len(t) - len(key) != 1:
+    for key, r in _city_prefixes(t):
+        if len(t) - len(key) != 1:
             return r
     return None
 
@@ -277,8 +285,8 @@ def _county_candidates(t: str, city_code: str | None) -> list[Region]:
     if cands:
         return cands
     # "忻州市忻府区" / "忻州忻府区": split off a leading city.
-    for key, city in _city_prefixes():
-        if t.startswith(key) and len(t) > len(key):
+    for key, city in _city_prefixes(t):
+        if len(t) > len(key):
             if city_code and city.code != city_code:
                 return []
             return _named(t[len(key) :], city.code)
