@@ -328,3 +328,23 @@ def test_a_development_zone_in_the_county_column_is_the_rows_zone(tmp_path):
     assert _regions_of(r)[3] == ("印刷设备更新", "610100", None, None)
     assert r.frame["dev_zone"].to_list() == [None, None, None, "高新区"]
     assert "dev_zone" in r.present_fields
+
+
+def test_tier_and_district_headings_with_their_sums(tmp_path):
+    head = ["序号", "项目名称", "项目单位", "总投资（万元）", "2020年完成投资（万元）"]
+    rows: list[list[Any]] = [
+        [None, "一、省级双百·新兴项目", None, 3000, 30],
+        [None, "（一）铜官区", None, 1000, 10],
+        [1, "甲项目", "甲公司", 1000, 10],
+        [None, "（二）郊区", None, 2000, 20],
+        [2, "1.新兴材料项目", None, 2000, 20],  # numbered like a heading, but a project
+        [None, "二、省级双百·技改项目", None, 500, 5],
+        [None, "（一）义安区", None, 500, 5],
+        [3, "丙项目", "丙公司", 500, 5],
+    ]
+    r = _read(_xlsx(tmp_path / "t.xlsx", TONGLING_TITLE, head, rows), tier=None, region="铜陵市",
+              report_date=date(2020, 5, 25))
+    assert r.errors == [], [(e.row, e.message) for e in r.errors]
+    assert r.frame.select("project_name", "tier", "county_name").rows() == [
+        ("甲项目", "省级双百·新兴", "铜官区"), ("1.新兴材料项目", "省级双百·新兴", "郊区"), ("丙项目", "省级双百·技改", "义安区")]
+    assert r.reading.rows["区县标题"] == 3

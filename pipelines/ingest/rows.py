@@ -42,6 +42,7 @@ from pipelines.ingest.rules import (
     end_of_block,
     read_region_heading,
     read_section,
+    read_tier_heading,
     row_industry,
     row_region,
     row_stage_dates,
@@ -223,6 +224,8 @@ def _not_projects(body: pl.DataFrame, flags: pl.DataFrame, t: Table) -> tuple[li
         elif heading and read_region_heading(_heading_text(first, name), section, t.file_city, found):
             # 「一、铜官区」 in the name column, or 「一、」 beside 「铜官区」, with the block's sums: a heading.
             t.region_headings += 1
+        elif heading and not _company(body, pos, t) and read_tier_heading(_heading_text(first, name), section):
+            pass  # 「一、省级双百·新兴项目」 with the block's sums (and no 项目单位): a tier heading
         else:
             if no_name:
                 found = Found()
@@ -236,6 +239,11 @@ def _not_projects(body: pl.DataFrame, flags: pl.DataFrame, t: Table) -> tuple[li
         section_from.append((pos, len(t.sections) - 1))
         not_projects.append(pos)
     return not_projects, section_from
+
+
+def _company(body: pl.DataFrame, pos: int, t: Table) -> str:
+    """The row's 项目单位 cell ("" when the table has none)."""
+    return body[f"c{t.cols['company'].idx}"][pos] if "company" in t.cols else ""
 
 
 def _heading_text(first: str, name: str) -> str:

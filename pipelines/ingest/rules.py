@@ -64,8 +64,9 @@ _ZONE_HEADING = re.compile(r"(开发区|高新区|经开区|园区|示范区|产
 
 # Cells that may be a region heading (checked exactly by read_region_heading): a short name ending as a
 # division's does, with a 序号 prefix, a count or a colon (a Rust regex, for Polars).
-HEADING_CANDIDATE = (r"^\s*([一二三四五六七八九十]+[、.．]|[(（][一二三四五六七八九十\d]+[)）]|\d+[、.．])?\s*"
-                     r"[\p{Han}·]{1,14}(区|县|市|旗|州|盟)\s*([(（][^)）]*[)）])?\s*[:：]?\s*$")
+_PREFIX_RX = r"([一二三四五六七八九十]+[、.．]|[(（][一二三四五六七八九十\d]+[)）]|\d+[、.．])"
+HEADING_CANDIDATE = (r"^\s*" + _PREFIX_RX + r"?\s*[\p{Han}·]{1,14}(区|县|市|旗|州|盟)\s*([(（][^)）]*[)）])?\s*[:：]?\s*$"
+                     r"|^\s*" + _PREFIX_RX + r"\s*[^，,]{0,6}(双百|千项|新兴|技改|技术改造)[^，,]{0,8}$")
 
 
 def heading_name(text: str) -> str:
@@ -90,6 +91,24 @@ def read_section(text: str, section: dict[str, Any], city: Region | None = None,
     if stage and not err and stage != UNSTARTED:
         section["stage"] = stage
     return False
+
+
+_TIER_HEADING = re.compile(r"(省级)?(双百)?[·.・]?(新兴产业|新兴|传统产业技改|技改|技术改造|市级千项|千项)(产业)?")
+
+
+def read_tier_heading(text: str, section: dict[str, Any]) -> bool:
+    """A numbered heading naming a tier (「一、省级双百·新兴项目」) on a row that also carries the block's sums:
+    it sets the tier of the rows below. True when it is one."""
+    if not SECTION_PREFIX.match(clean(text)):
+        return False
+    t = section_text(text)
+    if not _TIER_HEADING.fullmatch(t):
+        return False  # 「1.新兴材料项目」 is a project
+    tier, err = parse_tier(t)
+    if tier is None or err:
+        return False
+    section["tier"] = tier
+    return True
 
 
 def read_region_heading(text: str, section: dict[str, Any], file_city: Region | None, out: Found) -> bool:
