@@ -152,7 +152,7 @@ def test_a_heading_with_its_sums_or_its_number_beside_it_is_a_heading(tmp_path):
     rows = _progress_rows()
     rows[0] = ["一", "铜官区", None, 176000, 47000]  # 序号 beside the name, sums across
     rows[4] = [None, "二、义安区", None, 23000, 23000]
-    rows[7] = ["三、", "郊区"]
+    rows[7] = ["三、郊区", None, None, 18000, 0]  # in the 序号 column, sums across
     path = _xlsx(tmp_path / "tl.xlsx", TONGLING_TITLE, PROGRESS_HEAD, rows)
     r = _read(path, region="铜陵市", report_date=date(2020, 5, 25))
     assert _regions_of(r) == TONGLING_EXPECTED

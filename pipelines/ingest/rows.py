@@ -174,7 +174,8 @@ def row_flags(body: pl.DataFrame, t: Table) -> pl.DataFrame:
         no_name=(pl.col("name") == "") | pl.col("name").is_in(empty_names),
         group=pl.col("name").is_in(vp.matching([flags["name"]], lambda v: vp.dense(v).str.contains("个"),
                                                lambda v: is_group(clean(v)))),
-        heading=pl.col("name").str.contains(HEADING_CANDIDATE) | pl.col("first").str.contains(HEADING_CANDIDATE),
+        heading=pl.col("name").str.contains(HEADING_CANDIDATE)
+        | ((pl.col("name") == "") & pl.col("first").str.contains(HEADING_CANDIDATE)),
         pos=pl.int_range(pl.len(), dtype=pl.Int64),
     )
 
