@@ -155,6 +155,8 @@ def row_flags(body: pl.DataFrame, t: Table) -> pl.DataFrame:
     cell_names = [c for c in body.columns if c.startswith("c")]
     filled = [pl.col(c) != "" for c in cell_names]
     others = [pl.col(f"c{c.idx}") != "" for k, c in cols.items() if k != "project_name"]
+    # a region in its own column (地市, 县区, 建设地点) is the row's data, never a heading
+    region_cells = [body[f"c{c.idx}"] for k, c in cols.items() if k in (H.CITY, H.COUNTY, H.LOCATION)]
     flags = body.select(
         "_i",
         nfill=pl.sum_horizontal(filled) if filled else pl.lit(0),
@@ -175,7 +177,8 @@ def row_flags(body: pl.DataFrame, t: Table) -> pl.DataFrame:
         group=pl.col("name").is_in(vp.matching([flags["name"]], lambda v: vp.dense(v).str.contains("个"),
                                                lambda v: is_group(clean(v)))),
         heading=pl.col("name").str.contains(HEADING_CANDIDATE)
-        | ((pl.col("name") == "") & pl.col("first").str.contains(HEADING_CANDIDATE)),
+        | pl.all_horizontal((pl.col("name") == ""), pl.col("first").str.contains(HEADING_CANDIDATE),
+                            *(pl.col("first") != cell for cell in region_cells)),
         pos=pl.int_range(pl.len(), dtype=pl.Int64),
     )
 
