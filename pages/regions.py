@@ -16,7 +16,7 @@ widgets.chart(charts.tier_city_investment(rg.city_tiers, rg.as_of), key="regions
 
 st.subheader("地图")
 widgets.chart(
-    charts.region_map(rg.points, rg.as_of, geojson=cached.boundaries(rg.level), level=rg.level),
+    charts.region_map(rg.points, rg.as_of, geojson=cached.boundaries(rg.level, rg.provinces), level=rg.level),
     key="regions_map", filter_param="county" if drill else "city",
 )
 

@@ -6,7 +6,7 @@ import polars as pl
 import streamlit as st
 
 from pipelines.views import supervision as supervision_view
-from pipelines.vocab.reference import cities, counties_of, region_by_code
+from pipelines.vocab.reference import counties_of, region_by_code
 from pipelines.warehouse import supervision
 from ui import cached, fmt, session, state, widgets
 
@@ -29,7 +29,7 @@ if user.can("supervise"):
     st.subheader("下达督办单")
     view = state.current_view()
     pick = st.columns(2)
-    city = pick[0].selectbox("责任地市", [r.code for r in cities()], format_func=lambda x: names.get(x, x),
+    city = pick[0].selectbox("责任地市", cached.options().city_codes, format_func=lambda x: names.get(x, x),
                           key="supervision_city")
     county = pick[1].selectbox("责任县区（可选，不选则督办地市）", [None, *[r.code for r in counties_of(city)]],
                             format_func=lambda x: "（地市本级）" if x is None else names.get(x, x),

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import bcrypt
 
-from pipelines.vocab.reference import counties_of, find_region, region_by_code
+from pipelines.vocab.reference import counties_of, find_region, region_by_code, region_error
 
 ROLES = ("领导", "分析员", "报送员", "审核员", "管理员")
 
@@ -128,7 +128,7 @@ def add_user(name: str, password: str, role: str, region: str | None = None, pat
     if region:
         hit = find_region(region)
         if hit is None:
-            raise ValueError(f"未知地区：{region}")
+            raise ValueError(region_error(region))
         region_code = hit.code
     if role == "报送员" and not region_code:
         raise ValueError("报送员必须绑定一个地市或县区")

@@ -15,7 +15,7 @@ from pipelines.auth import ROLES
 from pipelines.metrics import lights
 from pipelines.vocab import formats, schema
 from pipelines.vocab.findings import SubmissionRefused
-from pipelines.vocab.reference import find_city, find_county
+from pipelines.vocab.reference import find_city, find_county, region_error
 from pipelines.warehouse.store import Warehouse, open_warehouse
 
 
@@ -51,7 +51,7 @@ def filters_from_args(args: argparse.Namespace) -> metrics.Filters:
     for c in args.county:
         hit = find_county(c, cities[0] if len(cities) == 1 else None)
         if hit is None:
-            raise SystemExit(f"未知县区（或重名，请同时给出 --city）：{c}")
+            raise SystemExit(region_error(c) + "（重名时请同时给出 --city）")
         counties.append(hit.code)
     tiers = []
     for t in args.tier:
@@ -145,14 +145,14 @@ def _print_changes(wh: Warehouse, submission_ids: list[int]) -> None:
 
 
 def cmd_changes(args: argparse.Namespace) -> int:
-    from pipelines.vocab.reference import find_region
+    from pipelines.vocab.reference import find_region, region_error
     from pipelines.warehouse import changes
 
     regions: tuple[str, ...] = ()
     if args.region:
         hit = find_region(args.region)
         if hit is None:
-            raise SystemExit(f"未知地区：{args.region}")
+            raise SystemExit(region_error(args.region))
         regions = (hit.code,)
     wh = open_warehouse(args.db)
     wh.upgrade()

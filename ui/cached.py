@@ -130,9 +130,9 @@ def is_demo() -> bool:
 
 
 @st.cache_resource(show_spinner=False)
-def boundaries(level: str) -> dict[str, Any] | None:
-    """The region map's boundary GeoJSON (read once per process)."""
-    return geo.boundaries(level)
+def boundaries(level: str, provinces: tuple[str, ...]) -> dict[str, Any] | None:
+    """The region map's boundary GeoJSON of those provinces (read once per process and provinces)."""
+    return geo.boundaries(level, provinces) if provinces else None
 
 
 def changed() -> None:

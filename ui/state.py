@@ -49,7 +49,7 @@ def _allowed(param: str, opts: Options, cities: list[str], user: auth.User) -> l
     if param == "city":
         return auth.city_choices(user, opts.city_codes)
     if param == "county":
-        return [c for c, _ in county_options(cities)]
+        return [c for c, _ in county_options(cities, opts.city_codes)]
     if param == "industry":
         return opts.industries
     if param == "stage":
@@ -153,7 +153,7 @@ def sidebar(user: auth.User = auth.LOCAL) -> View | None:
     chosen_cities = sb.multiselect("地市", auth.city_choices(user, opts.city_codes), key=MULTI["city"],
                                    format_func=_city_name, placeholder="全部地市", select_all=False)
     city_codes = list(auth.effective_cities(user, chosen_cities))
-    county_opts = county_options(city_codes)
+    county_opts = county_options(city_codes, opts.city_codes)
     county_label = dict(county_opts)
     ss[MULTI["county"]] = [c for c in ss.get(MULTI["county"], []) if c in county_label]
     counties = sb.multiselect("县区", [c for c, _ in county_opts], key=MULTI["county"],

@@ -19,7 +19,7 @@ from pipelines.ingest.reports import read_cards, read_reports, read_tables
 from pipelines.ingest.result import Ctx, ReadResult, Refuse
 from pipelines.ingest.sheets import HEADER_SCAN_ROWS, check_cells, open_sheets
 from pipelines.ingest.targets import TARGET_SCAN_ROWS, find_targets, read_targets
-from pipelines.vocab.reference import Region, find_region, region_by_code
+from pipelines.vocab.reference import Region, county_candidates, find_region, region_by_code, region_error
 from pipelines.vocab.schema import FREQUENCIES, STAGED_SCHEMA, TIERS
 
 
@@ -65,7 +65,8 @@ def _read(data: bytes, ctx: Ctx, res: ReadResult, report_date: date | None, tier
     if region:
         region_obj = region_by_code().get(region.strip()) or find_region(region)
         if region_obj is None or region_obj.level == "province":
-            ctx.err(f"上传时选择的地区「{region}」无法识别")
+            ctx.err(f"上传时选择的{region_error(region)}" if len(county_candidates(region)) > 1
+                    else f"上传时选择的地区「{region}」无法识别")
             region_obj = None
 
     # Targets (目标任务分解表) first: regions across, metrics down.

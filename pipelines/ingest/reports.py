@@ -32,7 +32,7 @@ from pipelines.ingest.rows import Table, report_rows
 from pipelines.ingest.sheets import HEADER_SCAN_ROWS, Grid, Sheet, cell_text
 from pipelines.ingest.values import MAYBE_STAGE, STAGEISH_HEADER, column_readings, confirm_columns
 from pipelines.vocab.findings import Finding
-from pipelines.vocab.reference import Region
+from pipelines.vocab.reference import Region, city_in_text, county_candidates
 from pipelines.vocab.schema import FIELD, FREQUENCIES, REPORT_FIELDS, STAGED_SCHEMA
 
 
@@ -102,6 +102,9 @@ def read_tables(tables: list[tuple[Header, Sheet]], ctx: Ctx, res: ReadResult, r
         ctx.errors += sctx.errors
         ctx.warnings += sctx.warnings
         parts.append((sheet.name, part))
+        for k, n in part.reading.rows.items():
+            res.reading.rows[k] = res.reading.rows.get(k, 0) + n
+        res.reading.inferred += [s for s in part.reading.inferred if s not in res.reading.inferred]
     first_name, first = parts[0]
     for name, part in parts[1:]:
         for what, a, b in (("报告期截止日", first.report_date, part.report_date), ("报表格式", first.layout, part.layout),
@@ -151,9 +154,12 @@ def read_reports(sheet: Sheet, hdr: Header, ctx: Ctx, res: ReadResult, report_da
     default_stage = "储备" if layout == "tongling_planning" or (
         re.search(r"谋划|储备库|储备项目", title) and "stage" not in cols) else None
 
-    table = Table(sheet, hdr, cols, d, year, tier_arg, title_tier, title_ambiguous, region, default_stage)
+    title_city = city_in_text(title) or city_in_text(Path(ctx.file).stem)
+    table = Table(sheet, hdr, cols, d, year, tier_arg, title_tier, title_ambiguous, region, default_stage,
+                  title_city=title_city)
     res.frame = report_rows(table, ctx)
     _text_readings(table, res)
+    _region_reading(table, res)
     if res.frame.height == 0 and not ctx.errors:
         ctx.err("文件中没有项目数据行")
     _identity_checks(res.frame, ctx)
@@ -172,6 +178,14 @@ def _text_readings(t: Table, res: ReadResult) -> None:
         res.reading.inferred.append(f"「{t.cols[key].name}」第 {at} 行「{text}」读作：{t.text_readings[(key, text)]}")
     if len(items) > _MAX_TEXT_READINGS:
         res.reading.inferred.append(f"另有 {len(items) - _MAX_TEXT_READINGS} 条文字的读法未列出")
+def _region_reading(t: Table, res: ReadResult) -> None:
+    """The region headings counted, and the title's city named where it decided a county name several cities have."""
+    res.reading.rows["区县标题"] = res.reading.rows.get("区县标题", 0) + t.region_headings
+    if t.title_city is None or t.region_city is not None or H.CITY in t.cols or not res.frame.height:
+        return
+    names = [n for n in res.frame["county_name"].drop_nulls().unique().sort().to_list() if len(county_candidates(n)) > 1]
+    if names:
+        res.reading.inferred.append(f"同名县区（{'、'.join(names)}）按标题中的地市「{t.title_city.name}」识别")
 
 
 def _report_period(title: str, ctx: Ctx, report_date: date | None) -> tuple[date | None, str | None]:
@@ -249,6 +263,8 @@ def _present_fields(cols: dict[str, Col], region: Region | None, default_stage: 
         present |= {"industry_code", "industry_name"}
     if frame.height and frame["tier"].null_count() < frame.height:
         present.add("tier")
+    if frame.height and frame["dev_zone"].null_count() < frame.height:  # a zone a 县区 cell or a heading names
+        present.add("dev_zone")
     if keys & {H.STAGE_OR_TYPE, "build_type"}:
         present |= {"stage", "build_type"} & {c for c in frame.columns if frame[c].null_count() < frame.height} or (
             {"stage"} if H.STAGE_OR_TYPE in keys else {"build_type"}

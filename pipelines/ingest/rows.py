@@ -37,9 +37,13 @@ from pipelines.ingest.detect import (
 from pipelines.ingest.parse import clean, is_empty
 from pipelines.ingest.result import Ctx, Found
 from pipelines.ingest.rules import (
+    HEADING_CANDIDATE,
     CellFn,
+    end_of_block,
     read_progress,
+    read_region_heading,
     read_section,
+    read_tier_heading,
     reading_words,
     row_industry,
     row_region,
@@ -76,12 +80,14 @@ class Table:
     title_ambiguous: bool  # the title says 双百 without 新兴/技改
     region: Region | None  # the region chosen at upload
     default_stage: str | None  # 储备 for a 谋划 form
+    title_city: Region | None = None  # the one city the title names (铜陵市…), for county names several cities have
     events: list[Event] = field(default_factory=list)
     sections: list[dict[str, Any]] = field(default_factory=lambda: [{}])  # what each section row sets, by id
     found: list[Found] = field(default_factory=list)  # a rule's findings, by the index its `_found` column holds
     # (key, text) → what a 开竣工情况 or progress text was read as; → its rows (1-based)
     text_readings: dict[tuple[str, str], str] = field(default_factory=dict)
     text_rows: dict[tuple[str, str], list[int]] = field(default_factory=dict)
+    region_headings: int = 0  # heading rows that named a region (「一、铜官区」), never projects
 
     @property
     def start(self) -> int:
@@ -93,6 +99,11 @@ class Table:
         if self.region is None:
             return None
         return self.region if self.region.level == "city" else region_by_code().get(self.region.parent_code or "")
+
+    @property
+    def file_city(self) -> Region | None:
+        """The city the upload or, failing that, the title gives: where a shared county name is looked up."""
+        return self.region_city or self.title_city
 
     @property
     def region_county(self) -> Region | None:
@@ -154,6 +165,8 @@ def row_flags(body: pl.DataFrame, t: Table) -> pl.DataFrame:
     cell_names = [c for c in body.columns if c.startswith("c")]
     filled = [pl.col(c) != "" for c in cell_names]
     others = [pl.col(f"c{c.idx}") != "" for k, c in cols.items() if k != "project_name"]
+    # a region in its own column (地市, 县区, 建设地点) is the row's data, never a heading
+    region_cells = [body[f"c{c.idx}"] for k, c in cols.items() if k in (H.CITY, H.COUNTY, H.LOCATION)]
     flags = body.select(
         "_i",
         nfill=pl.sum_horizontal(filled) if filled else pl.lit(0),
@@ -173,6 +186,9 @@ def row_flags(body: pl.DataFrame, t: Table) -> pl.DataFrame:
         no_name=(pl.col("name") == "") | pl.col("name").is_in(empty_names),
         group=pl.col("name").is_in(vp.matching([flags["name"]], lambda v: vp.dense(v).str.contains("个"),
                                                lambda v: is_group(clean(v)))),
+        heading=pl.col("name").str.contains(HEADING_CANDIDATE)
+        | pl.all_horizontal((pl.col("name") == ""), pl.col("first").str.contains(HEADING_CANDIDATE),
+                            *(pl.col("first") != cell for cell in region_cells)),
         pos=pl.int_range(pl.len(), dtype=pl.Int64),
     )
 
@@ -183,14 +199,15 @@ def _not_projects(body: pl.DataFrame, flags: pl.DataFrame, t: Table) -> tuple[li
     start, name_col = t.start, t.cols["project_name"]
     unusual = flags.filter(
         (pl.col("nfill") <= 2) | (pl.col("_i") == start) | pl.col("note") | pl.col("subtotal")
-        | ((pl.col("name") == "") & ~pl.col("other")) | pl.col("no_name") | pl.col("group")
+        | ((pl.col("name") == "") & ~pl.col("other")) | pl.col("no_name") | pl.col("group") | pl.col("heading")
     )
     not_projects: list[int] = []
     section: dict[str, Any] = {}
     section_from: list[tuple[int, int]] = []  # (position of a section row, id of the section it opens)
     in_notes = False
-    for pos, i, nfill, first, name, other, note, sub, no_name, group in unusual.select(
-            "pos", "_i", "nfill", "first", "name", "other", "note", "subtotal", "no_name", "group").iter_rows():
+    for pos, i, nfill, first, name, other, note, sub, no_name, group, heading in unusual.select(
+            "pos", "_i", "nfill", "first", "name", "other", "note", "subtotal", "no_name", "group",
+            "heading").iter_rows():
         if nfill == 0:
             not_projects.append(pos)
             continue
@@ -204,16 +221,25 @@ def _not_projects(body: pl.DataFrame, flags: pl.DataFrame, t: Table) -> tuple[li
             continue
         if sub:
             not_projects.append(pos)
+            if not clean(first).startswith("其中") and end_of_block(section):  # 小计 ends a region heading's block
+                t.sections.append(dict(section))
+                section_from.append((pos, len(t.sections) - 1))
             continue
         # A heading with its count in the name column (太原市（2个）, 新兴产业项目（3个）), or a 序号 like
         # （一） beside a 地市 with no name: a section row, its sums never a project.
         section_no = not name and bool(SECTION_PREFIX.fullmatch(first.strip())) and nfill <= 3
+        found = Found()
         if group or section_no:
-            read_section(GROUP.sub("", name) if group else " ".join(
-                c for c in body.row(pos)[1:] if isinstance(c, str) and c), section)
+            t.region_headings += read_section(GROUP.sub("", name) if group else " ".join(
+                c for c in body.row(pos)[1:] if isinstance(c, str) and c), section, t.file_city, found)
         elif nfill == 1 or (not name and not other):
             # A section row (一、新兴产业项目 / 太原市) or a stray note: sets context, never a project.
-            read_section(first, section)
+            t.region_headings += read_section(first, section, t.file_city, found)
+        elif heading and read_region_heading(_heading_text(first, name), section, t.file_city, found):
+            # 「一、铜官区」 in the name column, or 「一、」 beside 「铜官区」, with the block's sums: a heading.
+            t.region_headings += 1
+        elif heading and not _company(body, pos, t) and read_tier_heading(_heading_text(first, name), section):
+            pass  # 「一、省级双百·新兴项目」 with the block's sums (and no 项目单位): a tier heading
         else:
             if no_name:
                 found = Found()
@@ -221,10 +247,24 @@ def _not_projects(body: pl.DataFrame, flags: pl.DataFrame, t: Table) -> tuple[li
                 t.events.append((i, 0, 0, found))
                 not_projects.append(pos)
             continue  # otherwise a project row with few cells filled
+        if found.items:
+            t.events.append((i, 2, 0, found))
         t.sections.append(dict(section))
         section_from.append((pos, len(t.sections) - 1))
         not_projects.append(pos)
     return not_projects, section_from
+
+
+def _company(body: pl.DataFrame, pos: int, t: Table) -> str:
+    """The row's 项目单位 cell ("" when the table has none)."""
+    return body[f"c{t.cols['company'].idx}"][pos] if "company" in t.cols else ""
+
+
+def _heading_text(first: str, name: str) -> str:
+    """The text of a possible region heading: the name cell, or the 序号 cell 「一、」 with it."""
+    if name and first != name and SECTION_PREFIX.fullmatch(first.strip()):
+        return first.strip() + name
+    return name or first
 
 
 def project_rows(body: pl.DataFrame, t: Table) -> pl.DataFrame:
@@ -290,6 +330,7 @@ def ruled_fields(data: pl.DataFrame, fields: pl.DataFrame, t: Table) -> pl.DataF
     fields = fields.with_columns(
         *(stage_out[k] for k in _STAGE_OUT_FIELDS if not t.dates_as_parsed or k in _STAGE_ALWAYS),
         *(region_out[k] for k in ("city_code", "city_name", "county_code", "county_name", "_city_missing")),
+        *_zone_field(fields, region_out),
         *(industry_out[k] for k in ("industry_code", "industry_name")),
         tier_out["tier"],
     )
@@ -301,6 +342,14 @@ def ruled_fields(data: pl.DataFrame, fields: pl.DataFrame, t: Table) -> pl.DataF
         for i, f in zip(rows_i.gather(at), out["_found"].gather(at), strict=True):
             t.events.append((i, step, 0, t.found[f]))
     return fields
+
+
+def _zone_field(fields: pl.DataFrame, region_out: pl.DataFrame) -> list[pl.Series]:
+    """dev_zone: the 开发区 column's, else the zone a 县区 cell or a heading names (an attribute, not a region)."""
+    if region_out["_zone"].null_count() == region_out.height:
+        return []
+    zone = region_out["_zone"].alias("dev_zone")
+    return [fields["dev_zone"].fill_null(zone) if "dev_zone" in fields.columns else zone]
 
 
 def _cells_of(data: pl.DataFrame, t: Table, keys: tuple[str, ...]) -> list[pl.Expr]:
@@ -337,18 +386,19 @@ def _per_combination(frame: pl.DataFrame, keys: list[pl.Expr], rule: Callable[[d
 
 def _region_rule(t: Table, vals: dict[str, Any]) -> tuple[Any, ...]:
     found = Found()
-    city, county, missing = row_region(_cell_fn(vals, t.cols), t.cols, found, t.sections[vals["_sec"]], t.region,
-                                       t.region_city, t.region_county)
+    city, county, missing, zone = row_region(_cell_fn(vals, t.cols), t.cols, found, t.sections[vals["_sec"]], t.region,
+                                       t.region_city, t.region_county, t.title_city)
     return (city.code if city else None, city.name if city else None, county.code if county else None,
-            county.name if county else None, missing, t.keep(found))
+            county.name if county else None, missing, zone, t.keep(found))
 
 
 def region_columns(data: pl.DataFrame, t: Table) -> pl.DataFrame:
-    """city and county (code, name), `_city_missing` and `_found` per row."""
+    """city and county (code, name), `_city_missing`, `_zone` (a development zone the region cells or a heading
+    name) and `_found` per row."""
     return _per_combination(
         data, _cells_of(data, t, (H.CITY_CODE, H.CITY, H.COUNTY_CODE, H.COUNTY, H.LOCATION)), partial(_region_rule, t),
         {"city_code": pl.String, "city_name": pl.String, "county_code": pl.String, "county_name": pl.String,
-         "_city_missing": pl.Boolean, "_found": pl.Int64})
+         "_city_missing": pl.Boolean, "_zone": pl.String, "_found": pl.Int64})
 
 
 def industry_columns(data: pl.DataFrame, t: Table) -> pl.DataFrame:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import date
 from typing import Any
 
 from pipelines.ingest import headers as H
-from pipelines.ingest.detect import Col, section_text
+from pipelines.ingest.detect import SECTION_PREFIX, Col, section_text
 from pipelines.ingest.parse import (
     BUILD_TYPES,
     NOT_RESTARTED_WORDS,
@@ -22,7 +23,18 @@ from pipelines.ingest.parse import (
     start_completion_stated,
 )
 from pipelines.ingest.result import Found
-from pipelines.vocab.reference import Region, find_city, find_county, find_division, region_by_code
+from pipelines.vocab.reference import (
+    Region,
+    candidates_text,
+    county_candidates,
+    find_city,
+    find_county,
+    find_division,
+    former_note,
+    region_by_code,
+    resolve_code,
+    short_names,
+)
 
 
 def _resolve_location(text: str, hint: str | None) -> tuple[Region | None, Region | None]:
@@ -48,28 +60,126 @@ def _resolve_location(text: str, hint: str | None) -> tuple[Region | None, Regio
 
 CellFn = Callable[[str], "tuple[str, Col] | None"]
 
+# A heading that names a development zone: an attribute, never a region; it ends the block above it.
+_ZONE_HEADING = re.compile(r"(开发区|高新区|经开区|园区|示范区|产业集聚区|新区)(管委会)?$")
 
-def read_section(text: str, section: dict[str, Any]) -> None:
-    """A one-cell row like 「一、新兴产业项目」 or 「太原市」 sets tier/stage/city for the rows below it."""
+
+# Cells that may be a region heading (checked exactly by read_region_heading): a short name ending as a
+# division's does, with a 序号 prefix, a count or a colon (a Rust regex, for Polars).
+_PREFIX_RX = r"([一二三四五六七八九十]+[、.．]|[(（][一二三四五六七八九十\d]+[)）]|\d+[、.．])"
+HEADING_CANDIDATE = (r"^\s*" + _PREFIX_RX + r"?\s*[\p{Han}·]{1,14}(区|县|市|旗|州|盟)\s*([(（][^)）]*[)）])?\s*[:：]?\s*$"
+                     r"|^\s*" + _PREFIX_RX + r"\s*[^，,]{0,6}(双百|千项|新兴|技改|技术改造)[^，,]{0,8}$")
+
+
+def heading_name(text: str) -> str:
+    """The name a heading row gives: 「一、铜官区」, 「（二）忻府区」, 「忻府区：」, 「铜官区（5个）」 → the region's name."""
+    t = SECTION_PREFIX.sub("", clean(text)).strip()
+    t = re.sub(r"[(（][^()（）]*[)）]$", "", t).rstrip(":：").strip()
+    return t.removesuffix("项目").removesuffix("合计").removesuffix("小计") if len(t) > 3 else t
+
+
+def read_section(text: str, section: dict[str, Any], city: Region | None = None, out: Found | None = None) -> bool:
+    """A one-cell row like 「一、新兴产业项目」, 「太原市」 or 「一、铜官区」 sets tier/stage/city/county for the
+    rows below it (city: the file's city, for a county name several cities have); True when it names a region."""
+    if read_region_heading(text, section, city, out if out is not None else Found()):
+        return True
     t = section_text(text)
     if not t or len(t) > 20:
-        return
+        return False
     tier, _ = parse_tier(t)
     if tier and ("新兴" in t or "技改" in t or "千项" in t or "技术改造" in t):
         section["tier"] = tier
     stage, _, err = parse_stage(t)
     if stage and not err and stage != UNSTARTED:
         section["stage"] = stage
-    city = find_city(t)
-    if city and clean(t) in (city.name, city.name.removesuffix("市")):
+    return False
+
+
+_TIER_HEADING = re.compile(r"(省级)?(双百)?[·.・]?(新兴产业|新兴|传统产业技改|技改|技术改造|市级千项|千项)(产业)?")
+
+
+def read_tier_heading(text: str, section: dict[str, Any]) -> bool:
+    """A numbered heading naming a tier (「一、省级双百·新兴项目」) on a row that also carries the block's sums:
+    it sets the tier of the rows below. True when it is one."""
+    if not SECTION_PREFIX.match(clean(text)):
+        return False
+    t = section_text(text)
+    if not _TIER_HEADING.fullmatch(t):
+        return False  # 「1.新兴材料项目」 is a project
+    tier, err = parse_tier(t)
+    if tier is None or err:
+        return False
+    section["tier"] = tier
+    return True
+
+
+def read_region_heading(text: str, section: dict[str, Any], file_city: Region | None, out: Found) -> bool:
+    """A heading naming a city or a county: it sets the region of the rows below until the next heading or
+    subtotal. A county name several cities have is resolved within the city above it (a city heading) or the
+    file's city, else an error naming the candidates; a development zone ends the block (county unknown)."""
+    name = heading_name(text)
+    if not name or len(name) > 16:
+        return False
+    city = find_city(name)
+    if city is not None and name in (city.name, city.code, *short_names(city.name, "city")):
         section["city"] = city
+        section.pop("county", None)
+        section.pop("dev_zone", None)
+        return True
+    section.pop("dev_zone", None)
+    hint = section.get("city") or file_city
+    cands = county_candidates(name, hint.code if hint else None)
+    if len(cands) == 1:
+        county = cands[0]
+        if (note := former_note(name, county)) is not None:
+            out.warn(f"分组标题：{note}", None, text)
+        section["county"] = county
+        return True
+    if not cands and hint is not None:
+        cands = county_candidates(name)
+        if cands:
+            out.err(f"分组标题「{name}」不是{hint.name}的县区（{candidates_text(cands)}）", None, text)
+            section["county"] = None
+            return True
+    if len(cands) > 1:
+        out.err(f"分组标题「{name}」有多个同名县区：{candidates_text(cands)}，无法确定所属地市："
+                "请在上传时选择地市，或在标题、「地市」列中写明", None, text)
+        section["county"] = None
+        return True
+    if _ZONE_HEADING.search(name) and (SECTION_PREFIX.match(clean(text)) or clean(text).endswith((":", "："))):
+        out.warn(f"分组标题「{name}」是开发区/园区，不是行政区划：其下项目记为所在开发区「{name}」，县区按各行所填"
+                 "（未填则为空）", None, text)
+        section["county"] = None
+        section["dev_zone"] = name
+        return True
+    return False
+
+
+def end_of_block(section: dict[str, Any]) -> bool:
+    """A subtotal row ends the innermost region block (a county heading's, else a city heading's): True when
+    it ended one."""
+    for key in ("county", "city"):
+        if key in section:
+            del section[key]
+            section.pop("dev_zone", None)
+            return True
+    return False
 
 
 def row_region(cell: CellFn, cols: dict[str, Col], out: Found, section: dict[str, Any], region: Region | None,
-               region_city: Region | None, region_county: Region | None) -> tuple[Region | None, Region | None, bool]:
-    """(city, county, missing): missing when no city is found and no error already says why."""
+               region_city: Region | None, region_county: Region | None,
+               title_city: Region | None = None) -> tuple[Region | None, Region | None, bool, str | None]:
+    """(city, county, missing, development zone): missing when no city is found and no error already says why.
+    Where the row names no county, the county of the heading above it (「一、铜官区」) is taken; a development
+    zone written as the county (高新区), or heading the block, is the row's zone, never a region."""
     n_errors = out.n_errors()
-    city, county = _region_cells(cell, out, section, region_city)
+    city, county, zone = _region_cells(cell, out, section, region_city, title_city)
+    if county is None and out.n_errors() == n_errors and section.get("county") is not None:
+        county = section["county"]
+        if city is not None and county.parent_code != city.code:
+            out.err(f"县区「{county.name}」（分组标题）不属于地市「{city.name}」",
+                    cols[H.CITY].name if H.CITY in cols else None, city.name)
+            county = None
     if county is not None and city is None:
         city = region_by_code().get(county.parent_code or "")
     if county is not None and city is not None and county.parent_code != city.code:
@@ -86,7 +196,7 @@ def row_region(cell: CellFn, cols: dict[str, Col], out: Found, section: dict[str
         col = next((cols[k].name for k in (H.COUNTY, H.LOCATION, H.COUNTY_CODE) if k in cols), None)
         out.err(f"县区「{county.name}」与上传时选择的地区「{region_county.name}」不一致", col, county.name)
     missing = city is None and out.n_errors() == n_errors  # an unknown city was already reported for this row
-    return city, county, missing
+    return city, county, missing, zone or section.get("dev_zone")
 
 
 def _filled(cell: CellFn, key: str) -> tuple[str, str] | None:
@@ -98,19 +208,46 @@ def _filled(cell: CellFn, key: str) -> tuple[str, str] | None:
 
 
 def _coded_region(cell: CellFn, key: str, level: str, out: Found) -> Region | None:
-    """The region of that level the row's code cell for key names; a code that names none is an error."""
+    """The region of that level the row's code cell for key names (a former code gives the division that
+    holds it now); a code that names none is an error."""
     if (v := _filled(cell, key)) is None:
         return None
-    r = region_by_code().get(clean(v[0]))
+    r = resolve_code(clean(v[0]))
     if r is None or r.level != level:
         out.err(f"无法识别的{'地市' if level == 'city' else '县区'}代码", v[1], v[0])
         return None
+    if (note := former_note(clean(v[0]), r)) is not None:
+        out.warn(note, v[1], v[0])
     return r
 
 
-def _region_cells(cell: CellFn, out: Found, section: dict[str, Any],
-                  region_city: Region | None) -> tuple[Region | None, Region | None]:
-    """(city, county) as the row's own cells name them: codes first, then names, then 建设地点."""
+def _county_cell(text: str, column: str, hint: Region | None, out: Found) -> tuple[Region | None, str | None]:
+    """(county, development zone) a 县区 cell names, the county within the hint city; a former name is said,
+    a shared or foreign name is an error naming the candidates, a development zone (高新区) is the row's zone."""
+    county = find_county(text, hint.code if hint else None)
+    if county is not None:
+        if (note := former_note(text, county)) is not None:
+            out.warn(note, column, text)
+        return county, None
+    zone = clean(text)
+    if _ZONE_HEADING.search(zone) and len(zone) <= 20:
+        out.warn(f"「{zone}」是开发区/园区，不是行政区划：记为所在开发区，县区未填", column, text)
+        return None, zone
+    cands = county_candidates(text)
+    if hint is None and len(cands) > 1:
+        out.err(f"县区「{clean(text)}」有多个同名：{candidates_text(cands)}，无法确定所属地市：请在上传时选择地市，"
+                "或在标题、「地市」列中写明", column, text)
+    elif hint is not None and cands:
+        out.err(f"县区「{clean(text)}」不属于{hint.name}（{candidates_text(cands)}）", column, text)
+    else:
+        out.err("无法识别的县区" + ("（请核对所属地市）" if hint else ""), column, text)
+    return None, None
+
+
+def _region_cells(cell: CellFn, out: Found, section: dict[str, Any], region_city: Region | None,
+                  title_city: Region | None = None) -> tuple[Region | None, Region | None, str | None]:
+    """(city, county) as the row's own cells name them: codes first, then names, then 建设地点. A county name
+    is resolved within the row's city, else the upload's, a city heading's, or the title's."""
     city = _coded_region(cell, H.CITY_CODE, "city", out)
     county: Region | None = None
     if city is None and (v := _filled(cell, H.CITY)) is not None:
@@ -121,21 +258,20 @@ def _region_cells(cell: CellFn, out: Found, section: dict[str, Any],
                 county, city = c2, region_by_code().get(c2.parent_code or "")
             else:
                 out.err("无法识别的地市", v[1], v[0])
-    hint = city.code if city else (region_city.code if region_city else (section["city"].code if "city" in section else None))
+    hint = city or region_city or section.get("city") or title_city
     county = _coded_region(cell, H.COUNTY_CODE, "county", out) or county
+    zone = None
     if county is None and (v := _filled(cell, H.COUNTY)) is not None:
-        county = find_county(v[0], hint)
-        if county is None:
-            out.err("无法识别的县区" + ("（请核对所属地市）" if hint else ""), v[1], v[0])
+        county, zone = _county_cell(v[0], v[1], hint, out)
     if county is None and (v := _filled(cell, H.LOCATION)) is not None:
-        c_city, c_county = _resolve_location(v[0], hint)
+        c_city, c_county = _resolve_location(v[0], hint.code if hint else None)
         if c_county is not None:
             county = c_county
         if city is None and c_city is not None:
             city = c_city
         if c_city is None and c_county is None and city is None and region_city is None:
             out.err("无法识别的地区（应为地市或县区名称）", v[1], v[0])
-    return city, county
+    return city, county, zone
 
 
 def row_industry(cell: CellFn) -> tuple[str | None, str | None]:

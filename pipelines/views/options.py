@@ -10,7 +10,7 @@ import duckdb
 
 from pipelines import metrics
 from pipelines.vocab.labels import FILTER_ZH
-from pipelines.vocab.reference import cities, counties_of, region_by_code
+from pipelines.vocab.reference import cities, counties_of, home_cities, region_by_code
 from pipelines.vocab.states import EACH_STATE_SQL
 
 
@@ -33,12 +33,24 @@ def options(con: duckdb.DuckDBPyConnection) -> Options:
             f"SELECT DISTINCT coalesce(industry_name, '（未填行业）') FROM {EACH_STATE_SQL} s ORDER BY 1"  # noqa: S608
         ).fetchall()
     ]
-    return Options(ys, dates, industries, [c.code for c in cities()])
+    with_data = {r[0] for r in con.execute(
+        f"SELECT DISTINCT city_code FROM {EACH_STATE_SQL} s WHERE city_code IS NOT NULL"  # noqa: S608
+    ).fetchall()}
+    return Options(ys, dates, industries, city_choices(with_data))
 
 
-def county_options(city_codes: tuple[str, ...] | list[str]) -> list[tuple[str, str]]:
-    """(code, label) of the counties the sidebar offers: those of the chosen cities, or all."""
-    chosen = list(city_codes) or [c.code for c in cities()]
+def city_choices(with_data: set[str]) -> list[str]:
+    """The cities the sidebar offers: the home province's (and Tongling's) and every other city with data,
+    in the reference's order (it holds the whole country: all 300-odd cities would bury the few in use)."""
+    home = {c.code for c in home_cities()}
+    return [c.code for c in cities() if c.code in home or c.code in with_data]
+
+
+def county_options(city_codes: tuple[str, ...] | list[str],
+                   available: tuple[str, ...] | list[str] | None = None) -> list[tuple[str, str]]:
+    """(code, label) of the counties the sidebar offers: those of the chosen cities, or of every city
+    available (the sidebar's cities; the home cities when not given)."""
+    chosen = list(city_codes) or list(available if available is not None else (c.code for c in home_cities()))
     out = []
     for cc in chosen:
         city = region_by_code().get(cc)

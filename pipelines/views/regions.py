@@ -24,6 +24,7 @@ class Regions:
     drill_city: str | None
     points: pl.DataFrame  # regions on the map with their centroid and figures
     level: str = "city"
+    provinces: tuple[str, ...] = ()  # the provinces (two-digit codes) the map draws: those of its points
 
 
 def regions(con: duckdb.DuckDBPyConnection, view: View, drill_city: str | None = None) -> Regions:
@@ -46,7 +47,9 @@ def regions(con: duckdb.DuckDBPyConnection, view: View, drill_city: str | None =
     county_items = metrics.figures(con, view.as_of, year=view.year, filters=cf, by="county")
     level = "county" if drill_city else "city"
     items = county_items if drill_city else city_items
-    return Regions(view.as_of, city_items, city_tiers, county_items, drill_city, region_points(items), level)
+    points = region_points(items)
+    provinces = tuple(sorted({c[:2] for c in points["code"].to_list()}))
+    return Regions(view.as_of, city_items, city_tiers, county_items, drill_city, points, level, provinces)
 
 
 def region_points(items: list[dict[str, Any]]) -> pl.DataFrame:
