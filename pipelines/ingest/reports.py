@@ -19,15 +19,16 @@ from pipelines.ingest.detect import (
     Col,
     Header,
     find_header,
-    frequency_from_title,
+    frequency_from_date,
+    frequency_words,
     infer_year,
     layout_of,
-    report_date_from_title,
+    report_period_in,
     resolve_year_key,
     tier_from_title,
     year_from_text,
 )
-from pipelines.ingest.result import Ctx, ReadResult, Refuse
+from pipelines.ingest.result import ColumnReading, Ctx, Reading, ReadResult, Refuse
 from pipelines.ingest.rows import Table, report_rows
 from pipelines.ingest.sheets import HEADER_SCAN_ROWS, Grid, Sheet, cell_text
 from pipelines.vocab.findings import Finding
@@ -113,6 +114,10 @@ def read_tables(tables: list[tuple[Header, Sheet]], ctx: Ctx, res: ReadResult, r
     res.kind, res.layout, res.report_date, res.year, res.frequency = (
         first.kind, first.layout, first.report_date, first.year, first.frequency)
     res.present_fields = list(first.present_fields)
+    res.reading = first.reading
+    for _, part in parts[1:]:
+        for kind, n in part.reading.rows.items():
+            res.reading.rows[kind] = res.reading.rows.get(kind, 0) + n
     if ctx.errors:
         return
     res.frame = pl.concat([p.frame for _, p in parts], how="vertical_relaxed")
@@ -126,14 +131,15 @@ def read_reports(sheet: Sheet, hdr: Header, ctx: Ctx, res: ReadResult, report_da
     title_rows = sheet.grid(0, hdr.top)
     title = " ".join(cell_text(v) for r in title_rows for v in r if v is not None)
     title_and_name = title + " " + Path(ctx.file).stem
-    d, title_freq = _report_period(title, ctx, report_date)
+    d, title_freq = _report_period(title, ctx, report_date, res.reading)
     raw_keys = [H.header_key(n) if n else None for n in hdr.names]
     year = d.year if d else (year_from_text(title) or infer_year([k for k in raw_keys if k]))
-    freq = frequency if frequency in FREQUENCIES else (frequency_from_title(title_and_name) or title_freq or "week")
+    freq, res.reading.frequency_source = _frequency(frequency, title, Path(ctx.file).stem, title_freq, d)
     # Units: a 亿元 in the title/unit rows applies to every money column without its own unit.
     title_factor = H.unit_factor_of(title) or 1.0
     cols = _columns(hdr, raw_keys, title_factor, year, ctx,
                     f"（{'上传时填写' if report_date else '标题中'}为 {d}）")
+    res.reading.columns = _column_readings(hdr, raw_keys, cols)
     if "project_name" not in cols:
         raise Refuse("未找到「项目名称」列：无法识别项目，请检查表头")
     layout = layout_of(cols, hdr, title)
@@ -155,15 +161,47 @@ def read_reports(sheet: Sheet, hdr: Header, ctx: Ctx, res: ReadResult, report_da
     res.present_fields = _present_fields(cols, region, default_stage, res.frame)
 
 
-def _report_period(title: str, ctx: Ctx, report_date: date | None) -> tuple[date | None, str | None]:
-    """(report date, the rhythm the title implies): the upload's date, else the title's, else the file name's."""
-    title_date, title_freq = report_date_from_title(title)
+def _report_period(title: str, ctx: Ctx, report_date: date | None,
+                   reading: Reading) -> tuple[date | None, str | None]:
+    """(report date, the rhythm the title implies): the upload's date, else the title's, else the file name's;
+    a period written without its year (截至5月底) takes the title's year, else the file name's. Where it came
+    from goes to reading.report_date_source."""
+    stem = Path(ctx.file).stem
+    year_hint = year_from_text(title) or year_from_text(stem)
+    title_date, title_freq, words = report_period_in(title, year_hint)
+    source = f"标题“{_short(title)}”" if title_date else ""
+    if title_date and not year_from_text(words) and not year_from_text(title) and year_hint:
+        source += f"，年份取自文件名“{stem}”"
     if title_date is None:
-        title_date, title_freq = report_date_from_title(Path(ctx.file).stem)
+        title_date, title_freq, words = report_period_in(stem, year_hint)
+        source = f"文件名“{stem}”" if title_date else ""
     if report_date and title_date and title_date.year != report_date.year:
         ctx.err(f"文件标题中的日期 {title_date} 与上传时填写的报告期 {report_date} 不在同一年度，请核对",
-                1, None, title.strip()[:80] or Path(ctx.file).stem)
+                1, None, title.strip()[:80] or stem)
+    reading.report_date_source = "上传时指定" if report_date else source
     return report_date or title_date, title_freq
+
+
+def _short(text: str, n: int = 60) -> str:
+    t = " ".join(text.split())
+    return t if len(t) <= n else t[: n - 1] + "…"
+
+
+def _frequency(given: str | None, title: str, stem: str, title_freq: str | None,
+               d: date | None) -> tuple[str, str]:
+    """(frequency, why) per the contract: given at upload; else the title's words (周报 / 月报 / 截至X月底 /
+    季度 …), else the file name's; else the report date's place in the calendar; else week."""
+    if given in FREQUENCIES:
+        return given, "上传时指定"
+    for where, text in (("标题", title), ("文件名", stem)):
+        freq, words = frequency_words(text)
+        if freq:
+            return freq, f"{where}含“{words}”"
+    if title_freq:  # 2020年3月 → month; 2020年一季度 → quarter (the words above say it first)
+        return title_freq, "标题中的报告期"
+    if d is not None:
+        return frequency_from_date(d)
+    return "week", "未注明，按周报"
 
 
 def _columns(hdr: Header, raw_keys: list[tuple[str, int | None] | None], title_factor: float, year: int | None,
@@ -207,6 +245,28 @@ def _columns(hdr: Header, raw_keys: list[tuple[str, int | None] | None], title_f
             continue
         cols[key] = Col(j, name, key, unit if unit is not None else title_factor)
     return cols
+
+
+def _column_readings(hdr: Header, raw_keys: list[tuple[str, int | None] | None],
+                     cols: dict[str, Col]) -> list[ColumnReading]:
+    """Every headed column, in file order: the field (or reader key) it was read as, by its header, or why
+    it was left unread."""
+    by_idx = {c.idx: key for key, c in cols.items()}
+    out: list[ColumnReading] = []
+    for j, name in enumerate(hdr.names):
+        if not name:
+            continue
+        shown = f"{hdr.groups[j]} / {name}" if hdr.groups[j] and hdr.groups[j] != name else name
+        if j in by_idx:
+            out.append(ColumnReading(shown, by_idx[j], "表头"))
+            continue
+        hk = raw_keys[j]
+        if hk is None and hdr.groups[j]:
+            hk = H.header_key((hdr.groups[j] or "") + name)
+        why = ("未识别的列名" if hk is None else "序号" if hk[0] == H.SEQ
+               else "列名中的年份与报告年度不对应" if hk[0].startswith("_y_") else "与另一列含义相同")
+        out.append(ColumnReading(shown, None, why))
+    return out
 
 
 def _present_fields(cols: dict[str, Col], region: Region | None, default_stage: str | None,
