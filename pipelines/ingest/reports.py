@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import unicodedata
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -129,9 +130,10 @@ def read_reports(sheet: Sheet, hdr: Header, ctx: Ctx, res: ReadResult, report_da
     """A project table into res: report date, year and rhythm from the upload or the title, the columns
     the header names, then its rows."""
     title_rows = sheet.grid(0, hdr.top)
-    title = " ".join(cell_text(v) for r in title_rows for v in r if v is not None)
+    title_lines = [" ".join(cell_text(v) for v in r if v is not None and cell_text(v)) for r in title_rows]
+    title = " ".join(line for line in title_lines if line)
     title_and_name = title + " " + Path(ctx.file).stem
-    d, title_freq = _report_period(title, ctx, report_date, res.reading)
+    d, title_freq = _report_period(title_lines, ctx, report_date, res.reading)
     raw_keys = [H.header_key(n) if n else None for n in hdr.names]
     year = d.year if d else (year_from_text(title) or infer_year([k for k in raw_keys if k]))
     freq, res.reading.frequency_source = _frequency(frequency, title, Path(ctx.file).stem, title_freq, d)
@@ -155,21 +157,24 @@ def read_reports(sheet: Sheet, hdr: Header, ctx: Ctx, res: ReadResult, report_da
 
     table = Table(sheet, hdr, cols, d, year, tier_arg, title_tier, title_ambiguous, region, default_stage)
     res.frame = report_rows(table, ctx)
+    res.reading.rows = {"项目": res.frame.height, **table.skipped}
     if res.frame.height == 0 and not ctx.errors:
         ctx.err("文件中没有项目数据行")
     _identity_checks(res.frame, ctx)
     res.present_fields = _present_fields(cols, region, default_stage, res.frame)
 
 
-def _report_period(title: str, ctx: Ctx, report_date: date | None,
+def _report_period(title_lines: list[str], ctx: Ctx, report_date: date | None,
                    reading: Reading) -> tuple[date | None, str | None]:
     """(report date, the rhythm the title implies): the upload's date, else the title's, else the file name's;
     a period written without its year (截至5月底) takes the title's year, else the file name's. Where it came
     from goes to reading.report_date_source."""
     stem = Path(ctx.file).stem
+    title = " ".join(line for line in title_lines if line)
     year_hint = year_from_text(title) or year_from_text(stem)
     title_date, title_freq, words = report_period_in(title, year_hint)
-    source = f"标题“{_short(title)}”" if title_date else ""
+    line = next((x for x in title_lines if words and words in unicodedata.normalize("NFKC", x)), title)
+    source = f"标题“{_short(line)}”" if title_date else ""
     if title_date and not year_from_text(words) and not year_from_text(title) and year_hint:
         source += f"，年份取自文件名“{stem}”"
     if title_date is None:
