@@ -119,6 +119,8 @@ def read_tables(tables: list[tuple[Header, Sheet]], ctx: Ctx, res: ReadResult, r
     for _, part in parts[1:]:
         for kind, n in part.reading.rows.items():
             res.reading.rows[kind] = res.reading.rows.get(kind, 0) + n
+        res.reading.totals_checked += part.reading.totals_checked
+        res.reading.totals_off += part.reading.totals_off
     if ctx.errors:
         return
     res.frame = pl.concat([p.frame for _, p in parts], how="vertical_relaxed")
@@ -158,6 +160,7 @@ def read_reports(sheet: Sheet, hdr: Header, ctx: Ctx, res: ReadResult, report_da
     table = Table(sheet, hdr, cols, d, year, tier_arg, title_tier, title_ambiguous, region, default_stage)
     res.frame = report_rows(table, ctx)
     res.reading.rows = {"项目": res.frame.height, **table.skipped}
+    res.reading.totals_checked, res.reading.totals_off = table.totals_checked, table.totals_off
     if res.frame.height == 0 and not ctx.errors:
         ctx.err("文件中没有项目数据行")
     _identity_checks(res.frame, ctx)

@@ -78,6 +78,8 @@ class Table:
     subtotal_pos: list[int] = field(default_factory=list)  # body positions of the 小计/合计 rows (totals.py checks them)
     heading_pos: list[int] = field(default_factory=list)  # body positions of the section (heading) rows
     skipped: dict[str, int] = field(default_factory=dict)  # rows that are not projects, by kind (说明, 列序号行 …)
+    totals_checked: int = 0  # 小计/合计 rows checked against their rows (totals.py)
+    totals_off: list[str] = field(default_factory=list)  # the checks that failed, in short
 
     @property
     def start(self) -> int:

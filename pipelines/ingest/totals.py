@@ -132,9 +132,11 @@ def check_totals(body: pl.DataFrame, frame: pl.DataFrame, t: Table) -> None:
         forward = not _covered(first, totals, headings, projects, forward=False)
         for x in of_level:
             rows = _covered(x, totals, headings, projects, forward)
+            t.totals_checked += 1
             found = Found()
             where = "下方" if forward else "上方"
             if x.count is not None and x.count != len(rows):
+                t.totals_off.append(f"第 {x.i + 1} 行「{x.label}」项目数：文件 {x.count} 个，读取 {len(rows)} 个")
                 found.warn(f"「{x.label}」的项目数：文件中为 {x.count} 个，其{where}读取为项目的行为 {len(rows)} 个："
                            "请核对是否有行未被读取（或被读作标题、说明），或项目归错区块")
             block = sums.filter(pl.col("source_row").is_in([r + 1 for r in rows]))
@@ -144,6 +146,8 @@ def check_totals(body: pl.DataFrame, frame: pl.DataFrame, t: Table) -> None:
                     continue
                 total = float(block[k].sum() or 0.0)
                 if _differs(float(file_value), total):
+                    t.totals_off.append(f"第 {x.i + 1} 行「{x.label}」{FIELD[k].zh}：文件 {_wan(float(file_value))} 万元，"
+                                        f"所列项目合计 {_wan(total)} 万元")
                     found.warn(f"「{x.label}」的{FIELD[k].zh}：文件中为 {_wan(float(file_value))} 万元，其{where} "
                                f"{len(rows)} 个项目合计 {_wan(total)} 万元（相差 {_wan(float(file_value) - total)} 万元）："
                                "请核对是否漏行、金额单位（万元/亿元）或项目所属区块",
