@@ -41,7 +41,15 @@ else:
     if prepared:
         ok = all(p.ok for p in prepared)
         verb = "提交审核" if reviewed else "确认导入"
-        if st.button(f"{verb} {len(prepared)} 个文件", type="primary", disabled=not ok, key="submissions_commit"):
+        questions = [(p.file_name, q) for p in prepared if p.ok for q in p.questions]
+        if questions:
+            st.warning("以下读取是推断的，导入前请核对：\n" + "\n".join(f"- {fmt.md(f)}：{fmt.md(q)}" for f, q in questions),
+                       icon=":material/help:")
+            confirmed = st.checkbox("我已核对以上读取，按此导入（下次同一表式将按此读取）", key="submissions_confirm_reading")
+        else:
+            confirmed = True
+        if st.button(f"{verb} {len(prepared)} 个文件", type="primary", disabled=not ok or not confirmed,
+                     key="submissions_commit"):
             try:
                 outcomes = uploads.commit(prepared)
             except SubmissionRefused as exc:

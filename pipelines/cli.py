@@ -102,6 +102,7 @@ def print_table(items: list[dict[str, Any]], out: Any = sys.stdout) -> None:
 
 def cmd_ingest(args: argparse.Namespace) -> int:
     from pipelines.ingest import bounded
+    from pipelines.warehouse import layouts
     from pipelines.warehouse.intake import load_prepared
 
     bounded.warm()  # the reading child starts up while this process opens the database
@@ -113,11 +114,16 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         return 2
     prepared = [bounded.prepare(p.read_bytes(), p.name, report_date=args.report_date, tier=args.tier,
                                 region=args.region, frequency=args.frequency) for p in paths]
+    if wh.exists():  # each file against its unit's confirmed layouts (the load remembers this one's)
+        with wh.read() as con:
+            prepared = [layouts.with_memory(con, p) if p.ok else p for p in prepared]
     if not args.json:  # what was inferred, before anything is loaded
         for p in prepared:
             print(f"{p.file_name}：读取情况")
             for line in p.reading_lines():
                 print("  " + line)
+            for q in p.questions:
+                print("  推断（请核对）：" + q)
     try:
         outcomes = load_prepared(wh, prepared, actor=args.user)
     except SubmissionRefused as exc:
@@ -152,6 +158,8 @@ def _ingest_json(p: Prepared, outcome: LoadOutcome | None) -> dict[str, Any]:
         "frequency": p.frequency,
         "layout": p.layout,
         "reading": reading_json(p.reading, report_date=p.report_date, frequency=p.frequency) if p.reading else None,
+        "layout_note": p.layout_note,
+        "questions": list(p.questions),
         "errors": [e.zh() for e in p.errors],
         "warnings": [w.zh() for w in p.warnings],
     }

@@ -69,8 +69,9 @@ def prepare(name: str, raw: bytes, report_date: date | None, tier: str | None, r
             else:
                 status.info(f"正在读取「{fmt.md(name)}」…", icon=":material/hourglass_top:")
 
-        cache[key] = bounded.prepare(raw, name, report_date=report_date, tier=tier, region=region,
-                                     frequency=frequency, on_wait=on_wait)
+        p = bounded.prepare(raw, name, report_date=report_date, tier=tier, region=region, frequency=frequency,
+                            on_wait=on_wait)
+        cache[key] = cached.layout_memory(p) if p.ok else p
         status.empty()
     return cache[key]
 

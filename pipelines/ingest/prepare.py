@@ -39,6 +39,8 @@ class Prepared:
     reading: Reading | None = None  # what the reader inferred (None: the file was not read)
     report_date: date | None = None
     frequency: str | None = None
+    layout_note: str = ""  # against the unit's confirmed layouts (warehouse/layouts.py): same, changed or new
+    questions: list[str] = field(default_factory=list)  # readings to confirm before 确认导入 (inferred, not confirmed)
 
     @property
     def ok(self) -> bool:
@@ -48,7 +50,8 @@ class Prepared:
         """What was inferred, in Chinese lines (pipelines.ingest.reading), for the preview and the CLI."""
         if self.reading is None:
             return []
-        return reading_lines(self.reading, report_date=self.report_date, frequency=self.frequency)
+        lines = reading_lines(self.reading, report_date=self.report_date, frequency=self.frequency)
+        return [*lines, f"表式：{self.layout_note}"] if self.layout_note else lines
 
 
 def size_refusal(raw: bytes, file_name: str) -> Prepared | None:
@@ -111,6 +114,7 @@ def prepared_from(result: ReadResult, raw: bytes, file_name: str, *, tier: str |
         region_code=region_code,
         tier=tier,
         warnings=list(result.warnings),
+        reading=result.reading if result.kind == "reports" else None,
     )
     return Prepared(file_name, sub, [], list(result.warnings), result.layout, **read)
 

@@ -7,6 +7,7 @@ from datetime import date
 from typing import Any
 
 from pipelines.ingest import headers as H
+from pipelines.ingest.parse import clean
 from pipelines.ingest.result import Reading
 from pipelines.vocab.schema import FIELD, FREQUENCY_ZH
 
@@ -108,3 +109,37 @@ def reading_json(reading: Reading, *, report_date: date | None, frequency: str |
         "inferred": list(reading.inferred),
         "lines": reading_lines(reading, report_date=report_date, frequency=frequency),
     }
+
+
+# ---- a layout: its header signature, against the one a unit confirmed before --------------------------
+
+
+def header_signature(reading: Reading) -> tuple[str, ...]:
+    """The layout: every headed column's text, normalised (NFKC, no whitespace), in order."""
+    return tuple(clean(c.column) for c in reading.columns)
+
+
+def layout_difference(now: tuple[str, ...], before: tuple[str, ...]) -> str:
+    """How a file's headers differ from the layout its unit confirmed last ("" when the same)."""
+    if now == before:
+        return ""
+    added = [c for c in now if c not in before]
+    missing = [c for c in before if c not in now]
+    parts = []
+    if added:
+        parts.append("新增列" + "、".join(f"「{c}」" for c in added))
+    if missing:
+        parts.append("缺少列" + "、".join(f"「{c}」" for c in missing))
+    if not parts:
+        parts.append("列的顺序不同")
+    return "与上次确认的表式不同：" + "，".join(parts)
+
+
+def inferred_frequency(source: str) -> bool:
+    """Whether the frequency was inferred (from the report date, or by default) rather than stated."""
+    return source.startswith("报告期") or source.startswith("未注明")
+
+
+def inferred_report_date(source: str) -> bool:
+    """Whether the report date was inferred from the file name (its period, or its year)."""
+    return "文件名" in source
