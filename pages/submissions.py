@@ -19,16 +19,19 @@ else:
     uploads.warm()  # the reading child starts before the first file arrives
     st.download_button("下载标准填报模板（CSV）", uploads.template_bytes(), file_name="开工_标准填报模板.csv",
                        mime="text/csv", key="submissions_template", icon=":material/download:")
-    with st.expander("可选：报告期、层级、地区（文件中没有时使用）", expanded=False):
-        c = st.columns(3)
+    with st.expander("可选：报告期、报送周期、层级、地区（文件中没有或读得不对时指定）", expanded=False):
+        c = st.columns(4)
         report_date = c[0].date_input("报告期截止日", value=None, key="submissions_date", format="YYYY-MM-DD")
-        tier = c[1].selectbox("层级", [None, *schema.TIERS], key="submissions_tier",
+        frequency = c[1].selectbox("报送周期", [None, *schema.FREQUENCIES], key="submissions_frequency",
+                                   format_func=lambda f: "（按文件判断）" if f is None else schema.FREQUENCY_ZH[f])
+        tier = c[2].selectbox("层级", [None, *schema.TIERS], key="submissions_tier",
                               format_func=lambda t: "（按文件）" if t is None else t)
-        region = c[2].text_input("地区（地市或县区）", key="submissions_region", placeholder="如：忻州市")
+        region = c[3].text_input("地区（地市或县区）", key="submissions_region", placeholder="如：忻州市")
     files = st.file_uploader(uploads.uploader_label(), type=list(uploads.UPLOAD_TYPES), accept_multiple_files=True,
                              key=f"submissions_files_{st.session_state.get('submissions_round', 0)}")
     st.caption(uploads.UPLOADER_WORDS)
-    prepared = [uploads.prepare(f.name, f.getvalue(), report_date, tier, region or None) for f in files or []]
+    prepared = [uploads.prepare(f.name, f.getvalue(), report_date, tier, region or None, frequency)
+                for f in files or []]
     for p in prepared:
         with st.container(border=True, key=f"submissions_preview_{prepared.index(p)}"):
             uploads.preview(p)
@@ -38,7 +41,15 @@ else:
     if prepared:
         ok = all(p.ok for p in prepared)
         verb = "提交审核" if reviewed else "确认导入"
-        if st.button(f"{verb} {len(prepared)} 个文件", type="primary", disabled=not ok, key="submissions_commit"):
+        questions = [(p.file_name, q) for p in prepared if p.ok for q in p.questions]
+        if questions:
+            st.warning("以下读取是推断的，导入前请核对：\n" + "\n".join(f"- {fmt.md(f)}：{fmt.md(q)}" for f, q in questions),
+                       icon=":material/help:")
+            confirmed = st.checkbox("我已核对以上读取，按此导入（下次同一表式将按此读取）", key="submissions_confirm_reading")
+        else:
+            confirmed = True
+        if st.button(f"{verb} {len(prepared)} 个文件", type="primary", disabled=not ok or not confirmed,
+                     key="submissions_commit"):
             try:
                 outcomes = uploads.commit(prepared)
             except SubmissionRefused as exc:

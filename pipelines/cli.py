@@ -8,7 +8,7 @@ import re
 import sys
 from datetime import date
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from pipelines import metrics
 from pipelines.auth import ROLES
@@ -17,6 +17,10 @@ from pipelines.vocab import formats, schema
 from pipelines.vocab.findings import SubmissionRefused
 from pipelines.vocab.reference import find_city, find_county, region_error
 from pipelines.warehouse.store import Warehouse, open_warehouse
+
+if TYPE_CHECKING:
+    from pipelines.ingest.prepare import Prepared
+    from pipelines.warehouse.load import LoadOutcome
 
 
 def _date(text: str) -> date:
@@ -96,7 +100,8 @@ def print_table(items: list[dict[str, Any]], out: Any = sys.stdout) -> None:
 
 def cmd_ingest(args: argparse.Namespace) -> int:
     from pipelines.ingest import bounded
-    from pipelines.warehouse.intake import ingest_files
+    from pipelines.warehouse import layouts
+    from pipelines.warehouse.intake import load_prepared
 
     bounded.warm()  # the reading child starts up while this process opens the database
     wh = open_warehouse(args.db)
@@ -105,22 +110,57 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     if missing:
         print("找不到文件：" + "、".join(missing), file=sys.stderr)
         return 2
+    prepared = [bounded.prepare(p.read_bytes(), p.name, report_date=args.report_date, tier=args.tier,
+                                region=args.region, frequency=args.frequency) for p in paths]
+    if wh.exists():  # each file against its unit's confirmed layouts (the load remembers this one's)
+        with wh.read() as con:
+            prepared = [layouts.with_memory(con, p) if p.ok else p for p in prepared]
+    if not args.json:  # what was inferred, before anything is loaded
+        for p in prepared:
+            print(f"{p.file_name}：读取情况")
+            for line in p.reading_lines():
+                print("  " + line)
+            for q in p.questions:
+                print("  推断（请核对）：" + q)
     try:
-        outcomes = ingest_files(
-            wh, paths, report_date=args.report_date, tier=args.tier, region=args.region,
-            frequency=args.frequency, actor=args.user,
-        )
+        outcomes = load_prepared(wh, prepared, actor=args.user)
     except SubmissionRefused as exc:
+        if args.json:
+            print(json.dumps([_ingest_json(p, None) for p in prepared], ensure_ascii=False, indent=2))
         print(f"未导入（所有文件均未写入数据库），共 {len(exc.errors)} 处错误：", file=sys.stderr)
         for e in exc.errors:
             print("  " + e.zh(), file=sys.stderr)
         return 1
+    if args.json:
+        print(json.dumps([_ingest_json(p, o) for p, o in zip(prepared, outcomes, strict=True)], ensure_ascii=False,
+                         indent=2))
+        return 0
     for o in outcomes:
         print(o.summary_zh())
         for w in o.warnings:
             print("  提示：" + w.zh())
     _print_changes(wh, [o.submission_id for o in outcomes if o.submission_id is not None and o.status == "loaded" and o.changes])
     return 0
+
+
+def _ingest_json(p: Prepared, outcome: LoadOutcome | None) -> dict[str, Any]:
+    """One file of `kaigong ingest --json`: what was read (the reading), what became of it, its findings."""
+    from pipelines.ingest.reading import reading_json
+
+    return {
+        "file": p.file_name,
+        "status": outcome.status if outcome else "refused",
+        "submission_id": outcome.submission_id if outcome else None,
+        "projects": outcome.rows if outcome else (p.submission.frame.height if p.submission else None),
+        "report_date": p.report_date.isoformat() if p.report_date else None,
+        "frequency": p.frequency,
+        "layout": p.layout,
+        "reading": reading_json(p.reading, report_date=p.report_date, frequency=p.frequency) if p.reading else None,
+        "layout_note": p.layout_note,
+        "questions": list(p.questions),
+        "errors": [e.zh() for e in p.errors],
+        "warnings": [w.zh() for w in p.warnings],
+    }
 
 
 def _print_changes(wh: Warehouse, submission_ids: list[int]) -> None:
@@ -439,8 +479,10 @@ def build_parser() -> argparse.ArgumentParser:
     pi.add_argument("--report-date", type=_date, help="报告期截止日 YYYY-MM-DD（文件标题中没有时必填）")
     pi.add_argument("--tier", help="层级（文件中没有层级列时）")
     pi.add_argument("--region", help="地区（文件中没有地区列时，如铜陵表）")
-    pi.add_argument("--frequency", choices=schema.FREQUENCIES)
+    pi.add_argument("--frequency", choices=schema.FREQUENCIES,
+                    help="报送周期（默认按标题用语，其次按报告期：周五为周报，季末为季报，其他月末为月报）")
     pi.add_argument("--user", default="cli", help="记录在审计日志中的操作人")
+    pi.add_argument("--json", action="store_true", help="输出 JSON 数组：每个文件的读取情况与导入结果")
     pi.set_defaults(func=cmd_ingest)
 
     pm = sub.add_parser("metrics", help="按合同口径计算指标")

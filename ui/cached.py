@@ -10,6 +10,7 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 import duckdb
 import streamlit as st
 
+from pipelines.ingest.prepare import Prepared
 from pipelines.metrics import lights
 from pipelines.outputs import geo
 from pipelines.views import completion as completion_view
@@ -21,7 +22,7 @@ from pipelines.views import overview as overview_view
 from pipelines.views import regions as regions_view
 from pipelines.views import starts as starts_view
 from pipelines.views import supervision as supervision_view
-from pipelines.warehouse import changes, review
+from pipelines.warehouse import changes, layouts, review
 from pipelines.warehouse.store import Submission, Warehouse, open_warehouse, store_key
 
 P = ParamSpec("P")
@@ -109,6 +110,13 @@ review_listing = _cached(review.listing)
 overdue_reports = _cached(overdue_reports_view.overdue_reports)
 supervision_orders = _cached(supervision_view.visible_orders)
 supervision_candidates = _cached(supervision_view.candidates)
+
+
+def layout_memory(p: Prepared) -> Prepared:
+    """p against its unit's confirmed layouts (pipelines.warehouse.layouts): read as confirmed before, or
+    what changed, and what to confirm before the load."""
+    with warehouse().read() as con:
+        return layouts.with_memory(con, p)
 
 
 def change_preview(sub: Submission) -> tuple[Any, list[Any]]:

@@ -53,10 +53,11 @@ def warm() -> None:
     bounded.warm()
 
 
-def prepare(name: str, raw: bytes, report_date: date | None, tier: str | None, region: str | None) -> Prepared:
+def prepare(name: str, raw: bytes, report_date: date | None, tier: str | None, region: str | None,
+            frequency: str | None = None) -> Prepared:
     """pipelines.ingest.bounded.prepare (a memory-bounded child, uploads queued), once per (file content,
     options) in this session; while the file waits its turn the page says 「排队中」 and its place."""
-    key = (hashlib.sha256(raw).hexdigest(), name, report_date, tier, region)
+    key = (hashlib.sha256(raw).hexdigest(), name, report_date, tier, region, frequency)
     cache: dict = st.session_state.setdefault(_CACHE, {})
     if key not in cache:
         status = st.empty()
@@ -68,7 +69,9 @@ def prepare(name: str, raw: bytes, report_date: date | None, tier: str | None, r
             else:
                 status.info(f"正在读取「{fmt.md(name)}」…", icon=":material/hourglass_top:")
 
-        cache[key] = bounded.prepare(raw, name, report_date=report_date, tier=tier, region=region, on_wait=on_wait)
+        p = bounded.prepare(raw, name, report_date=report_date, tier=tier, region=region, frequency=frequency,
+                            on_wait=on_wait)
+        cache[key] = cached.layout_memory(p) if p.ok else p
         status.empty()
     return cache[key]
 
@@ -79,9 +82,11 @@ def preview(p: Prepared) -> None:
     if p.ok and sub is not None:
         st.markdown(f"**{fmt.md(p.file_name)}** · 可以导入 · {sub.frame.height} 个项目 · 报告期 {sub.report_date} · "
                     f"版式：{fmt.md(layout_zh(p.layout))}")
+        _reading(p)
         widgets.table(preview_rows(sub), hide_index=True, height=200)
     else:
         st.markdown(f"**{fmt.md(p.file_name)}** · :red[不能导入，{len(p.errors)} 处错误]")
+        _reading(p)
         for e in p.errors[:_MAX_SHOWN]:
             st.markdown(f"- :red[错误] {fmt.md(e.zh())}")
         if len(p.errors) > _MAX_SHOWN:
@@ -90,6 +95,15 @@ def preview(p: Prepared) -> None:
         st.markdown(f"- :orange[提示] {fmt.md(w.zh())}")
     if p.ok and sub is not None and sub.kind == "reports":
         _changes(sub)
+
+
+def _reading(p: Prepared) -> None:
+    """What the reader inferred (pipelines.ingest.reading): the lines a clerk checks before 确认导入."""
+    lines = p.reading_lines()
+    if not lines:
+        return
+    st.markdown("**读取情况**（请核对）\n" + "\n".join(f"- {fmt.md(line)}" for line in lines))
+    st.caption("报告期或报送周期不对时，在上方「可选」中指定，文件会按指定的重新读取。")
 
 
 def preview_pending(sub: Submission) -> None:

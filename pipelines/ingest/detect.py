@@ -76,13 +76,26 @@ def find_header(grid: Grid) -> Header | None:
 
 # ---- report date, year, frequency, tier from the title -------------------------------------------
 
-_FULL_DATE = re.compile(r"(\d{4})\s*[年.\-/]\s*(\d{1,2})\s*[月.\-/]\s*(\d{1,2})\s*[日号]?")
-_YEAR_MONTH = re.compile(r"(\d{4})\s*年\s*(?:1?\s*[-—~至]\s*)?(\d{1,2})\s*月(?!\s*\d{1,2}\s*[日号])")
+# 2020年3月27日, 2020.3.27, 2020-03-27, 2020/3/27: one kind of separator (2022年1-5月 is a period, not 5 January).
+_FULL_DATE = re.compile(r"(\d{4})\s*(?:年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*[日号]?|([.\-/])\s*(\d{1,2})\s*\4\s*(\d{1,2})(?!\d))")
+_YEAR_MONTH = re.compile(r"(\d{4})\s*年\s*(?:1?\s*[-—~～至到]\s*)?(\d{1,2})\s*月(?!\s*\d{1,2}\s*[日号])")
 _QUARTER = re.compile(r"(\d{4})\s*年\s*(?:第\s*)?([一二三四1-4])\s*季度")
 _HALF = re.compile(r"(\d{4})\s*年\s*(上半年|全年)")
 _SIGN_OFF_DATE = re.compile(r"(填报|填表|报送|上报|制表|打印|导出)(日期|时间)\s*[:：]?\s*"
                             r"(\d{4}\s*[年.\-/]\s*\d{1,2}\s*[月.\-/]?\s*(\d{1,2}\s*[日号]?)?)?")
 _QNUM = {"一": 1, "二": 2, "三": 3, "四": 4, "1": 1, "2": 2, "3": 3, "4": 4}
+# The period as clerks write it without its year (the year is elsewhere in the title, or in the file name):
+# 截至5月27日 · 截至5月底 / 5月末 / 5月份 / 1-5月 · 第二季度 / 二季度 · 上半年 / 全年.
+_MONTH_NO = r"(\d{1,2}|十[一二]?|[一二三四五六七八九])"
+_CN_MONTH = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10, "十一": 11,
+             "十二": 12}
+_DAY_NO_YEAR = re.compile(r"(?:截至|截止|至)\s*(\d{1,2})\s*月\s*(\d{1,2})\s*[日号]")
+_MONTH_NO_YEAR = re.compile(
+    r"(?:截至|截止)\s*" + _MONTH_NO + r"\s*月\s*(?:底|末|份)?(?!\s*\d)"
+    r"|(?<!\d)(?:1|一)\s*[-—~～至到]\s*" + _MONTH_NO + r"\s*月"
+    r"|(?<![\d年\-—~～至到])" + _MONTH_NO + r"\s*月\s*(?:份|底|末)")
+_QUARTER_NO_YEAR = re.compile(r"(?:第\s*)?([一二三四1-4])\s*季度")
+_HALF_NO_YEAR = re.compile(r"上半年|全年")
 
 
 def _month_end(y: int, m: int) -> date | None:
@@ -91,39 +104,93 @@ def _month_end(y: int, m: int) -> date | None:
     return date(y, m, calendar.monthrange(y, m)[1])
 
 
-def report_date_from_title(text: str) -> tuple[date | None, str | None]:
-    """(report date, frequency it implies) from title text: 截至2020年3月27日 / 2020年3月 / 2020年一季度."""
+def _month_no(text: str) -> int:
+    return int(text) if text.isdigit() else _CN_MONTH.get(text, 0)
+
+
+def report_date_from_title(text: str, year: int | None = None) -> tuple[date | None, str | None]:
+    """(report date, frequency it implies) from title text: 截至2020年3月27日 / 2020年3月 / 2020年一季度; a period
+    written without its year (截至5月底, 1-5月, 5月份, 二季度, 上半年) in the text's year, else in `year`."""
+    d, freq, _ = report_period_in(text, year)
+    return d, freq
+
+
+def report_period_in(text: str, year: int | None = None) -> tuple[date | None, str | None, str]:
+    """report_date_from_title with the words the date was read from ("" when none)."""
     t = unicodedata.normalize("NFKC", text)
     # The day a form was filled in or sent (填报日期：2020年3月30日) is not the period it reports on.
     t = _SIGN_OFF_DATE.sub(" ", t)
     m = re.search(r"(?:截至|截止|至)\s*" + _FULL_DATE.pattern, t) or _FULL_DATE.search(t)
     if m:
+        month, day = (m.group(2), m.group(3)) if m.group(2) else (m.group(5), m.group(6))
         try:
-            return date(int(m.group(1)), int(m.group(2)), int(m.group(3))), None
+            return date(int(m.group(1)), int(month), int(day)), None, m.group(0)
         except ValueError:
             pass
     m = _QUARTER.search(t)
     if m:
-        q = _QNUM[m.group(2)]
-        return _month_end(int(m.group(1)), q * 3), "quarter"
+        return _month_end(int(m.group(1)), _QNUM[m.group(2)] * 3), "quarter", m.group(0)
     m = _HALF.search(t)
     if m:
-        return _month_end(int(m.group(1)), 6 if m.group(2) == "上半年" else 12), "month"
+        return _month_end(int(m.group(1)), 6 if m.group(2) == "上半年" else 12), None, m.group(0)
     m = _YEAR_MONTH.search(t)
     if m:
-        return _month_end(int(m.group(1)), int(m.group(2))), "month"
-    return None, None
+        return _month_end(int(m.group(1)), int(m.group(2))), "month", m.group(0)
+    y = year_from_text(t) or year
+    if y is None:
+        return None, None, ""
+    m = _DAY_NO_YEAR.search(t)
+    if m:
+        try:
+            return date(y, int(m.group(1)), int(m.group(2))), None, m.group(0)
+        except ValueError:
+            pass
+    m = _QUARTER_NO_YEAR.search(t)
+    if m:
+        return _month_end(y, _QNUM[m.group(1)] * 3), "quarter", m.group(0)
+    m = _MONTH_NO_YEAR.search(t)
+    if m:
+        month = _month_no(next(g for g in m.groups() if g))
+        if (d := _month_end(y, month)) is not None:
+            return d, "month", m.group(0)
+    m = _HALF_NO_YEAR.search(t)
+    if m:
+        return _month_end(y, 6 if m.group(0) == "上半年" else 12), None, m.group(0)
+    return None, None, ""
+
+
+_WEEK_WORDS = re.compile(r"周报|第\d+周|第[一二三四五六七八九十]+周|每周|本周")
+_QUARTER_WORDS = re.compile(r"季报|季度")
+_MONTH_WORDS = re.compile(r"月报|月度|\d{1,2}月份|[一二三四五六七八九十]月份|截[至止]\d{1,2}月(底|末)?(?!\d)"
+                          r"|(?<!\d)1[-—~～至到]\d{1,2}月|\d{1,2}月(底|末)|本月")
+
+
+def frequency_words(text: str) -> tuple[str | None, str]:
+    """(frequency, the words that say it) from a title or file name: 周报 / 第N周 → week; 季报 / 季度 → quarter;
+    月报 / X月份 / 截至X月底 / 1-X月 / X月末 → month (the contract's order: a weekly report of 1-5月 is weekly)."""
+    t = clean(text)
+    for freq, words in (("week", _WEEK_WORDS), ("quarter", _QUARTER_WORDS), ("month", _MONTH_WORDS)):
+        m = words.search(t)
+        if m:
+            return freq, m.group(0)
+    return None, ""
 
 
 def frequency_from_title(text: str) -> str | None:
-    t = clean(text)
-    if "周报" in t or re.search(r"第\d+周|每周|本周", t):
-        return "week"
-    if "季报" in t or "季度" in t:
-        return "quarter"
-    if "月报" in t or "月度" in t or "月份" in t:
-        return "month"
-    return None
+    return frequency_words(text)[0]
+
+
+def frequency_from_date(d: date) -> tuple[str, str]:
+    """(frequency, why) from the report date's place in the calendar: a Friday → week; the last day of a
+    quarter's last month → quarter; the last day of any other month → month; else week (the default)."""
+    month_end = d.day == calendar.monthrange(d.year, d.month)[1]
+    if d.weekday() == 4:
+        return "week", f"报告期 {d} 为周五"
+    if month_end and d.month % 3 == 0:
+        return "quarter", f"报告期 {d} 为季末"
+    if month_end:
+        return "month", f"报告期 {d} 为月末（非周五）"
+    return "week", f"报告期 {d} 既非周五也非月末，按周报"
 
 
 def year_from_text(text: str) -> int | None:

@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
+from pipelines.ingest.reading import reading_lines
+from pipelines.ingest.result import Reading
 from pipelines.ingest.submission import Submission
 from pipelines.vocab import schema
 from pipelines.vocab.findings import Finding
@@ -34,10 +36,22 @@ class Prepared:
     errors: list[Finding] = field(default_factory=list)
     warnings: list[Finding] = field(default_factory=list)
     layout: str | None = None
+    reading: Reading | None = None  # what the reader inferred (None: the file was not read)
+    report_date: date | None = None
+    frequency: str | None = None
+    layout_note: str = ""  # against the unit's confirmed layouts (warehouse/layouts.py): same, changed or new
+    questions: list[str] = field(default_factory=list)  # readings to confirm before 确认导入 (inferred, not confirmed)
 
     @property
     def ok(self) -> bool:
         return self.submission is not None and not self.errors
+
+    def reading_lines(self) -> list[str]:
+        """What was inferred, in Chinese lines (pipelines.ingest.reading), for the preview and the CLI."""
+        if self.reading is None:
+            return []
+        lines = reading_lines(self.reading, report_date=self.report_date, frequency=self.frequency)
+        return [*lines, f"表式：{self.layout_note}"] if self.layout_note else lines
 
 
 def size_refusal(raw: bytes, file_name: str) -> Prepared | None:
@@ -77,9 +91,11 @@ def prepare(
 
 def prepared_from(result: ReadResult, raw: bytes, file_name: str, *, tier: str | None, region: str | None) -> Prepared:
     """What the preview shows and the loader takes, from what the reader found."""
+    read = {"reading": result.reading, "report_date": result.report_date,
+            "frequency": result.frequency if result.kind == "reports" else None}
     if result.errors or result.report_date is None:
         errors = list(result.errors) or [Finding(file_name, "缺少报告期截止日")]
-        return Prepared(file_name, None, errors, list(result.warnings), result.layout)
+        return Prepared(file_name, None, errors, list(result.warnings), result.layout, **read)
     region_code = None
     if region:
         from pipelines.vocab.reference import find_region
@@ -98,8 +114,9 @@ def prepared_from(result: ReadResult, raw: bytes, file_name: str, *, tier: str |
         region_code=region_code,
         tier=tier,
         warnings=list(result.warnings),
+        reading=result.reading if result.kind == "reports" else None,
     )
-    return Prepared(file_name, sub, [], list(result.warnings), result.layout)
+    return Prepared(file_name, sub, [], list(result.warnings), result.layout, **read)
 
 
 _PREVIEW_FIELDS = ("project_name", "city_name", "county_name", "tier", "stage",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import unicodedata
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -19,15 +20,16 @@ from pipelines.ingest.detect import (
     Col,
     Header,
     find_header,
-    frequency_from_title,
+    frequency_from_date,
+    frequency_words,
     infer_year,
     layout_of,
-    report_date_from_title,
+    report_period_in,
     resolve_year_key,
     tier_from_title,
     year_from_text,
 )
-from pipelines.ingest.result import Ctx, ReadResult, Refuse
+from pipelines.ingest.result import Ctx, Reading, ReadResult, Refuse
 from pipelines.ingest.rows import Table, report_rows
 from pipelines.ingest.sheets import HEADER_SCAN_ROWS, Grid, Sheet, cell_text
 from pipelines.ingest.values import MAYBE_STAGE, STAGEISH_HEADER, column_readings, confirm_columns
@@ -117,6 +119,12 @@ def read_tables(tables: list[tuple[Header, Sheet]], ctx: Ctx, res: ReadResult, r
     res.kind, res.layout, res.report_date, res.year, res.frequency = (
         first.kind, first.layout, first.report_date, first.year, first.frequency)
     res.present_fields = list(first.present_fields)
+    res.reading = first.reading
+    for _, part in parts[1:]:
+        for kind, n in part.reading.rows.items():
+            res.reading.rows[kind] = res.reading.rows.get(kind, 0) + n
+        res.reading.totals_checked += part.reading.totals_checked
+        res.reading.totals_off += part.reading.totals_off
     if ctx.errors:
         return
     res.frame = pl.concat([p.frame for _, p in parts], how="vertical_relaxed")
@@ -128,12 +136,13 @@ def read_reports(sheet: Sheet, hdr: Header, ctx: Ctx, res: ReadResult, report_da
     """A project table into res: report date, year and rhythm from the upload or the title, the columns
     the header names, then its rows."""
     title_rows = sheet.grid(0, hdr.top)
-    title = " ".join(cell_text(v) for r in title_rows for v in r if v is not None)
+    title_lines = [" ".join(cell_text(v) for v in r if v is not None and cell_text(v)) for r in title_rows]
+    title = " ".join(line for line in title_lines if line)
     title_and_name = title + " " + Path(ctx.file).stem
-    d, title_freq = _report_period(title, ctx, report_date)
+    d, title_freq = _report_period(title_lines, ctx, report_date, res.reading)
     raw_keys = [H.header_key(n) if n else None for n in hdr.names]
     year = d.year if d else (year_from_text(title) or infer_year([k for k in raw_keys if k]))
-    freq = frequency if frequency in FREQUENCIES else (frequency_from_title(title_and_name) or title_freq or "week")
+    freq, res.reading.frequency_source = _frequency(frequency, title, Path(ctx.file).stem, title_freq, d)
     # Units: a 亿元 in the title/unit rows applies to every money column without its own unit.
     title_factor = H.unit_factor_of(title) or 1.0
     skipped: dict[int, str] = {}
@@ -158,6 +167,8 @@ def read_reports(sheet: Sheet, hdr: Header, ctx: Ctx, res: ReadResult, report_da
     table = Table(sheet, hdr, cols, d, year, tier_arg, title_tier, title_ambiguous, region, default_stage,
                   title_city=title_city)
     res.frame = report_rows(table, ctx)
+    res.reading.rows = {"项目": res.frame.height, **table.skipped}
+    res.reading.totals_checked, res.reading.totals_off = table.totals_checked, table.totals_off
     _text_readings(table, res)
     _region_reading(table, res)
     if res.frame.height == 0 and not ctx.errors:
@@ -180,7 +191,11 @@ def _text_readings(t: Table, res: ReadResult) -> None:
         res.reading.inferred.append(f"另有 {len(items) - _MAX_TEXT_READINGS} 条文字的读法未列出")
 def _region_reading(t: Table, res: ReadResult) -> None:
     """The region headings counted, and the title's city named where it decided a county name several cities have."""
-    res.reading.rows["区县标题"] = res.reading.rows.get("区县标题", 0) + t.region_headings
+    if t.region_headings:  # of the 分组标题 rows, those that named a region
+        res.reading.rows["区县标题"] = t.region_headings
+        others = res.reading.rows.pop("分组标题", 0) - t.region_headings
+        if others > 0:
+            res.reading.rows["分组标题"] = others
     if t.title_city is None or t.region_city is not None or H.CITY in t.cols or not res.frame.height:
         return
     names = [n for n in res.frame["county_name"].drop_nulls().unique().sort().to_list() if len(county_candidates(n)) > 1]
@@ -188,15 +203,49 @@ def _region_reading(t: Table, res: ReadResult) -> None:
         res.reading.inferred.append(f"同名县区（{'、'.join(names)}）按标题中的地市「{t.title_city.name}」识别")
 
 
-def _report_period(title: str, ctx: Ctx, report_date: date | None) -> tuple[date | None, str | None]:
-    """(report date, the rhythm the title implies): the upload's date, else the title's, else the file name's."""
-    title_date, title_freq = report_date_from_title(title)
+def _report_period(title_lines: list[str], ctx: Ctx, report_date: date | None,
+                   reading: Reading) -> tuple[date | None, str | None]:
+    """(report date, the rhythm the title implies): the upload's date, else the title's, else the file name's;
+    a period written without its year (截至5月底) takes the title's year, else the file name's. Where it came
+    from goes to reading.report_date_source."""
+    stem = Path(ctx.file).stem
+    title = " ".join(line for line in title_lines if line)
+    year_hint = year_from_text(title) or year_from_text(stem)
+    title_date, title_freq, words = report_period_in(title, year_hint)
+    line = next((x for x in title_lines if words and words in unicodedata.normalize("NFKC", x)), title)
+    source = f"标题“{_short(line)}”" if title_date else ""
+    if title_date and not year_from_text(words) and not year_from_text(title) and year_hint:
+        source += f"，年份取自文件名“{stem}”"
     if title_date is None:
-        title_date, title_freq = report_date_from_title(Path(ctx.file).stem)
+        title_date, title_freq, words = report_period_in(stem, year_hint)
+        source = f"文件名“{stem}”" if title_date else ""
     if report_date and title_date and title_date.year != report_date.year:
         ctx.err(f"文件标题中的日期 {title_date} 与上传时填写的报告期 {report_date} 不在同一年度，请核对",
-                1, None, title.strip()[:80] or Path(ctx.file).stem)
+                1, None, title.strip()[:80] or stem)
+    reading.report_date_source = "上传时指定" if report_date else source
     return report_date or title_date, title_freq
+
+
+def _short(text: str, n: int = 60) -> str:
+    t = " ".join(text.split())
+    return t if len(t) <= n else t[: n - 1] + "…"
+
+
+def _frequency(given: str | None, title: str, stem: str, title_freq: str | None,
+               d: date | None) -> tuple[str, str]:
+    """(frequency, why) per the contract: given at upload; else the title's words (周报 / 月报 / 截至X月底 /
+    季度 …), else the file name's; else the report date's place in the calendar; else week."""
+    if given in FREQUENCIES:
+        return given, "上传时指定"
+    for where, text in (("标题", title), ("文件名", stem)):
+        freq, words = frequency_words(text)
+        if freq:
+            return freq, f"{where}含“{words}”"
+    if title_freq:  # 2020年3月 → month; 2020年一季度 → quarter (the words above say it first)
+        return title_freq, "标题中的报告期"
+    if d is not None:
+        return frequency_from_date(d)
+    return "week", "未注明，按周报"
 
 
 def _columns(hdr: Header, raw_keys: list[tuple[str, int | None] | None], title_factor: float, year: int | None,

@@ -34,6 +34,8 @@ class Reading:
     frequency_source: str = ""  # e.g. 「上传时指定」, 「标题含“月报”」, 「报告期为月末（非周五）」
     rows: dict[str, int] = field(default_factory=dict)  # 项目 / 小计合计 / 说明 / 区县标题 … → count
     inferred: list[str] = field(default_factory=list)  # readings taken from values, to confirm before 导入
+    totals_checked: int = 0  # the file's 小计/合计 rows checked against the rows they cover (ingest/totals.py)
+    totals_off: list[str] = field(default_factory=list)  # those that did not agree, in short (each also a warning)
 
 
 @dataclass

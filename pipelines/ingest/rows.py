@@ -52,6 +52,7 @@ from pipelines.ingest.rules import (
     row_warnings,
 )
 from pipelines.ingest.sheets import Sheet
+from pipelines.ingest.totals import check_totals
 from pipelines.vocab.reference import Region, region_by_code
 from pipelines.vocab.schema import DONE_STAGES, FIELD, STAGED_SCHEMA
 
@@ -89,6 +90,13 @@ class Table:
     text_rows: dict[tuple[str, str], list[int]] = field(default_factory=dict)
     region_headings: int = 0  # heading rows that named a region (「一、铜官区」), never projects
 
+
+    subtotal_pos: list[int] = field(default_factory=list)  # body positions of the 小计/合计 rows (totals.py checks them)
+    heading_pos: list[int] = field(default_factory=list)  # body positions of the section (heading) rows
+    skipped: dict[str, int] = field(default_factory=dict)  # rows that are not projects, by kind (说明, 列序号行 …)
+    totals_checked: int = 0  # 小计/合计 rows checked against their rows (totals.py)
+    totals_off: list[str] = field(default_factory=list)  # the checks that failed, in short
+
     @property
     def start(self) -> int:
         """0-based sheet row of the first row under the header."""
@@ -124,7 +132,8 @@ class Table:
 
 def report_rows(t: Table, ctx: Ctx) -> pl.DataFrame:
     """The projects of a report table as a staged frame; every finding goes to ctx in reading order."""
-    data = project_rows(table_body(t.sheet, t.start), t)
+    body = table_body(t.sheet, t.start)
+    data = project_rows(body, t)
     _shifted_row_findings(data, t)
     fields = parsed_fields(data, t)
     fields = ruled_fields(data, fields, t)
@@ -133,6 +142,7 @@ def report_rows(t: Table, ctx: Ctx) -> pl.DataFrame:
     _text_rows(data, t)
     frame = staged_frame(data, fields)
     _plausibility_findings(data, frame, t)
+    check_totals(body, frame, t)
     t.events.sort(key=lambda e: (e[0], e[1], e[2]))
     for i, _step, _order, found in t.events:
         ctx.add(found, i + 1)
@@ -161,7 +171,7 @@ def row_flags(body: pl.DataFrame, t: Table) -> pl.DataFrame:
     nameless or group row (vectorised; the exact checks run on the candidates only)."""
     cols = t.cols
     name_col = cols["project_name"]
-    key_cols = [c.idx for k, c in cols.items() if k in ("project_name", "company", H.CITY, "project_code")]
+    key_cols = [c.idx for k, c in cols.items() if k in ("project_name", "company", H.CITY, H.COUNTY, H.LOCATION, "project_code")]
     cell_names = [c for c in body.columns if c.startswith("c")]
     filled = [pl.col(c) != "" for c in cell_names]
     others = [pl.col(f"c{c.idx}") != "" for k, c in cols.items() if k != "project_name"]
@@ -214,13 +224,17 @@ def _not_projects(body: pl.DataFrame, flags: pl.DataFrame, t: Table) -> tuple[li
         # A row of column numbers under the header (1, 2, 3 …).
         if i == start and nfill >= 3 and all(re.fullmatch(r"\d+", c) for c in body.row(pos)[1:] if isinstance(c, str) and c):
             not_projects.append(pos)
+            _skip(t, "列序号行")
             continue
         if note or (in_notes and nfill <= 2):
             in_notes = True
             not_projects.append(pos)
+            _skip(t, "说明")
             continue
         if sub:
             not_projects.append(pos)
+            t.subtotal_pos.append(pos)
+            _skip(t, "小计/合计")
             if not clean(first).startswith("其中") and end_of_block(section):  # 小计 ends a region heading's block
                 t.sections.append(dict(section))
                 section_from.append((pos, len(t.sections) - 1))
@@ -246,9 +260,12 @@ def _not_projects(body: pl.DataFrame, flags: pl.DataFrame, t: Table) -> tuple[li
                 found.err("缺少项目名称", name_col.name, "")
                 t.events.append((i, 0, 0, found))
                 not_projects.append(pos)
+                _skip(t, "缺少项目名称")
             continue  # otherwise a project row with few cells filled
         if found.items:
             t.events.append((i, 2, 0, found))
+        t.heading_pos.append(pos)
+        _skip(t, "分组标题")
         t.sections.append(dict(section))
         section_from.append((pos, len(t.sections) - 1))
         not_projects.append(pos)
@@ -265,6 +282,10 @@ def _heading_text(first: str, name: str) -> str:
     if name and first != name and SECTION_PREFIX.fullmatch(first.strip()):
         return first.strip() + name
     return name or first
+
+
+def _skip(t: Table, kind: str) -> None:
+    t.skipped[kind] = t.skipped.get(kind, 0) + 1
 
 
 def project_rows(body: pl.DataFrame, t: Table) -> pl.DataFrame:

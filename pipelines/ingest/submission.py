@@ -8,6 +8,7 @@ from datetime import date
 
 import polars as pl
 
+from pipelines.ingest.result import Reading
 from pipelines.vocab.findings import Finding
 
 
@@ -27,6 +28,7 @@ class Submission:
     tier: str | None = None
     warnings: list[Finding] = field(default_factory=list)
     stored_path: str | None = None
+    reading: Reading | None = None  # what the reader inferred: remembered for the unit's layout once loaded
 
     def digest(self) -> str:
         if self.raw is not None:

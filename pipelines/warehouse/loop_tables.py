@@ -73,9 +73,20 @@ DDL: tuple[str, ...] = (
     sent_at TIMESTAMP,
     sent_via VARCHAR                  -- the channels it reached (smtp, webhook …), never an address or key
 )""",
+    """CREATE TABLE IF NOT EXISTS confirmed_layouts (
+    unit_code VARCHAR NOT NULL,       -- the submission's region (city or county code), or 未指定
+    signature VARCHAR NOT NULL,       -- the layout: its normalised header texts, in order, joined by |
+    headers VARCHAR[] NOT NULL,       -- the headers as the file wrote them
+    frequency VARCHAR NOT NULL,       -- the frequency the file was loaded with
+    frequency_source VARCHAR,         -- why (上传时指定, 标题含“…”, 报告期 … 为月末 …)
+    columns VARCHAR NOT NULL,         -- JSON [[column, field or null, how], …]: each column's reading as confirmed
+    confirmed_at TIMESTAMP NOT NULL,
+    confirmed_by VARCHAR NOT NULL,
+    submission_id BIGINT              -- the load that confirmed it (one row per unit and signature: the latest)
+)""",
 )
 
-TABLES = ("pending_submissions", "supervision_orders", "notices")
+TABLES = ("pending_submissions", "supervision_orders", "notices", "confirmed_layouts")
 
 
 def ensure(con: duckdb.DuckDBPyConnection) -> None:

@@ -30,7 +30,7 @@ import polars as pl
 
 from pipelines.vocab import schema
 from pipelines.vocab.findings import Finding, SubmissionRefused
-from pipelines.warehouse import cells, changes, loop_tables
+from pipelines.warehouse import cells, changes, layouts, loop_tables
 from pipelines.warehouse.connection import (
     READER,
     default_db_path,
@@ -318,6 +318,7 @@ class Warehouse:
                     outcome, errs = load_reports(con, sub, frame, digest, actor, is_demo, before)
                     errors += errs
                     loaded.append(outcome)
+                    layouts.remember(con, sub, outcome.submission_id, actor)  # how it was read, confirmed
             if errors:
                 raise SubmissionRefused(_names(batch), errors)
             _derive(con, todo, loaded)
