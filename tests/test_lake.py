@@ -19,13 +19,12 @@ import polars as pl
 import psycopg
 import pytest
 
-from pipelines import metrics
+from pipelines import auth, metrics
 from pipelines.demo.load import demo_submissions
 from pipelines.metrics import lights
 from pipelines.metrics.view import Filters, View
 from pipelines.views import ledger as ledger_view
-from pipelines.views import problems
-from pipelines.warehouse import lake
+from pipelines.warehouse import lake, problems
 from pipelines.warehouse.connection import first
 from pipelines.warehouse.lake import LakeConfig, LakeUnavailable, LakeWarehouse
 from pipelines.warehouse.store import Submission, Warehouse, open_warehouse
@@ -148,7 +147,7 @@ def test_data_version_moves_with_writes_only(lw: LakeWarehouse):
         with lw.read() as con:
             metrics.figures_by(con, D, (None,))
         assert lw.data_version() == v1
-    problems.close_problem(lw, "x", "用地", "张三")
+    problems.close_problem(lw, auth.LOCAL, "x", "用地", "张三")
     assert lw.data_version() not in (v0, v1)
 
 
@@ -166,8 +165,8 @@ def test_a_resubmitted_file_is_a_duplicate_and_keys_stay_unique(lw: LakeWarehous
     corrected = Submission("a2.csv", corrected.frame.with_columns(ytd_completed=pl.lit(150.0)), D, raw=b"a2",
                            present_fields=corrected.present_fields, frequency="week")
     assert lw.load([corrected])[0].status == "loaded"
-    problems.close_problem(lw, "p1", "用地", "张三")
-    problems.close_problem(lw, "p1", "用地", "李四", "再次")
+    problems.close_problem(lw, auth.LOCAL, "p1", "用地", "张三")
+    problems.close_problem(lw, auth.LOCAL, "p1", "用地", "李四", "再次")
     with lw.read() as con:
         ids = [r[0] for r in con.execute("SELECT submission_id FROM submissions ORDER BY 1").fetchall()]
         assert ids == [1, 2, 3, 4, 5]
