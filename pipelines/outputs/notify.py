@@ -264,11 +264,7 @@ def send_pending(wh: Warehouse, conf: dict[str, Any], *, limit: int = 200, pause
         report.errors += errors
         results.append((n.notice_id, status, attempts, "；".join(errors) or None, ",".join(sorted(n.sent_via))))
     with wh.write("notify", "notify_send", f"已发送 {report.sent}，待重试 {report.retry}，放弃 {report.failed}") as con:
-        for nid, status, attempts, error, via in results:
-            con.execute(
-                "UPDATE notices SET status = ?, attempts = ?, last_error = ?, sent_via = ?, "
-                "sent_at = CASE WHEN ? = '已发送' THEN now()::TIMESTAMP ELSE sent_at END WHERE notice_id = ?",
-                [status, attempts, error, via or None, status, nid])
+        loop_tables.record_attempts(con, results)
     return report
 
 

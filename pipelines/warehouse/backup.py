@@ -12,15 +12,14 @@ from pathlib import Path
 import duckdb
 import pyarrow.parquet as pq
 
-from pipelines.warehouse import loop_tables
+from pipelines.warehouse import loop_tables, tables
 from pipelines.warehouse.connection import first
 from pipelines.warehouse.snapshots import rebuild_states
 from pipelines.warehouse.store import Warehouse
 
-# Tables in load order; the states (state_ranges, state_dates, reports.is_state and state_to) and the
-# figure cells are derived, and computed again on restore.
-TABLES = ("submissions", "projects", "reports", "targets", "problem_closures", "audit_log", "meta", "change_findings",
-          *loop_tables.TABLES)
+# The kept tables of the registry, in load order; the states (state_ranges, state_dates, reports.is_state
+# and state_to) and the figure cells are derived, and computed again on restore.
+TABLES = tables.names(tables.KEPT)
 FORMAT = "kaigong-backup/1"
 
 
@@ -39,7 +38,7 @@ def backup(wh: Warehouse, out_dir: Path) -> dict:
                       "source": wh.label, "tables": {}}
     with wh.read() as con:
         for table in TABLES:
-            if table in loop_tables.TABLES and not loop_tables.has(con, table):
+            if tables.BY_NAME[table].loop and not loop_tables.has(con, table):
                 continue  # a database from before the reporting loop
             data = con.sql(f"SELECT * FROM {table}").to_arrow_table()  # noqa: S608 (table from TABLES)
             path = out_dir / f"{table}.parquet"

@@ -21,7 +21,7 @@ import io
 import json
 import os
 from dataclasses import asdict, dataclass
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 import duckdb
@@ -34,7 +34,7 @@ from pipelines.vocab.reference import region_by_code
 from pipelines.warehouse import loop_tables
 from pipelines.warehouse.connection import first, set_meta
 from pipelines.warehouse.load import LoadOutcome, Submission, check_rows, conform
-from pipelines.warehouse.store import Warehouse
+from pipelines.warehouse.store import Warehouse, audit
 
 MODES = ("direct", "review")
 LEVELS = ("city", "county")
@@ -257,7 +257,7 @@ def approve(wh: Warehouse, pending_id: int, reviewer: auth.User) -> LoadOutcome:
         con.execute(
             "UPDATE pending_submissions SET status = '已通过', reviewed_at = now()::TIMESTAMP, reviewed_by = ?, "
             "submission_id = ? WHERE pending_id = ?", [reviewer.name, outcomes[0].submission_id, pending_id])
-        con.execute("INSERT INTO audit_log VALUES (?, ?, 'review_approve', ?)", [datetime.now(), reviewer.name, detail])
+        audit(con, reviewer.name, "review_approve", detail)
 
     outcome = wh.load([sub], actor=row["submitted_by"], allowed_regions=submitter.allowed_regions(),
                       in_transaction=mark)[0]

@@ -28,9 +28,8 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from pipelines.vocab import schema
 from pipelines.vocab.findings import Finding, SubmissionRefused
-from pipelines.warehouse import cells, changes, loop_tables
+from pipelines.warehouse import cells, changes, tables
 from pipelines.warehouse.connection import (
     READER,
     default_db_path,
@@ -49,7 +48,7 @@ from pipelines.warehouse.snapshots import (
 )
 
 # Derived tables kept by the loader beside the snapshots: the figures' cells (warehouse/cells.py).
-DERIVED_DDL: tuple[str, ...] = cells.CELLS_DDL
+DERIVED_DDL: tuple[str, ...] = tables.ddl(tables.CELLS)
 
 STORE_ENV = "KAIGONG_STORE"  # file (default): the DuckDB file at KAIGONG_DB; lake: DuckLake (warehouse/lake.py)
 STORES = ("file", "lake")
@@ -112,8 +111,8 @@ class Warehouse:
         return self.path.exists()
 
     def _schema_ddl(self) -> tuple[str, ...]:
-        """The statements that create the warehouse's own tables and the reporting loop's."""
-        return (*schema.DDL, *loop_tables.DDL)
+        """The statements that create the kept tables (the registry's, warehouse/tables.py)."""
+        return tables.ddl(tables.KEPT)
 
     # -- connections --------------------------------------------------------------------------
 
@@ -193,9 +192,7 @@ class Warehouse:
             try:
                 with _transaction(con):
                     yield con
-                    con.execute(
-                        "INSERT INTO audit_log VALUES (?, ?, ?, ?)", [datetime.now(), actor, action, detail]
-                    )
+                    audit(con, actor, action, detail)
                     version = str(time.time_ns())
                     # Cells current before this write stay current after it: every write here
                     # keeps them so (a load refreshes them in this transaction).
@@ -365,6 +362,12 @@ class Warehouse:
             return str(target.relative_to(self.path.parent))
         except ValueError:
             return str(target)
+
+
+def audit(con: duckdb.DuckDBPyConnection, actor: str, action: str, detail: str = "") -> None:
+    """One audit_log row inside the caller's write (Warehouse.write adds its own; a write that does two
+    things, such as a load approved in review, adds the second here)."""
+    con.execute("INSERT INTO audit_log VALUES (?, ?, ?, ?)", [datetime.now(), actor, action, detail])
 
 
 def _derive(
