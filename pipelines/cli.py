@@ -16,7 +16,7 @@ from pipelines.metrics import lights
 from pipelines.vocab import formats, schema
 from pipelines.vocab.findings import SubmissionRefused
 from pipelines.vocab.reference import find_city, find_county
-from pipelines.warehouse.store import Warehouse, open_warehouse
+from pipelines.warehouse.store import Store, open_warehouse
 
 
 def _date(text: str) -> date:
@@ -125,7 +125,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_changes(wh: Warehouse, submission_ids: list[int]) -> None:
+def _print_changes(wh: Store, submission_ids: list[int]) -> None:
     """The change audit of what was just loaded (warnings: the files are loaded)."""
     from pipelines.warehouse import changes
 

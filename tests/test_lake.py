@@ -308,7 +308,7 @@ def test_the_store_is_chosen_by_configuration(pg: PgServer, tmp_path: Path, monk
     monkeypatch.setenv("KAIGONG_DB", str(tmp_path / "k.duckdb"))
     monkeypatch.delenv("KAIGONG_STORE", raising=False)
     w = open_warehouse()
-    assert w.is_file and w.path == tmp_path / "k.duckdb"
+    assert isinstance(w, Warehouse) and w.path == tmp_path / "k.duckdb"
     monkeypatch.setenv("KAIGONG_STORE", "lake")
     monkeypatch.delenv("KAIGONG_LAKE_CATALOG", raising=False)
     with pytest.raises(LakeUnavailable, match="KAIGONG_LAKE_CATALOG"):
@@ -317,9 +317,9 @@ def test_the_store_is_chosen_by_configuration(pg: PgServer, tmp_path: Path, monk
     monkeypatch.setenv("KAIGONG_LAKE_CATALOG", dsn + " password=secret")
     monkeypatch.setenv("KAIGONG_LAKE_DATA", str(tmp_path / "shared"))
     w = open_warehouse()
-    assert isinstance(w, LakeWarehouse) and not w.is_file
+    assert isinstance(w, LakeWarehouse)
     assert "secret" not in w.key and "secret" not in w.label
-    assert open_warehouse(tmp_path / "explicit.duckdb").is_file  # an explicit file (kaigong --db) stays a file
+    assert isinstance(open_warehouse(tmp_path / "explicit.duckdb"), Warehouse)  # an explicit file (kaigong --db) stays a file
     # Two servers on one lake: what one loads (the raw file kept under the shared path), the other reads.
     a, b = open_warehouse(), LakeWarehouse(LakeConfig(dsn, tmp_path / "shared"))
     a.load([_submission("s1")])

@@ -7,14 +7,14 @@ field (closed_by), which the 已销号 list shows.
 from __future__ import annotations
 
 from pipelines import auth
-from pipelines.warehouse.store import Warehouse
+from pipelines.warehouse.store import Store
 
 
 class ClosureRefused(ValueError):
     """A 销号 this user may not make, or one without its 经办人 (message in Chinese)."""
 
 
-def close_problem(wh: Warehouse, user: auth.User, project_id: str, problem: str, handled_by: str,
+def close_problem(wh: Store, user: auth.User, project_id: str, problem: str, handled_by: str,
                   note: str = "") -> None:
     """销号: record that a project's problem is closed, by whom it was handled (handled_by, the typed
     经办人) and how (note); the audit log names user, who made the write."""

@@ -32,7 +32,7 @@ import duckdb
 from pipelines.metrics.flags import CELLS_FORMULA
 from pipelines.warehouse import cells
 from pipelines.warehouse import tables as registry
-from pipelines.warehouse.store import Warehouse
+from pipelines.warehouse.store import Store
 
 FORMAT = "kaigong-export/1"
 SCHEMA_FILE = "kaigong_export.json"
@@ -149,7 +149,7 @@ def _columns(con: duckdb.DuckDBPyConnection, t: ExportTable) -> list[list[str]]:
     return [[n, str(ty)] for n, ty in zip(rel.columns, rel.types, strict=True)]
 
 
-def export(wh: Warehouse, out: Path, *, province: str | None = None) -> dict[str, Any]:
+def export(wh: Store, out: Path, *, province: str | None = None) -> dict[str, Any]:
     """Write the warehouse's province into the export at out (made if missing); returns the schema
     file's contents. The other provinces already at out are kept as they are."""
     out = Path(out).absolute()
@@ -183,7 +183,7 @@ def export(wh: Warehouse, out: Path, *, province: str | None = None) -> dict[str
 
 
 def _write(
-    wh: Warehouse, tmp: Path, province: str | None, previous: dict[str, Any] | None,
+    wh: Store, tmp: Path, province: str | None, previous: dict[str, Any] | None,
 ) -> tuple[str, dict[str, Any]]:
     """The province's files under tmp; the province and the schema file's contents. One read: the gate keeps writers out, so every table is of one data version."""
     with wh.read() as con:
@@ -213,7 +213,7 @@ def _write(
         "cells_formula": meta.get("cells_formula"),
         "cells_current": current,
         "rows": rows,
-        "source": str(wh.path),
+        "source": wh.label,
         "exported_at": datetime.now().isoformat(timespec="seconds"),
     }
     return p, {

@@ -114,7 +114,7 @@ KEPT_TABLES: tuple[Table, ...] = (
 )""",
     ),
     Table(
-        "audit_log", (), "pipelines.warehouse.store",
+        "audit_log", (), "pipelines.warehouse.base",
         """CREATE TABLE IF NOT EXISTS audit_log (
     logged_at TIMESTAMP NOT NULL,
     actor VARCHAR NOT NULL,
