@@ -37,14 +37,13 @@ SCALES = {
 def fingerprint(scale: Scale) -> str:
     """Changes when anything that shapes the stored data changes."""
     from pipelines import metrics
-    from pipelines.vocab import schema
-    from pipelines.warehouse import snapshots, store
+    from pipelines.warehouse import snapshots, store, tables
 
     h = hashlib.sha256(json.dumps([scale.projects, scale.weeks, scale.seed]).encode())
     for source in sorted((ROOT / "pipelines" / "demo").glob("*.py")):  # every module of the generator
         h.update(source.name.encode())
         h.update(source.read_bytes())
-    h.update("\n".join((*schema.DDL, *snapshots.UPGRADE_DDL, *getattr(store, "DERIVED_DDL", ()))).encode())
+    h.update("\n".join((*tables.ddl(tables.KEPT), *snapshots.UPGRADE_DDL, *getattr(store, "DERIVED_DDL", ()))).encode())
     h.update(str(getattr(store, "STORE_FORMAT", "")).encode())
     h.update(str(getattr(metrics, "CELLS_FORMULA", "")).encode())  # the stored cells' formulas
     return h.hexdigest()[:16]

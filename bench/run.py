@@ -420,7 +420,7 @@ def bench_lake(db: Path, name: str, repeat: int) -> dict:
 
     from bench import pages
     from pipelines.warehouse import lake
-    from pipelines.warehouse.connection import path_literal
+    from pipelines.warehouse.connection import sql_literal
     from pipelines.warehouse.lake import LakeConfig, LakeWarehouse
     from pipelines.warehouse.store import Warehouse
     from tests.pg import PgServer
@@ -440,11 +440,11 @@ def bench_lake(db: Path, name: str, repeat: int) -> dict:
                 "AND schema_name = 'main' ORDER BY 1").fetchall()]
         with lw.write("bench", "copy", str(db)) as con:
             # bench-only: the bench's own file, attached by its path (no bound parameter in ATTACH)
-            con.execute(f"ATTACH {path_literal(str(db))} AS bench_src (READ_ONLY)")
+            con.execute(f"ATTACH {sql_literal(str(db))} AS bench_src (READ_ONLY)")
             for table in tables:
                 con.execute(f"DELETE FROM {table}")  # noqa: S608 (table names from the file's catalog)
                 con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM bench_src.{table}")  # noqa: S608
-        detach = lake._instance(lw.cfg).cursor()
+        detach = lake._lake(lw.cfg).cursor()
         detach.execute("DETACH bench_src")
         detach.close()
         out["copy_s"] = time.perf_counter() - t

@@ -5,7 +5,7 @@ import streamlit as st
 from pipelines.outputs import charts
 from pipelines.views import problems
 from pipelines.vocab import labels
-from ui import cached, fmt, session, widgets
+from ui import cached, fmt, session, widgets, writes
 
 widgets.header("问题清单", "项目最新报送中「存在问题」一栏的内容；销号后移入已销号列表。")
 view = widgets.require_view()
@@ -47,8 +47,7 @@ else:
                 if not who.strip():
                     st.error("请填写经办人。")
                 else:
-                    problems.close_problem(cached.warehouse(), row["project_id"], row["problem"], who, note)
-                    cached.changed()
+                    writes.close_problem(row["project_id"], row["problem"], who, note)
                     st.success("已销号。")
                     st.rerun()
     else:

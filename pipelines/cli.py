@@ -16,7 +16,7 @@ from pipelines.metrics import lights
 from pipelines.vocab import formats, schema
 from pipelines.vocab.findings import SubmissionRefused
 from pipelines.vocab.reference import find_city, find_county, region_error
-from pipelines.warehouse.store import Warehouse, open_warehouse
+from pipelines.warehouse.store import Store, open_warehouse
 
 if TYPE_CHECKING:
     from pipelines.ingest.prepare import Prepared
@@ -163,7 +163,7 @@ def _ingest_json(p: Prepared, outcome: LoadOutcome | None) -> dict[str, Any]:
     }
 
 
-def _print_changes(wh: Warehouse, submission_ids: list[int]) -> None:
+def _print_changes(wh: Store, submission_ids: list[int]) -> None:
     """The change audit of what was just loaded (warnings: the files are loaded)."""
     from pipelines.warehouse import changes
 

@@ -15,9 +15,9 @@ import duckdb
 import polars as pl
 import pytest
 
-from pipelines.vocab import schema
 from pipelines.vocab.findings import Finding, SubmissionRefused
 from pipelines.vocab.reference import norm_text
+from pipelines.warehouse import tables
 from pipelines.warehouse.identity import resolve_identity
 from pipelines.warehouse.load import conform
 from pipelines.warehouse.store import Submission
@@ -128,7 +128,7 @@ def _seed_projects(con: duckdb.DuckDBPyConnection, rng: random.Random) -> None:
 def test_vectorised_identity_equals_the_row_loop(tmp_path, seed):
     rng = random.Random(seed)
     con = duckdb.connect(str(tmp_path / "i.duckdb"))
-    for ddl in schema.DDL:
+    for ddl in tables.ddl(tables.KEPT):
         con.execute(ddl)
     _seed_projects(con, rng)
     frame = conform(_random_rows(rng, rng.randint(1, 25)))

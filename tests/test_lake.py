@@ -19,13 +19,12 @@ import polars as pl
 import psycopg
 import pytest
 
-from pipelines import metrics
+from pipelines import auth, metrics
 from pipelines.demo.load import demo_submissions
 from pipelines.metrics import lights
 from pipelines.metrics.view import Filters, View
 from pipelines.views import ledger as ledger_view
-from pipelines.views import problems
-from pipelines.warehouse import lake
+from pipelines.warehouse import lake, problems
 from pipelines.warehouse.connection import first
 from pipelines.warehouse.lake import LakeConfig, LakeUnavailable, LakeWarehouse
 from pipelines.warehouse.store import Submission, Warehouse, open_warehouse
@@ -148,7 +147,7 @@ def test_data_version_moves_with_writes_only(lw: LakeWarehouse):
         with lw.read() as con:
             metrics.figures_by(con, D, (None,))
         assert lw.data_version() == v1
-    problems.close_problem(lw, "x", "用地", "张三")
+    problems.close_problem(lw, auth.LOCAL, "x", "用地", "张三")
     assert lw.data_version() not in (v0, v1)
 
 
@@ -166,8 +165,8 @@ def test_a_resubmitted_file_is_a_duplicate_and_keys_stay_unique(lw: LakeWarehous
     corrected = Submission("a2.csv", corrected.frame.with_columns(ytd_completed=pl.lit(150.0)), D, raw=b"a2",
                            present_fields=corrected.present_fields, frequency="week")
     assert lw.load([corrected])[0].status == "loaded"
-    problems.close_problem(lw, "p1", "用地", "张三")
-    problems.close_problem(lw, "p1", "用地", "李四", "再次")
+    problems.close_problem(lw, auth.LOCAL, "p1", "用地", "张三")
+    problems.close_problem(lw, auth.LOCAL, "p1", "用地", "李四", "再次")
     with lw.read() as con:
         ids = [r[0] for r in con.execute("SELECT submission_id FROM submissions ORDER BY 1").fetchall()]
         assert ids == [1, 2, 3, 4, 5]
@@ -309,7 +308,7 @@ def test_the_store_is_chosen_by_configuration(pg: PgServer, tmp_path: Path, monk
     monkeypatch.setenv("KAIGONG_DB", str(tmp_path / "k.duckdb"))
     monkeypatch.delenv("KAIGONG_STORE", raising=False)
     w = open_warehouse()
-    assert w.is_file and w.path == tmp_path / "k.duckdb"
+    assert isinstance(w, Warehouse) and w.path == tmp_path / "k.duckdb"
     monkeypatch.setenv("KAIGONG_STORE", "lake")
     monkeypatch.delenv("KAIGONG_LAKE_CATALOG", raising=False)
     with pytest.raises(LakeUnavailable, match="KAIGONG_LAKE_CATALOG"):
@@ -318,9 +317,9 @@ def test_the_store_is_chosen_by_configuration(pg: PgServer, tmp_path: Path, monk
     monkeypatch.setenv("KAIGONG_LAKE_CATALOG", dsn + " password=secret")
     monkeypatch.setenv("KAIGONG_LAKE_DATA", str(tmp_path / "shared"))
     w = open_warehouse()
-    assert isinstance(w, LakeWarehouse) and not w.is_file
+    assert isinstance(w, LakeWarehouse)
     assert "secret" not in w.key and "secret" not in w.label
-    assert open_warehouse(tmp_path / "explicit.duckdb").is_file  # an explicit file (kaigong --db) stays a file
+    assert isinstance(open_warehouse(tmp_path / "explicit.duckdb"), Warehouse)  # an explicit file (kaigong --db) stays a file
     # Two servers on one lake: what one loads (the raw file kept under the shared path), the other reads.
     a, b = open_warehouse(), LakeWarehouse(LakeConfig(dsn, tmp_path / "shared"))
     a.load([_submission("s1")])

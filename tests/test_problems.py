@@ -10,9 +10,11 @@ from datetime import date
 import pytest
 from pypdf import PdfReader
 
+from pipelines import auth
 from pipelines.metrics import View
 from pipelines.outputs import briefing
 from pipelines.views import problems
+from pipelines.warehouse import problems as closures
 from pipelines.warehouse.store import Warehouse
 from tests.conftest import APP_DATES, ROOT, build_app_db, load_rows
 
@@ -47,7 +49,7 @@ def test_open_problems_date_each_from_its_first_report_and_closed_ones_leave(wh)
     with wh.read() as con:
         a_id = con.execute("SELECT project_id FROM projects WHERE name_norm = 'A项目'").fetchall()[0][0]
         assert problems.closed_problems(con).is_empty()
-    problems.close_problem(wh, a_id, "用地", "张三", "已协调")
+    closures.close_problem(wh, auth.LOCAL, a_id, "用地", "张三", "已协调")
     with wh.read() as con:
         still = problems.open_problems(con, view)
         closed = problems.closed_problems(con)
@@ -65,7 +67,7 @@ def test_after_a_closure_the_page_the_briefing_and_the_cli_briefing_agree(tmp_pa
     with wh.read() as con:  # the app database: two open problems at 03-13
         assert briefing.collect(con, as_of).problems.height == 2
         [(land_id,)] = con.execute("SELECT DISTINCT project_id FROM reports WHERE problem = '用地指标未落实'").fetchall()
-    problems.close_problem(wh, land_id, "用地指标未落实", "张三", "已协调")
+    closures.close_problem(wh, auth.LOCAL, land_id, "用地指标未落实", "张三", "已协调")
     left = ["电力接入需协调"]
 
     # the 问题清单 page
@@ -91,3 +93,49 @@ def test_after_a_closure_the_page_the_briefing_and_the_cli_briefing_agree(tmp_pa
     assert "需协调解决的问题（1项）" in text
     assert "电力接入需协调" in text and "用地指标未落实" not in text
     assert "建议解决部门已挂天数" in text and "省能源局7" in text  # its age, as the page shows it
+
+
+def test_the_audit_names_the_signed_in_user_not_the_typed_handler(tmp_path, monkeypatch):
+    """销号 on the page as the signed-in 管理员 「admin」 with 「李四」 typed as 经办人: the closure says 李四
+    handled it, the audit log says admin made the write (a typed name is never the audit actor)."""
+    from streamlit.testing.v1 import AppTest
+
+    wh = Warehouse(build_app_db(tmp_path / "app.duckdb"))
+    users = tmp_path / "users.json"
+    auth.add_user("admin", "admin-pass-word", "管理员", path=users)
+    monkeypatch.setenv("KAIGONG_USERS", str(users))
+    monkeypatch.setenv("KAIGONG_DB", str(wh.path))
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+    at.text_input(key="signin_name").input("admin")
+    at.text_input(key="signin_password").input("admin-pass-word")
+    at.button[0].click().run()
+    at.switch_page("pages/problems.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    at.session_state["problems_table"] = {"selection": {"rows": [0], "columns": [], "cells": []}}
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    at.text_input(key="problems_closed_by").input("李四")
+    at.text_input(key="problems_note").input("已协调")
+    [confirm] = [b for b in at.button if b.label == "确认销号"]
+    confirm.click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    with wh.read() as con:
+        closed = con.execute("SELECT closed_by, note FROM problem_closures").fetchall()
+        audit = con.execute("SELECT actor, detail FROM audit_log WHERE action = 'close_problem'").fetchall()
+    assert closed == [("李四", "已协调")]
+    [(actor, detail)] = audit
+    assert actor == "admin" and "李四" in detail
+
+
+def test_only_an_administrator_closes_and_a_handler_is_named(wh):
+    load_rows(wh, date(2020, 3, 6), [proj("A项目", problem="用地")])
+    with wh.read() as con:
+        [(a_id,)] = con.execute("SELECT project_id FROM projects").fetchall()
+    with pytest.raises(closures.ClosureRefused, match="无权销号"):
+        closures.close_problem(wh, auth.User("ana", "分析员"), a_id, "用地", "张三")
+    with pytest.raises(closures.ClosureRefused, match="经办人"):
+        closures.close_problem(wh, auth.User("root", "管理员"), a_id, "用地", "  ")
+    closures.close_problem(wh, auth.User("root", "管理员"), a_id, "用地", " 张三 ")
+    with wh.read() as con:
+        assert con.execute("SELECT closed_by FROM problem_closures").fetchall() == [("张三",)]
+        assert con.execute("SELECT actor FROM audit_log WHERE action = 'close_problem'").fetchall() == [("root",)]

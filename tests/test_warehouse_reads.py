@@ -78,11 +78,11 @@ def test_the_reader_instance_is_closed_after_a_read_that_grew_the_process(tmp_pa
     load_rows(w, D1, rows(3))
     with w.read() as con:
         con.execute("SELECT 1").fetchall()
-    first = connection.READER._con
+    first = connection.READER._instance.current()
     assert first is not None
     with w.read() as con:  # a small read: the instance stays
         con.execute("SELECT 1").fetchall()
-    assert connection.READER._con is first
+    assert connection.READER._instance.current() is first
     grown = itertools.count(connection._rss() + 2**30, 2**30)  # as if every read had grown the process by 1 GiB
     monkeypatch.setattr(connection, "_rss", lambda: next(grown))
     entered, leave = threading.Event(), threading.Event()
@@ -99,11 +99,11 @@ def test_the_reader_instance_is_closed_after_a_read_that_grew_the_process(tmp_pa
     entered.wait(10)
     with w.read() as con:
         assert metrics.total(con, D1)["projects"] == 3
-    assert connection.READER._con is first  # another read is still in flight: not closed under it
+    assert connection.READER._instance.current() is first  # another read is still in flight: not closed under it
     leave.set()
     t.join()
     assert seen == [3]
-    assert connection.READER._con is None  # closed when the last read ended
+    assert connection.READER._instance.current() is None  # closed when the last read ended
     with w.read() as con:
         assert metrics.total(con, D1)["projects"] == 3
     assert _attached() == []

@@ -23,14 +23,14 @@ from pipelines.views import regions as regions_view
 from pipelines.views import starts as starts_view
 from pipelines.views import supervision as supervision_view
 from pipelines.warehouse import changes, layouts, review
-from pipelines.warehouse.store import Submission, Warehouse, open_warehouse, store_key
+from pipelines.warehouse.store import Store, Submission, open_warehouse, store_key
 
 P = ParamSpec("P")
 R = TypeVar("R")
 
 
 @st.cache_resource(show_spinner="正在准备数据库……")
-def _warehouse(key: str) -> Warehouse:
+def _warehouse(key: str) -> Store:
     from pipelines.demo.load import ensure_demo
 
     wh = open_warehouse()
@@ -39,7 +39,7 @@ def _warehouse(key: str) -> Warehouse:
     return wh
 
 
-def warehouse() -> Warehouse:
+def warehouse() -> Store:
     """The configured warehouse (store.open_warehouse): the file at KAIGONG_DB (or data/kaigong.duckdb),
     or the lake KAIGONG_STORE=lake names."""
     return _warehouse(store_key())

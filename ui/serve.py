@@ -26,7 +26,7 @@ from pathlib import Path
 from streamlit.runtime.pages_manager import PagesManager
 from streamlit.web import cli
 
-from pipelines.warehouse.store import Warehouse, open_warehouse
+from pipelines.warehouse.store import Store, Warehouse, open_warehouse
 
 APP = Path(__file__).resolve().parent.parent / "app.py"
 
@@ -35,9 +35,9 @@ def _say(msg: str) -> None:
     print(f"[开工] {msg}", flush=True)
 
 
-def prepare_database(target: Path | Warehouse, say: Callable[[str], None] = _say) -> None:
+def prepare_database(target: Path | Store, say: Callable[[str], None] = _say) -> None:
     """The database ready before the server answers: the demo year in an empty one, cells up to date."""
-    wh = target if isinstance(target, Warehouse) else Warehouse(target)
+    wh = Warehouse(target) if isinstance(target, Path) else target
     try:
         if importlib.util.find_spec("pipelines.demo") is not None and (not wh.exists() or wh.is_empty()):
             from pipelines.demo.load import build_demo_database

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from pipelines.warehouse.store import Submission, Warehouse
+from pipelines.warehouse.store import Store, Submission, Warehouse
 
 
 def demo_submissions() -> list[Submission]:
@@ -29,21 +29,17 @@ def demo_submissions() -> list[Submission]:
 
 
 def build_demo_database(
-    target: Path | Warehouse, *, force: bool = False, progress: Callable[[str], None] | None = None
+    target: Path | Store, *, force: bool = False, progress: Callable[[str], None] | None = None
 ) -> str:
     """(Re)create the database at target (a file's path, or a warehouse) filled with the demo year;
     returns a summary line. A lake with data is never emptied here (other servers share it)."""
     say = progress or (lambda _msg: None)
-    wh = target if isinstance(target, Warehouse) else Warehouse(target)
-    if wh.is_file:
-        path = wh.path
-        if path.exists():
-            if not force and not wh.is_empty():
-                return f"{path} 已有数据，未覆盖"
-            for p in (path, path.with_name(path.name + ".wal"), wh.version_path):
-                p.unlink(missing_ok=True)
-    elif not wh.is_empty():
-        return f"{wh.label} 已有数据，未覆盖（湖仓由各服务器共用，不在此清空）"
+    wh = Warehouse(target) if isinstance(target, Path) else target
+    if wh.exists() and not wh.is_empty():
+        if not force:
+            return f"{wh.label} 已有数据，未覆盖"
+        if not wh.remove():
+            return f"{wh.label} 已有数据，未覆盖（湖仓由各服务器共用，不在此清空）"
     wh.init()
     say("生成演示报表（台账和每周周报表）……")
     subs = demo_submissions()
@@ -53,10 +49,10 @@ def build_demo_database(
     return f"演示数据已生成：{wh.label}，{len(subs)} 份报送，最新报告期 {last}"
 
 
-def ensure_demo(target: Path | Warehouse) -> bool:
+def ensure_demo(target: Path | Store) -> bool:
     """Fill an empty or missing database (a file's path, or a warehouse) with the demo year (first
     start); True if it did."""
-    wh = target if isinstance(target, Warehouse) else Warehouse(target)
+    wh = Warehouse(target) if isinstance(target, Path) else target
     if wh.exists() and not wh.is_empty():
         return False
     build_demo_database(wh, force=True)

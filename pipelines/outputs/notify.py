@@ -45,7 +45,7 @@ from pipelines.views.overdue_reports import overdue_reports
 from pipelines.vocab.query import query_frame
 from pipelines.vocab.reference import region_by_code
 from pipelines.warehouse import loop_tables, supervision
-from pipelines.warehouse.store import Warehouse
+from pipelines.warehouse.store import Store
 
 DEFAULT_TIMEOUT = 10.0
 DEFAULT_MAX_ATTEMPTS = 5
@@ -115,7 +115,7 @@ def _missing_period(con: duckdb.DuckDBPyConnection, today: date) -> list[tuple[s
     return out
 
 
-def queue_due(wh: Warehouse, today: date) -> int:
+def queue_due(wh: Store, today: date) -> int:
     """Queue the notices found by date; a write only when there is something new."""
     with wh.read() as con:
         missing = _missing_period(con, today)
@@ -218,7 +218,7 @@ def _error_zh(name: str, exc: BaseException) -> str:
     return f"{name}：{type(exc).__name__}：{str(exc)[:200]}"
 
 
-def send_pending(wh: Warehouse, conf: dict[str, Any], *, limit: int = 200, pause: float = 0.0) -> SendReport:
+def send_pending(wh: Store, conf: dict[str, Any], *, limit: int = 200, pause: float = 0.0) -> SendReport:
     """Send the queued notices (read, send outside any lock, then one write of the results)."""
     report = SendReport()
     timeout = float(conf.get("timeout", DEFAULT_TIMEOUT))
@@ -264,15 +264,11 @@ def send_pending(wh: Warehouse, conf: dict[str, Any], *, limit: int = 200, pause
         report.errors += errors
         results.append((n.notice_id, status, attempts, "；".join(errors) or None, ",".join(sorted(n.sent_via))))
     with wh.write("notify", "notify_send", f"已发送 {report.sent}，待重试 {report.retry}，放弃 {report.failed}") as con:
-        for nid, status, attempts, error, via in results:
-            con.execute(
-                "UPDATE notices SET status = ?, attempts = ?, last_error = ?, sent_via = ?, "
-                "sent_at = CASE WHEN ? = '已发送' THEN now()::TIMESTAMP ELSE sent_at END WHERE notice_id = ?",
-                [status, attempts, error, via or None, status, nid])
+        loop_tables.record_attempts(con, results)
     return report
 
 
-def run(wh: Warehouse, today: date, conf: dict[str, Any] | None = None) -> SendReport:
+def run(wh: Store, today: date, conf: dict[str, Any] | None = None) -> SendReport:
     """`kaigong notify`: queue what is due, then send the queue."""
     queued = queue_due(wh, today)
     report = send_pending(wh, load_config() if conf is None else conf)

@@ -27,7 +27,7 @@ import sqlglot
 
 from pipelines.metrics.flags import CELLS_FORMULA
 from pipelines.vocab.states import STATES_VIEW_DDL
-from pipelines.warehouse.connection import READ_SETTINGS, path_literal
+from pipelines.warehouse.connection import READ_SETTINGS, sql_literal
 from pipelines.warehouse.province_export import TABLES, ExportError, read_schema
 
 # DuckDB's names for the types a schema file records, as Hive partition types.
@@ -151,9 +151,9 @@ def connect(rollup: Rollup) -> duckdb.DuckDBPyConnection:
             # A view over the files, read at each query. Not con.sql(…, params=…).create_view(): DuckDB
             # 1.5 runs a relation with bound parameters at once and keeps its rows, so every province's
             # export would be read into memory on opening. A view takes no parameters: the file paths
-            # go in as quoted literals (path_literal: the export directories the user named, whose
+            # go in as quoted literals (sql_literal: the export directories the user named, whose
             # file names the export wrote), the partition types from the checked schema.
-            listed = ", ".join(path_literal(f) for f in files)
+            listed = ", ".join(sql_literal(f) for f in files)
             types = ", ".join(f"{k}: '{t}'" for k, t in rollup.hive_types(table).items())
             source = f"read_parquet([{listed}], hive_partitioning = true, hive_types = {{{types}}})"
             con.execute(f"CREATE VIEW {table} AS SELECT {names} FROM {source}")  # noqa: S608

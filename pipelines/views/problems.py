@@ -1,4 +1,4 @@
-"""问题清单: open problems that need coordination, their age, and closing them (销号)."""
+"""问题清单: open problems that need coordination, their age, and the ones closed (销号: warehouse/problems.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from pipelines import metrics
 from pipelines.metrics import View
 from pipelines.vocab import schema
 from pipelines.vocab.query import query_frame
-from pipelines.warehouse.store import Warehouse
 
 _PROBLEM_BIT = schema.FIELD_BIT["problem"]
 
@@ -81,16 +80,3 @@ def counts_by(frame: pl.DataFrame, column: str) -> pl.DataFrame:
         .sort(["count", column], descending=[True, False])
     )
 
-
-def close_problem(wh: Warehouse, project_id: str, problem: str, closed_by: str, note: str = "") -> None:
-    """销号: record who closed a project's problem and when (an audited write)."""
-    closed_by = closed_by.strip()
-    if not closed_by:
-        raise ValueError("销号需要填写经办人")
-    with wh.write(closed_by, "close_problem", f"{project_id}: {problem}") as con:
-        # DELETE then INSERT (DuckLake has no INSERT OR REPLACE): one closure per project and problem.
-        con.execute("DELETE FROM problem_closures WHERE project_id = ? AND problem = ?", [project_id, problem])
-        con.execute(
-            "INSERT INTO problem_closures VALUES (?, ?, now()::TIMESTAMP, ?, ?)",
-            [project_id, problem, closed_by, note or None],
-        )

@@ -146,101 +146,11 @@ TARGET_METRICS: dict[str, str] = {
 }
 
 # ---- warehouse tables (DuckDB) -------------------------------------------------------------
-# project_id is the stable identity: the 项目代码 when first seen with one, else
-# "<city_code>|<normalised name>". Reports keep every field as submitted.
+# Their DDL and owners: pipelines/warehouse/tables.py (the registry); the reports' field columns are these.
 
 REPORT_COLUMNS_SQL = ",\n    ".join(
     f"{f.name} {({'text': 'VARCHAR', 'money': 'DOUBLE', 'date': 'DATE', 'bool': 'BOOLEAN', 'stage': 'VARCHAR', 'tier': 'VARCHAR', 'int': 'BIGINT'})[f.kind]}"
     for f in REPORT_FIELDS
-)
-
-DDL: tuple[str, ...] = (
-    """CREATE TABLE IF NOT EXISTS submissions (
-    submission_id BIGINT PRIMARY KEY, -- max + 1, taken in the write (writes are exclusive: no sequence,
-                                      -- which DuckLake lacks, and a restore keeps it)
-    file_name VARCHAR NOT NULL,
-    sha256 VARCHAR NOT NULL,
-    kind VARCHAR NOT NULL,            -- reports | targets
-    layout VARCHAR,                   -- which layout the reader recognised
-    rows BIGINT NOT NULL,
-    report_date DATE NOT NULL,
-    year INTEGER NOT NULL,
-    frequency VARCHAR NOT NULL,       -- week | month | quarter
-    region_code VARCHAR,              -- region given at load, if any
-    tier VARCHAR,                     -- tier given at load, if any
-    present_fields VARCHAR[] NOT NULL,-- fields the file's layout carries
-    stored_path VARCHAR,              -- the raw file as submitted, kept under data/
-    loaded_at TIMESTAMP NOT NULL,
-    loaded_by VARCHAR NOT NULL,
-    is_demo BOOLEAN NOT NULL DEFAULT false
-)""",
-    """CREATE TABLE IF NOT EXISTS projects (
-    project_id VARCHAR NOT NULL,
-    project_code VARCHAR,
-    city_code VARCHAR NOT NULL,
-    name_norm VARCHAR NOT NULL,
-    tier VARCHAR NOT NULL,
-    first_submission_id BIGINT NOT NULL
-)  -- unique on project_id, kept by the loader (it inserts only the ids identity resolution found new);
-   -- no PRIMARY KEY: its index cost ~0.3 s of a 100,000-project load and no query looks it up""",
-    f"""CREATE TABLE IF NOT EXISTS reports (
-    project_id VARCHAR NOT NULL,
-    report_date DATE NOT NULL,
-    year INTEGER NOT NULL,
-    submission_id BIGINT NOT NULL,
-    source_row BIGINT,
-    present BIGINT NOT NULL,          -- bitmask over REPORT_FIELDS: which fields this report states
-    {REPORT_COLUMNS_SQL},
-    is_state BOOLEAN NOT NULL DEFAULT false, -- derived: the project's first report of the year, which is
-                                             -- its state from that date (no state row copies it)
-    state_to DATE                            -- derived, when is_state: the project's next report date in
-                                             -- the year, where that state ends (NULL: none yet)
-)  -- unique on (project_id, report_date), kept by the loader (it merges a resubmission)""",
-    """CREATE TABLE IF NOT EXISTS targets (
-    year INTEGER NOT NULL,
-    region_code VARCHAR NOT NULL,
-    region_name VARCHAR NOT NULL,
-    metric VARCHAR NOT NULL,
-    value DOUBLE NOT NULL,
-    leader VARCHAR,
-    department VARCHAR,
-    submission_id BIGINT NOT NULL,
-    PRIMARY KEY (year, region_code, metric)
-)""",
-    """CREATE TABLE IF NOT EXISTS problem_closures (
-    project_id VARCHAR NOT NULL,
-    problem VARCHAR NOT NULL,
-    closed_at TIMESTAMP NOT NULL,
-    closed_by VARCHAR NOT NULL,
-    note VARCHAR,
-    PRIMARY KEY (project_id, problem)
-)""",
-    """CREATE TABLE IF NOT EXISTS audit_log (
-    logged_at TIMESTAMP NOT NULL,
-    actor VARCHAR NOT NULL,
-    action VARCHAR NOT NULL,
-    detail VARCHAR
-)""",
-    """CREATE TABLE IF NOT EXISTS change_findings (
-    submission_id BIGINT NOT NULL,    -- the submission whose load found it
-    report_date DATE NOT NULL,
-    year INTEGER NOT NULL,
-    project_id VARCHAR NOT NULL,
-    project_name VARCHAR,
-    city_code VARCHAR,
-    county_code VARCHAR,
-    source_row BIGINT,                -- the row in the file (null for a project missing from it)
-    kind VARCHAR NOT NULL,            -- changes.KIND_ZH
-    field VARCHAR NOT NULL,           -- the field as users know it (总投资, 建设状态 …)
-    old_value VARCHAR,
-    new_value VARCHAR,
-    prev_report_date DATE,            -- the earlier report the new one was compared with
-    later_reports VARCHAR             -- a correction of an earlier week: the project's later report dates
-)  -- the change audit (pipelines/changes.py), written in the load's transaction""",
-    """CREATE TABLE IF NOT EXISTS meta (
-    key VARCHAR PRIMARY KEY,
-    value VARCHAR
-)""",
 )
 
 # Fields whose value in "the project's state" comes from the latest report that states them.

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
 from datetime import datetime
 from pathlib import Path
@@ -13,15 +12,14 @@ import duckdb
 import pyarrow.parquet as pq
 
 from pipelines.vocab import schema
-from pipelines.warehouse import loop_tables
+from pipelines.warehouse import loop_tables, tables
 from pipelines.warehouse.connection import first
 from pipelines.warehouse.snapshots import present_remap_sql, rebuild_states
-from pipelines.warehouse.store import Warehouse
+from pipelines.warehouse.store import Store, Warehouse
 
-# Tables in load order; the states (state_ranges, state_dates, reports.is_state and state_to) and the
-# figure cells are derived, and computed again on restore.
-TABLES = ("submissions", "projects", "reports", "targets", "problem_closures", "audit_log", "meta", "change_findings",
-          *loop_tables.TABLES)
+# The kept tables of the registry, in load order; the states (state_ranges, state_dates, reports.is_state
+# and state_to) and the figure cells are derived, and computed again on restore.
+TABLES = tables.names(tables.KEPT)
 FORMAT = "kaigong-backup/1"
 
 
@@ -33,14 +31,14 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def backup(wh: Warehouse, out_dir: Path) -> dict:
+def backup(wh: Store, out_dir: Path) -> dict:
     """Write every table to out_dir/<table>.parquet and a manifest (row counts, checksums)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     manifest: dict = {"format": FORMAT, "created_at": datetime.now().isoformat(timespec="seconds"),
                       "source": wh.label, "tables": {}}
     with wh.read() as con:
         for table in TABLES:
-            if table in loop_tables.TABLES and not loop_tables.has(con, table):
+            if tables.BY_NAME[table].loop and not loop_tables.has(con, table):
                 continue  # a database from before the reporting loop
             data = con.sql(f"SELECT * FROM {table}").to_arrow_table()  # noqa: S608 (table from TABLES)
             path = out_dir / f"{table}.parquet"
@@ -50,14 +48,10 @@ def backup(wh: Warehouse, out_dir: Path) -> dict:
     return manifest
 
 
-def restore(backup_dir: Path, target: Path | Warehouse, *, actor: str = "local") -> dict:
-    """Rebuild the database at target (a file's path, or a warehouse) from a backup, checking every file
-    against the manifest.
-
-    A file is built beside the target through the audited write path (one transaction, an audit_log
-    row 「restore」 naming the backup and who) and moved into place, under the target's write gate, only
-    when complete. A lake (shared by other servers, never swapped) has its tables emptied and filled in
-    one audited write instead: its readers see the data before or after, never between.
+def restore(backup_dir: Path, target: Path | Store, *, actor: str = "local") -> dict:
+    """Rebuild the store at target (a file's path, or a store) from a backup, checking every file
+    against the manifest: through the audited write path (an audit_log row 「restore」 naming the
+    backup and who), the whole store at once (Store.replace_all: readers see before or after).
     """
     manifest = json.loads((backup_dir / "manifest.json").read_text(encoding="utf-8"))
     if manifest.get("format") != FORMAT:
@@ -67,33 +61,8 @@ def restore(backup_dir: Path, target: Path | Warehouse, *, actor: str = "local")
         if _sha256(path) != info["sha256"]:
             raise ValueError(f"备份文件已损坏（校验和不符）：{path}")
     detail = f"从备份 {backup_dir}（{manifest.get('created_at', '')}）恢复"
-    if isinstance(target, Warehouse) and not target.is_file:
-        target.init()
-        with target.write(actor, "restore", detail) as con:
-            for table in TABLES:
-                con.execute(f"DELETE FROM {table}")  # noqa: S608 (table from TABLES)
-            _fill(con, backup_dir, manifest)
-        return manifest
-    target = target.path if isinstance(target, Warehouse) else target
-    building = target.with_name(target.name + ".restoring")
-    for leftover in (building, Path(str(building) + ".wal")):
-        leftover.unlink(missing_ok=True)
-    wh = Warehouse(building)
-    wh.init()
-    with wh.write(actor, "restore", detail) as con:
-        _fill(con, backup_dir, manifest)
-    con = wh._connect(read_only=False)  # the WAL folded into the file before it is moved
-    try:
-        con.execute("CHECKPOINT")
-    finally:
-        con.close()
-    target.parent.mkdir(parents=True, exist_ok=True)
-    into = Warehouse(target)
-    with into._gate(exclusive=True):  # no read of the target sees the swap half done
-        os.replace(building, target)
-        Path(str(target) + ".wal").unlink(missing_ok=True)
-    Path(str(building) + ".wal").unlink(missing_ok=True)
-    into._bump_version()
+    store = Warehouse(target) if isinstance(target, Path) else target
+    store.replace_all(lambda con: _fill(con, backup_dir, manifest), actor, "restore", detail)
     return manifest
 
 
@@ -118,7 +87,7 @@ def _fill(con: duckdb.DuckDBPyConnection, backup_dir: Path, manifest: dict) -> N
     rebuild_states(con)
 
 
-def copy_raw_uploads(wh: Warehouse, out_dir: Path) -> int:
+def copy_raw_uploads(wh: Store, out_dir: Path) -> int:
     """Copy the kept raw submission files into the backup too; returns how many."""
     if not wh.uploads_dir.exists():
         return 0

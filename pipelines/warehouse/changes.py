@@ -37,6 +37,7 @@ from pipelines.metrics.formulas import setting
 from pipelines.vocab import schema
 from pipelines.vocab.query import query_frame
 from pipelines.vocab.states import EACH_STATE_SQL, states_at
+from pipelines.warehouse import tables
 
 KIND_ZH: dict[str, str] = {
     "ytd_down": "本年累计完成投资减少",
@@ -60,7 +61,7 @@ class Rules:
     change_share: float = field(default_factory=lambda: setting("KAIGONG_CHANGE_SHARE", CHANGE_SHARE))
 
 
-CHANGES_DDL = next(d for d in schema.DDL if "change_findings" in d)
+CHANGES_DDL = tables.BY_NAME["change_findings"].ddl
 FINDING_COLUMNS: tuple[str, ...] = (
     "project_id", "project_name", "city_code", "county_code", "source_row", "kind", "field",
     "old_value", "new_value", "prev_report_date", "later_reports",

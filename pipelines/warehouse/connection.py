@@ -14,7 +14,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import Generic, TypeVar
 
 import duckdb
 
@@ -38,6 +38,7 @@ def first(cursor: duckdb.DuckDBPyConnection) -> tuple | None:
 # 66 s without), and so does the lake's instance, which also writes.
 READ_SETTINGS: dict[str, str] = {"disabled_optimizers": "join_filter_pushdown"}
 READER_RECYCLE_BYTES = 128 * 2**20
+T = TypeVar("T")
 
 
 def _rss() -> int:
@@ -47,6 +48,37 @@ def _rss() -> int:
             return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
     except (OSError, ValueError, IndexError):
         return 0
+
+
+class ProcessLocal(Generic[T]):
+    """One resource per process (a DuckDB instance, a PostgreSQL session): made by make on first use,
+    and again in a forked child (neither survives a fork) or after drop(). lock (re-entrant) is held
+    while it is made or dropped; a caller holds it too around steps that must see one resource."""
+
+    def __init__(self, make: Callable[[], T], close: Callable[[T], None]) -> None:
+        self.lock = threading.RLock()
+        self._make, self._close = make, close
+        self._value: T | None = None
+        self._pid = 0
+
+    def get(self) -> T:
+        with self.lock:
+            if self._value is None or self._pid != os.getpid():
+                self._value = self._make()
+                self._pid = os.getpid()
+            return self._value
+
+    def current(self) -> T | None:
+        """The resource if this process has made one (without making it)."""
+        with self.lock:
+            return self._value if self._pid == os.getpid() else None
+
+    def drop(self) -> None:
+        """Close the resource (if this process made it) and forget it: the next get() makes another."""
+        with self.lock:
+            if self._value is not None and self._pid == os.getpid():
+                self._close(self._value)
+            self._value = None
 
 
 class _Reader:
@@ -61,56 +93,53 @@ class _Reader:
     """
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._con: duckdb.DuckDBPyConnection | None = None
-        self._pid = 0
+        self._instance: ProcessLocal[duckdb.DuckDBPyConnection] = ProcessLocal(self._start, lambda con: con.close())
         self._users = 0
         self._base = 0
 
+    def _start(self) -> duckdb.DuckDBPyConnection:
+        self._users, self._base = 0, _rss()
+        return duckdb.connect(":memory:", config=dict(READ_SETTINGS))
+
     def open(self) -> duckdb.DuckDBPyConnection:
         """A cursor of the instance for one read; release() when the read is over."""
-        with self._lock:
-            if self._con is None or self._pid != os.getpid():  # an instance does not survive a fork
-                self._con = duckdb.connect(":memory:", config=dict(READ_SETTINGS))
-                self._pid, self._users, self._base = os.getpid(), 0, _rss()
+        with self._instance.lock:
+            con = self._instance.get()
             self._users += 1
-            return self._con.cursor()
+            return con.cursor()
 
     def release(self) -> None:
-        with self._lock:
+        with self._instance.lock:
             self._users -= 1
-            if self._users or self._con is None or self._pid != os.getpid():
+            if self._users or self._instance.current() is None:
                 return
             if _rss() - self._base > READER_RECYCLE_BYTES:
-                self._con.close()
-                self._con = None
+                self._instance.drop()
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
         """Another cursor of the instance, within a read (to detach, or to look at it)."""
-        with self._lock:
-            assert self._con is not None
-            return self._con.cursor()
+        con = self._instance.current()
+        assert con is not None
+        return con.cursor()
 
 
 READER = _Reader()
 _ALIASES = itertools.count(1)
 
 
-def path_literal(path: str) -> str:
-    """A file path as an SQL string literal, for the statements that take no bound parameters
-    (DuckDB 1.5's ATTACH). Paths come from the configuration (KAIGONG_DB, --db), never from an
-    uploaded file; quotes are doubled, and a NUL (which no path holds) is refused."""
-    if "\0" in path:
-        raise ValueError("数据库路径含有空字符（NUL），无法打开")
-    return "'" + path.replace("'", "''") + "'"
+def sql_literal(text: str) -> str:
+    """Configuration (a file's path, an extension's path, a lake's DSN and data path) as an SQL string
+    literal, for the statements that take no bound parameters (DuckDB 1.5's ATTACH and LOAD); never
+    user text or an uploaded file's. Quotes are doubled, and a NUL (which no path holds) is refused."""
+    if "\0" in text:
+        raise ValueError("数据库路径或配置含有空字符（NUL），无法打开")
+    return "'" + text.replace("'", "''") + "'"
 
 
 def new_alias() -> str:
     """A name not used before in this process, to ATTACH the file under."""
     return f"kaigong_{next(_ALIASES)}"
 
-
-T = TypeVar("T")
 
 
 class StoreTooNew(RuntimeError):

@@ -8,11 +8,11 @@ from pathlib import Path
 from pipelines.ingest import bounded
 from pipelines.ingest.prepare import Prepared
 from pipelines.vocab.findings import SubmissionRefused
-from pipelines.warehouse.store import LoadOutcome, Warehouse
+from pipelines.warehouse.store import LoadOutcome, Store
 
 
 def load_prepared(
-    wh: Warehouse, prepared: list[Prepared], *, actor: str = "local", allowed_regions: set[str] | None = None
+    wh: Store, prepared: list[Prepared], *, actor: str = "local", allowed_regions: set[str] | None = None
 ) -> list[LoadOutcome]:
     """Load every prepared file in one transaction, or refuse them all with every error."""
     errors = [e for p in prepared for e in p.errors]
@@ -22,7 +22,7 @@ def load_prepared(
 
 
 def ingest_files(
-    wh: Warehouse,
+    wh: Store,
     paths: list[Path],
     *,
     report_date: date | None = None,

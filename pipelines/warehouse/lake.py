@@ -1,4 +1,4 @@
-"""The DuckLake store: the same Warehouse API over a DuckLake (its catalog in PostgreSQL, its data as
+"""The DuckLake store: the Store protocol over a DuckLake (its catalog in PostgreSQL, its data as
 Parquet under a shared data path), so several app servers can serve one province's data.
 
 Chosen by KAIGONG_STORE=lake with KAIGONG_LAKE_CATALOG (a libpq DSN of the PostgreSQL catalog) and
@@ -33,8 +33,9 @@ try:  # the scale-out extras (make scale); a dashboard set up by make run alone 
 except ImportError:
     psycopg = None  # type: ignore[assignment]
 
-from pipelines.warehouse.connection import LOCK_WAIT_SECONDS, first
-from pipelines.warehouse.store import Warehouse
+from pipelines.warehouse import tables
+from pipelines.warehouse.base import Fill, StoreBase
+from pipelines.warehouse.connection import LOCK_WAIT_SECONDS, ProcessLocal, first, sql_literal
 
 CATALOG_ENV = "KAIGONG_LAKE_CATALOG"
 DATA_ENV = "KAIGONG_LAKE_DATA"
@@ -136,117 +137,90 @@ def _extension(module: str, name: str) -> str:
     return str(path)
 
 
-def _quote(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
+def _attach(cfg: LakeConfig) -> duckdb.DuckDBPyConnection:
+    """The process's in-memory DuckDB instance with the lake attached (an ATTACH asks PostgreSQL for the
+    catalog, ~0.3 s: made once per process and lake, every read and write a cursor of it)."""
+    con = duckdb.connect(":memory:")
+    try:
+        con.execute("SET autoinstall_known_extensions = false")
+        con.execute("SET autoload_known_extensions = false")
+        # DuckLake 1.5.5 keeps wrong column statistics after an UPDATE (reports.state_to read as
+        # all NULL): with statistics propagation `coalesce(state_to, …) > d` held for every row
+        # and the states at a date came out ~4× too many. Off for the lake's instance.
+        con.execute("SET GLOBAL disabled_optimizers = 'statistics_propagation'")
+        # LOAD and ATTACH take no parameters in DuckDB 1.5: the extension paths (the installed wheels),
+        # the catalog DSN and the data path (the deployment's configuration) are quoted literals,
+        # never user text.
+        for module, name in (("duckdb_extension_postgres_scanner", "postgres_scanner"),
+                             ("duckdb_extension_ducklake", "ducklake")):
+            con.execute(f"LOAD {sql_literal(_extension(module, name))}")
+        cfg.data.mkdir(parents=True, exist_ok=True)
+        con.execute(f"ATTACH {sql_literal('ducklake:postgres:' + cfg.dsn)} AS {ALIAS} "
+                    f"(DATA_PATH {sql_literal(str(cfg.data))})")
+    except duckdb.Error as exc:
+        con.close()
+        raise LakeUnavailable(f"无法打开湖仓（目录库 {cfg.label}，数据目录 {cfg.data}）：{exc}") from exc
+    return con
 
 
-class _LakeInstance:
-    """One in-memory DuckDB instance per process and lake, with the lake attached once."""
+class _Lake:
+    """The process's hold on one lake: its DuckDB instance (the lake attached once) and a PostgreSQL
+    session on the catalog, kept open for data_version (polled per rerun)."""
 
     def __init__(self, cfg: LakeConfig) -> None:
         self.cfg = cfg
-        self._lock = threading.Lock()
-        self._con: duckdb.DuckDBPyConnection | None = None
-        self._pid = 0
+        self.instance: ProcessLocal[duckdb.DuckDBPyConnection] = ProcessLocal(lambda: _attach(cfg), _close)
+        self.session: ProcessLocal[psycopg.Connection] = ProcessLocal(
+            lambda: psycopg.connect(cfg.dsn, autocommit=True), _close)
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
         """A cursor of the instance with the lake as its default database (the caller closes it)."""
-        with self._lock:
-            if self._con is None or self._pid != os.getpid():  # an instance does not survive a fork
-                self._con = self._attach()
-                self._pid = os.getpid()
-            cur = self._con.cursor()
+        cur = self.instance.get().cursor()
         cur.execute(f"USE {ALIAS}")
         return cur
 
-    def _attach(self) -> duckdb.DuckDBPyConnection:
-        con = duckdb.connect(":memory:")
-        try:
-            con.execute("SET autoinstall_known_extensions = false")
-            con.execute("SET autoload_known_extensions = false")
-            # DuckLake 1.5.5 keeps wrong column statistics after an UPDATE (reports.state_to read as
-            # all NULL): with statistics propagation `coalesce(state_to, …) > d` held for every row
-            # and the states at a date came out ~4× too many. Off for the lake's instance.
-            con.execute("SET GLOBAL disabled_optimizers = 'statistics_propagation'")
-            # LOAD and ATTACH take no parameters in DuckDB 1.5: the extension paths (the installed wheels),
-            # the catalog DSN and the data path (the deployment's configuration) are quoted literals,
-            # never user text.
-            for module, name in (("duckdb_extension_postgres_scanner", "postgres_scanner"),
-                                 ("duckdb_extension_ducklake", "ducklake")):
-                con.execute(f"LOAD {_quote(_extension(module, name))}")
-            self.cfg.data.mkdir(parents=True, exist_ok=True)
-            con.execute(f"ATTACH {_quote('ducklake:postgres:' + self.cfg.dsn)} AS {ALIAS} "
-                        f"(DATA_PATH {_quote(str(self.cfg.data))})")
-        except duckdb.Error as exc:
-            con.close()
-            raise LakeUnavailable(f"无法打开湖仓（目录库 {self.cfg.label}，数据目录 {self.cfg.data}）：{exc}") from exc
-        return con
-
-    def close(self) -> None:
-        with self._lock:
-            if self._con is not None and self._pid == os.getpid():
-                self._con.close()
-            self._con = None
-
-
-class _Catalog:
-    """A PostgreSQL session of the process on the catalog, kept open for data_version (polled per rerun)."""
-
-    def __init__(self, cfg: LakeConfig) -> None:
-        self.cfg = cfg
-        self._lock = threading.Lock()
-        self._pg: psycopg.Connection | None = None
-        self._pid = 0
-
     def newest_snapshot(self) -> str:
-        with self._lock:
+        with self.session.lock:
             for attempt in (1, 2):  # a session the server dropped is opened again, once
                 try:
-                    if self._pg is None or self._pid != os.getpid() or self._pg.closed:
-                        self._pg = psycopg.connect(self.cfg.dsn, autocommit=True)
-                        self._pid = os.getpid()
-                    row = self._pg.execute("SELECT max(snapshot_id) FROM ducklake_snapshot").fetchone()
+                    pg = self.session.get()
+                    if pg.closed:
+                        self.session.drop()
+                        pg = self.session.get()
+                    row = pg.execute("SELECT max(snapshot_id) FROM ducklake_snapshot").fetchone()
                     return str(row[0]) if row and row[0] is not None else "0"
                 except psycopg.errors.UndefinedTable:
                     return "0"  # a catalog no one has attached yet: nothing written
                 except psycopg.OperationalError as exc:
-                    self._pg = None
+                    self.session.drop()
                     if attempt == 2:
                         raise LakeUnavailable(f"无法连接湖仓目录库 {self.cfg.label}：{exc}") from exc
             return "0"
 
-
     def close(self) -> None:
-        with self._lock:
-            if self._pg is not None and self._pid == os.getpid():
-                self._pg.close()
-            self._pg = None
+        self.instance.drop()
+        self.session.drop()
 
 
-_INSTANCES: dict[LakeConfig, _LakeInstance] = {}
-_CATALOGS: dict[LakeConfig, _Catalog] = {}
-_REGISTRY_LOCK = threading.Lock()
+def _close(resource: duckdb.DuckDBPyConnection | psycopg.Connection) -> None:
+    resource.close()
 
 
-def _instance(cfg: LakeConfig) -> _LakeInstance:
-    with _REGISTRY_LOCK:
-        return _INSTANCES.setdefault(cfg, _LakeInstance(cfg))
+_LAKES: dict[LakeConfig, _Lake] = {}
+_LAKES_LOCK = threading.Lock()
 
 
-def _catalog(cfg: LakeConfig) -> _Catalog:
-    with _REGISTRY_LOCK:
-        return _CATALOGS.setdefault(cfg, _Catalog(cfg))
+def _lake(cfg: LakeConfig) -> _Lake:
+    with _LAKES_LOCK:
+        return _LAKES.setdefault(cfg, _Lake(cfg))
 
 
 def close(cfg: LakeConfig) -> None:
     """Close the process's instance and catalog session of the lake (tests; a server keeps them)."""
-    with _REGISTRY_LOCK:
-        inst = _INSTANCES.pop(cfg, None)
-        cat = _CATALOGS.pop(cfg, None)
-    if inst is not None:
-        inst.close()
-    if cat is not None:
-        cat.close()
+    with _LAKES_LOCK:
+        held = _LAKES.pop(cfg, None)
+    if held is not None:
+        held.close()
 
 
 @contextlib.contextmanager
@@ -270,16 +244,15 @@ def writer_lock(cfg: LakeConfig, wait: float = LOCK_WAIT_SECONDS) -> Iterator[No
         pg.close()
 
 
-class LakeWarehouse(Warehouse):
-    """The warehouse on a DuckLake: Warehouse's API and write path, the lake's connections and lock."""
+class LakeWarehouse(StoreBase):
+    """The warehouse on a DuckLake: the shared write path (base.StoreBase), the lake's connections and lock."""
 
     def __init__(self, cfg: LakeConfig, *, uploads_dir: Path | None = None):
         self.cfg = cfg
-        # Not a file: the store's name under the shared data path, beside which the raw uploads are kept
-        # (_keep_raw stores their paths relative to the data path, the same on every server).
-        self.path = cfg.data / "kaigong.lake"
+        # The raw uploads are kept under the shared data path, and their paths stored relative to it
+        # (the same on every server).
+        self.root = cfg.data
         self.uploads_dir = uploads_dir or cfg.data / "uploads"
-        self.version_path = cfg.data / "kaigong.lake.version"  # unused: data_version is the catalog's
         self.lock_wait = LOCK_WAIT_SECONDS
         self._created = False
 
@@ -291,13 +264,9 @@ class LakeWarehouse(Warehouse):
     def label(self) -> str:
         return f"湖仓（目录库 {self.cfg.label}，数据目录 {self.cfg.data}）"
 
-    @property
-    def is_file(self) -> bool:
-        return False
-
     def exists(self) -> bool:
         if not self._created:
-            con = _instance(self.cfg).cursor()
+            con = _lake(self.cfg).cursor()
             try:
                 row = first(con.execute(
                     "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() "
@@ -307,36 +276,43 @@ class LakeWarehouse(Warehouse):
             self._created = bool(row and row[0])
         return self._created
 
-    def _schema_ddl(self) -> tuple[str, ...]:
-        return lake_ddl(super()._schema_ddl())
+    def _ddl(self) -> tuple[str, ...]:
+        return lake_ddl(tables.ddl(tables.KEPT))
 
-    @contextlib.contextmanager
-    def _gate(self, exclusive: bool) -> Iterator[None]:
-        """Writers: the catalog's advisory lock. Readers: nothing (a DuckLake transaction is a snapshot)."""
-        if exclusive:
-            with writer_lock(self.cfg, self.lock_wait):
-                yield
-        else:
-            yield
+    def _exclusive(self) -> contextlib.AbstractContextManager[None]:
+        """The catalog's advisory lock (readers take none: a DuckLake transaction is a snapshot)."""
+        return writer_lock(self.cfg, self.lock_wait)
 
-    def _connect(self, read_only: bool) -> duckdb.DuckDBPyConnection:
-        return _instance(self.cfg).cursor()
+    def _writer(self) -> duckdb.DuckDBPyConnection:
+        return _lake(self.cfg).cursor()
 
     @contextlib.contextmanager
     def read(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """A read: one transaction of the lake, so every statement of it sees the same snapshot."""
         if not self.exists():
             self.init()
-        con = _instance(self.cfg).cursor()
+        con = _lake(self.cfg).cursor()
         try:
             con.execute("BEGIN TRANSACTION")
             yield con
         finally:
             con.close()  # ends the read's transaction (nothing of it is written)
 
-    def _bump_version(self) -> None:
+    def _committed(self) -> None:
         pass  # the commit made a snapshot: that is the version
 
     def data_version(self) -> str:
         """The catalog's newest snapshot id (one query on a kept session; a write makes one, a read none)."""
-        return _catalog(self.cfg).newest_snapshot()
+        return _lake(self.cfg).newest_snapshot()
+
+    def replace_all(self, fill: Fill, actor: str, action: str, detail: str) -> None:
+        """A lake (shared by other servers, never swapped) has its kept tables emptied and filled in one
+        audited write: its readers see the data before or after, never between."""
+        self.init()
+        with self.write(actor, action, detail) as con:
+            for name in tables.names(tables.KEPT):
+                con.execute(f"DELETE FROM {name}")  # noqa: S608 (the registry's names)
+            fill(con)
+
+    def remove(self) -> bool:
+        return False  # shared by other servers: never deleted here

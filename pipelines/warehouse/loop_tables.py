@@ -10,83 +10,14 @@ from __future__ import annotations
 
 import duckdb
 
+from pipelines.warehouse import tables
+
 PENDING_STATUSES = ("待审核", "已通过", "已退回", "已替换")
 ORDER_STATUSES = ("办理中", "已回复", "已办结")
 
-DDL: tuple[str, ...] = (
-    """CREATE TABLE IF NOT EXISTS pending_submissions (
-    pending_id BIGINT PRIMARY KEY,
-    status VARCHAR NOT NULL,          -- 待审核 | 已通过 | 已退回 | 已替换 (a later file for the same unit and date)
-    unit_code VARCHAR NOT NULL,       -- the submitter's city or county
-    city_code VARCHAR NOT NULL,       -- the unit's city: whose 审核员 reviews it
-    file_name VARCHAR NOT NULL,
-    sha256 VARCHAR NOT NULL,
-    kind VARCHAR NOT NULL,
-    layout VARCHAR,
-    rows BIGINT NOT NULL,
-    report_date DATE NOT NULL,
-    frequency VARCHAR NOT NULL,
-    region_code VARCHAR,
-    tier VARCHAR,
-    present_fields VARCHAR[] NOT NULL,
-    warnings VARCHAR,                 -- the reader's warnings, JSON
-    frame BLOB NOT NULL,              -- the staged rows, Parquet: they enter no figure until approved
-    stored_path VARCHAR,              -- the raw file as submitted, kept under data/uploads
-    submitted_at TIMESTAMP NOT NULL,
-    submitted_by VARCHAR NOT NULL,
-    reviewed_at TIMESTAMP,
-    reviewed_by VARCHAR,
-    reason VARCHAR,                   -- why it was sent back (退回)
-    submission_id BIGINT              -- the loaded submission, once approved
-)""",
-    """CREATE TABLE IF NOT EXISTS supervision_orders (
-    order_id BIGINT PRIMARY KEY,
-    unit_code VARCHAR NOT NULL,       -- the city or county it is issued to
-    city_code VARCHAR NOT NULL,
-    source VARCHAR NOT NULL,          -- 红灯项目 | 逾期未开工 | 问题未解决 | 其他
-    text VARCHAR NOT NULL,
-    deadline DATE NOT NULL,
-    project_ids VARCHAR[] NOT NULL,
-    project_names VARCHAR[] NOT NULL,
-    status VARCHAR NOT NULL,          -- 办理中 | 已回复 | 已办结
-    issued_by VARCHAR NOT NULL,
-    issued_at TIMESTAMP NOT NULL,
-    reply VARCHAR,
-    replied_by VARCHAR,
-    replied_at TIMESTAMP,
-    returned_reason VARCHAR,          -- the issuer's reason when a reply was sent back
-    returns INTEGER NOT NULL DEFAULT 0,
-    closed_by VARCHAR,
-    closed_at TIMESTAMP
-)""",
-    """CREATE TABLE IF NOT EXISTS notices (
-    notice_id BIGINT PRIMARY KEY,
-    dedup_key VARCHAR NOT NULL UNIQUE, -- one notice per event (a 退回, an order falling overdue …)
-    kind VARCHAR NOT NULL,            -- 退回 | 督办下达 | 督办逾期 | 漏报
-    unit_code VARCHAR,
-    subject VARCHAR NOT NULL,
-    body VARCHAR NOT NULL,
-    created_at TIMESTAMP NOT NULL,
-    status VARCHAR NOT NULL,          -- 待发送 | 已发送 | 发送失败 (attempts used up)
-    attempts INTEGER NOT NULL DEFAULT 0,
-    last_error VARCHAR,
-    sent_at TIMESTAMP,
-    sent_via VARCHAR                  -- the channels it reached (smtp, webhook …), never an address or key
-)""",
-    """CREATE TABLE IF NOT EXISTS confirmed_layouts (
-    unit_code VARCHAR NOT NULL,       -- the submission's region (city or county code), or 未指定
-    signature VARCHAR NOT NULL,       -- the layout: its normalised header texts, in order, joined by |
-    headers VARCHAR[] NOT NULL,       -- the headers as the file wrote them
-    frequency VARCHAR NOT NULL,       -- the frequency the file was loaded with
-    frequency_source VARCHAR,         -- why (上传时指定, 标题含“…”, 报告期 … 为月末 …)
-    columns VARCHAR NOT NULL,         -- JSON [[column, field or null, how], …]: each column's reading as confirmed
-    confirmed_at TIMESTAMP NOT NULL,
-    confirmed_by VARCHAR NOT NULL,
-    submission_id BIGINT              -- the load that confirmed it (one row per unit and signature: the latest)
-)""",
-)
-
-TABLES = ("pending_submissions", "supervision_orders", "notices", "confirmed_layouts")
+# Their DDL: the registry (warehouse/tables.py), where they are the tables marked loop.
+DDL: tuple[str, ...] = tuple(t.ddl for t in tables.TABLES if t.loop)
+TABLES: tuple[str, ...] = tuple(t.name for t in tables.TABLES if t.loop)
 
 
 def ensure(con: duckdb.DuckDBPyConnection) -> None:
@@ -122,3 +53,13 @@ def enqueue_notice(con: duckdb.DuckDBPyConnection, dedup_key: str, kind: str, un
         [next_id(con, "notices", "notice_id"), dedup_key, kind, unit_code, subject, body],
     )
     return True
+
+
+def record_attempts(con: duckdb.DuckDBPyConnection, results: list[tuple[int, str, int, str | None, str]]) -> None:
+    """The outcome of sending notices, inside the caller's write: per notice (id, status, attempts, the last
+    error, the channels it reached); sent_at is set when it was sent."""
+    for nid, status, attempts, error, via in results:
+        con.execute(
+            "UPDATE notices SET status = ?, attempts = ?, last_error = ?, sent_via = ?, "
+            "sent_at = CASE WHEN ? = '已发送' THEN now()::TIMESTAMP ELSE sent_at END WHERE notice_id = ?",
+            [status, attempts, error, via or None, status, nid])

@@ -31,7 +31,8 @@ import duckdb
 
 from pipelines.metrics.flags import CELLS_FORMULA
 from pipelines.warehouse import cells
-from pipelines.warehouse.store import Warehouse
+from pipelines.warehouse import tables as registry
+from pipelines.warehouse.store import Store
 
 FORMAT = "kaigong-export/1"
 SCHEMA_FILE = "kaigong_export.json"
@@ -50,19 +51,22 @@ class ExportTable:
 
 _SUBMISSION_COLS = ("submission_id, file_name, kind, layout, rows, report_date, year, frequency, region_code, "
                     "tier, loaded_at, is_demo")
-TABLES: tuple[ExportTable, ...] = (
-    ExportTable("figure_cells", "*", "figure_cells", ("province", "year", "as_of")),
-    ExportTable("figure_cells_coarse", "*", "figure_cells_coarse", ("province", "year", "as_of")),
-    ExportTable("report_periods", "*", "report_periods", ("province", "year", "as_of")),
+# What of the registry's tables (warehouse/tables.py) is exported: the ones the metrics read, by name.
+_EXPORTED: dict[str, tuple[str, str, tuple[str, ...]]] = {
+    "figure_cells": ("*", "figure_cells", ("province", "year", "as_of")),
+    "figure_cells_coarse": ("*", "figure_cells_coarse", ("province", "year", "as_of")),
+    "report_periods": ("*", "report_periods", ("province", "year", "as_of")),
     # (year, as_of) only: as_of stays in the files, which need a column that is not a partition key
-    ExportTable("state_dates", "*", "state_dates", ("province", "year")),
-    ExportTable("state_ranges", "*", "state_ranges", ("province", "year", "valid_from")),
+    "state_dates": ("*", "state_dates", ("province", "year")),
+    "state_ranges": ("*", "state_ranges", ("province", "year", "valid_from")),
     # Only the reports that are a state (a project's first of the year): the metrics read no other.
-    ExportTable("reports", "*", "reports WHERE is_state", ("province", "year", "report_date")),
-    ExportTable("projects", "*", "projects", ("province",)),
+    "reports": ("*", "reports WHERE is_state", ("province", "year", "report_date")),
+    "projects": ("*", "projects", ("province",)),
     # What the figures read of a submission (its date and frequency), not its stored path or hash.
-    ExportTable("submissions", _SUBMISSION_COLS, "submissions", ("province", "year", "report_date")),
-)
+    "submissions": (_SUBMISSION_COLS, "submissions", ("province", "year", "report_date")),
+}
+TABLES: tuple[ExportTable, ...] = tuple(
+    ExportTable(t.name, *_EXPORTED[t.name]) for t in registry.TABLES if t.name in _EXPORTED)
 
 
 class ExportError(Exception):
@@ -145,7 +149,7 @@ def _columns(con: duckdb.DuckDBPyConnection, t: ExportTable) -> list[list[str]]:
     return [[n, str(ty)] for n, ty in zip(rel.columns, rel.types, strict=True)]
 
 
-def export(wh: Warehouse, out: Path, *, province: str | None = None) -> dict[str, Any]:
+def export(wh: Store, out: Path, *, province: str | None = None) -> dict[str, Any]:
     """Write the warehouse's province into the export at out (made if missing); returns the schema
     file's contents. The other provinces already at out are kept as they are."""
     out = Path(out).absolute()
@@ -179,7 +183,7 @@ def export(wh: Warehouse, out: Path, *, province: str | None = None) -> dict[str
 
 
 def _write(
-    wh: Warehouse, tmp: Path, province: str | None, previous: dict[str, Any] | None,
+    wh: Store, tmp: Path, province: str | None, previous: dict[str, Any] | None,
 ) -> tuple[str, dict[str, Any]]:
     """The province's files under tmp; the province and the schema file's contents. One read: the gate keeps writers out, so every table is of one data version."""
     with wh.read() as con:
@@ -209,7 +213,7 @@ def _write(
         "cells_formula": meta.get("cells_formula"),
         "cells_current": current,
         "rows": rows,
-        "source": str(wh.path),
+        "source": wh.label,
         "exported_at": datetime.now().isoformat(timespec="seconds"),
     }
     return p, {

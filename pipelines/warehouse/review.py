@@ -9,7 +9,7 @@ Local mode (no users configured) is always direct, and only a 报送员's files 
 
 A file under review is stored whole (its staged rows as Parquet, the raw file under
 data/uploads): its rows enter no figure, cell, snapshot or briefing. 通过 runs the normal audited
-Warehouse.load of those rows, and marks the submission approved in the same transaction; 退回
+Store.load of those rows, and marks the submission approved in the same transaction; 退回
 keeps the rows out for good, with the reason, and queues a notice. A later file for the same unit
 and report date replaces a 待审核 one (已替换); an approved one is replaced only by a new file that
 is itself reviewed (the 报送员 has no other way in). Every step is in audit_log with who and when.
@@ -21,7 +21,7 @@ import io
 import json
 import os
 from dataclasses import asdict, dataclass
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 import duckdb
@@ -34,7 +34,7 @@ from pipelines.vocab.reference import region_by_code
 from pipelines.warehouse import loop_tables
 from pipelines.warehouse.connection import first, set_meta
 from pipelines.warehouse.load import LoadOutcome, Submission, check_rows, conform
-from pipelines.warehouse.store import Warehouse
+from pipelines.warehouse.store import Store, audit
 
 MODES = ("direct", "review")
 LEVELS = ("city", "county")
@@ -67,7 +67,7 @@ def configured_modes(con: duckdb.DuckDBPyConnection | None = None) -> dict[str, 
     return parse_mode(os.environ.get("KAIGONG_REVIEW", "direct") or "direct")
 
 
-def set_mode(wh: Warehouse, spec: str, actor: str) -> dict[str, str]:
+def set_mode(wh: Store, spec: str, actor: str) -> dict[str, str]:
     modes = parse_mode(spec)
     with wh.write(actor, "review_mode", spec) as con:
         set_meta(con, "review_mode", spec.strip())
@@ -95,7 +95,7 @@ def reviewed(user: auth.User, modes: dict[str, str]) -> bool:
     return modes.get(unit_level(unit) or "city") == "review"
 
 
-def needs_review(wh: Warehouse, user: auth.User) -> bool:
+def needs_review(wh: Store, user: auth.User) -> bool:
     if user.unit_code() is None:
         return False
     with wh.read() as con:
@@ -127,7 +127,7 @@ class PendingOutcome:
         return text
 
 
-def submit(wh: Warehouse, batch: list[Submission], user: auth.User) -> list[PendingOutcome]:
+def submit(wh: Store, batch: list[Submission], user: auth.User) -> list[PendingOutcome]:
     """Keep validated files as 待审核 (all of them or none): checked as a load would check them,
     the raw files kept, the staged rows stored; nothing enters the figures."""
     unit = user.unit_code()
@@ -240,7 +240,7 @@ def _check(row: dict[str, Any], reviewer: auth.User) -> None:
 # ---- 通过 / 退回 -------------------------------------------------------------------------------
 
 
-def approve(wh: Warehouse, pending_id: int, reviewer: auth.User) -> LoadOutcome:
+def approve(wh: Store, pending_id: int, reviewer: auth.User) -> LoadOutcome:
     """通过: load the stored rows through the normal audited load, and mark the submission approved
     in the same transaction (either both happen or neither)."""
     with wh.read() as con:
@@ -257,7 +257,7 @@ def approve(wh: Warehouse, pending_id: int, reviewer: auth.User) -> LoadOutcome:
         con.execute(
             "UPDATE pending_submissions SET status = '已通过', reviewed_at = now()::TIMESTAMP, reviewed_by = ?, "
             "submission_id = ? WHERE pending_id = ?", [reviewer.name, outcomes[0].submission_id, pending_id])
-        con.execute("INSERT INTO audit_log VALUES (?, ?, 'review_approve', ?)", [datetime.now(), reviewer.name, detail])
+        audit(con, reviewer.name, "review_approve", detail)
 
     outcome = wh.load([sub], actor=row["submitted_by"], allowed_regions=submitter.allowed_regions(),
                       in_transaction=mark)[0]
@@ -270,7 +270,7 @@ def approve(wh: Warehouse, pending_id: int, reviewer: auth.User) -> LoadOutcome:
     return outcome
 
 
-def send_back(wh: Warehouse, pending_id: int, reviewer: auth.User, reason: str) -> None:
+def send_back(wh: Store, pending_id: int, reviewer: auth.User, reason: str) -> None:
     """退回 with a reason: the rows never count; the 报送员 sees the reason (and is sent a notice)."""
     reason = reason.strip()
     if not reason:

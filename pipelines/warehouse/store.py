@@ -1,18 +1,12 @@
-"""The DuckDB warehouse: Warehouse, the only writer (loads, 销号, targets and restore all go through
-Warehouse.write, one audited transaction each) and the gate that orders readers and writers.
+"""The configured store (open_warehouse: the file or the lake, both visible here) and the file store,
+Warehouse: the DuckDB file and the only code that opens it. Its write path (loads, 销号, targets,
+restore: one audited transaction each) is the one both stores share (base.StoreBase).
 
 Concurrency: DuckDB lets one process write a file, and no other process open it meanwhile.
 So nobody holds the file open: every read and every write opens a short-lived connection,
 retrying while another process has it (the dashboard reads while the CLI ingests; see
 connection.py). Reads are many and short; a write is one transaction, so a killed loader
-leaves the file exactly as before.
-
-What a write does lives beside it: load.py (staged frames into reports, projects, targets),
-identity.py (which project a row is), snapshots.py (the states, kept as ranges), cells.py (the figure
-cells), changes.py (the change audit).
-
-SQL values are always bound parameters. Column lists and the field bit constants that
-appear in SQL text come from schema.py, never from user input.
+leaves the file exactly as before. A gate (flock on two sidecar files) orders readers and writers.
 """
 
 from __future__ import annotations
@@ -21,35 +15,19 @@ import contextlib
 import fcntl
 import os
 import time
-from collections.abc import Callable, Iterator
-from datetime import date, datetime
+from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
-import polars as pl
 
-from pipelines.vocab import schema
-from pipelines.vocab.findings import Finding, SubmissionRefused
-from pipelines.warehouse import cells, changes, layouts, loop_tables
-from pipelines.warehouse.connection import (
-    READER,
-    default_db_path,
-    first,
-    new_alias,
-    path_literal,
-    set_meta,
-    while_locked,
-)
-from pipelines.warehouse.load import LoadOutcome, Submission, check_rows, conform, load_reports, load_targets
-from pipelines.warehouse.snapshots import (
-    UPGRADE_DDL,
-    has_states,
-    rebuild_states,
-    refresh_states,
-)
+from pipelines.warehouse import tables
+from pipelines.warehouse.base import DERIVED_DDL, Fill, Store, StoreBase, audit
+from pipelines.warehouse.connection import READER, default_db_path, new_alias, sql_literal, while_locked
+from pipelines.warehouse.lake import LakeConfig, LakeWarehouse
+from pipelines.warehouse.load import LoadOutcome, Submission
 
-# Derived tables kept by the loader beside the snapshots: the figures' cells (warehouse/cells.py).
-DERIVED_DDL: tuple[str, ...] = cells.CELLS_DDL
+__all__ = ["DERIVED_DDL", "LoadOutcome", "Store", "Submission", "Warehouse", "audit", "open_warehouse",
+           "store_key", "store_mode"]
 
 STORE_ENV = "KAIGONG_STORE"  # file (default): the DuckDB file at KAIGONG_DB; lake: DuckLake (warehouse/lake.py)
 STORES = ("file", "lake")
@@ -63,57 +41,51 @@ def store_mode() -> str:
     return mode
 
 
-def open_warehouse(path: Path | str | None = None, *, uploads_dir: Path | None = None) -> Warehouse:
+def open_warehouse(path: Path | str | None = None, *, uploads_dir: Path | None = None) -> Store:
     """The configured warehouse: the file at path when one is given, else by KAIGONG_STORE, the file at
     KAIGONG_DB (or data/kaigong.duckdb) or the DuckLake store named by KAIGONG_LAKE_CATALOG and
     KAIGONG_LAKE_DATA. Every caller that means "the deployment's warehouse" opens it here, so a
     second app server on the same lake is a matter of configuration."""
     if path is None and store_mode() == "lake":
-        from pipelines.warehouse.lake import LakeConfig, LakeWarehouse
-
         return LakeWarehouse(LakeConfig.from_env(), uploads_dir=uploads_dir)
     return Warehouse(path, uploads_dir=uploads_dir)
 
 
 def store_key() -> str:
-    """The configured warehouse's key (Warehouse.key) without opening it: what caches are keyed on."""
+    """The configured warehouse's key (Store.key) without opening it: what caches are keyed on."""
     if store_mode() == "lake":
-        from pipelines.warehouse.lake import LakeConfig
-
         return LakeConfig.from_env().key
     return str(default_db_path())
 
 
-class Warehouse:
-    """The DuckDB file and the only code that opens it (the DuckLake store: warehouse/lake.py)."""
+def _wal(path: Path) -> Path:
+    return Path(str(path) + ".wal")
+
+
+class Warehouse(StoreBase):
+    """The DuckDB file (the DuckLake store: warehouse/lake.py)."""
 
     def __init__(self, path: Path | str | None = None, *, uploads_dir: Path | None = None):
         self.path = Path(path) if path is not None else default_db_path()
+        self.root = self.path.parent
         self.uploads_dir = uploads_dir or self.path.parent / "uploads"
         self.version_path = self.path.with_name(self.path.name + ".version")
 
     @property
     def key(self) -> str:
-        """Names the store among the process's caches (the file's path; a lake's catalog and data path)."""
+        """Names the store among the process's caches: the file's path."""
         return str(self.path)
 
     @property
     def label(self) -> str:
-        """The store as users are told of it (the file's path; a lake's catalog and data path)."""
         return str(self.path)
-
-    @property
-    def is_file(self) -> bool:
-        """A DuckDB file (not a lake): it can be deleted, copied and swapped whole."""
-        return True
 
     def exists(self) -> bool:
         """Whether the store has been created (init) already."""
         return self.path.exists()
 
-    def _schema_ddl(self) -> tuple[str, ...]:
-        """The statements that create the warehouse's own tables and the reporting loop's."""
-        return (*schema.DDL, *loop_tables.DDL)
+    def _ddl(self) -> tuple[str, ...]:
+        return tables.ddl(tables.KEPT)
 
     # -- connections --------------------------------------------------------------------------
 
@@ -141,8 +113,11 @@ class Warehouse:
             gate.close()
             turn.close()
 
-    def _connect(self, read_only: bool) -> duckdb.DuckDBPyConnection:
-        return while_locked(lambda: duckdb.connect(str(self.path), read_only=read_only))
+    def _exclusive(self) -> contextlib.AbstractContextManager[None]:
+        return self._gate(exclusive=True)
+
+    def _writer(self) -> duckdb.DuckDBPyConnection:
+        return while_locked(lambda: duckdb.connect(str(self.path), read_only=False))
 
     @contextlib.contextmanager
     def read(self) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -181,31 +156,11 @@ class Warehouse:
         caller closes con, whether this succeeds or not)."""
         alias = new_alias()
         # DuckDB 1.5's ATTACH takes no parameters: the path (configuration) as a quoted literal.
-        while_locked(lambda: con.execute(f"ATTACH {path_literal(str(self.path))} AS {alias} (READ_ONLY)"))
+        while_locked(lambda: con.execute(f"ATTACH {sql_literal(str(self.path))} AS {alias} (READ_ONLY)"))
         con.execute(f"USE {alias}")
         return alias
 
-    @contextlib.contextmanager
-    def write(self, actor: str, action: str, detail: str = "") -> Iterator[duckdb.DuckDBPyConnection]:
-        """One write transaction, recorded in the audit log; all or nothing."""
-        with self._gate(exclusive=True):
-            con = self._connect(read_only=False)
-            try:
-                with _transaction(con):
-                    yield con
-                    con.execute(
-                        "INSERT INTO audit_log VALUES (?, ?, ?, ?)", [datetime.now(), actor, action, detail]
-                    )
-                    version = str(time.time_ns())
-                    # Cells current before this write stay current after it: every write here
-                    # keeps them so (a load refreshes them in this transaction).
-                    cells.keep_cells_current(con, version)
-                    set_meta(con, "data_version", version)
-            finally:
-                con.close()
-            self._bump_version()
-
-    def _bump_version(self) -> None:
+    def _committed(self) -> None:
         tmp = self.version_path.with_suffix(".tmp")
         tmp.write_text(str(time.time_ns()), encoding="utf-8")
         os.replace(tmp, self.version_path)
@@ -217,241 +172,31 @@ class Warehouse:
         except FileNotFoundError:
             return "0"
 
-    def init(self) -> None:
-        """Create the tables if they are not there, and bring the derived cells up to date
-        (a database written before they existed, or by a writer that does not keep them)."""
-        with self._gate(exclusive=True):
-            con = self._connect(read_only=False)
-            try:
-                layout_current = has_states(con) or _is_new(con)
-                for ddl in self._schema_ddl():  # with the reporting loop's tables (warehouse/review.py …)
-                    con.execute(ddl)
-                current = cells.cells_current(con)  # before creating them: new tables are empty
-                for ddl in DERIVED_DDL:
-                    con.execute(ddl)
-                if layout_current:
-                    for ddl in UPGRADE_DDL:
-                        con.execute(ddl)
-                written = first(con.execute("SELECT count(*) FROM meta WHERE key = 'data_version'"))
-                if not layout_current or (not current and written and written[0]):  # new: nothing to derive
-                    with _transaction(con):
-                        if layout_current:
-                            cells.rebuild_cells(con)
-                        else:  # states as a database from before the ranges kept them: computed again
-                            rebuild_states(con)
-            finally:
-                con.close()
+    # -- whole-store operations ---------------------------------------------------------------
 
-    def upgrade(self) -> None:
-        """Bring the derived cells up to date when a database from before them, or a writer
-        that does not keep them, left them behind, and compute the states of a database from
-        before the state ranges again (costs one read when all is current)."""
-        if not self.exists():
-            return
-        with self.read() as con:
-            current = cells.cells_current(con) and has_states(con)
-        if not current:
-            self.init()
-
-    def is_empty(self) -> bool:
-        with self.read() as con:
-            row = first(con.execute("SELECT count(*) FROM submissions"))
-        return not row or row[0] == 0
-
-    def is_demo(self) -> bool:
-        with self.read() as con:
-            row = first(con.execute("SELECT bool_or(is_demo) FROM submissions"))
-        return bool(row and row[0])
-
-    # -- loading ------------------------------------------------------------------------------
-
-    def find_submission(self, sub: Submission, sha256: str) -> int | None:
-        """The earlier submission this one repeats: the same file loaded for the same report date,
-        tier and region given at upload (the same bytes for another week, or under another tier,
-        are another submission: a county whose figures did not change sends last week's file)."""
-        with self.read() as con:
-            row = first(con.execute(
-                """SELECT submission_id FROM submissions
-                   WHERE sha256 = $sha AND report_date = $d AND tier IS NOT DISTINCT FROM $tier
-                     AND region_code IS NOT DISTINCT FROM $region
-                   ORDER BY submission_id LIMIT 1""",
-                {"sha": sha256, "d": sub.report_date, "tier": sub.tier, "region": sub.region_code},
-            ))
-        return int(row[0]) if row else None
-
-    def load(
-        self,
-        batch: list[Submission],
-        *,
-        actor: str = "local",
-        is_demo: bool = False,
-        allowed_regions: set[str] | None = None,
-        in_transaction: Callable[[duckdb.DuckDBPyConnection, list[LoadOutcome]], None] | None = None,
-    ) -> list[LoadOutcome]:
-        """Load files in one transaction: all of them, or (on any error) none.
-
-        allowed_regions, when given, is the set of city/county codes the submitter may load.
-        A file already loaded (same sha256, report date, tier and region given) is skipped and said so.
-        in_transaction (hook, e.g. an approval in warehouse/review.py) runs last inside the load's
-        transaction with the loaded files' outcomes; it is not called when nothing is loaded.
-        """
-        if not self.exists():
-            self.init()
-        todo, outcomes = self._staged(batch, allowed_regions)
-        if not todo:
-            return [outcomes[i] for i in range(len(batch))]
-        for sub, digest, _ in todo:
-            if sub.raw is not None:
-                sub.stored_path = self._keep_raw(sub.raw, digest, sub.file_name)
-        detail = "; ".join(f"{sub.file_name} sha256={digest}" for sub, digest, _ in todo)
-        loaded: list[LoadOutcome] = []
-        errors: list[Finding] = []
-        with self.write(actor, "load", detail) as con:
-            keep_cells = cells.cells_current(con) and has_states(con)
-            for sub, digest, frame in todo:
-                if sub.kind == "targets":
-                    loaded.append(load_targets(con, sub, digest, actor, is_demo))
-                else:
-                    # The cells the file's known projects are in before their reports change (a
-                    # resubmitted first report is its state: its old cell is gone once replaced).
-                    before = _cells_before(con, sub.report_date) if keep_cells else None
-                    outcome, errs = load_reports(con, sub, frame, digest, actor, is_demo, before)
-                    errors += errs
-                    loaded.append(outcome)
-                    layouts.remember(con, sub, outcome.submission_id, actor)  # how it was read, confirmed
-            if errors:
-                raise SubmissionRefused(_names(batch), errors)
-            _derive(con, todo, loaded)
-            _audit_changes(con, todo, loaded)
-            if in_transaction is not None:
-                in_transaction(con, loaded)
-        it = iter(loaded)
-        return [outcomes[i] if i in outcomes else next(it) for i in range(len(batch))]
-
-    def _staged(
-        self, batch: list[Submission], allowed_regions: set[str] | None
-    ) -> tuple[list[tuple[Submission, str, pl.DataFrame]], dict[int, LoadOutcome]]:
-        """The files to load, each with its digest and conformed frame, and the outcomes of the ones
-        skipped as already loaded (by position in batch); refused as a whole when a row fails a check."""
-        errors: list[Finding] = []
-        todo: list[tuple[Submission, str, pl.DataFrame]] = []  # conformed once, checked and loaded
-        outcomes: dict[int, LoadOutcome] = {}
-        seen: dict[tuple[str, date, str | None, str | None], int] = {}
-        for i, sub in enumerate(batch):
-            digest = sub.digest()
-            key = (digest, sub.report_date, sub.tier, sub.region_code)
-            known = self.find_submission(sub, digest)
-            if known is not None or key in seen:
-                outcomes[i] = LoadOutcome(sub.file_name, "duplicate", known, sub.frame.height, 0, 0, sub.report_date)
-                continue
-            seen[key] = i
-            frame = conform(sub.frame) if sub.kind == "reports" else sub.frame
-            if sub.kind == "reports":
-                errors += check_rows(frame, sub.file_name, allowed_regions)
-            todo.append((sub, digest, frame))
-        if errors:
-            raise SubmissionRefused(_names(batch), errors)
-        return todo, outcomes
-
-    def _keep_raw(self, raw: bytes, digest: str, file_name: str) -> str:
-        """Keep the file exactly as submitted (written before the load commits)."""
-        safe = "".join(ch for ch in Path(file_name).name if ch not in '\\/:*?"<>|\0') or "upload"
-        target = self.uploads_dir / f"{digest[:16]}_{safe}"
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if not target.exists():
-            tmp = target.with_name(target.name + ".part")
-            tmp.write_bytes(raw)
-            os.replace(tmp, target)
+    def replace_all(self, fill: Fill, actor: str, action: str, detail: str) -> None:
+        """A file is built beside this one through the audited write path and moved into place, under
+        the gate, only when complete: no read sees the swap half done."""
+        building = self.path.with_name(self.path.name + ".restoring")
+        for leftover in (building, _wal(building)):
+            leftover.unlink(missing_ok=True)
+        new = Warehouse(building)
+        new.init()
+        with new.write(actor, action, detail) as con:
+            fill(con)
+        con = new._writer()  # the WAL folded into the file before it is moved
         try:
-            return str(target.relative_to(self.path.parent))
-        except ValueError:
-            return str(target)
+            con.execute("CHECKPOINT")
+        finally:
+            con.close()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self._gate(exclusive=True):
+            os.replace(building, self.path)
+            _wal(self.path).unlink(missing_ok=True)
+        _wal(building).unlink(missing_ok=True)
+        self._committed()
 
-
-def _derive(
-    con: duckdb.DuckDBPyConnection, todo: list[tuple[Submission, str, pl.DataFrame]], loaded: list[LoadOutcome]
-) -> None:
-    """Bring the states and figure cells up to date with the loaded files (in the load's transaction)."""
-    cells_current = cells.cells_current(con)
-    if not has_states(con):  # a database from before the ranges (not upgraded): every state again
-        rebuild_states(con)
-        return
-    for ddl in DERIVED_DDL:  # a database from before them gets them here
-        con.execute(ddl)
-    ids = [o.submission_id for (sub, _, _), o in zip(todo, loaded, strict=True)
-           if sub.kind == "reports" and o.submission_id is not None]
-    for year, since in _earliest_dates(todo).items():
-        # The projects the files bring reports for: only their states change.
-        con.execute(
-            "CREATE OR REPLACE TEMP TABLE state_touched AS SELECT DISTINCT project_id FROM reports "
-            "WHERE year = $y AND report_date >= $since AND list_contains($ids, submission_id)",
-            {"y": year, "since": since, "ids": ids},
-        )
-        refresh_states(con, year, since, "state_touched")
-        if cells_current:
-            # Few projects (a county's correction): only the cells they were in (noted before their
-            # reports changed) and are in now can change. Many (a new city's file): every cell from
-            # since on is recomputed, which costs less than finding them.
-            row = first(con.execute(
-                "SELECT (SELECT count(*) FROM state_touched) * 4 <= (SELECT count(*) FROM projects)"))
-            few = bool(row and row[0])
-            if few:
-                cells.note_touched_cells(con, year, since, "state_touched")
-            cells.refresh_cells(con, year, since, touched_only=few)
-        con.execute("DROP TABLE IF EXISTS cells_touched")
-        con.execute("DROP TABLE state_touched")
-    if not cells_current:
-        cells.rebuild_cells(con)
-
-
-def _cells_before(con: duckdb.DuckDBPyConnection, report_date: date) -> Callable[[list[str]], None]:
-    def note(known: list[str]) -> None:
-        row = first(con.execute("SELECT count(*) FROM projects"))
-        if not known or len(known) * 4 > (row[0] if row else 0):  # many: every cell is recomputed (_derive)
-            return
-        con.execute("CREATE OR REPLACE TEMP TABLE cells_known AS SELECT unnest($ids::VARCHAR[]) AS project_id",
-                    {"ids": known})
-        cells.note_touched_cells(con, report_date.year, report_date, "cells_known")
-        con.execute("DROP TABLE cells_known")
-    return note
-
-
-def _audit_changes(
-    con: duckdb.DuckDBPyConnection, todo: list[tuple[Submission, str, pl.DataFrame]], loaded: list[LoadOutcome]
-) -> None:
-    """The change audit, against the states before each file's date (this batch's earlier files included)."""
-    for (sub, _, _), outcome in zip(todo, loaded, strict=True):
-        if sub.kind == "reports" and outcome.submission_id is not None:
-            outcome.changes = changes.record(
-                con, outcome.submission_id, sub.report_date, sub.present_fields, sub.region_code)
-
-
-def _is_new(con: duckdb.DuckDBPyConnection) -> bool:
-    """A file with no tables yet (created here, with the current layout)."""
-    row = first(con.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database()"))
-    return not row or row[0] == 0
-
-
-@contextlib.contextmanager
-def _transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
-    """BEGIN … COMMIT, or ROLLBACK on any exception (a killed or failed write leaves nothing)."""
-    con.execute("BEGIN TRANSACTION")
-    try:
-        yield
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
-
-
-def _names(batch: list[Submission]) -> str:
-    return "、".join(sub.file_name for sub in batch)
-
-
-def _earliest_dates(todo: list[tuple[Submission, str, pl.DataFrame]]) -> dict[int, date]:
-    out: dict[int, date] = {}
-    for sub, _, _ in todo:
-        if sub.kind == "reports":
-            y = sub.report_date.year
-            out[y] = min(out.get(y, sub.report_date), sub.report_date)
-    return out
+    def remove(self) -> bool:
+        for p in (self.path, _wal(self.path), self.version_path):
+            p.unlink(missing_ok=True)
+        return True

@@ -19,7 +19,7 @@ from pipelines.vocab.query import query_frame
 from pipelines.vocab.reference import region_by_code
 from pipelines.warehouse import loop_tables
 from pipelines.warehouse.review import city_of
-from pipelines.warehouse.store import Warehouse
+from pipelines.warehouse.store import Store
 
 SOURCES = ("红灯项目", "逾期未开工", "问题未解决", "其他")
 
@@ -32,7 +32,7 @@ def _name(code: str) -> str:
     return getattr(region_by_code().get(code), "name", code)
 
 
-def issue(wh: Warehouse, issuer: auth.User, unit_code: str, text: str, deadline: date, *,
+def issue(wh: Store, issuer: auth.User, unit_code: str, text: str, deadline: date, *,
           projects: list[tuple[str, str]] | None = None, source: str = "其他", today: date | None = None) -> int:
     """Issue a 督办单 to a unit; projects are (project_id, project_name). Returns its number."""
     if not issuer.can("supervise"):
@@ -73,7 +73,7 @@ def _order(con: duckdb.DuckDBPyConnection, order_id: int) -> dict:
     return dict(zip([d[0] for d in con.description or []], rows[0], strict=True))
 
 
-def reply(wh: Warehouse, user: auth.User, order_id: int, text: str) -> None:
+def reply(wh: Store, user: auth.User, order_id: int, text: str) -> None:
     """The unit's written reply (its 报送员; a reply sent back may be answered again)."""
     text = text.strip()
     if not text:
@@ -96,7 +96,7 @@ def _may_decide(user: auth.User, o: dict) -> None:
         raise SupervisionRefused(f"第 {o['order_id']} 号督办单当前状态为「{o['status']}」，需先有单位回复")
 
 
-def close(wh: Warehouse, user: auth.User, order_id: int) -> None:
+def close(wh: Store, user: auth.User, order_id: int) -> None:
     """办结: the issuer accepts the reply."""
     with wh.read() as con:
         o = _order(con, order_id)
@@ -106,7 +106,7 @@ def close(wh: Warehouse, user: auth.User, order_id: int) -> None:
                     "WHERE order_id = ?", [user.name, order_id])
 
 
-def send_back(wh: Warehouse, user: auth.User, order_id: int, reason: str) -> None:
+def send_back(wh: Store, user: auth.User, order_id: int, reason: str) -> None:
     """退回: the reply does not settle it; the order is 办理中 again with the reason."""
     reason = reason.strip()
     if not reason:
