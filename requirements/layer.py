@@ -11,12 +11,13 @@ def entries(path: str) -> dict[str, str]:
     """Package name → its whole entry (the pin line, its hashes and its `# via` lines)."""
     out: dict[str, str] = {}
     name = None
-    for line in open(path, encoding="utf-8"):
-        if line[:1].isalnum():
-            name = re.split(r"[=\[ ]", line, maxsplit=1)[0].lower()
-            out[name] = line
-        elif name is not None:
-            out[name] += line
+    with open(path, encoding="utf-8") as lock:
+        for line in lock:
+            if line[:1].isalnum():
+                name = re.split(r"[=\[ ]", line, maxsplit=1)[0].lower()
+                out[name] = line
+            elif name is not None:
+                out[name] += line
     return out
 
 
