@@ -164,7 +164,7 @@ def test_the_title_city_resolves_a_shared_name_and_says_so(tmp_path):
     path = _xlsx(tmp_path / "tl.xlsx", TONGLING_TITLE, PROGRESS_HEAD, _progress_rows())
     r = _read(path, report_date=date(2020, 5, 25))
     assert _regions_of(r) == TONGLING_EXPECTED
-    assert r.reading.inferred == ["同名县区（郊区）按标题中的地市「铜陵市」识别"]
+    assert "同名县区（郊区）按标题中的地市「铜陵市」识别" in r.reading.inferred
 
 
 def test_a_shared_heading_without_a_city_is_an_error_naming_the_candidates(tmp_path):

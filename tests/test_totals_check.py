@@ -33,7 +33,7 @@ def test_consistent_blocks_say_nothing_and_are_counted() -> None:
     r = read(BLOCKS)
     assert totals(r) == []
     assert r.frame["project_name"].to_list() == ["甲项目", "乙项目", "丙项目"]
-    assert r.reading.rows == {"项目": 3, "分组标题": 2, "小计/合计": 3}
+    assert r.reading.rows == {"项目": 3, "区县标题": 2, "小计/合计": 3}  # the headings name counties
 
 
 def test_rounding_is_no_mismatch() -> None:

@@ -14,7 +14,7 @@ import pyarrow.parquet as pq
 from pipelines.vocab import schema
 from pipelines.warehouse import loop_tables, tables
 from pipelines.warehouse.connection import first
-from pipelines.warehouse.snapshots import present_remap_sql, rebuild_states
+from pipelines.warehouse.snapshots import rebuild_states, remap_present
 from pipelines.warehouse.store import Store, Warehouse
 
 # The kept tables of the registry, in load order; the states (state_ranges, state_dates, reports.is_state
@@ -78,9 +78,8 @@ def _fill(con: duckdb.DuckDBPyConnection, backup_dir: Path, manifest: dict) -> N
         # and state_to, which rebuild_states below derives again).
         con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM restore_src")  # noqa: S608 (table from TABLES)
         con.unregister("restore_src")
-        had = [f for f in schema.FIELD_NAMES if f in data.column_names]
-        if table == "reports" and len(had) < len(schema.FIELD_NAMES):  # fields added since: their bits moved
-            con.execute(f"UPDATE reports SET present = {present_remap_sql(had)}")  # noqa: S608 (schema bits)
+        if table == "reports":  # fields added since the backup: their bits moved
+            remap_present(con, [f for f in schema.FIELD_NAMES if f in data.column_names])
         got = first(con.execute(f"SELECT count(*) FROM {table}"))  # noqa: S608
         if not got or got[0] != manifest["tables"][table]["rows"]:
             raise ValueError(f"恢复后 {table} 行数不符")

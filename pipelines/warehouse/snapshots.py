@@ -102,6 +102,13 @@ def present_remap_sql(had: list[str] | tuple[str, ...]) -> str:
     ) + ")"
 
 
+def remap_present(con: duckdb.DuckDBPyConnection, had: list[str]) -> None:
+    """Reports restored from a backup written when REPORT_FIELDS were only the fields had: their `present`
+    bits moved to the fields' places now."""
+    if len(had) < len(schema.FIELD_NAMES):
+        con.execute(f"UPDATE reports SET present = {present_remap_sql(had)}")
+
+
 def add_report_fields(con: duckdb.DuckDBPyConnection) -> None:
     """Add the columns of the fields added to REPORT_FIELDS since the reports were written (null:
     no report stated them), with each report's `present` bits moved to the fields' places now."""
