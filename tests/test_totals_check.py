@@ -94,3 +94,24 @@ def test_totals_above_their_blocks_in_yi_yuan() -> None:
     # 原平市's 小计 says 0.06 亿元 over a 0.05 亿元 project; the 合计 (3,500 万元) agrees
     assert [(row, col) for row, col, _ in found] == [(10, "总投资")]
     assert "「原平市小计」的总投资：文件中为 600 万元，其下方 1 个项目合计 500 万元（相差 100 万元）" in found[0][2]
+
+
+def test_a_count_in_the_seq_column() -> None:
+    # 「3」 beside 原平市小计 in the 序号 column (not the numbering going on): one project below it
+    body = """一、忻府区,,,,,,,
+1,忻府区,甲项目,甲公司,1000,300,120,在建
+2,忻府区,乙项目,乙公司,2000,500,200,新开工
+二、原平市,,,,,,,
+3,原平市小计,,,500,100,50,
+1,原平市,丙项目,丙公司,500,100,50,续建
+"""
+    found = totals(read(body))
+    assert found == [(8, None, "「原平市小计」的项目数：文件中为 3 个，其下方读取为项目的行为 1 个：请核对是否有行未被读取（或被读作标题、说明），"
+                               "或项目归错区块")]
+
+
+def test_other_sums_and_part_rows_are_not_checked() -> None:
+    # 「其中：新开工」 is a part of the total above it, not a block
+    body = BLOCKS + ",其中：新开工,,,2000,500,200.4,\n"
+    r = read(body)
+    assert totals(r) == [] and r.reading.totals_checked == 3

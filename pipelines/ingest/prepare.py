@@ -91,11 +91,12 @@ def prepare(
 
 def prepared_from(result: ReadResult, raw: bytes, file_name: str, *, tier: str | None, region: str | None) -> Prepared:
     """What the preview shows and the loader takes, from what the reader found."""
-    read = {"reading": result.reading, "report_date": result.report_date,
-            "frequency": result.frequency if result.kind == "reports" else None}
+    # A report table's reading (a 目标任务分解表 has no columns, stage or frequency to say)
+    reading, frequency = (result.reading, result.frequency) if result.kind == "reports" else (None, None)
     if result.errors or result.report_date is None:
         errors = list(result.errors) or [Finding(file_name, "缺少报告期截止日")]
-        return Prepared(file_name, None, errors, list(result.warnings), result.layout, **read)
+        return Prepared(file_name, None, errors, list(result.warnings), result.layout, reading,
+                        result.report_date, frequency)
     region_code = None
     if region:
         from pipelines.vocab.reference import find_region
@@ -114,9 +115,9 @@ def prepared_from(result: ReadResult, raw: bytes, file_name: str, *, tier: str |
         region_code=region_code,
         tier=tier,
         warnings=list(result.warnings),
-        reading=result.reading if result.kind == "reports" else None,
+        reading=reading,
     )
-    return Prepared(file_name, sub, [], list(result.warnings), result.layout, **read)
+    return Prepared(file_name, sub, [], list(result.warnings), result.layout, reading, result.report_date, frequency)
 
 
 _PREVIEW_FIELDS = ("project_name", "city_name", "county_name", "tier", "stage",

@@ -49,8 +49,9 @@ def _named(items: list[str]) -> str:
 
 
 def stage_column(reading: Reading) -> str | None:
-    """The column read as the stage: as the reader said, else the first whose header names a stage field."""
-    if reading.stage_column:
+    """The column read as the stage: as the reader said (a stage_note with no column: none found), else the
+    first whose header names a stage field."""
+    if reading.stage_column or reading.stage_note:
         return reading.stage_column
     return next((c.column for c in reading.columns if c.field in _STAGE_KEYS), None)
 

@@ -16,6 +16,7 @@ Which rows a total covers, by its level (小计 1; 合计, 共计, 汇总 2; 总
 from __future__ import annotations
 
 import re
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -67,15 +68,12 @@ def _totals(body: pl.DataFrame, t: Table) -> list[_Total]:
     money_idx = {f"c{c.idx}" for k, c in t.cols.items() if k in FIELD and FIELD[k].kind == "money"}
     seq = next((f"c{j}" for j, n in enumerate(t.hdr.names) if n and (H.header_key(n) or ("",))[0] == H.SEQ), None)
     out: list[_Total] = []
-    prev_seq: int | None = None
     rows = body.select("_i", *cell_cols)
-    total_at = set(t.subtotal_pos)
-    for pos in range(body.height):
+    for pos in t.subtotal_pos:
         row = dict(zip(rows.columns, rows.row(pos), strict=True))
         seq_text = clean(row[seq]) if seq else ""
-        if pos not in total_at:
-            prev_seq = int(seq_text) if seq_text.isdigit() else prev_seq
-            continue
+        before = clean(rows[seq][pos - 1]) if seq and pos > 0 else ""
+        prev_seq = int(before) if before.isdigit() else None
         texts = [v for c, v in row.items() if c in cell_cols and c not in money_idx and isinstance(v, str) and v]
         label = next((v for v in texts if is_subtotal(v)), texts[0] if texts else "")
         level = _level(label)
@@ -94,17 +92,16 @@ def _totals(body: pl.DataFrame, t: Table) -> list[_Total]:
     return out
 
 
-def _covered(total: _Total, totals: list[_Total], headings: list[int], projects: list[int],
-             forward: bool) -> list[int]:
-    """The project rows (0-based sheet rows) a total covers."""
-    stops = [x.i for x in totals if x.level >= total.level and x is not total]
-    if total.level == 1:
-        stops += headings
+def _covered(total: _Total, stops: list[int], projects: list[int], forward: bool) -> tuple[int, int]:
+    """The project rows a total covers, as a range of positions in projects (sorted 0-based sheet rows);
+    stops: the sorted rows that end a block of its level (the totals of its level and above, headings)."""
     if forward:
-        end = min((s for s in stops if s > total.i), default=None)
-        return [p for p in projects if p > total.i and (end is None or p < end)]
-    begin = max((s for s in stops if s < total.i), default=-1)
-    return [p for p in projects if begin < p < total.i]
+        k = bisect_right(stops, total.i)
+        end = stops[k] if k < len(stops) else None
+        return bisect_right(projects, total.i), len(projects) if end is None else bisect_left(projects, end)
+    k = bisect_left(stops, total.i)
+    begin = stops[k - 1] if k > 0 else -1
+    return bisect_right(projects, begin), bisect_left(projects, total.i)
 
 
 def _differs(a: float, b: float) -> bool:
@@ -116,6 +113,8 @@ def check_totals(body: pl.DataFrame, frame: pl.DataFrame, t: Table) -> None:
     totals = _totals(body, t)
     if not totals or frame.height == 0:
         return
+    if not frame["source_row"].is_sorted():
+        frame = frame.sort("source_row")
     projects = (frame["source_row"] - 1).to_list()
     headings = body["_i"].gather(t.heading_pos).to_list() if t.heading_pos else []
     fields = [(k, t.cols[k]) for k in CHECKED if k in t.cols and k in frame.columns]
@@ -128,18 +127,20 @@ def check_totals(body: pl.DataFrame, frame: pl.DataFrame, t: Table) -> None:
         of_level = [x for x in totals if x.level == level]
         if not of_level:
             continue
-        first = of_level[0]
-        forward = not _covered(first, totals, headings, projects, forward=False)
+        stops = sorted({x.i for x in totals if x.level >= level} | (set(headings) if level == 1 else set()))
+        lo, hi = _covered(of_level[0], stops, projects, forward=False)
+        forward = lo == hi
         for x in of_level:
-            rows = _covered(x, totals, headings, projects, forward)
+            lo, hi = _covered(x, stops, projects, forward)
+            n = hi - lo
             t.totals_checked += 1
             found = Found()
             where = "下方" if forward else "上方"
-            if x.count is not None and x.count != len(rows):
-                t.totals_off.append(f"第 {x.i + 1} 行「{x.label}」项目数：文件 {x.count} 个，读取 {len(rows)} 个")
-                found.warn(f"「{x.label}」的项目数：文件中为 {x.count} 个，其{where}读取为项目的行为 {len(rows)} 个："
+            if x.count is not None and x.count != n:
+                t.totals_off.append(f"第 {x.i + 1} 行「{x.label}」项目数：文件 {x.count} 个，读取 {n} 个")
+                found.warn(f"「{x.label}」的项目数：文件中为 {x.count} 个，其{where}读取为项目的行为 {n} 个："
                            "请核对是否有行未被读取（或被读作标题、说明），或项目归错区块")
-            block = sums.filter(pl.col("source_row").is_in([r + 1 for r in rows]))
+            block = sums.slice(lo, n)
             for k, col in fields:
                 file_value = values[k][at_row[x.i]]
                 if file_value is None:
@@ -149,7 +150,7 @@ def check_totals(body: pl.DataFrame, frame: pl.DataFrame, t: Table) -> None:
                     t.totals_off.append(f"第 {x.i + 1} 行「{x.label}」{FIELD[k].zh}：文件 {_wan(float(file_value))} 万元，"
                                         f"所列项目合计 {_wan(total)} 万元")
                     found.warn(f"「{x.label}」的{FIELD[k].zh}：文件中为 {_wan(float(file_value))} 万元，其{where} "
-                               f"{len(rows)} 个项目合计 {_wan(total)} 万元（相差 {_wan(float(file_value) - total)} 万元）："
+                               f"{n} 个项目合计 {_wan(total)} 万元（相差 {_wan(float(file_value) - total)} 万元）："
                                "请核对是否漏行、金额单位（万元/亿元）或项目所属区块",
                                col.name, body[f"c{col.idx}"][x.pos])
             if found.items:
