@@ -54,6 +54,8 @@ def test_shanxi_and_tongling_files_resolve_as_before():
             for row in csv.DictReader(fh):
                 r = region_by_code()[row["adcode"]]
                 assert (r.name, r.level, r.parent_code or "") == (row["name"], row["level"], row["parent_adcode"])
+    assert region_by_code()["140105"].longitude == 112.565659  # a kept centroid stays
+    assert region_by_code()["140213"].longitude is not None  # one the kept file lacks comes from the national file
     assert find_county("经开区", "340700").code == "340771"  # type: ignore[union-attr]
     assert find_county("山西转型综合改革示范区").code == "140171"  # type: ignore[union-attr]
 
