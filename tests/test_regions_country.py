@@ -54,6 +54,8 @@ def test_shanxi_and_tongling_files_resolve_as_before():
             for row in csv.DictReader(fh):
                 r = region_by_code()[row["adcode"]]
                 assert (r.name, r.level, r.parent_code or "") == (row["name"], row["level"], row["parent_adcode"])
+    assert region_by_code()["140105"].longitude == 112.565659  # a kept centroid stays
+    assert region_by_code()["140213"].longitude is not None  # one the kept file lacks comes from the national file
     assert find_county("经开区", "340700").code == "340771"  # type: ignore[union-attr]
     assert find_county("山西转型综合改革示范区").code == "140171"  # type: ignore[union-attr]
 
@@ -348,3 +350,20 @@ def test_tier_and_district_headings_with_their_sums(tmp_path):
     assert r.frame.select("project_name", "tier", "county_name").rows() == [
         ("甲项目", "省级双百·新兴", "铜官区"), ("1.新兴材料项目", "省级双百·新兴", "郊区"), ("丙项目", "省级双百·技改", "义安区")]
     assert r.reading.rows["区县标题"] == 3
+
+
+def test_city_then_county_headings_nest_and_subtotals_close_them_innermost_first(tmp_path):
+    """A provincial file: 城区 under 阳泉市 is 140302, under 晋城市 140502; 小计 ends the county block,
+    the city's 小计 the city's."""
+    head = ["序号", "项目名称", "项目单位", "总投资（万元）", "2020年完成投资（万元）"]
+    rows: list[list[Any]] = [
+        ["一、阳泉市"], ["（一）城区"], [1, "甲项目", "甲公司", 100, 1], [None, "小计", None, 100, 1],
+        [2, "乙项目", "乙公司", 200, 2],  # under 阳泉市, no county
+        [None, "阳泉市小计", None, 300, 3],
+        ["二、晋城市"], ["（一）城区"], [3, "丙项目", "丙公司", 300, 3], [None, "小计", None, 300, 3],
+        [None, "合计", None, 600, 6],
+    ]
+    r = _read(_xlsx(tmp_path / "p.xlsx", "2020年全省工业项目进展情况表", head, rows), report_date=date(2020, 5, 25))
+    assert _regions_of(r) == [("甲项目", "140300", "140302", "城区"), ("乙项目", "140300", None, None),
+                              ("丙项目", "140500", "140502", "城区")]
+    assert r.reading.rows["区县标题"] == 4

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -68,9 +69,9 @@ _REFERENCE_FILES = ("shanxi_divisions.csv", "extra_divisions.csv", "china_divisi
 @cache
 def regions() -> tuple[Region, ...]:
     """Every division: the hand-kept Shanxi and Tongling rows first (功能区 included), then the whole country's
-    (china_divisions.csv, built by data/reference/build_divisions.py); a code already read is not read again."""
-    out: list[Region] = []
-    seen: set[str] = set()
+    (china_divisions.csv, built by data/reference/build_divisions.py); a code already read is not read again,
+    except for the centroid a kept row lacks."""
+    out: dict[str, Region] = {}
     for fname in _REFERENCE_FILES:
         path = REFERENCE_DIR / fname
         if not path.exists():
@@ -78,10 +79,13 @@ def regions() -> tuple[Region, ...]:
         with path.open(encoding="utf-8") as fh:
             for row in csv.DictReader(fh):
                 code = row["adcode"].strip()
-                if code in seen:
+                if code in out:
+                    kept = out[code]
+                    if kept.longitude is None and row["longitude"].strip():  # 平城区: the kept row has no centroid
+                        out[code] = dataclasses.replace(kept, longitude=float(row["longitude"]),
+                                                        latitude=float(row["latitude"]))
                     continue
-                seen.add(code)
-                out.append(
+                out[code] = (
                     Region(
                         code=code,
                         name=row["name"].strip(),
@@ -93,7 +97,7 @@ def regions() -> tuple[Region, ...]:
                         in_gbt2260=row["in_gbt2260"].strip() == "yes",
                     )
                 )
-    return tuple(out)
+    return tuple(out.values())
 
 
 @dataclass(frozen=True)
