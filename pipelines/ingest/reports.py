@@ -306,7 +306,7 @@ def _present_fields(cols: dict[str, Col], region: Region | None, default_stage: 
         present |= {"city_code", "city_name"}
     if keys & {H.COUNTY, H.COUNTY_CODE} or (region is not None and region.level == "county"):
         present |= {"county_code", "county_name"}
-    if H.LOCATION in keys and frame.height and frame["county_code"].null_count() < frame.height:
+    if frame.height and frame["county_code"].null_count() < frame.height:  # a 建设地点 cell or a heading row
         present |= {"county_code", "county_name"}
     if keys & {H.INDUSTRY, H.INDUSTRY_CODE}:
         present |= {"industry_code", "industry_name"}
