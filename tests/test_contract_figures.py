@@ -209,6 +209,11 @@ def test_year_on_year_over_each_years_list_and_over_the_same_projects(wh, capsys
     assert (row["ytd_completed_prev"], row["ytd_yoy"], row["ytd_yoy_same"]) == (400.0, 0.0, 0.5)
     assert "清单" in metrics.FIGURE_ZH["ytd_yoy"] and "两年清单不同" in metrics.FORMULA_ZH["ytd_yoy"]
     assert metrics.FIGURE_ZH["ytd_yoy_same"] == "同口径同比"
+    from pipelines.outputs import briefing
+
+    assert "累计完成投资0.0亿元，同比增长0.0%（与上年清单同期比，两年清单不同；同口径增长50.0%）" in (
+        briefing.headline_sentence("重点工业转型升级", date(2023, 3, 31), t))
+    assert "同比" not in briefing.headline_sentence("重点工业转型升级", date(2022, 3, 31), first_year)
 
 
 def _as_before_start_stated(path) -> None:
