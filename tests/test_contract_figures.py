@@ -230,7 +230,10 @@ def _as_before_start_stated(path) -> None:
         con.close()
 
 
-def test_a_database_from_before_start_stated_is_upgraded_with_its_fields_where_they_were(wh):
+def test_a_database_from_before_start_stated_is_upgraded_with_its_fields_where_they_were(wh, tmp_path):
+    from pipelines.warehouse.backup import backup, restore
+    from pipelines.warehouse.store import Warehouse
+
     first = proj("P", stage="新开工", planned_start_date=date(2020, 3, 1), problem="缺资金")
     load_rows(wh, D1, [first], present=tuple(k for k in first if k != "start_stated"))  # a file of then
     load_rows(wh, D2, [proj("P", ytd_completed=5.0, problem="缺资金", stats_registered=True)],
@@ -240,10 +243,13 @@ def test_a_database_from_before_start_stated_is_upgraded_with_its_fields_where_t
         states = con.execute("SELECT * FROM states ORDER BY as_of").fetchall()
         before = metrics.total(con, D2)
     _as_before_start_stated(wh.path)
+    backup(wh, tmp_path / "bk")  # a backup of then: reports without the column, the bits of then
+    restore(tmp_path / "bk", tmp_path / "restored.duckdb")
     wh.upgrade()
-    with wh.read() as con:
-        assert con.execute("SELECT report_date, present FROM reports ORDER BY 1").fetchall() == present
-        assert con.execute("SELECT * FROM states ORDER BY as_of").fetchall() == states
-        assert con.execute("SELECT value FROM meta WHERE key = 'cells_formula'").fetchall() == [
-            (metrics.CELLS_FORMULA,)]
-        assert metrics.total(con, D2) == before
+    for w in (wh, Warehouse(tmp_path / "restored.duckdb")):
+        with w.read() as con:
+            assert con.execute("SELECT report_date, present FROM reports ORDER BY 1").fetchall() == present
+            assert con.execute("SELECT * FROM states ORDER BY as_of").fetchall() == states
+            assert con.execute("SELECT value FROM meta WHERE key = 'cells_formula'").fetchall() == [
+                (metrics.CELLS_FORMULA,)]
+            assert metrics.total(con, D2) == before
