@@ -94,9 +94,26 @@ def _title(filters: metrics.Filters) -> str:
     return f"{place}{f'{tier}项目' if tier else '工业转型升级重点项目'}建设进展简报"
 
 
+def _yoy_words(fig: dict[str, Any]) -> str:
+    """「同比增长12.0%（与上年清单同期比，两年清单不同；同口径增长8.0%）」, or nothing without the year before."""
+    def grew(rate: float) -> str:
+        return f"{'增长' if rate >= 0 else '下降'}{abs(rate) * 100:.1f}%"
+
+    yoy, same = fig.get("ytd_yoy"), fig.get("ytd_yoy_same")
+    if yoy is None and same is None:
+        return ""
+    text = f"同比{grew(yoy)}（与上年清单同期比，两年清单不同" if yoy is not None else "（"
+    if same is not None:
+        text += f"{'；' if yoy is not None else ''}同口径{grew(same)}"
+    return text + "）"
+
+
 def headline_sentence(scope: str, as_of: date, fig: dict[str, Any]) -> str:
     """「截至3月31日，省级双百项目累计完成投资58.6亿元，占年度计划的X%，滞后序时进度Y个百分点；开（复）工率82.5%。」"""
     parts = [f"截至{_day(as_of)}，{scope}项目累计完成投资{_yi(fig['ytd_completed'])}亿元"]
+    yoy = _yoy_words(fig)
+    if yoy:
+        parts.append(yoy)
     if fig["completion_rate"] is not None:
         parts.append(f"占年度计划的{fig['completion_rate'] * 100:.1f}%")
         gap = fig["schedule_gap"]
@@ -188,7 +205,9 @@ def collect(con: duckdb.DuckDBPyConnection, as_of: date, *, year: int | None = N
         is_demo=is_demo,
         footnotes=[metrics.FORMULA_ZH[k] for k in
                    ("completion_rate", "time_progress", "schedule_gap", "start_rate", "completion_count_rate",
-                    "stats_rate", "reporting_rate", "lights", "double_half")],
+                    "stats_rate", "reporting_rate", "lights", "double_half")]
+                  + ([metrics.FORMULA_ZH["ytd_yoy"], metrics.FORMULA_ZH["ytd_yoy_same"]]
+                     if total.get("ytd_yoy") is not None or total.get("ytd_yoy_same") is not None else []),
     )
     data.lights, data.lit = light_counts, lit
     data.sentences.insert(2, lights.briefing_sentence(light_counts, lit))  # after the counts sentence
