@@ -127,7 +127,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
 def _print_changes(wh: Store, submission_ids: list[int]) -> None:
     """The change audit of what was just loaded (warnings: the files are loaded)."""
-    from pipelines.warehouse import changes
+    from pipelines.views import changes
 
     if not submission_ids:
         return
@@ -147,8 +147,8 @@ def _print_changes(wh: Store, submission_ids: list[int]) -> None:
 
 
 def cmd_changes(args: argparse.Namespace) -> int:
+    from pipelines.views import changes
     from pipelines.vocab.reference import find_region
-    from pipelines.warehouse import changes
 
     regions: tuple[str, ...] = ()
     if args.region:
