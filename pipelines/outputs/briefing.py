@@ -22,11 +22,12 @@ import polars as pl
 
 from pipelines import metrics
 from pipelines.metrics import lights
+from pipelines.views import lights as lights_view
+from pipelines.views import supervision as supervision_view
 from pipelines.views.options import filter_lines
 from pipelines.views.problems import open_problems
 from pipelines.vocab import formats, schema
 from pipelines.vocab.reference import region_by_code
-from pipelines.warehouse import supervision
 
 Progress = Callable[[str], None]
 
@@ -210,12 +211,12 @@ def collect(con: duckdb.DuckDBPyConnection, as_of: date, *, year: int | None = N
                      if total.get("ytd_yoy") is not None or total.get("ytd_yoy_same") is not None else []),
     )
     data.lights, data.lit = light_counts, lit
-    data.sentences.insert(2, lights.briefing_sentence(light_counts, lit))  # after the counts sentence
+    data.sentences.insert(2, lights_view.briefing_sentence(light_counts, lit))  # after the counts sentence
     data.footnotes.extend(lights.formulas_zh())
     # hook: the 督办单 as they stand today (open, overdue without reply, closed), in the filter's cities
-    orders = supervision.orders(con, today or date.today(), city_codes=filters.cities or None)
-    data.supervision = supervision.totals(orders)
-    data.supervision_regions = supervision.counts_by_region(orders).to_dicts()
+    orders = supervision_view.orders(con, today or date.today(), city_codes=filters.cities or None)
+    data.supervision = supervision_view.totals(orders)
+    data.supervision_regions = supervision_view.counts_by_region(orders).to_dicts()
     if (line := supervision_sentence(data.supervision, data.supervision_regions)) is not None:
         data.sentences.append(line)
     return data
@@ -302,7 +303,7 @@ def render_html(data: BriefingData, images: list[tuple[str, str]]) -> str:
         overdue=data.overdue.head(30).to_dicts(), overdue_more=max(0, data.overdue.height - 30),
         problems=data.problems.head(30).to_dicts(), problems_more=max(0, data.problems.height - 30),
         unit="地市" if data.region_level == "city" else "县区",
-        lit=lights.shown(data.lit.head(20)).to_dicts() if data.lit.height else [],
+        lit=lights_view.shown(data.lit.head(20)).to_dicts() if data.lit.height else [],
         lit_more=max(0, data.lit.height - 20),
         generated=datetime.now().strftime("%Y-%m-%d %H:%M"),
     )
