@@ -319,3 +319,18 @@ def test_synonyms_read_through_a_file():
 def test_start_stated_is_derived_never_a_column():
     assert "开工表述" not in template_frame().columns
     assert header_key("开工表述") is None
+
+
+def test_two_sheets_say_what_each_inferred(tmp_path):
+    path = tmp_path / "两表.xlsx"
+    with xlsxwriter.Workbook(path) as wb:
+        for sheet in ("新兴", "技改"):
+            ws = wb.add_worksheet(sheet)
+            ws.write_row(0, 0, ["项目名称", "地市", "层级", "总投资", "项目进展"])
+            ws.write_row(1, 0, [f"{sheet}甲", "忻州市", sheet, "100", "在建"])
+            ws.write_row(2, 0, [f"{sheet}乙", "忻州市", sheet, "100", "续建"])
+    res = read(path, "两表.xlsx", region=None, tier=None)
+    assert res.errors == []
+    assert col(res, "stage", "start_stated") == [("在建", True), ("续建", None), ("在建", True), ("续建", None)]
+    assert res.reading.stage_column == "项目进展"
+    assert [s[:8] for s in res.reading.inferred] == ["工作表「新兴」：", "工作表「技改」："]

@@ -114,6 +114,11 @@ def read_tables(tables: list[tuple[Header, Sheet]], ctx: Ctx, res: ReadResult, r
     res.kind, res.layout, res.report_date, res.year, res.frequency = (
         first.kind, first.layout, first.report_date, first.year, first.frequency)
     res.present_fields = list(first.present_fields)
+    # What was inferred: the first sheet's columns and stage column (the sheets agree on their columns),
+    # every sheet's readings taken from values, named by sheet.
+    r = first.reading
+    res.reading.columns, res.reading.stage_column, res.reading.stage_note = r.columns, r.stage_column, r.stage_note
+    res.reading.inferred += [f"工作表「{name}」：{s}" for name, p in parts for s in p.reading.inferred]
     if ctx.errors:
         return
     res.frame = pl.concat([p.frame for _, p in parts], how="vertical_relaxed")
