@@ -334,3 +334,13 @@ def test_two_sheets_say_what_each_inferred(tmp_path):
     assert col(res, "stage", "start_stated") == [("在建", True), ("续建", None), ("在建", True), ("续建", None)]
     assert res.reading.stage_column == "项目进展"
     assert [s[:8] for s in res.reading.inferred] == ["工作表「新兴」：", "工作表「技改」："]
+
+
+def test_stage_words_as_clerks_write_them_in_a_progress_column():
+    words = ["已开工", "续建项目", "未开工", "竣工投产", "停工"]
+    res = read(csv_bytes(monthly(words), HEAD))
+    assert res.errors == []
+    assert res.reading.stage_column == "项目进展"
+    # 未开工 → the planned type (a planned start in the year: 新开工); 停工: under construction, not restarted
+    assert col(res, "stage", "start_stated") == [("在建", True), ("续建", None), ("新开工", False), ("投产", True),
+                                                 ("在建", False)]

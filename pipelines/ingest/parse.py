@@ -286,6 +286,15 @@ _STAGE_WORDS: dict[str, str] = {
     "未复工": UNSTARTED,
     "停工": "在建",  # under construction, stopped: not (re)started (the stage rule reads the word too)
     "停建": "在建",
+    "竣工投产": "投产",
+    "已竣工投产": "投产",
+    "建成投产": "投产",
+    "已建成投产": "投产",
+    "复工复产": "在建",
+    "已复工复产": "在建",
+    "续建中": "续建",
+    "前期推进": "前期",
+    "前期准备": "前期",
 }
 
 # Longer free text: the first word found decides (negated phrases are handled by 未/尚未 above).
