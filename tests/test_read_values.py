@@ -129,6 +129,9 @@ def test_a_stage_headed_column_of_free_text_is_kept_as_progress_with_a_warning()
     assert "不是建设状态：已作为项目进展保留" in res.warnings[0].message
     assert reading_of(res, "建设状态") == ColumnReading("建设状态", "progress_note", "取值")
     assert res.reading.stage_column is None
+    # the notes are read for what they state; the one stage word among them is still the row's stage
+    assert col(res, "stage", "start_stated") == [("续建", True), ("续建", True), ("在建", True), (None, False),
+                                                 ("续建", None)]  # 戊: started in 2021, no stage: continuing
 
 
 def test_a_stage_column_with_one_bad_word_is_still_the_stage_and_names_the_cell():

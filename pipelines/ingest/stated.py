@@ -18,10 +18,13 @@ from pipelines.ingest.parse import (
     _TEN_DAYS,
     EMPTY_TOKENS,
     TEN_DAYS_MESSAGE,
+    UNSTARTED,
     _make_date,
     _month_date,
     clean,
     is_empty,
+    is_stage_word,
+    parse_stage,
     resolve_unstarted,
 )
 
@@ -213,6 +216,14 @@ def read_progress(text: str, d: date | None, year: int | None) -> dict[str, Any]
     that cannot be read so is a note, never an error). 前期 alone is not taken from a note."""
     if is_empty(text):
         return None
+    if is_stage_word(text):  # a stage word among notes: a status (在建, 竣工 say started; 停工, 未开工 say not)
+        stage = parse_stage(text)[0]
+        if any(w in clean(text) for w in NOT_RESTARTED_WORDS):
+            return {"stage": stage, "start_stated": False} if stage != UNSTARTED else {"start_stated": False}
+        out: dict[str, Any] = {"stage": stage}
+        if stage in ("在建", "竣工", "投产"):
+            out["start_stated"] = True
+        return out
     sc, e = parse_start_completion(text, d, year)
     if e:
         return None

@@ -220,7 +220,8 @@ def column_readings(hdr: Header, cols: dict[str, Col], skipped: dict[int, str],
 PROGRESS_KEYS = ("progress_note", "image_progress")
 _PROGRESS_DATES = ("actual_start_date", "planned_start_date", "completion_date", "planned_completion_date")
 # A progress text that may state a start or a completion (read_progress reads no other).
-_PROGRESS_WORDS = "开工|复工|竣工|完工|建成|投产|试生产|施工|在建|停工|停建|暂停|安装|调试|装修|进场|封顶|动工|开建|建设中"
+_PROGRESS_WORDS = ("开工|复工|竣工|完工|建成|投产|试生产|施工|在建|停工|停建|暂停|安装|调试|装修|进场|封顶|动工|开建|建设中"
+                   "|续建|前期|储备|谋划|拟建")
 
 
 def progress_columns(data: pl.DataFrame, t: Table) -> pl.DataFrame:
