@@ -13,13 +13,17 @@ from typing import Any
 import polars as pl
 import pytest
 import xlsxwriter
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from pipelines.ingest import vparse as vp
 from pipelines.ingest.headers import header_key
 from pipelines.ingest.parse import parse_date
 from pipelines.ingest.read import read_submission
 from pipelines.ingest.result import ColumnReading, ReadResult
+from pipelines.ingest.stated import read_progress
 from pipelines.ingest.template import template_frame
+from pipelines.ingest.values import work_under_way
 
 D = date(2022, 5, 31)  # a month-end report (截至5月底)
 TITLE = "忻州市2022年工业重点项目调度表（截至5月底）"
@@ -347,3 +351,23 @@ def test_stage_words_as_clerks_write_them_in_a_progress_column():
     # 未开工 → the planned type (a planned start in the year: 新开工); 停工: under construction, not restarted
     assert col(res, "stage", "start_stated") == [("在建", True), ("续建", None), ("新开工", False), ("投产", True),
                                                  ("在建", False)]
+
+
+_WORDS = ["施工", "安装", "调试", "封顶", "主体", "完工", "竣工", "开工", "未", "预计", "2020", "年", "3", "月", "底", "，", "。",
+          "-", ".", "%", "万元", "前期", "停工", "复工", "设备", "中", "已", " ", "５", "．", "在建", "建设中", "厂房", "投产"]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.lists(st.sampled_from(_WORDS), min_size=1, max_size=8).map("".join))
+def test_work_under_way_column_wise_is_the_per_text_reading(text):
+    """The column-wise shortcut takes a progress text only where the per-text reading is 在建, started."""
+    busy = pl.select(work_under_way(pl.lit(text)))[:, 0][0]
+    if busy:
+        assert read_progress(text, D, 2022) == {"stage": "在建", "start_stated": True}, text
+
+
+def test_work_under_way_examples():
+    texts = ["主体施工，设备安装中", "完成投资3000万元，主体施工，设备安装50%", "2022年3月开工", "未施工", "在建", "主体完工",
+             "预计5月竣工，设备安装中"]
+    got = pl.DataFrame({"v": texts}).select(work_under_way(pl.col("v")))[:, 0].to_list()
+    assert got == [True, True, False, False, False, False, False]

@@ -164,7 +164,7 @@ def parse_start_completion(value: Any, report_date: date | None, year: int | Non
                 started = True
             elif not planned:
                 started = True
-        elif any(w in seg for w in _BUSY_WORDS) and not stops:
+        elif any(w in seg for w in _BUSY_WORDS) and not stops and not seg.startswith(("未", "尚未", "没有", "暂未")):
             started = True
         elif any(w in seg for w in ("前期", "手续")):
             out.setdefault("stage", "前期")

@@ -224,18 +224,34 @@ _PROGRESS_WORDS = ("开工|复工|竣工|完工|建成|投产|试生产|施工|�
                    "|续建|前期|储备|谋划|拟建")
 
 
+# Work under way and nothing else (「主体施工，设备安装中」): read_progress gives 在建, started, for any text with
+# a word of the first and none of the second (no date, no start or completion, no negation); decided column-wise.
+_BUSY = "施工|在建|建设中|正在建设|安装|调试|装修|进场|封顶"
+_NOT_ONLY_BUSY = (r"\d\s*[年月日号.\-/．－／]|年[底末]|开工|复工|竣工|完工|建成|投产|试生产|停工|停建|暂停|动工|开建|未|没|无|不|前期|手续|续建"
+                  r"|储备|谋划|拟|预计|计划|推迟|延期|延至|延后|调整|力争|争取|将|待|确保")
+_SHOWN_BUSY = 50  # of the texts read column-wise, how many the preview lists
+
+
+def work_under_way(v: pl.Expr) -> pl.Expr:
+    """True where a progress text states work under way and nothing else: read_progress gives 在建, started."""
+    return (vp.is_safe(v) & v.str.contains(_BUSY) & ~v.str.contains(_NOT_ONLY_BUSY) & (v != "在建")).fill_null(False)
+
+
 def progress_columns(data: pl.DataFrame, t: Table) -> pl.DataFrame:
     """Per row, what its free-text progress columns (项目进展, 形象进度) state: `prog:stage`, `prog:stated` and
-    the four dates (the first column that states something wins), each distinct text read once."""
+    the four dates (the first column that states something wins), each distinct text read once (a text of
+    work under way only, column-wise)."""
     schema: dict[str, Any] = {"prog:stage": pl.String, "prog:stated": pl.Boolean,
                               **{"prog:" + k: pl.Date for k in _PROGRESS_DATES}}
     out = pl.DataFrame({k: pl.Series([None] * data.height, dtype=v) for k, v in schema.items()})
     for key in (k for k in PROGRESS_KEYS if k in t.cols):
         cells = data[f"c{t.cols[key].idx}"]
-        texts = cells.filter(cells.str.contains(_PROGRESS_WORDS)).unique().to_list()
+        kinds = cells.rename("v").to_frame().select(
+            busy=work_under_way(pl.col("v")), any=pl.col("v").str.contains(_PROGRESS_WORDS).fill_null(False))
+        texts = cells.filter(kinds["any"] & ~kinds["busy"]).unique().to_list()
         readings = {v: r for v in texts if (r := read_progress(v, t.report_date, t.year)) is not None}
-        if not readings:
-            continue
+        for v in cells.filter(kinds["busy"]).unique(maintain_order=True).head(_SHOWN_BUSY).to_list():
+            t.text_readings[(key, v)] = "建设状态 在建，已开（复）工"
         for v, r in readings.items():
             t.text_readings[(key, v)] = reading_words(r)
         values = list(readings)
@@ -247,7 +263,9 @@ def progress_columns(data: pl.DataFrame, t: Table) -> pl.DataFrame:
             **{"prog:" + k: cells.replace_strict(values, [r.get(k) for r in readings.values()], default=None,
                                                  return_dtype=pl.Date) for k in _PROGRESS_DATES},
         })
-        read_here = cells.is_in(values) & out["prog:stage"].is_null() & out["prog:stated"].is_null()
+        this = this.with_columns(pl.when(kinds["busy"]).then(pl.lit("在建")).otherwise(this["prog:stage"]).alias("prog:stage"),
+                                 pl.when(kinds["busy"]).then(True).otherwise(this["prog:stated"]).alias("prog:stated"))
+        read_here = (cells.is_in(values) | kinds["busy"]) & out["prog:stage"].is_null() & out["prog:stated"].is_null()
         out = pl.DataFrame([this[c].zip_with(read_here, out[c]) for c in out.columns])
     return out
 
