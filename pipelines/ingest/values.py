@@ -184,7 +184,7 @@ def _fit_values(cols: dict[str, Col], vals: dict[str, list[str]], ctx: Ctx, read
             bad = [v for v in values if parse_bool(v)[1]]
         if not bad or 2 * len(bad) <= len(values):
             continue
-        if (kind == "date" and H.START_COMPLETION not in cols
+        if (kind == "date" and H.START_COMPLETION not in cols and len(values) >= 2
                 and all(parse_start_completion(v, report_date, year)[1] is None for v in values)):
             rekey(key, H.START_COMPLETION)
             ctx.warn(f"「{col.name}」列的内容不是日期，而是开竣工情况的文字（如「{_example(bad)}」）：已按开竣工情况读取，"
