@@ -371,3 +371,34 @@ def test_work_under_way_examples():
              "预计5月竣工，设备安装中"]
     got = pl.DataFrame({"v": texts}).select(work_under_way(pl.col("v")))[:, 0].to_list()
     assert got == [True, True, False, False, False, False, False]
+
+
+def test_a_two_row_header_with_the_stage_under_its_own_merged_cell(tmp_path):
+    """A 调度表 as Xinzhou's: title, 单位：亿元, a two-row header (基本情况 / 投资情况 over their columns, 项目进展
+    merged down both rows), county blocks with 小计 and a 合计."""
+    path = tmp_path / "忻州调度表.xlsx"
+    with xlsxwriter.Workbook(path) as wb:
+        ws = wb.add_worksheet()
+        ws.write_string(0, 0, TITLE)
+        ws.write_string(1, 0, "单位：亿元")
+        ws.merge_range(2, 0, 3, 0, "序号")
+        ws.merge_range(2, 1, 2, 3, "项目基本情况")
+        ws.write_row(3, 1, ["项目名称", "建设单位", "所在县区"])
+        ws.merge_range(2, 4, 2, 6, "投资情况")
+        ws.write_row(3, 4, ["总投资", "2022年计划投资", "1-5月完成投资"])
+        ws.merge_range(2, 7, 3, 7, "项目进展")
+        rows = [["1", "甲项目", "甲公司", "忻府区", "1.2", "0.5", "0.2", "续建"],
+                ["2", "乙项目", "乙公司", "忻府区", "0.8", "0.4", "0", "新开工"],
+                ["", "忻府区小计", "", "", "2.0", "0.9", "0.2", ""],
+                ["3", "丙项目", "丙公司", "原平市", "3", "1", "0.6", "已开工"],
+                ["", "合计", "", "", "5.0", "1.9", "0.8", ""]]
+        for i, r in enumerate(rows):
+            ws.write_row(4 + i, 0, r)
+    res = read(path, "忻州调度表.xlsx")
+    assert res.errors == [], [e.zh() for e in res.errors]
+    assert col(res, "project_name", "county_name", "total_investment", "ytd_completed", "stage", "start_stated") == [
+        ("甲项目", "忻府区", 12000.0, 2000.0, "续建", None), ("乙项目", "忻府区", 8000.0, 0.0, "新开工", None),
+        ("丙项目", "原平市", 30000.0, 6000.0, "在建", True)]
+    assert res.reading.stage_column == "项目进展"
+    assert reading_of(res, "投资情况 / 总投资") == ColumnReading("投资情况 / 总投资", "total_investment", "表头")
+    assert reading_of(res, "项目进展") == ColumnReading("项目进展", "stage", "取值")
