@@ -314,7 +314,8 @@ def _start_completion(rec: dict[str, Any], cell: CellFn, out: Found, d: date | N
         if sc.get(k) is not None and rec.get(k) is None:
             rec[k] = sc[k]
     stated = start_completion_stated(sc)
-    if sc.get("stage") == "在建" and rec.get("actual_start_date") is None and stated:
+    if (sc.get("stage") == "在建" and rec.get("actual_start_date") is None and stated
+            and any(w in clean(c[0]) for w in ("开工", "复工"))):  # 已开工 with no date (not 设备安装中)
         out.warn("只写了已开工、未写开工时间：按口径计为已开（复）工（开工时间不详），"
                  "请补填开工年月（如“2020年3月开工”）", c[1].name, c[0])
     rec["_sc"] = reading_words(sc)
