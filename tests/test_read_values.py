@@ -402,3 +402,20 @@ def test_a_two_row_header_with_the_stage_under_its_own_merged_cell(tmp_path):
     assert res.reading.stage_column == "项目进展"
     assert reading_of(res, "投资情况 / 总投资") == ColumnReading("投资情况 / 总投资", "total_investment", "表头")
     assert reading_of(res, "项目进展") == ColumnReading("项目进展", "stage", "取值")
+
+
+def test_a_project_type_column_of_stage_words_is_a_type_column():
+    head = ["项目名称", "地市", "层级", "项目类型", "总投资", "开复工时间", "未开复工原因"]
+    rows = [["甲", "忻州市", "市级千项", "在建", "100", "2022-03-01", ""],
+            ["乙", "忻州市", "市级千项", "续建", "100", "", ""],
+            ["丙", "忻州市", "市级千项", "新开工", "100", "2022.06", "手续办理中"]]
+    res = read(csv_bytes(rows, head, title=None), region=None)
+    assert res.errors == []
+    assert col(res, "stage", "category", "start_stated") == [("在建", None, None), ("续建", None, None),
+                                                             ("新开工", None, False)]
+    assert res.reading.stage_column == "项目类型" and "类型列" in res.reading.stage_note
+    assert reading_of(res, "项目类型") == ColumnReading("项目类型", "stage", "取值")
+    head[3] = "项目类型"
+    rows = [[*r[:3], cat, *r[4:]] for r, cat in zip(rows, ["工业", "工业", "服务业"], strict=True)]
+    res = read(csv_bytes(rows, head, title=None), region=None)
+    assert res.frame["category"].to_list() == ["工业", "工业", "服务业"] and res.reading.stage_column is None

@@ -100,6 +100,7 @@ def confirm_columns(sheet: Sheet, hdr: Header, cols: dict[str, Col], ctx: Ctx, r
     def rekey(old: str, new: str) -> Col:
         col = dataclasses.replace(cols.pop(old), key=new)
         cols[new] = col
+        vals[new] = vals.get(old, [])
         by_values.add(col.idx)
         return col
 
@@ -122,7 +123,7 @@ def confirm_columns(sheet: Sheet, hdr: Header, cols: dict[str, Col], ctx: Ctx, r
             if key in cols and _stage_words(vals.get(key, [])):
                 col = rekey(key, "stage")
                 reading.inferred.append(
-                    f"「{col.name}」列的取值均为建设状态（{'、'.join(vals[key][:6])}），按取值读作建设状态"
+                    f"「{col.name}」列的取值均为建设状态（{'、'.join(vals['stage'][:6])}），按取值读作建设状态"
                     "（状态列：在建、已开工、竣工、投产即为已开工）")
                 reading.stage_column = col.name
                 reading.stage_note = f"「{col.name}」列的取值均为建设状态词，按取值读作建设状态"
@@ -132,6 +133,11 @@ def confirm_columns(sheet: Sheet, hdr: Header, cols: dict[str, Col], ctx: Ctx, r
     for key in [k for k in cols if k.startswith(MAYBE_STAGE)]:
         col = cols.pop(key)
         ctx.warn("未识别的列，已忽略", row, col.name)
+    if H.STAGE_OR_TYPE not in cols and "category" in cols and _stage_words(vals.get("category", [])):
+        # 项目类型 / 类别 holding 新开工 / 续建 / 在建 (the Shanxi 周报表's 建设类型): a type column, not a category
+        col = rekey("category", H.STAGE_OR_TYPE)
+        reading.inferred.append(f"「{col.name}」列的取值均为建设类型（{'、'.join(vals[H.STAGE_OR_TYPE][:6])}），"
+                                "按取值读作建设类型（类型列：在建按续建理解）")
     if "stage" in cols and reading.stage_column is None:
         reading.stage_column = cols["stage"].name
         reading.stage_note = f"「{cols['stage'].name}」列（按表头）：取值为建设状态"
