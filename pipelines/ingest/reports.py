@@ -266,9 +266,9 @@ def _present_fields(cols: dict[str, Col], region: Region | None, default_stage: 
         present |= {"planned_completion_date", "completion_date"}
     if H.START_COMPLETION in keys:
         present |= {"stage", "planned_start_date", "actual_start_date", "planned_completion_date", "completion_date"}
-    if frame.height and frame["stage"].null_count() < frame.height:
-        present.add("stage")  # 续建 from an actual start before the year
-    present.add("start_stated")  # the row's own word on starting, null when silent: every report states it
+    if keys & {"stage", H.STAGE_OR_TYPE, H.START_COMPLETION, H.START_TIME, "progress_note", "image_progress",
+               "not_started_reason", "planned_start_date", "actual_start_date"}:
+        present.add("start_stated")  # the row's own word on starting (null: this report is silent)
     return [f.name for f in REPORT_FIELDS if f.name in present]
 
 
