@@ -50,6 +50,11 @@ def matrix(con: duckdb.DuckDBPyConnection, view: View) -> pl.DataFrame:
     return out.sort("rank", "region", "order").select("region", "procedure", *P.STATUSES, "total")
 
 
+MATRIX_NOTE = ("每个逾期未开工项目的立项、土地、规划、环评手续按报表原文归类：已办结/已取得/已完成/已批复为已办结，"
+               "正在办理/办理中/未办/待…为待办理，不需要/无需/不涉及为不需要，其余（含未填）为无法识别；"
+               "每行四类之和等于该地区逾期未开工项目数。")
+
+
 def matrix_shown(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.rename(MATRIX_HEADERS)
 

@@ -28,6 +28,10 @@ from pipelines.vocab.reference import region_by_code
 from pipelines.warehouse import reference_lists as rl
 
 KINDS = rl.KINDS
+KIND_SOURCE = rl.KIND_SOURCE
+NOTE_ZH = ("按项目代码匹配，没有代码的按地市内规范化后的项目名称匹配（不跨地市）；漏报：清单有、调度库无（立项清单只核对总投资"
+           "500万元及以上的项目）；入统未确认：本系统标为已入统、统计局清单中没有；信息不一致：总投资相差0.5万元以上、行业不同，"
+           "或统计局清单有而本系统未标入统；只按地区筛选条件核对。")
 OUTCOMES: tuple[str, ...] = ("missing", "unconfirmed", "different", "matched")
 OUTCOME_ZH: dict[str, str] = {"missing": "漏报（清单有、本系统无）", "unconfirmed": "入统未确认（清单无）",
                               "different": "信息不一致", "matched": "一致"}
@@ -195,3 +199,11 @@ def reconcile_page(con: duckdb.DuckDBPyConnection, view: metrics.View, kind: str
                                                                                           pl.DataFrame]:
     """The 清单核对 page: the kind's reconciliation at the view's date and the year's loaded lists."""
     return reconcile(con, kind, view.as_of, view.filters), rl.lists_loaded(con, view.year)
+
+
+LOADED = {"kind": "类别", "as_of": "截止日期", "file_name": "文件", "rows": "项目数", "loaded_by": "导入人",
+          "loaded_at": "导入时间"}
+
+
+def loaded_shown(frame: pl.DataFrame) -> pl.DataFrame:
+    return frame.rename(LOADED)

@@ -80,3 +80,8 @@ def blocking_zh_expr(column: str = "blocking") -> pl.Expr:
 
 def department_of(field: str | None) -> str | None:
     return BY_FIELD[field].department if field is not None else None
+
+
+def department_expr(column: str = "blocking") -> pl.Expr:
+    return pl.col(column).replace_strict({p.field: p.department for p in PROCEDURES}, default=None,
+                                         return_dtype=pl.String)
