@@ -3,6 +3,7 @@
 import streamlit as st
 
 from pipelines.metrics import lights
+from pipelines.views import lights as lights_view
 from pipelines.views import procedures
 from pipelines.vocab import formats
 from ui import cached, widgets
@@ -20,13 +21,13 @@ c[2].metric("绿灯项目", formats.count(t["lights_green"]))
 left, middle, right = st.columns(3)
 with left:
     st.markdown("**各市亮灯**")
-    widgets.table(lights.counts_shown(lp.by["city"], "地市"), hide_index=True, key="lights_city")
+    widgets.table(lights_view.counts_shown(lp.by["city"], "地市"), hide_index=True, key="lights_city")
 with middle:
     st.markdown("**各层级亮灯**")
-    widgets.table(lights.counts_shown(lp.by["tier"], "层级"), hide_index=True, key="lights_tier")
+    widgets.table(lights_view.counts_shown(lp.by["tier"], "层级"), hide_index=True, key="lights_tier")
 with right:
     st.markdown("**各行业亮灯**")
-    widgets.table(lights.counts_shown(lp.by["industry"], "行业"), hide_index=True, key="lights_industry")
+    widgets.table(lights_view.counts_shown(lp.by["industry"], "行业"), hide_index=True, key="lights_industry")
 
 st.subheader(f"红灯、黄灯项目（{lp.lit.height} 个，报告期 {view.as_of}）")
 if lp.lit.is_empty():

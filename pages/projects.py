@@ -7,6 +7,7 @@ import streamlit as st
 from pipelines.metrics import lights
 from pipelines.outputs import charts
 from pipelines.views import ledger as ledger_view
+from pipelines.views import lights as lights_view
 from pipelines.views.ledger import LEDGER_COLUMNS, LEDGER_SORTS
 from pipelines.vocab import labels
 from ui import cached, fmt, session, widgets
@@ -66,7 +67,7 @@ light_hist = cached.light_history(chosen["project_id"])
 red_ended = light_hist.filter(light_hist["light_change"].str.starts_with("由红转"))
 for r in red_ended.iter_rows(named=True):
     st.caption(f"{r['report_date']}：{r['light_change']}（红灯解除）")
-widgets.table(lights.shown(light_hist).rename({"report_date": "报告期", "light_change": "较上期", **lights.LIGHT_NAMES_ZH,
+widgets.table(lights_view.shown(light_hist).rename({"report_date": "报告期", "light_change": "较上期", **lights.LIGHT_NAMES_ZH,
                                                "light_reason": "亮灯原因"}), hide_index=True, key="projects_lights")
 st.markdown("**历次报送**")
 report_cols = labels.columns("report_date", "file_name", "stage", "ytd_completed", "annual_plan", "image_progress",

@@ -4,11 +4,11 @@
 import streamlit as st
 
 from pipelines.outputs import charts
+from pipelines.views import changes as changes_view
 from pipelines.views import overdue_reports, review_status, submissions
 from pipelines.vocab import schema
-from pipelines.vocab.findings import SubmissionRefused
-from pipelines.warehouse import changes, review
-from ui import cached, fmt, session, state, uploads, widgets
+from pipelines.vocab.findings import Refused, SubmissionRefused
+from ui import cached, fmt, session, state, uploads, widgets, writes
 
 widgets.header("数据报送", "上传周报表、台账或目标任务分解表（CSV、XLSX、XLS）；先预览，确认无误后一次性导入。")
 
@@ -83,16 +83,15 @@ if user.can("review"):
             if approve or send_back:
                 try:
                     if approve:
-                        outcome = review.approve(cached.warehouse(), pid, user)
+                        outcome = writes.approve(pid)
                         done = f"第 {pid} 号报送审核通过：" + outcome.summary_zh()
                     else:
-                        review.send_back(cached.warehouse(), pid, user, reason)
+                        writes.send_back(pid, reason)
                         done = f"第 {pid} 号报送已退回，报送员将看到退回原因。"
-                except (review.ReviewRefused, SubmissionRefused) as exc:
-                    st.error(str(exc) if isinstance(exc, review.ReviewRefused) else
+                except (Refused, SubmissionRefused) as exc:
+                    st.error(str(exc) if isinstance(exc, Refused) else
                              "未导入：" + "；".join(e.zh() for e in exc.errors[:20]))
                 else:
-                    cached.changed()
                     st.session_state["submissions_done"] = [done]
                     st.rerun()
 
@@ -136,10 +135,10 @@ if view is not None:
     else:
         st.caption(f"报告期 {period['report_date'][0]}：变动 {listed.height} 条，新增项目 "
                    f"{period.height - listed.height} 个（累计投资减少、状态倒退、开工时间修改、投资变动超过 "
-                   f"{changes.Rules().change_share:.0%}、漏报；仅作提示）。")
-        widgets.table(changes.by_region(period), hide_index=True, key="submissions_changes_regions")
+                   f"{changes_view.change_share():.0%}、漏报；仅作提示）。")
+        widgets.table(changes_view.by_region(period), hide_index=True, key="submissions_changes_regions")
         if listed.height:
-            widgets.table(changes.shown(listed), hide_index=True, key="submissions_changes_list")
+            widgets.table(changes_view.shown(listed), hide_index=True, key="submissions_changes_list")
 
 st.subheader("报送记录")
 # A 报送员 sees the submissions they made themselves; roles that view everything see all.
@@ -149,7 +148,7 @@ if log.is_empty():
 else:
     counts = cached.changes_counts(log["submission_id"].to_list())
     widgets.table(
-        submissions.submission_log_shown(changes.log_with_counts(log, counts)).rename({"changes": "变动提示"}),
+        submissions.submission_log_shown(changes_view.log_with_counts(log, counts)).rename({"changes": "变动提示"}),
         hide_index=True, key="submissions_log",
     )
     with_changes = [sid for sid in log["submission_id"].to_list() if counts.get(sid)]
@@ -157,5 +156,5 @@ else:
         sid = st.selectbox("查看一次报送的变动", with_changes, key="submissions_changes_pick",
                            format_func=lambda i: f"第 {i} 号报送（{counts[i]} 条变动）")
         found = cached.changes_for_submission(sid)
-        widgets.table(changes.shown(found.filter(found["kind"] != "new")), hide_index=True,
+        widgets.table(changes_view.shown(found.filter(found["kind"] != "new")), hide_index=True,
                       key="submissions_changes_of")

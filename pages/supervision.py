@@ -7,21 +7,21 @@ import streamlit as st
 
 from pipelines.views import procedures
 from pipelines.views import supervision as supervision_view
+from pipelines.vocab.findings import Refused
 from pipelines.vocab.reference import counties_of, region_by_code
-from pipelines.warehouse import supervision
-from ui import cached, fmt, session, state, widgets
+from ui import cached, fmt, session, state, widgets, writes
 
 widgets.header("督办单", "对红灯项目、逾期未开工项目和未解决问题下达督办单；责任单位书面回复，下达人办结或退回。")
 user = session.current_user()
 today = date.today()
 orders = cached.supervision_orders(user, today)
-totals = supervision.totals(orders)
+totals = supervision_view.totals(orders)
 c = st.columns(3)
 c[0].metric("在办督办单", f"{totals['open']} 件")
 c[1].metric("逾期未回复", f"{totals['overdue']} 件")
 c[2].metric("已办结", f"{totals['closed']} 件")
 st.caption(f"逾期：办理中且已过办理期限（今天 {today}）仍未回复。")
-counts = supervision.counts_by_region(orders)
+counts = supervision_view.counts_by_region(orders)
 if not counts.is_empty():
     widgets.table(supervision_view.counts_shown(counts), hide_index=True, key="supervision_counts")
 
@@ -51,12 +51,11 @@ if user.can("supervise"):
             source = chosen["source"][0] if chosen.height else "其他"
             projects = list(dict(chosen.select("project_id", "project_name").rows()).items()) if chosen.height else []
             try:
-                oid = supervision.issue(cached.warehouse(), user, unit, text, deadline, projects=projects, source=source,
-                                        department=procedures.department_for(chosen.to_dicts()))
-            except supervision.SupervisionRefused as exc:
+                oid = writes.issue_order(unit, text, deadline, projects=projects, source=source,
+                                         department=procedures.department_for(chosen.to_dicts()))
+            except Refused as exc:
                 st.error(str(exc))
             else:
-                cached.changed()
                 st.session_state["supervision_done"] = f"已下达督办单第 {oid} 号（{names.get(unit, unit)}，期限 {deadline}）。"
                 st.rerun()
 if done := st.session_state.pop("supervision_done", None):
@@ -67,11 +66,7 @@ if orders.is_empty():
     st.caption("还没有督办单。")
 else:
     widgets.table(supervision_view.shown(orders), hide_index=True, key="supervision_list")
-    mine = orders.filter(
-        ((pl.col("status") == "办理中") & pl.col("unit_code").map_elements(user.answers_for, return_dtype=pl.Boolean))
-        | ((pl.col("status") == "已回复") & ((pl.col("issued_by") == user.name) | pl.lit(user.role == "管理员"))
-           & pl.lit(user.can("supervise")))
-    )
+    mine = supervision_view.awaiting(orders, user)
     if mine.is_empty():
         st.caption("没有需要您办理的督办单。")
     else:
@@ -87,23 +82,20 @@ else:
                 if o["status"] == "办理中":
                     answer = st.text_area("书面回复", key="supervision_reply")
                     if st.button("提交回复", type="primary", key="supervision_reply_send"):
-                        supervision.reply(cached.warehouse(), user, oid, answer)
+                        writes.reply_order(oid, answer)
                         st.session_state["supervision_done"] = f"已回复督办单第 {oid} 号。"
-                        cached.changed()
                         st.rerun()
                 else:
                     st.markdown(f"**单位回复**（{fmt.md(o['replied_by'] or '')}）：{fmt.md(o['reply'] or '')}")
                     why = st.text_input("退回原因（退回时必填）", key="supervision_return_reason")
                     b = st.columns([1, 1, 4])
                     if b[0].button("办结", type="primary", key="supervision_close"):
-                        supervision.close(cached.warehouse(), user, oid)
+                        writes.close_order(oid)
                         st.session_state["supervision_done"] = f"督办单第 {oid} 号已办结。"
-                        cached.changed()
                         st.rerun()
                     if b[1].button("退回", key="supervision_send_back"):
-                        supervision.send_back(cached.warehouse(), user, oid, why)
+                        writes.send_back_order(oid, why)
                         st.session_state["supervision_done"] = f"督办单第 {oid} 号已退回，单位需重新回复。"
-                        cached.changed()
                         st.rerun()
-            except supervision.SupervisionRefused as exc:
+            except Refused as exc:
                 st.error(str(exc))

@@ -165,7 +165,7 @@ def _ingest_json(p: Prepared, outcome: LoadOutcome | None) -> dict[str, Any]:
 
 def _print_changes(wh: Store, submission_ids: list[int]) -> None:
     """The change audit of what was just loaded (warnings: the files are loaded)."""
-    from pipelines.warehouse import changes
+    from pipelines.views import changes
 
     if not submission_ids:
         return
@@ -185,8 +185,8 @@ def _print_changes(wh: Store, submission_ids: list[int]) -> None:
 
 
 def cmd_changes(args: argparse.Namespace) -> int:
+    from pipelines.views import changes
     from pipelines.vocab.reference import find_region, region_error
-    from pipelines.warehouse import changes
 
     regions: tuple[str, ...] = ()
     if args.region:
@@ -277,14 +277,31 @@ def cmd_brief(args: argparse.Namespace) -> int:
 
 
 def cmd_backup(args: argparse.Namespace) -> int:
-    from pipelines.warehouse.backup import backup, copy_raw_uploads
+    from pipelines.warehouse import backup
 
+    try:
+        keep = backup.keep_setting(args.keep)
+        if keep is not None and keep < 1:
+            raise ValueError(f"保留的备份份数至少为 1（现为 {keep}）")
+    except ValueError as exc:
+        print(f"未备份：{exc}", file=sys.stderr)
+        return 2
     wh = open_warehouse(args.db)
     out = Path(args.out)
-    manifest = backup(wh, out)
-    n_raw = copy_raw_uploads(wh, out)
+    manifest = backup.backup(wh, out)
+    n_raw = backup.copy_raw_uploads(wh, out)
     rows = "，".join(f"{t} {i['rows']} 行" for t, i in manifest["tables"].items())
-    print(f"已备份到 {out}：{rows}；原始报送文件 {n_raw} 个")
+    users = manifest.get("users", {}).get("count", 0)
+    print(f"已备份到 {out}：{rows}；原始报送文件 {n_raw} 个；用户 {users} 个（仅口令哈希）")
+    if args.verify:
+        problems = backup.verify(wh, out)
+        if problems:
+            print("恢复演练未通过（旧备份均未删除）：\n" + "\n".join(f"  {p}" for p in problems), file=sys.stderr)
+            return 1
+        print("恢复演练通过：备份恢复到临时数据库后，每张表的行与最新报告期的指标都与在用数据库一致")
+    if keep is not None:
+        for gone in backup.keep_last(out, keep):
+            print(f"已删除较早的备份 {gone}（保留最近 {keep} 份）")
     return 0
 
 
@@ -354,6 +371,15 @@ def cmd_restore(args: argparse.Namespace) -> int:
         return 1
     rows = "，".join(f"{t} {i['rows']} 行" for t, i in manifest["tables"].items())
     print(f"已从 {args.backup_dir} 恢复到 {target.label}：{rows}")
+    if args.users:
+        from pipelines.warehouse.backup import restore_users
+
+        try:
+            n = restore_users(Path(args.backup_dir))
+        except ValueError as exc:
+            print(f"用户未恢复：{exc}", file=sys.stderr)
+            return 1
+        print(f"已恢复用户 {n} 个")
     return 0
 
 
@@ -583,6 +609,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     pb = sub.add_parser("backup", help="把每张表导出为 Parquet（附清单与校验和）及原始报送文件")
     pb.add_argument("--out", required=True, help="备份目录")
+    pb.add_argument("--verify", action="store_true",
+                    help="恢复演练：把备份恢复到临时数据库，逐表核对行与最新报告期的指标（不一致时退出码 1）")
+    pb.add_argument("--keep", type=int, default=None,
+                    help="只保留同一上级目录中最近 N 份备份（默认取 KAIGONG_BACKUP_KEEP，未设则全部保留）")
     pb.set_defaults(func=cmd_backup)
 
     pex = sub.add_parser("export", help="导出本省数据（状态与指标单元）为按 省份/年度/报告期 分区的 Parquet，供全国汇总")
@@ -602,6 +632,7 @@ def build_parser() -> argparse.ArgumentParser:
     pr = sub.add_parser("restore", help="从备份目录恢复数据库（校验后整体替换）")
     pr.add_argument("backup_dir")
     pr.add_argument("--user", default="cli", help="记录在审计日志中的操作人")
+    pr.add_argument("--users", action="store_true", help="同时恢复备份中的用户文件（覆盖 KAIGONG_USERS）")
     pr.set_defaults(func=cmd_restore)
 
     pu = sub.add_parser("user", help="用户管理")

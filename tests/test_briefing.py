@@ -113,8 +113,9 @@ def test_sentences_say_red_lights_and_double_half(wh):
     with wh.read() as con:
         data = briefing.collect(con, date(2020, 7, 3))
     gap = (0.1 - tp) * 100
+    # 在建 with no date and nothing saying otherwise: continuing, so due and started (issue 25)
     assert data.sentences[0] == (f"截至7月3日，重点工业转型升级项目累计完成投资0.0亿元，占年度计划的10.0%，"
-                                 f"滞后序时进度{-gap:.1f}个百分点；开（复）工率0.0%。")
+                                 f"滞后序时进度{-gap:.1f}个百分点；开（复）工率100.0%。")
     assert any("太原市1个地市滞后序时进度超过30个百分点（红灯）" in s for s in data.sentences)
     assert data.sentences[-1] == "投资完成率10.0%，未实现“双过半”，需加快进度。"
 

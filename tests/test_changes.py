@@ -10,6 +10,7 @@ import polars as pl
 import pytest
 
 from pipelines import cli
+from pipelines.views import changes as changes_view
 from pipelines.warehouse import changes
 from pipelines.warehouse.store import Submission, Warehouse
 from tests.conftest import _p, load_rows
@@ -80,7 +81,7 @@ def _sub_id(wh: Warehouse, file_name: str) -> int:
 
 def test_every_finding_of_a_week_against_the_last(two_weeks: Warehouse) -> None:
     with two_weeks.read() as con:
-        found = changes.for_submission(con, _sub_id(two_weeks, "太原_0313.csv"))
+        found = changes_view.for_submission(con, _sub_id(two_weeks, "太原_0313.csv"))
     assert _kinds(found) == {
         ("甲项目", "ytd_down", "2000", "1500"),
         ("甲项目", "start_changed", "2020-02-01", "2020-02-05"),
@@ -100,7 +101,7 @@ def test_every_finding_of_a_week_against_the_last(two_weeks: Warehouse) -> None:
 def test_the_first_report_of_the_year_has_only_new_projects(wh: Warehouse) -> None:
     load_rows(wh, W1, week1(), file_name="太原_0306.csv")
     with wh.read() as con:
-        found = changes.for_submission(con, _sub_id(wh, "太原_0306.csv"))
+        found = changes_view.for_submission(con, _sub_id(wh, "太原_0306.csv"))
     assert found["kind"].to_list() == ["new"] * 5
 
 
@@ -125,7 +126,7 @@ def test_the_preview_names_the_lowered_ytd_before_anything_is_written(wh: Wareho
     a = found.filter(pl.col("kind") == "ytd_down").row(0, named=True)
     assert (a["project_name"], a["source_row"], a["old_value"], a["new_value"], a["prev_report_date"]) == (
         "甲项目", 5, "2000", "1500", W1)
-    assert "本年累计完成投资减少" in changes.line_zh(a) and "2000 → 1500" in changes.line_zh(a)
+    assert "本年累计完成投资减少" in changes_view.line_zh(a) and "2000 → 1500" in changes_view.line_zh(a)
     assert n_reports == 5  # nothing loaded
 
 
@@ -133,8 +134,8 @@ def test_a_correction_of_an_earlier_week_is_audited_against_that_weeks_previous_
     load_rows(two_weeks, W3, week2(), file_name="太原_0320.csv")
     load_rows(two_weeks, W2, week2(a_ytd=1800.0), file_name="太原_0313_更正.csv")
     with two_weeks.read() as con:
-        fixed = changes.for_submission(con, _sub_id(two_weeks, "太原_0313_更正.csv"))
-        standing = changes.for_period(con, W2)
+        fixed = changes_view.for_submission(con, _sub_id(two_weeks, "太原_0313_更正.csv"))
+        standing = changes_view.for_period(con, W2)
     a = fixed.filter(pl.col("kind") == "ytd_down").row(0, named=True)
     # against 03-06 (2000), not 03-20; and it says the later report it changes
     assert (a["old_value"], a["new_value"], a["prev_report_date"], a["later_reports"]) == ("2000", "1800", W1, "2020-03-20")
@@ -151,7 +152,7 @@ def test_a_unit_that_skipped_a_period_is_compared_with_its_own_last_report(wh: W
     load_rows(wh, W2, week1(), file_name="太原_0313.csv")
     load_rows(wh, W3, [_xz("子项目", XF, 50.0)], file_name="忻府_0320.csv")
     with wh.read() as con:
-        found = changes.for_submission(con, _sub_id(wh, "忻府_0320.csv"))
+        found = changes_view.for_submission(con, _sub_id(wh, "忻府_0320.csv"))
     # the unit is 忻府区 (every row names it): 寅 (原平市) is not its project; 太原's are not either
     assert _kinds(found) == {("子项目", "ytd_down", "100", "50"), ("丑项目", "missing", "已报送", "未报送")}
     assert set(found["prev_report_date"].to_list()) == {W1}
@@ -205,10 +206,10 @@ def test_backup_keeps_the_findings_and_an_older_backup_without_them_restores(two
     restore(tmp_path / "bk", tmp_path / "r.duckdb")
     sid = _sub_id(two_weeks, "太原_0313.csv")
     with two_weeks.read() as a, Warehouse(tmp_path / "r.duckdb").read() as b:
-        assert changes.for_submission(a, sid).equals(changes.for_submission(b, sid))
+        assert changes_view.for_submission(a, sid).equals(changes_view.for_submission(b, sid))
     manifest = json.loads((tmp_path / "bk" / "manifest.json").read_text(encoding="utf-8"))
     del manifest["tables"]["change_findings"]  # as a backup written before the audit
     (tmp_path / "bk" / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
     restore(tmp_path / "bk", tmp_path / "old.duckdb")
     with Warehouse(tmp_path / "old.duckdb").read() as con:
-        assert changes.for_submission(con, sid).is_empty()
+        assert changes_view.for_submission(con, sid).is_empty()

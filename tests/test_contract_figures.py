@@ -209,6 +209,11 @@ def test_year_on_year_over_each_years_list_and_over_the_same_projects(wh, capsys
     assert (row["ytd_completed_prev"], row["ytd_yoy"], row["ytd_yoy_same"]) == (400.0, 0.0, 0.5)
     assert "清单" in metrics.FIGURE_ZH["ytd_yoy"] and "两年清单不同" in metrics.FORMULA_ZH["ytd_yoy"]
     assert metrics.FIGURE_ZH["ytd_yoy_same"] == "同口径同比"
+    from pipelines.outputs import briefing
+
+    assert "累计完成投资0.0亿元，同比增长0.0%（与上年清单同期比，两年清单不同；同口径增长50.0%）" in (
+        briefing.headline_sentence("重点工业转型升级", date(2023, 3, 31), t))
+    assert "同比" not in briefing.headline_sentence("重点工业转型升级", date(2022, 3, 31), first_year)
 
 
 def _as_before_start_stated(path) -> None:
@@ -225,7 +230,10 @@ def _as_before_start_stated(path) -> None:
         con.close()
 
 
-def test_a_database_from_before_start_stated_is_upgraded_with_its_fields_where_they_were(wh):
+def test_a_database_from_before_start_stated_is_upgraded_with_its_fields_where_they_were(wh, tmp_path):
+    from pipelines.warehouse.backup import backup, restore
+    from pipelines.warehouse.store import Warehouse
+
     first = proj("P", stage="新开工", planned_start_date=date(2020, 3, 1), problem="缺资金")
     load_rows(wh, D1, [first], present=tuple(k for k in first if k != "start_stated"))  # a file of then
     load_rows(wh, D2, [proj("P", ytd_completed=5.0, problem="缺资金", stats_registered=True)],
@@ -235,10 +243,13 @@ def test_a_database_from_before_start_stated_is_upgraded_with_its_fields_where_t
         states = con.execute("SELECT * FROM states ORDER BY as_of").fetchall()
         before = metrics.total(con, D2)
     _as_before_start_stated(wh.path)
+    backup(wh, tmp_path / "bk")  # a backup of then: reports without the column, the bits of then
+    restore(tmp_path / "bk", tmp_path / "restored.duckdb")
     wh.upgrade()
-    with wh.read() as con:
-        assert con.execute("SELECT report_date, present FROM reports ORDER BY 1").fetchall() == present
-        assert con.execute("SELECT * FROM states ORDER BY as_of").fetchall() == states
-        assert con.execute("SELECT value FROM meta WHERE key = 'cells_formula'").fetchall() == [
-            (metrics.CELLS_FORMULA,)]
-        assert metrics.total(con, D2) == before
+    for w in (wh, Warehouse(tmp_path / "restored.duckdb")):
+        with w.read() as con:
+            assert con.execute("SELECT report_date, present FROM reports ORDER BY 1").fetchall() == present
+            assert con.execute("SELECT * FROM states ORDER BY as_of").fetchall() == states
+            assert con.execute("SELECT value FROM meta WHERE key = 'cells_formula'").fetchall() == [
+                (metrics.CELLS_FORMULA,)]
+            assert metrics.total(con, D2) == before

@@ -66,3 +66,41 @@ def test_the_check_sees_an_upward_import(tmp_path: Path) -> None:
     bad.write_text("def f():\n    from pipelines.warehouse.store import Warehouse\n    import streamlit as st\n")
     assert _imports(bad) == [(2, "warehouse"), (3, "streamlit")]
     assert "warehouse" not in ALLOWED["ingest"] and "streamlit" not in set().union(*ALLOWED.values())
+
+
+# ---- pages/ and ui/ --------------------------------------------------------------------------
+
+ROOT = PIPELINES.parent
+# Pages read through views (by way of ui/cached) and write through ui/writes: never the warehouse,
+# the readers or the demo. ui/ is the Streamlit glue over the whole data layer (the command line aside).
+PAGES_ALLOWED = {"vocab", "auth", "metrics", "views", "outputs"}
+UI_ALLOWED = {"vocab", "auth", "ingest", "metrics", "warehouse", "views", "outputs", "demo"}
+APP_MODULES = sorted([*(ROOT / "pages").glob("*.py"), *(ROOT / "ui").glob("*.py"), ROOT / "app.py"])
+
+
+@pytest.mark.parametrize("path", APP_MODULES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_pages_use_views_and_ui_only(path: Path) -> None:
+    allowed = UI_ALLOWED if path.parent.name == "ui" else PAGES_ALLOWED
+    wrong = [(line, dst) for line, dst in _imports(path) if dst != "streamlit" and dst not in allowed]
+    assert not wrong, f"{path.relative_to(ROOT)} imports what its layer may not: {wrong}"
+
+
+def _warehouse_modules(path: Path) -> set[str]:
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("pipelines.warehouse"):
+            found |= {node.module} if node.module != "pipelines.warehouse" else {
+                f"pipelines.warehouse.{a.name}" for a in node.names}
+    return found
+
+
+def test_the_pages_cached_reads_go_through_views():
+    """ui/cached.py opens the store (warehouse/store) and reads through pipelines.views only."""
+    assert _warehouse_modules(ROOT / "ui" / "cached.py") == {"pipelines.warehouse.store"}
+
+
+def test_the_page_check_sees_a_page_on_the_warehouse(tmp_path: Path) -> None:
+    bad = tmp_path / "page.py"
+    bad.write_text("from pipelines.warehouse import supervision\nfrom pipelines.views import lights\n")
+    assert [dst for _, dst in _imports(bad) if dst not in PAGES_ALLOWED] == ["warehouse"]
+    assert _warehouse_modules(bad) == {"pipelines.warehouse.supervision"}

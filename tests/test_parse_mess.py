@@ -18,9 +18,9 @@ from pipelines.ingest.parse import (
     parse_date,
     parse_money,
     parse_number,
-    parse_start_completion,
 )
 from pipelines.ingest.prepare import Prepared, prepare
+from pipelines.ingest.stated import parse_start_completion
 from pipelines.vocab.reference import find_city, find_county, find_region
 
 D = date(2020, 3, 27)

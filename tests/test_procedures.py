@@ -83,7 +83,7 @@ def test_an_order_about_it_goes_to_the_owning_department(proc_wh):
                             projects=[(over["project_id"][0], over["project_name"][0])], source="逾期未开工",
                             today=date(2020, 3, 6), department=dept)
     with proc_wh.read() as con:
-        o = supervision.orders(con, date(2020, 3, 6)).row(0, named=True)
+        o = sv_view.orders(con, date(2020, 3, 6)).row(0, named=True)
         body = con.execute("SELECT body FROM notices").fetchone()[0]
     assert o["order_id"] == oid and o["text"] == "主送：太原市自然资源/住建部门。请加快办理前期手续"
     assert "自然资源/住建部门" in body

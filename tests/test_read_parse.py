@@ -10,10 +10,10 @@ from pipelines.ingest.parse import (
     parse_date,
     parse_money,
     parse_stage,
-    parse_start_completion,
     parse_tier,
     resolve_unstarted,
 )
+from pipelines.ingest.stated import parse_start_completion
 
 
 @pytest.mark.parametrize(

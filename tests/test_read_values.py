@@ -13,13 +13,17 @@ from typing import Any
 import polars as pl
 import pytest
 import xlsxwriter
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from pipelines.ingest import vparse as vp
 from pipelines.ingest.headers import header_key
 from pipelines.ingest.parse import parse_date
 from pipelines.ingest.read import read_submission
 from pipelines.ingest.result import ColumnReading, ReadResult
+from pipelines.ingest.stated import read_progress
 from pipelines.ingest.template import template_frame
+from pipelines.ingest.values import work_under_way
 
 D = date(2022, 5, 31)  # a month-end report (截至5月底)
 TITLE = "忻州市2022年工业重点项目调度表（截至5月底）"
@@ -129,6 +133,9 @@ def test_a_stage_headed_column_of_free_text_is_kept_as_progress_with_a_warning()
     assert "不是建设状态：已作为项目进展保留" in res.warnings[0].message
     assert reading_of(res, "建设状态") == ColumnReading("建设状态", "progress_note", "取值")
     assert res.reading.stage_column is None
+    # the notes are read for what they state; the one stage word among them is still the row's stage
+    assert col(res, "stage", "start_stated") == [("续建", True), ("续建", True), ("在建", True), (None, False),
+                                                 ("续建", None)]  # 戊: started in 2021, no stage: continuing
 
 
 def test_a_stage_column_with_one_bad_word_is_still_the_stage_and_names_the_cell():
@@ -319,3 +326,96 @@ def test_synonyms_read_through_a_file():
 def test_start_stated_is_derived_never_a_column():
     assert "开工表述" not in template_frame().columns
     assert header_key("开工表述") is None
+
+
+def test_two_sheets_say_what_each_inferred(tmp_path):
+    path = tmp_path / "两表.xlsx"
+    with xlsxwriter.Workbook(path) as wb:
+        for sheet in ("新兴", "技改"):
+            ws = wb.add_worksheet(sheet)
+            ws.write_row(0, 0, ["项目名称", "地市", "层级", "总投资", "项目进展"])
+            ws.write_row(1, 0, [f"{sheet}甲", "忻州市", sheet, "100", "在建"])
+            ws.write_row(2, 0, [f"{sheet}乙", "忻州市", sheet, "100", "续建"])
+    res = read(path, "两表.xlsx", region=None, tier=None)
+    assert res.errors == []
+    assert col(res, "stage", "start_stated") == [("在建", True), ("续建", None), ("在建", True), ("续建", None)]
+    assert res.reading.stage_column == "项目进展"
+    assert [s[:8] for s in res.reading.inferred] == ["工作表「新兴」：", "工作表「技改」："]
+
+
+def test_stage_words_as_clerks_write_them_in_a_progress_column():
+    words = ["已开工", "续建项目", "未开工", "竣工投产", "停工"]
+    res = read(csv_bytes(monthly(words), HEAD))
+    assert res.errors == []
+    assert res.reading.stage_column == "项目进展"
+    # 未开工 → the planned type (a planned start in the year: 新开工); 停工: under construction, not restarted
+    assert col(res, "stage", "start_stated") == [("在建", True), ("续建", None), ("新开工", False), ("投产", True),
+                                                 ("在建", False)]
+
+
+_WORDS = ["施工", "安装", "调试", "封顶", "主体", "完工", "竣工", "开工", "未", "预计", "2020", "年", "3", "月", "底", "，", "。",
+          "-", ".", "%", "万元", "前期", "停工", "复工", "设备", "中", "已", " ", "５", "．", "在建", "建设中", "厂房", "投产"]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.lists(st.sampled_from(_WORDS), min_size=1, max_size=8).map("".join))
+def test_work_under_way_column_wise_is_the_per_text_reading(text):
+    """The column-wise shortcut takes a progress text only where the per-text reading is 在建, started."""
+    busy = pl.select(work_under_way(pl.lit(text)))[:, 0][0]
+    if busy:
+        assert read_progress(text, D, 2022) == {"stage": "在建", "start_stated": True}, text
+
+
+def test_work_under_way_examples():
+    texts = ["主体施工，设备安装中", "完成投资3000万元，主体施工，设备安装50%", "2022年3月开工", "未施工", "在建", "主体完工",
+             "预计5月竣工，设备安装中"]
+    got = pl.DataFrame({"v": texts}).select(work_under_way(pl.col("v")))[:, 0].to_list()
+    assert got == [True, True, False, False, False, False, False]
+
+
+def test_a_two_row_header_with_the_stage_under_its_own_merged_cell(tmp_path):
+    """A 调度表 as Xinzhou's: title, 单位：亿元, a two-row header (基本情况 / 投资情况 over their columns, 项目进展
+    merged down both rows), county blocks with 小计 and a 合计."""
+    path = tmp_path / "忻州调度表.xlsx"
+    with xlsxwriter.Workbook(path) as wb:
+        ws = wb.add_worksheet()
+        ws.write_string(0, 0, TITLE)
+        ws.write_string(1, 0, "单位：亿元")
+        ws.merge_range(2, 0, 3, 0, "序号")
+        ws.merge_range(2, 1, 2, 3, "项目基本情况")
+        ws.write_row(3, 1, ["项目名称", "建设单位", "所在县区"])
+        ws.merge_range(2, 4, 2, 6, "投资情况")
+        ws.write_row(3, 4, ["总投资", "2022年计划投资", "1-5月完成投资"])
+        ws.merge_range(2, 7, 3, 7, "项目进展")
+        rows = [["1", "甲项目", "甲公司", "忻府区", "1.2", "0.5", "0.2", "续建"],
+                ["2", "乙项目", "乙公司", "忻府区", "0.8", "0.4", "0", "新开工"],
+                ["", "忻府区小计", "", "", "2.0", "0.9", "0.2", ""],
+                ["3", "丙项目", "丙公司", "原平市", "3", "1", "0.6", "已开工"],
+                ["", "合计", "", "", "5.0", "1.9", "0.8", ""]]
+        for i, r in enumerate(rows):
+            ws.write_row(4 + i, 0, r)
+    res = read(path, "忻州调度表.xlsx")
+    assert res.errors == [], [e.zh() for e in res.errors]
+    assert col(res, "project_name", "county_name", "total_investment", "ytd_completed", "stage", "start_stated") == [
+        ("甲项目", "忻府区", 12000.0, 2000.0, "续建", None), ("乙项目", "忻府区", 8000.0, 0.0, "新开工", None),
+        ("丙项目", "原平市", 30000.0, 6000.0, "在建", True)]
+    assert res.reading.stage_column == "项目进展"
+    assert reading_of(res, "投资情况 / 总投资") == ColumnReading("投资情况 / 总投资", "total_investment", "表头")
+    assert reading_of(res, "项目进展") == ColumnReading("项目进展", "stage", "取值")
+
+
+def test_a_project_type_column_of_stage_words_is_a_type_column():
+    head = ["项目名称", "地市", "层级", "项目类型", "总投资", "开复工时间", "未开复工原因"]
+    rows = [["甲", "忻州市", "市级千项", "在建", "100", "2022-03-01", ""],
+            ["乙", "忻州市", "市级千项", "续建", "100", "", ""],
+            ["丙", "忻州市", "市级千项", "新开工", "100", "2022.06", "手续办理中"]]
+    res = read(csv_bytes(rows, head, title=None), region=None)
+    assert res.errors == []
+    assert col(res, "stage", "category", "start_stated") == [("在建", None, None), ("续建", None, None),
+                                                             ("新开工", None, False)]
+    assert res.reading.stage_column == "项目类型" and "类型列" in res.reading.stage_note
+    assert reading_of(res, "项目类型") == ColumnReading("项目类型", "stage", "取值")
+    head[3] = "项目类型"
+    rows = [[*r[:3], cat, *r[4:]] for r, cat in zip(rows, ["工业", "工业", "服务业"], strict=True)]
+    res = read(csv_bytes(rows, head, title=None), region=None)
+    assert res.frame["category"].to_list() == ["工业", "工业", "服务业"] and res.reading.stage_column is None

@@ -9,6 +9,7 @@ import polars as pl
 import pytest
 
 from pipelines import auth, metrics
+from pipelines.views import review_status
 from pipelines.vocab.findings import SubmissionRefused
 from pipelines.warehouse import review
 from pipelines.warehouse.store import Submission, Warehouse
@@ -69,10 +70,10 @@ def test_pending_counts_nowhere_until_approved_and_permissions(loop):
     [p] = review.submit(wh, [_week(9000.0)], loop["clerk"])
     assert _figures(wh) == before  # 待审核: no figure, report or cell
     with wh.read() as con:
-        assert review.awaiting(con, loop["ty"]).is_empty()  # 太原's 审核员 does not see 忻州's
-        assert review.awaiting(con, loop["xz"])["pending_id"].to_list() == [p.pending_id]
-        assert review.awaiting(con, loop["prov"])["pending_id"].to_list() == [p.pending_id]
-        assert review.awaiting(con, loop["clerk"]).is_empty()
+        assert review_status.awaiting(con, loop["ty"]).is_empty()  # 太原's 审核员 does not see 忻州's
+        assert review_status.awaiting(con, loop["xz"])["pending_id"].to_list() == [p.pending_id]
+        assert review_status.awaiting(con, loop["prov"])["pending_id"].to_list() == [p.pending_id]
+        assert review_status.awaiting(con, loop["clerk"]).is_empty()
     with pytest.raises(review.ReviewRefused, match="不能审核"):
         review.approve(wh, p.pending_id, loop["clerk"])
     with pytest.raises(review.ReviewRefused, match=r"只能审核本市的报送.*忻州市"):
@@ -105,7 +106,7 @@ def test_send_back_keeps_figures_and_queues_a_notice(loop):
     review.send_back(wh, p.pending_id, loop["xz"], "本年累计完成投资明显偏小，请核实")
     assert _figures(wh) == before
     with wh.read() as con:
-        mine = review.listing(con, submitted_by="xz_clerk")
+        mine = review_status.listing(con, submitted_by="xz_clerk")
         assert mine.select("status", "reason").rows() == [("已退回", "本年累计完成投资明显偏小，请核实")]
         notices = con.execute("SELECT kind, unit_code, subject, body, status FROM notices").fetchall()
         assert len(notices) == 1 and notices[0][:2] == ("退回", "140900") and notices[0][4] == "待发送"
@@ -122,7 +123,7 @@ def test_later_file_replaces_a_pending_one_and_rows_elsewhere_are_refused(loop):
     [second] = review.submit(wh, [_week(8000.0)], loop["clerk"])
     assert second.replaced == [first.pending_id] and "替换了同期未审核的报送" in second.summary_zh()
     with wh.read() as con:
-        assert dict(review.listing(con).select("pending_id", "status").rows()) == {
+        assert dict(review_status.listing(con).select("pending_id", "status").rows()) == {
             first.pending_id: "已替换", second.pending_id: "待审核"}
         staged = review.pending_submission(con, second.pending_id)
         assert staged.frame["ytd_completed"].to_list() == [8000.0]

@@ -7,6 +7,7 @@ from datetime import date
 import pytest
 
 from pipelines import auth
+from pipelines.views import supervision as sv_view
 from pipelines.warehouse import supervision as sv
 
 ANALYST = auth.User("ana", "分析员")
@@ -38,13 +39,13 @@ def test_lifecycle_with_send_back_and_audit(wh):
         sv.close(wh, auth.User("other", "分析员"), oid)
     sv.send_back(wh, ANALYST, oid, "请附具体时间表")
     with wh.read() as con:
-        o = sv.orders(con, TODAY).row(0, named=True)
+        o = sv_view.orders(con, TODAY).row(0, named=True)
     assert (o["status"], o["returned_reason"], o["returns"], o["reply"]) == (
         "办理中", "请附具体时间表", 1, "已协调电力接入，预计4月上旬复工")
     sv.reply(wh, XZ_CLERK, oid, "4月5日前完成电力接入，4月10日复工")
     sv.close(wh, ANALYST, oid)
     with wh.read() as con:
-        o = sv.orders(con, TODAY).row(0, named=True)
+        o = sv_view.orders(con, TODAY).row(0, named=True)
         notices = con.execute("SELECT kind, unit_code, subject, body FROM notices").fetchall()
     assert (o["state"], o["closed_by"], o["reply"], o["project_names"]) == (
         "已办结", "ana", "4月5日前完成电力接入，4月10日复工", ["焦化余热发电技术改造项目"])
@@ -62,12 +63,12 @@ def test_overdue_and_counts_per_region(wh):
     sv.reply(wh, TY_CLERK, c, "已办")
     sv.close(wh, ANALYST, c)
     with wh.read() as con:
-        later = sv.orders(con, date(2020, 3, 26))  # a's deadline passed without reply; b's not yet
-        counts = sv.counts_by_region(later)
-        xz_only = sv.orders(con, date(2020, 3, 26), city_codes=("140900",))
+        later = sv_view.orders(con, date(2020, 3, 26))  # a's deadline passed without reply; b's not yet
+        counts = sv_view.counts_by_region(later)
+        xz_only = sv_view.orders(con, date(2020, 3, 26), city_codes=("140900",))
     assert dict(later.select("order_id", "state").rows()) == {a: "逾期", b: "办理中", c: "已办结"}
     assert counts.select("region", "open", "overdue", "closed").rows() == [("忻州市", 2, 1, 0), ("太原市", 0, 0, 1)]
-    assert sv.totals(later) == {"open": 2, "overdue": 1, "closed": 1}
+    assert sv_view.totals(later) == {"open": 2, "overdue": 1, "closed": 1}
     assert set(xz_only["order_id"]) == {a, b}  # a county's order counts under its city
     with wh.write("t", "t") as con:
         assert sv.queue_overdue_notices(con, date(2020, 3, 26)) == 1
@@ -95,3 +96,19 @@ def test_briefing_reports_supervision_orders(wh):
     assert xz.supervision == {"open": 0, "overdue": 0, "closed": 1}
     html = briefing.render_html(data, [])
     assert "督办单（在办2件，逾期未回复1件，已办结1件）" in html and "<td>忻州市</td>" in html
+
+
+def test_the_page_lists_for_a_user_the_orders_the_warehouse_lets_them_act_on():
+    """views.supervision.awaiting uses the warehouse's rule (may_reply / may_decide), the page none of its own."""
+    import polars as pl
+
+    orders = pl.DataFrame([
+        {"order_id": 1, "unit_code": "140900", "status": "办理中", "issued_by": "ana"},
+        {"order_id": 2, "unit_code": "140900", "status": "已回复", "issued_by": "ana"},
+        {"order_id": 3, "unit_code": "140100", "status": "已回复", "issued_by": "bob"},
+        {"order_id": 4, "unit_code": "140900", "status": "已办结", "issued_by": "ana"},
+    ])
+    ids = {name: sv_view.awaiting(orders, user)["order_id"].to_list() for name, user in {
+        "xz": auth.User("xz", "报送员", "140900"), "ana": auth.User("ana", "分析员"), "admin": auth.User("root", "管理员"),
+        "leader": auth.User("boss", "领导")}.items()}
+    assert ids == {"xz": [1], "ana": [2], "admin": [1, 2, 3], "leader": []}

@@ -63,11 +63,11 @@ def test_the_preview_says_what_was_read_and_the_frequency_can_be_changed(own_db:
     block = reading_block(at)
     for line in ("报告期截止日：2022-05-31（标题“忻州市2022年工业重点项目调度表（截至5月底）”）",
                  "报送周期：月报（标题含“截至5月底”）",
-                 "建设状态列：「项目状态」",
-                 "未读取的列：「序号」（序号）、「备注」（未识别的列名）",
-                 "行：项目 2 行，分组标题 1 行，小计/合计 1 行",
+                 "未读取的列：「序号」（序号）、「备注」（未识别的列）",
+                 "行：项目 2 行，小计/合计 1 行，区县标题 1 行",
                  "合计核对：1 个小计/合计行与所列项目相符"):
         assert f"- {md(line)}" in block.splitlines(), (line, block)
+    assert md("建设状态列：「项目状态」") in block
     assert md("「建设单位」→企业名称") in block
     assert any("可以导入 · 2 个项目 · 报告期 2022-05-31" in m.value for m in at.markdown)
     # the clerk says it is a weekly report: the file is read again with it

@@ -11,10 +11,10 @@ import duckdb
 import streamlit as st
 
 from pipelines.ingest.prepare import Prepared
-from pipelines.metrics import lights
 from pipelines.outputs import geo
+from pipelines.views import changes as changes_view
 from pipelines.views import completion as completion_view
-from pipelines.views import history, problems, submissions
+from pipelines.views import history, problems, review_status, submissions
 from pipelines.views import ledger as ledger_view
 from pipelines.views import options as options_view
 from pipelines.views import overdue_reports as overdue_reports_view
@@ -24,7 +24,7 @@ from pipelines.views import reconcile as reconcile_view
 from pipelines.views import regions as regions_view
 from pipelines.views import starts as starts_view
 from pipelines.views import supervision as supervision_view
-from pipelines.warehouse import changes, layouts, review
+from pipelines.warehouse import layouts
 from pipelines.warehouse.store import Store, Submission, open_warehouse, store_key
 
 P = ParamSpec("P")
@@ -102,15 +102,15 @@ def ledger_csv(view: Any, search: str, sort: str) -> bytes:
     found = ledger_view.ledger_page(ledger(view), search=search, sort=sort)
     return csv_safe.to_csv_bytes(found.matched.drop("project_id").rename(ledger_view.LEDGER_COLUMNS, strict=False))
 
-light_history = _cached(lights.project_light_history)
-changes_for_period = _cached(changes.for_period)
-changes_for_submission = _cached(changes.for_submission)
-changes_counts = _cached(changes.counts_by_submission)
+light_history = _cached(history.light_history)
+changes_for_period = _cached(changes_view.for_period)
+changes_for_submission = _cached(changes_view.for_submission)
+changes_counts = _cached(changes_view.counts_by_submission)
 # the reporting loop (issue 16): review, 催报, 督办单
-review_modes = _cached(review.configured_modes)
-review_awaiting = _cached(review.awaiting)
-review_pending = _cached(review.pending_submission)
-review_listing = _cached(review.listing)
+review_modes = _cached(review_status.modes)
+review_awaiting = _cached(review_status.awaiting)
+review_pending = _cached(review_status.pending_submission)
+review_listing = _cached(review_status.listing)
 overdue_reports = _cached(overdue_reports_view.overdue_reports)
 supervision_orders = _cached(supervision_view.visible_orders)
 supervision_candidates = _cached(supervision_view.candidates)
@@ -127,8 +127,7 @@ def change_preview(sub: Submission) -> tuple[Any, list[Any]]:
     """The change audit of a staged file against the data as it is now (nothing written), and the
     report dates after the file's (a correction of an earlier week changes their states)."""
     with warehouse().read() as con:
-        found = changes.preview(con, sub.frame, sub.file_name, sub.report_date, sub.present_fields, sub.region_code)
-        return found, changes.later_report_dates(con, sub.report_date)
+        return changes_view.preview(con, sub)
 
 
 @st.cache_data(show_spinner=False)

@@ -13,10 +13,8 @@ import streamlit as st
 from pipelines.ingest import bounded
 from pipelines.ingest.prepare import Prepared, layout_zh, preview_rows
 from pipelines.ingest.template import write_template
-from pipelines.vocab.findings import SubmissionRefused
-from pipelines.warehouse import review
-from pipelines.warehouse.changes import line_zh
-from pipelines.warehouse.intake import load_prepared
+from pipelines.views.changes import line_zh
+from pipelines.warehouse import intake, review
 from pipelines.warehouse.store import LoadOutcome, Submission
 
 from . import cached, fmt, session, widgets
@@ -147,15 +145,7 @@ def needs_review() -> bool:
 def commit(prepared: list[Prepared]) -> list[LoadOutcome] | list[review.PendingOutcome]:
     """Load every previewed file in one transaction as the signed-in user, limited to their regions;
     under review, keep them as 待审核 instead (they count once approved)."""
-    user = session.current_user()
-    outcomes: list[LoadOutcome] | list[review.PendingOutcome]
-    if needs_review():
-        errors = [e for p in prepared for e in p.errors]
-        if errors or any(p.submission is None for p in prepared):
-            raise SubmissionRefused("、".join(p.file_name for p in prepared), errors)
-        outcomes = review.submit(cached.warehouse(), [p.submission for p in prepared if p.submission], user)
-    else:
-        outcomes = load_prepared(cached.warehouse(), prepared, actor=user.name, allowed_regions=user.allowed_regions())
+    outcomes = intake.commit(cached.warehouse(), prepared, session.current_user(), cached.review_modes())
     st.session_state.pop(_CACHE, None)
     st.session_state.pop(_CHANGES, None)
     cached.changed()

@@ -1,11 +1,14 @@
 """The pages' writes: each one a warehouse write made as the signed-in user (never a name typed on a
-form), after which the cached reads are dropped."""
+form), after which the cached reads are dropped. A step the user may not take raises
+pipelines.vocab.findings.Refused (its message in Chinese), which the page shows."""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
-from pipelines.warehouse import problems
+from pipelines.warehouse import problems, review, supervision
+from pipelines.warehouse.load import LoadOutcome
 from ui import cached, session
 
 
@@ -14,6 +17,42 @@ def close_problem(project_id: str, problem: str, handled_by: str, note: str = ""
     problems.close_problem(cached.warehouse(), session.current_user(), project_id, problem, handled_by, note)
     cached.changed()
 
+
+def approve(pending_id: int) -> LoadOutcome:
+    """通过 a submission awaiting review (its rows loaded in the same transaction)."""
+    outcome = review.approve(cached.warehouse(), pending_id, session.current_user())
+    cached.changed()
+    return outcome
+
+
+def send_back(pending_id: int, reason: str) -> None:
+    """退回 a submission awaiting review, with the reason."""
+    review.send_back(cached.warehouse(), pending_id, session.current_user(), reason)
+    cached.changed()
+
+
+def issue_order(unit_code: str, text: str, deadline: date, *, projects: list[tuple[str, str]], source: str,
+                department: str | None = None) -> int:
+    """下达 a 督办单 (addressed to a department of the unit when given: a blocking 前期手续's owner); its number."""
+    oid = supervision.issue(cached.warehouse(), session.current_user(), unit_code, text, deadline,
+                            projects=projects, source=source, department=department)
+    cached.changed()
+    return oid
+
+
+def reply_order(order_id: int, text: str) -> None:
+    supervision.reply(cached.warehouse(), session.current_user(), order_id, text)
+    cached.changed()
+
+
+def close_order(order_id: int) -> None:
+    supervision.close(cached.warehouse(), session.current_user(), order_id)
+    cached.changed()
+
+
+def send_back_order(order_id: int, reason: str) -> None:
+    supervision.send_back(cached.warehouse(), session.current_user(), order_id, reason)
+    cached.changed()
 
 
 def load_reference_list(kind: str, as_of: Any, file_name: str, raw: bytes) -> tuple[list[str], list[str], int]:

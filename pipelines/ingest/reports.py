@@ -125,6 +125,8 @@ def read_tables(tables: list[tuple[Header, Sheet]], ctx: Ctx, res: ReadResult, r
             res.reading.rows[kind] = res.reading.rows.get(kind, 0) + n
         res.reading.totals_checked += part.reading.totals_checked
         res.reading.totals_off += part.reading.totals_off
+    if len(parts) > 1:  # every sheet's readings taken from values, named by sheet (the sheets agree on columns)
+        res.reading.inferred = [f"工作表「{name}」：{s}" for name, p in parts for s in p.reading.inferred]
     if ctx.errors:
         return
     res.frame = pl.concat([p.frame for _, p in parts], how="vertical_relaxed")
@@ -306,7 +308,7 @@ def _present_fields(cols: dict[str, Col], region: Region | None, default_stage: 
         present |= {"city_code", "city_name"}
     if keys & {H.COUNTY, H.COUNTY_CODE} or (region is not None and region.level == "county"):
         present |= {"county_code", "county_name"}
-    if H.LOCATION in keys and frame.height and frame["county_code"].null_count() < frame.height:
+    if frame.height and frame["county_code"].null_count() < frame.height:  # a 建设地点 cell or a heading row
         present |= {"county_code", "county_name"}
     if keys & {H.INDUSTRY, H.INDUSTRY_CODE}:
         present |= {"industry_code", "industry_name"}
@@ -326,9 +328,9 @@ def _present_fields(cols: dict[str, Col], region: Region | None, default_stage: 
         present |= {"planned_completion_date", "completion_date"}
     if H.START_COMPLETION in keys:
         present |= {"stage", "planned_start_date", "actual_start_date", "planned_completion_date", "completion_date"}
-    if frame.height and frame["stage"].null_count() < frame.height:
-        present.add("stage")  # 续建 from an actual start before the year
-    present.add("start_stated")  # the row's own word on starting, null when silent: every report states it
+    if keys & {"stage", H.STAGE_OR_TYPE, H.START_COMPLETION, H.START_TIME, "progress_note", "image_progress",
+               "not_started_reason", "planned_start_date", "actual_start_date"}:
+        present.add("start_stated")  # the row's own word on starting (null: this report is silent)
     return [f.name for f in REPORT_FIELDS if f.name in present]
 
 

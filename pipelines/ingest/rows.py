@@ -40,11 +40,9 @@ from pipelines.ingest.rules import (
     HEADING_CANDIDATE,
     CellFn,
     end_of_block,
-    read_progress,
     read_region_heading,
     read_section,
     read_tier_heading,
-    reading_words,
     row_industry,
     row_region,
     row_stage_dates,
@@ -53,8 +51,14 @@ from pipelines.ingest.rules import (
 )
 from pipelines.ingest.sheets import Sheet
 from pipelines.ingest.totals import check_totals
+from pipelines.ingest.values import (
+    PROGRESS_KEYS,
+    progress_columns,
+    progress_filled_fields,
+    started_checked_fields,
+)
 from pipelines.vocab.reference import Region, region_by_code
-from pipelines.vocab.schema import DONE_STAGES, FIELD, STAGED_SCHEMA
+from pipelines.vocab.schema import FIELD, STAGED_SCHEMA
 
 # Planned dates: a month alone is the month's last day (contract § Dates).
 PLANNED_DATES = ("planned_start_date", "planned_completion_date")
@@ -346,7 +350,7 @@ def ruled_fields(data: pl.DataFrame, fields: pl.DataFrame, t: Table) -> pl.DataF
     region_out = region_columns(data, t)
     industry_out = industry_columns(data, t)
     tier_out = tier_columns(data, t)
-    progress = progress_columns(data, t) if any(k in t.cols for k in _PROGRESS_KEYS) else None
+    progress = progress_columns(data, t) if any(k in t.cols for k in PROGRESS_KEYS) else None
     stage_out = stage_columns(data, fields, t, progress)
     fields = fields.with_columns(
         *(stage_out[k] for k in _STAGE_OUT_FIELDS if not t.dates_as_parsed or k in _STAGE_ALWAYS),
@@ -442,59 +446,6 @@ def tier_columns(data: pl.DataFrame, t: Table) -> pl.DataFrame:
                             {"tier": pl.String, "_found": pl.Int64})
 
 
-_PROGRESS_KEYS = ("progress_note", "image_progress")
-_PROGRESS_DATES = ("actual_start_date", "planned_start_date", "completion_date", "planned_completion_date")
-# A progress text that may state a start or a completion (read_progress reads no other).
-_PROGRESS_WORDS = "开工|复工|竣工|完工|建成|投产|试生产|施工|在建|停工|停建|暂停|安装|调试|装修|进场|封顶|动工|开建|建设中"
-
-
-def progress_columns(data: pl.DataFrame, t: Table) -> pl.DataFrame:
-    """Per row, what its free-text progress columns (项目进展, 形象进度) state: `prog:stage`, `prog:stated` and
-    the four dates (the first column that states something wins), each distinct text read once."""
-    schema: dict[str, Any] = {"prog:stage": pl.String, "prog:stated": pl.Boolean,
-                              **{"prog:" + k: pl.Date for k in _PROGRESS_DATES}}
-    out = pl.DataFrame({k: pl.Series([None] * data.height, dtype=v) for k, v in schema.items()})
-    for key in (k for k in _PROGRESS_KEYS if k in t.cols):
-        cells = data[f"c{t.cols[key].idx}"]
-        texts = cells.filter(cells.str.contains(_PROGRESS_WORDS)).unique().to_list()
-        readings = {v: r for v in texts if (r := read_progress(v, t.report_date, t.year)) is not None}
-        if not readings:
-            continue
-        for v, r in readings.items():
-            t.text_readings[(key, v)] = reading_words(r)
-        values = list(readings)
-        this = pl.DataFrame({
-            "prog:stage": cells.replace_strict(values, [r.get("stage") for r in readings.values()], default=None,
-                                               return_dtype=pl.String),
-            "prog:stated": cells.replace_strict(values, [r.get("start_stated") for r in readings.values()],
-                                                default=None, return_dtype=pl.Boolean),
-            **{"prog:" + k: cells.replace_strict(values, [r.get(k) for r in readings.values()], default=None,
-                                                 return_dtype=pl.Date) for k in _PROGRESS_DATES},
-        })
-        read_here = cells.is_in(values) & out["prog:stage"].is_null() & out["prog:stated"].is_null()
-        out = pl.DataFrame([this[c].zip_with(read_here, out[c]) for c in out.columns])
-    return out
-
-
-def progress_filled_fields(fields: pl.DataFrame, progress: pl.DataFrame, year: int | None) -> pl.DataFrame:
-    """The stage and dates a progress text states, where the row's own columns give none (a completion only
-    for a project whose stage is done; 在建 with an actual start before the year is 续建)."""
-    frame = pl.concat([fields, progress], how="horizontal")
-    p_stage = pl.col("prog:stage")
-    if year is not None and "actual_start_date" in fields.columns:
-        p_stage = (pl.when((p_stage == "在建") & (pl.col("actual_start_date") < date(year, 1, 1)).fill_null(False))
-                   .then(pl.lit("续建")).otherwise(p_stage))
-    frame = frame.with_columns(pl.coalesce(pl.col("stage"), p_stage).alias("stage"))
-    done = pl.col("stage").is_in(DONE_STAGES).fill_null(False)
-    filled = []
-    for k in _PROGRESS_DATES:
-        p = pl.col("prog:" + k)
-        if k == "completion_date":
-            p = pl.when(done).then(p)
-        filled.append((pl.coalesce(pl.col(k), p) if k in fields.columns else p).alias(k))
-    return frame.with_columns(filled).drop(progress.columns)
-
-
 def _stage_inputs(data: pl.DataFrame, fields: pl.DataFrame, rec_inputs: list[str], t: Table) -> pl.DataFrame:
     """data with the parsed fields the stage rule reads (`rec:…`), reduced to what it needs when dates_as_parsed."""
     # Without a column whose text it turns into dates (开复工时间, 竣工时间, 开竣工情况), the rule leaves
@@ -574,28 +525,6 @@ def reason_checked_fields(data: pl.DataFrame, fields: pl.DataFrame, t: Table) ->
     # the date becomes the planned start where none is given; the actual start is cleared
     return fields.with_columns(planned_s.zip_with(~(clash & planned_s.is_null()), actual_s).alias("planned_start_date"),
                                actual_s.zip_with(~clash, no_date).alias("actual_start_date"))
-
-
-def started_checked_fields(fields: pl.DataFrame, t: Table) -> pl.DataFrame:
-    """The dates' word on starting, over the row's: a (re)start date after D (no actual start on or before
-    D) says not (re)started, unless the project is done; and a project with no stage whose actual start is
-    before 1 January of Y is continuing (续建)."""
-    d, year = t.report_date, t.year
-    none = pl.lit(None, dtype=pl.Date)
-    actual = pl.col("actual_start_date") if "actual_start_date" in fields.columns else none
-    planned = pl.col("planned_start_date") if "planned_start_date" in fields.columns else none
-    out: list[pl.Expr] = []
-    if d is not None:
-        later = (actual > d) | (actual.is_null() & (planned > d))
-        done = pl.col("stage").is_in(DONE_STAGES)
-        if "completion_date" in fields.columns:
-            done = done | (pl.col("completion_date") <= d)
-        out.append(pl.when(later.fill_null(False) & ~done.fill_null(False)).then(False)
-                   .otherwise(pl.col("start_stated")).alias("start_stated"))
-    if year is not None:
-        out.append(pl.when(pl.col("stage").is_null() & (actual < date(year, 1, 1)).fill_null(False))
-                   .then(pl.lit("续建")).otherwise(pl.col("stage")).alias("stage"))
-    return fields.with_columns(out) if out else fields
 
 
 def _text_rows(data: pl.DataFrame, t: Table) -> None:

@@ -11,18 +11,21 @@ from pipelines.ingest import headers as H
 from pipelines.ingest.detect import SECTION_PREFIX, Col, section_text
 from pipelines.ingest.parse import (
     BUILD_TYPES,
-    NOT_RESTARTED_WORDS,
     UNSTARTED,
     clean,
     is_empty,
     parse_date,
     parse_stage,
-    parse_start_completion,
     parse_tier,
     resolve_unstarted,
-    start_completion_stated,
 )
 from pipelines.ingest.result import Found
+from pipelines.ingest.stated import (
+    NOT_RESTARTED_WORDS,
+    parse_start_completion,
+    reading_words,
+    start_completion_stated,
+)
 from pipelines.vocab.reference import (
     Region,
     candidates_text,
@@ -432,10 +435,6 @@ def _as_planned(dt: date, text: str) -> date:
     return planned if isinstance(planned, date) else dt
 
 
-_DATE_WORDS = (("actual_start_date", "实际开工"), ("planned_start_date", "计划开工"), ("completion_date", "竣工"),
-               ("planned_completion_date", "计划竣工"))
-
-
 def _start_completion(rec: dict[str, Any], cell: CellFn, out: Found, d: date | None,
                       year: int | None) -> tuple[str | None, bool | None]:
     """开竣工情况 (free text): the dates it gives where rec has none; (the stage it implies, what it says of
@@ -451,39 +450,12 @@ def _start_completion(rec: dict[str, Any], cell: CellFn, out: Found, d: date | N
         if sc.get(k) is not None and rec.get(k) is None:
             rec[k] = sc[k]
     stated = start_completion_stated(sc)
-    if sc.get("stage") == "在建" and rec.get("actual_start_date") is None and stated:
+    if (sc.get("stage") == "在建" and rec.get("actual_start_date") is None and stated
+            and any(w in clean(c[0]) for w in ("开工", "复工"))):  # 已开工 with no date (not 设备安装中)
         out.warn("只写了已开工、未写开工时间：按口径计为已开（复）工（开工时间不详），"
                  "请补填开工年月（如“2020年3月开工”）", c[1].name, c[0])
     rec["_sc"] = reading_words(sc)
     return sc.get("stage"), stated
-
-
-def read_progress(text: str, d: date | None, year: int | None) -> dict[str, Any] | None:
-    """What a free-text progress cell (项目进展, 形象进度: 「主体完工，设备安装中」, 「2019年8月开工，尚未复工」)
-    states of starting and completing, read as 开竣工情况 text; None when it states neither (a text
-    that cannot be read so is a note, never an error). 前期 alone is not taken from a note."""
-    if is_empty(text):
-        return None
-    sc, e = parse_start_completion(text, d, year)
-    if e:
-        return None
-    stated = start_completion_stated(sc)
-    if sc.get("stage") == "前期" and stated is None:
-        sc.pop("stage")
-    if stated is None and not any(k in sc for k in ("stage", *(k for k, _ in _DATE_WORDS))):
-        return None
-    if stated is not None:
-        sc["start_stated"] = stated
-    return sc
-
-
-def reading_words(sc: dict[str, Any]) -> str:
-    """A reading of 开竣工情况 / progress text in words, for the preview."""
-    words = [f"建设状态 {sc['stage']}"] if sc.get("stage") else []
-    words += [f"{zh} {sc[k]}" for k, zh in _DATE_WORDS if sc.get(k) is not None
-              and not (k == "planned_start_date" and sc[k] == sc.get("actual_start_date"))]
-    words.append({True: "已开（复）工", False: "未开（复）工", None: "未说明已开工"}[start_completion_stated(sc)])
-    return "，".join(words)
 
 
 def _col_name(cell: CellFn, key: str) -> str | None:

@@ -34,10 +34,11 @@ def targets_vs_actuals(
                 actual[item["group_code"]] = item
     states = project_states(con, as_of, year=y, filters=filters, ordered=False,
                             columns=("project_id", "city_code", "county_code", "stage", "total_investment",
-                                     "actual_start_date", "has_started"))
+                                     "actual_start_date", "has_started", "is_continuing"))
     # A new start of the year: a project reported as 新开工 in the year (up to as_of) that has started,
     # in the year, whatever its stage now (a started 新开工 project is later reported 在建 or 竣工, and
-    # stays one of the year's new starts). Continuing: 续建/在建 now, and not such a new start.
+    # stays one of the year's new starts). Continuing: as the figures have it (续建/在建 now, or an actual
+    # start before the year: flags.CONTINUING_SQL), and not such a new start.
     was_new = query_frame(
         con,
         f"""SELECT DISTINCT project_id FROM reports
@@ -61,8 +62,7 @@ def targets_vs_actuals(
         elif metric == "new_starts":
             actual_value = float(region.filter(started_this_year).height)
         elif metric == "continuing":
-            actual_value = float(region.filter(pl.col("stage").is_in(list(schema.CONTINUING_STAGES))
-                                               & ~started_this_year).height)
+            actual_value = float(region.filter(pl.col("is_continuing") & ~started_this_year).height)
         elif metric == "stats_registrations":
             actual_value = a["stats_registered"] if a else 0.0
         elif metric == "planned_projects":

@@ -22,12 +22,13 @@ import polars as pl
 
 from pipelines import metrics
 from pipelines.metrics import lights
+from pipelines.views import lights as lights_view
 from pipelines.views import reconcile
+from pipelines.views import supervision as supervision_view
 from pipelines.views.options import filter_lines
 from pipelines.views.problems import open_problems
 from pipelines.vocab import formats, procedures, schema
 from pipelines.vocab.reference import region_by_code
-from pipelines.warehouse import supervision
 
 Progress = Callable[[str], None]
 
@@ -97,9 +98,26 @@ def _title(filters: metrics.Filters) -> str:
     return f"{place}{f'{tier}项目' if tier else '工业转型升级重点项目'}建设进展简报"
 
 
+def _yoy_words(fig: dict[str, Any]) -> str:
+    """「同比增长12.0%（与上年清单同期比，两年清单不同；同口径增长8.0%）」, or nothing without the year before."""
+    def grew(rate: float) -> str:
+        return f"{'增长' if rate >= 0 else '下降'}{abs(rate) * 100:.1f}%"
+
+    yoy, same = fig.get("ytd_yoy"), fig.get("ytd_yoy_same")
+    if yoy is None and same is None:
+        return ""
+    text = f"同比{grew(yoy)}（与上年清单同期比，两年清单不同" if yoy is not None else "（"
+    if same is not None:
+        text += f"{'；' if yoy is not None else ''}同口径{grew(same)}"
+    return text + "）"
+
+
 def headline_sentence(scope: str, as_of: date, fig: dict[str, Any]) -> str:
     """「截至3月31日，省级双百项目累计完成投资58.6亿元，占年度计划的X%，滞后序时进度Y个百分点；开（复）工率82.5%。」"""
     parts = [f"截至{_day(as_of)}，{scope}项目累计完成投资{_yi(fig['ytd_completed'])}亿元"]
+    yoy = _yoy_words(fig)
+    if yoy:
+        parts.append(yoy)
     if fig["completion_rate"] is not None:
         parts.append(f"占年度计划的{fig['completion_rate'] * 100:.1f}%")
         gap = fig["schedule_gap"]
@@ -191,15 +209,17 @@ def collect(con: duckdb.DuckDBPyConnection, as_of: date, *, year: int | None = N
         is_demo=is_demo,
         footnotes=[metrics.FORMULA_ZH[k] for k in
                    ("completion_rate", "time_progress", "schedule_gap", "start_rate", "completion_count_rate",
-                    "stats_rate", "reporting_rate", "lights", "double_half")],
+                    "stats_rate", "reporting_rate", "lights", "double_half")]
+                  + ([metrics.FORMULA_ZH["ytd_yoy"], metrics.FORMULA_ZH["ytd_yoy_same"]]
+                     if total.get("ytd_yoy") is not None or total.get("ytd_yoy_same") is not None else []),
     )
     data.lights, data.lit = light_counts, lit
-    data.sentences.insert(2, lights.briefing_sentence(light_counts, lit))  # after the counts sentence
+    data.sentences.insert(2, lights_view.briefing_sentence(light_counts, lit))  # after the counts sentence
     data.footnotes.extend(lights.formulas_zh())
     # hook: the 督办单 as they stand today (open, overdue without reply, closed), in the filter's cities
-    orders = supervision.orders(con, today or date.today(), city_codes=filters.cities or None)
-    data.supervision = supervision.totals(orders)
-    data.supervision_regions = supervision.counts_by_region(orders).to_dicts()
+    orders = supervision_view.orders(con, today or date.today(), city_codes=filters.cities or None)
+    data.supervision = supervision_view.totals(orders)
+    data.supervision_regions = supervision_view.counts_by_region(orders).to_dicts()
     if (line := supervision_sentence(data.supervision, data.supervision_regions)) is not None:
         data.sentences.append(line)
     data.reconcile_lines, data.reconcile_rows = reconcile_section(con, d, filters)
@@ -304,7 +324,7 @@ def render_html(data: BriefingData, images: list[tuple[str, str]]) -> str:
         overdue=data.overdue.head(30).to_dicts(), overdue_more=max(0, data.overdue.height - 30),
         problems=data.problems.head(30).to_dicts(), problems_more=max(0, data.problems.height - 30),
         unit="地市" if data.region_level == "city" else "县区",
-        lit=lights.shown(data.lit.head(20)).to_dicts() if data.lit.height else [],
+        lit=lights_view.shown(data.lit.head(20)).to_dicts() if data.lit.height else [],
         lit_more=max(0, data.lit.height - 20),
         reconcile_rows=data.reconcile_rows[:40], reconcile_more=max(0, len(data.reconcile_rows) - 40),
         generated=datetime.now().strftime("%Y-%m-%d %H:%M"),

@@ -41,6 +41,7 @@ from typing import Any
 import duckdb
 
 from pipelines import metrics
+from pipelines.views import supervision as supervision_view
 from pipelines.views.overdue_reports import overdue_reports
 from pipelines.vocab.query import query_frame
 from pipelines.vocab.reference import region_by_code
@@ -121,7 +122,7 @@ def queue_due(wh: Store, today: date) -> int:
         missing = _missing_period(con, today)
         known = {k for (k,) in con.execute("SELECT dedup_key FROM notices").fetchall()} if loop_tables.has(
             con, "notices") else set()
-        overdue = supervision.orders(con, today).filter("overdue")
+        overdue = supervision_view.orders(con, today).filter("overdue")
     fresh = [m for m in missing if m[0] not in known]
     new_overdue = [o for o in overdue.iter_rows(named=True) if f"overdue:{o['order_id']}:{o['deadline']}" not in known]
     if not fresh and not new_overdue:

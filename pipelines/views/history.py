@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import duckdb
 import polars as pl
 
+from pipelines.metrics import lights
 from pipelines.vocab import schema
 from pipelines.vocab.query import query_frame
 
@@ -62,3 +63,8 @@ def project_history(con: duckdb.DuckDBPyConnection, project_id: str) -> ProjectH
     )
     problems = raised.join(closures, on="problem", how="left").sort("raised_on")
     return ProjectHistory(project_id, reports, stage_changes, problems)
+
+
+def light_history(con: duckdb.DuckDBPyConnection, project_id: str) -> pl.DataFrame:
+    """The project's lights at each of its report dates (metrics/lights.py), for the project page."""
+    return lights.project_light_history(con, project_id)

@@ -9,6 +9,7 @@ import polars as pl
 
 from pipelines import metrics
 from pipelines.metrics import View, lights
+from pipelines.views import lights as lights_view
 from pipelines.vocab import labels
 
 # The ledger's columns as the page shows and downloads them (field → Chinese header).
@@ -24,7 +25,7 @@ def ledger(con: duckdb.DuckDBPyConnection, view: View) -> pl.DataFrame:
     light_cols = [*lights.LIGHTS, "light_reason"]
     states = metrics.project_states(con, view.as_of, year=view.year, filters=view.filters,
                                     columns=[c for c in LEDGER_COLUMNS if c not in light_cols])
-    lit = lights.shown(lights.project_lights(con, view.as_of, year=view.year, filters=view.filters))
+    lit = lights_view.shown(lights.project_lights(con, view.as_of, year=view.year, filters=view.filters))
     return states.join(lit.select("project_id", *light_cols), on="project_id", how="left",
                        maintain_order="left").select(list(LEDGER_COLUMNS))
 

@@ -10,7 +10,8 @@ import duckdb
 import polars as pl
 
 from pipelines import metrics
-from pipelines.metrics import View, lights
+from pipelines.metrics import View
+from pipelines.views import lights
 from pipelines.vocab import procedures as P
 
 _COLUMNS = ("project_id", "project_name", "city_code", "city_name", "county_name", "not_started_reason", *P.FIELDS)

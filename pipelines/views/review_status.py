@@ -2,10 +2,59 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import duckdb
 import polars as pl
 
+from pipelines import auth
 from pipelines.vocab import schema
+from pipelines.vocab.query import query_frame
 from pipelines.vocab.reference import region_by_code
+from pipelines.warehouse import loop_tables, review
+from pipelines.warehouse.load import Submission
+
+_LIST_COLS = ("pending_id", "status", "unit_code", "city_code", "file_name", "kind", "layout", "rows", "report_date",
+              "submitted_at", "submitted_by", "reviewed_at", "reviewed_by", "reason", "submission_id")
+_LIST_SCHEMA: dict[str, Any] = {c: pl.String for c in _LIST_COLS} | {
+    "pending_id": pl.Int64, "rows": pl.Int64, "report_date": pl.Date, "submitted_at": pl.Datetime("us"),
+    "reviewed_at": pl.Datetime("us"), "submission_id": pl.Int64}
+
+
+def listing(con: duckdb.DuckDBPyConnection, *, status: str | None = None, city_codes: tuple[str, ...] | None = None,
+            submitted_by: str | None = None, limit: int = 200) -> pl.DataFrame:
+    """Submissions kept for review, newest first (no rows of the files themselves)."""
+    if not loop_tables.has(con, "pending_submissions"):
+        return pl.DataFrame(schema=_LIST_SCHEMA)
+    return query_frame(
+        con,
+        """SELECT pending_id, status, unit_code, city_code, file_name, kind, layout, rows, report_date,
+                  submitted_at, submitted_by, reviewed_at, reviewed_by, reason, submission_id FROM pending_submissions
+            WHERE ($status IS NULL OR status = $status) AND ($cities IS NULL OR list_contains($cities, city_code))
+              AND ($who IS NULL OR submitted_by = $who)
+            ORDER BY pending_id DESC LIMIT $limit""",
+        {"status": status, "cities": None if city_codes is None else list(city_codes), "who": submitted_by,
+         "limit": limit},
+    )
+
+
+def awaiting(con: duckdb.DuckDBPyConnection, reviewer: auth.User) -> pl.DataFrame:
+    """The 待审核 submissions this user may review (an 审核员 of a city: its city's; province: all)."""
+    if not reviewer.can("review"):
+        return pl.DataFrame(schema=_LIST_SCHEMA)
+    cities = None if reviewer.role == "管理员" or not reviewer.region_code else (reviewer.region_code,)
+    return listing(con, status="待审核", city_codes=cities)
+
+
+def modes(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """The review mode of each level (the store's setting, else KAIGONG_REVIEW, else direct)."""
+    return review.configured_modes(con)
+
+
+def pending_submission(con: duckdb.DuckDBPyConnection, pending_id: int) -> Submission:
+    """The staged file as it was submitted (for the reviewer's preview and change audit)."""
+    return review.pending_submission(con, pending_id)
+
 
 HEADERS = {"pending_id": "审核编号", "status": "状态", "unit": "报送单位", "file_name": "文件", "kind": "类型",
            "rows": "项目数", "report_date": "报告期", "submitted_by": "报送人", "submitted_at": "提交时间",

@@ -13,8 +13,9 @@ from pipelines.metrics import View, lights
 from pipelines.views import procedures
 from pipelines.views.problems import open_problems
 from pipelines.vocab import procedures as P
+from pipelines.vocab.query import query_frame
 from pipelines.vocab.reference import region_by_code
-from pipelines.warehouse import supervision
+from pipelines.warehouse import loop_tables, supervision
 
 _CANDIDATES: dict[str, Any] = {"project_id": pl.String, "project_name": pl.String, "source": pl.String, "why": pl.String,
                                "department": pl.String}
@@ -48,14 +49,73 @@ def candidates(con: duckdb.DuckDBPyConnection, view: View, unit_code: str) -> pl
     return pl.concat([p.cast(pl.Schema(_CANDIDATES)) for p in parts]).unique(maintain_order=True)
 
 
+_SCHEMA: dict[str, Any] = {
+    "order_id": pl.Int64, "unit_code": pl.String, "city_code": pl.String, "source": pl.String, "text": pl.String,
+    "deadline": pl.Date, "project_names": pl.List(pl.String), "status": pl.String, "issued_by": pl.String,
+    "issued_at": pl.Datetime("us"), "reply": pl.String, "replied_by": pl.String, "replied_at": pl.Datetime("us"),
+    "returned_reason": pl.String, "returns": pl.Int32, "closed_by": pl.String, "closed_at": pl.Datetime("us"),
+    "overdue": pl.Boolean, "state": pl.String,
+}
+
+
+def orders(con: duckdb.DuckDBPyConnection, today: date, *, city_codes: tuple[str, ...] | None = None,
+           unit_codes: tuple[str, ...] | None = None) -> pl.DataFrame:
+    """Every 督办单 (newest first) with `overdue` (办理中 past its deadline on today) and `state`
+    (办理中 / 逾期 / 已回复 / 已办结); limited to cities or units when given."""
+    if not loop_tables.has(con, "supervision_orders"):
+        return pl.DataFrame(schema=_SCHEMA)
+    return query_frame(
+        con,
+        """SELECT order_id, unit_code, city_code, source, text, deadline, project_names, status, issued_by,
+                  issued_at, reply, replied_by, replied_at, returned_reason, returns, closed_by, closed_at,
+                  status = '办理中' AND deadline < $today AS overdue,
+                  CASE WHEN status = '办理中' AND deadline < $today THEN '逾期' ELSE status END AS state
+           FROM supervision_orders
+           WHERE ($cities IS NULL OR list_contains($cities, city_code))
+             AND ($units IS NULL OR list_contains($units, unit_code))
+           ORDER BY order_id DESC""",
+        {"today": today, "cities": None if city_codes is None else list(city_codes),
+                "units": None if unit_codes is None else list(unit_codes)},
+    )
+
+
+def counts_by_region(frame: pl.DataFrame) -> pl.DataFrame:
+    """Open (办理中 or 已回复, not closed), overdue and closed 督办单 per city, most open first."""
+    if frame.is_empty():
+        return pl.DataFrame(schema={"city_code": pl.String, "region": pl.String, "open": pl.UInt32,
+                                    "overdue": pl.UInt32, "closed": pl.UInt32})
+    names = {c: r.name for c, r in region_by_code().items()}
+    return (
+        frame.group_by("city_code").agg(
+            open=(pl.col("status") != "已办结").sum().cast(pl.UInt32),
+            overdue=pl.col("overdue").sum().cast(pl.UInt32),
+            closed=(pl.col("status") == "已办结").sum().cast(pl.UInt32),
+        ).with_columns(region=pl.col("city_code").replace_strict(names, default=pl.col("city_code")))
+        .select("city_code", "region", "open", "overdue", "closed")
+        .sort(["open", "overdue", "city_code"], descending=[True, True, False])
+    )
+
+
+def totals(frame: pl.DataFrame) -> dict[str, int]:
+    return {"open": int((frame["status"] != "已办结").sum()) if frame.height else 0,
+            "overdue": int(frame["overdue"].sum()) if frame.height else 0,
+            "closed": int((frame["status"] == "已办结").sum()) if frame.height else 0}
+
+
+def awaiting(orders: pl.DataFrame, user: auth.User) -> pl.DataFrame:
+    """The orders that wait for this user (warehouse/supervision.awaits: a reply, or a decision)."""
+    return orders.filter(pl.Series([supervision.awaits(user, o) for o in orders.iter_rows(named=True)],
+                                   dtype=pl.Boolean))
+
+
 def visible_orders(con: duckdb.DuckDBPyConnection, user: auth.User, today: date) -> pl.DataFrame:
     """The orders this user may see: a 报送员 their unit's (and its counties'), a city's 审核员 their
     city's, everyone else all."""
     if user.role == "报送员":
         allowed = user.allowed_regions() or set()
-        return supervision.orders(con, today, unit_codes=tuple(sorted(allowed)))
+        return orders(con, today, unit_codes=tuple(sorted(allowed)))
     cities = user.visible_cities()
-    return supervision.orders(con, today, city_codes=None if cities is None else tuple(sorted(cities)))
+    return orders(con, today, city_codes=None if cities is None else tuple(sorted(cities)))
 
 
 HEADERS = {"order_id": "编号", "unit": "单位", "source": "来源", "text": "督办内容", "projects": "涉及项目",

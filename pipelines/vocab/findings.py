@@ -32,6 +32,11 @@ class Finding:
         return " ".join(parts) + f"：{self.message}"
 
 
+class Refused(Exception):
+    """A step this user may not take, or that does not apply now (a 销号, a review, a 督办单 step);
+    str() is the Chinese message the page shows."""
+
+
 class SubmissionRefused(Exception):
     """A file that is not loaded, with every error found."""
 

@@ -1,16 +1,27 @@
-"""Backups a province can keep: every table to Parquet with a manifest, and back."""
+"""Backups a province can keep: every kept table of the registry to Parquet with a manifest, the raw
+files and the users; back again (restore); a restore drill (verify) and keeping the last N.
+
+The users (names, roles, scopes, bcrypt hashes: pipelines.auth) are not a table of the store: they live
+in the users file ($KAIGONG_USERS), outside it, so that no load or restore can change who may sign in.
+A backup holds a copy of that file (hashes only, never a password: the file holds no other secret);
+`kaigong restore --users` puts it back, a plain restore leaves the current users as they are."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import math
+import os
 import shutil
+import tempfile
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pyarrow.parquet as pq
 
+from pipelines import auth, metrics
 from pipelines.vocab import schema
 from pipelines.warehouse import loop_tables, tables
 from pipelines.warehouse.connection import first
@@ -21,6 +32,11 @@ from pipelines.warehouse.store import Store, Warehouse
 # and state_to) and the figure cells are derived, and computed again on restore.
 TABLES = tables.names(tables.KEPT)
 FORMAT = "kaigong-backup/1"
+USERS_FILE = "users.json"
+KEEP_ENV = "KAIGONG_BACKUP_KEEP"  # keep the last N backups beside a new one (kaigong backup --keep)
+DRILL_ACTOR = "备份校验"  # the restore drill's restore is recorded (in its scratch copy) as this actor
+# Meta keys every write sets anew (a restored copy has its own): not compared by the drill.
+_VERSION_KEYS = ("data_version", "figure_cells_of")
 
 
 def _sha256(path: Path) -> str:
@@ -31,8 +47,9 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def backup(wh: Store, out_dir: Path) -> dict:
-    """Write every table to out_dir/<table>.parquet and a manifest (row counts, checksums)."""
+def backup(wh: Store, out_dir: Path, *, users_file: Path | None = None) -> dict:
+    """Write every kept table to out_dir/<table>.parquet, the users file (copy_users) and a manifest
+    (row counts, checksums)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     manifest: dict = {"format": FORMAT, "created_at": datetime.now().isoformat(timespec="seconds"),
                       "source": wh.label, "tables": {}}
@@ -44,6 +61,9 @@ def backup(wh: Store, out_dir: Path) -> dict:
             path = out_dir / f"{table}.parquet"
             pq.write_table(data, path)
             manifest["tables"][table] = {"rows": data.num_rows, "sha256": _sha256(path)}
+    n_users = copy_users(out_dir, users_file)
+    if n_users:
+        manifest["users"] = {"file": USERS_FILE, "count": n_users, "sha256": _sha256(out_dir / USERS_FILE)}
     (out_dir / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
     return manifest
 
@@ -101,3 +121,116 @@ def copy_raw_uploads(wh: Store, out_dir: Path) -> int:
 
 
 
+
+
+def copy_users(out_dir: Path, users_file: Path | None = None) -> int:
+    """The users file into the backup (as auth reads and writes it: names, roles, scopes and bcrypt
+    hashes only); how many users (0, and no file, when none are configured)."""
+    users = auth.load_users(users_file)
+    if users:
+        auth.save_users(users, out_dir / USERS_FILE)
+    return len(users)
+
+
+def restore_users(backup_dir: Path, users_file: Path | None = None) -> int:
+    """The backup's users file put back at users_file (default $KAIGONG_USERS); how many users."""
+    if not (backup_dir / USERS_FILE).exists():
+        raise ValueError(f"备份中没有用户文件：{backup_dir / USERS_FILE}")
+    users = auth.load_users(backup_dir / USERS_FILE)
+    auth.save_users(users, users_file)
+    return len(users)
+
+
+# ---- the restore drill --------------------------------------------------------------------------
+
+def fingerprint(store: Store) -> dict[str, Any]:
+    """What a restore must give back: each kept table's row count and a checksum of its rows (the
+    drill's own audit row and the version markers left out), and the figures at the latest report
+    date, whole and by city."""
+    out: dict[str, Any] = {}
+    with store.read() as con:
+        for table in TABLES:
+            if tables.BY_NAME[table].loop and not loop_tables.has(con, table):
+                continue
+            where = {"audit_log": "WHERE NOT (actor = $drill AND action = 'restore')",
+                     "meta": "WHERE NOT list_contains($keys, key)"}.get(table, "")
+            params = {"audit_log": {"drill": DRILL_ACTOR}, "meta": {"keys": list(_VERSION_KEYS)}}.get(table, {})
+            row = first(con.execute(
+                f"SELECT count(*), coalesce(sum(hash(t)), 0)::VARCHAR FROM {table} t {where}", params))  # noqa: S608
+            out[table] = tuple(row) if row else (0, "0")
+        latest = first(con.execute("SELECT max(report_date) FROM submissions WHERE kind = 'reports'"))
+        d = latest[0] if latest else None
+        out["latest"] = d
+        out["figures"] = metrics.figures_by(con, d, (None, "city")) if d is not None else {}
+    return out
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Equal, floats to 1e-9 (the restored cells are summed anew, perhaps in another order)."""
+    if isinstance(a, float) and isinstance(b, float):
+        return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-9)
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, list | tuple) and isinstance(b, list | tuple):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+    return bool(a == b)
+
+
+def verify(store: Store, backup_dir: Path) -> list[str]:
+    """Restore drill: the backup restored into a scratch file, then every kept table's rows and the
+    figures at the latest report date compared with the live store. The differences in words (none:
+    the backup gives back what is live; a write between the backup and the drill shows as one)."""
+    with tempfile.TemporaryDirectory(prefix="kaigong-drill-") as tmp:
+        scratch = Warehouse(Path(tmp) / "drill.duckdb", uploads_dir=Path(tmp) / "uploads")
+        restore(backup_dir, scratch, actor=DRILL_ACTOR)
+        got = fingerprint(scratch)
+    live = fingerprint(store)
+    problems = []
+    for table in TABLES:
+        if table in live and live.get(table) != got.get(table):
+            want, have = live[table], got.get(table, (0, "0"))
+            what = f"{want[0]} 行，恢复后 {have[0]} 行" if want[0] != have[0] else "行数相同而内容不同"
+            problems.append(f"表 {table}：在用数据库 {what}")
+    if live["latest"] != got["latest"]:
+        problems.append(f"最新报告期不同：在用数据库 {live['latest']}，恢复后 {got['latest']}")
+    elif not _same(live["figures"], got["figures"]):
+        problems.append(f"报告期 {live['latest']} 的指标（全部及各市）恢复后与在用数据库不同")
+    return problems
+
+
+# ---- keeping the last N -------------------------------------------------------------------------
+
+def _created(path: Path) -> str | None:
+    """A backup directory's creation time (its manifest's), None for anything else."""
+    try:
+        manifest = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return str(manifest.get("created_at", "")) if isinstance(manifest, dict) and manifest.get("format") == FORMAT else None
+
+
+def keep_last(out_dir: Path, keep: int) -> list[Path]:
+    """Delete the backups beside out_dir (directories with a Kaigong manifest) but the newest keep,
+    out_dir always among them; nothing else there is touched. The deleted, oldest first."""
+    if keep < 1:
+        raise ValueError(f"保留的备份份数至少为 1（现为 {keep}）")
+    found = [(created, p.name, p) for p in out_dir.parent.iterdir()
+             if p.is_dir() and p.resolve() != out_dir.resolve() and (created := _created(p)) is not None]
+    found.sort()
+    doomed = [p for _, _, p in found[:max(0, len(found) - (keep - 1))]]
+    for p in doomed:
+        shutil.rmtree(p)
+    return doomed
+
+
+def keep_setting(given: int | None) -> int | None:
+    """--keep, else KAIGONG_BACKUP_KEEP, else None (keep every backup)."""
+    if given is not None:
+        return given
+    raw = (os.environ.get(KEEP_ENV) or "").strip()
+    if not raw:
+        return None
+    try:
+        return int(raw)
+    except ValueError:
+        raise ValueError(f"环境变量 {KEEP_ENV} 应为正整数（现为 {raw!r}）") from None

@@ -82,6 +82,10 @@ class Store(Protocol):
              allowed_regions: set[str] | None = None, in_transaction: InTransaction | None = None,
              ) -> list[LoadOutcome]: ...
 
+    def keep_raw(self, raw: bytes, digest: str, file_name: str) -> str:
+        """Keep a file exactly as submitted, before the write that records it; its stored path."""
+        ...
+
     def replace_all(self, fill: Fill, actor: str, action: str, detail: str) -> None:
         """Every kept table emptied and filled by fill (then the derived ones computed again) in one
         audited write: readers see the data before or after, never between (a restore)."""
@@ -225,7 +229,7 @@ class StoreBase(abc.ABC):
             return [outcomes[i] for i in range(len(batch))]
         for sub, digest, _ in todo:
             if sub.raw is not None:
-                sub.stored_path = self._keep_raw(sub.raw, digest, sub.file_name)
+                sub.stored_path = self.keep_raw(sub.raw, digest, sub.file_name)
         detail = "; ".join(f"{sub.file_name} sha256={digest}" for sub, digest, _ in todo)
         loaded: list[LoadOutcome] = []
         errors: list[Finding] = []
@@ -276,7 +280,7 @@ class StoreBase(abc.ABC):
             raise SubmissionRefused(_names(batch), errors)
         return todo, outcomes
 
-    def _keep_raw(self, raw: bytes, digest: str, file_name: str) -> str:
+    def keep_raw(self, raw: bytes, digest: str, file_name: str) -> str:
         """Keep the file exactly as submitted (written before the load commits)."""
         safe = "".join(ch for ch in Path(file_name).name if ch not in '\\/:*?"<>|\0') or "upload"
         target = self.uploads_dir / f"{digest[:16]}_{safe}"

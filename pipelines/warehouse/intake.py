@@ -5,20 +5,38 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
+from pipelines import auth
 from pipelines.ingest import bounded
 from pipelines.ingest.prepare import Prepared
 from pipelines.vocab.findings import SubmissionRefused
-from pipelines.warehouse.store import LoadOutcome, Store
+from pipelines.warehouse import review
+from pipelines.warehouse.store import LoadOutcome, Store, Submission
+
+
+def staged(prepared: list[Prepared]) -> list[Submission]:
+    """The batch's submissions, or the whole batch refused with every error (one file with an error,
+    or one that was not read, and none of them is loaded or kept for review)."""
+    errors = [e for p in prepared for e in p.errors]
+    if errors or any(p.submission is None for p in prepared):
+        raise SubmissionRefused("、".join(p.file_name for p in prepared), errors)
+    return [p.submission for p in prepared if p.submission]
 
 
 def load_prepared(
     wh: Store, prepared: list[Prepared], *, actor: str = "local", allowed_regions: set[str] | None = None
 ) -> list[LoadOutcome]:
     """Load every prepared file in one transaction, or refuse them all with every error."""
-    errors = [e for p in prepared for e in p.errors]
-    if errors or any(p.submission is None for p in prepared):
-        raise SubmissionRefused("、".join(p.file_name for p in prepared), errors)
-    return wh.load([p.submission for p in prepared if p.submission], actor=actor, allowed_regions=allowed_regions)
+    return wh.load(staged(prepared), actor=actor, allowed_regions=allowed_regions)
+
+
+def commit(wh: Store, prepared: list[Prepared], user: auth.User,
+           modes: dict[str, str]) -> list[LoadOutcome] | list[review.PendingOutcome]:
+    """The uploaded batch as user: kept for review (待审核, counting once approved) when user's files
+    are reviewed under modes (review.reviewed), else loaded in one transaction, limited to user's
+    regions; refused whole on any error either way."""
+    if review.reviewed(user, modes):
+        return review.submit(wh, staged(prepared), user)
+    return load_prepared(wh, prepared, actor=user.name, allowed_regions=user.allowed_regions())
 
 
 def ingest_files(

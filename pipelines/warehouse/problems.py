@@ -7,10 +7,11 @@ field (closed_by), which the 已销号 list shows.
 from __future__ import annotations
 
 from pipelines import auth
+from pipelines.vocab.findings import Refused
 from pipelines.warehouse.store import Store
 
 
-class ClosureRefused(ValueError):
+class ClosureRefused(Refused):
     """A 销号 this user may not make, or one without its 经办人 (message in Chinese)."""
 
 

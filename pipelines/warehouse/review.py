@@ -28,8 +28,7 @@ import duckdb
 import polars as pl
 
 from pipelines import auth
-from pipelines.vocab.findings import Finding, SubmissionRefused
-from pipelines.vocab.query import query_frame
+from pipelines.vocab.findings import Finding, Refused, SubmissionRefused
 from pipelines.vocab.reference import region_by_code
 from pipelines.warehouse import loop_tables
 from pipelines.warehouse.connection import first, set_meta
@@ -40,7 +39,7 @@ MODES = ("direct", "review")
 LEVELS = ("city", "county")
 
 
-class ReviewRefused(Exception):
+class ReviewRefused(Refused):
     """A review step this user may not take, or that no longer applies; str() is the Chinese message."""
 
 
@@ -141,7 +140,7 @@ def submit(wh: Store, batch: list[Submission], user: auth.User) -> list[PendingO
         raise SubmissionRefused("、".join(s.file_name for s in batch), errors)
     for sub in batch:
         if sub.raw is not None:
-            sub.stored_path = wh._keep_raw(sub.raw, sub.digest(), sub.file_name)
+            sub.stored_path = wh.keep_raw(sub.raw, sub.digest(), sub.file_name)
     detail = "; ".join(f"{s.file_name} sha256={s.digest()} 报告期 {s.report_date}" for s in batch)
     out: list[PendingOutcome] = []
     with wh.write(user.name, "review_submit", detail) as con:
@@ -170,37 +169,6 @@ def submit(wh: Store, batch: list[Submission], user: auth.User) -> list[PendingO
 
 
 # ---- reading ---------------------------------------------------------------------------------
-
-_LIST_COLS = ("pending_id", "status", "unit_code", "city_code", "file_name", "kind", "layout", "rows", "report_date",
-              "submitted_at", "submitted_by", "reviewed_at", "reviewed_by", "reason", "submission_id")
-_LIST_SCHEMA: dict[str, Any] = {c: pl.String for c in _LIST_COLS} | {
-    "pending_id": pl.Int64, "rows": pl.Int64, "report_date": pl.Date, "submitted_at": pl.Datetime("us"),
-    "reviewed_at": pl.Datetime("us"), "submission_id": pl.Int64}
-
-
-def listing(con: duckdb.DuckDBPyConnection, *, status: str | None = None, city_codes: tuple[str, ...] | None = None,
-            submitted_by: str | None = None, limit: int = 200) -> pl.DataFrame:
-    """Submissions kept for review, newest first (no rows of the files themselves)."""
-    if not loop_tables.has(con, "pending_submissions"):
-        return pl.DataFrame(schema=_LIST_SCHEMA)
-    return query_frame(
-        con,
-        """SELECT pending_id, status, unit_code, city_code, file_name, kind, layout, rows, report_date,
-                  submitted_at, submitted_by, reviewed_at, reviewed_by, reason, submission_id FROM pending_submissions
-            WHERE ($status IS NULL OR status = $status) AND ($cities IS NULL OR list_contains($cities, city_code))
-              AND ($who IS NULL OR submitted_by = $who)
-            ORDER BY pending_id DESC LIMIT $limit""",
-        {"status": status, "cities": None if city_codes is None else list(city_codes), "who": submitted_by,
-         "limit": limit},
-    )
-
-
-def awaiting(con: duckdb.DuckDBPyConnection, reviewer: auth.User) -> pl.DataFrame:
-    """The 待审核 submissions this user may review (an 审核员 of a city: its city's; province: all)."""
-    if not reviewer.can("review"):
-        return pl.DataFrame(schema=_LIST_SCHEMA)
-    cities = None if reviewer.role == "管理员" or not reviewer.region_code else (reviewer.region_code,)
-    return listing(con, status="待审核", city_codes=cities)
 
 
 def _row(con: duckdb.DuckDBPyConnection, pending_id: int) -> dict[str, Any]:

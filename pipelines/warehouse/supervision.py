@@ -8,14 +8,14 @@ step is an audited write; issuing (and falling overdue, found by `kaigong notify
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
 import duckdb
-import polars as pl
 
 from pipelines import auth
-from pipelines.vocab.query import query_frame
+from pipelines.vocab.findings import Refused
 from pipelines.vocab.reference import region_by_code
 from pipelines.warehouse import loop_tables
 from pipelines.warehouse.review import city_of
@@ -24,7 +24,7 @@ from pipelines.warehouse.store import Store
 SOURCES = ("红灯项目", "逾期未开工", "问题未解决", "其他")
 
 
-class SupervisionRefused(Exception):
+class SupervisionRefused(Refused):
     """A step this user may not take or that does not apply now; str() is the Chinese message."""
 
 
@@ -85,7 +85,7 @@ def reply(wh: Store, user: auth.User, order_id: int, text: str) -> None:
         raise SupervisionRefused("回复内容不能为空")
     with wh.read() as con:
         o = _order(con, order_id)
-    if not user.answers_for(o["unit_code"]):
+    if not may_reply(user, o):
         raise SupervisionRefused(f"第 {order_id} 号督办单下达给{_name(o['unit_code'])}，只能由该单位的报送员回复")
     if o["status"] != "办理中":
         raise SupervisionRefused(f"第 {order_id} 号督办单当前状态为「{o['status']}」，不能回复")
@@ -94,8 +94,24 @@ def reply(wh: Store, user: auth.User, order_id: int, text: str) -> None:
                     "replied_at = now()::TIMESTAMP WHERE order_id = ?", [text, user.name, order_id])
 
 
+def may_reply(user: auth.User, order: Mapping[str, Any]) -> bool:
+    """Whether user may reply to the order (its unit's 报送员, or a 管理员) while it is 办理中."""
+    return user.answers_for(order["unit_code"])
+
+
+def may_decide(user: auth.User, order: Mapping[str, Any]) -> bool:
+    """Whether user may close or send back the order once replied: its issuer, or a 管理员."""
+    return user.role == "管理员" or (user.can("supervise") and user.name == order["issued_by"])
+
+
+def awaits(user: auth.User, order: Mapping[str, Any]) -> bool:
+    """Whether the order waits for this user: a reply (办理中), or a decision (已回复)."""
+    return ((order["status"] == "办理中" and may_reply(user, order))
+            or (order["status"] == "已回复" and may_decide(user, order)))
+
+
 def _may_decide(user: auth.User, o: dict) -> None:
-    if not (user.role == "管理员" or (user.can("supervise") and user.name == o["issued_by"])):
+    if not may_decide(user, o):
         raise SupervisionRefused(f"第 {o['order_id']} 号督办单只能由下达人（{o['issued_by']}）或管理员办结或退回")
     if o["status"] != "已回复":
         raise SupervisionRefused(f"第 {o['order_id']} 号督办单当前状态为「{o['status']}」，需先有单位回复")
@@ -125,59 +141,6 @@ def send_back(wh: Store, user: auth.User, order_id: int, reason: str) -> None:
 
 
 # ---- reading ---------------------------------------------------------------------------------
-
-_SCHEMA: dict[str, Any] = {
-    "order_id": pl.Int64, "unit_code": pl.String, "city_code": pl.String, "source": pl.String, "text": pl.String,
-    "deadline": pl.Date, "project_names": pl.List(pl.String), "status": pl.String, "issued_by": pl.String,
-    "issued_at": pl.Datetime("us"), "reply": pl.String, "replied_by": pl.String, "replied_at": pl.Datetime("us"),
-    "returned_reason": pl.String, "returns": pl.Int32, "closed_by": pl.String, "closed_at": pl.Datetime("us"),
-    "overdue": pl.Boolean, "state": pl.String,
-}
-
-
-def orders(con: duckdb.DuckDBPyConnection, today: date, *, city_codes: tuple[str, ...] | None = None,
-           unit_codes: tuple[str, ...] | None = None) -> pl.DataFrame:
-    """Every 督办单 (newest first) with `overdue` (办理中 past its deadline on today) and `state`
-    (办理中 / 逾期 / 已回复 / 已办结); limited to cities or units when given."""
-    if not loop_tables.has(con, "supervision_orders"):
-        return pl.DataFrame(schema=_SCHEMA)
-    return query_frame(
-        con,
-        """SELECT order_id, unit_code, city_code, source, text, deadline, project_names, status, issued_by,
-                  issued_at, reply, replied_by, replied_at, returned_reason, returns, closed_by, closed_at,
-                  status = '办理中' AND deadline < $today AS overdue,
-                  CASE WHEN status = '办理中' AND deadline < $today THEN '逾期' ELSE status END AS state
-           FROM supervision_orders
-           WHERE ($cities IS NULL OR list_contains($cities, city_code))
-             AND ($units IS NULL OR list_contains($units, unit_code))
-           ORDER BY order_id DESC""",
-        {"today": today, "cities": None if city_codes is None else list(city_codes),
-                "units": None if unit_codes is None else list(unit_codes)},
-    )
-
-
-def counts_by_region(frame: pl.DataFrame) -> pl.DataFrame:
-    """Open (办理中 or 已回复, not closed), overdue and closed 督办单 per city, most open first."""
-    if frame.is_empty():
-        return pl.DataFrame(schema={"city_code": pl.String, "region": pl.String, "open": pl.UInt32,
-                                    "overdue": pl.UInt32, "closed": pl.UInt32})
-    names = {c: r.name for c, r in region_by_code().items()}
-    return (
-        frame.group_by("city_code").agg(
-            open=(pl.col("status") != "已办结").sum().cast(pl.UInt32),
-            overdue=pl.col("overdue").sum().cast(pl.UInt32),
-            closed=(pl.col("status") == "已办结").sum().cast(pl.UInt32),
-        ).with_columns(region=pl.col("city_code").replace_strict(names, default=pl.col("city_code")))
-        .select("city_code", "region", "open", "overdue", "closed")
-        .sort(["open", "overdue", "city_code"], descending=[True, True, False])
-    )
-
-
-def totals(frame: pl.DataFrame) -> dict[str, int]:
-    return {"open": int((frame["status"] != "已办结").sum()) if frame.height else 0,
-            "overdue": int(frame["overdue"].sum()) if frame.height else 0,
-            "closed": int((frame["status"] == "已办结").sum()) if frame.height else 0}
-
 
 def queue_overdue_notices(con: duckdb.DuckDBPyConnection, today: date) -> int:
     """Inside a write: a notice for each order that has fallen overdue (once per order and deadline)."""

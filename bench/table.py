@@ -1,0 +1,148 @@
+"""The results as the README's table: every figure beside its target."""
+
+from __future__ import annotations
+
+
+def _fmt_s(v: float | None) -> str:
+    if v is None:
+        return "—"
+    return f"{v * 1000:,.0f} ms" if v < 10 else f"{v:,.1f} s"
+
+
+# One row of the table: (figure, scale, ours, peer, peer ÷ ours, target, met?).
+def _add(rows, name, scale, ours, peer, target, ratio_target=None, unit="s"):
+        def amount(v):
+            return _fmt_s(v) if unit == "s" else f"{v:,.0f} MiB"
+
+        t = "—" if target is None else amount(target)
+        if ours is None:
+            rows.append((name, scale, "skipped", "—", "—", t, "—"))
+            return
+        ratio = (peer / ours) if (peer and ours) else None
+        met = "—"  # a line shown for information, with no target of its own
+        if target is not None:
+            ok = ours <= target and (ratio_target is None or (ratio is not None and ratio >= ratio_target))
+            met = "yes" if ok else "**no**"
+            if ratio_target:
+                t += f", ≥{ratio_target:g}× peer"
+        rows.append((name, scale, amount(ours), _fmt_s(peer) if peer else "—", f"{ratio:.1f}×" if ratio else "—",
+                     t, met))
+
+
+def _pages(add, results: dict) -> None:
+    """The page view at its scale, with and without the trend."""
+    pg = results.get("pages", {})
+    if pg:
+        sc = pg["scale"]
+        add("page view: metric queries after a filter change (incl. trend)", sc, pg["ours_with_trend_s"],
+            None, 0.150)
+        add("page view without trend (same work as the peer)", sc, pg["ours_s"], pg.get("peer_s"), 0.150, 5)
+        add("  of which: trend (52 report dates)", sc, pg["trend_s"], None, 0.150)
+
+
+def _ingests(add, results: dict) -> None:
+    """The ingest of the week being collected, of a week back, and a correction."""
+    ing = results.get("ingest")
+    if ing:
+        add(f"ingest 100,000-row XLSX (validated, loaded) for the week being collected ({ing['date']})",
+            "province DB", ing["ours_s"], ing["peer_s"], 5.0, 5)
+        add("  of which: read and validate", "", ing["read_s"], None, None)
+        if "audit_s" in ing:  # target: the change audit adds at most 20 % to the ingest
+            add(f"  of which: change audit ({ing['audit_s'] / max(ing['ours_s'] - ing['audit_s'], 1e-9):.0%} "
+                "added to the ingest without it)", "", ing["audit_s"], None, None)
+        if "decode_s" in ing:
+            add("  machine speed then: calamine's decode of the file alone (not part of the figure)", "",
+                ing["decode_s"], None, None)
+            add(f"  the ingest near its floor: ≤2× that decode (here {ing['ours_s'] / ing['decode_s']:.2f}×)", "",
+                ing["ours_s"], None, 2 * ing["decode_s"])
+    back = results.get("ingest_backdated")
+    if back:
+        latest = ing["ours_s"] if ing else None
+        add(f"ingest the same for a week 39 weeks back ({back['date']}); target ≤1.5× the latest week's"
+            + (f" (here {back['ours_s'] / latest:.2f}×)" if latest else ""),
+            "province DB", back["ours_s"], back["peer_s"], 1.5 * latest if latest else None, 5)
+    corr = results.get("correction")
+    if corr:
+        add(f"correction of 300 projects' week 13 ({corr['date']}), read and validated included",
+            corr["scale"], corr["ours_s"], None, None)
+
+
+def _app(add, results: dict) -> None:
+    """The page rerun, the briefing, and the browser's clicks."""
+    app = results.get("apptest", {})
+    add("full page rerun (AppTest, server side)", "province", app.get("ours_s"), None, 0.300)
+    pdf = results.get("pdf")
+    if pdf:
+        add("PDF briefing (collect + render_pdf)", "province", pdf["ours_s"], None, 5.0)
+    brief = results.get("brief")
+    if brief:
+        add("`kaigong brief` with its three charts, start-up included (median of "
+            f"{len(brief['samples'])})", "province", brief["ours_s"], None, 5.0)
+    for key in ("browser_province", "browser_national"):
+        br = results.get(key)
+        if not br:
+            continue
+        sc = key.split("_")[1]
+        target_med, target_p95 = (1.0, 2.0) if sc == "national" else (None, None)
+        for kind, what in (("menu", "a click in the top menu"), ("filter", "a sidebar filter change")):
+            sm = br.get(kind)
+            if not sm:
+                continue
+            add(f"browser: {what} → heading and every chart drawn, median of {sm['n']} (8 pages)", sc,
+                sm["median_s"], None, target_med)
+            add(f"  p95 (slowest: {sm['slowest']}); server rerun {sm['server_median_s'] * 1000:,.0f} ms, "
+                f"websocket {sm['ws_kib_median']:,.0f} KiB (max {sm['ws_kib_max']:,.0f}) median", sc,
+                sm["p95_s"], None, target_p95)
+
+
+def _sessions(add, results: dict) -> None:
+    """Many sessions at once: memory per session and page switches."""
+    ses = results.get("sessions")
+    if ses:
+        n = ses["sessions"]
+        add(f"{n} sessions at once: server memory per added session (peak − one warm session) ÷ {n}",
+            "province", ses["per_session_mib"], None, 25, unit="MiB")
+        add(f"{n} sessions at once: page switch p95, click → drawn ({ses['steps']} switches, {ses['n_errors']} "
+            f"errors; all {n} pages drawn by one Chromium on this machine)", "province", ses["switch_p95_s"], None, 3.0)
+        if ses.get("server_p95_s") is not None:
+            busy = ses["walk_server_cpu_s"] / ses["walk_wall_s"]
+            add(f"  of which the server: rerun request → script_finished, p95 (median "
+                f"{ses['server_median_s'] * 1000:,.0f} ms; server busy {busy:.2f} of 2 cores)", "province",
+                ses["server_p95_s"], None, None)
+
+
+def _stores(add, results: dict) -> None:
+    """The lake, the national roll-up, and peak memory."""
+    lk = results.get("lake")
+    if lk:
+        add(f"page view on a DuckLake store (catalog in PostgreSQL, Parquet), incl. trend; "
+            f"data_version poll {lk['data_version_s'] * 1000:.1f} ms", lk["scale"], lk["lake_s"], None, None)
+        add("  the same views on the DuckDB file, alternated with them", lk["scale"], lk["file_s"], None, None)
+    ru = results.get("rollup")
+    if ru:
+        sc = f"{ru['scale']} export"
+        views = f"{len(ru['views'])} views"
+        if "export_s" in ru:
+            add("`kaigong export`: the DB as Hive-partitioned Parquet", f"{ru['scale']} DB", ru["export_s"], None, None)
+        add(f"roll-up on DuckDB over the export: {views} (figures_by), median; open {_fmt_s(ru['open_s'])}", sc,
+            ru["duckdb_s"], None, None)
+        add(f"  the same {views} on the DuckDB file, for comparison", f"{ru['scale']} DB", ru["file_s"], None, None)
+        add(f"roll-up on Spark SQL (local[2]), the same {views}, warm; figures equal to DuckDB's: "
+            f"{'yes' if ru['equal'] else '**no**'}", sc, ru["spark_s"], None, None)
+        add(f"  cold (first queries); session start {_fmt_s(ru['spark_start_s'])}, views "
+            f"{_fmt_s(ru['spark_register_s'])}", sc, ru["spark_cold_s"], None, None)
+    mem = results.get("memory")
+    if mem:
+        add(f"peak memory ({mem['what']})", mem["scale"], mem["peak_mib"], None, 1024, unit="MiB")
+
+
+def table(results: dict) -> str:
+    rows: list[tuple[str, ...]] = []
+
+    def add(*args, **kwargs) -> None:
+        _add(rows, *args, **kwargs)
+
+    for part in (_pages, _ingests, _app, _sessions, _stores):
+        part(add, results)
+    head = "| figure | scale | ours | peer | peer ÷ ours | target | met? |\n|---|---|---|---|---|---|---|\n"
+    return head + "\n".join("| " + " | ".join(r) + " |" for r in rows)
