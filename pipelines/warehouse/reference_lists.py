@@ -101,12 +101,12 @@ def list_in_force(con: duckdb.DuckDBPyConnection, kind: str, as_of: date) -> pl.
                                            WHERE kind = $kind AND year = $year AND as_of <= $d))
            ORDER BY source_row""",
         {"kind": kind, "year": as_of.year, "d": as_of},
-    ).cast(SCHEMA)
+    ).cast(pl.Schema(SCHEMA))
 
 
 def lists_loaded(con: duckdb.DuckDBPyConnection, year: int) -> pl.DataFrame:
     """The lists of a year: kind, date, file, rows, who and when (newest first)."""
-    schema = {"kind": pl.String, "as_of": pl.Date, "file_name": pl.String, "rows": pl.Int64,
+    schema: dict[str, Any] = {"kind": pl.String, "as_of": pl.Date, "file_name": pl.String, "rows": pl.Int64,
               "loaded_by": pl.String, "loaded_at": pl.Datetime("us")}
     if not loop_tables.has(con, "reference_lists"):
         return pl.DataFrame(schema=schema)
@@ -116,4 +116,4 @@ def lists_loaded(con: duckdb.DuckDBPyConnection, year: int) -> pl.DataFrame:
                   any_value(loaded_at) AS loaded_at
            FROM reference_lists WHERE year = $y GROUP BY list_id, kind, as_of ORDER BY as_of DESC, kind""",
         {"y": year},
-    ).cast(schema)
+    ).cast(pl.Schema(schema))
