@@ -4,6 +4,7 @@ import streamlit as st
 
 from pipelines.metrics import lights
 from pipelines.views import lights as lights_view
+from pipelines.views import procedures
 from pipelines.vocab import formats
 from ui import cached, widgets
 
@@ -35,6 +36,15 @@ else:
     caught_up = lp.lit.filter(lp.lit["light_change"] == "由红转黄").height
     if caught_up:
         st.caption(f"其中 {caught_up} 个项目由红灯转为黄灯（较上期有追赶）。")
-    widgets.long_table(lights_view.lit_shown(lp.lit), hide_index=True, key="lights_list", unit="个",
+    widgets.long_table(procedures.lit_shown(lp.lit), hide_index=True, key="lights_list", unit="个",
                        file_name=f"红黄灯项目_{view.as_of}.csv")
-st.caption("注：" + "；".join(lights.formulas_zh()))
+st.caption("注：" + "；".join(lights.formulas_zh()) + f"；{procedures.BLOCKING_HEADER}：逾期未开工项目第一项待办理的前期手续"
+           "（依次为立项、土地、规划、环评）及其主管部门。")
+
+st.subheader("逾期未开工项目前期手续")
+matrix = cached.procedures_matrix(view)
+if matrix.is_empty():
+    st.success("没有逾期未开工项目。")
+else:
+    st.caption(procedures.MATRIX_NOTE)
+    widgets.table(procedures.matrix_shown(matrix), hide_index=True, key="procedures_matrix")

@@ -5,6 +5,7 @@ from datetime import date, timedelta
 import polars as pl
 import streamlit as st
 
+from pipelines.views import procedures
 from pipelines.views import supervision as supervision_view
 from pipelines.vocab.findings import Refused
 from pipelines.vocab.reference import counties_of, region_by_code
@@ -50,7 +51,8 @@ if user.can("supervise"):
             source = chosen["source"][0] if chosen.height else "其他"
             projects = list(dict(chosen.select("project_id", "project_name").rows()).items()) if chosen.height else []
             try:
-                oid = writes.issue_order(unit, text, deadline, projects=projects, source=source)
+                oid = writes.issue_order(unit, text, deadline, projects=projects, source=source,
+                                         department=procedures.department_for(chosen.to_dicts()))
             except Refused as exc:
                 st.error(str(exc))
             else:

@@ -431,6 +431,51 @@ def cmd_overdue_reports(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_reconcile(args: argparse.Namespace) -> int:
+    """Load a department's list (whole or nothing), then reconcile it with ours at --as-of."""
+    from pipelines.ingest.reference_list import read_list
+    from pipelines.views import reconcile
+    from pipelines.warehouse import reference_lists
+
+    path = Path(args.file)
+    if not path.is_file():
+        print(f"找不到文件：{path}", file=sys.stderr)
+        return 2
+    raw = path.read_bytes()
+    got = read_list(raw, path.name, args.as_of, region=args.region)
+    if not args.json:
+        print(f"{path.name}：读取情况")
+        for line in got.lines:
+            print("  " + line)
+    for w in got.warnings:
+        print("  提示：" + w.zh(), file=sys.stderr)
+    if not got.ok or got.frame is None:
+        print(f"未导入（清单未写入数据库），共 {len(got.errors)} 处错误：", file=sys.stderr)
+        for e in got.errors:
+            print("  " + e.zh(), file=sys.stderr)
+        return 1
+    wh = open_warehouse(args.db)
+    if not wh.exists():
+        wh.init()
+    try:
+        reference_lists.store_list(wh, args.user, args.kind, args.as_of, path.name, raw, got.frame)
+    except SubmissionRefused as exc:
+        print(f"未导入（清单未写入数据库），共 {len(exc.errors)} 处错误：", file=sys.stderr)
+        for e in exc.errors:
+            print("  " + e.zh(), file=sys.stderr)
+        return 1
+    with wh.read() as con:
+        rec = reconcile.reconcile(con, args.kind, args.as_of)
+    if args.json:
+        print(json.dumps(reconcile.json_rows(rec), ensure_ascii=False, indent=2))
+        return 0
+    print(reconcile.summary_zh(rec))
+    for r in rec.rows.filter(rec.rows["outcome"] != "matched").iter_rows(named=True):
+        place = f"{r['city_name'] or ''}{r['county_name'] or ''}"
+        print(f"  [{reconcile.OUTCOME_ZH[r['outcome']]}] {r['project_name']}（{place}）{r['differences'] or ''}")
+    return 0
+
+
 def cmd_notify(args: argparse.Namespace) -> int:
     from pipelines.outputs import notify
 
@@ -529,6 +574,15 @@ def build_parser() -> argparse.ArgumentParser:
     po.add_argument("--level", choices=["province", "city"], help="部署层级（默认环境变量 KAIGONG_LEVEL，或 province）")
     po.add_argument("--json", action="store_true", help="输出 JSON 数组")
     po.set_defaults(func=cmd_overdue_reports)
+
+    prc = sub.add_parser("reconcile", help="清单核对：导入行政审批局（立项）、统计局（入统）或商务局（签约）的清单，与调度库逐项核对")
+    prc.add_argument("file", help="部门清单（xlsx/xls/csv，部门自己的表式或标准模板）")
+    prc.add_argument("--kind", required=True, choices=["入统", "立项", "签约"], help="清单类别")
+    prc.add_argument("--as-of", type=_date, required=True, help="清单截止日期 YYYY-MM-DD（与该日的调度库核对）")
+    prc.add_argument("--region", help="清单所属地市（文件中没有地市列时）")
+    prc.add_argument("--user", default="cli", help="记录在审计日志中的操作人")
+    prc.add_argument("--json", action="store_true", help="输出 JSON 数组：每个项目一个对象（name, city, county, outcome）")
+    prc.set_defaults(func=cmd_reconcile)
 
     pn = sub.add_parser("notify", help="发送通知：排入到期的通知（督办逾期、漏报）并发送队列（由 cron 定时运行）")
     pn.add_argument("--as-of", type=_date, help="今天的日期（默认系统日期）")

@@ -16,10 +16,11 @@ from pipelines.views import changes as changes_view
 from pipelines.views import completion as completion_view
 from pipelines.views import history, problems, review_status, submissions
 from pipelines.views import ledger as ledger_view
-from pipelines.views import lights as lights_view
 from pipelines.views import options as options_view
 from pipelines.views import overdue_reports as overdue_reports_view
 from pipelines.views import overview as overview_view
+from pipelines.views import procedures as procedures_view
+from pipelines.views import reconcile as reconcile_view
 from pipelines.views import regions as regions_view
 from pipelines.views import starts as starts_view
 from pipelines.views import supervision as supervision_view
@@ -76,7 +77,9 @@ open_problems = _cached(problems.open_problems)
 closed_problems = _cached(problems.closed_problems)
 submission_log = _cached(submissions.submission_log)
 reporting_matrix = _cached(submissions.reporting_matrix)
-lights_page = _cached(lights_view.lights_page)
+lights_page = _cached(procedures_view.lights_page)  # the lit list with each project's blocking 前期手续
+procedures_matrix = _cached(procedures_view.matrix)
+reconcile_page = _cached(reconcile_view.reconcile_page)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)

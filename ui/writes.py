@@ -5,6 +5,7 @@ pipelines.vocab.findings.Refused (its message in Chinese), which the page shows.
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from pipelines.warehouse import problems, review, supervision
 from pipelines.warehouse.load import LoadOutcome
@@ -30,10 +31,11 @@ def send_back(pending_id: int, reason: str) -> None:
     cached.changed()
 
 
-def issue_order(unit_code: str, text: str, deadline: date, *, projects: list[tuple[str, str]], source: str) -> int:
-    """下达 a 督办单; its number."""
+def issue_order(unit_code: str, text: str, deadline: date, *, projects: list[tuple[str, str]], source: str,
+                department: str | None = None) -> int:
+    """下达 a 督办单 (addressed to a department of the unit when given: a blocking 前期手续's owner); its number."""
     oid = supervision.issue(cached.warehouse(), session.current_user(), unit_code, text, deadline,
-                            projects=projects, source=source)
+                            projects=projects, source=source, department=department)
     cached.changed()
     return oid
 
@@ -51,3 +53,22 @@ def close_order(order_id: int) -> None:
 def send_back_order(order_id: int, reason: str) -> None:
     supervision.send_back(cached.warehouse(), session.current_user(), order_id, reason)
     cached.changed()
+
+
+def load_reference_list(kind: str, as_of: Any, file_name: str, raw: bytes) -> tuple[list[str], list[str], int]:
+    """Read a department's list with the project reader and keep it as the signed-in user, whole or nothing
+    (warehouse/reference_lists.py): what was read (lines), every error (nothing kept when any), the rows kept."""
+    from pipelines.ingest.reference_list import read_list
+    from pipelines.vocab.findings import SubmissionRefused
+    from pipelines.warehouse import reference_lists
+
+    got = read_list(raw, file_name, as_of)
+    if not got.ok or got.frame is None:
+        return got.lines, [e.zh() for e in got.errors], 0
+    try:
+        reference_lists.store_list(cached.warehouse(), session.current_user().name, kind, as_of, file_name, raw,
+                                   got.frame)
+    except SubmissionRefused as exc:
+        return got.lines, [e.zh() for e in exc.errors], 0
+    cached.changed()
+    return got.lines, [], got.frame.height

@@ -23,10 +23,11 @@ import polars as pl
 from pipelines import metrics
 from pipelines.metrics import lights
 from pipelines.views import lights as lights_view
+from pipelines.views import reconcile
 from pipelines.views import supervision as supervision_view
 from pipelines.views.options import filter_lines
 from pipelines.views.problems import open_problems
-from pipelines.vocab import formats, schema
+from pipelines.vocab import formats, procedures, schema
 from pipelines.vocab.reference import region_by_code
 
 Progress = Callable[[str], None]
@@ -59,6 +60,8 @@ class BriefingData:
     lit: pl.DataFrame = field(default_factory=pl.DataFrame)  # the 亮灯清单, red first
     supervision: dict[str, int] = field(default_factory=dict)  # 督办单 open/overdue/closed (warehouse/supervision.py)
     supervision_regions: list[dict[str, Any]] = field(default_factory=list)  # the same per city
+    reconcile_lines: list[str] = field(default_factory=list)  # one summary per department's list loaded for the year
+    reconcile_rows: list[dict[str, Any]] = field(default_factory=list)  # 漏报 and 入统未确认 (views/reconcile.py)
 
 
 def _yi(wan: float | None) -> str:
@@ -187,9 +190,9 @@ def collect(con: duckdb.DuckDBPyConnection, as_of: date, *, year: int | None = N
     region_level = "county" if len(filters.cities) == 1 else "city"
     groups = metrics.figures_by(con, d, (None, "tier", region_level), year=y, filters=filters)
     total, tiers, regions = groups[None][0], groups["tier"], groups[region_level]
-    overdue = metrics.project_states(con, d, year=y, filters=filters, columns=(
+    overdue = procedures.with_statuses(metrics.project_states(con, d, year=y, filters=filters, columns=(
         "project_name", "city_name", "county_name", "planned_start_date", "not_started_reason", "tier",
-    ), where="is_overdue")
+        *procedures.FIELDS), where="is_overdue")).with_columns(blocking_procedure=procedures.blocking_zh_expr())
     # the 问题清单 page's open problems (not 销号), oldest first: one definition for both
     problems = open_problems(con, metrics.View(d, y, filters)).select(
         "project_name", "city_name", "county_name", "problem", "problem_department", "age_days"
@@ -219,7 +222,25 @@ def collect(con: duckdb.DuckDBPyConnection, as_of: date, *, year: int | None = N
     data.supervision_regions = supervision_view.counts_by_region(orders).to_dicts()
     if (line := supervision_sentence(data.supervision, data.supervision_regions)) is not None:
         data.sentences.append(line)
+    data.reconcile_lines, data.reconcile_rows = reconcile_section(con, d, filters)
     return data
+
+
+def reconcile_section(con: duckdb.DuckDBPyConnection, as_of: date,
+                      filters: metrics.Filters) -> tuple[list[str], list[dict[str, Any]]]:
+    """The 按季通报 of the departments' lists loaded for the year (views/reconcile.py): a summary per
+    list, and its 漏报 (missing) and 入统未确认 (unconfirmed) projects."""
+    lines: list[str] = []
+    rows: list[dict[str, Any]] = []
+    for kind in reconcile.KINDS:
+        rec = reconcile.reconcile(con, kind, as_of, filters)
+        if not rec.loaded:
+            continue
+        lines.append(reconcile.summary_zh(rec))
+        flagged = rec.rows.filter(pl.col("outcome").is_in(["missing", "unconfirmed"]))
+        rows += [{"kind": kind, "outcome_zh": reconcile.OUTCOME_ZH[r["outcome"]], **r}
+                 for r in flagged.iter_rows(named=True)]
+    return lines, rows
 
 
 # ---- rendering -------------------------------------------------------------------------------
@@ -305,6 +326,7 @@ def render_html(data: BriefingData, images: list[tuple[str, str]]) -> str:
         unit="地市" if data.region_level == "city" else "县区",
         lit=lights_view.shown(data.lit.head(20)).to_dicts() if data.lit.height else [],
         lit_more=max(0, data.lit.height - 20),
+        reconcile_rows=data.reconcile_rows[:40], reconcile_more=max(0, len(data.reconcile_rows) - 40),
         generated=datetime.now().strftime("%Y-%m-%d %H:%M"),
     )
 

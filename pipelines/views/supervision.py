@@ -10,12 +10,15 @@ import polars as pl
 
 from pipelines import auth, metrics
 from pipelines.metrics import View, lights
+from pipelines.views import procedures
 from pipelines.views.problems import open_problems
+from pipelines.vocab import procedures as P
 from pipelines.vocab.query import query_frame
 from pipelines.vocab.reference import region_by_code
 from pipelines.warehouse import loop_tables, supervision
 
-_CANDIDATES: dict[str, Any] = {"project_id": pl.String, "project_name": pl.String, "source": pl.String, "why": pl.String}
+_CANDIDATES: dict[str, Any] = {"project_id": pl.String, "project_name": pl.String, "source": pl.String, "why": pl.String,
+                               "department": pl.String}
 
 
 def unit_filters(unit_code: str) -> metrics.Filters:
@@ -27,17 +30,21 @@ def unit_filters(unit_code: str) -> metrics.Filters:
 
 def candidates(con: duckdb.DuckDBPyConnection, view: View, unit_code: str) -> pl.DataFrame:
     """A unit's red projects, overdue projects (逾期未开工) and projects with an open problem at the
-    view's date, one row per project and reason (the three lists of the metrics and views layers)."""
+    view's date, one row per project and reason (the three lists of the metrics and views layers); an
+    overdue project's blocking 前期手续 is said in `why`, its owner in `department` (vocab/procedures.py)."""
     f = unit_filters(unit_code)
     red = lights.lit_list(con, view.as_of, year=view.year, filters=f).filter(pl.col("light") == "red")
-    overdue = metrics.project_states(con, view.as_of, year=view.year, filters=f,
-                                     columns=("project_id", "project_name", "not_started_reason"), where="is_overdue")
+    overdue = procedures.overdue_procedures(con, View(view.as_of, view.year, f))
     problems = open_problems(con, View(view.as_of, view.year, f))
     parts = [
-        red.select("project_id", "project_name", source=pl.lit("红灯项目"), why=pl.col("light_reason")),
-        overdue.select("project_id", "project_name", source=pl.lit("逾期未开工"),
-                       why=pl.col("not_started_reason").fill_null("未说明原因")),
-        problems.select("project_id", "project_name", source=pl.lit("问题未解决"), why=pl.col("problem")),
+        red.select("project_id", "project_name", source=pl.lit("红灯项目"), why=pl.col("light_reason"),
+                   department=pl.lit(None, pl.String)),
+        overdue.select("project_id", "project_name", source=pl.lit("逾期未开工"), why=pl.concat_str(
+            pl.col("not_started_reason").fill_null("未说明原因"),
+            pl.lit("；待办手续：") + P.blocking_zh_expr(), ignore_nulls=True),
+            department=P.department_expr()),
+        problems.select("project_id", "project_name", source=pl.lit("问题未解决"), why=pl.col("problem"),
+                        department=pl.lit(None, pl.String)),
     ]
     return pl.concat([p.cast(pl.Schema(_CANDIDATES)) for p in parts]).unique(maintain_order=True)
 

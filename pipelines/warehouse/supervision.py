@@ -33,8 +33,11 @@ def _name(code: str) -> str:
 
 
 def issue(wh: Store, issuer: auth.User, unit_code: str, text: str, deadline: date, *,
-          projects: list[tuple[str, str]] | None = None, source: str = "其他", today: date | None = None) -> int:
-    """Issue a 督办单 to a unit; projects are (project_id, project_name). Returns its number."""
+          projects: list[tuple[str, str]] | None = None, source: str = "其他", today: date | None = None,
+          department: str | None = None) -> int:
+    """Issue a 督办单 to a unit; projects are (project_id, project_name). Returns its number. department:
+    the department the order is addressed to within the unit (the blocking 前期手续's owner, 自然资源 …),
+    said first in its text and in the notice."""
     if not issuer.can("supervise"):
         raise SupervisionRefused(f"当前角色（{issuer.role}）不能下达督办单")
     if region_by_code().get(unit_code) is None:
@@ -48,6 +51,8 @@ def issue(wh: Store, issuer: auth.User, unit_code: str, text: str, deadline: dat
         raise SupervisionRefused(f"办理期限 {deadline} 早于今天")
     projects = projects or []
     names = [n for _, n in projects]
+    if department:
+        text = f"主送：{_name(unit_code)}{department}部门。{text}"
     with wh.write(issuer.name, "supervision_issue", f"{_name(unit_code)}：{text[:80]}（期限 {deadline}）") as con:
         loop_tables.ensure(con)
         oid = loop_tables.next_id(con, "supervision_orders", "order_id")

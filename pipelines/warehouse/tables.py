@@ -234,6 +234,29 @@ KEPT_TABLES: tuple[Table, ...] = (
 )""",
         loop=True,
     ),
+    Table(
+        "reference_lists", ('list_id', 'source_row'), "pipelines.warehouse.reference_lists",
+        """CREATE TABLE IF NOT EXISTS reference_lists (
+    list_id BIGINT NOT NULL,          -- one uploaded list (max + 1, taken in the write)
+    kind VARCHAR NOT NULL,            -- 立项 (行政审批局) | 入统 (统计局) | 签约 (商务局)
+    as_of DATE NOT NULL,              -- the date the list is as of (a later list of the kind and year replaces it)
+    year INTEGER NOT NULL,
+    file_name VARCHAR NOT NULL,
+    sha256 VARCHAR NOT NULL,
+    loaded_at TIMESTAMP NOT NULL,
+    loaded_by VARCHAR NOT NULL,
+    source_row BIGINT NOT NULL,       -- the row as Excel shows it
+    project_code VARCHAR,
+    project_name VARCHAR NOT NULL,
+    name_norm VARCHAR NOT NULL,       -- identity's normalisation: matched within the city
+    city_code VARCHAR,
+    county_code VARCHAR,
+    total_investment DOUBLE,          -- 万元
+    industry_code VARCHAR,
+    industry_name VARCHAR
+)  -- another department's list, reconciled with ours (pipelines/views/reconcile.py)""",
+        loop=True,
+    ),
 )
 
 
