@@ -100,7 +100,7 @@ def print_table(items: list[dict[str, Any]], out: Any = sys.stdout) -> None:
 
 def cmd_ingest(args: argparse.Namespace) -> int:
     from pipelines.ingest import bounded
-    from pipelines.warehouse import layouts
+    from pipelines.views import layouts
     from pipelines.warehouse.intake import load_prepared
 
     bounded.warm()  # the reading child starts up while this process opens the database

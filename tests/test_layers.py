@@ -16,7 +16,7 @@ ALLOWED: dict[str, set[str]] = {
     "ingest": {"vocab"},
     "metrics": {"vocab"},
     "warehouse": {"vocab", "auth", "ingest", "metrics"},
-    "views": {"vocab", "auth", "metrics", "warehouse"},
+    "views": {"vocab", "auth", "ingest", "metrics", "warehouse"},  # ingest: a staged file against the store (views/layouts)
     "outputs": {"vocab", "auth", "metrics", "warehouse", "views"},
     "demo": {"vocab", "auth", "ingest", "metrics", "warehouse"},
     "cli": {"vocab", "auth", "ingest", "metrics", "warehouse", "views", "outputs", "demo"},

@@ -83,8 +83,8 @@ def dated(day: str, head: str = "序号,县区,项目名称,建设单位,总投�
 
 def test_a_confirmed_reading_is_remembered_for_the_units_layout(tmp_path: Path) -> None:
     from pipelines.ingest.prepare import prepare
+    from pipelines.views.layouts import with_memory
     from pipelines.warehouse.intake import load_prepared
-    from pipelines.warehouse.layouts import with_memory
     from pipelines.warehouse.store import Warehouse
 
     wh = Warehouse(tmp_path / "w.duckdb")

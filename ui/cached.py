@@ -14,7 +14,7 @@ from pipelines.ingest.prepare import Prepared
 from pipelines.outputs import geo
 from pipelines.views import changes as changes_view
 from pipelines.views import completion as completion_view
-from pipelines.views import history, problems, review_status, submissions
+from pipelines.views import history, layouts, problems, review_status, submissions
 from pipelines.views import ledger as ledger_view
 from pipelines.views import options as options_view
 from pipelines.views import overdue_reports as overdue_reports_view
@@ -24,7 +24,6 @@ from pipelines.views import reconcile as reconcile_view
 from pipelines.views import regions as regions_view
 from pipelines.views import starts as starts_view
 from pipelines.views import supervision as supervision_view
-from pipelines.warehouse import layouts
 from pipelines.warehouse.store import Store, Submission, open_warehouse, store_key
 
 P = ParamSpec("P")
