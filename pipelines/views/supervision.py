@@ -31,7 +31,7 @@ def candidates(con: duckdb.DuckDBPyConnection, view: View, unit_code: str) -> pl
     f = unit_filters(unit_code)
     red = lights.lit_list(con, view.as_of, year=view.year, filters=f).filter(pl.col("light") == "red")
     overdue = metrics.project_states(con, view.as_of, year=view.year, filters=f,
-                                     columns=("project_id", "project_name", "not_started_reason"), where="is_overdue")
+                                     columns=("project_id", "project_name", "not_started_reason"), where=metrics.Where("is_overdue"))
     problems = open_problems(con, View(view.as_of, view.year, f))
     parts = [
         red.select("project_id", "project_name", source=pl.lit("红灯项目"), why=pl.col("light_reason")),

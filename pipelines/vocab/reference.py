@@ -8,6 +8,7 @@ import unicodedata
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import overload
 
 REFERENCE_DIR = Path(__file__).resolve().parents[2] / "data" / "reference"
 
@@ -70,6 +71,16 @@ def regions() -> tuple[Region, ...]:
 @cache
 def region_by_code() -> dict[str, Region]:
     return {r.code: r for r in regions()}
+
+
+@overload
+def region_name(code: str) -> str: ...
+@overload
+def region_name(code: None) -> None: ...
+def region_name(code: str | None) -> str | None:
+    """The region's name, or the code itself when it names no region (what the pages and notices show)."""
+    region = region_by_code().get(code or "")
+    return region.name if region is not None else code
 
 
 @cache
