@@ -22,6 +22,7 @@ import polars as pl
 
 from pipelines import metrics
 from pipelines.metrics import lights
+from pipelines.views import corrections as corrections_view
 from pipelines.views import lights as lights_view
 from pipelines.views import reconcile
 from pipelines.views import supervision as supervision_view
@@ -62,6 +63,9 @@ class BriefingData:
     supervision_regions: list[dict[str, Any]] = field(default_factory=list)  # the same per city
     reconcile_lines: list[str] = field(default_factory=list)  # one summary per department's list loaded for the year
     reconcile_rows: list[dict[str, Any]] = field(default_factory=list)  # 漏报 and 入统未确认 (views/reconcile.py)
+    corrections: list[str] = field(default_factory=list)  # 更正说明: earlier periods corrected (views/corrections.py)
+    effects: list[str] = field(default_factory=list)  # their effect on the figures issued before
+    reissue: str | None = None  # a reissue (重印) says so under the title (outputs/issue.py); never recorded
 
 
 def _yi(wan: float | None) -> str:
@@ -223,6 +227,8 @@ def collect(con: duckdb.DuckDBPyConnection, as_of: date, *, year: int | None = N
     if (line := supervision_sentence(data.supervision, data.supervision_regions)) is not None:
         data.sentences.append(line)
     data.reconcile_lines, data.reconcile_rows = reconcile_section(con, d, filters)
+    fixed = corrections_view.corrections(con, d, filters)
+    data.corrections, data.effects = fixed.lines, fixed.effects
     return data
 
 
@@ -292,6 +298,12 @@ def build(con: duckdb.DuckDBPyConnection, as_of: date, *, year: int | None = Non
     say = progress or (lambda _msg: None)
     say("计算指标")
     data = collect(con, as_of, year=year, filters=filters, is_demo=is_demo)
+    return render(data, fmt, progress)
+
+
+def render(data: BriefingData, fmt: str = "pdf", progress: Progress | None = None) -> bytes:
+    """The briefing of data (computed now, or as recorded when issued: outputs/issue.py) as PDF or PNG."""
+    say = progress or (lambda _msg: None)
     images = figure_images(briefing_figures(data), progress)
     say("排版 PDF")
     pdf = render_pdf(data, images)
