@@ -193,3 +193,22 @@ def test_page_download_is_recorded_and_listed(app_db, tmp_path, monkeypatch):
     assert rec.sha256 == hashlib.sha256(payload).hexdigest()
     assert at.session_state["briefing_number"] == 1
     assert any("第 1 号简报" in c.value for c in at.caption)
+
+
+def test_submissions_page_lists_the_corrections_for_reviewers(months, monkeypatch):
+    n, _ = _issue_now(months, MAY)
+    corrected_may(months)
+    load(months, JUN, rows(JUN, {**STARTS, "丙项目": date(2020, 6, 15)}), "张三", "月报_0630.csv")
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("KAIGONG_DB", str(months.path))
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.run()
+    at.switch_page("pages/submissions.py").run()
+    assert not at.exception
+    assert any(f"第 {n} 号简报发出后的更正 1 条" in c.value for c in at.caption)
+    [table] = [d for d in at.dataframe if "更正人" in d.value.columns]
+    shown = table.value
+    assert shown[["项目名称", "字段", "原值", "新值", "更正人"]].values.tolist() == [
+        ["丙项目", "实际开（复）工时间", "2020-04-05", "2020-06-15", "王科长"]]
+    assert any("开（复）工率由 75.0% 更正为 50.0%" in m.value.replace("\\", "") for m in at.markdown)
