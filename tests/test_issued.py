@@ -212,3 +212,16 @@ def test_submissions_page_lists_the_corrections_for_reviewers(months, monkeypatc
     assert shown[["项目名称", "字段", "原值", "新值", "更正人"]].values.tolist() == [
         ["丙项目", "实际开（复）工时间", "2020-04-05", "2020-06-15", "王科长"]]
     assert any("开（复）工率由 75.0% 更正为 50.0%" in m.value.replace("\\", "") for m in at.markdown)
+
+
+def test_backup_and_restore_keep_the_issued_records(months, tmp_path):
+    from pipelines.warehouse import backup
+
+    n, _ = _issue_now(months, MAY)
+    with months.read() as con:
+        before = issued.get(con, n)
+    backup.backup(months, tmp_path / "bk")
+    target = tmp_path / "restored.duckdb"
+    backup.restore(tmp_path / "bk", target)
+    with Warehouse(target).read() as con:
+        assert issued.get(con, n) == before
