@@ -193,6 +193,8 @@ def test_page_download_is_recorded_and_listed(app_db, tmp_path, monkeypatch):
     assert rec.sha256 == hashlib.sha256(payload).hexdigest()
     assert at.session_state["briefing_number"] == 1
     assert any("第 1 号简报" in c.value for c in at.caption)
+    [shown] = [d.value for d in at.dataframe if "编号" in d.value.columns]  # 已发简报 on the page
+    assert shown[["编号", "途径", "发出人"]].values.tolist() == [[1, "页面下载", "本地用户"]]
 
 
 def test_submissions_page_lists_the_corrections_for_reviewers(months, monkeypatch):
