@@ -76,12 +76,13 @@ def pdf_text(path: Path) -> str:
     return re.sub(r"\s+", "", "".join(p.extract_text() for p in PdfReader(path).pages))
 
 
-def _issue_now(wh: Warehouse, as_of: date, actor: str = "张三") -> tuple[int, briefing.BriefingData]:
+def _issue_now(wh: Warehouse, as_of: date, actor: str = "张三",
+               filters: metrics.Filters = briefing.NO_FILTERS) -> tuple[int, briefing.BriefingData]:
     """Record a briefing as issued without rendering it (the record's path, minus the browser)."""
     with wh.read() as con:
-        data = briefing.collect(con, as_of)
+        data = briefing.collect(con, as_of, filters=filters)
     n = issued.record(wh, actor, "推送", as_of=as_of, year=as_of.year,
-                      filters=corrections_view.filters_json(metrics.Filters()), fmt="pdf",
+                      filters=corrections_view.filters_json(filters), fmt="pdf",
                       figures=issue.to_json(data), data_version=wh.data_version(), sha256="0" * 64)
     return n, data
 
@@ -164,6 +165,19 @@ def test_no_correction_note_when_nothing_was_corrected(months):
         data = briefing.collect(con, JUN)
     assert data.corrections == [] and data.effects == []
     assert "更正说明" not in briefing.render_html(data, [])
+
+
+def test_a_briefing_of_other_filters_is_not_the_previous_issue(months):
+    """The 更正说明 counts from the previous 简报 of the same series (filters): May's 太原市 简报 is not the
+    previous issue of the province's June 简报, so the province's has no 更正说明 while 太原市's has."""
+    taiyuan = metrics.Filters(cities=("140100",))
+    n, _ = _issue_now(months, MAY, filters=taiyuan)
+    corrected_may(months)
+    with months.read() as con:
+        assert corrections_view.corrections(con, JUN).since_issue is None
+        fixed = corrections_view.corrections(con, JUN, taiyuan)
+    assert fixed.since_issue == n and [r["project_name"] for r in fixed.rows] == ["丙项目"]
+    assert fixed.effects and fixed.effects[0].endswith("开（复）工率由 75.0% 更正为 50.0%")
 
 
 def test_reissue_of_an_unknown_number_is_refused(months, tmp_path):

@@ -2,11 +2,12 @@
 figures that had been issued. The 通报 prints them (outputs/briefing.py) and the 数据报送 page shows
 them (审核员, 管理员).
 
-The previous issue is the latest issued briefing (reissues left out) of a report date before this one's.
+The previous issue is the latest issued briefing (reissues left out) of the same filters (the same 通报
+series) and a report date before this one's.
 A correction is a change-audit finding (warehouse/changes.py: old → new against the state before the
 report date) of a report file loaded after that issue, for a report date it covered (on or before its
 as-of), in the filters' tiers and regions; who and when are the submission's loaded_by and loaded_at.
-The effect: each earlier issued briefing of the same filters whose report date a correction reaches
+The effect: each earlier issued briefing of the series whose report date a correction reaches
 (its as-of on or after the corrected date, in the same year, issued before the correction) has its
 headline figures computed again now and set beside the ones it printed.
 """
@@ -109,12 +110,11 @@ def effect_zh(issue: issued.Issue, printed: dict[str, Any], now: dict[str, Any])
     return head + ("：" + "；".join(moved) if moved else "所列主要指标未受影响")
 
 
-def _affected(found: pl.DataFrame, issues: list[issued.Issue], filters: metrics.Filters) -> list[issued.Issue]:
-    """The earlier issues of the same filters a correction reaches (the latest issue per report date)."""
-    same = filters_json(filters)
+def _affected(found: pl.DataFrame, issues: list[issued.Issue]) -> list[issued.Issue]:
+    """The earlier issues a correction reaches (the latest issue per report date)."""
     out: dict[date, issued.Issue] = {}
     for issue in issues:  # latest issue first
-        if issue.as_of in out or issue.filters != same:
+        if issue.as_of in out:
             continue
         reached = found.filter(
             (pl.col("report_date") <= issue.as_of) & (pl.col("report_date").dt.year() == issue.year)
@@ -126,14 +126,15 @@ def _affected(found: pl.DataFrame, issues: list[issued.Issue], filters: metrics.
 
 def corrections(con: duckdb.DuckDBPyConnection, as_of: date, filters: metrics.Filters = NO_FILTERS) -> Corrections:
     """The 更正说明 for a briefing at as_of with filters (empty when nothing was issued before or corrected)."""
-    issues = issued.originals_before(con, as_of)
+    same = filters_json(filters)  # the same 通报 series: a briefing for other filters is another one
+    issues = [i for i in issued.originals_before(con, as_of) if i.filters == same]
     if not issues:
         return Corrections()
     prev = issues[0]
     found = _findings(con, prev, filters)
     out = Corrections(since_issue=prev.issue_id, rows=found.to_dicts())
     out.lines = [line_zh(r) for r in out.rows]
-    for issue in _affected(found, issues, filters):
+    for issue in _affected(found, issues):
         printed = json.loads(issue.figures).get("total", {})
         now = metrics.figures(con, issue.as_of, year=issue.year, filters=filters)[0]
         out.effects.append(effect_zh(issue, printed, now))
