@@ -241,3 +241,20 @@ def test_backup_and_restore_keep_the_issued_records(months, tmp_path):
     backup.restore(tmp_path / "bk", target)
     with Warehouse(target).read() as con:
         assert issued.get(con, n) == before
+
+
+def test_the_record_renders_as_the_original_and_keeps_the_printed_rows_of_long_lists(months):
+    """A record renders to the same page as the briefing it records; of a list longer than the page
+    prints (逾期未开工: 30 rows) it keeps the 30 rows and the count (35), not every row."""
+    with months.read() as con:
+        data = briefing.collect(con, MAY)
+    data.overdue = pl.concat([data.overdue] * 35)
+    back = issue.from_json(issue.to_json(data))
+    assert back.overdue.height == 30 and back.listed["overdue"] == 35
+    assert back.total == data.total and back.overdue.equals(data.overdue.head(30))
+
+    def page(d: briefing.BriefingData) -> str:
+        return re.sub(r"生成于 [0-9: -]+", "", briefing.render_html(d, []))
+
+    assert page(back) == page(data)
+    assert "逾期未开工项目（35个）" in page(back) and "另有 5 个项目未列出" in page(back)

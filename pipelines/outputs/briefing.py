@@ -36,6 +36,7 @@ Progress = Callable[[str], None]
 NO_FILTERS = metrics.Filters()
 A4_WIDTH_PX = 1000  # chart width in CSS px before scale; printed at ~180 mm, so text prints legibly
 CHART_SCALE = 2  # kaleido scale: ~300 dpi on the printed width
+PRINTED: dict[str, int] = {"overdue": 30, "problems": 30, "lit": 20}  # the rows of each list a briefing prints
 
 
 @dataclass
@@ -66,6 +67,7 @@ class BriefingData:
     corrections: list[str] = field(default_factory=list)  # 更正说明: earlier periods corrected (views/corrections.py)
     effects: list[str] = field(default_factory=list)  # their effect on the figures issued before
     reissue: str | None = None  # a reissue (重印) says so under the title (outputs/issue.py); never recorded
+    listed: dict[str, int] = field(default_factory=dict)  # a record keeps the printed head of each list: its length
 
 
 def _yi(wan: float | None) -> str:
@@ -315,6 +317,7 @@ def render(data: BriefingData, fmt: str = "pdf", progress: Progress | None = Non
 
 def render_html(data: BriefingData, images: list[tuple[str, str]]) -> str:
     t = data.total
+    listed = {name: data.listed.get(name, getattr(data, name).height) for name in PRINTED}
     cards = [
         ("项目数", f"{t['projects']:,}", "个"),
         ("总投资", _yi(t["total_investment"]), "亿元"),
@@ -333,11 +336,13 @@ def render_html(data: BriefingData, images: list[tuple[str, str]]) -> str:
     return _TEMPLATE.get_template("briefing.html.j2").render(
         d=data, cards=cards, images=images, region_rows=region_rows,
         fmt_yi=_yi, fmt_pct=formats.pct, light=metrics.light, light_zh=metrics.LIGHT_ZH,
-        overdue=data.overdue.head(30).to_dicts(), overdue_more=max(0, data.overdue.height - 30),
-        problems=data.problems.head(30).to_dicts(), problems_more=max(0, data.problems.height - 30),
+        overdue=data.overdue.head(PRINTED["overdue"]).to_dicts(),
+        overdue_more=max(0, listed["overdue"] - PRINTED["overdue"]), n_overdue=listed["overdue"],
+        problems=data.problems.head(PRINTED["problems"]).to_dicts(),
+        problems_more=max(0, listed["problems"] - PRINTED["problems"]), n_problems=listed["problems"],
         unit="地市" if data.region_level == "city" else "县区",
-        lit=lights_view.shown(data.lit.head(20)).to_dicts() if data.lit.height else [],
-        lit_more=max(0, data.lit.height - 20),
+        lit=lights_view.shown(data.lit.head(PRINTED["lit"])).to_dicts() if data.lit.height else [],
+        lit_more=max(0, listed["lit"] - PRINTED["lit"]),
         reconcile_rows=data.reconcile_rows[:40], reconcile_more=max(0, len(data.reconcile_rows) - 40),
         generated=datetime.now().strftime("%Y-%m-%d %H:%M"),
     )

@@ -24,7 +24,6 @@ from pipelines.views.corrections import filters_from_json, filters_json
 from pipelines.warehouse import issued
 from pipelines.warehouse.store import Store
 
-_FRAMES = ("overdue", "problems", "lit")
 _NOT_RECORDED = ("reissue",)
 
 
@@ -86,7 +85,12 @@ def _back(value: Any) -> Any:
 
 def to_json(data: BriefingData) -> str:
     """Everything the briefing printed, as the record keeps it."""
-    out = {f.name: _plain(getattr(data, f.name)) for f in dataclasses.fields(data) if f.name not in _NOT_RECORDED}
+    out = {f.name: _plain(getattr(data, f.name)) for f in dataclasses.fields(data)
+           if f.name not in (*_NOT_RECORDED, *briefing.PRINTED)}
+    for name, rows in briefing.PRINTED.items():  # the rows it printed of each list, and the list's length
+        frame = getattr(data, name)
+        out[name] = _plain(frame.head(rows))
+        out["listed"][name] = data.listed.get(name, frame.height)
     out["filters"] = json.loads(filters_json(data.filters))
     return json.dumps(out, ensure_ascii=False, sort_keys=True)
 
