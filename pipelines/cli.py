@@ -100,6 +100,7 @@ def print_table(items: list[dict[str, Any]], out: Any = sys.stdout) -> None:
 
 def cmd_ingest(args: argparse.Namespace) -> int:
     from pipelines.ingest import bounded
+    from pipelines.ingest.result import ReadOptions
     from pipelines.views import layouts
     from pipelines.warehouse.intake import load_prepared
 
@@ -110,8 +111,8 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     if missing:
         print("找不到文件：" + "、".join(missing), file=sys.stderr)
         return 2
-    prepared = [bounded.prepare(p.read_bytes(), p.name, report_date=args.report_date, tier=args.tier,
-                                region=args.region, frequency=args.frequency) for p in paths]
+    opts = ReadOptions(report_date=args.report_date, tier=args.tier, region=args.region, frequency=args.frequency)
+    prepared = [bounded.prepare(p.read_bytes(), p.name, opts) for p in paths]
     if wh.exists():  # each file against its unit's confirmed layouts (the load remembers this one's)
         with wh.read() as con:
             prepared = [layouts.with_memory(con, p) if p.ok else p for p in prepared]
