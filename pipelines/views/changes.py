@@ -11,7 +11,7 @@ import duckdb
 import polars as pl
 
 from pipelines.vocab.query import query_frame
-from pipelines.vocab.reference import region_by_code
+from pipelines.vocab.reference import region_names
 from pipelines.warehouse import changes
 from pipelines.warehouse.changes import _SCHEMA, FINDING_COLUMNS, KIND_ZH, KINDS, Rules
 from pipelines.warehouse.load import Submission
@@ -101,10 +101,9 @@ def for_period(con: duckdb.DuckDBPyConnection, as_of: date, regions: tuple[str, 
 
 def by_region(findings: pl.DataFrame) -> pl.DataFrame:
     """Counts of findings per city and kind (地市 × 变动类型), the 本期变动 summary."""
-    names = {c: r.name for c, r in region_by_code().items()}
     if findings.is_empty():
         return pl.DataFrame(schema={"地市": pl.String, **{KIND_ZH[k]: pl.UInt32 for k in KINDS}})
-    wide = (findings.with_columns(pl.col("city_code").replace_strict(names, default=pl.col("city_code"))
+    wide = (findings.with_columns(region_names("city_code")
                                   .fill_null("（未填地市）").alias("地市"))
             .group_by("地市", "kind").len()
             .pivot(on="kind", index="地市", values="len"))
@@ -129,12 +128,11 @@ def line_zh(f: dict[str, Any]) -> str:
 
 def shown(findings: pl.DataFrame) -> pl.DataFrame:
     """Findings as the pages show them: Chinese headers, kinds in words, regions by name."""
-    names = {c: r.name for c, r in region_by_code().items()}
     return findings.select(
         pl.col("source_row").alias("行号"),
         pl.col("project_name").alias("项目名称"),
-        pl.col("city_code").replace_strict(names, default=pl.col("city_code")).alias("地市"),
-        pl.col("county_code").replace_strict(names, default=pl.col("county_code")).alias("县区"),
+        region_names("city_code").alias("地市"),
+        region_names("county_code").alias("县区"),
         pl.col("kind").replace_strict(KIND_ZH, default=pl.col("kind")).alias("变动"),
         pl.col("field").alias("字段"),
         pl.col("old_value").alias("原值"),

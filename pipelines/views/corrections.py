@@ -25,7 +25,7 @@ import polars as pl
 from pipelines import metrics
 from pipelines.vocab import formats
 from pipelines.vocab.query import query_frame
-from pipelines.vocab.reference import region_by_code
+from pipelines.vocab.reference import region_by_code, region_names
 from pipelines.warehouse import issued
 from pipelines.warehouse.changes import KIND_ZH
 
@@ -143,12 +143,11 @@ def corrections(con: duckdb.DuckDBPyConnection, as_of: date, filters: metrics.Fi
 
 def shown(c: Corrections) -> pl.DataFrame:
     """The corrections as the 数据报送 page shows them: Chinese headers, regions by name."""
-    names = {k: r.name for k, r in region_by_code().items()}
     frame = pl.DataFrame(c.rows, schema=SCHEMA)
     return frame.select(
         pl.col("report_date").alias("报告期"),
-        pl.col("city_code").replace_strict(names, default=pl.col("city_code")).alias("地市"),
-        pl.col("county_code").replace_strict(names, default=pl.col("county_code")).alias("县区"),
+        region_names("city_code").alias("地市"),
+        region_names("county_code").alias("县区"),
         pl.col("project_name").alias("项目名称"),
         pl.col("field").alias("字段"),
         pl.col("old_value").alias("原值"),

@@ -10,7 +10,7 @@ import polars as pl
 from pipelines import auth
 from pipelines.vocab import schema
 from pipelines.vocab.query import query_frame
-from pipelines.vocab.reference import region_by_code, region_name
+from pipelines.vocab.reference import region_name, region_names
 from pipelines.warehouse import loop_tables, review
 from pipelines.warehouse.load import Submission
 
@@ -62,9 +62,8 @@ HEADERS = {"pending_id": "审核编号", "status": "状态", "unit": "报送单�
 
 
 def shown(frame: pl.DataFrame) -> pl.DataFrame:
-    names = {c: r.name for c, r in region_by_code().items()}
     return frame.with_columns(
-        unit=pl.col("unit_code").replace_strict(names, default=pl.col("unit_code")),
+        unit=region_names("unit_code"),
         kind=pl.col("kind").replace_strict(schema.KIND_ZH, default=pl.col("kind"), return_dtype=pl.String),
     ).select(list(HEADERS)).rename(HEADERS)
 

@@ -14,7 +14,7 @@ from pipelines.views import procedures
 from pipelines.views.problems import open_problems
 from pipelines.vocab import procedures as P
 from pipelines.vocab.query import query_frame
-from pipelines.vocab.reference import region_by_code
+from pipelines.vocab.reference import region_by_code, region_names
 from pipelines.warehouse import loop_tables, supervision
 
 _CANDIDATES: dict[str, Any] = {"project_id": pl.String, "project_name": pl.String, "source": pl.String, "why": pl.String,
@@ -84,13 +84,12 @@ def counts_by_region(frame: pl.DataFrame) -> pl.DataFrame:
     if frame.is_empty():
         return pl.DataFrame(schema={"city_code": pl.String, "region": pl.String, "open": pl.UInt32,
                                     "overdue": pl.UInt32, "closed": pl.UInt32})
-    names = {c: r.name for c, r in region_by_code().items()}
     return (
         frame.group_by("city_code").agg(
             open=(pl.col("status") != "已办结").sum().cast(pl.UInt32),
             overdue=pl.col("overdue").sum().cast(pl.UInt32),
             closed=(pl.col("status") == "已办结").sum().cast(pl.UInt32),
-        ).with_columns(region=pl.col("city_code").replace_strict(names, default=pl.col("city_code")))
+        ).with_columns(region=region_names("city_code"))
         .select("city_code", "region", "open", "overdue", "closed")
         .sort(["open", "overdue", "city_code"], descending=[True, True, False])
     )
@@ -124,9 +123,8 @@ HEADERS = {"order_id": "编号", "unit": "单位", "source": "来源", "text": "
 
 
 def shown(frame: pl.DataFrame) -> pl.DataFrame:
-    names = {c: r.name for c, r in region_by_code().items()}
     return frame.with_columns(
-        unit=pl.col("unit_code").replace_strict(names, default=pl.col("unit_code")),
+        unit=region_names("unit_code"),
         projects=pl.col("project_names").list.join("、"),
     ).select(list(HEADERS)).rename(HEADERS)
 

@@ -11,6 +11,8 @@ from functools import cache
 from pathlib import Path
 from typing import overload
 
+import polars as pl
+
 REFERENCE_DIR = Path(__file__).resolve().parents[2] / "data" / "reference"
 
 _WS = re.compile(r"\s+")
@@ -143,6 +145,12 @@ def resolve_code(code: str) -> Region | None:
     if hit is not None:
         return hit
     return next((f.current for f in former_divisions() if f.code == c), None)
+
+
+def region_names(column: str) -> pl.Expr:
+    """A column of region codes as the regions' names (a code that names no region stays as it is)."""
+    names = {c: r.name for c, r in region_by_code().items()}
+    return pl.col(column).replace_strict(names, default=pl.col(column))
 
 
 @overload
