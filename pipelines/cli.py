@@ -6,7 +6,7 @@ import argparse
 import json
 import re
 import sys
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -17,6 +17,7 @@ from pipelines.vocab import formats, schema
 from pipelines.vocab.findings import SubmissionRefused
 from pipelines.vocab.reference import find_city, find_county, region_error
 from pipelines.warehouse.store import Store, open_warehouse
+from pipelines.warehouse.versions import KnownAt, parse_moment
 
 if TYPE_CHECKING:
     from pipelines.ingest.prepare import Prepared
@@ -212,8 +213,7 @@ def cmd_changes(args: argparse.Namespace) -> int:
 
 
 def cmd_metrics(args: argparse.Namespace) -> int:
-    wh = open_warehouse(args.db)
-    wh.upgrade()  # a file from an earlier version gets what reads need
+    wh = _known(args, open_warehouse(args.db))
     f = filters_from_args(args)
     with wh.read() as con:
         items = metrics.figures(con, args.as_of, year=args.year, filters=f, by=args.by, frequency=args.frequency)
@@ -223,6 +223,22 @@ def cmd_metrics(args: argparse.Namespace) -> int:
     else:
         print_table(items)
     return 0
+
+
+def _known(args: argparse.Namespace, wh: Store) -> Store | KnownAt:
+    """The store, upgraded for reading; with --as-known-at, as it was known at that moment (the reports
+    loaded by then, each in the version then current: warehouse/versions.py)."""
+    wh.upgrade()  # a file from an earlier version gets what reads need
+    if getattr(args, "as_known_at", None) is None:
+        return wh
+    return KnownAt(wh, args.as_known_at)
+
+
+def _moment(text: str) -> datetime:
+    try:
+        return parse_moment(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -256,13 +272,12 @@ def cmd_brief(args: argparse.Namespace) -> int:
     except ExportUnavailable as exc:
         print(f"未生成简报：{exc}", file=sys.stderr)
         return 1
-    wh = open_warehouse(args.db)
     f = filters_from_args(args)
 
     def progress(msg: str) -> None:
         print(f"[简报] {msg}", file=sys.stderr, flush=True)
 
-    wh.upgrade()  # a file from an earlier version gets what reads need
+    wh = _known(args, open_warehouse(args.db))
     is_demo = wh.is_demo()
     try:
         with wh.read() as con:
@@ -538,6 +553,9 @@ class _Parser(argparse.ArgumentParser):
         return text.replace("\npositional arguments:", "\n位置参数：").replace("\noptions:", "\n选项：")
 
 
+_KNOWN_HELP = "按某一时刻数据库所知的数据计算（YYYY-MM-DDTHH:MM；只用该时刻及以前导入的各报告版本，不含其后的更正）"
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="kaigong", description="开工：工业转型升级项目调度分析")
     p.add_argument("--db", default=None,
@@ -560,6 +578,7 @@ def build_parser() -> argparse.ArgumentParser:
     pm.add_argument("--as-of", type=_date, required=True, help="报告期截止日 YYYY-MM-DD")
     pm.add_argument("--by", choices=sorted(metrics.GROUPINGS), help="分组")
     pm.add_argument("--json", action="store_true", help="输出 JSON 数组")
+    pm.add_argument("--as-known-at", type=_moment, help=_KNOWN_HELP)
     _add_filters(pm)
     pm.set_defaults(func=cmd_metrics)
 
@@ -604,6 +623,7 @@ def build_parser() -> argparse.ArgumentParser:
     pbr = sub.add_parser("brief", help="生成简报（PDF 或 PNG）；图表需要 Chromium 和 Noto CJK 字体（make sysdeps）")
     pbr.add_argument("--as-of", type=_date, required=True, help="报告期截止日 YYYY-MM-DD")
     pbr.add_argument("--out", required=True, help="输出文件 .pdf 或 .png")
+    pbr.add_argument("--as-known-at", type=_moment, help=_KNOWN_HELP)
     _add_filters(pbr)
     pbr.set_defaults(func=cmd_brief)
 
