@@ -15,6 +15,7 @@ import time
 from datetime import date, datetime
 
 import duckdb
+import polars as pl
 import pytest
 
 from pipelines import cli, metrics
@@ -23,8 +24,6 @@ from pipelines.views.history import project_history
 from pipelines.views.plans import cut_line, initial_plans, plan_adjustments, plan_cuts
 from pipelines.warehouse.store import Submission, Warehouse
 from pipelines.warehouse.versions import KnownAt
-
-import polars as pl
 
 TY, XZ, XD = ("140100", "太原市"), ("140900", "忻州市"), ("140105", "小店区")
 MAY, JUNE = date(2020, 5, 31), date(2020, 6, 30)
@@ -70,7 +69,7 @@ def corrected(wh: Warehouse) -> tuple[Warehouse, datetime]:
 
 
 def test_a_correction_supersedes_and_deletes_nothing(corrected):
-    wh, before = corrected
+    wh, _ = corrected
     with wh.read() as con:
         assert _total(con, MAY) == (17000.0, 7500.0, 0.441176)  # the corrected figures
     assert _versions(wh) == (3, 1)  # 3 reports now, the original of A kept

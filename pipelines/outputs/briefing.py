@@ -23,7 +23,7 @@ import polars as pl
 from pipelines import metrics
 from pipelines.metrics import lights
 from pipelines.views import lights as lights_view
-from pipelines.views import reconcile
+from pipelines.views import plans, reconcile
 from pipelines.views import supervision as supervision_view
 from pipelines.views.options import filter_lines
 from pipelines.views.problems import open_problems
@@ -223,6 +223,9 @@ def collect(con: duckdb.DuckDBPyConnection, as_of: date, *, year: int | None = N
     if (line := supervision_sentence(data.supervision, data.supervision_regions)) is not None:
         data.sentences.append(line)
     data.reconcile_lines, data.reconcile_rows = reconcile_section(con, d, filters)
+    # where a region's 年度计划 was cut below its 年初计划 (完成率 stays against the adjusted plan)
+    if (cut := plans.cut_line(plans.plan_cuts(con, metrics.View(d, y, filters)))) is not None:
+        data.sentences.insert(1, cut)  # after the 完成率 sentence
     return data
 
 
