@@ -90,6 +90,13 @@ def test_as_known_at_before_the_correction_gives_the_original_figures(corrected)
     with known.read() as con:
         assert _total(con, MAY) == (17000.0, 7500.0, 0.441176)
     known.close()
+    # the 简报's figures as known then (the same collect the PDF prints from)
+    from pipelines.outputs.briefing import collect
+
+    known = KnownAt(wh, before)
+    with known.read() as con:
+        assert collect(con, MAY, today=MAY).total["ytd_completed"] == 5500.0
+    known.close()
     # before anything was loaded: nothing known
     known = KnownAt(wh, datetime(2000, 1, 1))
     with known.read() as con:
@@ -146,6 +153,10 @@ def test_initial_plan_after_a_mid_year_cut(corrected):
     assert cuts.select("city_name", "initial_plan", "annual_plan", "cut", "projects_cut").rows() == [
         ("太原市", 15000.0, 12000.0, 3000.0, 1)]
     assert cut_line(cuts) == "年度计划调减（完成率按调整后计划计算）：太原市由1.50亿元调减为1.20亿元。"
+    from pipelines.outputs.briefing import collect
+
+    with wh.read() as con:
+        assert collect(con, JUNE, today=JUNE).sentences[1] == cut_line(cuts)  # after the 完成率 sentence
     with wh.read() as con:  # in May nothing was cut
         assert plan_cuts(con, View(MAY, 2020)).is_empty()
 
