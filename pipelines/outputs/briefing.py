@@ -192,7 +192,7 @@ def collect(con: duckdb.DuckDBPyConnection, as_of: date, *, year: int | None = N
     total, tiers, regions = groups[None][0], groups["tier"], groups[region_level]
     overdue = procedures.with_statuses(metrics.project_states(con, d, year=y, filters=filters, columns=(
         "project_name", "city_name", "county_name", "planned_start_date", "not_started_reason", "tier",
-        *procedures.FIELDS), where="is_overdue")).with_columns(blocking_procedure=procedures.blocking_zh_expr())
+        *procedures.FIELDS), where=metrics.Where("is_overdue"))).with_columns(blocking_procedure=procedures.blocking_zh_expr())
     # the 问题清单 page's open problems (not 销号), oldest first: one definition for both
     problems = open_problems(con, metrics.View(d, y, filters)).select(
         "project_name", "city_name", "county_name", "problem", "problem_department", "age_days"
