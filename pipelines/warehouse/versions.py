@@ -8,7 +8,8 @@ restore derives them. No figure has a second definition.
 
 What is not versioned is taken as it stands where it has a time (submissions, projects, targets by the
 submission that brought them, 销号 by closed_at, the audit log by logged_at) and whole otherwise.
-A 目标任务分解表 replaced since T (targets keep the newest per region and metric) shows its newest values.
+Targets are not versioned (a newer 目标任务分解表 replaces the same cells): a target loaded after T is left
+out, so one that replaced an earlier target after T leaves that cell without a target at T.
 """
 
 from __future__ import annotations
