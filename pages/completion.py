@@ -4,6 +4,7 @@ import streamlit as st
 
 from pipelines import metrics
 from pipelines.outputs import charts
+from pipelines.views import plans
 from pipelines.vocab import formats, labels
 from ui import cached, widgets
 
@@ -33,6 +34,12 @@ with right:
                                    marker="time_progress", colour_by_light=True, formulas=forms),
                   key="completion_county", filter_param="county")
     widgets.chart(charts.cumulative_vs_plan(cp.trend, cp.as_of, view.year), key="completion_curve")
+
+if cp.plan_cuts is not None and not cp.plan_cuts.is_empty():
+    st.subheader("年度计划调减的地市")
+    st.caption("年初计划 = 项目当年首次报送的年度计划；完成率按调整后的年度计划计算（合同口径）。")
+    widgets.table(cp.plan_cuts.select(list(plans.PLAN_CUT_LABELS)).rename(plans.PLAN_CUT_LABELS),
+                  hide_index=True, key="completion_plan_cuts")
 
 st.subheader("拖后腿项目（每市滞后序时计划最多的项目）")
 st.caption("滞后额 = 年度计划投资 × 序时进度 − 本年累计完成投资（万元）")

@@ -6,6 +6,7 @@ import streamlit as st
 
 from pipelines.metrics import lights
 from pipelines.outputs import charts
+from pipelines.views import history
 from pipelines.views import ledger as ledger_view
 from pipelines.views import lights as lights_view
 from pipelines.views.ledger import LEDGER_COLUMNS, LEDGER_SORTS
@@ -69,6 +70,10 @@ for r in red_ended.iter_rows(named=True):
     st.caption(f"{r['report_date']}：{r['light_change']}（红灯解除）")
 widgets.table(lights_view.shown(light_hist).rename({"report_date": "报告期", "light_change": "较上期", **lights.LIGHT_NAMES_ZH,
                                                "light_reason": "亮灯原因"}), hide_index=True, key="projects_lights")
+if hist.versions is not None and hist.versions.height > hist.versions["report_date"].n_unique():
+    st.markdown("**报告的各版本**（更正后原报告保留为历史版本；指标按现行版本计算）")
+    widgets.table(hist.versions.select(list(history.VERSION_LABELS)).rename(history.VERSION_LABELS),
+                  hide_index=True, key="projects_versions")
 st.markdown("**历次报送**")
 report_cols = labels.columns("report_date", "file_name", "stage", "ytd_completed", "annual_plan", "image_progress",
                              "not_started_reason", "problem")

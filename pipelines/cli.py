@@ -6,7 +6,7 @@ import argparse
 import json
 import re
 import sys
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -17,6 +17,7 @@ from pipelines.vocab import formats, schema
 from pipelines.vocab.findings import SubmissionRefused
 from pipelines.vocab.reference import find_city, find_county, region_error
 from pipelines.warehouse.store import Store, open_warehouse
+from pipelines.warehouse.versions import KnownAt, parse_moment
 
 if TYPE_CHECKING:
     from pipelines.ingest.prepare import Prepared
@@ -213,8 +214,7 @@ def cmd_changes(args: argparse.Namespace) -> int:
 
 
 def cmd_metrics(args: argparse.Namespace) -> int:
-    wh = open_warehouse(args.db)
-    wh.upgrade()  # a file from an earlier version gets what reads need
+    wh = _known(args, open_warehouse(args.db))
     f = filters_from_args(args)
     with wh.read() as con:
         items = metrics.figures(con, args.as_of, year=args.year, filters=f, by=args.by, frequency=args.frequency)
@@ -224,6 +224,22 @@ def cmd_metrics(args: argparse.Namespace) -> int:
     else:
         print_table(items)
     return 0
+
+
+def _known(args: argparse.Namespace, wh: Store) -> Store | KnownAt:
+    """The store, upgraded for reading; with --as-known-at, as it was known at that moment (the reports
+    loaded by then, each in the version then current: warehouse/versions.py)."""
+    wh.upgrade()  # a file from an earlier version gets what reads need
+    if getattr(args, "as_known_at", None) is None:
+        return wh
+    return KnownAt(wh, args.as_known_at)
+
+
+def _moment(text: str) -> datetime:
+    try:
+        return parse_moment(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -268,13 +284,14 @@ def cmd_brief(args: argparse.Namespace) -> int:
     def progress(msg: str) -> None:
         print(f"[简报] {msg}", file=sys.stderr, flush=True)
 
-    wh.upgrade()  # a file from an earlier version gets what reads need
+    known = _known(args, wh)  # upgraded for reading; with --as-known-at, the store as it was known then
+    channel = "命令行" if known is wh else f"命令行（按 {args.as_known_at:%Y-%m-%d %H:%M} 所知）"
     try:
         if args.reissue is not None:
             made = issue.reissue(wh, args.user, "命令行", args.reissue, fmt=fmt, progress=progress)
         else:
-            made = issue.issue(wh, args.user, "命令行", args.as_of, year=args.year, filters=filters_from_args(args),
-                               fmt=fmt, progress=progress)
+            made = issue.issue(wh, args.user, channel, args.as_of, year=args.year, filters=filters_from_args(args),
+                               fmt=fmt, progress=progress, source=None if known is wh else known)
     except ExportUnavailable as exc:
         print(f"未生成简报：{exc}", file=sys.stderr)
         return 1
@@ -567,6 +584,9 @@ class _Parser(argparse.ArgumentParser):
         return text.replace("\npositional arguments:", "\n位置参数：").replace("\noptions:", "\n选项：")
 
 
+_KNOWN_HELP = "按某一时刻数据库所知的数据计算（YYYY-MM-DDTHH:MM；只用该时刻及以前导入的各报告版本，不含其后的更正）"
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="kaigong", description="开工：工业转型升级项目调度分析")
     p.add_argument("--db", default=None,
@@ -589,6 +609,7 @@ def build_parser() -> argparse.ArgumentParser:
     pm.add_argument("--as-of", type=_date, required=True, help="报告期截止日 YYYY-MM-DD")
     pm.add_argument("--by", choices=sorted(metrics.GROUPINGS), help="分组")
     pm.add_argument("--json", action="store_true", help="输出 JSON 数组")
+    pm.add_argument("--as-known-at", type=_moment, help=_KNOWN_HELP)
     _add_filters(pm)
     pm.set_defaults(func=cmd_metrics)
 
@@ -637,6 +658,7 @@ def build_parser() -> argparse.ArgumentParser:
     pbr.add_argument("--list", action="store_true", help="列出已发简报（编号、报告期、格式、发出人和时间）")
     pbr.add_argument("--json", action="store_true", help="与 --list 同用：JSON 输出")
     pbr.add_argument("--user", default="cli", help="记录为发出人")
+    pbr.add_argument("--as-known-at", type=_moment, help=_KNOWN_HELP)
     _add_filters(pbr)
     pbr.set_defaults(func=cmd_brief)
 

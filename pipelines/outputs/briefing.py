@@ -24,7 +24,7 @@ from pipelines import metrics
 from pipelines.metrics import lights
 from pipelines.views import corrections as corrections_view
 from pipelines.views import lights as lights_view
-from pipelines.views import reconcile
+from pipelines.views import plans, reconcile
 from pipelines.views import supervision as supervision_view
 from pipelines.views.options import filter_lines
 from pipelines.views.problems import open_problems
@@ -231,6 +231,9 @@ def collect(con: duckdb.DuckDBPyConnection, as_of: date, *, year: int | None = N
     data.reconcile_lines, data.reconcile_rows = reconcile_section(con, d, filters)
     fixed = corrections_view.corrections(con, d, filters)
     data.corrections, data.effects = fixed.lines, fixed.effects
+    # where a region's 年度计划 was cut below its 年初计划 (完成率 stays against the adjusted plan)
+    if (cut := plans.cut_line(plans.plan_cuts(con, metrics.View(d, y, filters)))) is not None:
+        data.sentences.insert(1, cut)  # after the 完成率 sentence
     return data
 
 

@@ -107,8 +107,10 @@ def from_json(text: str) -> BriefingData:
 
 def issue(wh: Store, actor: str, channel: str, as_of: date, *, year: int | None = None,
           filters: metrics.Filters = briefing.NO_FILTERS, fmt: str = "pdf", is_demo: bool | None = None,
-          progress: Progress | None = None) -> Issued:
-    """Make the briefing (as briefing.build does), and record it as issued by actor through channel."""
+          progress: Progress | None = None, source: Any = None) -> Issued:
+    """Make the briefing (as briefing.build does), and record it as issued by actor through channel in wh.
+    source, when given, is what the figures are read from instead (the store as known at a moment:
+    warehouse/versions.KnownAt); the record still goes to wh."""
     from pipelines.outputs.png import require_briefing
 
     require_briefing(fmt)
@@ -116,7 +118,7 @@ def issue(wh: Store, actor: str, channel: str, as_of: date, *, year: int | None 
     demo = wh.is_demo() if is_demo is None else is_demo  # before the read: a read inside another can deadlock
     version = wh.data_version()
     say("计算指标")
-    with wh.read() as con:
+    with (source or wh).read() as con:
         data = briefing.collect(con, as_of, year=year, filters=filters, is_demo=demo)
     payload = briefing.render(data, fmt, progress)
     issue_id = issued.record(

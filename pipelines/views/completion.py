@@ -10,12 +10,14 @@ import polars as pl
 from pipelines import metrics
 from pipelines.metrics import View
 from pipelines.views.grouped import Grouped, grouped
+from pipelines.views.plans import plan_cuts
 
 
 @dataclass
 class Completion(Grouped):
     draggers: pl.DataFrame
     targets: pl.DataFrame
+    plan_cuts: pl.DataFrame | None = None  # cities whose 年度计划 was cut below their 年初计划 (views/plans.py)
 
 
 def completion(con: duckdb.DuckDBPyConnection, view: View, *, draggers_per_region: int = 3) -> Completion:
@@ -27,6 +29,7 @@ def completion(con: duckdb.DuckDBPyConnection, view: View, *, draggers_per_regio
         **vars(figures),
         draggers=draggers(con, view, per_region=draggers_per_region),
         targets=metrics.targets_vs_actuals(con, view.as_of, year=view.year, filters=view.filters),
+        plan_cuts=plan_cuts(con, view),
     )
 
 

@@ -98,8 +98,8 @@ def _fill(con: duckdb.DuckDBPyConnection, backup_dir: Path, manifest: dict) -> N
         # and state_to, which rebuild_states below derives again).
         con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM restore_src")  # noqa: S608 (table from TABLES)
         con.unregister("restore_src")
-        if table == "reports":  # fields added since the backup: their bits moved
-            remap_present(con, [f for f in schema.FIELD_NAMES if f in data.column_names])
+        if table in ("reports", "report_versions"):  # fields added since the backup: their bits moved
+            remap_present(con, [f for f in schema.FIELD_NAMES if f in data.column_names], table)
         got = first(con.execute(f"SELECT count(*) FROM {table}"))  # noqa: S608
         if not got or got[0] != manifest["tables"][table]["rows"]:
             raise ValueError(f"恢复后 {table} 行数不符")

@@ -234,7 +234,11 @@ def record(con: duckdb.DuckDBPyConnection, submission_id: int, report_date: date
     con.execute(CHANGES_DDL)  # a database from before the audit gets its table here
     cols = ", ".join(("project_id", "source_row", *_AUDIT_FIELDS))
     # The load's rows of this submission, as the audit's incoming relation (a view in the transaction).
-    new = query_frame(con, f"SELECT {cols} FROM reports WHERE report_date = $d AND submission_id = $sid",
+    # A row that restated its report unchanged left it as it was (load.py: no new version): it is the
+    # file's row all the same.
+    con.execute("CREATE TEMP TABLE IF NOT EXISTS restated (submission_id BIGINT, project_id VARCHAR)")
+    new = query_frame(con, f"SELECT {cols} FROM reports WHERE report_date = $d AND (submission_id = $sid "
+                           "OR project_id IN (SELECT project_id FROM restated WHERE submission_id = $sid))",
                       {"d": report_date, "sid": submission_id})
     found = audit(con, new, report_date, schema.present_mask(present_fields), region_code, rules)
     if found.is_empty():

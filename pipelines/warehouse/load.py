@@ -13,6 +13,7 @@ import polars as pl
 from pipelines.ingest.submission import Submission
 from pipelines.vocab import schema
 from pipelines.vocab.findings import Finding
+from pipelines.warehouse import tables
 from pipelines.warehouse.connection import first
 from pipelines.warehouse.identity import resolve_identity
 
@@ -40,7 +41,7 @@ class LoadOutcome:
             f"新项目 {self.new_projects} 个",
         ]
         if self.replaced_reports:
-            parts.append(f"更新同期报告 {self.replaced_reports} 条")
+            parts.append(f"更正同期报告 {self.replaced_reports} 条（原报告保留为历史版本）")
         if self.warnings:
             parts.append(f"提示 {len(self.warnings)} 条")
         if self.changes:
@@ -132,8 +133,21 @@ def _insert_projects(
     return []
 
 
+# A merged row that states exactly what the report it merges onto states: not a new version.
+_SAME_SQL = " AND ".join(
+    ["m.present = o.present", *(f"m.{c} IS NOT DISTINCT FROM o.{c}" for c in _STATE_COLS)])
+_VERSION_COLS = ", ".join(("project_id", "report_date", "year", "submission_id", "source_row", "present",
+                           *_STATE_COLS))
+VERSIONS_DDL = next(t for t in tables.KEPT_TABLES if t.name == "report_versions").ddl
+# The file's rows that restate a report unchanged, by submission (a temp table of the load's
+# transaction): the change audit reads them as the file's rows (changes.record).
+RESTATED_DDL = "CREATE TEMP TABLE IF NOT EXISTS restated (submission_id BIGINT, project_id VARCHAR)"
+
+
 def _insert_reports(con: duckdb.DuckDBPyConnection, incoming: pl.DataFrame, report_date: date) -> int:
-    """Insert the report rows, merged onto the same projects' reports of that date; how many were."""
+    """Insert the report rows, merged onto the same projects' reports of that date; how many reports
+    changed. A changed report's earlier version moves to report_versions (never deleted), superseded
+    by this submission; a row that restates its report unchanged leaves it as it is (no new version)."""
     con.register("incoming", incoming)
     d = {"d": report_date}
     row = first(con.execute(
@@ -143,17 +157,32 @@ def _insert_reports(con: duckdb.DuckDBPyConnection, incoming: pl.DataFrame, repo
     if replaced == 0:  # the usual case, a new report date: nothing to merge onto
         con.execute("INSERT INTO reports BY NAME SELECT * FROM incoming")
     else:
+        sid = {"d": report_date, "sid": int(incoming["submission_id"][0])}
         con.execute(_REPORT_MERGE_SQL, d)
+        con.execute(
+            f"""CREATE OR REPLACE TEMP TABLE merged_same AS
+                SELECT m.project_id FROM merged m JOIN (SELECT * FROM reports WHERE report_date = $d) o
+                  USING (project_id) WHERE {_SAME_SQL}""", d)
+        con.execute(RESTATED_DDL)
+        con.execute("INSERT INTO restated SELECT $sid, project_id FROM merged_same", {"sid": sid["sid"]})
+        con.execute("DELETE FROM merged WHERE project_id IN (SELECT project_id FROM merged_same)")
         row = first(con.execute(
             "SELECT count(*) FROM merged m JOIN (SELECT project_id FROM reports WHERE report_date = $d) r "
             "USING (project_id)", d
         ))
         replaced = int(row[0]) if row else 0
-        con.execute(
-            "DELETE FROM reports WHERE report_date = $d AND project_id IN (SELECT project_id FROM merged)", d
-        )
+        if replaced:
+            con.execute(VERSIONS_DDL)  # a database from before the versions gets its table here
+            con.execute(
+                f"""INSERT INTO report_versions BY NAME
+                    SELECT {_VERSION_COLS}, $sid AS superseded_by FROM reports
+                    WHERE report_date = $d AND project_id IN (SELECT project_id FROM merged)""", sid)
+            con.execute(
+                "DELETE FROM reports WHERE report_date = $d AND project_id IN (SELECT project_id FROM merged)", d
+            )
         con.execute("INSERT INTO reports BY NAME SELECT * FROM merged")
         con.execute("DROP TABLE merged")
+        con.execute("DROP TABLE merged_same")
     con.unregister("incoming")
     return replaced
 

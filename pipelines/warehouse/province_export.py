@@ -30,7 +30,7 @@ from typing import Any
 import duckdb
 
 from pipelines.metrics.flags import CELLS_FORMULA
-from pipelines.warehouse import cells
+from pipelines.warehouse import cells, loop_tables
 from pipelines.warehouse import tables as registry
 from pipelines.warehouse.store import Store
 
@@ -61,6 +61,8 @@ _EXPORTED: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "state_ranges": ("*", "state_ranges", ("province", "year", "valid_from")),
     # Only the reports that are a state (a project's first of the year): the metrics read no other.
     "reports": ("*", "reports WHERE is_state", ("province", "year", "report_date")),
+    # Every superseded version of a report (the newest is in reports): a province's corrections travel.
+    "report_versions": ("*", "report_versions", ("province", "year", "report_date")),
     "projects": ("*", "projects", ("province",)),
     # What the figures read of a submission (its date and frequency), not its stored path or hash.
     "submissions": (_SUBMISSION_COLS, "submissions", ("province", "year", "report_date")),
@@ -187,6 +189,9 @@ def _write(
 ) -> tuple[str, dict[str, Any]]:
     """The province's files under tmp; the province and the schema file's contents. One read: the gate keeps writers out, so every table is of one data version."""
     with wh.read() as con:
+        if not loop_tables.has(con, "report_versions"):  # a file from before the versions: none superseded
+            con.execute("CREATE TEMP VIEW report_versions AS SELECT * EXCLUDE (is_state, state_to), "
+                        "NULL::BIGINT AS superseded_by FROM reports WHERE false")
         p = province or province_of(con)
         if p is None:
             raise ExportError("数据库中没有项目，无法判断所属省份：请用 --province 指定（如山西为 14）")

@@ -102,11 +102,12 @@ def present_remap_sql(had: list[str] | tuple[str, ...]) -> str:
     ) + ")"
 
 
-def remap_present(con: duckdb.DuckDBPyConnection, had: list[str]) -> None:
-    """Reports restored from a backup written when REPORT_FIELDS were only the fields had: their `present`
-    bits moved to the fields' places now."""
+def remap_present(con: duckdb.DuckDBPyConnection, had: list[str], table: str = "reports") -> None:
+    """Reports (or their superseded versions, table report_versions) restored from a backup written when
+    REPORT_FIELDS were only the fields had: their `present` bits moved to the fields' places now."""
+    assert table in ("reports", "report_versions")
     if len(had) < len(schema.FIELD_NAMES):
-        con.execute(f"UPDATE reports SET present = {present_remap_sql(had)}")
+        con.execute(f"UPDATE {table} SET present = {present_remap_sql(had)}")
 
 
 def add_report_fields(con: duckdb.DuckDBPyConnection) -> None:

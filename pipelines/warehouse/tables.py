@@ -89,6 +89,23 @@ KEPT_TABLES: tuple[Table, ...] = (
         derives=('pipelines.warehouse.snapshots',),
     ),
     Table(
+        "report_versions", ('project_id', 'report_date', 'submission_id'), "pipelines.warehouse.load",
+        f"""CREATE TABLE IF NOT EXISTS report_versions (
+    project_id VARCHAR NOT NULL,
+    report_date DATE NOT NULL,
+    year INTEGER NOT NULL,
+    submission_id BIGINT NOT NULL,    -- the submission that brought this version (who, when: submissions)
+    source_row BIGINT,
+    present BIGINT NOT NULL,
+    {REPORT_COLUMNS_SQL},
+    superseded_by BIGINT NOT NULL     -- the submission whose changed row replaced it in `reports`
+)  -- the superseded versions of reports, kept apart: `reports` holds the newest version of each
+   -- (project_id, report_date), so every reader of it sees what it saw before; a load moves a row here
+   -- only when a later file for the same date changes it (an unchanged row is not a new version).
+   -- Version n of a report: its versions here ordered by submission_id, then the row in `reports`""",
+        loop=True,
+    ),
+    Table(
         "targets", ('year', 'region_code', 'metric'), "pipelines.warehouse.load",
         """CREATE TABLE IF NOT EXISTS targets (
     year INTEGER NOT NULL,
