@@ -17,7 +17,7 @@ Every write is audited (Store.write) and keeps the stored figure cells current.
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 import polars as pl
@@ -27,8 +27,11 @@ from pipelines.metrics.formulas import setting
 from pipelines.vocab import procedures, schema
 from pipelines.vocab.findings import Refused
 from pipelines.vocab.query import query_frame
+from pipelines.vocab.states import states_at
 from pipelines.warehouse import cells
-from pipelines.warehouse.store import Store
+
+if TYPE_CHECKING:  # the store's load calls admit_ledgers: no import cycle at run time
+    from pipelines.warehouse.base import Store
 
 THRESHOLD_ENV = "KAIGONG_ADMIT_THRESHOLD"
 HOW = ("台账", "立项≥门槛", "续建结转", "手动")
@@ -177,24 +180,22 @@ def admit_by_rules(wh: Store, user: auth.User, year: int, on: date) -> dict[str,
 
 
 def _carried_over(con: duckdb.DuckDBPyConnection, year: int) -> list[str]:
-    """The projects of year − 1 not completed by its end (by their latest report of that year)."""
+    """The projects of year − 1's S at its end not completed by then (by their state on 31 December)."""
+    at = states_at("$prev", "$end::DATE", ("stage", "completion_date"))
     rows = con.execute(
-        f"""SELECT project_id FROM (
-                SELECT project_id, stage, completion_date FROM reports WHERE year = $prev
-                QUALIFY row_number() OVER (PARTITION BY project_id ORDER BY report_date DESC) = 1)
+        f"""SELECT project_id FROM {at} x
             WHERE coalesce(stage, '') NOT IN {schema.DONE_STAGES_SQL} AND coalesce(stage, '') <> '储备'
-              AND completion_date IS NULL
-            ORDER BY project_id""",
-        {"prev": year - 1}).fetchall()
+              AND coalesce(completion_date, done_date) IS NULL
+            ORDER BY project_id""",  # noqa: S608 (SQL of constants)
+        {"prev": year - 1, "end": date(year - 1, 12, 31)}).fetchall()
     return [r[0] for r in rows]
 
 
 def _approved(con: duckdb.DuckDBPyConnection, year: int, on: date, threshold: float) -> list[str]:
-    """The year's projects (a report on or before on) whose latest report has 立项 done and 总投资 ≥ threshold."""
+    """The year's projects with a state at on whose 立项 is done and 总投资 ≥ threshold."""
+    at = states_at("$y", "$on::DATE", ("approval_status", "total_investment"))
     frame = query_frame(
-        con,
-        """SELECT project_id, approval_status, total_investment FROM reports WHERE year = $y AND report_date <= $on
-           QUALIFY row_number() OVER (PARTITION BY project_id ORDER BY report_date DESC) = 1""",
+        con, f"SELECT project_id, approval_status, total_investment FROM {at} x",  # noqa: S608 (constants)
         {"y": year, "on": on})
     if frame.is_empty():
         return []
