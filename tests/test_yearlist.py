@@ -176,3 +176,41 @@ def test_two_tiers_for_one_project_in_one_new_year_file_is_refused(wh):
     with pytest.raises(SubmissionRefused, match="同一年内列入两个层级"):
         load_rows(wh, date(2021, 6, 30), [proj("A项目", tier="省级双百·新兴"), proj("A项目", tier="其他")],
                   frequency="month")
+
+
+def test_the_page_admits_and_removes_as_the_signed_in_user(listed, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    from tests.conftest import ROOT
+
+    monkeypatch.setenv("KAIGONG_DB", str(listed.path))
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.run()
+    at.switch_page("pages/yearlist.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert [t.value for t in at.title] == ["调度库"]
+    assert {m.label: m.value for m in at.metric}["已调出"] == "1"
+    box = next(b for b in at.multiselect if b.key == "yl_admit")
+    box.select("140100|P项目")
+    at.text_input(key="yl_admit_reason").input("恢复调度")
+    at.date_input(key="yl_admit_on").set_value(date(2020, 8, 1))
+    at.run()
+    at.button(key="yl_admit_go").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("已纳入 1 个项目" in s.value for s in at.success), [s.value for s in at.success]
+    with listed.read() as con:
+        rows = con.execute("SELECT admitted_on, admitted_by, reason FROM year_list WHERE admitted_on = '2020-08-01'"
+                           ).fetchall()
+    assert rows == [(date(2020, 8, 1), "本地用户", "恢复调度")]
+    at.run()  # the list now holds it: 调出 again from 20 August
+    at.selectbox(key="yl_remove").select("140100|P项目")
+    at.text_input(key="yl_remove_reason").input("再次终止")
+    at.date_input(key="yl_remove_on").set_value(date(2020, 8, 20))
+    at.run()
+    at.button(key="yl_remove_go").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    with listed.read() as con:
+        rows = con.execute("SELECT removed_on, removed_by, removed_reason FROM year_list WHERE admitted_on = '2020-08-01'"
+                           ).fetchall()
+    assert rows == [(date(2020, 8, 20), "本地用户", "再次终止")]
+    assert _figures(listed, date(2020, 8, 31)) == (1, 1, 1, 1000.0)

@@ -3,12 +3,14 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 import duckdb
 import polars as pl
 
+from pipelines.metrics import View
 from pipelines.vocab.query import query_frame
 from pipelines.vocab.reference import region_by_code
 
@@ -124,3 +126,25 @@ def shown(frame: pl.DataFrame, headers: dict[str, str]) -> pl.DataFrame:
     if "reported" in out.columns:
         out = out.with_columns(pl.when(pl.col("reported")).then(pl.lit("是")).otherwise(pl.lit("否")).alias("reported"))
     return out.rename({c: headers[c] for c in cols})
+
+
+@dataclass(frozen=True)
+class YearListPage:
+    """The 调度库 page's data at the view's date, for its cities."""
+
+    listed: pl.DataFrame  # year_list()
+    moves: pl.DataFrame  # movements()
+    candidates: pl.DataFrame  # candidates()
+    counts: dict[str, Any]  # summary()
+
+
+def yearlist_page(con: duckdb.DuckDBPyConnection, view: View) -> YearListPage:
+    cities = tuple(view.filters.cities)
+    listed = year_list(con, view.year, view.as_of, cities=cities)
+    return YearListPage(listed, movements(con, view.year, cities=cities),
+                        candidates(con, view.year, view.as_of, cities=cities), summary(listed))
+
+
+NOTE_ZH = ("调度库中的项目自纳入之日起计入本年统计范围（项目数、总投资、应报送项目数），即使此后未报送；"
+           "调出的项目自调出之日起不再计入，其纳入、调出记录和历次报送保留。未纳入调度库的项目，"
+           "本年有报送即计入（与未建调度库时相同）。")
