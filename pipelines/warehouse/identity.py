@@ -55,8 +55,10 @@ def resolve(con: duckdb.DuckDBPyConnection, frame: pl.DataFrame, file_name: str,
         project_id=pl.col("hit_pid").cast(pl.String), year=pl.lit(year, pl.Int32),
         tier=pl.col("tier").cast(pl.String), previous_tier=pl.col("hit_tier").cast(pl.String))
     errors = _tier_errors(m, file_name)
-    # the same project under two tiers in one file is two tiers in one year
-    split = m.filter(pl.col("hit_pid").is_not_null() & pl.col("tier").is_not_null()).group_by("hit_pid").agg(
+    # a project changing tier in this file under two tiers is two tiers in one year (a project with a
+    # report in the year already: each row stating another tier is an error above)
+    split = m.filter(pl.col("hit_pid").is_not_null() & pl.col("tier").is_not_null() & ~pl.col("hit_in_year")
+                     & pl.col("hit_pid").is_in(changes["project_id"].implode())).group_by("hit_pid").agg(
         pl.col("tier").n_unique().alias("n"), pl.col("source_row").last(), pl.col("tier").last()).filter(
         pl.col("n") > 1)
     for r, tier in split.select("source_row", "tier").iter_rows():
