@@ -97,7 +97,9 @@ def _listed_sql(single: bool, projects: str | None) -> str:
         yl_dates, yl_from, part = "dd.report_date, dd.period_start", "dd JOIN year_list y ON true", "dd.report_date, "
         yl_on = "y.admitted_on <= dd.report_date"
     only = "" if projects is None else f" AND y.project_id IN (SELECT project_id FROM {projects})"
-    fields = ", ".join(f"s.{c}" for c in _LISTED_FIELDS)
+    # the columns of s_rows, in order (UNION ALL by position: Spark has no BY NAME), NULL where unknown
+    fields = ", ".join(f"s.{c}" if c in _LISTED_FIELDS else f"NULL AS {c}"
+                       for c in schema.FIELD_NAMES if c != "tier")
     return f"""yl AS (
     SELECT {yl_dates}, y.project_id, y.removed_on, {", ".join(f"y.{c}" for c in _LISTED_FIELDS)}
     FROM {yl_from}
@@ -108,8 +110,9 @@ s AS (
     SELECT * FROM s_rows r
     WHERE NOT EXISTS (SELECT 1 FROM yl WHERE yl.project_id = r.project_id AND yl.report_date = r.report_date
                       AND yl.removed_on <= yl.report_date)
-    UNION ALL BY NAME
-    SELECT s.report_date, s.period_start, s.project_id, coalesce(pt.tier, p.tier) AS tier, {fields},
+    UNION ALL
+    SELECT s.report_date, s.period_start, s.project_id, NULL AS last_report_date, NULL AS done_date,
+           coalesce(pt.tier, p.tier) AS tier, {fields},
            {_BAND_SQL} AS size_band
     FROM yl s
     JOIN projects p ON p.project_id = s.project_id

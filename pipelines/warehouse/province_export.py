@@ -62,6 +62,9 @@ _EXPORTED: dict[str, tuple[str, str, tuple[str, ...]]] = {
     # Only the reports that are a state (a project's first of the year): the metrics read no other.
     "reports": ("*", "reports WHERE is_state", ("province", "year", "report_date")),
     "projects": ("*", "projects", ("province",)),
+    # The year's list and the tiers by year: S and a project's tier in each year (metrics/flags.py).
+    "year_list": ("*", "year_list", ("province", "year")),
+    "project_tiers": ("*", "project_tiers", ("province",)),
     # What the figures read of a submission (its date and frequency), not its stored path or hash.
     "submissions": (_SUBMISSION_COLS, "submissions", ("province", "year", "report_date")),
 }
