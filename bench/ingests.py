@@ -45,13 +45,14 @@ def _ingest_once(province_db: str, path: str, d: date, rows: int = 100_000) -> t
     import fastexcel
 
     from pipelines.ingest.prepare import prepare
+    from pipelines.ingest.result import ReadOptions
     from pipelines.warehouse.intake import load_prepared
     from pipelines.warehouse.store import Warehouse
 
     scratch = bdata.CACHE / "ingest_warmup.duckdb"
     bdata._remove(scratch)
     sample = ROOT / "data" / "samples" / "standard_template.xlsx"
-    warm = prepare(sample.read_bytes(), sample.name, report_date=d)
+    warm = prepare(sample.read_bytes(), sample.name, ReadOptions(report_date=d))
     load_prepared(Warehouse(scratch, uploads_dir=bdata.CACHE / "ingest_uploads"), [warm], actor="bench")
     bdata._remove(scratch)
 
@@ -76,7 +77,7 @@ def _ingest_once(province_db: str, path: str, d: date, rows: int = 100_000) -> t
     fastexcel.read_excel(raw).load_sheet(0, eager=True, header_row=None, dtypes="string", skip_rows=0)
     decode = time.perf_counter() - t
     t = time.perf_counter()
-    p = prepare(raw, Path(path).name, report_date=d)
+    p = prepare(raw, Path(path).name, ReadOptions(report_date=d))
     assert p.ok, p.errors[:5]
     read = time.perf_counter() - t
     outcome = load_prepared(wh, [p], actor="bench")

@@ -45,7 +45,8 @@ def our_page(src: Any, as_of: date, f: metrics.Filters, city: str, *, trend: boo
         "industry": by["industry"],
     }
     # the overdue list as the 开工 page reads it: its columns, only the overdue projects
-    out["overdue"] = metrics.project_states(src, as_of, filters=f, columns=starts_view._LIST_COLS, where="is_overdue")
+    out["overdue"] = metrics.project_states(src, as_of, filters=f, columns=starts_view._LIST_COLS,
+                                           where=metrics.Where("is_overdue"))
     if trend:
         out["trend"] = metrics.trend(src, as_of, filters=f)
     return out

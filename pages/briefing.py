@@ -3,8 +3,9 @@
 import streamlit as st
 
 from pipelines.outputs.png import ExportUnavailable
+from pipelines.views import issued as issued_view
 from pipelines.views.options import filter_lines
-from ui import exports, fmt, session, widgets
+from ui import cached, exports, fmt, session, widgets
 
 widgets.header("简报", "按当前筛选条件生成 A4 简报：通报语句、主要指标、图表、滞后地区、逾期未开工项目和待协调问题。")
 view = widgets.require_view()
@@ -22,7 +23,7 @@ if st.button("生成简报", type="primary", key="briefing_build", icon=":materi
     failed = None
     with st.status("正在生成简报……", expanded=False) as status:
         try:
-            payload = exports.briefing(view, chosen, status.write)
+            payload, number = exports.briefing(view, chosen, status.write)
         except ExportUnavailable as exc:  # a browser that failed or hung while rendering
             failed = str(exc)
             status.update(label="未能生成简报", state="error")
@@ -33,6 +34,7 @@ if st.button("生成简报", type="primary", key="briefing_build", icon=":materi
         st.session_state.pop("briefing_payload", None)
         st.stop()
     st.session_state["briefing_payload"] = (chosen, view.as_of, payload)
+    st.session_state["briefing_number"] = number
 if "briefing_payload" in st.session_state:
     kind, as_of, payload = st.session_state["briefing_payload"]
     st.download_button(
@@ -40,5 +42,15 @@ if "briefing_payload" in st.session_state:
         mime="application/pdf" if kind == "pdf" else "image/png", key="briefing_download",
         icon=":material/download:",
     )
+    if "briefing_number" in st.session_state:
+        st.caption(f"已登记为第 {st.session_state['briefing_number']} 号简报（数字、参数、文件校验和发出人均已记录，"
+                   f"可用 `kaigong brief --reissue {st.session_state['briefing_number']}` 原样重印）。")
     if kind == "png":
         st.image(payload, caption="简报预览")
+
+st.subheader("已发简报")
+sent = cached.issued_briefings(50)
+if sent.is_empty():
+    st.caption("尚无已发简报。")
+else:
+    widgets.table(issued_view.shown(sent), hide_index=True, key="briefing_issued")

@@ -5,6 +5,7 @@ import streamlit as st
 
 from pipelines.outputs import charts
 from pipelines.views import changes as changes_view
+from pipelines.views import corrections as corrections_view
 from pipelines.views import overdue_reports, review_status, submissions
 from pipelines.vocab import schema
 from pipelines.vocab.findings import Refused, SubmissionRefused
@@ -139,6 +140,19 @@ if view is not None:
         widgets.table(changes_view.by_region(period), hide_index=True, key="submissions_changes_regions")
         if listed.height:
             widgets.table(changes_view.shown(listed), hide_index=True, key="submissions_changes_list")
+
+    if user.can("review"):  # 审核员, 管理员
+        st.subheader("更正说明：上期简报发出后对较早报告期的更正")
+        fixed = cached.corrections(view.as_of, view.filters)
+        if fixed.since_issue is None:
+            st.caption(f"报告期 {view.as_of} 之前尚无已发简报。")
+        elif not fixed.rows:
+            st.caption(f"第 {fixed.since_issue} 号简报发出后，没有对其报告期及以前数据的更正。")
+        else:
+            st.caption(f"第 {fixed.since_issue} 号简报发出后的更正 {len(fixed.rows)} 条（下期简报的「更正说明」将列出）。")
+            widgets.table(corrections_view.shown(fixed), hide_index=True, key="submissions_corrections")
+            for line in fixed.effects:
+                st.markdown("- " + fmt.md(line))
 
 st.subheader("报送记录")
 # A 报送员 sees the submissions they made themselves; roles that view everything see all.

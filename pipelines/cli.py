@@ -100,6 +100,7 @@ def print_table(items: list[dict[str, Any]], out: Any = sys.stdout) -> None:
 
 def cmd_ingest(args: argparse.Namespace) -> int:
     from pipelines.ingest import bounded
+    from pipelines.ingest.result import ReadOptions
     from pipelines.views import layouts
     from pipelines.warehouse.intake import load_prepared
 
@@ -110,8 +111,8 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     if missing:
         print("找不到文件：" + "、".join(missing), file=sys.stderr)
         return 2
-    prepared = [bounded.prepare(p.read_bytes(), p.name, report_date=args.report_date, tier=args.tier,
-                                region=args.region, frequency=args.frequency) for p in paths]
+    opts = ReadOptions(report_date=args.report_date, tier=args.tier, region=args.region, frequency=args.frequency)
+    prepared = [bounded.prepare(p.read_bytes(), p.name, opts) for p in paths]
     if wh.exists():  # each file against its unit's confirmed layouts (the load remembers this one's)
         with wh.read() as con:
             prepared = [layouts.with_memory(con, p) if p.ok else p for p in prepared]
@@ -243,9 +244,16 @@ def cmd_template(args: argparse.Namespace) -> int:
 
 
 def cmd_brief(args: argparse.Namespace) -> int:
-    from pipelines.outputs.briefing import build
+    """A briefing made and recorded as issued (第 N 号), a recorded one reissued (--reissue), or the list."""
+    from pipelines.outputs import issue
     from pipelines.outputs.png import ExportUnavailable, prestart
 
+    wh = open_warehouse(args.db)
+    if args.list:
+        return _list_issued(wh, args.json)
+    if args.out is None or (args.as_of is None and args.reissue is None):
+        print("需要 --out，以及 --as-of 或 --reissue（或用 --list 列出已发简报）", file=sys.stderr)
+        return 2
     out = Path(args.out)
     fmt = out.suffix.lower().lstrip(".")
     if fmt not in ("pdf", "png"):
@@ -256,23 +264,44 @@ def cmd_brief(args: argparse.Namespace) -> int:
     except ExportUnavailable as exc:
         print(f"未生成简报：{exc}", file=sys.stderr)
         return 1
-    wh = open_warehouse(args.db)
-    f = filters_from_args(args)
 
     def progress(msg: str) -> None:
         print(f"[简报] {msg}", file=sys.stderr, flush=True)
 
     wh.upgrade()  # a file from an earlier version gets what reads need
-    is_demo = wh.is_demo()
     try:
-        with wh.read() as con:
-            data = build(con, args.as_of, year=args.year, filters=f, is_demo=is_demo, fmt=fmt, progress=progress)
+        if args.reissue is not None:
+            made = issue.reissue(wh, args.user, "命令行", args.reissue, fmt=fmt, progress=progress)
+        else:
+            made = issue.issue(wh, args.user, "命令行", args.as_of, year=args.year, filters=filters_from_args(args),
+                               fmt=fmt, progress=progress)
     except ExportUnavailable as exc:
         print(f"未生成简报：{exc}", file=sys.stderr)
         return 1
+    except LookupError as exc:
+        print(f"未生成简报：{exc}", file=sys.stderr)
+        return 2
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_bytes(data)
-    print(f"已生成简报：{out}（{len(data) / 1024:.0f} KB）")
+    out.write_bytes(made.payload)
+    what = f"重印第 {args.reissue} 号简报（登记为第 {made.issue_id} 号）" if args.reissue is not None else (
+        f"第 {made.issue_id} 号简报")
+    print(f"已生成{what}：{out}（{len(made.payload) / 1024:.0f} KB）")
+    return 0
+
+
+def _list_issued(wh: Store, as_json: bool) -> int:
+    from pipelines.views import issued as issued_view
+
+    with wh.read() as con:
+        frame = issued_view.listing(con)
+    if as_json:
+        print(json.dumps(issued_view.to_json(frame), ensure_ascii=False, indent=1))
+        return 0
+    if frame.is_empty():
+        print("尚无已发简报")
+        return 0
+    for line in issued_view.lines_zh(frame):
+        print(line)
     return 0
 
 
@@ -666,8 +695,12 @@ def build_parser() -> argparse.ArgumentParser:
     pt.set_defaults(func=cmd_template)
 
     pbr = sub.add_parser("brief", help="生成简报（PDF 或 PNG）；图表需要 Chromium 和 Noto CJK 字体（make sysdeps）")
-    pbr.add_argument("--as-of", type=_date, required=True, help="报告期截止日 YYYY-MM-DD")
-    pbr.add_argument("--out", required=True, help="输出文件 .pdf 或 .png")
+    pbr.add_argument("--as-of", type=_date, help="报告期截止日 YYYY-MM-DD")
+    pbr.add_argument("--out", help="输出文件 .pdf 或 .png")
+    pbr.add_argument("--reissue", type=int, metavar="ID", help="重印第 ID 号已发简报：数字为原发时记录的数字")
+    pbr.add_argument("--list", action="store_true", help="列出已发简报（编号、报告期、格式、发出人和时间）")
+    pbr.add_argument("--json", action="store_true", help="与 --list 同用：JSON 输出")
+    pbr.add_argument("--user", default="cli", help="记录为发出人")
     _add_filters(pbr)
     pbr.set_defaults(func=cmd_brief)
 

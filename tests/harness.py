@@ -9,6 +9,7 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
@@ -114,3 +115,17 @@ class Proxy:
 
     def stop(self) -> None:
         stop(self.proc)
+
+
+CONFIRM_READING = "我已核对以上读取"  # the 数据报送 page's tick for a reading inferred and not confirmed before
+
+
+def commit_upload(page: Any, files: int = 1, timeout_ms: int = 30_000) -> None:
+    """Click 确认导入, first ticking the confirmation the page asks for when the reading was inferred (a
+    frequency from the report date, a column read by its values) and that layout was not confirmed before."""
+    button = page.get_by_role("button", name=f"确认导入 {files} 个文件")
+    button.wait_for(timeout=timeout_ms)
+    tick = page.get_by_text(CONFIRM_READING)
+    if tick.count():
+        tick.first.click()
+    button.click(timeout=timeout_ms)  # enabled once the tick's rerun has drawn it

@@ -394,9 +394,10 @@ def test_the_submission_log_speaks_chinese_and_leaves_missing_values_empty(db_en
 
 def test_the_upload_preview_heads_its_columns_in_chinese():
     from pipelines.ingest.prepare import layout_zh, prepare, preview_rows
+    from pipelines.ingest.result import ReadOptions
     from pipelines.ingest.template import template_frame
 
-    p = prepare(template_frame().write_csv().encode("utf-8-sig"), "模板.csv", report_date=date(2020, 3, 20))
+    p = prepare(template_frame().write_csv().encode("utf-8-sig"), "模板.csv", ReadOptions(report_date=date(2020, 3, 20)))
     assert p.ok and p.submission is not None, [e.zh() for e in p.errors]
     shown = preview_rows(p.submission)
     assert shown.columns == ["行号", "项目名称", "地市", "县区", "层级", "建设状态", "总投资（万元）",

@@ -10,6 +10,7 @@ from polars.testing import assert_frame_equal
 
 from pipelines.ingest import bounded
 from pipelines.ingest.prepare import prepare
+from pipelines.ingest.result import ReadOptions
 from tests.conftest import ROOT
 from tests.test_guard import bomb
 
@@ -18,8 +19,8 @@ SAMPLE = ROOT / "data" / "samples" / "standard_template.xlsx"
 
 def test_a_child_read_gives_what_a_read_in_process_gives():
     raw = SAMPLE.read_bytes()
-    here = prepare(raw, SAMPLE.name, report_date=date(2020, 3, 27))
-    there = bounded.prepare(raw, SAMPLE.name, report_date=date(2020, 3, 27))
+    here = prepare(raw, SAMPLE.name, ReadOptions(report_date=date(2020, 3, 27)))
+    there = bounded.prepare(raw, SAMPLE.name, ReadOptions(report_date=date(2020, 3, 27)))
     assert here.ok and there.ok and there.submission is not None and here.submission is not None
     assert_frame_equal(there.submission.frame, here.submission.frame)
     assert [w.zh() for w in there.warnings] == [w.zh() for w in here.warnings]
@@ -30,7 +31,7 @@ def test_a_child_read_gives_what_a_read_in_process_gives():
 def test_a_child_past_the_memory_bound_is_stopped_with_a_chinese_error(monkeypatch):
     monkeypatch.setenv("KAIGONG_READ_MEMORY_MB", "60")  # less than the child needs to start
     t = time.monotonic()
-    p = bounded.prepare(SAMPLE.read_bytes(), "样表.xlsx", report_date=date(2020, 3, 27))
+    p = bounded.prepare(SAMPLE.read_bytes(), "样表.xlsx", ReadOptions(report_date=date(2020, 3, 27)))
     assert time.monotonic() - t < 30
     assert [e.zh() for e in p.errors] == [
         "文件 样表.xlsx：读取该文件所需内存超过上限 60 MB（KAIGONG_READ_MEMORY_MB），已停止读取，没有导入任何数据："
@@ -38,10 +39,10 @@ def test_a_child_past_the_memory_bound_is_stopped_with_a_chinese_error(monkeypat
 
 
 def test_bombs_never_reach_a_child():
-    p = bounded.prepare(bomb(200), "炸弹.xlsx", report_date=date(2020, 3, 27))
+    p = bounded.prepare(bomb(200), "炸弹.xlsx", ReadOptions(report_date=date(2020, 3, 27)))
     assert "疑似压缩炸弹" in p.errors[0].zh()
     t = time.monotonic()
-    p = bounded.prepare(bomb(800, declared=300_000), "谎报.xlsx", report_date=date(2020, 3, 27))
+    p = bounded.prepare(bomb(800, declared=300_000), "谎报.xlsx", ReadOptions(report_date=date(2020, 3, 27)))
     assert "超过它声明的大小" in p.errors[0].zh()
     assert time.monotonic() - t < 10
 

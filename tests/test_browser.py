@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ROOT, build_app_db
-from tests.harness import CHROMIUM, LAUNCH_ARGS, Server
+from tests.harness import CHROMIUM, LAUNCH_ARGS, Server, commit_upload
 from ui.nav import PAGES
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
@@ -188,7 +188,7 @@ def test_filters_change_figures_upload_commits_and_every_page_screenshots(server
     assert page.get_by_text("可以导入").count() == 1
     assert page.get_by_text("版式：标准填报模板").count() == 1  # the form's name, not the reader's id
     shot(page, "10_upload_preview")
-    page.get_by_role("button", name="确认导入 1 个文件").click()
+    commit_upload(page)
     settle(page)
     page.get_by_text("已导入 2 个项目").wait_for(timeout=TIMEOUT_MS)
     assert page.get_by_text("已导入 2 个项目").count() == 1

@@ -6,6 +6,7 @@ import polars as pl
 import pytest
 
 from tests.conftest import app_rows
+from tests.harness import commit_upload
 from tests.test_browser import (  # noqa: F401 (fixtures)
     ARTIFACTS,
     TIMEOUT_MS,
@@ -40,7 +41,7 @@ def test_a_lowered_ytd_is_named_in_the_preview_before_commit(server, page):  # n
     assert page.get_by_text("仅作提示，不影响导入").count() == 1
     shot(page, "20_upload_preview_changes")
     # a warning only: the file still loads, and the page lists the change under 本期变动
-    page.get_by_role("button", name="确认导入 1 个文件").click()
+    commit_upload(page)
     settle(page)
     page.get_by_text("已导入 4 个项目").wait_for(timeout=TIMEOUT_MS)
     page.goto(server.url + "/upload?date=2020-03-20")

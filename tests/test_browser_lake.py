@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import APP_DATES, app_rows, load_rows
-from tests.harness import Proxy, Server
+from tests.harness import Proxy, Server, commit_upload
 from tests.pg import PgServer
 from tests.test_browser import ARTIFACTS, TIMEOUT_MS, browser, metric, settle, shot  # noqa: F401 (fixture)
 
@@ -69,7 +69,7 @@ def _upload_week(pg, url: str, name: str) -> None:
     pg.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(str(csv_path))
     settle(pg)
     pg.get_by_text("可以导入").wait_for(timeout=TIMEOUT_MS)
-    pg.get_by_role("button", name="确认导入 1 个文件").click()
+    commit_upload(pg)
     settle(pg)
     pg.get_by_text("已导入 2 个项目").wait_for(timeout=TIMEOUT_MS)
 

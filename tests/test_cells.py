@@ -481,17 +481,19 @@ def test_project_states_columns_and_where_narrow_the_full_frame(wh):
         assert keys == sorted(keys, key=lambda k: tuple((v is None, v or "") for v in k))
         assert full["county_code"].null_count() > 0
         for cols, where in ((("project_id", "stage", "is_overdue"), None),
-                            (("project_name", "city_code", "stage_before_period"), "is_overdue"),
-                            (("project_id", "is_active_before_period"), "not has_started"),
-                            (("project_id", "total_investment"), "is_reported")):
+                            (("project_name", "city_code", "stage_before_period"), metrics.Where("is_overdue")),
+                            (("project_id", "is_active_before_period"), metrics.Where("has_started", "unset")),
+                            (("project_id", "total_investment"), metrics.Where("is_reported")),
+                            (("project_id", "stage"), metrics.Where("problem", "not null"))):
             got = metrics.project_states(con, date(2020, 3, 31), columns=cols, where=where)
             want = full
-            if where:
-                flag = where.removeprefix("not ")
-                want = full.filter(~pl.col(flag) if where.startswith("not ") else pl.col(flag))
+            if where is not None:
+                want = full.filter({"set": pl.col(where.column), "unset": ~pl.col(where.column),
+                                    "not null": pl.col(where.column).is_not_null()}[where.test])
             assert got.to_dicts() == want.select(cols).to_dicts(), (cols, where)
         with pytest.raises(ValueError):
             metrics.project_states(con, date(2020, 3, 31), columns=("project_id", "1; DROP TABLE x"))
-        for bad in ("stage", "not problem is not null", "is_due OR 1=1", "not not is_due"):
-            with pytest.raises(ValueError):
-                metrics.project_states(con, date(2020, 3, 31), where=bad)
+    for column, test in (("stage", "set"), ("problem", "unset"), ("is_due OR 1=1", "set"), ("x", "not null"),
+                         ("is_due", "is")):
+        with pytest.raises(ValueError):
+            metrics.Where(column, test)  # type: ignore[arg-type]

@@ -17,6 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pipelines.ingest.prepare import prepare
+from pipelines.ingest.result import ReadOptions
 from pipelines.vocab.findings import SubmissionRefused
 from pipelines.warehouse.intake import load_prepared
 from pipelines.warehouse.store import Warehouse
@@ -30,7 +31,7 @@ GOOD_ROW = "甲项目,太原市,市级千项,在建,1000,500,100\n"
 def _assert_clean(raw: bytes, name: str, wh: Warehouse) -> str:
     """prepare never raises; errors are Chinese; a load is whole or refused with nothing written.
     Returns what happened: refused | loaded | unchanged (make fuzz counts them)."""
-    p = prepare(raw, name, report_date=date(2020, 3, 13))
+    p = prepare(raw, name, ReadOptions(report_date=date(2020, 3, 13)))
     for e in p.errors:
         assert CJK.search(e.zh()), e
         assert "Traceback" not in e.zh()
@@ -116,7 +117,7 @@ def test_named_hostile_inputs(fuzz_wh):
 def test_formula_and_script_names_are_kept_as_text(fuzz_wh):
     raw = (HEAD + "=cmd|' /C calc'!A0,太原市,市级千项,在建,1000,500,100\n"
            "<script>alert(1)</script>项目,太原市,市级千项,在建,1000,500,100\n").encode()
-    p = prepare(raw, "names.csv", report_date=date(2020, 3, 20))
+    p = prepare(raw, "names.csv", ReadOptions(report_date=date(2020, 3, 20)))
     assert p.ok, [e.zh() for e in p.errors]
     assert p.submission is not None
     assert p.submission.frame["project_name"].to_list() == ["=cmd|' /C calc'!A0", "<script>alert(1)</script>项目"]
@@ -124,5 +125,5 @@ def test_formula_and_script_names_are_kept_as_text(fuzz_wh):
 
 def test_upload_size_limit_is_configurable(monkeypatch):
     monkeypatch.setenv("KAIGONG_MAX_UPLOAD_MB", "0.001")
-    p = prepare((HEAD + GOOD_ROW * 200).encode(), "big.csv", report_date=date(2020, 3, 13))
+    p = prepare((HEAD + GOOD_ROW * 200).encode(), "big.csv", ReadOptions(report_date=date(2020, 3, 13)))
     assert not p.ok and "超过上限" in p.errors[0].zh()

@@ -14,6 +14,7 @@ import pytest
 
 from pipelines.ingest import guard
 from pipelines.ingest.prepare import prepare
+from pipelines.ingest.result import ReadOptions
 from tests.conftest import ROOT
 
 ROW = "".join(f'<c r="{c}1" t="inlineStr"><is><t>甲项目甲项目</t></is></c>' for c in "ABCDEFGH")
@@ -84,6 +85,7 @@ _MEASURE = r"""
 import json, sys, time
 from datetime import date
 from pipelines.ingest.read import read_submission
+from pipelines.ingest.result import ReadOptions
 raw = open(sys.argv[1], "rb").read()
 read_submission(b"a,b\n1,2\n", "warm.csv")  # imports and first use, before the baseline
 def status(key):
@@ -92,7 +94,7 @@ with open("/proc/self/clear_refs", "w") as fh:
     fh.write("5")  # resets VmHWM: the peak from here on
 before = status("VmRSS")
 t = time.perf_counter()
-res = read_submission(raw, "炸弹.xlsx", report_date=date(2020, 3, 27))
+res = read_submission(raw, "炸弹.xlsx", ReadOptions(report_date=date(2020, 3, 27)))
 print(json.dumps({"s": time.perf_counter() - t, "grew": status("VmHWM") - before,
                   "errors": [e.zh() for e in res.errors]}, ensure_ascii=False))
 """
@@ -134,7 +136,7 @@ def test_an_honest_workbook_over_the_cap_is_refused_saying_the_limit_and_how_to_
         guard.check_xlsx_declared(raw)
     monkeypatch.setenv("KAIGONG_MAX_ZIP_RATIO", "100000")  # allow the ratio: the cap on size speaks
     monkeypatch.setenv("KAIGONG_MAX_UNPACKED_MB", "20")
-    p = prepare(raw, "大文件.xlsx", report_date=date(2020, 3, 27))
+    p = prepare(raw, "大文件.xlsx", ReadOptions(report_date=date(2020, 3, 27)))
     assert not p.ok and len(p.errors) == 1
     msg = p.errors[0].zh()
     assert msg.startswith("文件 大文件.xlsx：工作簿解压后的表格数据约 30 MB，超过上限 20 MB"), msg
@@ -155,7 +157,7 @@ def test_the_bench_sized_workbook_passes_the_default_limits():
 
 def test_csv_and_xls_limits(monkeypatch):
     monkeypatch.setenv("KAIGONG_MAX_CSV_LINES", "100")
-    p = prepare(("项目名称,地市\n" + "甲,太原市\n" * 150).encode(), "长.csv", report_date=date(2020, 3, 27))
+    p = prepare(("项目名称,地市\n" + "甲,太原市\n" * 150).encode(), "长.csv", ReadOptions(report_date=date(2020, 3, 27)))
     assert [e.zh() for e in p.errors] == [
         "文件 长.csv：文件有 151 行，超过上限 100 行，已拒绝读取：请按地市、层级或报告期把数据拆成几个较小的文件分别上传（每个文件不超过 20 万行）"]
     xls = (ROOT / "data" / "samples" / "shanxi_weekly.xls").read_bytes()
@@ -166,5 +168,5 @@ def test_csv_and_xls_limits(monkeypatch):
     name = "Workbook".encode("utf-16-le")
     at = xls.index(name)
     forged = xls[:at + 120] + struct.pack("<Q", 3 << 30) + xls[at + 128:]
-    p = prepare(forged, "篡改.xls", report_date=date(2020, 3, 27))
+    p = prepare(forged, "篡改.xls", ReadOptions(report_date=date(2020, 3, 27)))
     assert len(p.errors) == 1 and "大于文件本身" in p.errors[0].zh() and "篡改.xls" in p.errors[0].zh()

@@ -22,6 +22,7 @@ import xlsxwriter
 
 from pipelines import metrics
 from pipelines.ingest.prepare import prepare
+from pipelines.ingest.result import ReadOptions
 from pipelines.warehouse.store import Warehouse
 
 
@@ -88,7 +89,7 @@ def xinzhou_may() -> list[list[Any]]:
 
 
 def _load(wh: Warehouse, raw: bytes, name: str, **kw: Any) -> Any:
-    p = prepare(raw, name, **kw)
+    p = prepare(raw, name, ReadOptions(**kw))
     assert p.ok, [e.zh() for e in p.errors]
     wh.load([p.submission])
     return p
@@ -151,7 +152,7 @@ def test_a_subtotal_that_disagrees_is_said(tmp_path: Path) -> None:
     rows = xinzhou_may()
     rows[4][5] = 9.0  # 忻府区小计 总投资 9.0 亿 against 8.0 over its rows (a dropped row would look like this)
     raw = _xlsx("忻州市2022年工业重点项目调度表（截至5月底）", "单位：亿元", XZ_GROUPS, XZ_SUB, rows)
-    p = prepare(raw, "忻州市调度表.xlsx", region="忻州市", tier="市级千项")
+    p = prepare(raw, "忻州市调度表.xlsx", ReadOptions(region="忻州市", tier="市级千项"))
     said = [w.message for w in p.warnings if "总投资" in w.message and "90,000" in w.message]
     assert said and "80,000" in said[0]
 

@@ -173,6 +173,7 @@ def test_same_file_twice_is_a_noop(wh):
 
 def test_the_same_file_is_another_submission_for_another_week_or_tier(wh):
     from pipelines.ingest.prepare import prepare
+    from pipelines.ingest.result import ReadOptions
     from pipelines.vocab.findings import SubmissionRefused
     from pipelines.warehouse.intake import load_prepared
 
@@ -180,7 +181,7 @@ def test_the_same_file_is_another_submission_for_another_week_or_tier(wh):
            "甲项目,太原市,小店区,在建,1000,500,100,2020-02-20\n").encode()
 
     def load(d: date, tier: str) -> str:
-        return load_prepared(wh, [prepare(raw, "县报.csv", report_date=d, tier=tier)])[0].status
+        return load_prepared(wh, [prepare(raw, "县报.csv", ReadOptions(report_date=d, tier=tier))])[0].status
 
     assert load(date(2020, 3, 6), "市级千项") == "loaded"
     assert load(date(2020, 3, 6), "市级千项") == "duplicate"

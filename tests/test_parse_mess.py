@@ -20,6 +20,7 @@ from pipelines.ingest.parse import (
     parse_number,
 )
 from pipelines.ingest.prepare import Prepared, prepare
+from pipelines.ingest.result import ReadOptions
 from pipelines.ingest.stated import parse_start_completion
 from pipelines.vocab.reference import find_city, find_county, find_region
 
@@ -86,7 +87,7 @@ def test_excel_error_values_in_a_csv_are_errors_naming_file_row_column_and_value
         row("乙项目", when="#N/A", flag="#REF!"),
         row("丙项目", total="1,000"),
     ])
-    p = prepare(raw, "公式.csv", report_date=D)
+    p = prepare(raw, "公式.csv", ReadOptions(report_date=D))
     assert not p.ok and p.submission is None
     assert errors(p) == [
         (excel_error("#DIV/0!"), 2, "总投资", "#DIV/0!"),
@@ -113,7 +114,7 @@ def test_excel_error_text_in_an_xlsx_is_an_error():
         ws.write_row(2, 0, row("乙项目"))
         ws.write_string(2, 4, "#DIV/0!")
 
-    p = prepare(_xlsx(write), "公式.xlsx", report_date=D)
+    p = prepare(_xlsx(write), "公式.xlsx", ReadOptions(report_date=D))
     assert errors(p) == [(excel_error("#DIV/0!"), 3, "总投资", "#DIV/0!")]
 
 
@@ -122,7 +123,7 @@ def test_excel_formula_error_cells_are_errors():
         ws.write_row(1, 0, row("甲项目"))
         ws.write_formula(1, 4, "=1/0", None, "#DIV/0!")
 
-    p = prepare(_xlsx(write), "公式.xlsx", report_date=D)
+    p = prepare(_xlsx(write), "公式.xlsx", ReadOptions(report_date=D))
     assert errors(p) == [(excel_error("#DIV/0!"), 2, "总投资", "#DIV/0!")]
 
 
@@ -170,7 +171,7 @@ def dated(*whens: str) -> bytes:
 
 
 def test_dates_through_prepare_csv():
-    p = prepare(dated("2020年3月底", "2020年3月末", "2020年底", "2020年末", "2020年6月"), "日期.csv", report_date=D)
+    p = prepare(dated("2020年3月底", "2020年3月末", "2020年底", "2020年末", "2020年6月"), "日期.csv", ReadOptions(report_date=D))
     assert frame_of(p, "source_row", "planned_start_date") == [
         (2, date(2020, 3, 31)), (3, date(2020, 3, 31)), (4, date(2020, 12, 31)), (5, date(2020, 12, 31)),
         (6, date(2020, 6, 30)),  # a planned month: its last day
@@ -180,7 +181,7 @@ def test_dates_through_prepare_csv():
 def test_vague_dates_through_prepare_csv():
     col = "计划开（复）工时间"
     p = prepare(dated("2020年3月上旬", "2020年3月中旬", "2020年3月下旬", "3月中旬", "2020年3月前", "2020年3月以后",
-                      "2020年3月底"), "日期.csv", report_date=D)
+                      "2020年3月底"), "日期.csv", ReadOptions(report_date=D))
     assert errors(p) == [
         (TEN_DAYS_MESSAGE, 2, col, "2020年3月上旬"),
         (TEN_DAYS_MESSAGE, 3, col, "2020年3月中旬"),
@@ -196,10 +197,10 @@ def test_weekly_start_time_column_reads_month_end():
     head = ["项目名称", "地市", "层级", "总投资", "开复工时间", "未开复工原因"]
     raw = csv_file([["甲项目", "太原市", "市级千项", "1000", "2020年3月底", ""],
                     ["乙项目", "太原市", "市级千项", "1000", "2020年3月中旬", ""]], head)
-    p = prepare(raw, "周报.csv", report_date=D)
+    p = prepare(raw, "周报.csv", ReadOptions(report_date=D))
     assert errors(p) == [(TEN_DAYS_MESSAGE, 3, "开复工时间", "2020年3月中旬")]
     raw = csv_file([["甲项目", "太原市", "市级千项", "1000", "2020年3月底", ""]], head)
-    p = prepare(raw, "周报.csv", report_date=D)
+    p = prepare(raw, "周报.csv", ReadOptions(report_date=D))
     assert frame_of(p, "planned_start_date", "actual_start_date") == [(date(2020, 3, 31), None)]
 
 
@@ -215,7 +216,7 @@ def test_every_date_form_of_the_contract_still_parses_through_an_xlsx():
         ws.write_row(n + 1, 0, row("序列号", when=None))
         ws.write_number(n + 1, 5, 43910)
 
-    p = prepare(_xlsx(write), "日期.xlsx", report_date=D)
+    p = prepare(_xlsx(write), "日期.xlsx", ReadOptions(report_date=D))
     assert [d for (d,) in frame_of(p, "planned_start_date")] == [  # a planned month: its last day
         date(2020, 3, 31), date(2020, 3, 31), date(2020, 3, 31), date(2020, 3, 15), date(2020, 3, 15), date(2020, 3, 15),
         date(2020, 3, 20), date(2020, 3, 20),
@@ -253,9 +254,9 @@ def test_start_completion_column_through_prepare():
     head = ["项目名称", "地市", "层级", "总投资", "开竣工情况"]
     raw = csv_file([["甲项目", "太原市", "市级千项", "1000", "2019年5月开工，预计2020年10月底竣工"],
                     ["乙项目", "太原市", "市级千项", "1000", "2020年3月中旬开工"]], head)
-    p = prepare(raw, "进展.csv", report_date=D)
+    p = prepare(raw, "进展.csv", ReadOptions(report_date=D))
     assert errors(p) == [(TEN_DAYS_MESSAGE, 3, "开竣工情况", "2020年3月中旬开工")]
-    p = prepare(raw.rsplit(b"\n", 2)[0] + b"\n", "进展.csv", report_date=D)
+    p = prepare(raw.rsplit(b"\n", 2)[0] + b"\n", "进展.csv", ReadOptions(report_date=D))
     assert frame_of(p, "stage", "actual_start_date", "planned_completion_date") == [
         ("续建", date(2019, 5, 1), date(2020, 10, 31))]
 
@@ -283,10 +284,10 @@ def test_misplaced_thousands_separators_are_refused(raw):
 def test_misplaced_separator_through_prepare_csv():
     raw = csv_file([row("甲项目", total="12,500"), row("乙项目", total="1,2,3"), row("丙项目", total="１２，５００"),
                     row("丁项目", total="1,234,567.5")])
-    p = prepare(raw, "逗号.csv", report_date=D)
+    p = prepare(raw, "逗号.csv", ReadOptions(report_date=D))
     assert errors(p) == [(COMMAS, 3, "总投资", "1,2,3")]
     raw = csv_file([row("甲项目", total="12,500"), row("丙项目", total="１２，５００"), row("丁项目", total="1,234,567.5")])
-    p = prepare(raw, "逗号.csv", report_date=D)
+    p = prepare(raw, "逗号.csv", ReadOptions(report_date=D))
     assert frame_of(p, "total_investment") == [(12500.0,), (12500.0,), (1234567.5,)]
 
 
@@ -321,7 +322,7 @@ def test_reform_zone_through_prepare():
                     row("乙项目", city="山西省太原市", county="小店区"),
                     row("丙项目", city="太原", county="山西转型综合改革示范区"),
                     row("丁项目", city="", county="山西转型综合改革示范区")])
-    p = prepare(raw, "综改区.csv", report_date=D)
+    p = prepare(raw, "综改区.csv", ReadOptions(report_date=D))
     assert frame_of(p, "city_code", "county_code", "county_name") == [
         ("140100", "140171", "山西转型综合改革示范区"), ("140100", "140105", "小店区"),
         ("140100", "140171", "山西转型综合改革示范区"), ("140100", "140171", "山西转型综合改革示范区"),
@@ -330,8 +331,8 @@ def test_reform_zone_through_prepare():
 
 def test_reform_zone_given_at_load():
     head = ["项目名称", "层级", "总投资"]
-    p = prepare(csv_file([["甲项目", "市级千项", "1000"]], head), "综改区.csv", report_date=D,
-                region="山西转型综合改革示范区")
+    p = prepare(csv_file([["甲项目", "市级千项", "1000"]], head), "综改区.csv",
+                ReadOptions(report_date=D, region="山西转型综合改革示范区"))
     assert p.ok, errors(p)
     assert p.submission is not None and p.submission.region_code == "140171"
     assert frame_of(p, "city_code", "county_code") == [("140100", "140171")]

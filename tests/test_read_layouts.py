@@ -10,6 +10,7 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from pipelines.ingest.read import read_submission
+from pipelines.ingest.result import ReadOptions
 from pipelines.ingest.sheets import MAX_CELL_CHARS
 from pipelines.ingest.template import template_frame, write_template
 from pipelines.vocab.schema import STAGED_SCHEMA
@@ -29,7 +30,7 @@ def findings(res) -> list[tuple]:
 
 
 def test_shanxi_weekly_xlsx():
-    r = read_submission(SAMPLES / "shanxi_weekly.xlsx", "shanxi_weekly.xlsx", tier="省级双百·新兴")
+    r = read_submission(SAMPLES / "shanxi_weekly.xlsx", "shanxi_weekly.xlsx", ReadOptions(tier="省级双百·新兴"))
     assert (r.kind, r.layout, r.report_date, r.year, r.frequency) == ("reports", "shanxi_weekly", date(2020, 3, 27), 2020, "week")
     assert r.errors == []
     assert_frame_equal(r.frame, expected("shanxi_weekly"))
@@ -45,9 +46,9 @@ def test_shanxi_weekly_xlsx():
 
 
 def test_shanxi_weekly_xls_needs_and_takes_report_date():
-    r = read_submission(SAMPLES / "shanxi_weekly.xls", "shanxi_weekly.xls", tier="省级双百·新兴")
+    r = read_submission(SAMPLES / "shanxi_weekly.xls", "shanxi_weekly.xls", ReadOptions(tier="省级双百·新兴"))
     assert [f.message for f in r.errors] == ["缺少报告期截止日：请在上传时填写，或在标题中注明（如“截至2020年3月27日”）"]
-    r = read_submission(SAMPLES / "shanxi_weekly.xls", "shanxi_weekly.xls", tier="省级双百·新兴", report_date=date(2020, 3, 27))
+    r = read_submission(SAMPLES / "shanxi_weekly.xls", "shanxi_weekly.xls", ReadOptions(tier="省级双百·新兴", report_date=date(2020, 3, 27)))
     assert r.errors == [] and r.layout == "shanxi_weekly"
     assert_frame_equal(r.frame, expected("shanxi_weekly"))
 
@@ -60,7 +61,7 @@ def test_weekly_title_says_shuangbai_without_split_needs_tier():
 @pytest.mark.parametrize("encoding", ["gbk", "gb18030", "utf-8-sig", "utf-8"])
 def test_flat_in_every_encoding(encoding):
     data = (SAMPLES / "flat_weekly_gbk.csv").read_bytes() if encoding == "gbk" else flat_csv_bytes(encoding)
-    r = read_submission(data, f"flat_{encoding}.csv", tier="新兴")
+    r = read_submission(data, f"flat_{encoding}.csv", ReadOptions(tier="新兴"))
     assert (r.layout, r.report_date) == ("flat", date(2020, 3, 27))
     assert r.errors == []
     assert_frame_equal(r.frame, expected("flat_weekly"))
@@ -68,7 +69,7 @@ def test_flat_in_every_encoding(encoding):
 
 
 def test_ledger():
-    r = read_submission(SAMPLES / "ledger.xlsx", "ledger.xlsx", tier="省级双百·技改", report_date=date(2020, 2, 14))
+    r = read_submission(SAMPLES / "ledger.xlsx", "ledger.xlsx", ReadOptions(tier="省级双百·技改", report_date=date(2020, 2, 14)))
     assert (r.layout, r.errors, r.warnings) == ("ledger", [], [])
     assert_frame_equal(r.frame, expected("ledger"))
     row = r.frame.row(1, named=True)  # 太原市 万柏林区, 技改 → 技术改造, 2020.10 is October (planned: its last day)
@@ -80,8 +81,8 @@ def test_ledger():
 def test_ledger_cards_read_as_the_ledger():
     """附件1 台账 as printed (a card a sheet, after a cover sheet): the same frame as the one-row ledger
     of the same projects, each row numbered where its card names the project."""
-    r = read_submission(SAMPLES / "ledger_cards.xlsx", "ledger_cards.xlsx", tier="省级双百·技改",
-                        report_date=date(2020, 2, 14))
+    r = read_submission(SAMPLES / "ledger_cards.xlsx", "ledger_cards.xlsx",
+                        ReadOptions(tier="省级双百·技改", report_date=date(2020, 2, 14)))
     assert (r.layout, r.errors, r.warnings) == ("ledger", [], [])
     want = expected("ledger")
     assert_frame_equal(r.frame.drop("source_row"), want.drop("source_row"))
@@ -95,13 +96,13 @@ def test_a_card_error_names_its_sheet_and_row(tmp_path):
     wb["项目2"]["B13"] = "六万八"  # 总投资 of the second card
     path = tmp_path / "cards.xlsx"
     wb.save(path)
-    r = read_submission(path, path.name, tier="省级双百·技改", report_date=date(2020, 2, 14))
+    r = read_submission(path, path.name, ReadOptions(tier="省级双百·技改", report_date=date(2020, 2, 14)))
     assert [(e.file, e.row, e.column, e.value) for e in r.errors] == [("cards.xlsx（工作表「项目2」）", 13, "总投资", "六万八")]
 
 
 def test_tongling_progress():
-    r = read_submission(SAMPLES / "tongling_progress.xlsx", "tongling_progress.xlsx", tier="其他", region="铜陵市",
-                        report_date=date(2020, 5, 25))
+    r = read_submission(SAMPLES / "tongling_progress.xlsx", "tongling_progress.xlsx",
+                        ReadOptions(tier="其他", region="铜陵市", report_date=date(2020, 5, 25)))
     assert (r.layout, r.errors) == ("tongling_progress", [])
     assert_frame_equal(r.frame, expected("tongling_progress"))
     # 已竣工 with 6800 of 32000 stated this year and nothing before: flagged, not refused; 已开工 with
@@ -111,20 +112,20 @@ def test_tongling_progress():
 
 
 def test_tongling_progress_without_region_is_refused():
-    r = read_submission(SAMPLES / "tongling_progress.xlsx", "p.xlsx", tier="其他", report_date=date(2020, 5, 25))
+    r = read_submission(SAMPLES / "tongling_progress.xlsx", "p.xlsx", ReadOptions(tier="其他", report_date=date(2020, 5, 25)))
     assert [f.message for f in r.errors] == ["缺少地区：文件中没有地市/县区列，请在上传时选择地区"]
 
 
 def test_county_region_fills_county_and_city():
-    r = read_submission(SAMPLES / "tongling_progress.xlsx", "p.xlsx", tier="其他", region="枞阳县",
-                        report_date=date(2020, 5, 25))
+    r = read_submission(SAMPLES / "tongling_progress.xlsx", "p.xlsx",
+                        ReadOptions(tier="其他", region="枞阳县", report_date=date(2020, 5, 25)))
     assert r.errors == [] and set(r.frame["county_code"]) == {"340722"}  # a county fills county and city
     assert set(r.frame["city_code"]) == {"340700"}
 
 
 def test_tongling_planning_reserve():
-    r = read_submission(SAMPLES / "tongling_planning.csv", "tongling_planning.csv", tier="其他", region="铜陵市",
-                        report_date=date(2020, 5, 25))
+    r = read_submission(SAMPLES / "tongling_planning.csv", "tongling_planning.csv",
+                        ReadOptions(tier="其他", region="铜陵市", report_date=date(2020, 5, 25)))
     assert (r.layout, r.errors) == ("tongling_planning", [])
     assert_frame_equal(r.frame, expected("tongling_planning"))
     assert r.frame["county_code"][:2].to_list() == ["340771", "340771"]  # 经开区, 铜陵经开区
@@ -132,7 +133,7 @@ def test_tongling_planning_reserve():
 
 
 def test_region_mismatch_names_rows():
-    r = read_submission(SAMPLES / "shanxi_weekly.xlsx", "w.xlsx", tier="新兴", region="太原市")
+    r = read_submission(SAMPLES / "shanxi_weekly.xlsx", "w.xlsx", ReadOptions(tier="新兴", region="太原市"))
     assert len(r.errors) == 9 and r.errors[0].row == 6 and "与上传时选择的地区「太原市」不一致" in r.errors[0].message
 
 
@@ -153,7 +154,7 @@ def test_tongling_targets():
 
 @pytest.mark.parametrize("fmt", ["csv", "xlsx"])
 def test_standard_template(fmt, tmp_path):
-    r = read_submission(SAMPLES / f"standard_template.{fmt}", f"standard_template.{fmt}", report_date=date(2020, 3, 27))
+    r = read_submission(SAMPLES / f"standard_template.{fmt}", f"standard_template.{fmt}", ReadOptions(report_date=date(2020, 3, 27)))
     assert (r.layout, r.errors) == ("standard", [])
     assert r.frame["stage"].to_list() == ["在建", "新开工"]
     assert r.frame["county_code"].to_list() == ["140105", "140981"]
@@ -164,7 +165,7 @@ def test_standard_template(fmt, tmp_path):
 
 
 def test_broken_weekly_exact_findings():
-    r = read_submission(SAMPLES / "broken_weekly.csv", "broken_weekly.csv", tier="省级双百·新兴")
+    r = read_submission(SAMPLES / "broken_weekly.csv", "broken_weekly.csv", ReadOptions(tier="省级双百·新兴"))
     assert findings(r) == [
         (3, "总投资", "abc", "无法识别为数字"),
         (4, "地市", "火星市", "无法识别的地市"),
@@ -207,14 +208,14 @@ def test_a_damaged_sheet_inside_an_intact_zip_is_refused_not_skipped(at):
 def test_formula_and_html_are_kept_as_text_and_long_cells_refused():
     csv = ("项目名称,地市,总投资\n=cmd|' /C calc'!A0,太原市,100\n<script>alert(1)</script>,大同市,200\n"
            f"{'长' * (MAX_CELL_CHARS + 1)},忻州市,300\n").encode()
-    r = read_submission(csv, "f.csv", tier="其他", report_date=date(2020, 3, 27))
+    r = read_submission(csv, "f.csv", ReadOptions(tier="其他", report_date=date(2020, 3, 27)))
     assert r.frame["project_name"][:2].to_list() == ["=cmd|' /C calc'!A0", "<script>alert(1)</script>"]
     assert [(f.row, f.message) for f in r.errors] == [(4, f"单元格内容超过 {MAX_CELL_CHARS} 个字符")]
 
 
 def test_two_tiers_and_tier_column():
     csv = "项目名称,地市,层级,总投资\n甲项目,太原市,新兴,100\n甲项目,太原,技改,100\n乙项目,大同市,千项,50\n".encode()
-    r = read_submission(csv, "t.csv", report_date=date(2020, 3, 27))
+    r = read_submission(csv, "t.csv", ReadOptions(report_date=date(2020, 3, 27)))
     assert [f.message for f in r.errors] == [
         "同一项目在文件中出现两次（第 2 行与第 3 行）",
         "同一项目填报了两个层级（第 2 行为「省级双百·新兴」，第 3 行为「省级双百·技改」）",
@@ -225,7 +226,7 @@ def test_two_tiers_and_tier_column():
 def test_unknown_money_column_warns_and_title_units():
     csv = ("2020年3月 重点项目月报\n单位：亿元\n项目名称,县区,总投资,本月完成产值,备注\n甲项目,忻州市忻府区,1.5,2,x\n"
            "小计,,1.5,,\n").encode("gb18030")
-    r = read_submission(csv, "m.csv", tier="市级千项")
+    r = read_submission(csv, "m.csv", ReadOptions(tier="市级千项"))
     assert (r.report_date, r.frequency, r.errors) == (date(2020, 3, 31), "month", [])
     assert r.frame.row(0, named=True)["total_investment"] == 15000.0
     assert (r.frame["county_code"][0], r.frame["city_code"][0]) == ("140902", "140900")
@@ -244,7 +245,7 @@ def test_separate_date_columns_keep_their_dates_and_flag_overdue_with_a_reason()
         "戊,太原市,市级千项,在建,2020-02-01,2020-02-03,2020-11-30,资金\n"  # row 6: a date with a reason: not started
         "己,太原市,市级千项,未开工,2020-04-01,,2020-12-31,环评未批\n"     # row 7: planned after D: no warning
     ).encode()
-    r = read_submission(csv, "separate.csv", report_date=date(2020, 3, 13))
+    r = read_submission(csv, "separate.csv", ReadOptions(report_date=date(2020, 3, 13)))
     assert not r.errors
     f = r.frame
     assert f["stage"].to_list() == ["新开工", "前期", "新开工", "新开工", "在建", "新开工"]

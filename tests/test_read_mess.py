@@ -11,6 +11,7 @@ import pytest
 import xlsxwriter
 
 from pipelines.ingest.prepare import Prepared, prepare
+from pipelines.ingest.result import ReadOptions
 
 HEAD = ["序号", "地市", "项目名称", "建设类型", "总投资", "2020年计划投资", "2020年截至目前累计完成投资",
         "开复工时间", "未开复工原因"]
@@ -31,7 +32,7 @@ def write_sheet(ws: Any, title: str = TITLE, unit: str = "单位：万元", head
 
 
 def read(path: Path, **kw: Any) -> Prepared:
-    return prepare(path.read_bytes(), path.name, tier="省级双百·新兴", **kw)
+    return prepare(path.read_bytes(), path.name, ReadOptions(tier="省级双百·新兴", **kw))
 
 
 def errors(p: Prepared) -> list[tuple[Any, ...]]:
@@ -141,7 +142,7 @@ def test_a_tier_not_understood_is_one_error_per_cell(tmp_path):
     path.write_text("项目名称,地市,县区,层级,建设状态,总投资,本年计划投资,本年累计完成投资,实际开（复）工时间\n"
                     "甲项目,太原市,小店区,双百,在建,1000,500,100,2020-02-20\n"
                     "乙项目,太原市,小店区,市级千项,在建,1000,500,100,2020-02-20\n", encoding="utf-8")
-    p = prepare(path.read_bytes(), path.name, report_date=date(2020, 3, 27))
+    p = prepare(path.read_bytes(), path.name, ReadOptions(report_date=date(2020, 3, 27)))
     assert errors(p) == [(2, "层级", "双百", "层级不明确：省级双百项目须注明「新兴」或「技改」")]
 
 
@@ -166,7 +167,7 @@ def test_a_text_row_longer_than_its_header_is_refused_as_shifted(tmp_path):
     path.write_text("项目名称,地市,县区,层级,建设状态,总投资,本年计划投资,本年累计完成投资,实际开（复）工时间\n"
                     "甲项目,太原市,小店区,市级千项,在建,12,500,500,100,2020-02-20\n"
                     "乙项目,太原市,小店区,市级千项,在建,1000,500,100,2020-02-20,\n", encoding="utf-8")
-    p = prepare(path.read_bytes(), path.name, report_date=date(2020, 3, 27))
+    p = prepare(path.read_bytes(), path.name, ReadOptions(report_date=date(2020, 3, 27)))
     assert errors(p)[0] == (2, None, "2020-02-20", "该行有 10 个单元格，比表头多 1 个，各列已错位：数字中的逗号须加引号"
                                                     "（如 \"12,500\"）或去掉，请核对该行")
     assert [e.row for e in p.errors] == [2, 2]  # and the shifted date's own error; row 3's empty extra cell is fine
@@ -185,7 +186,7 @@ def test_section_rows_do_not_override_the_tier_given_or_in_the_title(tmp_path):
     p = prepare(qian.read_bytes(), qian.name)  # 千项 in the title: the sections are its own grouping
     assert values(p, "project_name", "tier") == [("甲项目", "市级千项"), ("乙项目", "市级千项")]
     given = _weekly(tmp_path, "given.xlsx", body)  # 省级双百 title, 市级千项 chosen at upload
-    p = prepare(given.read_bytes(), given.name, tier="市级千项")
+    p = prepare(given.read_bytes(), given.name, ReadOptions(tier="市级千项"))
     assert values(p, "tier") == [("市级千项",), ("市级千项",)]
     p = prepare(given.read_bytes(), given.name)  # only the sections say it
     assert values(p, "tier") == [("省级双百·新兴",), ("省级双百·技改",)]
@@ -257,7 +258,7 @@ def test_cards_stacked_on_one_sheet_are_each_read(tmp_path):
         ws.write(1, 0, "单位：万元")
         _card(ws, 2, "高端轴承项目", 50000)
         _card(ws, 12, "光伏组件项目", "一万二")
-    p = prepare(path.read_bytes(), path.name, tier="市级千项", report_date=date(2020, 3, 27))
+    p = prepare(path.read_bytes(), path.name, ReadOptions(tier="市级千项", report_date=date(2020, 3, 27)))
     (e,) = p.errors  # the second card's 总投资, on its own row
     assert (e.file, e.row, e.column, e.value) == ("stacked.xlsx（工作表「台账」）", 18, "总投资", "一万二")
 
@@ -268,7 +269,7 @@ def test_card_labels_with_a_colon_and_the_forms_hint_left_in(tmp_path):
         ws = wb.add_worksheet("项目1")
         ws.write(0, 0, "山西省工业转型升级重点项目台账")
         _card(ws, 1, "高端轴承项目", 50000, colon="：", hint=True)
-    p = prepare(path.read_bytes(), path.name, tier="市级千项", report_date=date(2020, 3, 27))
+    p = prepare(path.read_bytes(), path.name, ReadOptions(tier="市级千项", report_date=date(2020, 3, 27)))
     assert values(p, "project_name", "total_investment", "planned_start_date") == [("高端轴承项目", 50000.0, None)]
 
 
@@ -311,7 +312,7 @@ def test_csv_cells_forced_to_text_read_as_their_text(tmp_path):
     path.write_bytes(("项目代码,项目名称,地市,县区,层级,建设状态,总投资,本年计划投资,本年累计完成投资,实际开（复）工时间,\r\n"
                       '="2020-140100-39-03-000001",甲项目,太原市,小店区,市级千项,在建,="1000",500,100,2020-02-20,\r\n'
                       '="合计",,,,,,="1000",500,100,,\r\n').encode("gbk"))
-    p = prepare(path.read_bytes(), path.name, report_date=date(2020, 3, 27))
+    p = prepare(path.read_bytes(), path.name, ReadOptions(report_date=date(2020, 3, 27)))
     assert values(p, "project_code", "total_investment") == [("2020-140100-39-03-000001", 1000.0)]
 
 

@@ -8,13 +8,14 @@ import pytest
 
 from pipelines.ingest.detect import frequency_from_date, report_date_from_title
 from pipelines.ingest.read import read_submission
+from pipelines.ingest.result import ReadOptions
 
 HEAD = "序号,县区,项目名称,总投资,年度计划投资,本年累计完成投资,建设状态\n1,忻府区,甲项目,1000,300,120,在建\n"
 
 
 def read(title: str, file_name: str = "调度表.csv", **kw: object):
     text = (title + "\n" if title else "") + "单位：万元\n" + HEAD
-    return read_submission(text.encode(), file_name, region="忻州市", tier="市级千项", **kw)  # type: ignore[arg-type]
+    return read_submission(text.encode(), file_name, ReadOptions(region="忻州市", tier="市级千项", **kw))  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(("title", "d", "freq", "freq_source"), [

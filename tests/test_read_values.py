@@ -20,7 +20,7 @@ from pipelines.ingest import vparse as vp
 from pipelines.ingest.headers import header_key
 from pipelines.ingest.parse import parse_date
 from pipelines.ingest.read import read_submission
-from pipelines.ingest.result import ColumnReading, ReadResult
+from pipelines.ingest.result import ColumnReading, ReadOptions, ReadResult
 from pipelines.ingest.stated import read_progress
 from pipelines.ingest.template import template_frame
 from pipelines.ingest.values import work_under_way
@@ -58,7 +58,7 @@ def read(raw: bytes | Path, name: str = "调度表.csv", **kw: Any) -> ReadResul
     kw.setdefault("report_date", D)
     kw.setdefault("tier", "市级千项")
     kw.setdefault("region", "忻州市")
-    return read_submission(raw, name, **kw)
+    return read_submission(raw, name, ReadOptions(**kw))
 
 
 def col(res: ReadResult, *names: str) -> list[tuple[Any, ...]]:

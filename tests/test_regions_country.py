@@ -14,7 +14,7 @@ import xlsxwriter
 
 from pipelines.ingest import headers as H
 from pipelines.ingest.read import read_submission
-from pipelines.ingest.result import ReadResult
+from pipelines.ingest.result import ReadOptions, ReadResult
 from pipelines.outputs import charts, geo
 from pipelines.views.regions import region_points
 from pipelines.vocab.reference import (
@@ -120,7 +120,7 @@ def _xlsx(path: Path, title: str, head: list[str], rows: list[list[Any]]) -> Pat
 
 def _read(path: Path, **kw: Any) -> ReadResult:
     kw.setdefault("tier", "其他")
-    return read_submission(path, path.name, **kw)
+    return read_submission(path, path.name, ReadOptions(**kw))
 
 
 def _regions_of(r: ReadResult) -> list[tuple[Any, ...]]:

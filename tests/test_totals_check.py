@@ -4,7 +4,7 @@ as a warning naming the total's row and label, the field, the file's number and 
 from __future__ import annotations
 
 from pipelines.ingest.read import read_submission
-from pipelines.ingest.result import ReadResult
+from pipelines.ingest.result import ReadOptions, ReadResult
 
 TITLE = "忻州市2022年工业重点项目调度表（截至5月底）\n单位：万元\n"
 HEAD = "序号,县区,项目名称,建设单位,总投资,年度计划投资,本年累计完成投资,建设状态\n"
@@ -20,7 +20,7 @@ BLOCKS = """一、忻府区,,,,,,,
 
 
 def read(body: str, title: str = TITLE) -> ReadResult:
-    r = read_submission((title + HEAD + body).encode(), "调度表.csv", region="忻州市", tier="市级千项")
+    r = read_submission((title + HEAD + body).encode(), "调度表.csv", ReadOptions(region="忻州市", tier="市级千项"))
     assert not r.errors, [e.zh() for e in r.errors]
     return r
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from tests.harness import commit_upload
 from tests.test_browser import TIMEOUT_MS, browser, page, server, settle  # noqa: F401 (fixtures)
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
@@ -72,5 +73,5 @@ def test_two_big_uploads_queue_and_both_land_while_the_server_answers(server, br
 
     # and both land: each commits its own file
     for pg in pages:
-        pg.get_by_role("button", name="确认导入 1 个文件").click()
+        commit_upload(pg)
         pg.get_by_text(f"已导入 {ROWS} 个项目").wait_for(timeout=120_000)

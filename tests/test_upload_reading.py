@@ -83,6 +83,7 @@ def dated(day: str, head: str = "序号,县区,项目名称,建设单位,总投�
 
 def test_a_confirmed_reading_is_remembered_for_the_units_layout(tmp_path: Path) -> None:
     from pipelines.ingest.prepare import prepare
+    from pipelines.ingest.result import ReadOptions
     from pipelines.views.layouts import with_memory
     from pipelines.warehouse.intake import load_prepared
     from pipelines.warehouse.store import Warehouse
@@ -91,7 +92,7 @@ def test_a_confirmed_reading_is_remembered_for_the_units_layout(tmp_path: Path) 
     wh.init()
 
     def read(name: str, text: str):
-        p = prepare(text.encode(), name, region="忻州市", tier="市级千项")
+        p = prepare(text.encode(), name, ReadOptions(region="忻州市", tier="市级千项"))
         assert p.ok, [e.zh() for e in p.errors]
         with wh.read() as con:
             return with_memory(con, p)
@@ -107,7 +108,7 @@ def test_a_confirmed_reading_is_remembered_for_the_units_layout(tmp_path: Path) 
     assert second.layout_note.startswith("与 ") and second.layout_note.endswith(" 确认的表式相同")
     assert second.reading is not None and second.reading.frequency_source.endswith("按当时确认的月报")
     # another unit's file of that layout is not read by 忻州市's confirmation
-    other = prepare(dated("6月30日").replace("忻府区", "小店区").encode(), "太原.csv", region="太原市", tier="市级千项")
+    other = prepare(dated("6月30日").replace("忻府区", "小店区").encode(), "太原.csv", ReadOptions(region="太原市", tier="市级千项"))
     with wh.read() as con:
         other = with_memory(con, other)
     assert other.frequency == "quarter" and other.questions == ["报送周期：季报（报告期 2022-06-30 为季末）"]

@@ -23,6 +23,7 @@ from pipelines.ingest.detect import NOTE, is_subtotal, maybe_note, maybe_subtota
 from pipelines.ingest.headers import is_headerish
 from pipelines.ingest.parse import clean, is_empty, parse_bool, parse_date, parse_money
 from pipelines.ingest.read import read_submission
+from pipelines.ingest.result import ReadOptions
 
 EXAMPLES = int(os.environ.get("KAIGONG_FUZZ_EXAMPLES", "60"))
 SETTINGS = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
@@ -138,7 +139,7 @@ def test_reader_findings_name_row_column_and_value(rows):
     w.writerow(["项目名称", "地市", "层级", "总投资", "计划开（复）工时间", "是否入统"])
     for k, (money, when, flag) in enumerate(rows):
         w.writerow([f"项目{k}", "太原市", "市级千项", money, when, flag])
-    r = read_submission(buf.getvalue().encode(), "mixed.csv", report_date=date(2020, 3, 27))
+    r = read_submission(buf.getvalue().encode(), "mixed.csv", ReadOptions(report_date=date(2020, 3, 27)))
     want_errors = []
     for k, (money, when, flag) in enumerate(rows):
         cells = [c.strip() for c in (money, when, flag)]
@@ -158,7 +159,7 @@ def test_a_short_csv_row_lacks_its_last_columns_rather_than_leaving_them_empty()
     raw = ("项目名称,地市,层级,未开复工原因,计划开（复）工时间,开复工时间\n"
            "甲项目,太原市,市级千项,资金未到位,2020-03-01\n"
            "乙项目,太原市,市级千项,资金未到位,2020-03-01,\n").encode()
-    r = read_submission(raw, "short.csv", report_date=date(2020, 3, 27))
+    r = read_submission(raw, "short.csv", ReadOptions(report_date=date(2020, 3, 27)))
     assert r.errors == []
     assert [(w.row, w.column, w.value) for w in r.warnings] == [(2, "计划开（复）工时间", "2020-03-01")]
 
@@ -176,7 +177,7 @@ def test_rows_are_classified_in_reading_order():
            "注：单位万元\n"
            "丙项目,太原市\n"
            "丁项目,晋中市,其他,200\n").encode()
-    r = read_submission(raw, "sections.csv", report_date=date(2020, 3, 27))
+    r = read_submission(raw, "sections.csv", ReadOptions(report_date=date(2020, 3, 27)))
     assert [(f.row, f.column, f.message) for f in r.errors] == [
         (3, "总投资", "无法识别为数字"), (5, "项目名称", "缺少项目名称"),
     ]

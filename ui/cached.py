@@ -14,7 +14,9 @@ from pipelines.ingest.prepare import Prepared
 from pipelines.outputs import geo
 from pipelines.views import changes as changes_view
 from pipelines.views import completion as completion_view
+from pipelines.views import corrections as corrections_view
 from pipelines.views import history, layouts, problems, review_status, submissions
+from pipelines.views import issued as issued_view
 from pipelines.views import ledger as ledger_view
 from pipelines.views import options as options_view
 from pipelines.views import overdue_reports as overdue_reports_view
@@ -107,6 +109,9 @@ light_history = _cached(history.light_history)
 changes_for_period = _cached(changes_view.for_period)
 changes_for_submission = _cached(changes_view.for_submission)
 changes_counts = _cached(changes_view.counts_by_submission)
+# issue 26: the issued briefings, and the corrections since the last one (更正说明)
+issued_briefings = _cached(issued_view.listing)
+corrections = _cached(corrections_view.corrections)
 # the reporting loop (issue 16): review, 催报, 督办单
 review_modes = _cached(review_status.modes)
 review_awaiting = _cached(review_status.awaiting)

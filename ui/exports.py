@@ -9,18 +9,19 @@ import plotly.graph_objects as go
 from pipelines.metrics import View
 from pipelines.outputs.png import ExportUnavailable, figure_png, require_briefing
 
-from . import cached
+from . import cached, session
 
 
-def briefing(view: View, fmt: str, progress: Any = None) -> bytes:
-    """The briefing for the view (pipelines.outputs.briefing.build, the same as `kaigong brief`)."""
-    from pipelines.outputs.briefing import build
+def briefing(view: View, fmt: str, progress: Any = None) -> tuple[bytes, int]:
+    """The briefing for the view (pipelines.outputs.issue.issue: briefing.build's, as `kaigong brief`
+    makes it), recorded as issued by the signed-in user (页面下载); the file and its number."""
+    from pipelines.outputs.issue import issue
 
-    wh = cached.warehouse()
     demo = cached.is_demo()  # before the read: a read opened inside another can deadlock the gate
-    with wh.read() as con:
-        return build(con, view.as_of, year=view.year, filters=view.filters, is_demo=demo, fmt=fmt,
-                     progress=progress)
+    made = issue(cached.warehouse(), session.current_user().name, "页面下载", view.as_of, year=view.year,
+                 filters=view.filters, fmt=fmt, is_demo=demo, progress=progress)
+    cached.changed()
+    return made.payload, made.issue_id
 
 
 def png_unavailable() -> str | None:

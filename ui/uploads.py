@@ -12,6 +12,7 @@ import streamlit as st
 
 from pipelines.ingest import bounded
 from pipelines.ingest.prepare import Prepared, layout_zh, preview_rows
+from pipelines.ingest.result import ReadOptions
 from pipelines.ingest.template import write_template
 from pipelines.views.changes import line_zh
 from pipelines.warehouse import intake, review
@@ -67,8 +68,8 @@ def prepare(name: str, raw: bytes, report_date: date | None, tier: str | None, r
             else:
                 status.info(f"正在读取「{fmt.md(name)}」…", icon=":material/hourglass_top:")
 
-        p = bounded.prepare(raw, name, report_date=report_date, tier=tier, region=region, frequency=frequency,
-                            on_wait=on_wait)
+        opts = ReadOptions(report_date=report_date, tier=tier, region=region, frequency=frequency)
+        p = bounded.prepare(raw, name, opts, on_wait=on_wait)
         cache[key] = cached.layout_memory(p) if p.ok else p
         status.empty()
     return cache[key]

@@ -37,6 +37,7 @@ import polars as pl
 
 from pipelines.ingest import guard
 from pipelines.ingest.prepare import Prepared, prepared_from, size_refusal
+from pipelines.ingest.result import ReadOptions
 from pipelines.vocab.findings import Finding
 
 READ_MEMORY_MB = 2048  # the 100,000-row bench file needs ~830 MB (RLIMIT_DATA), 16 MiB of XLSX
@@ -189,15 +190,11 @@ def _memory_message(limit: int) -> str:
 def prepare(
     raw: bytes,
     file_name: str,
+    opts: ReadOptions = ReadOptions(),
     *,
-    report_date: date | None = None,
-    tier: str | None = None,
-    region: str | None = None,
-    frequency: str | None = None,
     on_wait: Callable[[int], None] | None = None,
 ) -> Prepared:
     """pipelines.ingest.prepare.prepare, with the decode in a memory-bounded child and uploads queued."""
-    opts: dict[str, Any] = {"report_date": report_date, "tier": tier, "region": region, "frequency": frequency}
     if (refused := size_refusal(raw, file_name)) is not None:
         return refused
     fmt = "xlsx" if raw[:4] == b"PK\x03\x04" else None
@@ -212,10 +209,10 @@ def prepare(
         return _in_child(raw, file_name, opts, parts, limit)
 
 
-def _in_process(raw: bytes, file_name: str, opts: dict[str, Any]) -> Prepared:
+def _in_process(raw: bytes, file_name: str, opts: ReadOptions) -> Prepared:
     from pipelines.ingest.prepare import prepare
 
-    return prepare(raw, file_name, **opts)
+    return prepare(raw, file_name, opts)
 
 
 def _rss(pid: int) -> int:
@@ -236,7 +233,7 @@ _WATCH_S = 0.02  # the child's RSS is read this often; calamine grows by ~60 MB/
 last_peak_rss = 0  # the last bounded read's child, at its largest (for make fuzz's report)
 
 
-def _in_child(raw: bytes, file_name: str, opts: dict[str, Any], parts: list[guard.Part] | None,
+def _in_child(raw: bytes, file_name: str, opts: ReadOptions, parts: list[guard.Part] | None,
               limit: int) -> Prepared:
     global last_peak_rss
     child = _take(limit)
@@ -292,7 +289,7 @@ def _in_child(raw: bytes, file_name: str, opts: dict[str, Any], parts: list[guar
             status, payload = pickle.loads(out)
             if status == "ok":
                 payload.frame = pl.read_ipc(frame_file.name)
-                return prepared_from(payload, raw, file_name, tier=opts["tier"], region=opts["region"])
+                return prepared_from(payload, raw, file_name, opts)
             if status == "memory":
                 return Prepared(file_name, None, [Finding(file_name, _memory_message(limit))])
         tail = child.stderr_tail()
@@ -321,14 +318,14 @@ def _serve(limit: int) -> None:
     sample = ROOT / "data" / "samples" / "standard_template.xlsx"
     waiting = select.select([sys.stdin], [], [], 0)[0]  # a job already there: no time for a warm-up
     if sample.exists() and not waiting:  # first use (calamine, reference tables) paid before the job arrives
-        read.read_submission(sample.read_bytes(), sample.name, report_date=date(2020, 3, 27))
+        read.read_submission(sample.read_bytes(), sample.name, ReadOptions(report_date=date(2020, 3, 27)))
     try:
         raw, file_name, opts, frame_path = pickle.load(sys.stdin.buffer)
     except EOFError:  # the parent went away (or kept this spare to the end): nothing to read
         os._exit(0)
     started = time.perf_counter()
     try:
-        result = read.read_submission(raw, file_name, **opts)
+        result = read.read_submission(raw, file_name, opts)
         del raw
         # The staged frame as Arrow IPC in a file (written as a stream: no second copy in memory),
         # the findings pickled on stdout.

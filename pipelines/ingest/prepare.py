@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 from pipelines.ingest.reading import reading_lines
-from pipelines.ingest.result import Reading
+from pipelines.ingest.result import Reading, ReadOptions
 from pipelines.ingest.submission import Submission
 from pipelines.vocab import schema
 from pipelines.vocab.findings import Finding
@@ -65,15 +65,7 @@ def size_refusal(raw: bytes, file_name: str) -> Prepared | None:
     )
 
 
-def prepare(
-    raw: bytes,
-    file_name: str,
-    *,
-    report_date: date | None = None,
-    tier: str | None = None,
-    region: str | None = None,
-    frequency: str | None = None,
-) -> Prepared:
+def prepare(raw: bytes, file_name: str, opts: ReadOptions = ReadOptions()) -> Prepared:
     """Read one file into a Submission in this process, or say every error found; never raises on bad input.
     (The server and `kaigong ingest` read in a bounded child process: pipelines.ingest.bounded.prepare.)"""
     from pipelines.ingest.read import read_submission
@@ -81,15 +73,13 @@ def prepare(
     if (refused := size_refusal(raw, file_name)) is not None:
         return refused
     try:
-        result = read_submission(
-            raw, file_name, report_date=report_date, tier=tier, region=region, frequency=frequency
-        )
+        result = read_submission(raw, file_name, opts)
     except Exception as exc:  # the reader should say everything itself; this is the last guard
         return Prepared(file_name, None, [Finding(file_name, f"无法读取该文件（{type(exc).__name__}）")])
-    return prepared_from(result, raw, file_name, tier=tier, region=region)
+    return prepared_from(result, raw, file_name, opts)
 
 
-def prepared_from(result: ReadResult, raw: bytes, file_name: str, *, tier: str | None, region: str | None) -> Prepared:
+def prepared_from(result: ReadResult, raw: bytes, file_name: str, opts: ReadOptions) -> Prepared:
     """What the preview shows and the loader takes, from what the reader found."""
     # A report table's reading (a 目标任务分解表 has no columns, stage or frequency to say)
     reading, frequency = (result.reading, result.frequency) if result.kind == "reports" else (None, None)
@@ -98,10 +88,10 @@ def prepared_from(result: ReadResult, raw: bytes, file_name: str, *, tier: str |
         return Prepared(file_name, None, errors, list(result.warnings), result.layout, reading,
                         result.report_date, frequency)
     region_code = None
-    if region:
+    if opts.region:
         from pipelines.vocab.reference import find_region
 
-        hit = find_region(region)
+        hit = find_region(opts.region)
         region_code = hit.code if hit else None
     sub = Submission(
         file_name=file_name,
@@ -113,7 +103,7 @@ def prepared_from(result: ReadResult, raw: bytes, file_name: str, *, tier: str |
         present_fields=tuple(result.present_fields),
         layout=result.layout,
         region_code=region_code,
-        tier=tier,
+        tier=opts.tier,
         warnings=list(result.warnings),
         reading=reading,
     )

@@ -7,7 +7,6 @@ Money is converted to 万元 at the door (a 亿元 header, title or unit row mul
 
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path
 
 import polars as pl
@@ -16,29 +15,22 @@ from pipelines.ingest import headers as H
 from pipelines.ingest.detect import CARD_SCAN_ROWS, find_card, find_header, split_cards
 from pipelines.ingest.parse import parse_tier
 from pipelines.ingest.reports import read_cards, read_reports, read_tables
-from pipelines.ingest.result import Ctx, ReadResult, Refuse
+from pipelines.ingest.result import Ctx, ReadOptions, ReadResult, Refuse
 from pipelines.ingest.sheets import HEADER_SCAN_ROWS, check_cells, open_sheets
 from pipelines.ingest.targets import TARGET_SCAN_ROWS, find_targets, read_targets
 from pipelines.vocab.reference import Region, county_candidates, find_region, region_by_code, region_error
 from pipelines.vocab.schema import FREQUENCIES, STAGED_SCHEMA, TIERS
 
 
-def read_submission(
-    source: Path | bytes,
-    file_name: str,
-    *,
-    report_date: date | None = None,
-    tier: str | None = None,
-    region: str | None = None,
-    frequency: str | None = None,
-) -> ReadResult:
+def read_submission(source: Path | bytes, file_name: str, opts: ReadOptions = ReadOptions()) -> ReadResult:
     """Read one submission (CSV/XLSX/XLS bytes or path) into a staged frame and findings; never raises on bad input."""
     ctx = Ctx(file_name)
+    report_date = opts.report_date
     result = ReadResult(file_name, "reports", "unknown", report_date, report_date.year if report_date else None,
-                        frequency if frequency in FREQUENCIES else "week", pl.DataFrame(schema=STAGED_SCHEMA))
+                        opts.frequency if opts.frequency in FREQUENCIES else "week", pl.DataFrame(schema=STAGED_SCHEMA))
     try:
         data = source if isinstance(source, bytes | bytearray) else Path(source).read_bytes()
-        _read(bytes(data), ctx, result, report_date, tier, region, frequency)
+        _read(bytes(data), ctx, result, opts)
     except Refuse as exc:
         ctx.err(str(exc))
     except MemoryError:  # the bounded child read (pipelines.ingest.bounded) says so with its bound
@@ -49,13 +41,14 @@ def read_submission(
     return result
 
 
-def _read(data: bytes, ctx: Ctx, res: ReadResult, report_date: date | None, tier: str | None,
-          region: str | None, frequency: str | None) -> None:
+def _read(data: bytes, ctx: Ctx, res: ReadResult, opts: ReadOptions) -> None:
     sheets = [s for s in open_sheets(data) if s.has_text()]
     if not sheets:
         raise Refuse("文件中没有数据")
+    report_date, region, frequency = opts.report_date, opts.region, opts.frequency
     if frequency is not None and frequency not in FREQUENCIES:
         ctx.err(f"报送频率「{frequency}」无效（应为 week/month/quarter）")
+    tier = opts.tier  # a tier as written (「新兴」) is taken as the tier it names
     if tier is not None and tier not in TIERS:
         t2, _ = parse_tier(tier)
         if t2 is None:

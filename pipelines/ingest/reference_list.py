@@ -13,6 +13,7 @@ import polars as pl
 from pipelines.ingest.prepare import size_refusal
 from pipelines.ingest.read import read_submission
 from pipelines.ingest.reading import reading_lines
+from pipelines.ingest.result import ReadOptions
 from pipelines.vocab.findings import Finding
 
 # A list carries no tier; the reader asks for one for new projects, so the list is read as 其他 (not kept).
@@ -39,7 +40,7 @@ def read_list(raw: bytes, file_name: str, as_of: date, *, region: str | None = N
     """One department's list as staged rows (FIELDS), or every error found; never raises on bad input."""
     if (refused := size_refusal(raw, file_name)) is not None:
         return ReadList(file_name, None, refused.errors)
-    result = read_submission(raw, file_name, report_date=as_of, tier=_TIER, region=region)
+    result = read_submission(raw, file_name, ReadOptions(report_date=as_of, tier=_TIER, region=region))
     lines = [line for line in (reading_lines(result.reading, report_date=as_of, frequency=None)
                                if result.reading else []) if not line.startswith(_NOT_SAID)]
     if result.kind != "reports":

@@ -1,4 +1,5 @@
-"""What a read gives back: the result, the findings as they are made (per file, per row), the refusal."""
+"""What a read is told (the uploader's options) and gives back: the result, the findings as they are made
+(per file, per row), the refusal."""
 
 from __future__ import annotations
 
@@ -9,6 +10,17 @@ from typing import Any
 import polars as pl
 
 from pipelines.vocab.findings import Finding, Level
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    """What the uploader (page or `kaigong ingest`) says of a file; None: the reader infers it from the file.
+    Frozen: it is pickled to the bounded read's child as it is (pipelines.ingest.bounded)."""
+
+    report_date: date | None = None
+    tier: str | None = None  # as chosen (pipelines.vocab.schema.TIERS) or written (parse_tier)
+    region: str | None = None  # a region code or name (地市 or 县区)
+    frequency: str | None = None  # "week" | "month" | "quarter"
 
 
 @dataclass

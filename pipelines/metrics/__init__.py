@@ -48,7 +48,7 @@ from pipelines.metrics.formulas import (
     period_start,
     time_progress,
 )
-from pipelines.metrics.states import project_states
+from pipelines.metrics.states import Where, project_states
 from pipelines.metrics.targets import targets_vs_actuals
 from pipelines.metrics.view import Filters, View
 from pipelines.vocab import schema  # pages read schema through metrics (metrics.schema.TIERS)
@@ -56,7 +56,7 @@ from pipelines.vocab import schema  # pages read schema through metrics (metrics
 __all__ = [
     "CELLS_FORMULA", "CELL_DIMS", "CELL_SUMS", "COARSE_DIMS", "FIGURE_KEYS", "FIGURE_ZH", "FLAG_COLUMNS",
     "FORMULA_ZH", "GROUPINGS", "LIGHT_ZH", "RATE_KEYS", "REGION_GROUPINGS", "STATE_COLUMNS", "YOY_KEYS", "Filters",
-    "Thresholds", "View", "double_half", "dumps", "figures", "figures_by", "light", "period_start",
+    "Thresholds", "View", "Where", "double_half", "dumps", "figures", "figures_by", "light", "period_start",
     "previous_report_date", "project_states", "report_dates", "schema", "targets_vs_actuals", "time_progress",
     "to_json_rows", "total", "trend", "years",
 ]

@@ -22,6 +22,7 @@ import polars as pl
 
 from pipelines import metrics
 from pipelines.metrics import lights
+from pipelines.views import corrections as corrections_view
 from pipelines.views import lights as lights_view
 from pipelines.views import reconcile
 from pipelines.views import supervision as supervision_view
@@ -35,6 +36,7 @@ Progress = Callable[[str], None]
 NO_FILTERS = metrics.Filters()
 A4_WIDTH_PX = 1000  # chart width in CSS px before scale; printed at ~180 mm, so text prints legibly
 CHART_SCALE = 2  # kaleido scale: ~300 dpi on the printed width
+PRINTED: dict[str, int] = {"overdue": 30, "problems": 30, "lit": 20}  # the rows of each list a briefing prints
 
 
 @dataclass
@@ -62,6 +64,10 @@ class BriefingData:
     supervision_regions: list[dict[str, Any]] = field(default_factory=list)  # the same per city
     reconcile_lines: list[str] = field(default_factory=list)  # one summary per department's list loaded for the year
     reconcile_rows: list[dict[str, Any]] = field(default_factory=list)  # 漏报 and 入统未确认 (views/reconcile.py)
+    corrections: list[str] = field(default_factory=list)  # 更正说明: earlier periods corrected (views/corrections.py)
+    effects: list[str] = field(default_factory=list)  # their effect on the figures issued before
+    reissue: str | None = None  # a reissue (重印) says so under the title (outputs/issue.py); never recorded
+    listed: dict[str, int] = field(default_factory=dict)  # a record keeps the printed head of each list: its length
 
 
 def _yi(wan: float | None) -> str:
@@ -192,7 +198,7 @@ def collect(con: duckdb.DuckDBPyConnection, as_of: date, *, year: int | None = N
     total, tiers, regions = groups[None][0], groups["tier"], groups[region_level]
     overdue = procedures.with_statuses(metrics.project_states(con, d, year=y, filters=filters, columns=(
         "project_name", "city_name", "county_name", "planned_start_date", "not_started_reason", "tier",
-        *procedures.FIELDS), where="is_overdue")).with_columns(blocking_procedure=procedures.blocking_zh_expr())
+        *procedures.FIELDS), where=metrics.Where("is_overdue"))).with_columns(blocking_procedure=procedures.blocking_zh_expr())
     # the 问题清单 page's open problems (not 销号), oldest first: one definition for both
     problems = open_problems(con, metrics.View(d, y, filters)).select(
         "project_name", "city_name", "county_name", "problem", "problem_department", "age_days"
@@ -223,6 +229,8 @@ def collect(con: duckdb.DuckDBPyConnection, as_of: date, *, year: int | None = N
     if (line := supervision_sentence(data.supervision, data.supervision_regions)) is not None:
         data.sentences.append(line)
     data.reconcile_lines, data.reconcile_rows = reconcile_section(con, d, filters)
+    fixed = corrections_view.corrections(con, d, filters)
+    data.corrections, data.effects = fixed.lines, fixed.effects
     return data
 
 
@@ -292,6 +300,12 @@ def build(con: duckdb.DuckDBPyConnection, as_of: date, *, year: int | None = Non
     say = progress or (lambda _msg: None)
     say("计算指标")
     data = collect(con, as_of, year=year, filters=filters, is_demo=is_demo)
+    return render(data, fmt, progress)
+
+
+def render(data: BriefingData, fmt: str = "pdf", progress: Progress | None = None) -> bytes:
+    """The briefing of data (computed now, or as recorded when issued: outputs/issue.py) as PDF or PNG."""
+    say = progress or (lambda _msg: None)
     images = figure_images(briefing_figures(data), progress)
     say("排版 PDF")
     pdf = render_pdf(data, images)
@@ -303,6 +317,7 @@ def build(con: duckdb.DuckDBPyConnection, as_of: date, *, year: int | None = Non
 
 def render_html(data: BriefingData, images: list[tuple[str, str]]) -> str:
     t = data.total
+    listed = {name: data.listed.get(name, getattr(data, name).height) for name in PRINTED}
     cards = [
         ("项目数", f"{t['projects']:,}", "个"),
         ("总投资", _yi(t["total_investment"]), "亿元"),
@@ -321,11 +336,13 @@ def render_html(data: BriefingData, images: list[tuple[str, str]]) -> str:
     return _TEMPLATE.get_template("briefing.html.j2").render(
         d=data, cards=cards, images=images, region_rows=region_rows,
         fmt_yi=_yi, fmt_pct=formats.pct, light=metrics.light, light_zh=metrics.LIGHT_ZH,
-        overdue=data.overdue.head(30).to_dicts(), overdue_more=max(0, data.overdue.height - 30),
-        problems=data.problems.head(30).to_dicts(), problems_more=max(0, data.problems.height - 30),
+        overdue=data.overdue.head(PRINTED["overdue"]).to_dicts(),
+        overdue_more=max(0, listed["overdue"] - PRINTED["overdue"]), n_overdue=listed["overdue"],
+        problems=data.problems.head(PRINTED["problems"]).to_dicts(),
+        problems_more=max(0, listed["problems"] - PRINTED["problems"]), n_problems=listed["problems"],
         unit="地市" if data.region_level == "city" else "县区",
-        lit=lights_view.shown(data.lit.head(20)).to_dicts() if data.lit.height else [],
-        lit_more=max(0, data.lit.height - 20),
+        lit=lights_view.shown(data.lit.head(PRINTED["lit"])).to_dicts() if data.lit.height else [],
+        lit_more=max(0, listed["lit"] - PRINTED["lit"]),
         reconcile_rows=data.reconcile_rows[:40], reconcile_more=max(0, len(data.reconcile_rows) - 40),
         generated=datetime.now().strftime("%Y-%m-%d %H:%M"),
     )

@@ -44,7 +44,7 @@ from pipelines import metrics
 from pipelines.views import supervision as supervision_view
 from pipelines.views.overdue_reports import overdue_reports
 from pipelines.vocab.query import query_frame
-from pipelines.vocab.reference import region_by_code
+from pipelines.vocab.reference import region_by_code, region_name
 from pipelines.warehouse import loop_tables, supervision
 from pipelines.warehouse.store import Store
 
@@ -166,7 +166,7 @@ def webhook_payload(fmt: str, n: Notice) -> dict[str, Any]:
     if fmt in ("wecom", "dingtalk"):  # both robots take {"msgtype": "text", "text": {"content": …}}
         return {"msgtype": "text", "text": {"content": text}}
     if fmt == "json":
-        name = getattr(region_by_code().get(n.unit_code or ""), "name", n.unit_code)
+        name = region_name(n.unit_code)
         return {"notice_id": n.notice_id, "kind": n.kind, "unit_code": n.unit_code, "unit_name": name,
                 "subject": n.subject, "body": n.body}
     raise ValueError(f"未知的推送格式：{fmt}（应为 wecom、dingtalk 或 json）")

@@ -25,7 +25,7 @@ def open_problems(con: duckdb.DuckDBPyConnection, view: View) -> pl.DataFrame:
     and so `kaigong brief` read it)."""
     states = metrics.project_states(con, view.as_of, year=view.year, filters=view.filters, columns=(
         "project_id", "project_name", "tier", "city_name", "county_name", "problem", "problem_department",
-    ), where="problem is not null")
+    ), where=metrics.Where("problem", "not null"))
     current = states.filter(pl.col("problem").str.strip_chars().fill_null("") != "").select(
         "project_id", "project_name", "tier", "city_name", "county_name", "problem",
         pl.col("problem_department").fill_null("（未指定部门）"),

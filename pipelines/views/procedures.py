@@ -23,7 +23,7 @@ def overdue_procedures(con: duckdb.DuckDBPyConnection, view: View) -> pl.DataFra
     """Each overdue project (逾期未开工) with its procedures' texts, their readings (<field>_state) and
     `blocking` (the first pending procedure's field, null when none is pending)."""
     frame = metrics.project_states(con, view.as_of, year=view.year, filters=view.filters, columns=_COLUMNS,
-                                   where="is_overdue")
+                                   where=metrics.Where("is_overdue"))
     return P.with_statuses(frame)
 
 

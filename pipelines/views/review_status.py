@@ -10,7 +10,7 @@ import polars as pl
 from pipelines import auth
 from pipelines.vocab import schema
 from pipelines.vocab.query import query_frame
-from pipelines.vocab.reference import region_by_code
+from pipelines.vocab.reference import region_by_code, region_name
 from pipelines.warehouse import loop_tables, review
 from pipelines.warehouse.load import Submission
 
@@ -70,7 +70,7 @@ def shown(frame: pl.DataFrame) -> pl.DataFrame:
 
 
 def label(row: dict) -> str:
-    name = getattr(region_by_code().get(row["unit_code"]), "name", row["unit_code"])
+    name = region_name(row["unit_code"])
     return f"第 {row['pending_id']} 号 · {name} · {row['file_name']} · 报告期 {row['report_date']}（{row['submitted_by']}）"
 
 

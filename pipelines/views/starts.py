@@ -37,7 +37,7 @@ def starts(con: duckdb.DuckDBPyConnection, view: View) -> Starts:
     cols = list(_LIST_COLS)
     # One read for both lists: an overdue project (due, not started) is one not started.
     not_started = metrics.project_states(
-        con, view.as_of, year=view.year, filters=view.filters, columns=[*cols, "is_overdue"], where="not has_started"
+        con, view.as_of, year=view.year, filters=view.filters, columns=[*cols, "is_overdue"], where=metrics.Where("has_started", "unset")
     )
     overdue = not_started.filter(pl.col("is_overdue")).select(cols).sort("planned_start_date", nulls_last=True)
     upcoming = not_started.filter(

@@ -9,6 +9,7 @@ import unicodedata
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import overload
 
 REFERENCE_DIR = Path(__file__).resolve().parents[2] / "data" / "reference"
 
@@ -142,6 +143,16 @@ def resolve_code(code: str) -> Region | None:
     if hit is not None:
         return hit
     return next((f.current for f in former_divisions() if f.code == c), None)
+
+
+@overload
+def region_name(code: str) -> str: ...
+@overload
+def region_name(code: None) -> None: ...
+def region_name(code: str | None) -> str | None:
+    """The region's name, or the code itself when it names no region (what the pages and notices show)."""
+    region = region_by_code().get(code or "")
+    return region.name if region is not None else code
 
 
 @cache

@@ -156,3 +156,11 @@ REPORT_COLUMNS_SQL = ",\n    ".join(
 # Fields whose value in "the project's state" comes from the latest report that states them.
 FIELD_BIT = {name: 1 << i for i, name in enumerate(FIELD_NAMES)}
 ALWAYS_PRESENT = ("project_name", "city_code", "city_name")
+
+
+def present_mask(fields: tuple[str, ...] | list[str]) -> int:
+    """The bitmask (FIELD_BIT) of the fields a file states, with the ones every report states."""
+    mask = 0
+    for name in (*fields, *ALWAYS_PRESENT):
+        mask |= FIELD_BIT[name]
+    return mask

@@ -227,13 +227,6 @@ def audit(con: duckdb.DuckDBPyConnection, new: pl.DataFrame, report_date: date, 
         con.unregister("audit_new")
 
 
-def present_mask(fields: tuple[str, ...] | list[str]) -> int:
-    mask = 0
-    for name in (*fields, *schema.ALWAYS_PRESENT):
-        mask |= schema.FIELD_BIT[name]
-    return mask
-
-
 def record(con: duckdb.DuckDBPyConnection, submission_id: int, report_date: date, present_fields: tuple[str, ...],
            region_code: str | None = None, rules: Rules = Rules()) -> int:
     """Audit a loaded submission (inside the load's transaction, after the snapshots are refreshed)
@@ -243,7 +236,7 @@ def record(con: duckdb.DuckDBPyConnection, submission_id: int, report_date: date
     # The load's rows of this submission, as the audit's incoming relation (a view in the transaction).
     new = query_frame(con, f"SELECT {cols} FROM reports WHERE report_date = $d AND submission_id = $sid",
                       {"d": report_date, "sid": submission_id})
-    found = audit(con, new, report_date, present_mask(present_fields), region_code, rules)
+    found = audit(con, new, report_date, schema.present_mask(present_fields), region_code, rules)
     if found.is_empty():
         return 0
     con.register("audit_found", found.with_columns(
@@ -268,4 +261,4 @@ def preview(con: duckdb.DuckDBPyConnection, frame: pl.DataFrame, file_name: str,
     new = staged.with_columns(project_id=pl.Series(ids, dtype=pl.String)).filter(pl.col("project_id").is_not_null())
     if "tier" in staged.columns:
         new = new.with_columns(pl.col("tier").cast(pl.String))
-    return audit(con, new, report_date, present_mask(present_fields), region_code, rules)
+    return audit(con, new, report_date, schema.present_mask(present_fields), region_code, rules)

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path
 
 from pipelines import auth
 from pipelines.ingest import bounded
 from pipelines.ingest.prepare import Prepared
+from pipelines.ingest.result import ReadOptions
 from pipelines.vocab.findings import SubmissionRefused
 from pipelines.warehouse import review
 from pipelines.warehouse.store import LoadOutcome, Store, Submission
@@ -42,18 +42,11 @@ def commit(wh: Store, prepared: list[Prepared], user: auth.User,
 def ingest_files(
     wh: Store,
     paths: list[Path],
+    opts: ReadOptions = ReadOptions(),
     *,
-    report_date: date | None = None,
-    tier: str | None = None,
-    region: str | None = None,
-    frequency: str | None = None,
     actor: str = "local",
     allowed_regions: set[str] | None = None,
 ) -> list[LoadOutcome]:
     # each file read in a memory-bounded child, one after the other
-    prepared = [
-        bounded.prepare(p.read_bytes(), p.name, report_date=report_date, tier=tier, region=region,
-                        frequency=frequency)
-        for p in paths
-    ]
+    prepared = [bounded.prepare(p.read_bytes(), p.name, opts) for p in paths]
     return load_prepared(wh, prepared, actor=actor, allowed_regions=allowed_regions)

@@ -67,13 +67,6 @@ LEFT JOIN (SELECT * FROM reports WHERE report_date = $d) o ON o.project_id = i.p
 """
 
 
-def _present_mask(fields: tuple[str, ...] | list[str]) -> int:
-    mask = 0
-    for name in (*fields, *schema.ALWAYS_PRESENT):
-        mask |= schema.FIELD_BIT[name]
-    return mask
-
-
 def load_reports(
     con: duckdb.DuckDBPyConnection, sub: Submission, frame: pl.DataFrame, digest: str, actor: str, is_demo: bool,
     before_insert: Callable[[list[str]], None] | None = None,
@@ -108,7 +101,7 @@ def _incoming(sub: Submission, frame: pl.DataFrame, ids: list[str], sub_id: int)
         report_date=pl.lit(sub.report_date, dtype=pl.Date),
         year=pl.lit(sub.report_date.year, dtype=pl.Int32),
         submission_id=pl.lit(sub_id, dtype=pl.Int64),
-        present=pl.lit(_present_mask(sub.present_fields), dtype=pl.Int64),
+        present=pl.lit(schema.present_mask(sub.present_fields), dtype=pl.Int64),
     ).select(
         "project_id", "report_date", "year", "submission_id", "source_row", "present", *schema.FIELD_NAMES,
     )

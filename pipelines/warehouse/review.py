@@ -29,7 +29,7 @@ import polars as pl
 
 from pipelines import auth
 from pipelines.vocab.findings import Finding, Refused, SubmissionRefused
-from pipelines.vocab.reference import region_by_code
+from pipelines.vocab.reference import region_by_code, region_name
 from pipelines.warehouse import loop_tables
 from pipelines.warehouse.connection import first, set_meta
 from pipelines.warehouse.load import LoadOutcome, Submission, check_rows, conform
@@ -199,7 +199,7 @@ def _check(row: dict[str, Any], reviewer: auth.User) -> None:
     if not reviewer.can("review"):
         raise ReviewRefused(f"当前角色（{reviewer.role}）不能审核报送")
     if not reviewer.reviews(row["city_code"]):
-        name = getattr(region_by_code().get(row["city_code"]), "name", row["city_code"])
+        name = region_name(row["city_code"])
         raise ReviewRefused(f"您只能审核本市的报送，第 {row['pending_id']} 号报送属于{name}")
     if row["status"] != "待审核":
         raise ReviewRefused(f"第 {row['pending_id']} 号报送当前状态为「{row['status']}」，不能再审核")
@@ -246,7 +246,7 @@ def send_back(wh: Store, pending_id: int, reviewer: auth.User, reason: str) -> N
     with wh.read() as con:
         row = _row(con, pending_id)
     _check(row, reviewer)
-    unit = getattr(region_by_code().get(row["unit_code"]), "name", row["unit_code"])
+    unit = region_name(row["unit_code"])
     with wh.write(reviewer.name, "review_return", f"第 {pending_id} 号报送 {row['file_name']} 退回：{reason}") as con:
         changed = con.execute(
             "UPDATE pending_submissions SET status = '已退回', reviewed_at = now()::TIMESTAMP, reviewed_by = ?, "

@@ -16,7 +16,7 @@ import duckdb
 
 from pipelines import auth
 from pipelines.vocab.findings import Refused
-from pipelines.vocab.reference import region_by_code
+from pipelines.vocab.reference import region_by_code, region_name
 from pipelines.warehouse import loop_tables
 from pipelines.warehouse.review import city_of
 from pipelines.warehouse.store import Store
@@ -26,10 +26,6 @@ SOURCES = ("红灯项目", "逾期未开工", "问题未解决", "其他")
 
 class SupervisionRefused(Refused):
     """A step this user may not take or that does not apply now; str() is the Chinese message."""
-
-
-def _name(code: str) -> str:
-    return getattr(region_by_code().get(code), "name", code)
 
 
 def issue(wh: Store, issuer: auth.User, unit_code: str, text: str, deadline: date, *,
@@ -52,8 +48,8 @@ def issue(wh: Store, issuer: auth.User, unit_code: str, text: str, deadline: dat
     projects = projects or []
     names = [n for _, n in projects]
     if department:
-        text = f"主送：{_name(unit_code)}{department}部门。{text}"
-    with wh.write(issuer.name, "supervision_issue", f"{_name(unit_code)}：{text[:80]}（期限 {deadline}）") as con:
+        text = f"主送：{region_name(unit_code)}{department}部门。{text}"
+    with wh.write(issuer.name, "supervision_issue", f"{region_name(unit_code)}：{text[:80]}（期限 {deadline}）") as con:
         loop_tables.ensure(con)
         oid = loop_tables.next_id(con, "supervision_orders", "order_id")
         con.execute(
@@ -63,8 +59,8 @@ def issue(wh: Store, issuer: auth.User, unit_code: str, text: str, deadline: dat
             [oid, unit_code, city_of(unit_code), source, text, deadline, [p for p, _ in projects], names, issuer.name])
         about = f"（涉及项目：{'、'.join(names)}）" if names else ""
         loop_tables.enqueue_notice(
-            con, f"issue:{oid}", "督办下达", unit_code, f"【开工】督办单第 {oid} 号：请{_name(unit_code)}于 {deadline} 前书面回复",
-            f"{_name(unit_code)}：{issuer.name}下达督办单第 {oid} 号（{source}）{about}。\n督办内容：{text}\n"
+            con, f"issue:{oid}", "督办下达", unit_code, f"【开工】督办单第 {oid} 号：请{region_name(unit_code)}于 {deadline} 前书面回复",
+            f"{region_name(unit_code)}：{issuer.name}下达督办单第 {oid} 号（{source}）{about}。\n督办内容：{text}\n"
             f"请于 {deadline} 前在开工系统「督办单」页书面回复。")
     return oid
 
@@ -86,7 +82,7 @@ def reply(wh: Store, user: auth.User, order_id: int, text: str) -> None:
     with wh.read() as con:
         o = _order(con, order_id)
     if not may_reply(user, o):
-        raise SupervisionRefused(f"第 {order_id} 号督办单下达给{_name(o['unit_code'])}，只能由该单位的报送员回复")
+        raise SupervisionRefused(f"第 {order_id} 号督办单下达给{region_name(o['unit_code'])}，只能由该单位的报送员回复")
     if o["status"] != "办理中":
         raise SupervisionRefused(f"第 {order_id} 号督办单当前状态为「{o['status']}」，不能回复")
     with wh.write(user.name, "supervision_reply", f"第 {order_id} 号督办单回复：{text[:80]}") as con:
@@ -152,7 +148,7 @@ def queue_overdue_notices(con: duckdb.DuckDBPyConnection, today: date) -> int:
     for oid, unit, deadline, text in rows:
         n += loop_tables.enqueue_notice(
             con, f"overdue:{oid}:{deadline}", "督办逾期", unit, f"【开工】督办单第 {oid} 号已逾期",
-            f"{_name(unit)}：督办单第 {oid} 号办理期限为 {deadline}，截至 {today} 尚未回复，已逾期。\n督办内容：{text}\n"
+            f"{region_name(unit)}：督办单第 {oid} 号办理期限为 {deadline}，截至 {today} 尚未回复，已逾期。\n督办内容：{text}\n"
             "请尽快在开工系统「督办单」页书面回复。")
     return n
 

@@ -271,6 +271,24 @@ KEPT_TABLES: tuple[Table, ...] = (
 )  -- a project's tier changed across years (市级千项 → 省级双百); projects.tier is its first""",
     ),
     Table(
+        "issued_briefings", ('issue_id',), "pipelines.warehouse.issued",
+        """CREATE TABLE IF NOT EXISTS issued_briefings (
+    issue_id BIGINT PRIMARY KEY,      -- 第 N 号简报 (max + 1, taken in the write)
+    issued_at TIMESTAMP NOT NULL,
+    issued_by VARCHAR NOT NULL,       -- the signed-in user (page), the CLI's actor, or the pushing job
+    channel VARCHAR NOT NULL,         -- 页面下载 | 命令行 | 推送
+    as_of DATE NOT NULL,
+    year INTEGER NOT NULL,
+    filters VARCHAR NOT NULL,         -- JSON: the Filters it was made for
+    format VARCHAR NOT NULL,          -- pdf | png
+    figures VARCHAR NOT NULL,         -- JSON: everything it printed (the metrics dicts, lists, sentences)
+    data_version VARCHAR,             -- the store's data_version it was computed at
+    sha256 VARCHAR NOT NULL,          -- of the file handed out
+    reissue_of BIGINT                 -- a reissue (重印): the issue it reproduces
+)  -- every 简报 that left Kaigong (pipelines/outputs/issue.py); its figures are reproduced, never recomputed""",
+        loop=True,
+    ),
+    Table(
         "reference_lists", ('list_id', 'source_row'), "pipelines.warehouse.reference_lists",
         """CREATE TABLE IF NOT EXISTS reference_lists (
     list_id BIGINT NOT NULL,          -- one uploaded list (max + 1, taken in the write)
