@@ -587,6 +587,58 @@ class _Parser(argparse.ArgumentParser):
 _KNOWN_HELP = "按某一时刻数据库所知的数据计算（YYYY-MM-DDTHH:MM；只用该时刻及以前导入的各报告版本，不含其后的更正）"
 
 
+def cmd_yearlist(args: argparse.Namespace) -> int:
+    """The year's list (调度库): admit (by hand, or --rules), remove (调出, with a reason), show."""
+    from pipelines.auth import User
+    from pipelines.views import yearlist as view
+    from pipelines.vocab.findings import Refused
+    from pipelines.warehouse import yearlist
+
+    wh = open_warehouse(args.db)
+    if not wh.exists():
+        wh.init()
+    wh.upgrade()
+    on: date = args.on or date.today()
+    year = args.year or on.year
+    user = User(args.user, "管理员")  # the command line is the deployment's own administrator
+    try:
+        if args.action == "admit":
+            if args.rules:
+                got = yearlist.admit_by_rules(wh, user, year, on)
+                print(f"{year} 年调度库按规则纳入：" + "，".join(f"{k} {v} 个" for k, v in got.items()))
+            else:
+                if not args.project:
+                    print("请给出 --project（可多次）或 --rules", file=sys.stderr)
+                    return 2
+                n = yearlist.admit(wh, user, year, list(args.project), on, args.reason or "")
+                print(f"{year} 年调度库纳入 {n} 个项目（{on} 起）")
+            return 0
+        if args.action == "remove":
+            if len(args.project or []) != 1:
+                print("调出请给出一个 --project", file=sys.stderr)
+                return 2
+            yearlist.remove(wh, user, year, args.project[0], on, args.reason or "")
+            print(f"已将 {args.project[0]} 自 {on} 起调出 {year} 年调度库")
+            return 0
+    except Refused as exc:
+        print(f"错误：{exc}", file=sys.stderr)
+        return 1
+    with wh.read() as con:
+        frame = view.year_list(con, year, on)
+    if args.json:
+        rows = frame.select("project_id", "project_name", "city_name", "county_name", "tier", "status", "how",
+                            "reason", "admitted_on", "admitted_by", "removed_on", "removed_by", "removed_reason",
+                            "reported").to_dicts()
+        print(json.dumps(rows, ensure_ascii=False, indent=2, default=str))
+        return 0
+    print(f"{year} 年调度库（截至 {on}）：{view.summary_zh(view.summary(frame))}")
+    for r in frame.iter_rows(named=True):
+        gone = f"，{r['removed_on']} 调出（{r['removed_by']}：{r['removed_reason']}）" if r["status"] == "已调出" else ""
+        print(f"  [{r['status']}] {r['project_name']}（{r['city_name'] or ''}{r['county_name'] or ''}）"
+              f"{r['admitted_on']} 纳入·{r['how']}（{r['admitted_by']}）{gone}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="kaigong", description="开工：工业转型升级项目调度分析")
     p.add_argument("--db", default=None,
@@ -633,6 +685,18 @@ def build_parser() -> argparse.ArgumentParser:
     prc.add_argument("--user", default="cli", help="记录在审计日志中的操作人")
     prc.add_argument("--json", action="store_true", help="输出 JSON 数组：每个项目一个对象（name, city, county, outcome）")
     prc.set_defaults(func=cmd_reconcile)
+
+    pyl = sub.add_parser("yearlist", help="调度库：按规则或手动纳入项目、调出项目（须填原因）、查看本年清单及变动")
+    pyl.add_argument("action", choices=["admit", "remove", "show"])
+    pyl.add_argument("--project", action="append", help="项目编号（project_id；纳入可多次给出）")
+    pyl.add_argument("--rules", action="store_true",
+                     help="按规则纳入：上年续建结转（1 月 1 日起）及已完成立项且总投资≥门槛（KAIGONG_ADMIT_THRESHOLD，默认 500 万元）")
+    pyl.add_argument("--on", type=_date, help="纳入/调出日期，或查看截至的日期 YYYY-MM-DD（默认今天）")
+    pyl.add_argument("--year", type=int, help="年度（默认取 --on 的年份）")
+    pyl.add_argument("--reason", help="纳入理由或调出原因（手动纳入、调出必填）")
+    pyl.add_argument("--user", default="cli", help="记录在审计日志中的操作人")
+    pyl.add_argument("--json", action="store_true", help="show：输出 JSON 数组")
+    pyl.set_defaults(func=cmd_yearlist)
 
     pn = sub.add_parser("notify", help="发送通知：排入到期的通知（督办逾期、漏报）并发送队列（由 cron 定时运行）")
     pn.add_argument("--as-of", type=_date, help="今天的日期（默认系统日期）")

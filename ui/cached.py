@@ -26,6 +26,7 @@ from pipelines.views import reconcile as reconcile_view
 from pipelines.views import regions as regions_view
 from pipelines.views import starts as starts_view
 from pipelines.views import supervision as supervision_view
+from pipelines.views import yearlist as yearlist_view
 from pipelines.warehouse.store import Store, Submission, open_warehouse, store_key
 
 P = ParamSpec("P")
@@ -81,6 +82,7 @@ reporting_matrix = _cached(submissions.reporting_matrix)
 lights_page = _cached(procedures_view.lights_page)  # the lit list with each project's blocking 前期手续
 procedures_matrix = _cached(procedures_view.matrix)
 reconcile_page = _cached(reconcile_view.reconcile_page)
+yearlist_page = _cached(yearlist_view.yearlist_page)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)

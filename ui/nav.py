@@ -28,6 +28,7 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("pages/lights.py", "亮灯清单", "light-list", ":material/traffic:", "亮灯清单"),
     PageSpec("pages/problems.py", "问题清单", "issues", ":material/report:", "问题清单"),
     PageSpec("pages/submissions.py", "数据报送", "upload", ":material/upload_file:", "数据报送"),
+    PageSpec("pages/yearlist.py", "调度库", "year-list", ":material/playlist_add_check:", "调度库"),
     PageSpec("pages/reconcile.py", "清单核对", "list-check", ":material/fact_check:", "部门清单核对"),
     PageSpec("pages/supervision.py", "督办单", "supervise", ":material/assignment_late:", "督办单"),
     PageSpec("pages/briefing.py", "简报", "brief", ":material/description:", "简报"),

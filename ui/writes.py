@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from pipelines.warehouse import problems, review, supervision
+from pipelines.warehouse import problems, review, supervision, yearlist
 from pipelines.warehouse.load import LoadOutcome
 from ui import cached, session
 
@@ -72,3 +72,30 @@ def load_reference_list(kind: str, as_of: Any, file_name: str, raw: bytes) -> tu
         return got.lines, [e.zh() for e in exc.errors], 0
     cached.changed()
     return got.lines, [], got.frame.height
+
+
+def admit_to_year_list(year: int, project_ids: list[str], on: date, reason: str) -> int:
+    """纳入 projects to the year's list (调度库) by hand, as the signed-in user; how many were."""
+    n = yearlist.admit(cached.warehouse(), session.current_user(), year, project_ids, on, reason)
+    cached.changed()
+    return n
+
+
+def admit_to_year_list_by_rules(year: int, on: date) -> dict[str, int]:
+    """纳入 by the rules (续建结转, 立项 ≥ the threshold), as the signed-in user."""
+    got = yearlist.admit_by_rules(cached.warehouse(), session.current_user(), year, on)
+    cached.changed()
+    return got
+
+
+def remove_from_year_list(year: int, project_id: str, on: date, reason: str) -> None:
+    """调出 a project from the year's list, with the reason, as the signed-in user."""
+    yearlist.remove(cached.warehouse(), session.current_user(), year, project_id, on, reason)
+    cached.changed()
+
+
+def confirm_carried_over(year: int, project_ids: list[str]) -> int:
+    """A unit confirms its 续建结转 projects, as the signed-in user."""
+    n = yearlist.confirm(cached.warehouse(), session.current_user(), year, project_ids)
+    cached.changed()
+    return n

@@ -75,6 +75,52 @@ def where_sql(filters: Filters, clauses: tuple[tuple[str, str, str], ...]) -> tu
     return sql or "true", {param: values for param, _, values in used}
 
 
+# A project's tier in year $year: its latest change of tier (warehouse/yearlist.project_tiers) in a
+# year up to $year, else the tier it was first loaded with (projects.tier).
+_YEAR_TIER_SQL = "SELECT project_id, arg_max(tier, year) AS tier FROM project_tiers WHERE year <= $year GROUP BY ALL"
+
+# The year's list (调度库, warehouse/yearlist.py): the fields a listed project that has no state at D
+# is counted with (its admission's); the rest are NULL (no report: not reported, 0 completed).
+_LISTED_FIELDS = ("project_name", "city_code", "county_code", "industry_code", "industry_name", "total_investment")
+
+
+def _listed_sql(single: bool, projects: str | None) -> str:
+    """The CTEs yl (each project's latest admission to the year's list on or before D, per date) and
+    s (the states s_rows, as S has them): S by the list, as the contract has it. A project 调出 on or
+    before D leaves S; a listed project with no state at D (it has not reported in Y by D) is in S
+    with its admission's fields. A project never admitted in the year is in S by its own rows, as
+    before, so a year with no list is unchanged."""
+    if single:
+        yl_dates, yl_from, part = "$day::DATE AS report_date, $start::DATE AS period_start", "year_list y", ""
+        yl_on = "y.admitted_on <= $day::DATE"
+    else:
+        yl_dates, yl_from, part = "dd.report_date, dd.period_start", "dd JOIN year_list y ON true", "dd.report_date, "
+        yl_on = "y.admitted_on <= dd.report_date"
+    only = "" if projects is None else f" AND y.project_id IN (SELECT project_id FROM {projects})"
+    # the columns of s_rows, in order (UNION ALL by position: Spark has no BY NAME), NULL where unknown
+    fields = ", ".join(f"s.{c}" if c in _LISTED_FIELDS else f"NULL AS {c}"
+                       for c in schema.FIELD_NAMES if c != "tier")
+    return f"""yl AS (
+    SELECT {yl_dates}, y.project_id, y.removed_on, {", ".join(f"y.{c}" for c in _LISTED_FIELDS)}
+    FROM {yl_from}
+    WHERE y.year = $year AND {yl_on}{only}
+    QUALIFY row_number() OVER (PARTITION BY {part}y.project_id ORDER BY y.admitted_on DESC) = 1
+),
+s AS (
+    SELECT * FROM s_rows r
+    WHERE NOT EXISTS (SELECT 1 FROM yl WHERE yl.project_id = r.project_id AND yl.report_date = r.report_date
+                      AND yl.removed_on <= yl.report_date)
+    UNION ALL
+    SELECT s.report_date, s.period_start, s.project_id, NULL AS last_report_date, NULL AS done_date,
+           coalesce(pt.tier, p.tier) AS tier, {fields},
+           {_BAND_SQL} AS size_band
+    FROM yl s
+    JOIN projects p ON p.project_id = s.project_id
+    LEFT JOIN pt ON pt.project_id = s.project_id
+    WHERE (s.removed_on IS NULL OR s.removed_on > s.report_date)
+      AND NOT EXISTS (SELECT 1 FROM s_rows r WHERE r.project_id = s.project_id AND r.report_date = s.report_date)"""
+
+
 def _projects_sql(
     filters: Filters, *, with_prev: bool = True, single: bool = False, within: str = "true",
     projects: str | None = None,
@@ -122,13 +168,17 @@ prev AS (
     s_in_cte, s_in = ("", "s") if within == "true" else (f",\ns_in AS (SELECT * FROM s WHERE {within})", "s_in")
     sql = f"""
 WITH{dates_cte}{prev_cte}
-s AS (
+pt AS ({_YEAR_TIER_SQL}),
+s_rows AS (
     SELECT {s_dates},
-           s.project_id, s.last_report_date, s.done_date, p.tier, {_STATE_COLS},
+           s.project_id, s.last_report_date, s.done_date, coalesce(pt.tier, p.tier) AS tier, {_STATE_COLS},
            {_BAND_SQL} AS size_band
     FROM {s_from}
     JOIN projects p ON p.project_id = s.project_id
+    LEFT JOIN pt ON pt.project_id = s.project_id
     WHERE {s_where}
+),
+{_listed_sql(single, projects)}
 ){s_in_cte}
 SELECT *, {DUE_SQL} AS is_due FROM (
 SELECT
@@ -162,7 +212,7 @@ def flags_sql(
     reporting = (
         f""",
     {active} AS is_active_before_period,
-    ({active} AND last_report_date >= period_start) AS is_reported"""
+    ({active} AND coalesce(last_report_date >= period_start, false)) AS is_reported"""
         if with_prev else ""
     )
     per_project, fparams = _projects_sql(filters, with_prev=with_prev, single=single, within=within,
@@ -257,4 +307,6 @@ GROUP BY ALL
 # "5": the contract of issue 25: started by start_stated, continuing (续建/在建 or an actual start
 # before the year) with no date, or completed; due when started, too; 按计划竣工 (completed_as_planned)
 # a new sum; the states carry an earlier actual start or completion over a later blank.
-CELLS_FORMULA = "5"
+# "6": S by the year's list (调度库: admitted from its date, 调出 from its date, a listed project that
+# has not reported counted too) and a project's tier by year (project_tiers).
+CELLS_FORMULA = "6"

@@ -27,7 +27,7 @@ import duckdb
 import polars as pl
 
 from pipelines.vocab.findings import Finding, SubmissionRefused
-from pipelines.warehouse import cells, changes, layouts, tables
+from pipelines.warehouse import cells, changes, layouts, tables, yearlist
 from pipelines.warehouse.connection import first, set_meta
 from pipelines.warehouse.load import LoadOutcome, Submission, check_rows, conform, load_reports, load_targets
 from pipelines.warehouse.snapshots import UPGRADE_DDL, has_states, rebuild_states, refresh_states
@@ -248,6 +248,9 @@ class StoreBase(abc.ABC):
                     layouts.remember(con, sub, outcome.submission_id, actor)  # how it was read, confirmed
             if errors:
                 raise SubmissionRefused(_names(batch), errors)
+            # a 台账 admits its projects to its year's list (调度库) from its report date (before the
+            # cells are derived: a project 调出 earlier and listed again is back in S)
+            yearlist.admit_ledgers(con, [(sub, o) for (sub, _, _), o in zip(todo, loaded, strict=True)], actor)
             _derive(con, todo, loaded)
             _audit_changes(con, todo, loaded)
             if in_transaction is not None:

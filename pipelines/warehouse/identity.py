@@ -3,6 +3,8 @@ and the projects a file adds. Vectorised (joins, not a loop over rows)."""
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import duckdb
 import polars as pl
 
@@ -21,14 +23,47 @@ def resolve_identity(
     - else a known project of the same city with the same normalised name, if the row has no
       code or that project has none or the same one (when several known projects share a
       city and name, the one inserted last is the candidate);
-    - a matched row stating another tier than the project's is an error;
+    - a matched row stating another tier than the project's is an error (resolve, given the
+      report year, allows a change across years);
     - else the row is a new project, id = its code or "<city>|<name>"; later rows with the
       same id join it; the first row of a new project must state a tier.
     """
+    r = resolve(con, frame, file_name, None)
+    return r.ids, r.new_projects, r.errors
+
+
+class Resolved(NamedTuple):
+    ids: list[str]
+    new_projects: pl.DataFrame
+    errors: list[Finding]
+    tier_changes: pl.DataFrame  # project_id, year, tier, previous_tier: a tier changed in a new year
+
+
+def resolve(con: duckdb.DuckDBPyConnection, frame: pl.DataFrame, file_name: str, year: int | None) -> Resolved:
+    """resolve_identity for a file of report year year: a matched project's tier is its tier in that
+    year (its latest change in project_tiers up to the year, else the tier it was first loaded with),
+    and a row stating another tier changes it from that year on when the project has no report in the
+    year yet (市级千项 one year, 省级双百 the next; each year keeps its own). Two tiers in one year stay
+    an error. year None: any other tier is an error."""
     rows = _keys(frame)
-    m = _matched(rows, _known_projects(con, rows))
+    m = _matched(rows, _known_projects(con, rows, year))
     ids = m.select(pl.coalesce("hit_pid", "new_pid"))[:, 0].to_list()
-    return ids, _new_projects(m), _tier_errors(m, file_name)
+    other = (pl.col("hit_pid").is_not_null() & pl.col("tier").is_not_null()
+             & (pl.col("tier") != pl.col("hit_tier")))
+    changes = m.filter(other & ~pl.col("hit_in_year")) if year is not None else m.clear()
+    changes = changes.unique("hit_pid", keep="first", maintain_order=True).select(
+        project_id=pl.col("hit_pid").cast(pl.String), year=pl.lit(year, pl.Int32),
+        tier=pl.col("tier").cast(pl.String), previous_tier=pl.col("hit_tier").cast(pl.String))
+    errors = _tier_errors(m, file_name)
+    # a project changing tier in this file under two tiers is two tiers in one year (a project with a
+    # report in the year already: each row stating another tier is an error above)
+    split = m.filter(pl.col("hit_pid").is_not_null() & pl.col("tier").is_not_null() & ~pl.col("hit_in_year")
+                     & pl.col("hit_pid").is_in(changes["project_id"].implode())).group_by("hit_pid").agg(
+        pl.col("tier").n_unique().alias("n"), pl.col("source_row").last(), pl.col("tier").last()).filter(
+        pl.col("n") > 1)
+    for r, tier in split.select("source_row", "tier").iter_rows():
+        errors.append(Finding(file_name, "同一项目在同一年内列入两个层级", r, "层级", tier))
+    return Resolved(ids, _new_projects(m), errors, changes)
 
 
 def _keys(frame: pl.DataFrame) -> pl.DataFrame:
@@ -40,16 +75,29 @@ def _keys(frame: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _known_projects(con: duckdb.DuckDBPyConnection, rows: pl.DataFrame) -> pl.DataFrame:
-    """The stored projects the rows could be: of their cities, or with one of their codes."""
+def _known_projects(con: duckdb.DuckDBPyConnection, rows: pl.DataFrame, year: int | None = None) -> pl.DataFrame:
+    """The stored projects the rows could be: of their cities, or with one of their codes; with
+    their tier in year (see resolve) and whether they have a report in it (in_year)."""
     con.register("_identity_keys", rows.select("city_code", "code"))
+    where = ("WHERE city_code IN (SELECT DISTINCT city_code FROM _identity_keys) "
+             "   OR project_code IN (SELECT DISTINCT code FROM _identity_keys)")
     try:
         # rowid order = insertion order: "last wins" below picks the latest-inserted duplicate.
+        if year is None:
+            return query_frame(
+                con,
+                "SELECT project_id, project_code, city_code, name_norm, tier, true AS in_year FROM projects "  # noqa: S608
+                + where + " ORDER BY rowid",  # (constant SQL)
+            )
         return query_frame(
             con,
-            "SELECT project_id, project_code, city_code, name_norm, tier FROM projects "
-            "WHERE city_code IN (SELECT DISTINCT city_code FROM _identity_keys) "
-            "   OR project_code IN (SELECT DISTINCT code FROM _identity_keys) ORDER BY rowid"
+            f"""SELECT p.project_id, p.project_code, p.city_code, p.name_norm, coalesce(t.tier, p.tier) AS tier,
+                       EXISTS (SELECT 1 FROM reports r WHERE r.project_id = p.project_id AND r.year = $y) AS in_year
+                FROM (SELECT *, rowid AS _r FROM projects {where}) p
+                LEFT JOIN (SELECT project_id, arg_max(tier, year) AS tier FROM project_tiers WHERE year <= $y
+                           GROUP BY ALL) t ON t.project_id = p.project_id
+                ORDER BY p._r""",  # noqa: S608 (constant SQL)
+            {"y": year},
         )
     finally:
         con.unregister("_identity_keys")
@@ -61,10 +109,10 @@ def _matched(rows: pl.DataFrame, known: pl.DataFrame) -> pl.DataFrame:
     by_code = (
         known.filter(pl.col("project_code").is_not_null() & (pl.col("project_code") != ""))
         .unique("project_code", keep="last", maintain_order=True)
-        .select(code="project_code", pid_c="project_id", tier_c="tier")
+        .select(code="project_code", pid_c="project_id", tier_c="tier", in_c="in_year")
     )
     by_name = known.unique(["city_code", "name_norm"], keep="last", maintain_order=True).select(
-        "city_code", "name_norm", pid_n="project_id", code_n="project_code", tier_n="tier"
+        "city_code", "name_norm", pid_n="project_id", code_n="project_code", tier_n="tier", in_n="in_year"
     )
     m = (
         rows.join(by_code, on="code", how="left", nulls_equal=False, maintain_order="left")
@@ -79,6 +127,8 @@ def _matched(rows: pl.DataFrame, known: pl.DataFrame) -> pl.DataFrame:
         .when(name_ok).then(pl.col("pid_n")),
         hit_tier=pl.when(pl.col("pid_c").is_not_null()).then(pl.col("tier_c"))
         .when(name_ok).then(pl.col("tier_n")),
+        hit_in_year=pl.when(pl.col("pid_c").is_not_null()).then(pl.col("in_c"))
+        .when(name_ok).then(pl.col("in_n")).otherwise(True),
     ).with_columns(
         new_pid=pl.when(pl.col("hit_pid").is_null()).then(
             pl.coalesce(
@@ -96,7 +146,8 @@ def _matched(rows: pl.DataFrame, known: pl.DataFrame) -> pl.DataFrame:
 def _tier_errors(m: pl.DataFrame, file_name: str) -> list[Finding]:
     """A matched row stating another tier than its project's; a new project's first row with none."""
     bad = m.filter(
-        (pl.col("hit_pid").is_not_null() & pl.col("tier").is_not_null() & (pl.col("tier") != pl.col("hit_tier")))
+        (pl.col("hit_pid").is_not_null() & pl.col("tier").is_not_null() & (pl.col("tier") != pl.col("hit_tier"))
+         & pl.col("hit_in_year"))
         | (pl.col("first_of_new") & pl.col("tier").is_null())
     )
     errors: list[Finding] = []

@@ -13,9 +13,9 @@ import polars as pl
 from pipelines.ingest.submission import Submission
 from pipelines.vocab import schema
 from pipelines.vocab.findings import Finding
-from pipelines.warehouse import tables
+from pipelines.warehouse import tables, yearlist
 from pipelines.warehouse.connection import first
-from pipelines.warehouse.identity import resolve_identity
+from pipelines.warehouse.identity import resolve
 
 _STATE_COLS = schema.FIELD_NAMES
 
@@ -73,7 +73,7 @@ def load_reports(
 ) -> tuple[LoadOutcome, list[Finding]]:
     """Insert one file's conformed rows as reports (inside the caller's transaction). before_insert,
     when given, is called with the ids of the file's projects already known, before their reports change."""
-    ids, new_projects, errors = resolve_identity(con, frame, sub.file_name)
+    ids, new_projects, errors, tier_changes = resolve(con, frame, sub.file_name, sub.report_date.year)
     if errors:
         return LoadOutcome(sub.file_name, "refused", None, frame.height, 0, 0, sub.report_date), errors
     if before_insert is not None:
@@ -84,6 +84,7 @@ def load_reports(
         errors = _insert_projects(con, sub, frame, ids, new_projects, sub_id)
         if errors:
             return LoadOutcome(sub.file_name, "refused", None, frame.height, 0, 0, sub.report_date), errors
+    yearlist.record_tier_changes(con, tier_changes, sub_id)  # a tier changed in a new year, kept by year
     replaced = _insert_reports(con, _incoming(sub, frame, ids, sub_id), sub.report_date)
     _record_submission(con, sub, sub_id, digest, actor, is_demo)
     outcome = LoadOutcome(

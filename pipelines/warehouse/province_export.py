@@ -64,6 +64,9 @@ _EXPORTED: dict[str, tuple[str, str, tuple[str, ...]]] = {
     # Every superseded version of a report (the newest is in reports): a province's corrections travel.
     "report_versions": ("*", "report_versions", ("province", "year", "report_date")),
     "projects": ("*", "projects", ("province",)),
+    # The year's list and the tiers by year: S and a project's tier in each year (metrics/flags.py).
+    "year_list": ("*", "year_list", ("province", "year")),
+    "project_tiers": ("*", "project_tiers", ("province",)),
     # What the figures read of a submission (its date and frequency), not its stored path or hash.
     "submissions": (_SUBMISSION_COLS, "submissions", ("province", "year", "report_date")),
 }

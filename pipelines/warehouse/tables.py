@@ -252,6 +252,42 @@ KEPT_TABLES: tuple[Table, ...] = (
         loop=True,
     ),
     Table(
+        "year_list", ('year', 'project_id', 'admitted_on'), "pipelines.warehouse.yearlist",
+        """CREATE TABLE IF NOT EXISTS year_list (
+    year INTEGER NOT NULL,
+    project_id VARCHAR NOT NULL,
+    admitted_on DATE NOT NULL,        -- in S from this date (the 台账's report date, 1 January for 续建结转 …)
+    admitted_by VARCHAR NOT NULL,     -- the signed-in user (or the loader of the 台账)
+    admitted_at TIMESTAMP NOT NULL,
+    how VARCHAR NOT NULL,             -- 台账 | 立项≥门槛 | 续建结转 | 手动
+    reason VARCHAR,                   -- the rule in words, or the user's reason for a hand admission
+    submission_id BIGINT,             -- the 台账 that admitted it, if one did
+    project_name VARCHAR,             -- as known at admission: a listed project that never reports is
+    city_code VARCHAR,                -- counted with these (S, 总投资, 录入率's base)
+    county_code VARCHAR,
+    industry_code VARCHAR,
+    industry_name VARCHAR,
+    total_investment DOUBLE,          -- 万元
+    confirmed_by VARCHAR,             -- 续建结转: the unit that confirmed it (NULL: not yet)
+    confirmed_at TIMESTAMP,
+    removed_on DATE,                  -- 调出: out of S from this date (its history kept)
+    removed_by VARCHAR,
+    removed_at TIMESTAMP,
+    removed_reason VARCHAR
+)  -- the year's list (调度库): one row per admission; a project is re-admitted by a new row""",
+    ),
+    Table(
+        "project_tiers", ('project_id', 'year'), "pipelines.warehouse.yearlist",
+        """CREATE TABLE IF NOT EXISTS project_tiers (
+    project_id VARCHAR NOT NULL,
+    year INTEGER NOT NULL,            -- the tier holds from this year on (until a later row)
+    tier VARCHAR NOT NULL,
+    previous_tier VARCHAR,
+    submission_id BIGINT,             -- the file that changed it
+    changed_at TIMESTAMP NOT NULL
+)  -- a project's tier changed across years (市级千项 → 省级双百); projects.tier is its first""",
+    ),
+    Table(
         "issued_briefings", ('issue_id',), "pipelines.warehouse.issued",
         """CREATE TABLE IF NOT EXISTS issued_briefings (
     issue_id BIGINT PRIMARY KEY,      -- 第 N 号简报 (max + 1, taken in the write)
