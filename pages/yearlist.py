@@ -57,6 +57,20 @@ if user.role in ("管理员", "分析员"):
                 except Refused as exc:
                     st.error(str(exc))
 
+pending = page.listed.filter((page.listed["status"] == "在库") & (page.listed["how"] == "续建结转")
+                             & page.listed["confirmed_by"].is_null())
+if pending.height:
+    with st.expander(f"确认续建结转（{pending.height} 个待确认）", expanded=False):
+        carried = dict(zip(pending["project_id"].to_list(), pending["project_name"].to_list(), strict=True))
+        sure = st.multiselect("本单位确认继续调度的续建项目", list(carried), format_func=lambda p: carried.get(p, p),
+                              key="yl_confirm", placeholder="选择要确认的项目")
+        if st.button("确认", type="primary", key="yl_confirm_go", disabled=not sure):
+            try:
+                n = writes.confirm_carried_over(view.year, sure)
+                st.success(f"已确认 {n} 个续建结转项目。")
+            except Refused as exc:
+                st.error(str(exc))
+
 st.subheader("调度库清单")
 if page.listed.height:
     widgets.long_table(yearlist.shown(page.listed, yearlist.LIST_HEADERS), hide_index=True, key="yl_rows",

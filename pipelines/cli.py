@@ -613,6 +613,13 @@ def cmd_yearlist(args: argparse.Namespace) -> int:
                 n = yearlist.admit(wh, user, year, list(args.project), on, args.reason or "")
                 print(f"{year} 年调度库纳入 {n} 个项目（{on} 起）")
             return 0
+        if args.action == "confirm":  # a unit's 续建结转 confirmed (on its behalf, from the command line)
+            if not args.project:
+                print("请给出要确认的 --project（可多次）", file=sys.stderr)
+                return 2
+            n = yearlist.confirm(wh, user, year, list(args.project))
+            print(f"{year} 年续建结转确认 {n} 个项目")
+            return 0
         if args.action == "remove":
             if len(args.project or []) != 1:
                 print("调出请给出一个 --project", file=sys.stderr)
@@ -687,7 +694,7 @@ def build_parser() -> argparse.ArgumentParser:
     prc.set_defaults(func=cmd_reconcile)
 
     pyl = sub.add_parser("yearlist", help="调度库：按规则或手动纳入项目、调出项目（须填原因）、查看本年清单及变动")
-    pyl.add_argument("action", choices=["admit", "remove", "show"])
+    pyl.add_argument("action", choices=["admit", "remove", "confirm", "show"])
     pyl.add_argument("--project", action="append", help="项目编号（project_id；纳入可多次给出）")
     pyl.add_argument("--rules", action="store_true",
                      help="按规则纳入：上年续建结转（1 月 1 日起）及已完成立项且总投资≥门槛（KAIGONG_ADMIT_THRESHOLD，默认 500 万元）")

@@ -214,3 +214,30 @@ def test_the_page_admits_and_removes_as_the_signed_in_user(listed, monkeypatch):
                            ).fetchall()
     assert rows == [(date(2020, 8, 20), "本地用户", "再次终止")]
     assert _figures(listed, date(2020, 8, 31)) == (1, 1, 1, 1000.0)
+
+
+def test_a_unit_confirms_its_carried_over_projects_on_the_page_and_the_cli(wh, monkeypatch, capsys):
+    from streamlit.testing.v1 import AppTest
+
+    from pipelines.cli import main
+    from tests.conftest import ROOT
+
+    load_rows(wh, date(2019, 12, 31), [proj("续建甲"), proj("续建乙")], frequency="month")
+    load_rows(wh, date(2020, 3, 31), [proj("A项目")], frequency="month")
+    assert yearlist.admit_by_rules(wh, ANALYST, 2020, date(2020, 3, 31)) == {"续建结转": 2, "立项≥门槛": 0}
+    monkeypatch.setenv("KAIGONG_DB", str(wh.path))
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.run()
+    at.switch_page("pages/yearlist.py").run()
+    assert {m.label: m.value for m in at.metric}["续建结转待确认"] == "2"
+    next(b for b in at.multiselect if b.key == "yl_confirm").select("140100|续建甲")
+    at.run()
+    at.button(key="yl_confirm_go").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("已确认 1 个续建结转项目" in s.value for s in at.success), [s.value for s in at.success]
+    assert main(["--db", str(wh.path), "yearlist", "confirm", "--project", "140100|续建乙", "--year", "2020",
+                 "--on", "2020-03-31"]) == 0
+    assert "2020 年续建结转确认 1 个项目" in capsys.readouterr().out
+    with wh.read() as con:
+        assert sorted(con.execute("SELECT project_id, confirmed_by FROM year_list").fetchall()) == [
+            ("140100|续建乙", "cli"), ("140100|续建甲", "本地用户")]
