@@ -252,7 +252,8 @@ def register(spark: Any, rollup: Rollup) -> SparkConnection:
     """The roll-up's tables and views as Spark temp views; returns a connection over them. The
     roll-up's meta rows are DuckDB's (rollup.connect decides them from the same files)."""
     for table in rollup.tables:
-        cols = rollup.columns(table)
+        # a partition key the files' columns also name (year) once: Spark calls two of them ambiguous
+        cols = list(dict(reversed(rollup.columns(table))).items())[::-1]
         ddl = ", ".join(f"`{n}` {_spark_type(t)}" for n, t in cols)
         frames = []
         for p, d in sorted(rollup.where.items()):

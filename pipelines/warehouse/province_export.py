@@ -65,7 +65,7 @@ _EXPORTED: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "report_versions": ("*", "report_versions", ("province", "year", "report_date")),
     "projects": ("*", "projects", ("province",)),
     # The year's list and the tiers by year: S and a project's tier in each year (metrics/flags.py).
-    "year_list": ("*", "year_list", ("province", "year")),
+    "year_list": ("*", "year_list", ("province",)),  # year stays in the files: Spark took a partition year and a column year as two
     "project_tiers": ("*", "project_tiers", ("province",)),
     # What the figures read of a submission (its date and frequency), not its stored path or hash.
     "submissions": (_SUBMISSION_COLS, "submissions", ("province", "year", "report_date")),
