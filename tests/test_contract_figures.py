@@ -17,6 +17,7 @@ from pipelines.metrics.dates import At
 from pipelines.metrics.figures import figures_at, same_day_last_year
 from pipelines.vocab import schema
 from tests.conftest import load_rows
+from tests.test_metrics import assert_figures
 
 TY, XZ = ("140100", "太原市"), ("140900", "忻州市")
 D1, D2 = date(2020, 3, 6), date(2020, 3, 13)  # two Fridays: weekly periods 02-29..03-06, 03-07..03-13
@@ -82,13 +83,6 @@ FLAGS_AT_D2 = {  # (is_due, has_started, is_started)
     "J竣工无日期": (True, True, True), "K已完工": (True, True, True),
 }
 
-
-def assert_figures(got: dict, want: dict) -> None:
-    for k, v in want.items():
-        if isinstance(v, float):
-            assert got[k] == pytest.approx(v), k
-        else:
-            assert got[k] == v, k
 
 
 def computed(con, year: int, d: date, start: date, by=None) -> list[dict]:
