@@ -92,9 +92,11 @@ demo: setup
 LOCK_OPTS := --python-version 3.11 --generate-hashes --no-emit-index-url --no-header
 lock:
 	$(PY) -m pip install -q uv
-	uv pip compile requirements/run.in $(LOCK_OPTS) -o requirements/run.lock
-	uv pip compile requirements/run.in requirements/scale.in -c requirements/run.lock $(LOCK_OPTS) -o /tmp/kaigong-scale.lock
+	$(PY) -m uv pip compile requirements/run.in $(LOCK_OPTS) -o requirements/run.lock
+	cat requirements/run.lock requirements/scale.lock > /tmp/kaigong-scale.lock
+	cat requirements/run.lock requirements/scale.lock requirements/dev.lock > /tmp/kaigong-dev.lock
+	$(PY) -m uv pip compile requirements/run.in requirements/scale.in -c requirements/run.lock $(LOCK_OPTS) -o /tmp/kaigong-scale.lock
 	$(PY) requirements/layer.py /tmp/kaigong-scale.lock requirements/run.lock > requirements/scale.lock
-	uv pip compile requirements/run.in requirements/scale.in requirements/dev.in -c requirements/run.lock \
+	$(PY) -m uv pip compile requirements/run.in requirements/scale.in requirements/dev.in -c requirements/run.lock \
 	  -c /tmp/kaigong-scale.lock $(LOCK_OPTS) -o /tmp/kaigong-dev.lock
 	$(PY) requirements/layer.py /tmp/kaigong-dev.lock requirements/run.lock requirements/scale.lock > requirements/dev.lock
