@@ -258,3 +258,33 @@ def test_the_record_renders_as_the_original_and_keeps_the_printed_rows_of_long_l
 
     assert page(back) == page(data)
     assert "逾期未开工项目（35个）" in page(back) and "另有 5 个项目未列出" in page(back)
+
+
+def test_correction_note_reads_the_kept_versions_old_as_issued_raises_too_and_late_reports(months):
+    """The 更正说明 sets each report of an issued period beside the version known when the issue went out:
+    丙's 本年累计 raised twice after May's issue (100 → 150 by 王科长, then → 180 by 赵科长) is one line,
+    100 → 180 万元, by the last corrector (a raise is listed as much as a cut; "old" is as issued, not the
+    previous period's 50). 戊项目, reported for May only after the issue, is a 补报. June's own reports
+    (a later period) are not corrections. 完成率 at 5月31日: (600 + 80 + 70) / 5000 = 15.0 % → 15.0 %,
+    本年累计 600 → 750 万元 = 0.06 → 0.08 亿元 (shown to 0.1 亿元: 0.1 either way, so not said to move)."""
+    n, _ = _issue_now(months, MAY)
+    raised = rows(MAY)
+    raised[2] = {**raised[2], "ytd_completed": 150.0}
+    load(months, MAY, raised, "王科长", "月报_0531_更正1.csv")
+    raised[2] = {**raised[2], "ytd_completed": 180.0}
+    late = {**raised[0], "project_name": "戊项目", "ytd_completed": 70.0}
+    load(months, MAY, [*raised, late], "赵科长", "月报_0531_更正2.csv")
+    load(months, JUN, rows(JUN), "张三", "月报_0630.csv")
+    with months.read() as con:
+        note = corrections_view.corrections(con, JUN)
+        [may] = metrics.figures(con, MAY)
+    assert may["ytd_completed"] == pytest.approx(300 + 200 + 180 + 0 + 70)
+    got = [(r["project_name"], r["kind"], r["field"], r["old_value"], r["new_value"], r["loaded_by"])
+           for r in note.rows]
+    assert got == [("丙项目", "correction", "本年累计完成投资", "100 万元", "180 万元", "赵科长"),
+                   ("戊项目", "late", "整条报告", "（发出时未报）", "补报", "赵科长")]
+    assert note.lines[0].startswith("太原市 丙项目（5月31日报告期）：本年累计完成投资 100 万元 → 180 万元（赵科长 ")
+    assert note.lines[0].endswith(" 更正）") and note.lines[1].endswith(" 补报）")
+    # 戊 is started (2020-03-10, planned 03-01): 开（复）工率 3/4 → 4/5 = 75.0 % → 80.0 %.
+    assert note.effects == [f"第 {n} 号简报（截至5月31日，{date.today():%Y-%m-%d} 发出）："
+                            "开（复）工率由 75.0% 更正为 80.0%"]

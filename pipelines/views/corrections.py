@@ -4,9 +4,14 @@ them (审核员, 管理员).
 
 The previous issue is the latest issued briefing (reissues left out) of the same filters (the same 通报
 series) and a report date before this one's.
-A correction is a change-audit finding (warehouse/changes.py: old → new against the state before the
-report date) of a report file loaded after that issue, for a report date it covered (on or before its
-as-of), in the filters' tiers and regions; who and when are the submission's loaded_by and loaded_at.
+A correction is read from the kept versions of the reports (warehouse/load.py keeps every version):
+each report of a period that issue covered (report date on or before its as-of) whose newest version
+was loaded after the issue is set beside the version the warehouse knew when the issue went out
+(warehouse/versions.py, as known at the issue's time), field by field. "Old" is therefore the value as
+issued (not the previous period's), and every changed figure-bearing field is listed, a raised 本年累计
+as much as a lowered one; a report of such a period that did not exist at the issue is a 补报. Who and
+when are the newest version's submission's loaded_by and loaded_at. Descriptive text (形象进度, 存在问题,
+进展 …) is left out: it moves no figure.
 The effect: each earlier issued briefing of the series whose report date a correction reaches
 (its as-of on or after the corrected date, in the same year, issued before the correction) has its
 headline figures computed again now and set beside the ones it printed.
@@ -23,11 +28,11 @@ import duckdb
 import polars as pl
 
 from pipelines import metrics
-from pipelines.vocab import formats
+from pipelines.vocab import formats, schema
 from pipelines.vocab.query import query_frame
 from pipelines.vocab.reference import region_by_code, region_names
-from pipelines.warehouse import issued
-from pipelines.warehouse.changes import KIND_ZH
+from pipelines.warehouse import issued, loop_tables
+from pipelines.warehouse.versions import KNOWN_REPORTS_SQL
 
 # The headline figures compared: (key, name, format).
 HEADLINE: tuple[tuple[str, str, str], ...] = (
@@ -63,25 +68,68 @@ def filters_from_json(text: str) -> metrics.Filters:
     return metrics.Filters(**{k: tuple(v) for k, v in json.loads(text).items()})
 
 
+# What a correction or a 补报 is called (the kind column).
+KIND_ZH = {"correction": "更正", "late": "补报"}
+# The fields whose change can move a figure: every field but the descriptive text.
+_TEXT_LEFT_OUT = {"project_name", "city_name", "county_name", "industry_name", "company", "category",
+                  "construction_period", "scale_content", "image_progress", "not_started_reason", "covid_factors",
+                  "problem", "problem_department", "year_goal", "progress_note", "benefits", "highlights",
+                  "company_intro", "contact", "lead_unit", "approval_status", "land_status", "planning_status",
+                  "eia_status", "dev_zone", "project_code"}
+COMPARED: tuple[str, ...] = tuple(f for f in schema.FIELD_NAMES if f not in _TEXT_LEFT_OUT)
+
+# The reports of issued periods loaded after the issue (newest versions), beside the versions known at
+# the issue. Constant SQL: the version query and the compared columns are the registry's names.
+_PAIRS_SQL = f"""
+WITH new AS (
+  SELECT r.*, s.loaded_by, s.loaded_at, s.file_name
+  FROM reports r JOIN submissions s ON s.submission_id = r.submission_id
+  LEFT JOIN projects p ON p.project_id = r.project_id
+  WHERE s.kind = 'reports' AND s.loaded_at > $t AND r.report_date <= $as_of
+    AND (len($tiers) = 0 OR list_contains($tiers, p.tier))
+    AND (len($places) = 0 OR list_contains($places, r.city_code) OR list_contains($places, r.county_code))),
+old AS ({KNOWN_REPORTS_SQL})
+SELECT n.submission_id, n.report_date, n.project_id, n.project_name,
+       n.city_code, n.county_code, n.loaded_by, n.loaded_at, n.file_name, o.project_id IS NOT NULL AS was_known,
+       {", ".join(f"o.{c} AS old_{c}, n.{c} AS new_{c}" for c in COMPARED)}
+FROM new n
+LEFT JOIN old o ON o.project_id = n.project_id AND o.report_date = n.report_date
+ORDER BY n.loaded_at, n.submission_id, n.city_code, n.county_code, n.project_name"""  # noqa: S608 (constants)
+
+
+def value_zh(name: str, value: Any) -> str:
+    """A stored value as the 更正说明 prints it: money in 万元, dates ISO, yes/no in words, blank as 空."""
+    if value is None:
+        return "空"
+    kind = schema.FIELD[name].kind
+    if kind == "money":
+        return f"{value:,.2f}".rstrip("0").rstrip(".") + " 万元"
+    if kind == "bool":
+        return "是" if value else "否"
+    return value.isoformat() if isinstance(value, date) else str(value)
+
+
 def _findings(con: duckdb.DuckDBPyConnection, prev: issued.Issue, filters: metrics.Filters) -> pl.DataFrame:
-    try:
-        con.execute("SELECT 1 FROM change_findings LIMIT 0").fetchall()
-    except duckdb.CatalogException:
+    if not loop_tables.has(con, "report_versions"):  # a database from before the versions
         return pl.DataFrame(schema=SCHEMA)
-    return query_frame(
-        con,
-        """SELECT f.submission_id, f.report_date, f.project_id, f.project_name, f.city_code, f.county_code,
-                  f.kind, f.field, f.old_value, f.new_value, s.loaded_by, s.loaded_at, s.file_name
-           FROM change_findings f
-           JOIN submissions s ON s.submission_id = f.submission_id
-           LEFT JOIN projects p ON p.project_id = f.project_id
-           WHERE f.kind <> 'new' AND s.kind = 'reports' AND s.loaded_at > $since AND f.report_date <= $as_of
-             AND (len($tiers) = 0 OR list_contains($tiers, p.tier))
-             AND (len($places) = 0 OR list_contains($places, f.city_code) OR list_contains($places, f.county_code))
-           ORDER BY s.loaded_at, f.submission_id, f.city_code, f.county_code, f.project_name, f.kind""",
-        {"since": prev.issued_at, "as_of": prev.as_of, "tiers": list(filters.tiers),
-         "places": [*filters.cities, *filters.counties]},
-    ).cast(pl.Schema(SCHEMA))
+    pairs = con.execute(_PAIRS_SQL, {"t": prev.issued_at, "as_of": prev.as_of, "tiers": list(filters.tiers),
+                                     "places": [*filters.cities, *filters.counties]}).fetchall()
+    names = [d[0] for d in con.description or ()]
+    out: list[dict[str, Any]] = []
+    for values in pairs:
+        r = dict(zip(names, values, strict=True))
+        head = {k: r[k] for k in ("submission_id", "report_date", "project_id", "project_name", "city_code",
+                                  "county_code", "loaded_by", "loaded_at", "file_name")}
+        if not r["was_known"]:
+            out.append({**head, "kind": "late", "field": "整条报告", "old_value": "（发出时未报）",
+                        "new_value": "补报"})
+            continue
+        for c in COMPARED:
+            old, new = r[f"old_{c}"], r[f"new_{c}"]
+            if old != new:
+                out.append({**head, "kind": "correction", "field": schema.FIELD[c].zh,
+                            "old_value": value_zh(c, old), "new_value": value_zh(c, new)})
+    return pl.DataFrame(out, schema=SCHEMA)
 
 
 def _day(d: date) -> str:
@@ -95,7 +143,7 @@ def line_zh(r: dict[str, Any]) -> str:
     what = KIND_ZH.get(r["kind"], r["kind"])
     when = r["loaded_at"].strftime("%Y-%m-%d %H:%M") if r["loaded_at"] else ""
     return (f"{unit} {r['project_name'] or r['project_id']}（{_day(r['report_date'])}报告期）：{r['field']} "
-            f"{r['old_value']} → {r['new_value']}（{what}；{r['loaded_by']} {when} 更正）")
+            f"{r['old_value']} → {r['new_value']}（{r['loaded_by']} {when} {what}）")
 
 
 def _fmt(kind: str, value: float | None) -> str:
