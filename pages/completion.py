@@ -41,6 +41,13 @@ if cp.plan_cuts is not None and not cp.plan_cuts.is_empty():
     widgets.table(cp.plan_cuts.select(list(plans.PLAN_CUT_LABELS)).rename(plans.PLAN_CUT_LABELS),
                   hide_index=True, key="completion_plan_cuts")
 
+if cp.plan_adjustments is not None and not cp.plan_adjustments.is_empty():
+    with st.expander(f"年度计划调整记录（{cp.plan_adjustments.height} 条：谁、何时、由多少调为多少）"):
+        widgets.table(cp.plan_adjustments.rename(plans.ADJUSTMENT_LABELS), hide_index=True,
+                      key="completion_plan_adjustments",
+                      column_config={k: st.column_config.NumberColumn(format="%.0f")
+                                     for k in ("调整前（万元）", "调整后（万元）")})
+
 st.subheader("拖后腿项目（每市滞后序时计划最多的项目）")
 st.caption("滞后额 = 年度计划投资 × 序时进度 − 本年累计完成投资（万元）")
 if cp.draggers.is_empty():

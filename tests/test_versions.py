@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import time
 from datetime import date, datetime
+from pathlib import Path
 
 import duckdb
 import polars as pl
@@ -195,3 +196,32 @@ def test_backup_restore_keeps_the_versions(corrected, tmp_path):
         assert _total(con, MAY) == (17000.0, 5500.0, 0.323529)
     known.close()
     assert verify(wh, tmp_path / "bk") == []
+
+
+def test_plan_adjustments_in_the_view_and_on_the_completion_page(corrected, monkeypatch):
+    """B's 年度计划 cut in June (5000 → 2000 万元 by 小店区报送员) is listed with its region and who/when,
+    in the view of 太原市 and on the 投资完成 page; in May's view (before the cut) and 忻州市's, nothing."""
+    wh, _ = corrected
+    _load(wh, JUNE, [_row("A项目", TY, 10000.0, 7000.0, XD), _row("B项目", TY, 2000.0, 1500.0, XD),
+                     _row("C项目", XZ, 2000.0, 800.0)], "6月.csv", "小店区报送员")
+    from pipelines.views.plans import adjustments_in_view
+
+    with wh.read() as con:
+        june = adjustments_in_view(con, View(JUNE, 2020, metrics.Filters(cities=(TY[0],))))
+        assert adjustments_in_view(con, View(MAY, 2020)).is_empty()
+        assert adjustments_in_view(con, View(JUNE, 2020, metrics.Filters(cities=(XZ[0],)))).is_empty()
+    assert june.select("city_name", "county_name", "project_name", "report_date", "old_plan", "new_plan",
+                       "adjusted_by", "file_name").rows() == [
+        ("太原市", "小店区", "B项目", JUNE, 5000.0, 2000.0, "小店区报送员", "6月.csv")]
+
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("KAIGONG_DB", str(wh.path))
+    at = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "app.py"), default_timeout=120)
+    at.run()
+    at.switch_page("pages/completion.py").run()
+    assert not at.exception
+    assert any(e.label.startswith("年度计划调整记录（1 条") for e in at.expander)
+    [table] = [d.value for d in at.dataframe if "调整人" in d.value.columns]
+    assert table[["项目名称", "调整前（万元）", "调整后（万元）", "调整人"]].values.tolist() == [
+        ["B项目", 5000.0, 2000.0, "小店区报送员"]]

@@ -10,7 +10,7 @@ import polars as pl
 from pipelines import metrics
 from pipelines.metrics import View
 from pipelines.views.grouped import Grouped, grouped
-from pipelines.views.plans import plan_cuts
+from pipelines.views.plans import adjustments_in_view, plan_cuts
 
 
 @dataclass
@@ -18,6 +18,7 @@ class Completion(Grouped):
     draggers: pl.DataFrame
     targets: pl.DataFrame
     plan_cuts: pl.DataFrame | None = None  # cities whose 年度计划 was cut below their 年初计划 (views/plans.py)
+    plan_adjustments: pl.DataFrame | None = None  # every 调整 of a 年度计划 in the view: who, when, old → new
 
 
 def completion(con: duckdb.DuckDBPyConnection, view: View, *, draggers_per_region: int = 3) -> Completion:
@@ -30,6 +31,7 @@ def completion(con: duckdb.DuckDBPyConnection, view: View, *, draggers_per_regio
         draggers=draggers(con, view, per_region=draggers_per_region),
         targets=metrics.targets_vs_actuals(con, view.as_of, year=view.year, filters=view.filters),
         plan_cuts=plan_cuts(con, view),
+        plan_adjustments=adjustments_in_view(con, view),
     )
 
 

@@ -80,6 +80,22 @@ def plan_adjustments(con: duckdb.DuckDBPyConnection, year: int) -> pl.DataFrame:
     )
 
 
+ADJUSTMENT_LABELS = {"city_name": "地市", "county_name": "县区", "project_name": "项目名称", "report_date": "报告期",
+                     "old_plan": "调整前（万元）", "new_plan": "调整后（万元）", "adjusted_by": "调整人",
+                     "adjusted_at": "调整时间", "file_name": "文件"}
+
+
+def adjustments_in_view(con: duckdb.DuckDBPyConnection, view: View) -> pl.DataFrame:
+    """The 调整 of 年度计划 of the view's projects reported on or before its date, newest first, with the
+    project's region and name: who changed a plan, when, from what to what (ADJUSTMENT_LABELS' columns)."""
+    states = metrics.project_states(con, view.as_of, year=view.year, filters=view.filters, columns=(
+        "project_id", "project_name", "city_name", "county_name"), ordered=False)
+    adjusted = plan_adjustments(con, view.year).filter(pl.col("report_date") <= view.as_of)
+    return (adjusted.join(states, on="project_id", how="inner")
+            .sort(["adjusted_at", "report_date", "project_id"], descending=[True, True, False])
+            .select(list(ADJUSTMENT_LABELS)))
+
+
 def plan_cuts(con: duckdb.DuckDBPyConnection, view: View) -> pl.DataFrame:
     """The cities whose Σ 年度计划 at the view's date (the plan the contract's 完成率 is against) is below
     the same projects' Σ 年初计划, with both figures, the cut and how many projects were cut."""
