@@ -34,6 +34,7 @@ from bench.page_views import (
 )
 from bench.stores import bench_lake, bench_rollup
 from bench.table import table
+from bench.versions import bench_versions
 
 
 def _save(results: dict) -> None:
@@ -54,6 +55,8 @@ def _parts(args: argparse.Namespace, province_db: Path, national_db: Path | None
          lambda: bench_ingest(province_db, min(args.ingest_repeat, 3), "backdated")),
         ("correction", "correction", f"correction of week 13 at {big_name} scale …",
          lambda: {"scale": f"{big_name} DB", **bench_correction(big, min(args.ingest_repeat, 3))}),
+        ("versions", "versions", "what the kept report versions cost: the ingest's share, the page views …",
+         lambda: bench_versions(province_db, min(args.ingest_repeat, 3))),
         ("apptest", "apptest", "AppTest rerun …", lambda: bench_apptest(province_db, args.repeat)),
         ("pdf", "pdf", "PDF briefing …", lambda: bench_pdf(province_db, max(3, args.repeat // 2))),
         ("brief", "brief", "kaigong brief from the command line …", lambda: bench_brief(province_db, 3)),
@@ -82,9 +85,9 @@ def main() -> None:
     ap.add_argument("--rebuild", action="store_true")
     ap.add_argument("--sessions", type=int, default=50, help="concurrent sessions for --only sessions")
     ap.add_argument("--only",
-                    default="pages,ingest,ingest-backdated,correction,apptest,pdf,brief,browser,sessions,memory,lake,rollup",
+                    default="pages,ingest,ingest-backdated,correction,versions,apptest,pdf,brief,browser,sessions,memory,lake,rollup",
                     help="comma-separated subset of "
-                         "pages,ingest,ingest-backdated,correction,apptest,pdf,brief,browser,sessions,memory,lake,rollup")
+                         "pages,ingest,ingest-backdated,correction,versions,apptest,pdf,brief,browser,sessions,memory,lake,rollup")
     args = ap.parse_args()
     only = set(args.only.split(","))
     national = args.scale in ("national", "both") and not args.skip_national

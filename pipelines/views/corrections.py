@@ -29,7 +29,6 @@ import polars as pl
 
 from pipelines import metrics
 from pipelines.vocab import formats, schema
-from pipelines.vocab.query import query_frame
 from pipelines.vocab.reference import region_by_code, region_names
 from pipelines.warehouse import issued, loop_tables
 from pipelines.warehouse.versions import KNOWN_REPORTS_SQL

@@ -158,33 +158,43 @@ def _insert_reports(con: duckdb.DuckDBPyConnection, incoming: pl.DataFrame, repo
     if replaced == 0:  # the usual case, a new report date: nothing to merge onto
         con.execute("INSERT INTO reports BY NAME SELECT * FROM incoming")
     else:
-        sid = {"d": report_date, "sid": int(incoming["submission_id"][0])}
-        con.execute(_REPORT_MERGE_SQL, d)
-        con.execute(
-            f"""CREATE OR REPLACE TEMP TABLE merged_same AS
-                SELECT m.project_id FROM merged m JOIN (SELECT * FROM reports WHERE report_date = $d) o
-                  USING (project_id) WHERE {_SAME_SQL}""", d)
-        con.execute(RESTATED_DDL)
-        con.execute("INSERT INTO restated SELECT $sid, project_id FROM merged_same", {"sid": sid["sid"]})
-        con.execute("DELETE FROM merged WHERE project_id IN (SELECT project_id FROM merged_same)")
-        row = first(con.execute(
-            "SELECT count(*) FROM merged m JOIN (SELECT project_id FROM reports WHERE report_date = $d) r "
-            "USING (project_id)", d
-        ))
-        replaced = int(row[0]) if row else 0
-        if replaced:
-            con.execute(VERSIONS_DDL)  # a database from before the versions gets its table here
-            con.execute(
-                f"""INSERT INTO report_versions BY NAME
-                    SELECT {_VERSION_COLS}, $sid AS superseded_by FROM reports
-                    WHERE report_date = $d AND project_id IN (SELECT project_id FROM merged)""", sid)
-            con.execute(
-                "DELETE FROM reports WHERE report_date = $d AND project_id IN (SELECT project_id FROM merged)", d
-            )
-        con.execute("INSERT INTO reports BY NAME SELECT * FROM merged")
-        con.execute("DROP TABLE merged")
-        con.execute("DROP TABLE merged_same")
+        replaced = _supersede(con, report_date, int(incoming["submission_id"][0]))
     con.unregister("incoming")
+    return replaced
+
+
+def _supersede(con: duckdb.DuckDBPyConnection, report_date: date, sub_id: int) -> int:
+    """Merge the incoming rows onto the reports of report_date they restate or correct; how many changed.
+    What the versions cost a load is this function (bench: the `versions` part times it): a row that
+    restates its report unchanged leaves it alone (no new version); a changed report's earlier version
+    moves to report_versions, superseded by sub_id, and the merged row replaces it."""
+    d = {"d": report_date}
+    sid = {"d": report_date, "sid": sub_id}
+    con.execute(_REPORT_MERGE_SQL, d)
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE merged_same AS
+            SELECT m.project_id FROM merged m JOIN (SELECT * FROM reports WHERE report_date = $d) o
+              USING (project_id) WHERE {_SAME_SQL}""", d)
+    con.execute(RESTATED_DDL)
+    con.execute("INSERT INTO restated SELECT $sid, project_id FROM merged_same", {"sid": sub_id})
+    con.execute("DELETE FROM merged WHERE project_id IN (SELECT project_id FROM merged_same)")
+    row = first(con.execute(
+        "SELECT count(*) FROM merged m JOIN (SELECT project_id FROM reports WHERE report_date = $d) r "
+        "USING (project_id)", d
+    ))
+    replaced = int(row[0]) if row else 0
+    if replaced:
+        con.execute(VERSIONS_DDL)  # a database from before the versions gets its table here
+        con.execute(
+            f"""INSERT INTO report_versions BY NAME
+                SELECT {_VERSION_COLS}, $sid AS superseded_by FROM reports
+                WHERE report_date = $d AND project_id IN (SELECT project_id FROM merged)""", sid)
+        con.execute(
+            "DELETE FROM reports WHERE report_date = $d AND project_id IN (SELECT project_id FROM merged)", d
+        )
+    con.execute("INSERT INTO reports BY NAME SELECT * FROM merged")
+    con.execute("DROP TABLE merged")
+    con.execute("DROP TABLE merged_same")
     return replaced
 
 
