@@ -67,7 +67,7 @@ def _ingests(add, results: dict) -> None:
             corr["scale"], corr["ours_s"], None, None)
     ver = results.get("versions")
     if ver:  # issue 26: keeping every version adds ≤ 10 % to an ingest; page views unchanged
-        for case, what in (("correction", "the 300-project correction"), ("resent", "the week's file sent again")):
+        for case, what in (("correction", "a 150-project correction of week 13"), ("resent", "the week's file sent again")):
             v = ver[case]
             add(f"  versions' share of {what} ({v['share']:.1%}; target ≤ 10 %)", "province DB", v["versions_s"],
                 None, 0.10 * v["total_s"])

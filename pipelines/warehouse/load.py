@@ -165,12 +165,25 @@ def _insert_reports(con: duckdb.DuckDBPyConnection, incoming: pl.DataFrame, repo
 
 def _supersede(con: duckdb.DuckDBPyConnection, report_date: date, sub_id: int) -> int:
     """Merge the incoming rows onto the reports of report_date they restate or correct; how many changed.
-    What the versions cost a load is this function (bench: the `versions` part times it): a row that
-    restates its report unchanged leaves it alone (no new version); a changed report's earlier version
-    moves to report_versions, superseded by sub_id, and the merged row replaces it."""
+    The merge and the replacement of the changed reports were there before the versions; what keeping
+    the versions adds is _keep_versions (bench: the `versions` part times it)."""
     d = {"d": report_date}
-    sid = {"d": report_date, "sid": sub_id}
     con.execute(_REPORT_MERGE_SQL, d)
+    replaced = _keep_versions(con, report_date, sub_id)
+    if replaced:
+        con.execute(
+            "DELETE FROM reports WHERE report_date = $d AND project_id IN (SELECT project_id FROM merged)", d
+        )
+    con.execute("INSERT INTO reports BY NAME SELECT * FROM merged")
+    con.execute("DROP TABLE merged")
+    return replaced
+
+
+def _keep_versions(con: duckdb.DuckDBPyConnection, report_date: date, sub_id: int) -> int:
+    """A merged row that restates its report unchanged leaves it as it is (no new version; recorded as
+    restated for the change audit) and is dropped from merged; a changed report's earlier version moves to
+    report_versions, superseded by sub_id. How many reports changed."""
+    d = {"d": report_date}
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE merged_same AS
             SELECT m.project_id FROM merged m JOIN (SELECT * FROM reports WHERE report_date = $d) o
@@ -178,6 +191,7 @@ def _supersede(con: duckdb.DuckDBPyConnection, report_date: date, sub_id: int) -
     con.execute(RESTATED_DDL)
     con.execute("INSERT INTO restated SELECT $sid, project_id FROM merged_same", {"sid": sub_id})
     con.execute("DELETE FROM merged WHERE project_id IN (SELECT project_id FROM merged_same)")
+    con.execute("DROP TABLE merged_same")
     row = first(con.execute(
         "SELECT count(*) FROM merged m JOIN (SELECT project_id FROM reports WHERE report_date = $d) r "
         "USING (project_id)", d
@@ -188,13 +202,8 @@ def _supersede(con: duckdb.DuckDBPyConnection, report_date: date, sub_id: int) -
         con.execute(
             f"""INSERT INTO report_versions BY NAME
                 SELECT {_VERSION_COLS}, $sid AS superseded_by FROM reports
-                WHERE report_date = $d AND project_id IN (SELECT project_id FROM merged)""", sid)
-        con.execute(
-            "DELETE FROM reports WHERE report_date = $d AND project_id IN (SELECT project_id FROM merged)", d
-        )
-    con.execute("INSERT INTO reports BY NAME SELECT * FROM merged")
-    con.execute("DROP TABLE merged")
-    con.execute("DROP TABLE merged_same")
+                WHERE report_date = $d AND project_id IN (SELECT project_id FROM merged)""",
+            {"d": report_date, "sid": sub_id})
     return replaced
 
 
