@@ -69,6 +69,10 @@ def filters_from_json(text: str) -> metrics.Filters:
 
 # What a correction or a 补报 is called (the kind column).
 KIND_ZH = {"correction": "更正", "late": "补报"}
+KIND_HELP_ZH = {
+    "correction": "更正：已通报报告期的报告在简报发出后被修改，逐个字段列出「原值（发出时）→ 新值」、更正人和时间",
+    "late": "补报：已通报报告期在简报发出时没有的报告，发出后才报来",
+}
 # The fields whose change can move a figure: every field but the descriptive text.
 _TEXT_LEFT_OUT = {"project_name", "city_name", "county_name", "industry_name", "company", "category",
                   "construction_period", "scale_content", "image_progress", "not_started_reason", "covid_factors",
