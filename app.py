@@ -31,5 +31,7 @@ page = st.navigation([*pages, default_link], position="top")
 if page.url_path == default_link.url_path:
     page.run()  # switches to the root before the sidebar is drawn
 session.account_box()
+st.sidebar.page_link(pages[[p.path for p in PAGES].index("pages/help.py")], label="帮助：本角色使用手册",
+                     icon=":material/help:")
 state.sidebar(session.current_user())
 page.run()

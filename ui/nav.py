@@ -32,4 +32,5 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("pages/reconcile.py", "清单核对", "list-check", ":material/fact_check:", "部门清单核对"),
     PageSpec("pages/supervision.py", "督办单", "supervise", ":material/assignment_late:", "督办单"),
     PageSpec("pages/briefing.py", "简报", "brief", ":material/description:", "简报"),
+    PageSpec("pages/help.py", "帮助", "manual", ":material/help:", "使用帮助"),
 )
