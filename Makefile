@@ -20,7 +20,7 @@ EXPORT_DEBS := chromium fonts-noto-cjk poppler-utils libpango-1.0-0 libpangoft2-
 # server from its binaries), a JRE (Spark's roll-up), nginx (the deployment example a browser test runs).
 SCALE_DEBS := postgresql default-jre-headless nginx
 
-.PHONY: run test setup setup-test scale sysdeps sysdeps-scale wheelhouse lint bench lock demo fuzz
+.PHONY: run test setup setup-test scale sysdeps sysdeps-scale wheelhouse lint bench lock demo fuzz docs screenshots
 
 run: setup sysdeps
 	$(BIN)/python -m ui.serve --server.port $(PORT)
@@ -86,6 +86,14 @@ fuzz: setup-test
 
 demo: setup
 	$(BIN)/kaigong demo
+
+# docs/zh/指标口径.md from the code's own definitions (tests/test_docs.py checks it is current)
+docs: setup
+	$(BIN)/python -m pipelines.outputs.glossary > docs/zh/指标口径.md
+
+# Every picture the docs use, from the demo in headless Chromium (docs/screenshots.py)
+screenshots: setup-test sysdeps
+	$(BIN)/python docs/screenshots.py
 
 # Re-pin: exact versions with hashes, no index URLs (a registry host must not be committed). Three layered
 # locks, each entry in one of them only: run (the dashboard), scale (+ the lake and Spark), dev (+ tests).
