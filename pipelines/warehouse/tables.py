@@ -306,6 +306,26 @@ KEPT_TABLES: tuple[Table, ...] = (
         loop=True,
     ),
     Table(
+        "briefing_deliveries", ('delivery_id',), "pipelines.warehouse.deliveries",
+        """CREATE TABLE IF NOT EXISTS briefing_deliveries (
+    delivery_id BIGINT PRIMARY KEY,   -- max + 1, taken in the write
+    dedup_key VARCHAR NOT NULL UNIQUE, -- schedule|report date|recipient: one push each, never resent
+    schedule VARCHAR NOT NULL,        -- the push's name in the notify config (briefings[].name)
+    as_of DATE NOT NULL,              -- the report date pushed
+    recipient VARCHAR NOT NULL,       -- the city code the 简报 was filtered to, or * (the whole scope)
+    channel VARCHAR NOT NULL,         -- wecom | dingtalk | email (never an address, URL or key)
+    format VARCHAR NOT NULL,          -- png | pdf | markdown …
+    issue_id BIGINT NOT NULL,         -- the issued briefing pushed (issued_briefings, channel 推送)
+    created_at TIMESTAMP NOT NULL,
+    status VARCHAR NOT NULL,          -- 待发送 | 已发送 | 发送失败 (attempts used up, or not sendable)
+    attempts INTEGER NOT NULL DEFAULT 0,
+    last_error VARCHAR,
+    sent_at TIMESTAMP,
+    payload BLOB                      -- the file while it waits to be sent; NULL once sent or given up
+)  -- the scheduled pushes of the 简报 (pipelines/outputs/push.py, run by `kaigong notify`)""",
+        loop=True,
+    ),
+    Table(
         "reference_lists", ('list_id', 'source_row'), "pipelines.warehouse.reference_lists",
         """CREATE TABLE IF NOT EXISTS reference_lists (
     list_id BIGINT NOT NULL,          -- one uploaded list (max + 1, taken in the write)
