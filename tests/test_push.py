@@ -168,6 +168,7 @@ def test_each_city_robot_gets_its_own_picture_email_the_pdf_dingtalk_a_link_once
         rec = _record(wh, sent[("忻州文件", "140900")]["issue_id"])
         pdf = up_body[up_body.index(b"%PDF"):up_body.rindex(b"\r\n--")]
         assert hashlib.sha256(pdf).hexdigest() == rec.sha256 and f"filelength={len(pdf)}".encode() in up_body
+        assert send_path == "/cgi-bin/webhook/send"
         assert json.loads(send_body) == {"msgtype": "file", "file": {"media_id": "MEDIA-1"}}
         assert json.loads(rec.filters)["tiers"] == ["省级双百·技改"] and json.loads(rec.filters)["cities"] == ["140900"]
 
@@ -192,6 +193,7 @@ def test_each_city_robot_gets_its_own_picture_email_the_pdf_dingtalk_a_link_once
 
         # DingTalk: markdown with the sentences and the link to the 简报 page, signed (加签)
         [(path, query, _, raw)] = ding.requests
+        assert path == "/cgi-bin/webhook/send" and query["key"] == ["ROBOT-SECRET"]  # the URL's own query kept
         ts = query["timestamp"][0]
         want = base64.b64encode(hmac.new(b"SEC-DING-SECRET", f"{ts}\nSEC-DING-SECRET".encode(), hashlib.sha256).digest())
         assert query["sign"] == [want.decode()]

@@ -10,7 +10,10 @@ The notify config (notify.py: `$KAIGONG_NOTIFY`) lists the pushes under "briefin
         "recipients": [{"city": "140100", "url_env": "KAIGONG_WECOM_TAIYUAN"},
                        {"city": "忻州市", "url_env": "KAIGONG_WECOM_XINZHOU"}]},
        {"name": "领导邮箱", "channel": "email", "format": "pdf",
-        "recipients": [{"city": "*", "to": ["leader@example.gov.cn"]}]}]}
+        "recipients": [{"city": "*", "to": ["leader@example.gov.cn"]}]},
+       {"name": "政务钉钉", "channel": "dingtalk", "after_days": 1,
+        "recipients": [{"city": "140900", "url_env": "KAIGONG_DINGTALK_XINZHOU",
+                        "secret_env": "KAIGONG_DINGTALK_SECRET"}]}]}
 
 Each push sends the 简报 of the latest report date on or before today − after_days, once per report
 date and recipient (warehouse/deliveries.py keeps the key; a later cron run does not send it again).
