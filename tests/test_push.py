@@ -265,6 +265,23 @@ def test_wecom_image_message_md5_and_the_2mb_limit():
         "https://qyapi.weixin.qq.com/cgi-bin/webhook/upload_media?key=K&type=file"
 
 
+def test_a_picture_over_2mb_is_put_in_a_palette_to_fit_and_a_small_one_is_kept():
+    from PIL import Image
+
+    rng = __import__("random").Random(29)
+    noise = Image.frombytes("RGB", (1100, 1100), bytes(rng.getrandbits(8) for _ in range(1100 * 1100 * 3)))
+    buf = io.BytesIO()
+    noise.save(buf, format="PNG")
+    big = buf.getvalue()
+    assert len(big) > push.WECOM_IMAGE_MAX
+    fitted = push.fit_png(big)
+    assert len(fitted) <= push.WECOM_IMAGE_MAX
+    again = Image.open(io.BytesIO(fitted))
+    assert (again.format, again.size, again.mode) == ("PNG", (1100, 1100), "P")
+    small = b"\x89PNG\r\n\x1a\n" + b"x" * 100
+    assert push.fit_png(small) is small
+
+
 def test_dingtalk_signature_by_hand():
     # HmacSHA256 with the secret as key over "timestamp\nsecret", base64, URL-encoded (quote_plus)
     url = push.dingtalk_signed("https://oapi.dingtalk.com/robot/send?access_token=T", "SECabc", now_ms=1584316800000)

@@ -76,7 +76,7 @@ def pending(con: duckdb.DuckDBPyConnection, limit: int = 200) -> list[Pending]:
     rows = con.execute(
         "SELECT delivery_id, schedule, as_of, recipient, channel, format, issue_id, attempts, payload "
         "FROM briefing_deliveries WHERE status = '待发送' ORDER BY delivery_id LIMIT ?", [limit]).fetchall()
-    return [Pending(*r[:8], bytes(r[8] or b"")) for r in rows]
+    return [Pending(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], bytes(r[8] or b"")) for r in rows]
 
 
 def record_attempts(wh: Store, actor: str, results: list[tuple[int, str, int, str | None]]) -> None:
