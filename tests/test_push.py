@@ -332,3 +332,32 @@ def test_cli_notify_says_a_wrong_push_config_and_fails(wh, tmp_path):
                           "--config", str(conf)], capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert run.returncode == 1
     assert "简报推送配置有误：简报推送「群」（太原市）：机器人地址（含密钥）和加签密钥不能写在配置文件里" in run.stdout
+
+
+def test_cli_notify_delivers_each_city_its_picture(wh, tmp_path):
+    import os
+
+    _load(wh)
+    ty, xz = Robot(), Robot()
+    conf = tmp_path / "notify.json"
+    conf.write_text(json.dumps({"timeout": 5, "briefings": [{"name": "地市工作群", "channel": "wecom", "recipients": [
+        {"city": "太原市", "url_env": "KAIGONG_TEST_TY"}, {"city": "140900", "url_env": "KAIGONG_TEST_XZ"}]}]},
+        ensure_ascii=False), encoding="utf-8")
+    env = {**os.environ, "KAIGONG_TEST_TY": ty.url, "KAIGONG_TEST_XZ": xz.url}
+    try:
+        run = subprocess.run([sys.executable, "-m", "pipelines.cli", "--db", str(wh.path), "notify", "--as-of",
+                              "2020-03-16", "--config", str(conf)], capture_output=True, text=True, cwd=ROOT,
+                             timeout=300, env=env)
+        assert run.returncode == 0, run.stdout + run.stderr
+        assert "简报推送：新生成 2 份，已发送 2 条，待重试 0 条，放弃 0 条" in run.stdout
+        for robot, code in ((ty, "140100"), (xz, "140900")):
+            [body] = robot.json_bodies()
+            png = base64.b64decode(body["image"]["base64"])
+            assert body["image"]["md5"] == hashlib.md5(png).hexdigest()
+            with wh.read() as con:
+                [(filters, by)] = con.execute("SELECT filters, issued_by FROM issued_briefings WHERE sha256 = ?",
+                                              [hashlib.sha256(png).hexdigest()]).fetchall()
+            assert json.loads(filters)["cities"] == [code] and by == "定时推送"
+    finally:
+        ty.stop()
+        xz.stop()
