@@ -1,4 +1,4 @@
-"""The results as the README's table: every figure beside its target."""
+"""The results as docs/performance.md's table: every figure beside its target."""
 
 from __future__ import annotations
 

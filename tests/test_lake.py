@@ -113,7 +113,7 @@ def _views(wh: Warehouse, as_of: date) -> dict[str, Any]:
 
 def test_demo_data_gives_the_file_figures(lw: LakeWarehouse, tmp_path: Path):
     # The demo province's ledger and its first six weekly reports, loaded in the same two batches into
-    # a file and a lake (the whole demo year takes ~95 s into a lake: see the README's store modes).
+    # a file and a lake (the whole demo year takes ~95 s into a lake: see docs/deployment.md).
     subs = demo_submissions()[:7]
     fw = Warehouse(tmp_path / "f.duckdb")
     fw.init()
