@@ -4,7 +4,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from ui import session, state
+from ui import admission, session, state
 from ui.nav import PAGES
 
 ICON = Path(__file__).parent / "ui" / "assets" / "favicon.png"  # a local file: a material icon is fetched from Google
@@ -30,8 +30,9 @@ if not session.signed_in():
 page = st.navigation([*pages, default_link], position="top")
 if page.url_path == default_link.url_path:
     page.run()  # switches to the root before the sidebar is drawn
-session.account_box()
-st.sidebar.page_link(pages[[p.path for p in PAGES].index("pages/help.py")], label="帮助：本角色使用手册",
-                     icon=":material/help:")
-state.sidebar(session.current_user())
-page.run()
+with admission.slot():  # at most KAIGONG_RUN_SLOTS page runs at once in this process
+    session.account_box()
+    st.sidebar.page_link(pages[[p.path for p in PAGES].index("pages/help.py")], label="帮助：本角色使用手册",
+                         icon=":material/help:")
+    state.sidebar(session.current_user())
+    page.run()

@@ -35,6 +35,7 @@ from bench.page_views import (
 from bench.stores import bench_lake, bench_rollup
 from bench.table import table
 from bench.versions import bench_versions
+from bench.wire import bench_wire
 
 
 def _save(results: dict) -> None:
@@ -68,6 +69,8 @@ def _parts(args: argparse.Namespace, province_db: Path, national_db: Path | None
     return [*parts,
             ("sessions", "sessions", f"browser: {args.sessions} sessions at once at province scale …",
              lambda: bench_sessions(province_db, args.sessions)),
+            ("wire", "wire", f"{args.sessions} sessions at the protocol level, and one browser, at province scale …",
+             lambda: bench_wire(province_db, bdata.CACHE, count=args.sessions)),
             ("lake", "lake", f"page view on a DuckLake store at {big_name} scale …",
              lambda: bench_lake(big, big_name, args.repeat)),
             ("rollup", "rollup", f"national roll-up over the {big_name} DB's export, on DuckDB and on Spark …",
@@ -85,9 +88,9 @@ def main() -> None:
     ap.add_argument("--rebuild", action="store_true")
     ap.add_argument("--sessions", type=int, default=50, help="concurrent sessions for --only sessions")
     ap.add_argument("--only",
-                    default="pages,ingest,ingest-backdated,correction,versions,apptest,pdf,brief,browser,sessions,memory,lake,rollup",
+                    default="pages,ingest,ingest-backdated,correction,versions,apptest,pdf,brief,browser,sessions,wire,memory,lake,rollup",
                     help="comma-separated subset of "
-                         "pages,ingest,ingest-backdated,correction,versions,apptest,pdf,brief,browser,sessions,memory,lake,rollup")
+                         "pages,ingest,ingest-backdated,correction,versions,apptest,pdf,brief,browser,sessions,wire,memory,lake,rollup")
     args = ap.parse_args()
     only = set(args.only.split(","))
     national = args.scale in ("national", "both") and not args.skip_national

@@ -1,4 +1,4 @@
-"""The results as the README's table: every figure beside its target."""
+"""The results as docs/performance.md's table: every figure beside its target."""
 
 from __future__ import annotations
 
@@ -118,6 +118,17 @@ def _sessions(add, results: dict) -> None:
             add(f"  of which the server: rerun request → script_finished, p95 (median "
                 f"{ses['server_median_s'] * 1000:,.0f} ms; server busy {busy:.2f} of 2 cores)", "province",
                 ses["server_p95_s"], None, None)
+    wire = results.get("wire")
+    if wire:  # issue 32 §3: the server under N protocol-level sessions, not one browser drawing N pages
+        n = wire["sessions"]
+        add(f"{n} sessions at the protocol level switching pages: server p95, rerun → script_finished "
+            f"({wire['runs']} runs, median {wire['server_median_s'] * 1000:,.0f} ms, {wire['n_errors']} errors; "
+            f"server busy {wire['server_cpu_share']:.2f} of 2 cores)", "province", wire["server_p95_s"], None, 2.0)
+        add(f"  server memory per session under them (peak − one warm session) ÷ {n}", "province",
+            wire["per_session_mib"], None, 25, unit="MiB")
+        if wire.get("person_median_s") is not None:
+            add(f"  meanwhile one person's page switch in Chromium, load → settled, median of {wire['person_n']}",
+                "province", wire["person_median_s"], None, None)
 
 
 def _stores(add, results: dict) -> None:

@@ -552,6 +552,22 @@ def cmd_review_mode(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_maintain(args: argparse.Namespace) -> int:
+    """DuckLake's upkeep (a nightly cron on one server of a lake deployment); a DuckDB file needs none."""
+    from datetime import timedelta
+
+    from pipelines.warehouse.lake import LakeWarehouse
+
+    wh = open_warehouse(args.db)
+    if not isinstance(wh, LakeWarehouse):
+        print(f"{wh.label}：DuckDB 文件库无需此项维护（写入后自动检查点）；湖仓（KAIGONG_STORE=lake）才需要定期运行。")
+        return 0
+    done = wh.maintain(args.user, keep=timedelta(days=args.keep_days))
+    print(f"{wh.label}：写出内联数据 {done['flushed_tables']} 表，合并小文件 {done['merged_files']} 个，"
+          f"过期快照 {done['expired_snapshots']} 个（早于 {args.keep_days} 天），删除不再需要的文件 {done['deleted_files']} 个")
+    return 0
+
+
 # argparse's own messages, in Chinese (a clerk running `kaigong metrics` without --as-of read English).
 _ARGPARSE_ZH = (
     (re.compile(r"the following arguments are required: (.+)"), "缺少必需的参数：{}"),
@@ -741,6 +757,12 @@ def build_parser() -> argparse.ArgumentParser:
     pb.add_argument("--keep", type=int, default=None,
                     help="只保留同一上级目录中最近 N 份备份（默认取 KAIGONG_BACKUP_KEEP，未设则全部保留）")
     pb.set_defaults(func=cmd_backup)
+
+    pmt = sub.add_parser("maintain", help="湖仓维护（由 cron 每晚运行）：写出内联数据、合并小文件、过期旧快照并删除其文件")
+    pmt.add_argument("--keep-days", type=float, default=7.0,
+                     help="保留最近 N 天的快照（默认 7；报告的各版本另存于表中，不依赖快照）")
+    pmt.add_argument("--user", default="cli", help="记录在审计日志中的操作人")
+    pmt.set_defaults(func=cmd_maintain)
 
     pex = sub.add_parser("export", help="导出本省数据（状态与指标单元）为按 省份/年度/报告期 分区的 Parquet，供全国汇总")
     pex.add_argument("--out", required=True, help="导出目录（已有其他省份的导出时，只替换本省的分区）")

@@ -1,7 +1,7 @@
 """End to end over one DuckLake store: two dashboard servers on different ports (and nginx in front of
 them, with the repo's deploy/nginx.conf), one PostgreSQL catalog and one data path. A file uploaded on
 one server shows on the other, and through the proxy, without a restart: a second server is
-configuration only (README, "Deployment")."""
+configuration only (docs/deployment.md)."""
 
 from __future__ import annotations
 

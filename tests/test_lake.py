@@ -11,7 +11,7 @@ import queue
 import sys
 import time
 import types
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -113,7 +113,7 @@ def _views(wh: Warehouse, as_of: date) -> dict[str, Any]:
 
 def test_demo_data_gives_the_file_figures(lw: LakeWarehouse, tmp_path: Path):
     # The demo province's ledger and its first six weekly reports, loaded in the same two batches into
-    # a file and a lake (the whole demo year takes ~95 s into a lake: see the README's store modes).
+    # a file and a lake (the whole demo year takes ~95 s into a lake: see docs/deployment.md).
     subs = demo_submissions()[:7]
     fw = Warehouse(tmp_path / "f.duckdb")
     fw.init()
@@ -346,3 +346,48 @@ def test_a_lake_exports_for_the_national_roll_up_like_a_file(lw: LakeWarehouse, 
         con.close()
     _close(got, want, "lake export → roll-up")
     assert want[None][0]["projects"] == 5
+
+
+def test_maintenance_merges_files_expires_snapshots_and_keeps_the_figures(lw: LakeWarehouse):
+    """`kaigong maintain` on a lake: after five loads of 60 projects (each past DuckLake's inlining, so each
+    writes its own small Parquet files), the small files are merged, every snapshot older than the bound
+    expired, the files only they held deleted, and the figures are what they were (300 projects, 本年完成
+    30,000 万元); the upkeep is in the audit log and writes go on after it."""
+    for k in range(5):
+        lw.load([_submission(f"m{k}", 60, CITIES[k % 4], D)], actor="t")
+    with lw.read() as con:
+        before = metrics.figures(con, D)[0]
+    assert (before["projects"], before["ytd_completed"]) == (300, 30000.0)
+    files = len(list(lw.cfg.data.rglob("*.parquet")))
+    done = lw.maintain("管理员", keep=timedelta(0))
+    assert done["merged_files"] > 0 and done["expired_snapshots"] > 5 and done["deleted_files"] > 0
+    assert len(list(lw.cfg.data.rglob("*.parquet"))) < files
+    with lw.read() as con:
+        assert metrics.figures(con, D)[0] == before
+        logged = con.execute("SELECT actor, detail FROM audit_log WHERE action = 'maintain'").fetchall()
+    assert logged and logged[0][0] == "管理员" and logged[0][1].startswith("湖仓维护：写出内联数据")
+    lw.load([_submission("after", 2, CITIES[0], D)], actor="t")
+    with lw.read() as con:
+        assert metrics.figures(con, D)[0]["projects"] == 302
+
+
+def test_kaigong_maintain_on_the_configured_lake_and_on_a_file(lw: LakeWarehouse, tmp_path: Path):
+    """The cron line `kaigong maintain` on the lake the environment names says what it did; on a DuckDB file
+    it says that a file needs none, and changes nothing."""
+    import os
+    import subprocess
+
+    for k in range(3):
+        lw.load([_submission(f"c{k}", 60, CITIES[k], D)], actor="t")
+    env = {**os.environ, "KAIGONG_STORE": "lake", "KAIGONG_LAKE_CATALOG": lw.cfg.dsn, "KAIGONG_LAKE_DATA": str(lw.cfg.data)}
+    root = Path(__file__).resolve().parent.parent
+    run = subprocess.run([sys.executable, "-m", "pipelines.cli", "maintain", "--keep-days", "0", "--user", "夜间维护"],
+                         capture_output=True, text=True, env=env, cwd=root, timeout=300)
+    assert run.returncode == 0, run.stderr
+    assert "合并小文件" in run.stdout and "过期快照" in run.stdout
+    with lw.read() as con:
+        assert first(con.execute("SELECT actor FROM audit_log WHERE action = 'maintain'")) == ("夜间维护",)
+    file_db = tmp_path / "f.duckdb"
+    run = subprocess.run([sys.executable, "-m", "pipelines.cli", "--db", str(file_db), "maintain"],
+                         capture_output=True, text=True, cwd=root, timeout=300)
+    assert run.returncode == 0 and "无需此项维护" in run.stdout

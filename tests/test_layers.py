@@ -9,7 +9,7 @@ import pytest
 
 PIPELINES = Path(__file__).resolve().parent.parent / "pipelines"
 
-# Each layer may import itself and the layers listed for it (README, Layout).
+# Each layer may import itself and the layers listed for it (docs/architecture.md, Layout).
 ALLOWED: dict[str, set[str]] = {
     "vocab": set(),
     "auth": {"vocab"},
@@ -55,7 +55,7 @@ MODULES = sorted(p for p in PIPELINES.rglob("*.py") if p.name != "__init__.py" o
 @pytest.mark.parametrize("path", MODULES, ids=lambda p: str(p.relative_to(PIPELINES)))
 def test_a_module_imports_only_its_own_layer_and_those_below(path: Path) -> None:
     layer = _layer(path)
-    assert layer in ALLOWED, f"{path}: a layer the README's layout does not name"
+    assert layer in ALLOWED, f"{path}: a layer docs/architecture.md's layout does not name"
     wrong = [(line, dst) for line, dst in _imports(path) if dst != layer and dst not in ALLOWED[layer]]
     assert not wrong, f"{path.relative_to(PIPELINES)} ({layer}) imports above or beside its layer: {wrong}"
 

@@ -9,7 +9,7 @@ import plotly.graph_objects as go
 from pipelines.metrics import View
 from pipelines.outputs.png import ExportUnavailable, figure_png, require_briefing
 
-from . import cached, session
+from . import admission, cached, session
 
 
 def briefing(view: View, fmt: str, progress: Any = None) -> tuple[bytes, int]:
@@ -18,8 +18,9 @@ def briefing(view: View, fmt: str, progress: Any = None) -> tuple[bytes, int]:
     from pipelines.outputs.issue import issue
 
     demo = cached.is_demo()  # before the read: a read opened inside another can deadlock the gate
-    made = issue(cached.warehouse(), session.current_user().name, "页面下载", view.as_of, year=view.year,
-                 filters=view.filters, fmt=fmt, is_demo=demo, progress=progress)
+    with admission.released():  # the browser and weasyprint take seconds: let other pages run meanwhile
+        made = issue(cached.warehouse(), session.current_user().name, "页面下载", view.as_of, year=view.year,
+                     filters=view.filters, fmt=fmt, is_demo=demo, progress=progress)
     cached.changed()
     return made.payload, made.issue_id
 
@@ -43,4 +44,5 @@ def briefing_unavailable(fmt: str) -> str | None:
 def chart_png(fig: go.Figure) -> bytes:
     """A chart at print resolution (kaleido, one browser per process); rendered only on click."""
     copy = go.Figure(fig)
-    return figure_png(copy, width=1200, height=int(copy.layout.height or 500), scale=2)
+    with admission.released():  # the browser draws it
+        return figure_png(copy, width=1200, height=int(copy.layout.height or 500), scale=2)

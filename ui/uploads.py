@@ -18,7 +18,7 @@ from pipelines.views.changes import line_zh
 from pipelines.warehouse import intake, review
 from pipelines.warehouse.store import LoadOutcome, Submission
 
-from . import cached, fmt, session, widgets
+from . import admission, cached, fmt, session, widgets
 
 _CACHE = "_kaigong_prepared"
 _CHANGES = "_kaigong_prepared_changes"
@@ -69,7 +69,8 @@ def prepare(name: str, raw: bytes, report_date: date | None, tier: str | None, r
                 status.info(f"正在读取「{fmt.md(name)}」…", icon=":material/hourglass_top:")
 
         opts = ReadOptions(report_date=report_date, tier=tier, region=region, frequency=frequency)
-        p = bounded.prepare(raw, name, opts, on_wait=on_wait)
+        with admission.released():  # the read is a child process's work: let other pages run meanwhile
+            p = bounded.prepare(raw, name, opts, on_wait=on_wait)
         cache[key] = cached.layout_memory(p) if p.ok else p
         status.empty()
     return cache[key]
@@ -146,7 +147,9 @@ def needs_review() -> bool:
 def commit(prepared: list[Prepared]) -> list[LoadOutcome] | list[review.PendingOutcome]:
     """Load every previewed file in one transaction as the signed-in user, limited to their regions;
     under review, keep them as 待审核 instead (they count once approved)."""
-    outcomes = intake.commit(cached.warehouse(), prepared, session.current_user(), cached.review_modes())
+    modes = cached.review_modes()
+    with admission.released():  # the write waits on the store's lock and DuckDB, not on the GIL
+        outcomes = intake.commit(cached.warehouse(), prepared, session.current_user(), modes)
     st.session_state.pop(_CACHE, None)
     st.session_state.pop(_CHANGES, None)
     cached.changed()

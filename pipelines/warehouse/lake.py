@@ -18,6 +18,7 @@ KAIGONG_LAKE_DATA (the shared data directory: the lake's Parquet files and the r
 from __future__ import annotations
 
 import contextlib
+import datetime
 import os
 import re
 import threading
@@ -202,6 +203,11 @@ class _Lake:
         self.session.drop()
 
 
+def _count(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, object]) -> int:
+    row = first(con.execute(sql, params))
+    return int(row[0]) if row else 0
+
+
 def _close(resource: duckdb.DuckDBPyConnection | psycopg.Connection) -> None:
     resource.close()
 
@@ -316,3 +322,28 @@ class LakeWarehouse(StoreBase):
 
     def remove(self) -> bool:
         return False  # shared by other servers: never deleted here
+
+    def maintain(self, actor: str, keep: datetime.timedelta) -> dict[str, int]:
+        """DuckLake's own upkeep, for a nightly cron (`kaigong maintain`), under the writer lock: the rows
+        small writes left inlined in the catalog written out to Parquet, small Parquet files of the same
+        table merged (every load writes a few), snapshots older than keep expired
+        (the figures never time-travel: versions of a report are rows, `report_versions`), and the files
+        those snapshots alone held deleted. How many files were merged, snapshots expired, files deleted."""
+        keep_s = {"s": keep.total_seconds()}  # older than now() less this (the catalog clock)
+        with writer_lock(self.cfg, self.lock_wait):
+            con = _lake(self.cfg).cursor()
+            try:
+                # Counted in SQL: their rows carry TIMESTAMPTZ values, which Python would need pytz for.
+                flushed = _count(con, "SELECT count(*) FROM ducklake_flush_inlined_data($lake)", {"lake": ALIAS})
+                merged = _count(con, "SELECT count(*) FROM ducklake_merge_adjacent_files($lake)", {"lake": ALIAS})
+                expired = _count(con, "SELECT count(*) FROM ducklake_expire_snapshots($lake, "
+                                      "older_than => now() - to_seconds($s))", {"lake": ALIAS, **keep_s})
+                deleted = _count(con, "SELECT count(*) FROM ducklake_cleanup_old_files($lake, "
+                                      "older_than => now() - to_seconds($s))", {"lake": ALIAS, **keep_s})
+            finally:
+                con.close()
+        with self.write(actor, "maintain", f"湖仓维护：写出内联数据 {flushed} 表，合并文件 {merged}，"
+                                            f"过期快照 {expired}，删除文件 {deleted}"):
+            pass
+        return {"flushed_tables": flushed, "merged_files": merged, "expired_snapshots": expired,
+                "deleted_files": deleted}

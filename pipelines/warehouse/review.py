@@ -1,6 +1,6 @@
 """审核 / 退回: a 报送员's validated file kept as 待审核 until the 审核员 of its city approves it.
 
-Review mode per level, from configuration (see README, 「登录与角色」):
+Review mode per level, from configuration (see docs/loop.md):
 - `KAIGONG_REVIEW` (environment): `direct` (default: a validated file counts at once, today's
   behaviour) or `review`, or per level, e.g. `city=review,county=direct`;
 - the setting `review_mode` in the database's meta table (`kaigong review-mode …`), in the same
