@@ -19,6 +19,7 @@ import threading
 import time
 import urllib.parse
 from datetime import date
+from datetime import time as dt_time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -322,6 +323,15 @@ def test_report_date_of_a_push():
     assert push.report_date_for(dates, date(2020, 3, 13), 0) == date(2020, 3, 13)
     assert push.report_date_for(dates, date(2020, 3, 13), 1) == date(2020, 3, 6)
     assert push.report_date_for(dates, date(2020, 3, 5), 0) is None
+    nine = dt_time(9, 0)  # the day after the report date, from 09:00; any later day at any time
+    assert push.report_date_for(dates, date(2020, 3, 14), 1, nine, dt_time(8, 59)) == date(2020, 3, 6)
+    assert push.report_date_for(dates, date(2020, 3, 14), 1, nine, dt_time(9, 0)) == date(2020, 3, 13)
+    assert push.report_date_for(dates, date(2020, 3, 15), 1, nine, dt_time(0, 5)) == date(2020, 3, 13)
+    [sched] = push.schedules({"briefings": [{"name": "a", "channel": "wecom", "at": "09:00",
+                                             "recipients": [{"url_env": "E"}]}]})
+    assert (sched.after_days, sched.at, sched.fmt.name, sched.recipients[0].key) == (1, nine, "png", "*")
+    with pytest.raises(ValueError, match="at「9点」应为时刻 HH:MM"):
+        push.schedules({"briefings": [{"name": "a", "channel": "wecom", "at": "9点", "recipients": [{"url_env": "E"}]}]})
 
 
 def test_cli_notify_says_a_wrong_push_config_and_fails(wh, tmp_path):

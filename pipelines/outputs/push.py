@@ -6,7 +6,7 @@ The notify config (notify.py: `$KAIGONG_NOTIFY`) lists the pushes under "briefin
      "smtp": {... as for the notices ...},
      "briefings": [
        {"name": "地市工作群", "channel": "wecom", "format": "png", "tiers": ["省级双百·新兴", "省级双百·技改"],
-        "after_days": 0,
+        "after_days": 1, "at": "09:00",
         "recipients": [{"city": "140100", "url_env": "KAIGONG_WECOM_TAIYUAN"},
                        {"city": "忻州市", "url_env": "KAIGONG_WECOM_XINZHOU"}]},
        {"name": "领导邮箱", "channel": "email", "format": "pdf",
@@ -15,8 +15,8 @@ The notify config (notify.py: `$KAIGONG_NOTIFY`) lists the pushes under "briefin
         "recipients": [{"city": "140900", "url_env": "KAIGONG_DINGTALK_XINZHOU",
                         "secret_env": "KAIGONG_DINGTALK_SECRET"}]}]}
 
-Each push sends the 简报 of the latest report date on or before today − after_days, once per report
-date and recipient (warehouse/deliveries.py keeps the key; a later cron run does not send it again).
+Each push sends the 简报 of the latest report date due: after_days (default 1) days after it, from `at`
+(HH:MM, local time; default any time) on that day, and on any later run; once per report date and recipient (warehouse/deliveries.py keeps the key; a later cron run does not send it again).
 A recipient with a city gets the 简报 filtered to that city (the push's other filters kept); "*" (or no
 city) the push's whole scope. Every 简报 pushed is recorded as issued (warehouse/issued.py: channel
 推送, issued by 定时推送) and the recipient's delivery names it.
@@ -44,7 +44,8 @@ import urllib.request
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from datetime import time as dt_time
 from typing import Any, Protocol
 
 import polars as pl
@@ -58,6 +59,7 @@ from pipelines.vocab.reference import find_city, region_by_code, region_name
 from pipelines.warehouse import deliveries, issued
 from pipelines.warehouse.store import Store
 
+DEFAULT_AFTER_DAYS = 1  # the day after the report date: the units' reports are in by then
 SCHEDULER = "定时推送"  # who issued a pushed briefing (issued_briefings.issued_by)
 BRIEF_PAGE = "brief"  # the 简报 page's url_path (ui/nav.py)
 WECOM_IMAGE_MAX = 2 * 1024 * 1024  # 企业微信群机器人图片消息：图片（base64 编码前）最大 2 MB，JPG/PNG
@@ -398,6 +400,7 @@ class Schedule:
     fmt: Format
     filters: metrics.Filters
     after_days: int
+    at: dt_time | None
     recipients: tuple[Recipient, ...]
 
 
@@ -431,9 +434,10 @@ def schedules(conf: dict[str, Any]) -> list[Schedule]:
             ok = "、".join(f for f, v in FORMATS.items() if v.kind in spec.kinds)
             raise ValueError(f"{where}：{channel} 不能发送 {fmt_name}（可用：{ok}）")
         filters = _filters(item, where)
-        after = item.get("after_days", 0)
-        if not isinstance(after, int) or after < 0:
+        after = item.get("after_days", DEFAULT_AFTER_DAYS)
+        if not isinstance(after, int) or isinstance(after, bool) or after < 0:
             raise ValueError(f"{where}的 after_days 应为不小于 0 的整数（报告期后第几天推送）")
+        at = _at(item.get("at"), where)
         recipients: list[Recipient] = []
         for r in item.get("recipients") or []:
             if not isinstance(r, dict):
@@ -449,7 +453,7 @@ def schedules(conf: dict[str, Any]) -> list[Schedule]:
             recipients.append(Recipient(key, city, r))
         if not recipients:
             raise ValueError(f"{where}没有接收方（recipients）")
-        out.append(Schedule(name, channel, fmt, filters, after, tuple(recipients)))
+        out.append(Schedule(name, channel, fmt, filters, after, at, tuple(recipients)))
     return out
 
 
@@ -478,11 +482,25 @@ def _city(value: Any, where: str) -> str | None:
     return region.code
 
 
-def report_date_for(dates: list[date], today: date, after_days: int) -> date | None:
-    """The report date a push sends on today: the latest one on or before today − after_days."""
-    cutoff = today - timedelta(days=after_days)
-    due = [d for d in dates if d <= cutoff]
-    return max(due) if due else None
+def _at(value: Any, where: str) -> dt_time | None:
+    if value in (None, ""):
+        return None
+    try:
+        return dt_time.fromisoformat(str(value))
+    except ValueError:
+        raise ValueError(f"{where}的 at「{value}」应为时刻 HH:MM（如 09:00）") from None
+
+
+def report_date_for(dates: list[date], today: date, after_days: int, at: dt_time | None = None,
+                    now: dt_time | None = None) -> date | None:
+    """The report date a push sends on today: the latest one whose day to push (after_days after it) is
+    before today, or is today and now is at or past `at`."""
+    def due(d: date) -> bool:
+        day = d + timedelta(days=after_days)
+        return day < today or (day == today and (at is None or now is None or now >= at))
+
+    ready = [d for d in dates if due(d)]
+    return max(ready) if ready else None
 
 
 def page_link(base: str | None, as_of: date, filters: dict[str, list[str]], city: str | None) -> str | None:
@@ -529,13 +547,13 @@ def make(wh: Store, sched: Schedule, rec: Recipient, as_of: date, today: date) -
     return issue_id, payload
 
 
-def queue_due(wh: Store, today: date, plan: list[Schedule], report: PushReport) -> None:
+def queue_due(wh: Store, today: date, plan: list[Schedule], report: PushReport, now: dt_time | None = None) -> None:
     """Make and queue every push due today that was never queued (one per report date and recipient)."""
     with wh.read() as con:
         dates = metrics.report_dates(con)
         known = deliveries.known_keys(con)
     for sched in plan:
-        as_of = report_date_for(dates, today, sched.after_days)
+        as_of = report_date_for(dates, today, sched.after_days, sched.at, now)
         if as_of is None:
             continue
         for rec in sched.recipients:
@@ -616,8 +634,9 @@ def send_pending(wh: Store, conf: dict[str, Any], plan: list[Schedule], report: 
     deliveries.record_attempts(wh, SCHEDULER, results)
 
 
-def run(wh: Store, today: date, conf: dict[str, Any]) -> PushReport:
-    """The pushes due today: make and queue the new ones, then send the queue."""
+def run(wh: Store, today: date, conf: dict[str, Any], now: dt_time | None = None) -> PushReport:
+    """The pushes due today (now: the time of day, default the clock's): make and queue the new ones, then send
+    the queue."""
     report = PushReport()
     try:
         plan = schedules(conf)
@@ -627,6 +646,6 @@ def run(wh: Store, today: date, conf: dict[str, Any]) -> PushReport:
         return report
     if not plan:
         return report
-    queue_due(wh, today, plan, report)
+    queue_due(wh, today, plan, report, now or datetime.now().time())
     send_pending(wh, conf, plan, report)
     return report
