@@ -27,7 +27,7 @@ import pytest
 from pypdf import PdfReader
 
 from pipelines.outputs import notify, push
-from pipelines.warehouse import issued
+from pipelines.warehouse import deliveries, issued
 from tests.conftest import APP_DATES, ROOT, app_rows, load_rows
 from tests.test_notify import SmtpSink
 
@@ -248,6 +248,12 @@ def test_a_robot_that_hangs_is_bounded_retried_then_given_up(wh, monkeypatch):
         assert time.monotonic() - started < 5
         assert (second.issued, second.failed) == (0, 1)
         assert [(d["status"], d["attempts"], d["payload"]) for d in _deliveries(wh)] == [("发送失败", 2, None)]
+        with wh.read() as con:
+            listed = deliveries.listing(con)
+        assert "payload" not in listed.columns
+        assert listed.select("schedule", "recipient", "channel", "format", "status", "attempts").rows() == [
+            ("群", "140100", "dingtalk", "markdown", "发送失败", 2)]
+        assert "连接超时" in listed["last_error"][0]
         assert len(hung.requests) == 2
         third = push.run(wh, TODAY, conf)
         assert (third.issued, third.sent, third.failed) == (0, 0, 0) and len(hung.requests) == 2
