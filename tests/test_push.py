@@ -377,3 +377,55 @@ def test_cli_notify_delivers_each_city_its_picture(wh, tmp_path):
     finally:
         ty.stop()
         xz.stop()
+
+
+def test_overlapping_runs_neither_make_nor_send_a_push_twice(wh):
+    from datetime import datetime, timedelta
+
+    args = {"schedule": "群", "as_of": date(2020, 3, 13), "recipient": "140100", "channel": "wecom", "fmt": "png",
+            "actor": "定时推送"}
+    t0 = datetime(2020, 3, 16, 9, 0)
+    first = deliveries.claim_new(wh, **args, now=t0)
+    assert first == 1
+    assert deliveries.claim_new(wh, **args, now=t0 + timedelta(minutes=5)) is None  # another run is making it
+    assert deliveries.claim_new(wh, **args, now=t0 + timedelta(minutes=31)) == first  # that run died: taken over
+    deliveries.made(wh, first, issue_id=7, payload=b"\x89PNG-7", actor="定时推送")
+    assert deliveries.claim_new(wh, **args, now=t0 + timedelta(days=9)) is None  # made: never again
+    [p] = deliveries.claim_pending(wh, "定时推送", now=t0)
+    assert (p.delivery_id, p.issue_id, p.payload, p.attempts) == (first, 7, b"\x89PNG-7", 0)
+    assert deliveries.claim_pending(wh, "定时推送", now=t0 + timedelta(minutes=5)) == []  # being sent by the first run
+    assert [q.delivery_id for q in deliveries.claim_pending(wh, "定时推送", now=t0 + timedelta(minutes=31))] == [first]
+    deliveries.record_attempts(wh, "定时推送", [(first, "待发送", 1, "群→太原市：HTTP 500")])
+    [again] = deliveries.claim_pending(wh, "定时推送", now=t0 + timedelta(minutes=32))
+    assert again.attempts == 1 and again.payload == b"\x89PNG-7"  # the same bytes as issued
+    deliveries.record_attempts(wh, "定时推送", [(first, "已发送", 2, None)])
+    assert deliveries.claim_pending(wh, "定时推送", now=t0 + timedelta(days=9)) == []
+    with wh.read() as con:
+        assert con.execute("SELECT status, payload, claimed_at FROM briefing_deliveries").fetchall() == [
+            ("已发送", None, None)]
+
+
+def test_a_briefing_that_cannot_be_made_is_not_queued_and_is_tried_next_run(wh, monkeypatch):
+    _load(wh)
+    robot = Robot()
+    monkeypatch.setenv("KAIGONG_TEST_DING", robot.url)
+
+    def broken(data):
+        raise RuntimeError("排版失败")
+
+    monkeypatch.setitem(push.FORMATS, "markdown", push.Format("markdown", "md", "text/markdown", "text", broken))
+    conf = {"timeout": 5, "briefings": [{"name": "群", "channel": "dingtalk",
+                                         "recipients": [{"city": "140900", "url_env": "KAIGONG_TEST_DING"}]}]}
+    try:
+        first = push.run(wh, TODAY, conf)
+        assert (first.issued, first.sent, first.retry) == (0, 0, 1)
+        assert first.errors == ["群→忻州市：未生成简报：排版失败"]
+        assert _deliveries(wh) == [] and robot.requests == []
+        with wh.read() as con:
+            assert con.execute("SELECT count(*) FROM issued_briefings").fetchall()[0][0] == 0
+        monkeypatch.setitem(push.FORMATS, "markdown", push.Format(
+            "markdown", "md", "text/markdown", "text", lambda d: push.markdown_text(d).encode("utf-8")))
+        second = push.run(wh, TODAY, conf)
+        assert (second.issued, second.sent) == (1, 1) and len(robot.requests) == 1
+    finally:
+        robot.stop()

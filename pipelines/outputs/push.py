@@ -559,15 +559,19 @@ def queue_due(wh: Store, today: date, plan: list[Schedule], report: PushReport, 
         for rec in sched.recipients:
             if deliveries.dedup_key(sched.name, as_of, rec.key) in known:
                 continue
+            delivery_id = deliveries.claim_new(wh, schedule=sched.name, as_of=as_of, recipient=rec.key,
+                                               channel=sched.channel, fmt=sched.fmt.name, actor=SCHEDULER)
+            if delivery_id is None:  # another run made it, or is making it
+                continue
             try:
                 issue_id, payload = make(wh, sched, rec, as_of, today)
             except Exception as exc:  # the browser missing, a render failing: said, and tried next run
+                deliveries.unclaim(wh, delivery_id, SCHEDULER)
                 report.errors.append(f"{sched.name}→{_who(rec)}：未生成简报：{str(exc)[:200]}")
                 report.retry += 1
                 continue
-            if deliveries.queue(wh, schedule=sched.name, as_of=as_of, recipient=rec.key, channel=sched.channel,
-                                fmt=sched.fmt.name, issue_id=issue_id, payload=payload, actor=SCHEDULER) is not None:
-                report.issued += 1
+            deliveries.made(wh, delivery_id, issue_id, payload, SCHEDULER)
+            report.issued += 1
 
 
 def _who(rec: Recipient | str) -> str:
@@ -594,8 +598,10 @@ def send_pending(wh: Store, conf: dict[str, Any], plan: list[Schedule], report: 
     timeout = float(conf.get("timeout", notify.DEFAULT_TIMEOUT))
     max_attempts = int(conf.get("max_attempts", notify.DEFAULT_MAX_ATTEMPTS))
     by_name = {s.name: s for s in plan}
+    queue = deliveries.claim_pending(wh, SCHEDULER, limit)  # taken in a write: an overlapping run skips them
+    if not queue:
+        return
     with wh.read() as con:
-        queue = deliveries.pending(con, limit)
         records = {p.delivery_id: issued.get(con, p.issue_id) for p in queue}
     results: list[tuple[int, str, int, str | None]] = []
     for p in queue:

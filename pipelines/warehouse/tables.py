@@ -315,9 +315,10 @@ KEPT_TABLES: tuple[Table, ...] = (
     recipient VARCHAR NOT NULL,       -- the city code the 简报 was filtered to, or * (the whole scope)
     channel VARCHAR NOT NULL,         -- wecom | dingtalk | email (never an address, URL or key)
     format VARCHAR NOT NULL,          -- png | pdf | markdown …
-    issue_id BIGINT NOT NULL,         -- the issued briefing pushed (issued_briefings, channel 推送)
+    issue_id BIGINT,                  -- the issued briefing pushed (issued_briefings, channel 推送); NULL while 生成中
     created_at TIMESTAMP NOT NULL,
-    status VARCHAR NOT NULL,          -- 待发送 | 已发送 | 发送失败 (attempts used up, or not sendable)
+    status VARCHAR NOT NULL,          -- 生成中 | 待发送 | 发送中 | 已发送 | 发送失败 (attempts used up, or not sendable)
+    claimed_at TIMESTAMP,             -- when a run took it (生成中, 发送中): another run leaves it alone until stale
     attempts INTEGER NOT NULL DEFAULT 0,
     last_error VARCHAR,
     sent_at TIMESTAMP,
