@@ -429,3 +429,20 @@ def test_a_briefing_that_cannot_be_made_is_not_queued_and_is_tried_next_run(wh, 
         assert (second.issued, second.sent) == (1, 1) and len(robot.requests) == 1
     finally:
         robot.stop()
+
+
+def test_wecom_markdown_is_cut_to_the_robots_4096_bytes():
+    robot = Robot()
+    try:
+        text = "### 标题\n\n" + "".join(f"- 第{i}句：截至3月13日，累计完成投资0.6亿元。\n" for i in range(400))
+        msg = push.Message("标题", [], date(2020, 3, 13), 1, push.FORMATS["markdown"], text.encode("utf-8"), "http://k/brief")
+        push.WeComRobot(robot.url).send(msg, 5)
+        [body] = robot.json_bodies()
+        assert set(body) == {"msgtype", "markdown"} and body["msgtype"] == "markdown"
+        content = body["markdown"]["content"]
+        assert len(content.encode("utf-8")) <= push.WECOM_MARKDOWN_MAX and content.startswith("### 标题\n\n- 第0句")
+        assert content.endswith("\n……\n\n[打开简报页](http://k/brief)\n")  # the sentences cut short, the link kept
+        short = push.Message("标题", ["一句。"], date(2020, 3, 13), 1, push.FORMATS["png"], b"", None)
+        assert short.markdown(50) == "### 标题\n\n截至 2020-03-13\n\n- 一句。\n"
+    finally:
+        robot.stop()

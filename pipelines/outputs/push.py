@@ -65,7 +65,7 @@ BRIEF_PAGE = "brief"  # the 简报 page's url_path (ui/nav.py)
 WECOM_IMAGE_MAX = 2 * 1024 * 1024  # 企业微信群机器人图片消息：图片（base64 编码前）最大 2 MB，JPG/PNG
 WECOM_FILE_MAX = 20 * 1024 * 1024  # 文件上传（upload_media）：5 B ~ 20 MB
 WECOM_MARKDOWN_MAX = 4096  # markdown.content, bytes (UTF-8)
-DINGTALK_MARKDOWN_MAX = 20000  # markdown.text: DingTalk documents no limit but truncates very long text
+DINGTALK_MARKDOWN_MAX = 20000  # markdown.text, bytes: a bound of ours (a 通报's sentences are ~2 KB)
 FILTER_KEYS = {"tiers": "tier", "industries": "industry", "stages": "stage", "size_bands": "band"}  # → URL params
 _PHONE = re.compile(
     r"(?<!\d)(?:(?:\+?86)[-\s]?)?1[3-9]\d(?:[-\s]?\d{4}){2}(?!\d)"  # 手机 13912345678, 139-1234-5678
@@ -197,10 +197,16 @@ class Message:
     def subject(self) -> str:
         return f"【开工】{self.title}（截至 {self.as_of.isoformat()}，第 {self.issue_id} 号）"
 
-    def markdown(self) -> str:
+    def markdown(self, limit: int | None = None) -> str:
+        """The sentences as markdown and the link to the page; within limit bytes (UTF-8), the sentences cut
+        short (……) so that the link stays."""
         text = self.payload.decode("utf-8") if self.fmt.kind == "text" else "\n".join(
             [f"### {self.title}", "", f"截至 {self.as_of.isoformat()}", ""] + [f"- {s}" for s in self.sentences]) + "\n"
-        return text + (f"\n[打开简报页]({self.link})\n" if self.link else "")
+        link = f"\n[打开简报页]({self.link})\n" if self.link else ""
+        if limit is not None and len((text + link).encode("utf-8")) > limit:
+            room = limit - len(("\n……\n" + link).encode("utf-8"))
+            text = text.encode("utf-8")[:max(room, 0)].decode("utf-8", "ignore") + "\n……\n"
+        return text + link
 
     def plain(self) -> str:
         lines = [self.subject, "", *self.sentences]
@@ -312,10 +318,8 @@ class WeComRobot:
                 raise ValueError("企业微信文件上传未返回 media_id")
             _post_json(self.url, {"msgtype": "file", "file": {"media_id": got["media_id"]}}, timeout)
         else:
-            text = msg.markdown()
-            while len(text.encode("utf-8")) > WECOM_MARKDOWN_MAX:
-                text = text[: int(len(text) * 0.9)]
-            _post_json(self.url, {"msgtype": "markdown", "markdown": {"content": text}}, timeout)
+            _post_json(self.url, {"msgtype": "markdown", "markdown": {"content": msg.markdown(WECOM_MARKDOWN_MAX)}},
+                       timeout)
 
 
 def dingtalk_signed(url: str, secret: str, now_ms: int | None = None) -> str:
@@ -336,7 +340,7 @@ class DingTalkRobot:
 
     def send(self, msg: Message, timeout: float) -> None:
         url = dingtalk_signed(self.url, self.secret) if self.secret else self.url
-        text = msg.markdown()[:DINGTALK_MARKDOWN_MAX]
+        text = msg.markdown(DINGTALK_MARKDOWN_MAX)
         _post_json(url, {"msgtype": "markdown", "markdown": {"title": f"【开工】{msg.title}", "text": text}}, timeout)
 
 

@@ -297,7 +297,7 @@ KEPT_TABLES: tuple[Table, ...] = (
     as_of DATE NOT NULL,
     year INTEGER NOT NULL,
     filters VARCHAR NOT NULL,         -- JSON: the Filters it was made for
-    format VARCHAR NOT NULL,          -- pdf | png
+    format VARCHAR NOT NULL,          -- pdf | png (| markdown: a DingTalk push, outputs/push.py)
     figures VARCHAR NOT NULL,         -- JSON: everything it printed (the metrics dicts, lists, sentences)
     data_version VARCHAR,             -- the store's data_version it was computed at
     sha256 VARCHAR NOT NULL,          -- of the file handed out
