@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +46,11 @@ def wide(key: str) -> Iterator[None]:
 
 
 def _value(v: Any) -> str:
-    return COLOURED.get(v, fmt.md(str(v))) if isinstance(v, str) else fmt.md(str(v))
+    if isinstance(v, str):
+        return COLOURED.get(v, fmt.md(v))
+    if isinstance(v, datetime):  # to the minute, as the tables show it
+        return fmt.md(f"{v:%Y-%m-%d %H:%M}")
+    return fmt.md(str(v))
 
 
 Field = str | tuple[str, ...]  # a tuple: several short fields on one line, 「名称 值 · 名称 值」
