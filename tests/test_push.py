@@ -21,6 +21,7 @@ import urllib.parse
 from datetime import date
 from datetime import time as dt_time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -259,6 +260,15 @@ def test_a_robot_that_hangs_is_bounded_retried_then_given_up(wh, monkeypatch):
         assert (third.issued, third.sent, third.failed) == (0, 0, 0) and len(hung.requests) == 2
     finally:
         hung.stop()
+    from streamlit.testing.v1 import AppTest  # the 简报 page lists the pushes for whoever issues them
+
+    monkeypatch.setenv("KAIGONG_DB", str(wh.path))
+    at = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "app.py"), default_timeout=120)
+    at.run()
+    at.switch_page("pages/briefing.py").run()
+    assert not at.exception
+    [shown] = [d.value for d in at.dataframe if "推送" in d.value.columns]
+    assert shown[["推送", "接收方", "渠道", "状态", "尝试次数"]].values.tolist() == [["群", "太原市", "dingtalk", "发送失败", 2]]
 
 
 def test_wecom_image_message_md5_and_the_2mb_limit():
