@@ -18,12 +18,10 @@ from pipelines.vocab import schema
 from pipelines.vocab.query import query_frame
 from pipelines.vocab.reference import Region, find_region
 from pipelines.vocab.states import states_at
+from pipelines.warehouse import changes
 
 # The cells to update this period: highlighted and unlocked in the sheet, editable in the grid.
-UPDATE_FIELDS: tuple[str, ...] = (
-    "stage", "ytd_completed", "image_progress", "planned_start_date", "actual_start_date", "not_started_reason",
-    "planned_completion_date", "completion_date", "problem", "problem_department", "stats_registered",
-)
+UPDATE_FIELDS: tuple[str, ...] = changes.UPDATE_FIELDS
 NO_CHANGE_ZH = "本期无变化"  # the clerk's per-project statement (a column of the sheet and the grid)
 NO_CHANGE = "no_change"  # its column in a staged frame (pipelines.ingest.fill reads it)
 SHEET_FIELDS: tuple[str, ...] = tuple(f.name for f in TEMPLATE_FIELDS)
