@@ -151,3 +151,28 @@ def test_a_project_in_construction_whose_figures_do_not_move_for_n_periods_is_st
         done = row.with_columns(stage=pl.lit("竣工"))
         assert changes.preview(con, done, "x.csv", date(2020, 4, 3), fields).filter(
             pl.col("kind") == "stale").is_empty()
+
+
+def test_the_stale_flag_is_on_the_lights_list_and_the_lights_do_not_change(wh: Warehouse):
+    from pipelines.metrics import View
+    from pipelines.views import procedures
+
+    # 在建, 本年累计 3000 of a 3000 plan (green progress), then 100 of 3000 and unchanged for three weeks:
+    # at 06-26 (序时 178/366 = 48.6 %, progress 3.3 %: red) it is lit and stale
+    base = {"project_name": "停滞项目", "city_code": "140900", "city_name": "忻州市", "county_code": "140902",
+            "county_name": "忻府区", "tier": "市级千项", "stage": "在建", "total_investment": 9000.0,
+            "annual_plan": 3000.0, "actual_start_date": date(2019, 5, 1), "stats_registered": True}
+    for d in (date(2020, 6, 5), date(2020, 6, 12), date(2020, 6, 19)):
+        load_rows(wh, d, [{**base, "ytd_completed": 100.0}])
+    view = View(date(2020, 6, 19), 2020)
+    with wh.read() as con:
+        before = procedures.lights_page(con, view)
+    assert before.stale.is_empty() and before.lit["stale"].to_list() == [None]
+    load_rows(wh, date(2020, 6, 26), [{**base, "ytd_completed": 100.0}])
+    with wh.read() as con:
+        page = procedures.lights_page(con, View(date(2020, 6, 26), 2020))
+        shown = procedures.lit_shown(page.lit)
+    assert page.stale.select("project_name", "stale_since", "ytd_completed").rows() == [
+        ("停滞项目", "2020-06-05 起未变", "100")]
+    assert shown.select("项目名称", "综合灯", "停滞提示").rows() == [("停滞项目", "红灯", "停滞（本年累计2020-06-05 起未变）")]
+    assert page.lit["light"].to_list() == before.lit["light"].to_list() == ["red"]
