@@ -11,20 +11,20 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
+import duckdb
 import polars as pl
 import xlsxwriter
 
 from pipelines.views.fill import (
+    NO_CHANGE,
     NO_CHANGE_ZH,
     SHEET_FIELDS,
     UPDATE_FIELDS,
-    next_period_end,
-    unit_frequency,
-    unit_region,
-    unit_rows,
+    FillGrid,
+    fill_grid,
 )
 from pipelines.vocab import schema
 from pipelines.warehouse.store import Store
@@ -59,6 +59,8 @@ def sheet_bytes(frame: pl.DataFrame, unit_name: str, report_date: date, frequenc
     """The workbook: title, header (the template's Chinese terms and 本期无变化), the rows prefilled."""
     buf = io.BytesIO()
     wb = xlsxwriter.Workbook(buf, {"in_memory": True})
+    # the same grid gives the same bytes (the upload path keys its reading and duplicates on them)
+    wb.set_properties({"created": datetime(report_date.year, report_date.month, report_date.day)})
     ws = wb.add_worksheet(SHEET_NAME)
     locked = wb.add_format({"locked": True})
     head = wb.add_format({"bold": True, "locked": True, "bg_color": "#D9E1F2", "border": 1, "text_wrap": True})
@@ -91,7 +93,10 @@ def sheet_bytes(frame: pl.DataFrame, unit_name: str, report_date: date, frequenc
                 ws.write_number(r, c, float(v), fmt)
             else:
                 ws.write_string(r, c, str(v), fmt)
-        ws.write_blank(r, len(SHEET_FIELDS), None, open_cell)
+        if row.get(NO_CHANGE):  # the online grid's tick
+            ws.write_string(r, len(SHEET_FIELDS), "是", open_cell)
+        else:
+            ws.write_blank(r, len(SHEET_FIELDS), None, open_cell)
     if frame.height:
         last_row = HEADER_ROW + frame.height
         for c, name in enumerate(columns):
@@ -114,15 +119,25 @@ def sheet_bytes(frame: pl.DataFrame, unit_name: str, report_date: date, frequenc
     return buf.getvalue()
 
 
-def fill_sheet(wh: Store, unit: str, as_of: date, report_date: date | None = None) -> FillSheet:
+def sheet_of(con: duckdb.DuckDBPyConnection, unit: str, as_of: date, report_date: date | None = None) -> FillSheet:
     """The unit's prefilled sheet from its last report on or before as_of, for the next period
     (or report_date when given)."""
-    region = unit_region(unit)
+    grid = fill_grid(con, unit, as_of, report_date)
+    content = sheet_bytes(grid.frame, grid.unit_name, grid.report_date, grid.frequency)
+    return FillSheet(grid.unit_name, grid.last_report_date, grid.report_date, grid.frequency, grid.frame.height,
+                     content)
+
+
+def fill_sheet(wh: Store, unit: str, as_of: date, report_date: date | None = None) -> FillSheet:
     with wh.read() as con:
-        frame, last = unit_rows(con, region.code, as_of)
-        frequency = unit_frequency(con, region.code, last) if last else "week"
-    d = report_date or (next_period_end(last, frequency) if last else as_of)
-    return FillSheet(region.name, last, d, frequency, frame.height, sheet_bytes(frame, region.name, d, frequency))
+        return sheet_of(con, unit, as_of, report_date)
+
+
+def grid_file(grid: FillGrid, rows: pl.DataFrame) -> tuple[str, bytes]:
+    """The online grid as the file it stands for (the same sheet, 本期无变化 ticks written): its name and
+    bytes, for the normal upload path (the reader's rules, the change audit, 审核)."""
+    name = f"{grid.unit_name}_在线填报_{grid.report_date:%Y%m%d}.xlsx"
+    return name, sheet_bytes(rows, grid.unit_name, grid.report_date, grid.frequency)
 
 
 def write_fill_sheet(wh: Store, unit: str, as_of: date, out: Path, report_date: date | None = None) -> FillSheet:

@@ -8,6 +8,7 @@ rows are each project's state as of the unit's last report date (blank never era
 from __future__ import annotations
 
 import calendar
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 import duckdb
@@ -80,3 +81,31 @@ def unit_frequency(con: duckdb.DuckDBPyConnection, unit_code: str, last: date) -
         f"(SELECT submission_id FROM reports WHERE report_date = ? AND {col} = ?) ORDER BY s.submission_id DESC LIMIT 1",
         [last, last, region.code]).fetchall()
     return str(row[0][0]) if row else "week"
+
+
+@dataclass(frozen=True)
+class FillGrid:
+    """A unit's rows for the period: the prefilled sheet's and the online grid's (no_change false)."""
+
+    unit_code: str
+    unit_name: str
+    last_report_date: date | None
+    report_date: date  # the period the rows are for
+    frequency: str
+    frame: pl.DataFrame  # project_id, the sheet's fields, no_change
+
+
+def fill_grid(con: duckdb.DuckDBPyConnection, unit: str, as_of: date, report_date: date | None = None) -> FillGrid:
+    """The unit's projects as last reported on or before as_of, for the next period (or report_date)."""
+    region = unit_region(unit)
+    frame, last = unit_rows(con, region.code, as_of)
+    frequency = unit_frequency(con, region.code, last) if last else "week"
+    d = report_date or (next_period_end(last, frequency) if last else as_of)
+    frame = frame.with_columns(pl.lit(False).alias(NO_CHANGE))
+    return FillGrid(region.code, region.name, last, d, frequency, frame)
+
+
+def grid_from_draft(grid: FillGrid, draft: pl.DataFrame) -> pl.DataFrame:
+    """A saved draft in the grid's columns and types (a draft of other projects' rows keeps only the unit's)."""
+    keep = draft.filter(pl.col("project_id").is_in(grid.frame["project_id"].implode()))
+    return keep.select([pl.col(c).cast(grid.frame.schema[c]) for c in grid.frame.columns])
