@@ -32,9 +32,10 @@ def fill_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Ser
 
 def _edit_cell(pg, grid, column_steps: int, value: str) -> None:
     """Type value into the first row's cell column_steps to the right of the first column (the grid is a canvas:
-    click the first cell, move with the arrow keys, type, Enter)."""
-    box = grid.bounding_box()
-    pg.mouse.click(box["x"] + 30, box["y"] + 35 + 17)  # the header row is ~35 px, a row ~35 px
+    click a first cell, move with the arrow keys, open the editor, type, Enter)."""
+    box = grid.locator("canvas").first.bounding_box()  # the grid's cells (the header row and a row are 35 px)
+    pg.mouse.click(box["x"] + 30, box["y"] + 35 + 17)
+    pg.wait_for_timeout(200)
     for _ in range(column_steps):
         pg.keyboard.press("ArrowRight")
     pg.keyboard.press("Enter")  # open the cell's editor
@@ -65,7 +66,7 @@ def test_the_grid_edits_audits_keeps_a_draft_and_submits_to_review(fill_server, 
         clerk.get_by_text("保存的草稿").first.wait_for(timeout=TIMEOUT_MS)
         check = clerk.locator(".st-key-submissions_grid_check")
         check.get_by_text("杂粮深加工项目：本期填报修改，本年累计完成投资 0 → 800").wait_for(timeout=TIMEOUT_MS)
-        clerk.get_by_role("button", name="提交审核").click()
+        clerk.get_by_role("button", name="提交审核", exact=True).click()
         clerk.get_by_text("已提交审核（待审核").wait_for(timeout=TIMEOUT_MS)
         settle(clerk)
         assert clerk.locator(".st-key-submissions_review_latest").get_by_text("：待审核").count() == 1

@@ -89,8 +89,11 @@ def grid(user: auth.User, as_of: date) -> None:
     name, content = fill_sheet.grid_file(g, rows)
     p = uploads.prepare(name, content, None, None, None)
     with st.container(border=True, key="submissions_grid_check"):
-        if p.ok:
-            uploads.preview(p)  # the rows, the reader's warnings and the change audit, as for a file
+        if p.ok and p.submission is not None:
+            st.markdown(f"**核对通过**：{p.submission.frame.height} 个项目 · 报告期 {p.submission.report_date}，提交前请看本期变动：")
+            for w in p.warnings[:200]:
+                st.markdown(f"- :orange[提示] {fmt.md(w.zh())}")
+            uploads.changes(p.submission)  # the change audit, as for an uploaded file
         else:
             st.markdown(f":red[有 {len(p.errors)} 处错误，改正后才能提交：]")
             names = rows["project_name"].to_list()
