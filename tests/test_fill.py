@@ -176,3 +176,37 @@ def test_the_stale_flag_is_on_the_lights_list_and_the_lights_do_not_change(wh: W
         ("停滞项目", "2020-06-05 起未变", "100")]
     assert shown.select("项目名称", "综合灯", "停滞提示").rows() == [("停滞项目", "红灯", "停滞（本年累计2020-06-05 起未变）")]
     assert page.lit["light"].to_list() == before.lit["light"].to_list() == ["red"]
+
+
+def test_a_sheet_sent_to_review_keeps_its_marks_and_the_approval_loads_only_what_counts(app: Warehouse, capsys):
+    from pipelines import auth
+    from pipelines.warehouse import review
+
+    clerk, reviewer = auth.User("xz_clerk", "报送员", "140900"), auth.User("xz_review", "审核员", "140900")
+    content = fill_sheet(app, "忻州市", date(2020, 3, 13)).content
+    p = prepare(_edit(content, {(ZALIANG, "本年累计完成投资"): 800}), "忻州市_0320.xlsx")
+    [pending] = review.submit(app, [p.submission], clerk)
+    with app.read() as con:  # the reviewer's preview: the audit with the sheet's marks
+        sub = review.pending_submission(con, pending.pending_id)
+        found = changes.preview(con, sub.frame, sub.file_name, sub.report_date, sub.present_fields)
+    assert sorted(found.select("project_name", "kind").rows()) == [(ZALIANG, "updated"), (JIAO, "unconfirmed")]
+    out = review.approve(app, pending.pending_id, reviewer)
+    assert out.rows == 1 and _findings(app, out.submission_id) == [
+        (ZALIANG, "updated", "本年累计完成投资", "0", "800"), (JIAO, "unconfirmed", "本期无变化", "未标", "未修改")]
+    assert _reporting(app, capsys) == (2, 1, 0.5)
+
+
+def test_a_draft_is_kept_per_user_and_period_until_discarded(app: Warehouse):
+    from pipelines.views.fill import fill_grid, grid_from_draft
+    from pipelines.warehouse import drafts
+
+    with app.read() as con:
+        g = fill_grid(con, "忻州市", date(2020, 3, 13))
+    edited = g.frame.with_columns(ytd_completed=pl.Series([800.0, 6000.0]))
+    drafts.save(app, "xz_clerk", g.unit_code, g.report_date, edited)
+    saved = drafts.load(app, "xz_clerk", g.unit_code, g.report_date)
+    assert saved is not None and grid_from_draft(g, saved[0]).equals(edited)  # dates and all, as typed
+    assert drafts.load(app, "other", g.unit_code, g.report_date) is None
+    assert drafts.load(app, "xz_clerk", g.unit_code, date(2020, 3, 27)) is None
+    drafts.discard(app, "xz_clerk", g.unit_code, g.report_date)
+    assert drafts.load(app, "xz_clerk", g.unit_code, g.report_date) is None

@@ -229,7 +229,10 @@ hist AS (   -- the projects' previous reports of the year, latest first
     SELECT r.project_id AS pid, r.report_date, r.ytd_completed, (r.present & {_bit('ytd_completed')}) <> 0 AS has_ytd,
            row_number() OVER (PARTITION BY r.project_id ORDER BY r.report_date DESC) AS k
     FROM reports r
-    WHERE r.year = $year AND r.report_date < $d AND r.project_id IN (SELECT project_id FROM n)
+    WHERE r.year = $year AND r.report_date < $d AND $stale_n > 0 AND r.project_id IN (
+        -- only the 在建 projects whose 本年累计 did not move since their state before (most did: not read)
+        SELECT pid FROM j WHERE coalesce(n_stage, p_stage) IN ('在建', '续建')
+            AND coalesce(n_ytd_completed, 0) = coalesce(p_ytd_completed, 0))
 ),
 stale AS (   -- 在建 and 本年累计 unchanged in this report and the N before it
     SELECT j.pid, strftime(min(h.report_date), '%Y-%m-%d') || ' 起未变' AS since
