@@ -9,6 +9,7 @@ where review is on), and the draft is dropped. Nothing is half-saved: a draft ne
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 import polars as pl
 import streamlit as st
@@ -43,8 +44,8 @@ def download(user: auth.User, as_of: date) -> None:
     st.caption(sheet.summary_zh() + "；确无变化的项目在「本期无变化」列填「是」，否则不计入本期录入率。")
 
 
-def _column_config() -> dict[str, object]:
-    cfg: dict[str, object] = {"project_id": None}
+def _column_config() -> dict[str, Any]:
+    cfg: dict[str, Any] = {"project_id": None}
     for name in fill_view.SHEET_FIELDS:
         f = schema.FIELD[name]
         label = f.zh + ("（万元）" if f.kind == "money" else "")
