@@ -184,7 +184,9 @@ def _on_j(expr: str) -> str:
     return expr.replace("n.", "n_").replace("p.", "p_")
 
 
-_AUDIT_SQL = f"""
+def _audit_sql(rules: tuple[tuple[str, str, str, str, str], ...]) -> str:
+    """The audit's SQL with these row rules (a prefilled sheet's added only for one: the rest skip them)."""
+    return f"""
 WITH n AS (SELECT * FROM audit_new),
 p AS (SELECT * FROM {states_at('$year', '$prev_snap::DATE')} s),
 j AS (
@@ -246,7 +248,7 @@ f AS (
         f"SELECT pid, name, city, county, source_row, '{kind}' AS kind, '{zh}' AS field, "
         f"{_on_j(old)}::VARCHAR AS old_value, {_on_j(new)}::VARCHAR AS new_value, prev_date FROM j "
         f"WHERE {_on_j(cond)}"
-        for kind, zh, cond, old, new in (*_RULES, *_FILL_RULES)
+        for kind, zh, cond, old, new in rules
     )}
     UNION ALL
     SELECT j.pid, j.name, j.city, j.county, j.source_row, 'stale', '{schema.FIELD["ytd_completed"].zh}',
@@ -268,6 +270,10 @@ ORDER BY f.source_row NULLS LAST, f.kind, f.pid
 """
 
 
+_AUDIT_SQL = _audit_sql(_RULES)
+_AUDIT_FILL_SQL = _audit_sql((*_RULES, *_FILL_RULES))
+
+
 def _params(con: duckdb.DuckDBPyConnection, report_date: date, mask: int, region_code: str | None,
             rules: Rules) -> dict[str, Any]:
     from pipelines.vocab.reference import region_by_code
@@ -285,11 +291,13 @@ def audit(con: duckdb.DuckDBPyConnection, new: pl.DataFrame, report_date: date, 
     """The findings of a report (rows: project_id, source_row and the audited fields) at report_date,
     whose file carries the fields in mask (schema.FIELD_BIT), against the states before it."""
     cols = ["project_id", "source_row", *_AUDIT_FIELDS]
-    if "no_change" not in new.columns:
+    fill = "no_change" if "no_change" in new.columns else None  # a prefilled sheet: its rules too
+    if fill is None:
         new = new.with_columns(no_change=pl.lit(None, pl.Boolean))
     con.register("audit_new", new.select(*cols, pl.col("no_change").cast(pl.Boolean)))
     try:
-        return query_frame(con, _AUDIT_SQL, _params(con, report_date, mask, region_code, rules))
+        sql = _AUDIT_SQL if fill is None else _AUDIT_FILL_SQL
+        return query_frame(con, sql, _params(con, report_date, mask, region_code, rules))
     finally:
         con.unregister("audit_new")
 
