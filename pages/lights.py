@@ -42,6 +42,9 @@ else:
     phone.cards(lit, "lights_list", lambda r: f"{phone.COLOURED.get(r['综合灯'], '')} **{fmt.md(r['项目名称'])}**", [
         ("较上期", "上期"), ("地市", "县区"), ("层级", "行业"), "建设状态", ("开工灯", "进度灯", "入统灯"),
         "亮灯原因", "亮灯起始报告期", procedures.BLOCKING_HEADER])
+if not lp.stale.is_empty():
+    st.markdown(f"**停滞项目**（{lp.stale.height} 个：在建项目连续多期本年累计完成投资未变，取自本期变动；不改变亮灯）")
+    widgets.table(lights_view.stale_shown(lp.stale), hide_index=True, key="lights_stale")
 st.caption("注：" + "；".join(lights.formulas_zh()) + f"；{procedures.BLOCKING_HEADER}：逾期未开工项目第一项待办理的前期手续"
            "（依次为立项、土地、规划、环评）及其主管部门。")
 

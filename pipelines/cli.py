@@ -259,6 +259,20 @@ def cmd_template(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_fill_sheet(args: argparse.Namespace) -> int:
+    """A unit's prefilled 本期填报表 (issue 31): its projects as last reported, the period's cells open."""
+    from pipelines.outputs.fill_sheet import write_fill_sheet
+    from pipelines.views.fill import UnknownUnit
+
+    try:
+        sheet = write_fill_sheet(open_warehouse(args.db), args.unit, args.as_of, Path(args.out), args.report_date)
+    except UnknownUnit as exc:
+        print(f"错误：{exc}", file=sys.stderr)
+        return 2
+    print(f"{sheet.summary_zh()}：{args.out}")
+    return 0
+
+
 def cmd_brief(args: argparse.Namespace) -> int:
     """A briefing made and recorded as issued (第 N 号), a recorded one reissued (--reissue), or the list."""
     from pipelines.outputs import issue
@@ -738,6 +752,13 @@ def build_parser() -> argparse.ArgumentParser:
     pt = sub.add_parser("template", help="生成标准报送模板（.csv 或 .xlsx）")
     pt.add_argument("--out", required=True)
     pt.set_defaults(func=cmd_template)
+
+    pfs = sub.add_parser("fill-sheet", help="生成某地区的本期填报表（按上期数据预填，本期需更新的单元格标黄，其余锁定）")
+    pfs.add_argument("--unit", required=True, help="地市或县区（名称或代码），如 忻府区")
+    pfs.add_argument("--as-of", type=_date, required=True, help="取该日或之前该地区最近一次报送的数据 YYYY-MM-DD")
+    pfs.add_argument("--report-date", type=_date, help="本期报告期截止日（默认：上期之后的下一期，如周报加 7 天）")
+    pfs.add_argument("--out", required=True, help="输出的 .xlsx 文件")
+    pfs.set_defaults(func=cmd_fill_sheet)
 
     pbr = sub.add_parser("brief", help="生成简报（PDF 或 PNG）；图表需要 Chromium 和 Noto CJK 字体（make sysdeps）")
     pbr.add_argument("--as-of", type=_date, help="报告期截止日 YYYY-MM-DD")

@@ -349,6 +349,17 @@ KEPT_TABLES: tuple[Table, ...] = (
 )  -- another department's list, reconciled with ours (pipelines/views/reconcile.py)""",
         loop=True,
     ),
+    Table(
+        "fill_drafts", ('user_name', 'unit_code', 'report_date'), "pipelines.warehouse.drafts",
+        """CREATE TABLE IF NOT EXISTS fill_drafts (
+    user_name VARCHAR NOT NULL,       -- the 报送员 whose draft it is
+    unit_code VARCHAR NOT NULL,       -- the unit they report for
+    report_date DATE NOT NULL,        -- the period the draft is for
+    rows VARCHAR NOT NULL,            -- the grid as last edited (Parquet, base64) (views.fill: the sheet's fields and 本期无变化)
+    saved_at TIMESTAMP NOT NULL
+)  -- 在线填报 drafts (issue 31): one per user, unit and period, deleted when submitted""",
+        loop=True,
+    ),
 )
 
 
