@@ -37,6 +37,12 @@ NO_FILTERS = metrics.Filters()
 A4_WIDTH_PX = 1000  # chart width in CSS px before scale; printed at ~180 mm, so text prints legibly
 CHART_SCALE = 2  # kaleido scale: ~300 dpi on the printed width
 PRINTED: dict[str, int] = {"overdue": 30, "problems": 30, "lit": 20}  # the rows of each list a briefing prints
+# the formats a briefing is made in: file suffix → (what the page calls it, MIME type)
+FORMATS: dict[str, tuple[str, str]] = {
+    "pdf": ("PDF", "application/pdf"),
+    "png": ("PNG", "image/png"),
+    "docx": ("Word", "application/vnd.openxmlformats-officedocument.wordprocessingml.document"),
+}
 
 
 @dataclass

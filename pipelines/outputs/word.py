@@ -33,8 +33,6 @@ from docx.shared import Mm, Pt, RGBColor
 
 from pipelines.outputs.brief_content import Cards, Document, Figures, Items, Para, Table
 
-MIME = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
-
 PAGE_W, PAGE_H = 210.0, 297.0  # mm, A4
 TOP, BOTTOM, LEFT, RIGHT = 37.0, 35.0, 28.0, 26.0  # mm, GB/T 9704-2012 §5.2.1 (版心 156 mm × 225 mm)
 LINES, CHARS = 22, 28  # lines per page, characters per line (§5.2.2)
