@@ -8,7 +8,7 @@ from pipelines.views import issued as issued_view
 from pipelines.views.options import filter_lines
 from ui import cached, exports, fmt, session, widgets
 
-widgets.header("简报", "按当前筛选条件生成 A4 简报：通报语句、主要指标、图表、滞后地区、逾期未开工项目和待协调问题。")
+widgets.header("简报", "按当前筛选条件生成 A4 简报（PDF、PNG，或可编辑的 Word 公文格式）：通报语句、主要指标、图表、滞后地区、逾期未开工项目和待协调问题。")
 view = widgets.require_view()
 st.markdown("\n".join(f"- {label}：{fmt.md(value)}" for label, value in filter_lines(view.year, view.as_of, view.filters)))
 if not session.current_user().can("export"):

@@ -216,3 +216,20 @@ def test_libreoffice_renders_it_on_a4(made: dict[str, Any], tmp_path: Path) -> N
     assert "工业转型升级重点项目建设进展简报" in first and "—1—" in first
     assert squeeze(lead_paragraphs(made["doc"])[0]) in first
     assert "—2—" in squeeze(reader.pages[1].extract_text())
+
+
+def test_briefing_page_offers_word(demo_db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("KAIGONG_DB", str(demo_db))
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.run()
+    at.switch_page("pages/briefing.py").run()
+    at.radio(key="briefing_format").set_value("docx").run()
+    at.button(key="briefing_build").click().run(timeout=120)
+    assert not at.exception
+    kind, as_of, payload = at.session_state["briefing_payload"]
+    assert kind == "docx" and payload.startswith(b"PK")
+    doc = Document(io.BytesIO(payload))
+    assert lead_paragraphs(doc)[0].startswith(f"截至{as_of.month}月{as_of.day}日")
+    assert at.get("download_button")[0].proto.label == "下载 Word"
