@@ -168,7 +168,7 @@ def document(data: Any, images: list[tuple[str, Img]], generated: datetime | Non
         light = metrics.light(r["schedule_gap"])
         rows.append([Cell(r["group"]), Cell(_n(r["projects"]), "num"), Cell(_yi(r["annual_plan"]), "num"),
                      Cell(_yi(r["ytd_completed"]), "num"), Cell(pct(r["completion_rate"]), "num"),
-                     Cell(_gap(r["schedule_gap"]), "num"), Cell(metrics.LIGHT_ZH.get(light, "—"), light or ""),
+                     Cell(_gap(r["schedule_gap"]), "num"), Cell(metrics.LIGHT_ZH.get(light or "", "—"), light or ""),
                      Cell(pct(r["start_rate"]), "num"), Cell(pct(r["reporting_rate"]), "num")])
     s.add(f"各{unit}进度（按超（滞后）序时进度排序）", [Table(
         [unit, "项目数", "年度计划(亿元)", "累计完成(亿元)", "完成率", "超(滞后)序时(百分点)", "灯", "开(复)工率", "录入率"],

@@ -134,12 +134,10 @@ def _page_setup(doc: Any) -> None:
         grid = OxmlElement("w:docGrid")
         sect.append(grid)
     text_h_pt = (PAGE_H - TOP - BOTTOM) / 25.4 * 72
-    text_w_pt = (PAGE_W - LEFT - RIGHT) / 25.4 * 72
     # 22 lines: a line grid of the text height / 22 (579 twips). The 28 characters are made by the body's
     # character spacing (_styles: 156 mm / 28 = 15.79 pt a character, 3号 less 0.25 pt), not by a
     # character grid (linesAndChars): LibreOffice and WPS set each 16 pt character in two cells of a
     # grid narrower than it, and print 14 characters a line
-    del text_w_pt
     grid.set(qn("w:type"), "lines")
     grid.set(qn("w:linePitch"), str(int(text_h_pt / LINES * 20)))
     grid.attrib.pop(qn("w:charSpace"), None)
@@ -261,8 +259,8 @@ def _column_widths(t: Table) -> list[float]:
     free = [j for j in range(cols) if j not in fixed]
     left = total - sum(fixed.values())
     if not free or left < 60 * len(free):  # too many fixed columns: every column by its text
-        need = [min(n, 24) + 4 for n in longest]
-        return [total * n / sum(need) for n in need]
+        every = [min(n, 24) + 4 for n in longest]
+        return [total * n / sum(every) for n in every]
     need = {j: min(longest[j], 40) for j in free}
     return [fixed[j] if j in fixed else left * need[j] / sum(need.values()) for j in range(cols)]
 
