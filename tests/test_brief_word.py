@@ -162,8 +162,9 @@ def test_page_is_the_official_layout(made: dict[str, Any]) -> None:
     title = doc.paragraphs[0].runs[0]
     assert title.element.rPr.find(qn("w:rFonts")).get(qn("w:eastAsia")) in (*word.TITLE_FACES, word.SERIF, word.SANS)
     assert title.font.size.pt == 22  # 2号
-    heading = doc.styles["Heading 1"].element.rPr.find(qn("w:rFonts")).get(qn("w:eastAsia"))
-    assert heading in (*word.HEADING_FACES, word.SANS)
+    heading = doc.styles["Heading 1"].element.rPr.find(qn("w:rFonts"))
+    assert heading.get(qn("w:eastAsia")) in (*word.HEADING_FACES, word.SANS)
+    assert heading.get(qn("w:eastAsiaTheme")) is None  # a theme's face would win over the named one
     assert doc.settings.odd_and_even_pages_header_footer
     for footer in (s.footer, s.even_page_footer):
         xml = footer._element.xml
