@@ -130,6 +130,7 @@ def test_tables_are_word_tables_with_the_figures(made: dict[str, Any], demo_db: 
     assert any(p.text == "另有 13 个项目未列出，详见系统“开工”页。" for p in doc.paragraphs)
     header = doc.tables[1].rows[0]._tr
     assert header.find(qn("w:trPr")).find(qn("w:tblHeader")) is not None  # repeated on every page
+    assert doc.tables[1].rows[1]._tr.find(qn("w:trPr")).find(qn("w:cantSplit")) is not None  # a row is not split
 
 
 def test_charts_are_the_pdfs_images(made: dict[str, Any]) -> None:

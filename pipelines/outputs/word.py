@@ -221,9 +221,15 @@ def _no_wrap(cell: Any) -> None:
     tcpr.append(OxmlElement("w:noWrap"))
 
 
+def _keep_row(row: Any) -> None:
+    """A row is not split across two pages (the PDF's tr { page-break-inside: avoid })."""
+    row._tr.get_or_add_trPr().append(OxmlElement("w:cantSplit"))
+
+
 def _repeat_header(row: Any) -> None:
+    _keep_row(row)
     trpr = row._tr.get_or_add_trPr()
-    mark = OxmlElement("w:tblHeader")
+    mark = OxmlElement("w:tblHeader")  # after cantSplit, as the schema orders them
     mark.set(qn("w:val"), "true")
     trpr.append(mark)
 
@@ -246,8 +252,8 @@ def _cell_text(cell: Any, text: str, size: float = TABLE_PT, bold: bool = False,
     _font(p.add_run(text), body, size, bold, colour)
 
 
-HALF_PT = TABLE_PT / 2 + 0.1  # a half-width character's advance in a table (a Chinese one is two)
-CELL_PAD_PT = 12.0  # the cell's left and right margins, and some air
+HALF_PT = TABLE_PT * 0.6  # a half-width character's advance in a table, with room (a Chinese one is two)
+CELL_PAD_PT = 14.0  # the cell's left and right margins, and some air
 
 
 def _column_widths(t: Table) -> list[float]:
@@ -260,10 +266,12 @@ def _column_widths(t: Table) -> list[float]:
              if longest[j] <= 10 or any(r[j].kind in ("num", "region") for r in t.rows)}
     free = [j for j in range(cols) if j not in fixed]
     left = total - sum(fixed.values())
-    if not free or left < 60 * len(free):  # too many fixed columns: every column by its text
+    if not free and left >= 0:  # every column short: each as wide as its text, the spare shared out
+        return [fixed[j] * total / (total - left) for j in range(cols)]
+    if left < 60 * len(free):  # too many fixed columns: every column by its text
         every = [min(n, 24) + 4 for n in longest]
         return [total * n / sum(every) for n in every]
-    need = {j: min(longest[j], 40) for j in free}
+    need = {j: min(longest[j], 24) for j in free}
     return [fixed[j] if j in fixed else left * need[j] / sum(need.values()) for j in range(cols)]
 
 
@@ -285,6 +293,7 @@ def _table(doc: Any, t: Table) -> None:
         _shade(cell, "EEEEEE")
         _cell_text(cell, text, bold=True, align=WD_ALIGN_PARAGRAPH.CENTER)
     for i, row in enumerate(t.rows, 1):
+        _keep_row(table.rows[i])
         cells = table.rows[i].cells
         for j, c in enumerate(row):
             cells[j].width = widths[j]
