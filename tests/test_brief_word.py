@@ -235,3 +235,16 @@ def test_briefing_page_offers_word(demo_db: Path, monkeypatch: pytest.MonkeyPatc
     doc = Document(io.BytesIO(payload))
     assert lead_paragraphs(doc)[0].startswith(f"截至{as_of.month}月{as_of.day}日")
     assert at.get("download_button")[0].proto.label == "下载 Word"
+
+
+def test_a_push_can_carry_the_word_file(demo_db: Path) -> None:
+    """kaigong notify's pushes (outputs/push.py) send the Word 简报 as a file, the same renderer's bytes."""
+    from pipelines.outputs import push
+    from pipelines.warehouse.store import Warehouse
+
+    fmt = push.FORMATS["docx"]
+    assert (fmt.ext, fmt.kind, fmt.mime) == ("docx", "file", briefing.FORMATS["docx"][1])
+    with Warehouse(demo_db).read() as con:
+        data = briefing.collect(con, date(2020, 3, 31), filters=briefing.metrics.Filters(cities=("140900",)))
+    doc = Document(io.BytesIO(fmt.render(data)))
+    assert lead_paragraphs(doc) == data.sentences and doc.paragraphs[0].text == "忻州市工业转型升级重点项目建设进展简报"
