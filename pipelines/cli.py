@@ -286,8 +286,8 @@ def cmd_brief(args: argparse.Namespace) -> int:
         return 2
     out = Path(args.out)
     fmt = out.suffix.lower().lstrip(".")
-    if fmt not in ("pdf", "png"):
-        print("--out 应以 .pdf 或 .png 结尾", file=sys.stderr)
+    if fmt not in ("pdf", "png", "docx"):
+        print("--out 应以 .pdf、.png 或 .docx（Word）结尾", file=sys.stderr)
         return 2
     try:  # the browser starts now, in the background, while the figures are computed (~3 s saved)
         prestart()
@@ -760,9 +760,9 @@ def build_parser() -> argparse.ArgumentParser:
     pfs.add_argument("--out", required=True, help="输出的 .xlsx 文件")
     pfs.set_defaults(func=cmd_fill_sheet)
 
-    pbr = sub.add_parser("brief", help="生成简报（PDF 或 PNG）；图表需要 Chromium 和 Noto CJK 字体（make sysdeps）")
+    pbr = sub.add_parser("brief", help="生成简报（PDF、PNG 或 Word）；图表需要 Chromium 和 Noto CJK 字体（make sysdeps）")
     pbr.add_argument("--as-of", type=_date, help="报告期截止日 YYYY-MM-DD")
-    pbr.add_argument("--out", help="输出文件 .pdf 或 .png")
+    pbr.add_argument("--out", help="输出文件 .pdf、.png 或 .docx（Word，公文格式）")
     pbr.add_argument("--reissue", type=int, metavar="ID", help="重印第 ID 号已发简报：数字为原发时记录的数字")
     pbr.add_argument("--list", action="store_true", help="列出已发简报（编号、报告期、格式、发出人和时间）")
     pbr.add_argument("--json", action="store_true", help="与 --list 同用：JSON 输出")

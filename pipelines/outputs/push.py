@@ -136,9 +136,8 @@ def fit_png(png: bytes, limit: int = WECOM_IMAGE_MAX) -> bytes:
 
 register_format(Format("png", "png", "image/png", "image", lambda d: fit_png(briefing.render(d, "png")), _require("png")))
 register_format(Format("markdown", "md", "text/markdown", "text", lambda d: markdown_text(d).encode("utf-8")))
-# Word (issue 29 part 1: briefing.render(data, "docx")), once on main, is this one line (sent as a file):
-# register_format(Format("docx", "docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-#                        "file", lambda d: briefing.render(d, "docx"), _require("docx")))
+register_format(Format("docx", "docx", briefing.FORMATS["docx"][1], "file",  # Word (outputs/word.py), sent as a file
+                       lambda d: briefing.render(d, "docx"), _require("docx")))
 
 
 # ---- phone numbers ----------------------------------------------------------------------------
