@@ -28,7 +28,7 @@ def _end_sessions(name: str) -> None:
         db = session_dir() / "sessions.sqlite"
         if db.exists():
             SessionStore(db).revoke_user(name, time.time())
-    except Exception:  # noqa: BLE001 - never blocks the change itself
+    except Exception:
         pass
 
 

@@ -12,8 +12,8 @@ import pytest
 from pipelines import auth
 from pipelines.session_token import COOKIE
 from tests.conftest import build_app_db
-from tests.test_browser import TIMEOUT_MS, browser, settle, shot  # noqa: F401 (fixture)
 from tests.harness import Server
+from tests.test_browser import TIMEOUT_MS, browser, settle, shot  # noqa: F401 (fixture)
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 

@@ -11,9 +11,9 @@ next click. Elsewhere (AppTest, plain `streamlit run app.py`) the in-app form be
 
 from __future__ import annotations
 
-import streamlit as st
-
 from urllib.parse import urlencode, urlsplit
+
+import streamlit as st
 
 from pipelines import auth
 from pipelines.session_token import COOKIE
