@@ -74,7 +74,7 @@ def test_signed_out_deep_link_returns_with_filters_and_the_cookie_lasts(signin_s
     assert "/start-rates" in pg.url and "city=140900" in pg.url and "tier=" in pg.url  # its page, its filters
     pg.get_by_role("heading", name="开（复）工情况").wait_for()
     city_box = pg.locator('[data-testid="stSidebar"] [data-testid="stMultiSelect"]', has_text="地市")
-    assert city_box.get_by_text("忻州市").count() == 1  # the filter applied, not only kept in the URL
+    city_box.get_by_text("忻州市").wait_for()  # the filter applied, not only kept in the URL
 
     (cookie,) = [c for c in context.cookies() if c["name"] == COOKIE]
     assert cookie["httpOnly"] is True
@@ -136,7 +136,8 @@ def test_password_change_disabling_and_tampering_end_the_session(signin_server, 
     auth.change_user(NAME, disabled=True, path=users)  # disabling the user (kaigong user disable)
     pg.get_by_role("link", name="亮灯清单").first.click()  # the next click, no reload: the run checks again
     pg.get_by_text("该账户已停用").wait_for()
-    pg.reload()
+    pg.get_by_role("link", name="重新登录").click()  # the page's own way back to the form, this page as next
+    pg.wait_for_url("**/signin?next=%2Flight-list**")
     assert on_signin_form(pg)
     sign_in(pg, password="lead-pass-2")
     assert on_signin_form(pg) and pg.get_by_text("该账户已停用").count() == 1

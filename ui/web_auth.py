@@ -65,6 +65,13 @@ def throttle() -> auth.LoginThrottle:
         return _throttle
 
 
+def reset_throttle() -> None:
+    """A fresh throttle (tests); the next sign-in reads its limits from the environment again."""
+    global _throttle
+    with _lock:
+        _throttle = None
+
+
 def safe_next(target: str | None) -> str:
     """Only a path on this server (no scheme, no host, no //evil.example): else the root."""
     if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
