@@ -214,7 +214,7 @@ class Sessions:
             return Checked(None, claims, "已退出登录，请重新登录。")
         if now - seen[0] > self.settings.idle_seconds:
             return Checked(None, claims, "长时间未操作，登录已失效，请重新登录。")
-        if touch:
+        if touch and now - seen[0] >= min(30.0, self.settings.idle_seconds / 4):  # not a write on every click
             self.store.touch(claims.sid, now)
         return Checked(user, claims)
 

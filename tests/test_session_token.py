@@ -277,3 +277,15 @@ def test_signin_route_keeps_the_five_failure_lockout(tmp_path, users, monkeypatc
         assert _post_signin(b"name=lead&password=nope&next=/")["status"] == 401
     locked = _post_signin(b"name=lead&password=lead-pass-1&next=/")  # the right password, but locked out
     assert locked["status"] == 401 and not [v for k, v in locked["headers"] if k == "set-cookie"]
+
+
+def test_server_refuses_to_start_on_a_short_secret(tmp_path, users, monkeypatch, capsys):
+    from ui import serve, web_auth
+
+    monkeypatch.setenv("KAIGONG_USERS", str(users))
+    monkeypatch.setenv("KAIGONG_DB", str(tmp_path / "k.duckdb"))
+    monkeypatch.setenv("KAIGONG_SESSION_SECRET", "too-short")
+    monkeypatch.setattr(serve, "prepare_database", lambda *a, **k: None)
+    monkeypatch.setattr(web_auth, "_sessions", None)
+    assert serve.main([]) == 2
+    assert "KAIGONG_SESSION_SECRET 至少 32 个字符" in capsys.readouterr().err

@@ -68,6 +68,15 @@ def main(argv: list[str] | None = None) -> int:
     except LakeUnavailable as exc:  # KAIGONG_STORE=lake: the extras not installed, or the lake not configured
         print(f"[开工] 无法启动：{exc}", file=sys.stderr, flush=True)
         return 2
+    from pipelines import auth
+    from ui import web_auth
+
+    if auth.sign_in_required():
+        try:
+            web_auth.sessions()  # the cookie's secret read (or generated, and said so) before the first visitor
+        except ValueError as exc:
+            print(f"[开工] 无法启动：{exc}", file=sys.stderr, flush=True)
+            return 2
     PagesManager.uses_pages_directory = False  # app.py routes with st.navigation (ui/nav.py)
     sys.argv = ["streamlit", "run", str(SERVED), *(sys.argv[1:] if argv is None else argv)]
     return cli.main()
