@@ -95,7 +95,8 @@ def _same_origin(request: Request) -> bool:
     origin = request.headers.get("origin")
     if not origin or origin == "null":
         return origin is None
-    return urlsplit(origin).netloc == request.headers.get("host", "")
+    host = request.headers.get("x-forwarded-host") or request.headers.get("host", "")
+    return urlsplit(origin).hostname == urlsplit(f"//{host}").hostname  # nginx's Host $host drops the port
 
 
 _PAGE = """<!doctype html>
