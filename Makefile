@@ -94,6 +94,7 @@ docs: setup
 # Every picture the docs use, from the demo in headless Chromium (docs/screenshots.py)
 screenshots: setup-test sysdeps
 	$(BIN)/python docs/screenshots.py
+	PHONE_PICTURES=docs $(BIN)/python -m pytest tests/test_browser_phone.py -q -p no:cacheprovider  # docs/images/phone/
 
 # Re-pin: exact versions with hashes, no index URLs (a registry host must not be committed). Three layered
 # locks, each entry in one of them only: run (the dashboard), scale (+ the lake and Spark), dev (+ tests).

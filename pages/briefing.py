@@ -54,3 +54,9 @@ if sent.is_empty():
     st.caption("尚无已发简报。")
 else:
     widgets.table(issued_view.shown(sent), hide_index=True, key="briefing_issued")
+
+pushed = cached.briefing_deliveries(50)
+if not pushed.is_empty():  # kaigong notify's scheduled pushes (docs/briefings.md)
+    st.subheader("定时推送记录")
+    st.caption("每个报告期、每个接收方只推送一次；失败的在下次定时运行时重试。")
+    widgets.table(pushed, hide_index=True, key="briefing_deliveries")

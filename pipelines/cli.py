@@ -564,7 +564,8 @@ def cmd_notify(args: argparse.Namespace) -> int:
         return 1
     report = notify.run(open_warehouse(args.db), args.as_of or date.today(), conf)
     print(report.summary_zh())
-    return 1 if report.no_channel or report.failed else 0
+    pushes_failed = report.pushes is not None and report.pushes.failed
+    return 1 if report.no_channel or report.failed or pushes_failed else 0
 
 
 def cmd_review_mode(args: argparse.Namespace) -> int:
@@ -753,7 +754,7 @@ def build_parser() -> argparse.ArgumentParser:
     pyl.add_argument("--json", action="store_true", help="show：输出 JSON 数组")
     pyl.set_defaults(func=cmd_yearlist)
 
-    pn = sub.add_parser("notify", help="发送通知：排入到期的通知（督办逾期、漏报）并发送队列（由 cron 定时运行）")
+    pn = sub.add_parser("notify", help="发送通知：排入到期的通知（督办逾期、漏报）并发送队列；按配置定时推送简报（由 cron 定时运行）")
     pn.add_argument("--as-of", type=_date, help="今天的日期（默认系统日期）")
     pn.add_argument("--config", help="通知渠道配置文件（默认环境变量 KAIGONG_NOTIFY 或 ~/.config/kaigong/notify.json）")
     pn.set_defaults(func=cmd_notify)

@@ -111,6 +111,7 @@ changes_for_submission = _cached(changes_view.for_submission)
 changes_counts = _cached(changes_view.counts_by_submission)
 # issue 26: the issued briefings, and the corrections since the last one (更正说明)
 issued_briefings = _cached(issued_view.listing)
+briefing_deliveries = _cached(issued_view.deliveries)
 corrections = _cached(corrections_view.corrections)
 # the reporting loop (issue 16): review, 催报, 督办单
 review_modes = _cached(review_status.modes)
