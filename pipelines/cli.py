@@ -443,25 +443,57 @@ def cmd_restore(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_user_add(args: argparse.Namespace) -> int:
+def _read_password(args: argparse.Namespace) -> str | None:
     import getpass
 
-    from pipelines.auth import add_user
-
     if args.password_stdin:
-        password = sys.stdin.readline().rstrip("\n")
-    else:
-        password = getpass.getpass("密码：")
-        if getpass.getpass("再输入一次：") != password:
-            print("两次输入的密码不一致", file=sys.stderr)
-            return 1
+        return sys.stdin.readline().rstrip("\n")
+    password = getpass.getpass("密码：")
+    if getpass.getpass("再输入一次：") != password:
+        print("两次输入的密码不一致", file=sys.stderr)
+        return None
+    return password
+
+
+def cmd_user(args: argparse.Namespace) -> int:
+    """Every change to users and roles, in audit_log as --by's (pipelines/accounts.py)."""
+    from pipelines import accounts, auth
+
+    if args.user_command == "list":
+        for u in auth.load_users().values():
+            where = f"，地区 {u.region_code}" if u.region_code else ""
+            print(f"{u.name}（{u.role}{where}）{'：已停用' if u.disabled else ''}")
+        return 0
+    wh = open_warehouse(args.db)
+    if not wh.exists():
+        wh.init()  # the first administrator comes before any data: the change is audited all the same
     try:
-        user = add_user(args.name, password, args.role, args.region)
+        if args.user_command in ("add", "passwd"):
+            password = _read_password(args)
+            if password is None:
+                return 1
+            if args.user_command == "add":
+                user = accounts.add(wh, args.by, args.name, password, args.role, args.region)
+                where = f"，地区 {user.region_code}" if user.region_code else ""
+                print(f"已创建用户 {user.name}（{user.role}{where}）")
+            else:
+                accounts.reset_password(wh, args.by, args.name, password)
+                print(f"已重置 {args.name} 的密码；其已登录的会话全部失效")
+        elif args.user_command == "remove":
+            accounts.remove(wh, args.by, args.name)
+            print(f"已删除用户 {args.name}")
+        elif args.user_command == "role":
+            user = accounts.set_role(wh, args.by, args.name, args.role, args.region)
+            print(f"{user.name} 的角色改为 {user.role}{f'，地区 {user.region_code}' if user.region_code else ''}")
+        elif args.user_command == "scope":
+            user = accounts.set_scope(wh, args.by, args.name, args.region)
+            print(f"{user.name} 的地区改为 {user.region_code or '（无）'}")
+        else:
+            accounts.set_disabled(wh, args.by, args.name, args.user_command == "disable")
+            print(f"已{'停用' if args.user_command == 'disable' else '启用'}用户 {args.name}")
     except ValueError as exc:
         print(str(exc), file=sys.stderr)
         return 1
-    where = f"，地区 {user.region_code}" if user.region_code else ""
-    print(f"已创建用户 {user.name}（{user.role}{where}）")
     return 0
 
 
@@ -807,12 +839,28 @@ def build_parser() -> argparse.ArgumentParser:
 
     pu = sub.add_parser("user", help="用户管理")
     usub = pu.add_subparsers(dest="user_command", required=True, parser_class=_Parser)
-    pua = usub.add_parser("add", help="创建用户（第一个管理员也用它创建）")
+    pua = usub.add_parser("add", help="创建用户（第一个管理员也用它创建；同名则替换并使其会话失效）")
     pua.add_argument("name")
     pua.add_argument("--role", required=True, choices=list(ROLES))
     pua.add_argument("--region", help="报送员所属地市或县区；审核员所属地市（不填为全省审核员）")
     pua.add_argument("--password-stdin", action="store_true", help="从标准输入读取密码")
-    pua.set_defaults(func=cmd_user_add)
+    pup = usub.add_parser("passwd", help="重置密码（该用户已登录的会话全部失效）")
+    pup.add_argument("name")
+    pup.add_argument("--password-stdin", action="store_true", help="从标准输入读取密码")
+    pur = usub.add_parser("role", help="改角色（可同时改地区）")
+    pur.add_argument("name")
+    pur.add_argument("--role", required=True, choices=list(ROLES))
+    pur.add_argument("--region", help="新的地市或县区（空字符串为不绑定）")
+    pus = usub.add_parser("scope", help="改所属地区（空字符串为不绑定）")
+    pus.add_argument("name")
+    pus.add_argument("--region", required=True)
+    for verb, text in (("remove", "删除用户"), ("disable", "停用用户（已登录的会话全部失效）"), ("enable", "启用用户")):
+        usub.add_parser(verb, help=text).add_argument("name")
+    usub.add_parser("list", help="列出用户（不含口令）")
+    for verb, sp in usub.choices.items():
+        if verb != "list":
+            sp.add_argument("--by", default="cli", help="记录在审计日志中的操作人")
+    pu.set_defaults(func=cmd_user)
     return p
 
 
