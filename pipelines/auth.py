@@ -6,6 +6,7 @@ dashboard runs in local mode (no sign-in), and says so on every page.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import threading
@@ -196,13 +197,16 @@ def remove_user(name: str, path: Path | None = None) -> User:
     return gone
 
 
-# Checked when the name is unknown, so a wrong name costs as long as a wrong password.
-_DUMMY_HASH = bcrypt.hashpw(b"kaigong-no-such-user", bcrypt.gensalt()).decode("ascii")
+@functools.cache
+def _dummy_hash() -> str:
+    """Checked when the name is unknown, so a wrong name costs as long as a wrong password. Made on the
+    first sign-in, not at import: a bcrypt hash took 0.3–1 s of every `kaigong` command's start."""
+    return bcrypt.hashpw(b"kaigong-no-such-user", bcrypt.gensalt()).decode("ascii")
 
 
 def authenticate(name: str, password: str, path: Path | None = None) -> User | None:
     user = load_users(path).get(name)
-    hashed = user.password_hash if user is not None and user.password_hash else _DUMMY_HASH
+    hashed = user.password_hash if user is not None and user.password_hash else _dummy_hash()
     ok = bcrypt.checkpw(password.encode("utf-8"), hashed.encode("ascii"))
     return user if ok and user is not None and user.password_hash else None
 
