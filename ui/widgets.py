@@ -39,6 +39,21 @@ def metric(where: Any, label: str, value: str, delta: str | None = None, **kwarg
     where.metric(label, value, delta, **kwargs)
 
 
+def yoy_metrics(cols: list[Any], fig: dict[str, Any]) -> bool:
+    """The 同比 cards (上年同期累计完成投资, 同比 against last year's list, 同口径同比) in three columns, each
+    labelled with what it compares; nothing when the year before has no data (ytd_completed_prev is None).
+    True when drawn."""
+    from pipelines import metrics
+
+    if fig.get("ytd_completed_prev") is None:
+        return False
+    metric(cols[0], f"{metrics.FIGURE_ZH['ytd_completed_prev']}（亿元）", formats.yi_num(fig["ytd_completed_prev"]),
+           help="上年同月同日、上年清单的项目（筛选条件相同）")
+    for col, key in zip(cols[1:3], ("ytd_yoy", "ytd_yoy_same"), strict=True):
+        metric(col, metrics.FIGURE_ZH[key], formats.pct_signed(fig.get(key)), help=metrics.FORMULA_ZH[key])
+    return True
+
+
 def require_view() -> View:
     """The sidebar's view, or an empty state saying what to do (and stop the page)."""
     view = state.current_view()
