@@ -48,7 +48,7 @@ def yoy_metrics(cols: list[Any], fig: dict[str, Any]) -> bool:
     if fig.get("ytd_completed_prev") is None:
         return False
     metric(cols[0], f"{metrics.FIGURE_ZH['ytd_completed_prev']}（亿元）", formats.yi_num(fig["ytd_completed_prev"]),
-           help="上年同月同日、上年清单的项目（筛选条件相同）")
+           help=metrics.FORMULA_ZH["ytd_completed_prev"])
     for col, key in zip(cols[1:3], ("ytd_yoy", "ytd_yoy_same"), strict=True):
         metric(col, metrics.FIGURE_ZH[key], formats.pct_signed(fig.get(key)), help=metrics.FORMULA_ZH[key])
     return True
