@@ -197,3 +197,34 @@ def test_demo_views_carry_yoy(demo_db):
     taiyuan = next(it for it in cp.by["city"] if it["group"] == "太原市")
     assert table.row(0)[0] == "太原市" and table.row(0)[3] == pytest.approx(taiyuan["ytd_yoy"])
     assert completion.yoy_by_city(first) is None  # 2018 has no data: no 同比 table
+
+
+def test_demo_pages_show_yoy_cards_and_only_with_a_year_before(demo_db, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    from pipelines.warehouse.store import Warehouse
+    from tests.conftest import ROOT
+
+    monkeypatch.setenv("KAIGONG_DB", str(demo_db))
+    with Warehouse(demo_db).read() as con:
+        t = metrics.total(con, date(2020, 12, 25))
+
+    def run(page: str, **query: str) -> AppTest:
+        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+        for k, v in query.items():
+            at.query_params[k] = v
+        at.run()
+        at.switch_page(page).run()
+        assert not at.exception, [e.value for e in at.exception]
+        return at
+
+    for page in ("pages/overview.py", "pages/completion.py"):
+        at = run(page)
+        cards = {m.label: m.value for m in reversed(at.metric)}  # the first of each label (全部项目 on 总览)
+        assert cards["同比增长（与上年清单同期比）"] == f"{t['ytd_yoy'] * 100:+.1f}%"
+        assert cards["同口径同比"] == f"{t['ytd_yoy_same'] * 100:+.1f}%"
+        assert cards["上年同期累计完成投资（亿元）"] == formats.yi_num(t["ytd_completed_prev"])
+    assert any(df.value.shape[0] == 11 and "同口径同比" in df.value.columns for df in at.dataframe)
+    # 2019: no 2018 to compare with, so no 同比 cards
+    at = run("pages/overview.py", year="2019", date="2019-12-27")
+    assert not any("同比" in m.label for m in at.metric)
