@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import partial
 from typing import Any
 
@@ -39,7 +40,7 @@ def metric(where: Any, label: str, value: str, delta: str | None = None, **kwarg
     where.metric(label, value, delta, **kwargs)
 
 
-def yoy_metrics(cols: list[Any], fig: dict[str, Any]) -> bool:
+def yoy_metrics(cols: Sequence[Any], fig: dict[str, Any]) -> bool:
     """The 同比 cards (上年同期累计完成投资, 同比 against last year's list, 同口径同比) in three columns, each
     labelled with what it compares; nothing when the year before has no data (ytd_completed_prev is None).
     True when drawn."""

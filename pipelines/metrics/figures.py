@@ -154,7 +154,10 @@ def _same_list_sql(bys: tuple[str | None, ...], cur: str, prv: str) -> tuple[str
     """Per grouping and group of the year's S, in one query: Σ ytd in Y and Σ ytd in Y−1 of the
     projects on both lists, and how many; with the (first, last) columns of each grouping's key and
     code in a row (the whole of S: none). Each row: GROUPING(), the keys and codes, the three sums."""
-    keys, key_cols, sets, at = [], [], [], []
+    keys: list[str] = []
+    key_cols: list[str] = []
+    sets: list[str] = []
+    at: list[tuple[int, int]] = []
     for i, by in enumerate(bys):
         if by is None:
             sets.append("()")
