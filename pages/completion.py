@@ -4,6 +4,7 @@ import streamlit as st
 
 from pipelines import metrics
 from pipelines.outputs import charts
+from pipelines.views import completion as completion_view
 from pipelines.views import plans
 from pipelines.vocab import formats, labels
 from ui import cached, widgets
@@ -19,6 +20,7 @@ c[1].metric("本年累计完成投资（亿元）", formats.yi_num(t["ytd_comple
 c[2].metric("投资完成率", formats.pct(t["completion_rate"]), help=metrics.FORMULA_ZH["completion_rate"])
 c[3].metric("较序时进度（百分点）", formats.pp_num(t["schedule_gap"]), metrics.LIGHT_ZH.get(metrics.light(t["schedule_gap"]) or ""),
             delta_color="off", delta_arrow="off", help=metrics.FORMULA_ZH["schedule_gap"])
+widgets.yoy_metrics(st.columns(4)[:3], t)  # 同比, where the year before has data
 
 forms = [metrics.FORMULA_ZH["completion_rate"], metrics.FORMULA_ZH["time_progress"]]
 left, right = st.columns(2)
@@ -34,6 +36,15 @@ with right:
                                    marker="time_progress", colour_by_light=True, formulas=forms),
                   key="completion_county", filter_param="county")
     widgets.chart(charts.cumulative_vs_plan(cp.trend, cp.as_of, view.year), key="completion_curve")
+
+yoy = completion_view.yoy_by_city(cp)
+if yoy is not None:
+    st.subheader("各市同比")
+    st.caption(f"{metrics.FORMULA_ZH['ytd_yoy']}；{metrics.FORMULA_ZH['ytd_yoy_same']}")
+    widgets.table(yoy, hide_index=True, key="completion_yoy", column_config={
+        **{k: st.column_config.NumberColumn(format="%.2f") for k in yoy.columns[1:3]},
+        **{k: st.column_config.NumberColumn(format="percent") for k in yoy.columns[3:]},
+    })
 
 if cp.plan_cuts is not None and not cp.plan_cuts.is_empty():
     st.subheader("年度计划调减的地市")

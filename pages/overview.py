@@ -47,6 +47,7 @@ def cards(now: dict, before: dict, key: str) -> None:
     widgets.metric(row2[4], "录入率", formats.pct(now["reporting_rate"]),
                    formats.delta_pp(now["reporting_rate"], before.get("reporting_rate")),
                    help=metrics.FORMULA_ZH["reporting_rate"])
+    widgets.yoy_metrics(st.columns(5)[:3], now)  # 同比, where the year before has data
 
 
 with st.container(border=True, key="overview_total"):

@@ -47,6 +47,8 @@ def test_pdf_sentence_has_the_metrics_figures(demo_db, shuangbai_pdf):
                              "--tier", "省级双百·技改", "--json").stdout)
     expected = (
         f"截至3月31日，省级双百项目累计完成投资{m['ytd_completed'] / 10000:.1f}亿元，"
+        # 同比: the demo's 2019 (issue 29 §3), both ways, each labelled
+        f"同比增长{m['ytd_yoy'] * 100:.1f}%（与上年清单同期比，两年清单不同；同口径增长{m['ytd_yoy_same'] * 100:.1f}%），"
         f"占年度计划的{m['completion_rate'] * 100:.1f}%，滞后序时进度{-m['schedule_gap']:.1f}个百分点；"
         f"开（复）工率{m['start_rate'] * 100:.1f}%。"
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import partial
 from typing import Any
 
@@ -38,6 +39,21 @@ def metric(where: Any, label: str, value: str, delta: str | None = None, **kwarg
     if delta == formats.FLAT:
         kwargs.update(delta_color="off", delta_arrow="off")
     where.metric(label, value, delta, **kwargs)
+
+
+def yoy_metrics(cols: Sequence[Any], fig: dict[str, Any]) -> bool:
+    """The 同比 cards (上年同期累计完成投资, 同比 against last year's list, 同口径同比) in three columns, each
+    labelled with what it compares; nothing when the year before has no data (ytd_completed_prev is None).
+    True when drawn."""
+    from pipelines import metrics
+
+    if fig.get("ytd_completed_prev") is None:
+        return False
+    metric(cols[0], f"{metrics.FIGURE_ZH['ytd_completed_prev']}（亿元）", formats.yi_num(fig["ytd_completed_prev"]),
+           help=metrics.FORMULA_ZH["ytd_completed_prev"])
+    for col, key in zip(cols[1:3], ("ytd_yoy", "ytd_yoy_same"), strict=True):
+        metric(col, metrics.FIGURE_ZH[key], formats.pct_signed(fig.get(key)), help=metrics.FORMULA_ZH[key])
+    return True
 
 
 def require_view() -> View:

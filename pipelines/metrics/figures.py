@@ -109,9 +109,11 @@ def figures(
     filters: Filters = Filters(),
     by: str | None = None,
     frequency: str | None = None,
+    yoy: bool = True,
 ) -> list[dict[str, Any]]:
-    """The contract's figures over S, one dict per group (a single '全部' group when by is None)."""
-    return figures_by(con, as_of, (by,), year=year, filters=filters, frequency=frequency)[by]
+    """The contract's figures over S, one dict per group (a single '全部' group when by is None);
+    yoy=False leaves out the 同比 keys (YOY_KEYS: a view that does not show them need not read Y−1)."""
+    return figures_by(con, as_of, (by,), year=year, filters=filters, frequency=frequency, yoy=yoy)[by]
 
 
 def figures_by(
@@ -122,12 +124,14 @@ def figures_by(
     year: int | None = None,
     filters: Filters = Filters(),
     frequency: str | None = None,
+    yoy: bool = True,
 ) -> dict[str | None, list[dict[str, Any]]]:
-    """figures() for several groupings of the same S, in one query: {by: figures(by=by)}."""
+    """figures() for several groupings of the same S, in one query (and one for 同比): {by: figures(by=by)}."""
     at = At.of(con, as_of, year, frequency, filters)
     out = figures_at(con, at.year, [at.day], [at.period_start], filters, tuple(bys), at.periods, stored=at.stored)
     result = {by: out[by][at.day] for by in bys}
-    _add_yoy(con, at, filters, tuple(dict.fromkeys(bys)), result)
+    if yoy:
+        _add_yoy(con, at, filters, tuple(dict.fromkeys(bys)), result)
     return result
 
 
@@ -146,24 +150,45 @@ def _renamed(sql: str, params: dict[str, Any], prefix: str) -> tuple[str, dict[s
             {prefix + k: v for k, v in params.items()})
 
 
-def _same_list_sql(by: str | None) -> str:
-    """Per group of the year's S: Σ ytd in Y and Σ ytd in Y−1 of the projects on both lists, and how many."""
-    name_expr, code_expr = GROUPINGS[by] if by is not None else ("'全部'", None)
-    # Expressions come from GROUPINGS (code constants), never from the caller's text.
-    return f"""
-WITH cur AS (SELECT project_id, {name_expr} AS k, {code_expr or 'NULL'} AS c, ytd_completed FROM ({{cur}})),
-prv AS (SELECT project_id, ytd_completed AS ytd_prev FROM ({{prv}}))
-SELECT k, c, sum(coalesce(ytd_completed, 0)), sum(coalesce(ytd_prev, 0)), count(*)
+def _same_list_sql(bys: tuple[str | None, ...], cur: str, prv: str) -> tuple[str, list[tuple[int, int]]]:
+    """Per grouping and group of the year's S, in one query: Σ ytd in Y and Σ ytd in Y−1 of the
+    projects on both lists, and how many; with the (first, last) columns of each grouping's key and
+    code in a row (the whole of S: none). Each row: GROUPING(), the keys and codes, the three sums."""
+    keys: list[str] = []
+    key_cols: list[str] = []
+    sets: list[str] = []
+    at: list[tuple[int, int]] = []
+    for i, by in enumerate(bys):
+        if by is None:
+            sets.append("()")
+            at.append((-1, -1))
+            continue
+        name_expr, code_expr = GROUPINGS[by]
+        # Expressions come from GROUPINGS (code constants), never from the caller's text.
+        keys += [f"{name_expr} AS k{i}", f"{code_expr or 'NULL'} AS c{i}"]
+        at.append((len(key_cols), len(key_cols) + 1))
+        key_cols += [f"k{i}", f"c{i}"]
+        sets.append(f"(k{i}, c{i})")
+    sql = f"""
+WITH cur AS (SELECT project_id, {"".join(k + ", " for k in keys)}ytd_completed FROM ({cur})),
+prv AS (SELECT project_id, ytd_completed AS ytd_prev FROM ({prv}))
+SELECT {f"GROUPING({', '.join(key_cols)})" if key_cols else "0"}, {"".join(c + ", " for c in key_cols)}
+    sum(coalesce(ytd_completed, 0)), sum(coalesce(ytd_prev, 0)), count(*)
 FROM cur JOIN prv USING (project_id)
-GROUP BY k, c
+GROUP BY GROUPING SETS ({", ".join(sets)})
 """
+    return sql, at
 
 
 def _add_yoy(con: duckdb.DuckDBPyConnection, at: At, filters: Filters, bys: tuple[str | None, ...],
              result: dict[str | None, list[dict[str, Any]]]) -> None:
     """Add ytd_completed_prev, ytd_yoy and ytd_yoy_same (the contract's 同比) to each group's figures:
     Y−1's S at the same month and day, under the same filters (each year's list: they differ), and the
-    projects on both lists (同口径: ytd of each in its own year), grouped as this year's figures."""
+    projects on both lists (同口径: ytd of each in its own year), grouped as this year's figures.
+
+    Y−1's ytd at that day is its ytd at its latest report date on or before it (no state changes
+    between report dates, and a project listed since without a report adds 0), so it is read from
+    that date's stored cells when they are current."""
     d0 = same_day_last_year(at.day)
     y0 = d0.year
     none = dict.fromkeys(YOY_KEYS)
@@ -173,33 +198,34 @@ def _add_yoy(con: duckdb.DuckDBPyConnection, at: At, filters: Filters, bys: tupl
             for it in items:
                 it.update(none)
         return
+    last0 = At.of(con, max(snaps0), y0, None, filters)
+    prev = figures_at(con, y0, [last0.day], [last0.period_start], filters, bys, last0.periods, stored=last0.stored)
     at0 = At.of(con, d0, y0, None, filters)
-    prev = figures_at(con, y0, [at0.day], [at0.period_start], filters, bys, at0.periods, stored=at0.stored)
     dates = Dates.of(at.year, [at.day], [at.period_start], snapshot_dates(con, at.year, at.periods))
     dates0 = Dates.of(y0, [at0.day], [at0.period_start], snapshot_dates(con, y0, at0.periods))
     cur_sql, cur_params = flags_sql(filters, with_prev=False, single=True)
-    prv_sql, prv_params = _renamed(cur_sql, {**dates0.params(with_prev=False), **_filter_params(filters)}, "p_")
+    prv_sql, prv_params = _renamed(cur_sql, {**dates0.params(with_prev=False), **cur_params}, "p_")
+    sql, cols = _same_list_sql(bys, cur_sql, prv_sql)
+    nk = 2 * sum(by is not None for by in bys)  # GROUPING() sets the bit of every key column a set leaves out
+    which = {sum(1 << (nk - 1 - j) for j in range(nk) if j not in cols[i]): i for i in range(len(bys))}
+    same: dict[str | None, dict[tuple[str, str | None], tuple[float, float, int]]] = {by: {} for by in bys}
+    for g, *rest in con.execute(sql, {**dates.params(with_prev=False), **cur_params, **prv_params}).fetchall():
+        i = which[g]
+        by, (k, c) = bys[i], cols[i]
+        now, then, n = rest[-3:]
+        key = (group_name(by, rest[k]), rest[c] if by in REGION_GROUPINGS else None) if by is not None else ("全部", None)
+        same[by][key] = (now, then, n)
     for by in bys:
-        before = {(it["group"], it.get("group_code")): it["ytd_completed"] for it in prev[by][at0.day]}
-        sql = _same_list_sql(by).replace("{cur}", cur_sql).replace("{prv}", prv_sql)
-        same = {
-            (group_name(by, k) if by is not None else "全部", c if by in REGION_GROUPINGS else None): (now, then, n)
-            for k, c, now, then, n in con.execute(
-                sql, {**dates.params(with_prev=False), **cur_params, **prv_params}).fetchall()
-        }
+        before = {(it["group"], it.get("group_code")): it["ytd_completed"] for it in prev[by][last0.day]}
         for it in result[by]:
             key = (it["group"], it.get("group_code"))
             ytd_prev = float(before.get(key, 0.0) or 0.0)
-            now, then, n = same.get(key, (0.0, 0.0, 0))
+            now, then, n = same[by].get(key, (0.0, 0.0, 0))
             it.update(
                 ytd_completed_prev=ytd_prev,
                 ytd_yoy=None if not ytd_prev else it["ytd_completed"] / ytd_prev - 1.0,
                 ytd_yoy_same=None if not n or not then else float(now) / float(then) - 1.0,
             )
-
-
-def _filter_params(filters: Filters) -> dict[str, Any]:
-    return flags_sql(filters, with_prev=False, single=True)[1]
 
 
 def figures_at(
@@ -290,10 +316,10 @@ def group_name(by: str | None, key: str | None) -> str:
 
 def total(
     con: duckdb.DuckDBPyConnection, as_of: date, *, year: int | None = None, filters: Filters = Filters(),
-    frequency: str | None = None,
+    frequency: str | None = None, yoy: bool = True,
 ) -> dict[str, Any]:
     """The figures over all of S (the '全部' group)."""
-    return figures(con, as_of, year=year, filters=filters, frequency=frequency)[0]
+    return figures(con, as_of, year=year, filters=filters, frequency=frequency, yoy=yoy)[0]
 
 
 def trend(

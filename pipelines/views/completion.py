@@ -11,6 +11,7 @@ from pipelines import metrics
 from pipelines.metrics import View
 from pipelines.views.grouped import Grouped, grouped
 from pipelines.views.plans import adjustments_in_view, plan_cuts
+from pipelines.vocab import formats
 
 
 @dataclass
@@ -22,7 +23,7 @@ class Completion(Grouped):
 
 
 def completion(con: duckdb.DuckDBPyConnection, view: View, *, draggers_per_region: int = 3) -> Completion:
-    figures = grouped(con, view, ("tier", "city", "county"), shown_if="annual_plan")
+    figures = grouped(con, view, ("tier", "city", "county"), shown_if="annual_plan", yoy=True)
     for items in figures.by.values():
         for it in items:
             it["light"] = metrics.light(it["schedule_gap"])
@@ -32,6 +33,24 @@ def completion(con: duckdb.DuckDBPyConnection, view: View, *, draggers_per_regio
         targets=metrics.targets_vs_actuals(con, view.as_of, year=view.year, filters=view.filters),
         plan_cuts=plan_cuts(con, view),
         plan_adjustments=adjustments_in_view(con, view),
+    )
+
+
+def yoy_by_city(cp: Completion) -> pl.DataFrame | None:
+    """同比 per city (Chinese headers; money in 亿元, changes as fractions), or None when the year
+    before has no data."""
+    items = cp.by.get("city", [])
+    if not items or items[0].get("ytd_completed_prev") is None:
+        return None
+    return pl.DataFrame(
+        [{"地市": it["group"],
+          "本年累计完成投资（亿元）": formats.to_yi(it["ytd_completed"]),
+          f"{metrics.FIGURE_ZH['ytd_completed_prev']}（亿元）": formats.to_yi(it["ytd_completed_prev"]),
+          metrics.FIGURE_ZH["ytd_yoy"]: it["ytd_yoy"],
+          metrics.FIGURE_ZH["ytd_yoy_same"]: it["ytd_yoy_same"]} for it in items],
+        schema={"地市": pl.String, "本年累计完成投资（亿元）": pl.Float64,
+                f"{metrics.FIGURE_ZH['ytd_completed_prev']}（亿元）": pl.Float64,
+                metrics.FIGURE_ZH["ytd_yoy"]: pl.Float64, metrics.FIGURE_ZH["ytd_yoy_same"]: pl.Float64},
     )
 
 

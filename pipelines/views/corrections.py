@@ -187,7 +187,7 @@ def corrections(con: duckdb.DuckDBPyConnection, as_of: date, filters: metrics.Fi
     out.lines = [line_zh(r) for r in out.rows]
     for issue in _affected(found, issues):
         printed = json.loads(issue.figures).get("total", {})
-        now = metrics.figures(con, issue.as_of, year=issue.year, filters=filters)[0]
+        now = metrics.figures(con, issue.as_of, year=issue.year, filters=filters, yoy=False)[0]
         out.effects.append(effect_zh(issue, printed, now))
     return out
 

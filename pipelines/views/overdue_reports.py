@@ -48,7 +48,7 @@ def overdue_reports(con: duckdb.DuckDBPyConnection, as_of: date, *, level: str |
                     filters: metrics.Filters = NO_FILTERS) -> pl.DataFrame:
     """The units that have not reported for the period ending at as_of, most periods missed first."""
     by = unit_grouping(level)
-    now = [f for f in metrics.figures(con, as_of, filters=filters, by=by)
+    now = [f for f in metrics.figures(con, as_of, filters=filters, by=by, yoy=False)
            if f.get("group_code") and (f.get("reporting_base") or 0) > 0 and not f.get("reported")]
     if not now:
         return pl.DataFrame(schema=SCHEMA)

@@ -26,7 +26,8 @@ class Overview:
 def overview(con: duckdb.DuckDBPyConnection, view: View) -> Overview:
     prev = metrics.previous_report_date(con, view.as_of)
     now = metrics.figures_by(con, view.as_of, (None, "tier"), year=view.year, filters=view.filters)
-    then = metrics.figures_by(con, prev, (None, "tier"), year=view.year, filters=view.filters) if prev else None
+    then = (metrics.figures_by(con, prev, (None, "tier"), year=view.year, filters=view.filters, yoy=False)
+            if prev else None)  # 较上期 changes: 同比 is not compared with the week before
     t = now[None][0]
     tb = then[None][0] if then else None
     tiers = [it for it in now["tier"] if it["projects"]]

@@ -29,13 +29,13 @@ class Regions:
 
 def regions(con: duckdb.DuckDBPyConnection, view: View, drill_city: str | None = None) -> Regions:
     f = view.filters
-    city_items = metrics.figures(con, view.as_of, year=view.year, filters=f, by="city")
+    city_items = metrics.figures(con, view.as_of, year=view.year, filters=f, by="city", yoy=False)
     rows = []
     for tier in schema.TIERS:
         if f.tiers and tier not in f.tiers:
             continue
         for it in metrics.figures(con, view.as_of, year=view.year, filters=Filters(**{**f.__dict__, "tiers": (tier,)}),
-                                  by="city"):
+                                  by="city", yoy=False):
             rows.append({"city": it["group"], "city_code": it.get("group_code"), "tier": tier,
                          "projects": it["projects"], "total_investment": it["total_investment"],
                          "completion_rate": it["completion_rate"], "start_rate": it["start_rate"]})
@@ -44,7 +44,7 @@ def regions(con: duckdb.DuckDBPyConnection, view: View, drill_city: str | None =
         "total_investment": pl.Float64, "completion_rate": pl.Float64, "start_rate": pl.Float64,
     })
     cf = Filters(**{**f.__dict__, "cities": (drill_city,)}) if drill_city else f
-    county_items = metrics.figures(con, view.as_of, year=view.year, filters=cf, by="county")
+    county_items = metrics.figures(con, view.as_of, year=view.year, filters=cf, by="county", yoy=False)
     level = "county" if drill_city else "city"
     items = county_items if drill_city else city_items
     points = region_points(items)

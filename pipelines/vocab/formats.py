@@ -50,6 +50,11 @@ def pp(points: float | None, digits: int = 1) -> str:
     return MISSING if points is None else f"{pp_num(points, digits)} 个百分点"
 
 
+def pct_signed(rate: float | None, digits: int = 1) -> str:
+    """A change as a fraction, with sign: 「+8.7%」, 「−3.2%」 (同比)."""
+    return MISSING if rate is None else f"{rate * 100:+.{digits}f}%"
+
+
 def count(n: int | None, unit: str = "个") -> str:
     return MISSING if n is None else f"{n:,} {unit}"
 
