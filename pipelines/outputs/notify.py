@@ -41,6 +41,7 @@ from typing import Any
 import duckdb
 
 from pipelines import metrics
+from pipelines.outputs import leader_notices
 from pipelines.views import supervision as supervision_view
 from pipelines.views.overdue_reports import overdue_reports
 from pipelines.vocab.query import query_frame
@@ -123,12 +124,16 @@ def queue_due(wh: Store, today: date) -> int:
         known = {k for (k,) in con.execute("SELECT dedup_key FROM notices").fetchall()} if loop_tables.has(
             con, "notices") else set()
         overdue = supervision_view.orders(con, today).filter("overdue")
+        red = leader_notices.red_notices(con, today)  # a 责任领导's project turned red (issue 31)
     fresh = [m for m in missing if m[0] not in known]
     new_overdue = [o for o in overdue.iter_rows(named=True) if f"overdue:{o['order_id']}:{o['deadline']}" not in known]
-    if not fresh and not new_overdue:
+    new_red = [m for m in red if m[0] not in known]
+    if not fresh and not new_overdue and not new_red:
         return 0
-    with wh.write("notify", "notify_queue", f"漏报 {len(fresh)} 条，督办逾期 {len(new_overdue)} 条") as con:
+    with wh.write("notify", "notify_queue",
+                  f"漏报 {len(fresh)} 条，督办逾期 {len(new_overdue)} 条，红灯 {len(new_red)} 条") as con:
         n = sum(loop_tables.enqueue_notice(con, key, "漏报", unit, subj, body) for key, unit, subj, body in fresh)
+        n += sum(loop_tables.enqueue_notice(con, key, "红灯", unit, subj, body) for key, unit, subj, body in new_red)
         n += supervision.queue_overdue_notices(con, today)
     return n
 

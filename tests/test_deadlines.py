@@ -1,0 +1,101 @@
+"""A period that closes (issue 31 §3): a 报送员's file after the deadline is a 更正 waiting for 审核,
+whatever the review mode, with the deadline named; an on-time file follows the review mode."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from pipelines import auth
+from pipelines.warehouse import deadlines, intake, issued, review
+from pipelines.warehouse.store import Submission, Warehouse
+from tests.conftest import build_app_db
+
+D = date(2020, 6, 26)  # a Friday: the weekly report is due Monday 2020-06-29 12:00
+XZ = {"city_code": "140900", "city_name": "忻州市", "county_code": "140902", "county_name": "忻府区"}
+
+
+@pytest.fixture
+def loop(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict:
+    users = tmp_path / "users.json"
+    monkeypatch.setenv("KAIGONG_USERS", str(users))
+    monkeypatch.setenv("KAIGONG_REVIEW", "direct")  # review off: only a late file is reviewed
+    u = {
+        "clerk": auth.add_user("xz_clerk", "pass-word-1", "报送员", "忻州市", path=users),
+        "county": auth.add_user("xf_clerk", "pass-word-6", "报送员", "忻府区", path=users),
+        "xz": auth.add_user("xz_review", "pass-word-2", "审核员", "忻州市", path=users),
+        "admin": auth.add_user("admin", "pass-word-5", "管理员", path=users),
+    }
+    wh = Warehouse(build_app_db(tmp_path / "r.duckdb"))
+    deadlines.set_rules(wh, "city=mon@12:00,county=mon@12:00+2h", "admin")
+    return {"wh": wh, **u}
+
+
+def _week(d: date, ytd: float) -> Submission:
+    frame = pl.DataFrame([{**XZ, "project_name": "焦化余热发电技术改造项目", "tier": "省级双百·技改", "stage": "续建",
+                           "ytd_completed": ytd, "source_row": 4}])
+    return Submission(f"忻州周报_{d:%m%d}_{ytd:.0f}.csv", frame, d, raw=f"xz{d}{ytd}".encode(),
+                      present_fields=("stage", "ytd_completed", "county_code", "county_name", "tier"))
+
+
+def _reports(wh: Warehouse, d: date) -> int:
+    with wh.read() as con:
+        return con.execute("SELECT count(*) FROM reports WHERE report_date = ?", [d]).fetchall()[0][0]
+
+
+def test_rules_parse_and_name_the_deadline() -> None:
+    rules = deadlines.parse("county=mon@12:00+2h,city=tue@09:30/3d")
+    assert rules["county"].due(D, "week") == datetime(2020, 6, 29, 12, 0)
+    assert rules["county"].closes(D, "week") == datetime(2020, 6, 29, 14, 0)
+    assert rules["city"].due(D, "week") == datetime(2020, 6, 30, 9, 30)
+    assert rules["city"].due(date(2020, 6, 30), "month") == datetime(2020, 7, 3, 9, 30)
+    assert rules["county"].due(date(2020, 6, 29), "week") == datetime(2020, 7, 6, 12, 0)  # D a Monday: the next one
+    assert deadlines.parse("off") == {} and set(deadlines.parse("mon@12:00")) == {"city", "county"}
+    with pytest.raises(ValueError, match="截止规则"):
+        deadlines.parse("county=monday 12")
+    late = deadlines.lateness(rules, "140902", D, "week", datetime(2020, 6, 29, 14, 1))
+    assert late is not None and late.zh() == "本期截止 2020-06-29 12:00（宽限至 2020-06-29 14:00），已逾期，按更正处理，需审核"
+    assert deadlines.lateness(rules, "140902", D, "week", datetime(2020, 6, 29, 14, 0)) is None  # within grace
+
+
+def test_late_file_is_a_correction_waiting_for_review_even_with_review_off(loop) -> None:
+    wh, clerk = loop["wh"], loop["clerk"]
+    modes = review.configured_modes()
+    assert modes == {"city": "direct", "county": "direct"}
+    # on time: review off, so it counts at once
+    on_time = intake.commit_staged(wh, [_week(D, 500.0)], clerk, modes, now=datetime(2020, 6, 29, 11, 59))
+    assert on_time[0].status == "loaded" and _reports(wh, D) == 1
+    # a 简报 was issued for the period, then a late file for it comes
+    issue_id = issued.record(wh, "ana", "命令行", as_of=D, year=2020, filters="{}", fmt="pdf", figures="{}",
+                             data_version=None, sha256="0" * 64)
+    [late] = intake.commit_staged(wh, [_week(D, 800.0)], clerk, modes, now=datetime(2020, 6, 29, 12, 1))
+    assert isinstance(late, review.PendingOutcome)
+    assert late.late == "本期截止 2020-06-29 12:00，已逾期，按更正处理，需审核"
+    assert late.corrects == (issue_id,)
+    assert "本期截止 2020-06-29 12:00，已逾期，按更正处理，需审核，更正已印发的第 " + str(issue_id) + " 号简报" in late.summary_zh()
+    with wh.read() as con:
+        ytd = con.execute("SELECT ytd_completed FROM reports WHERE report_date = ?", [D]).fetchall()
+        row = con.execute("SELECT status FROM pending_submissions WHERE pending_id = ?", [late.pending_id]).fetchall()
+        rec = con.execute("SELECT unit_code, report_date, deadline, issued_ids FROM late_submissions").fetchall()
+    assert ytd == [(500.0,)]  # not counted before 审核
+    assert row == [("待审核",)]
+    assert rec == [("140900", D, datetime(2020, 6, 29, 12, 0), [issue_id])]
+    review.approve(wh, late.pending_id, loop["xz"])
+    with wh.read() as con:
+        assert con.execute("SELECT ytd_completed FROM reports WHERE report_date = ?", [D]).fetchall() == [(800.0,)]
+        assert deadlines.late_periods(con).rows() == [("140900", "140900", D)]
+
+
+def test_on_time_file_follows_the_review_mode(loop, monkeypatch) -> None:
+    wh, county = loop["wh"], loop["county"]
+    monkeypatch.setenv("KAIGONG_REVIEW", "county=review")
+    [out] = intake.commit_staged(wh, [_week(D, 500.0)], county, review.configured_modes(),
+                                 now=datetime(2020, 6, 29, 13, 0))  # within the county's 2 h grace
+    assert isinstance(out, review.PendingOutcome) and out.late is None
+    with wh.read() as con:
+        assert con.execute("SELECT count(*) FROM late_submissions").fetchall() == [(0,)]
+    # an administrator's file is never a correction: no period closes on them
+    assert intake.late_files(wh, [_week(D, 1.0)], loop["admin"], datetime(2021, 1, 1)) == {}
