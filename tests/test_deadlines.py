@@ -10,9 +10,10 @@ import polars as pl
 import pytest
 
 from pipelines import auth
+from pipelines.outputs import notify
 from pipelines.warehouse import deadlines, intake, issued, review
 from pipelines.warehouse.store import Submission, Warehouse
-from tests.conftest import build_app_db
+from tests.conftest import build_app_db, load_rows
 
 D = date(2020, 6, 26)  # a Friday: the weekly report is due Monday 2020-06-29 12:00
 XZ = {"city_code": "140900", "city_name": "忻州市", "county_code": "140902", "county_name": "忻府区"}
@@ -99,3 +100,19 @@ def test_on_time_file_follows_the_review_mode(loop, monkeypatch) -> None:
         assert con.execute("SELECT count(*) FROM late_submissions").fetchall() == [(0,)]
     # an administrator's file is never a correction: no period closes on them
     assert intake.late_files(wh, [_week(D, 1.0)], loop["admin"], datetime(2021, 1, 1)) == {}
+
+
+def test_reminders_wait_for_the_deadline(wh: Warehouse) -> None:
+    """催报 (漏报) is queued only once the unit's period has closed, naming the deadline."""
+    xz = {"city_code": "140900", "city_name": "忻州市", "tier": "市级千项"}
+    ty = {"city_code": "140100", "city_name": "太原市", "tier": "市级千项"}
+    load_rows(wh, date(2020, 3, 20), [{**xz, "project_name": "甲", "stage": "在建"},
+                                      {**ty, "project_name": "乙", "stage": "在建"}])
+    load_rows(wh, date(2020, 3, 27), [{**ty, "project_name": "乙", "stage": "在建"}])  # 忻州 missing
+    deadlines.set_rules(wh, "city=tue@12:00+2h", "admin")  # 03-27 closes Tuesday 03-31 14:00
+    assert notify.queue_due(wh, date(2020, 3, 30)) == 0
+    assert notify.queue_due(wh, date(2020, 3, 31)) == 1
+    with wh.read() as con:
+        [(subject, body)] = con.execute("SELECT subject, body FROM notices").fetchall()
+    assert subject == "【开工】忻州市报告期 2020-03-27 未报送"
+    assert "尚未报送（截止 2020-03-31 14:00，已逾期）" in body
