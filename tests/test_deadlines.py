@@ -3,7 +3,7 @@ whatever the review mode, with the deadline named; an on-time file follows the r
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import polars as pl
@@ -11,6 +11,7 @@ import pytest
 
 from pipelines import auth
 from pipelines.outputs import notify
+from pipelines.views import submissions
 from pipelines.warehouse import deadlines, intake, issued, review
 from pipelines.warehouse.store import Submission, Warehouse
 from tests.conftest import build_app_db, load_rows
@@ -116,3 +117,27 @@ def test_reminders_wait_for_the_deadline(wh: Warehouse) -> None:
         [(subject, body)] = con.execute("SELECT subject, body FROM notices").fetchall()
     assert subject == "【开工】忻州市报告期 2020-03-27 未报送"
     assert "尚未报送（截止 2020-03-31 14:00，已逾期）" in body
+
+
+def test_heatmap_marks_late_apart_from_missing(loop) -> None:
+    from pipelines import metrics
+    from pipelines.outputs import charts
+
+    wh, clerk = loop["wh"], loop["clerk"]
+    with wh.read() as con:
+        last = max(metrics.report_dates(con, 2020))
+    late_at = deadlines.parse("mon@12:00")["city"].closes(last, "week") + timedelta(minutes=1)
+    [out] = intake.commit_staged(wh, [_week(last, 900.0)], clerk, review.configured_modes(), now=late_at)
+    assert out.late is not None
+    view = metrics.View(as_of=last, year=2020)
+    with wh.read() as con:
+        matrix = submissions.reporting_matrix(con, view)
+    flagged = matrix.filter(pl.col("late")).select("group_code", "report_date").rows()
+    assert flagged == [("140900", last)]
+    fig = charts.reporting_heatmap(matrix, last)
+    text = fig.data[0].text
+    groups = list(fig.data[0].y)
+    col = len(fig.data[0].x) - 1
+    assert [row[col] for row in text] == ["迟报" if g == "忻州市" else "" for g in groups]
+    assert sum(cell == "迟报" for row in text for cell in row) == 1
+    assert any("迟报" in str(a.text) for a in fig.layout.annotations)
