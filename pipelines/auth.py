@@ -46,6 +46,7 @@ class User:
     role: str
     region_code: str | None = None  # a 报送员's city or county
     password_hash: str = ""
+    leader_name: str | None = None  # a 领导 linked to the 责任领导 named on projects: 「我的项目」 (issue 31)
 
     def can(self, permission: str) -> bool:
         if permission == "view_all" and self.role == "审核员" and not self.region_code:
@@ -118,8 +119,10 @@ def sign_in_required(path: Path | None = None) -> bool:
     return bool(load_users(path))
 
 
-def add_user(name: str, password: str, role: str, region: str | None = None, path: Path | None = None) -> User:
-    """Create or replace a user; a 报送员 needs a region (city or county)."""
+def add_user(name: str, password: str, role: str, region: str | None = None, path: Path | None = None,
+             leader_name: str | None = None) -> User:
+    """Create or replace a user; a 报送员 needs a region (city or county); a 领导 may be linked to the
+    name projects give as their 责任领导 (leader_name)."""
     if role not in ROLES:
         raise ValueError(f"角色应为 {'/'.join(ROLES)} 之一：{role}")
     if len(password) < 8:
@@ -140,7 +143,7 @@ def add_user(name: str, password: str, role: str, region: str | None = None, pat
             raise ValueError("审核员绑定一个地市（不填则为全省审核员）")
     hashed = bcrypt.hashpw(password.encode("utf-8"), bcrypt.gensalt()).decode("ascii")
     users = load_users(path)
-    user = User(name, role, region_code, hashed)
+    user = User(name, role, region_code, hashed, (leader_name or "").strip() or None)
     users[name] = user
     save_users(users, path)
     return user

@@ -141,3 +141,25 @@ def test_heatmap_marks_late_apart_from_missing(loop) -> None:
     assert [row[col] for row in text] == ["迟报" if g == "忻州市" else "" for g in groups]
     assert sum(cell == "迟报" for row in text for cell in row) == 1
     assert any("迟报" in str(a.text) for a in fig.layout.annotations)
+
+
+def test_cli_sets_and_shows_the_deadlines(wh: Warehouse) -> None:
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "pipelines.cli", "--db", str(wh.path), "deadlines", *args],
+                              capture_output=True, text=True, cwd=ROOT, timeout=120)
+
+    got = run("county=mon@12:00+2h,city=tue@09:30", "--user", "admin")
+    assert got.returncode == 0, got.stderr
+    assert got.stdout.strip() == ("报送截止：地市报送 周报为报告期后第一个周二 09:30，月报、季报为报告期后 5 天 09:30；"
+                                  "县区报送 周报为报告期后第一个周一 12:00，月报、季报为报告期后 5 天 12:00，宽限 2 小时")
+    bad = run("county=monday")
+    assert bad.returncode == 1 and "截止规则应为" in bad.stderr
+    with wh.read() as con:
+        assert set(deadlines.configured(con)) == {"city", "county"}
+        assert con.execute("SELECT actor FROM audit_log WHERE action = 'report_deadlines'").fetchall() == [("admin",)]
+    assert run("off").stdout.strip() == "报送截止：未设置（各期不截止）"

@@ -97,7 +97,7 @@ def configured(con: duckdb.DuckDBPyConnection) -> dict[str, Rule]:
 def configured_zh(rules: dict[str, Rule]) -> str:
     if not rules:
         return "报送截止：未设置（各期不截止）"
-    return "报送截止：" + "；".join(f"{LEVEL_ZH[k]}报送 {r.zh()}" for k, r in rules.items())
+    return "报送截止：" + "；".join(f"{LEVEL_ZH[k]}报送 {rules[k].zh()}" for k in LEVELS if k in rules)
 
 
 def set_rules(wh: Store, spec: str, actor: str) -> dict[str, Rule]:
