@@ -3,6 +3,7 @@
 import streamlit as st
 
 from pipelines.metrics import lights
+from pipelines.views import leaders as leaders_view
 from pipelines.views import lights as lights_view
 from pipelines.views import procedures
 from pipelines.vocab import formats
@@ -36,8 +37,13 @@ else:
     caught_up = lp.lit.filter(lp.lit["light_change"] == "由红转黄").height
     if caught_up:
         st.caption(f"其中 {caught_up} 个项目由红灯转为黄灯（较上期有追赶）。")
-    widgets.long_table(procedures.lit_shown(lp.lit), hide_index=True, key="lights_list", unit="个",
-                       file_name=f"红黄灯项目_{view.as_of}.csv")
+    # grouped by 责任领导 (issue 31), an option when the 台账 or a 管理员 named leaders
+    if cached.options().leaders and st.toggle("按责任领导分组", key="lights_by_leader"):
+        widgets.long_table(leaders_view.lit_shown_by_leader(cached.lit_by_leader(view)), hide_index=True,
+                           key="lights_list_leader", unit="个", file_name=f"红黄灯项目_按责任领导_{view.as_of}.csv")
+    else:
+        widgets.long_table(procedures.lit_shown(lp.lit), hide_index=True, key="lights_list", unit="个",
+                           file_name=f"红黄灯项目_{view.as_of}.csv")
 st.caption("注：" + "；".join(lights.formulas_zh()) + f"；{procedures.BLOCKING_HEADER}：逾期未开工项目第一项待办理的前期手续"
            "（依次为立项、土地、规划、环评）及其主管部门。")
 

@@ -33,10 +33,15 @@ else:
     st.caption(uploads.UPLOADER_WORDS)
     prepared = [uploads.prepare(f.name, f.getvalue(), report_date, tier, region or None, frequency)
                 for f in files or []]
+    late = False
     for p in prepared:
         with st.container(border=True, key=f"submissions_preview_{prepared.index(p)}"):
             uploads.preview(p)
-    reviewed = uploads.needs_review()
+            due = uploads.deadline_line(p)  # the period's deadline (issue 31): after it, a 更正 for 审核
+            if due is not None:
+                (st.warning if due[1] else st.caption)(due[0])
+                late = late or due[1]
+    reviewed = uploads.needs_review() or late
     if reviewed:
         st.caption("本级报送需审核：提交后为「待审核」，审核员通过后才计入各项指标；被退回时在下方「报送审核状态」中查看原因。")
     if prepared:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import duckdb
 import polars as pl
 
+from pipelines.metrics import View
 from pipelines.vocab.query import query_frame
 from pipelines.warehouse import loop_tables
 
@@ -79,3 +80,43 @@ def by_leader(con: duckdb.DuckDBPyConnection, frame: pl.DataFrame) -> pl.DataFra
             .sort(pl.col("leader") == NO_LEADER, "_first", "_order")
             .drop("_order", "_first")
             .select("leader", *[c for c in got.columns if c not in ("leader", "_order")]))
+
+
+LEADER_HEADER = "责任领导"
+
+
+def lit_by_leader(con: duckdb.DuckDBPyConnection, view: View) -> pl.DataFrame:
+    """The 亮灯清单 (with each project's blocking procedure) grouped by leader (by_leader)."""
+    from pipelines.views import procedures
+
+    return by_leader(con, procedures.lights_page(con, view).lit)
+
+
+def lit_shown_by_leader(grouped: pl.DataFrame) -> pl.DataFrame:
+    """lit_by_leader as the 亮灯清单 shows it, the leader first."""
+    from pipelines.views import procedures
+
+    shown = procedures.lit_shown(grouped.drop("leader"))
+    return shown.insert_column(0, grouped["leader"].alias(LEADER_HEADER))
+
+
+def leader_project_ids(con: duckdb.DuckDBPyConnection, names: tuple[str, ...]) -> tuple[str, ...]:
+    """The projects whose leader in force is one of names: the filter bar's 责任领导 and 「我的项目」 narrow
+    the set S to these (Filters.project_ids; an impossible id when there are none, so S is empty, not all)."""
+    known = project_leaders(con).filter(pl.col("leader").is_in(list(names)))
+    return tuple(known["project_id"].to_list()) or (NONE_ID,)
+
+
+NONE_ID = "（无）"
+
+
+def leader_of(con: duckdb.DuckDBPyConnection, project_id: str) -> dict[str, str | None]:
+    """One project's leader, 责任单位 and 联系人 in force (None each when not named)."""
+    got = project_leaders(con).filter(pl.col("project_id") == project_id)
+    return {c: (got[c][0] if got.height else None) for c in COLUMNS[1:]}
+
+
+def leader_line(found: dict[str, str | None]) -> str:
+    """「责任领导：王副市长；责任单位：市工信局；联系人：…」 (未明确 where none)."""
+    return "；".join(f"{zh}：{found.get(c) or '未明确'}" for c, zh in
+                    (("leader", "责任领导"), ("lead_unit", "责任单位"), ("contact", "联系人")))
