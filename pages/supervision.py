@@ -65,7 +65,10 @@ st.subheader("督办单列表")
 if orders.is_empty():
     st.caption("还没有督办单。")
 else:
-    widgets.table(supervision_view.shown(orders), hide_index=True, key="supervision_list")
+    if cached.options().leaders and st.toggle("按责任领导分组", key="supervision_by_leader"):  # issue 31
+        widgets.table(cached.orders_by_leader(user, today), hide_index=True, key="supervision_list_leader")
+    else:
+        widgets.table(supervision_view.shown(orders), hide_index=True, key="supervision_list")
     mine = supervision_view.awaiting(orders, user)
     if mine.is_empty():
         st.caption("没有需要您办理的督办单。")

@@ -79,3 +79,31 @@ def test_lit_list_grouped_by_leader_on_the_page(led_db) -> None:
     assert frames, "the grouped list has a 责任领导 column"
     got = frames[0]
     assert list(got["责任领导"]) == ["李副市长", "（未明确责任领导）"]  # 新型建材 (李) and 杂粮 (none) are yellow
+
+
+def test_supervision_orders_grouped_by_leader(led_db) -> None:
+    from datetime import date
+
+    from pipelines.views import leaders
+    from pipelines.warehouse import supervision as sv
+
+    wh = Warehouse(led_db)
+    with wh.read() as con:
+        ids = dict(con.execute("SELECT DISTINCT project_name, project_id FROM reports").fetchall())
+    ana = auth.User("ana", "分析员")
+    today = date(2020, 3, 20)
+    both = sv.issue(wh, ana, "140100", "说明两个项目进展", date(2020, 3, 27), source="红灯项目", today=today,
+                    projects=[(ids["芯片封装测试基地项目"], "芯片封装测试基地项目"), (ids["新型建材生产线项目"], "新型建材生产线项目")])
+    none = sv.issue(wh, ana, "140900", "说明杂粮项目", date(2020, 3, 27), source="其他", today=today,
+                    projects=[(ids["杂粮深加工项目"], "杂粮深加工项目")])
+    wang = sv.issue(wh, ana, "140900", "说明焦化项目", date(2020, 3, 27), source="其他", today=today,
+                    projects=[(ids["焦化余热发电技术改造项目"], "焦化余热发电技术改造项目")])
+    with wh.read() as con:
+        got = leaders.orders_by_leader(con, ana, today)
+    assert got.columns[0] == "责任领导"
+    assert got.select("责任领导", "编号").rows() == [
+        ("李副市长", both), ("王副市长", wang), ("王副市长", both), (leaders.NO_LEADER, none)]
+    at = _run("pages/supervision.py")
+    at.toggle(key="supervision_by_leader").set_value(True).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert next(df.value for df in at.dataframe if "责任领导" in df.value.columns)["编号"].tolist() == [both, wang, both, none]

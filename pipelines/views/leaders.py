@@ -7,9 +7,12 @@ report stating one (the 台账's 包保领导 / 责任领导 column, read into r
 
 from __future__ import annotations
 
+from datetime import date
+
 import duckdb
 import polars as pl
 
+from pipelines import auth
 from pipelines.metrics import View
 from pipelines.vocab.query import query_frame
 from pipelines.warehouse import loop_tables
@@ -120,3 +123,25 @@ def leader_line(found: dict[str, str | None]) -> str:
     """「责任领导：王副市长；责任单位：市工信局；联系人：…」 (未明确 where none)."""
     return "；".join(f"{zh}：{found.get(c) or '未明确'}" for c, zh in
                     (("leader", "责任领导"), ("lead_unit", "责任单位"), ("contact", "联系人")))
+
+
+def orders_by_leader(con: duckdb.DuckDBPyConnection, user: auth.User, today: date) -> pl.DataFrame:
+    """The 督办单 this user may see (views/supervision.visible_orders) grouped by the leaders of their
+    projects, as the list shows them with 责任领导 first: an order about projects of two leaders is listed
+    under each, one without any under NO_LEADER."""
+    from pipelines.views import supervision as supervision_view
+
+    orders = supervision_view.visible_orders(con, user, today)
+    if orders.is_empty() or not loop_tables.has(con, "supervision_orders"):
+        return supervision_view.shown(orders).insert_column(0, pl.Series(LEADER_HEADER, [], pl.String))
+    ids = query_frame(con, "SELECT order_id, unnest(project_ids) AS project_id FROM supervision_orders")
+    led = with_leaders(con, ids.with_columns(pl.col("project_id").cast(pl.String)))
+    per_order = (led.group_by("order_id").agg(pl.col("leader").drop_nulls().unique().sort().alias("leaders"))
+                 .with_columns(pl.col("order_id").cast(pl.Int64)))
+    got = (orders.join(per_order, on="order_id", how="left", maintain_order="left")
+           .with_columns(pl.when(pl.col("leaders").list.len() > 0).then(pl.col("leaders"))
+                         .otherwise(pl.lit([NO_LEADER])).alias("leaders"))
+           .explode("leaders").rename({"leaders": "leader"})
+           .with_row_index("_order"))
+    got = got.sort(pl.col("leader") == NO_LEADER, "leader", "_order").drop("_order")
+    return supervision_view.shown(got).insert_column(0, got["leader"].alias(LEADER_HEADER))
