@@ -28,7 +28,6 @@ from pipelines.views import regions as regions_view
 from pipelines.views import starts as starts_view
 from pipelines.views import supervision as supervision_view
 from pipelines.views import yearlist as yearlist_view
-from pipelines.warehouse import deadlines
 from pipelines.warehouse.store import Store, Submission, open_warehouse, store_key
 
 P = ParamSpec("P")
@@ -90,7 +89,7 @@ lit_by_leader = _cached(leaders_view.lit_by_leader)
 orders_by_leader = _cached(leaders_view.orders_by_leader)
 project_leaders = _cached(leaders_view.project_leaders)
 leader_of = _cached(leaders_view.leader_of)
-report_deadlines = _cached(deadlines.configured)  # each level's deadline (warehouse/deadlines.py)
+report_deadlines = _cached(submissions.report_deadlines)  # each level's deadline (warehouse/deadlines.py)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)

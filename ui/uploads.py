@@ -155,6 +155,12 @@ def deadline_line(p: Prepared) -> tuple[str, bool] | None:
     return line, deadlines.lateness(rules, user.unit_code(), sub.report_date, sub.frequency, now) is not None
 
 
+def deadlines_caption() -> str | None:
+    """Each level's deadline in words, when the 管理员 has set one (warehouse/deadlines.py)."""
+    rules = cached.report_deadlines()
+    return deadlines.configured_zh(rules) + "；截止后仍未报送的单位由系统发送催报通知。" if rules else None
+
+
 def needs_review() -> bool:
     """Whether the signed-in user's files wait for an 审核员 (pipelines.warehouse.review)."""
     return review.reviewed(session.current_user(), cached.review_modes())

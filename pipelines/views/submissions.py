@@ -74,3 +74,8 @@ def missing_reports(matrix: pl.DataFrame, as_of: date) -> pl.DataFrame:
     return matrix.filter(
         (pl.col("report_date") == as_of) & (pl.col("reporting_base") > 0) & (pl.col("reported") == 0)
     ).select("group", "group_code")
+
+
+def report_deadlines(con: duckdb.DuckDBPyConnection) -> dict[str, deadlines.Rule]:
+    """Each level's deadline as the 管理员 set it (warehouse/deadlines.py; empty: periods never close)."""
+    return deadlines.configured(con)

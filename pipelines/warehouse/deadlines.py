@@ -81,11 +81,11 @@ def parse(spec: str) -> dict[str, Rule]:
         return dict.fromkeys(LEVELS, rule)
     out: dict[str, Rule] = {}
     for part in filter(None, (p.strip() for p in spec.split(","))):
-        level, _, rule = part.partition("=")
+        level, _, text = part.partition("=")
         if level.strip() not in LEVELS:
             raise ValueError(f"层级应为 city 或 county：{part}")
-        if rule.strip() != "off":
-            out[level.strip()] = parse_rule(rule)
+        if text.strip() != "off":
+            out[level.strip()] = parse_rule(text)
     return out
 
 

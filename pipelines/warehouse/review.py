@@ -21,7 +21,7 @@ import io
 import json
 import os
 from dataclasses import asdict, dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 import duckdb
@@ -175,7 +175,8 @@ def submit(wh: Store, batch: list[Submission], user: auth.User,
             outcome = PendingOutcome(sub.file_name, pid, sub.report_date, sub.frame.height, replaced)
             if index in late:
                 at = first(con.execute("SELECT submitted_at FROM pending_submissions WHERE pending_id = ?", [pid]))
-                issued = deadlines.record(con, pid, unit, sub.report_date, sub.frequency, late[index], at[0] if at else None)
+                issued = deadlines.record(con, pid, unit, sub.report_date, sub.frequency, late[index],
+                                         at[0] if at else datetime.now())
                 outcome.late, outcome.corrects = late[index].zh(), tuple(issued)
                 audit(con, user.name, "late_submission", f"第 {pid} 号报送 {sub.file_name}：{late[index].zh()}")
             out.append(outcome)
