@@ -126,8 +126,8 @@ if view is not None:
         st.warning(f"报告期 {view.as_of} 未报送：{'、'.join(missing['group'].to_list())}")
 
     st.subheader("催报：本期未报送的单位")
-    if due := uploads.deadlines_caption():  # each level's deadline (issue 31): 催报 notices wait for it
-        st.caption(due)
+    if due_words := uploads.deadlines_caption():  # each level's deadline (issue 31): 催报 notices wait for it
+        st.caption(due_words)
     late = cached.overdue_reports(view.as_of, filters=view.filters)
     if late.is_empty():
         st.caption(f"报告期 {view.as_of}：应报送的单位均已报送。")
