@@ -3,6 +3,7 @@
 import streamlit as st
 
 from pipelines.metrics import lights
+from pipelines.views import leaders as leaders_view
 from pipelines.views import lights as lights_view
 from pipelines.views import procedures
 from pipelines.vocab import formats
@@ -36,12 +37,18 @@ else:
     caught_up = lp.lit.filter(lp.lit["light_change"] == "由红转黄").height
     if caught_up:
         st.caption(f"其中 {caught_up} 个项目由红灯转为黄灯（较上期有追赶）。")
-    lit = procedures.lit_shown(lp.lit)
-    with phone.wide("lights_list"):
-        widgets.long_table(lit, hide_index=True, key="lights_list", unit="个", file_name=f"红黄灯项目_{view.as_of}.csv")
-    phone.cards(lit, "lights_list", lambda r: f"{phone.COLOURED.get(r['综合灯'], '')} **{fmt.md(r['项目名称'])}**", [
-        ("较上期", "上期"), ("地市", "县区"), ("层级", "行业"), "建设状态", ("开工灯", "进度灯", "入统灯"),
-        "亮灯原因", "亮灯起始报告期", procedures.BLOCKING_HEADER])
+    # grouped by 责任领导 (issue 31), an option when the 台账 or a 管理员 named leaders
+    if cached.options().leaders and st.toggle("按责任领导分组", key="lights_by_leader"):
+        widgets.long_table(leaders_view.lit_shown_by_leader(cached.lit_by_leader(view)), hide_index=True,
+                           key="lights_list_leader", unit="个", file_name=f"红黄灯项目_按责任领导_{view.as_of}.csv")
+    else:
+        lit = procedures.lit_shown(lp.lit)
+        with phone.wide("lights_list"):
+            widgets.long_table(lit, hide_index=True, key="lights_list", unit="个",
+                               file_name=f"红黄灯项目_{view.as_of}.csv")
+        phone.cards(lit, "lights_list", lambda r: f"{phone.COLOURED.get(r['综合灯'], '')} **{fmt.md(r['项目名称'])}**", [
+            ("较上期", "上期"), ("地市", "县区"), ("层级", "行业"), "建设状态", ("开工灯", "进度灯", "入统灯"),
+            "亮灯原因", "亮灯起始报告期", procedures.BLOCKING_HEADER])
 if not lp.stale.is_empty():
     st.markdown(f"**停滞项目**（{lp.stale.height} 个：在建项目连续多期本年累计完成投资未变，取自本期变动；不改变亮灯）")
     widgets.table(lights_view.stale_shown(lp.stale), hide_index=True, key="lights_stale")

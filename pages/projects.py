@@ -7,11 +7,13 @@ import streamlit as st
 from pipelines.metrics import lights
 from pipelines.outputs import charts
 from pipelines.views import history
+from pipelines.views import leaders as leaders_view
 from pipelines.views import ledger as ledger_view
 from pipelines.views import lights as lights_view
 from pipelines.views.ledger import LEDGER_COLUMNS, LEDGER_SORTS
 from pipelines.vocab import labels
-from ui import cached, fmt, session, widgets
+from pipelines.vocab.findings import Refused
+from ui import cached, fmt, session, widgets, writes
 
 widgets.header("项目台账", "在表格左侧勾选一个项目，查看它历次报送的投资进度、状态变化和问题。")
 view = widgets.require_view()
@@ -50,6 +52,22 @@ if not rows:
 chosen = shown.rows.row(rows[0], named=True)
 hist = cached.project_history(chosen["project_id"])
 st.subheader(fmt.md(chosen["project_name"]))
+found = cached.leader_of(chosen["project_id"])  # 责任领导 (issue 31): from the 台账, or set by a 管理员
+st.caption(fmt.md(leaders_view.leader_line(found)))
+if session.current_user().can("admin"):
+    with st.expander("修改责任领导（管理员）", expanded=False), st.form(key="projects_leader_form"):
+        c = st.columns(3)
+        leader = c[0].text_input("责任领导（包保领导）", value=found["leader"] or "", key="projects_leader")
+        lead_unit = c[1].text_input("责任单位", value=found["lead_unit"] or "", key="projects_lead_unit")
+        contact = c[2].text_input("联系人", value=found["contact"] or "", key="projects_contact")
+        if st.form_submit_button("保存", type="primary"):
+            try:
+                writes.set_project_leader(chosen["project_id"], leader, lead_unit, contact)
+            except Refused as exc:
+                st.error(str(exc))
+            else:
+                st.success("已保存：" + leaders_view.leader_line(
+                    {"leader": leader.strip(), "lead_unit": lead_unit.strip(), "contact": contact.strip()}))
 widgets.chart(charts.project_history_chart(hist.reports, hist.stage_changes, chosen["project_name"]),
               key="projects_history_chart")
 left, right = st.columns(2)

@@ -34,10 +34,15 @@ else:
     st.caption(uploads.UPLOADER_WORDS)
     prepared = [uploads.prepare(f.name, f.getvalue(), report_date, tier, region or None, frequency)
                 for f in files or []]
+    any_late = False
     for p in prepared:
         with st.container(border=True, key=f"submissions_preview_{prepared.index(p)}"):
             uploads.preview(p)
-    reviewed = uploads.needs_review()
+            due = uploads.deadline_line(p)  # the period's deadline (issue 31): after it, a 更正 for 审核
+            if due is not None:
+                (st.warning if due[1] else st.caption)(due[0])
+                any_late = any_late or due[1]
+    reviewed = uploads.needs_review() or any_late
     if reviewed:
         st.caption("本级报送需审核：提交后为「待审核」，审核员通过后才计入各项指标；被退回时在下方「报送审核状态」中查看原因。")
     if prepared:
@@ -125,6 +130,8 @@ if view is not None:
         st.warning(f"报告期 {view.as_of} 未报送：{'、'.join(missing['group'].to_list())}")
 
     st.subheader("催报：本期未报送的单位")
+    if due_words := uploads.deadlines_caption():  # each level's deadline (issue 31): 催报 notices wait for it
+        st.caption(due_words)
     late = cached.overdue_reports(view.as_of, filters=view.filters)
     if late.is_empty():
         st.caption(f"报告期 {view.as_of}：应报送的单位均已报送。")

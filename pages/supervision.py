@@ -65,12 +65,15 @@ st.subheader("督办单列表")
 if orders.is_empty():
     st.caption("还没有督办单。")
 else:
-    listed = supervision_view.shown(orders)
-    with phone.wide("supervision_list"):
-        widgets.table(listed, hide_index=True, key="supervision_list")
-    phone.cards(listed, "supervision_list", lambda r: f"**第 {r['编号']} 号 · {fmt.md(r['单位'])}** · {fmt.md(r['状态'])}", [
-        "督办内容", "涉及项目", ("来源", "办理期限"), ("下达人", "下达时间"), "单位回复", "退回原因", "办结时间"],
-        unit="件")
+    if cached.options().leaders and st.toggle("按责任领导分组", key="supervision_by_leader"):  # issue 31
+        widgets.table(cached.orders_by_leader(user, today), hide_index=True, key="supervision_list_leader")
+    else:
+        listed = supervision_view.shown(orders)
+        with phone.wide("supervision_list"):
+            widgets.table(listed, hide_index=True, key="supervision_list")
+        phone.cards(listed, "supervision_list", lambda r: f"**第 {r['编号']} 号 · {fmt.md(r['单位'])}** · {fmt.md(r['状态'])}", [
+            "督办内容", "涉及项目", ("来源", "办理期限"), ("下达人", "下达时间"), "单位回复", "退回原因", "办结时间"],
+            unit="件")
     mine = supervision_view.awaiting(orders, user)
     if mine.is_empty():
         st.caption("没有需要您办理的督办单。")

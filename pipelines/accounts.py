@@ -33,10 +33,10 @@ def _end_sessions(name: str) -> None:
 
 
 def add(wh: Store, actor: str, name: str, password: str, role: str, region: str | None = None,
-        path: Path | None = None) -> auth.User:
+        path: Path | None = None, leader_name: str | None = None) -> auth.User:
     existed = name in auth.load_users(path)
     with wh.write(actor, "user_replace" if existed else "user_add", f"{name}：{role}{f'，{region}' if region else ''}"):
-        user = auth.add_user(name, password, role, region, path=path)
+        user = auth.add_user(name, password, role, region, path=path, leader_name=leader_name)
     if existed:
         _end_sessions(name)
     return user

@@ -49,6 +49,7 @@ class User:
     password_hash: str = ""
     epoch: int = 0  # raised by a password change, disabling, re-creating: older session tokens stop working
     disabled: bool = False  # 停用: may not sign in, existing sessions end
+    leader_name: str | None = None  # a 领导 linked to the 责任领导 named on projects: 「我的项目」 (issue 31)
 
     def can(self, permission: str) -> bool:
         if permission == "view_all" and self.role == "审核员" and not self.region_code:
@@ -121,15 +122,18 @@ def sign_in_required(path: Path | None = None) -> bool:
     return bool(load_users(path))
 
 
-def add_user(name: str, password: str, role: str, region: str | None = None, path: Path | None = None) -> User:
-    """Create or replace a user; a 报送员 needs a region (city or county)."""
+def add_user(name: str, password: str, role: str, region: str | None = None, path: Path | None = None,
+             leader_name: str | None = None) -> User:
+    """Create or replace a user; a 报送员 needs a region (city or county); a 领导 may be linked to the
+    name projects give as their 责任领导 (leader_name)."""
     if role not in ROLES:
         raise ValueError(f"角色应为 {'/'.join(ROLES)} 之一：{role}")
     if len(password) < 8:
         raise ValueError("密码至少 8 位")
     region_code = _region_code(role, region)
     users = load_users(path)
-    user = User(name, role, region_code, _hash(password), next_epoch(users.get(name)))
+    user = User(name, role, region_code, _hash(password), next_epoch(users.get(name)),
+                leader_name=(leader_name or "").strip() or None)
     users[name] = user
     save_users(users, path)
     return user

@@ -473,7 +473,8 @@ def cmd_user(args: argparse.Namespace) -> int:
             if password is None:
                 return 1
             if args.user_command == "add":
-                user = accounts.add(wh, args.by, args.name, password, args.role, args.region)
+                user = accounts.add(wh, args.by, args.name, password, args.role, args.region,
+                                    leader_name=args.leader)
                 where = f"，地区 {user.region_code}" if user.region_code else ""
                 print(f"已创建用户 {user.name}（{user.role}{where}）")
             else:
@@ -595,6 +596,22 @@ def cmd_review_mode(args: argparse.Namespace) -> int:
     with wh.read() as con:
         modes = review.configured_modes(con)
     print("审核模式：" + "，".join(f"{ {'city': '地市', 'county': '县区'}[k]}报送 {v}" for k, v in modes.items()))
+    return 0
+
+
+def cmd_deadlines(args: argparse.Namespace) -> int:
+    """Each level's reporting deadline (issue 31 §3): after it a 报送员's file is a 更正, always reviewed."""
+    from pipelines.warehouse import deadlines
+
+    wh = open_warehouse(args.db)
+    if args.rules:
+        try:
+            deadlines.set_rules(wh, args.rules, args.user)
+        except ValueError as exc:
+            print(str(exc), file=sys.stderr)
+            return 1
+    with wh.read() as con:
+        print(deadlines.configured_zh(deadlines.configured(con)))
     return 0
 
 
@@ -778,6 +795,11 @@ def build_parser() -> argparse.ArgumentParser:
     prm.add_argument("--user", default="cli", help="记录在审计日志中的操作人")
     prm.set_defaults(func=cmd_review_mode)
 
+    pdl = sub.add_parser("deadlines", help="查看或设置各级报送截止时间：如 county=mon@12:00+2h,city=tue@12:00（off 为不截止）")
+    pdl.add_argument("rules", nargs="?")
+    pdl.add_argument("--user", default="cli", help="记录在审计日志中的操作人")
+    pdl.set_defaults(func=cmd_deadlines)
+
     pd = sub.add_parser("demo", help="（重新）生成演示数据库")
     pd.set_defaults(func=cmd_demo)
 
@@ -844,6 +866,7 @@ def build_parser() -> argparse.ArgumentParser:
     pua.add_argument("--role", required=True, choices=list(ROLES))
     pua.add_argument("--region", help="报送员所属地市或县区；审核员所属地市（不填为全省审核员）")
     pua.add_argument("--password-stdin", action="store_true", help="从标准输入读取密码")
+    pua.add_argument("--leader", help="领导用户对应的责任领导姓名（台账「包保领导」列所写），用于「我的项目」")
     pup = usub.add_parser("passwd", help="重置密码（该用户已登录的会话全部失效）")
     pup.add_argument("name")
     pup.add_argument("--password-stdin", action="store_true", help="从标准输入读取密码")

@@ -19,6 +19,7 @@ from pipelines.views import corrections as corrections_view
 from pipelines.views import fill as fill_view
 from pipelines.views import history, layouts, problems, review_status, submissions
 from pipelines.views import issued as issued_view
+from pipelines.views import leaders as leaders_view
 from pipelines.views import ledger as ledger_view
 from pipelines.views import options as options_view
 from pipelines.views import overdue_reports as overdue_reports_view
@@ -85,6 +86,12 @@ lights_page = _cached(procedures_view.lights_page)  # the lit list with each pro
 procedures_matrix = _cached(procedures_view.matrix)
 reconcile_page = _cached(reconcile_view.reconcile_page)
 yearlist_page = _cached(yearlist_view.yearlist_page)
+leader_project_ids = _cached(leaders_view.leader_project_ids)  # 责任领导 (issue 31)
+lit_by_leader = _cached(leaders_view.lit_by_leader)
+orders_by_leader = _cached(leaders_view.orders_by_leader)
+project_leaders = _cached(leaders_view.project_leaders)
+leader_of = _cached(leaders_view.leader_of)
+report_deadlines = _cached(submissions.report_deadlines)  # each level's deadline (warehouse/deadlines.py)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)

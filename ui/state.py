@@ -31,7 +31,9 @@ MULTI: dict[str, str] = {
     "industry": "sidebar_industry",
     "stage": "sidebar_stage",
     "band": "sidebar_band",
+    "leader": "sidebar_leader",
 }
+K_MINE = "sidebar_mine"
 _VIEW = "_kaigong_view"
 _NOTICES = "_kaigong_url_notices"
 _INIT = "_kaigong_url_read"
@@ -54,6 +56,8 @@ def _allowed(param: str, opts: Options, cities: list[str], user: auth.User) -> l
         return opts.industries
     if param == "stage":
         return list(schema.STAGES)
+    if param == "leader":
+        return list(opts.leaders)
     return list(BAND_NAMES)
 
 
@@ -84,7 +88,7 @@ def _read_url(opts: Options, user: auth.User) -> None:
             notices.append(f"报告期「{raw}」不存在，已显示最新报告期 {as_of}")
     ss[K_DATE] = as_of
     cities: list[str] = []
-    for param in ("tier", "city", "county", "industry", "stage", "band"):
+    for param in ("tier", "city", "county", "industry", "stage", "band", "leader"):
         raw_values = [v for v in qp.get_all(param) for v in v.split(",") if v]
         if param == "city":  # accept names too: ?city=忻州市
             raw_values = [(city.code if (city := find_city(v)) else v) for v in raw_values]
@@ -161,6 +165,14 @@ def sidebar(user: auth.User = auth.LOCAL) -> View | None:
     industries = sb.multiselect("行业", opts.industries, key=MULTI["industry"], placeholder="全部行业", select_all=False)
     stages = sb.multiselect("建设状态", list(schema.STAGES), key=MULTI["stage"], placeholder="全部状态", select_all=False)
     bands = sb.multiselect("投资规模", list(BAND_NAMES), key=MULTI["band"], placeholder="全部规模", select_all=False)
+    # 责任领导 (issue 31): the filter narrows S to the leaders' projects; a 领导 linked to a name sees 「我的项目」
+    leaders: list[str] = []
+    if opts.leaders:
+        leaders = sb.multiselect("责任领导", list(opts.leaders), key=MULTI["leader"], placeholder="全部责任领导",
+                                 select_all=False)
+    if user.leader_name and sb.toggle(f"我的项目（{user.leader_name}）", key=K_MINE):
+        leaders = [user.leader_name]
+    project_ids = cached.leader_project_ids(tuple(leaders)) if leaders else ()
     if any(ss.get(k) for k in MULTI.values()):
         sb.button("清除全部筛选", key="sidebar_clear", on_click=clear_filters, icon=":material/filter_alt_off:")
 
@@ -170,7 +182,7 @@ def sidebar(user: auth.User = auth.LOCAL) -> View | None:
         year=year,
         filters=Filters(
             tiers=tuple(tiers), cities=tuple(city_codes), counties=tuple(counties),
-            industries=tuple(industries), stages=tuple(stages), size_bands=tuple(bands),
+            industries=tuple(industries), stages=tuple(stages), size_bands=tuple(bands), project_ids=project_ids,
         ),
     )
     ss[_VIEW] = view

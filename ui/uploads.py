@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import hashlib
 import tempfile
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import polars as pl
 import streamlit as st
 
+from pipelines import auth
 from pipelines.ingest import bounded
 from pipelines.ingest.prepare import Prepared, layout_zh, preview_rows
 from pipelines.ingest.result import ReadOptions
 from pipelines.ingest.template import write_template
 from pipelines.views.changes import line_zh
-from pipelines.warehouse import intake, review
+from pipelines.warehouse import deadlines, intake, review
 from pipelines.warehouse.store import LoadOutcome, Submission
 
 from . import admission, cached, fmt, session, widgets
@@ -142,6 +143,27 @@ def _changes(sub: Submission) -> None:
             st.markdown(f"- :orange[变动] {fmt.md(line_zh(row))}")
         if listed.height > _MAX_SHOWN:
             st.caption(f"另有 {listed.height - _MAX_SHOWN} 条变动未列出")
+
+
+def deadline_line(p: Prepared) -> tuple[str, bool] | None:
+    """The period's deadline for the signed-in 报送员's file (warehouse/deadlines.py), and whether it has
+    passed (the file is then a 更正 that goes to 审核): 「本期截止 2020-06-29 12:00，已逾期，按更正处理，需审核」."""
+    user = session.current_user()
+    sub = p.submission
+    if sub is None or sub.kind != "reports" or user.unit_code() is None or not auth.sign_in_required():
+        return None
+    rules = cached.report_deadlines()
+    now = datetime.now()
+    line = deadlines.due_zh(rules, user.unit_code(), sub.report_date, sub.frequency, now)
+    if line is None:
+        return None
+    return line, deadlines.lateness(rules, user.unit_code(), sub.report_date, sub.frequency, now) is not None
+
+
+def deadlines_caption() -> str | None:
+    """Each level's deadline in words, when the 管理员 has set one (warehouse/deadlines.py)."""
+    rules = cached.report_deadlines()
+    return deadlines.configured_zh(rules) + "；截止后仍未报送的单位由系统发送催报通知。" if rules else None
 
 
 def needs_review() -> bool:

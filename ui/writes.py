@@ -99,3 +99,11 @@ def confirm_carried_over(year: int, project_ids: list[str]) -> int:
     n = yearlist.confirm(cached.warehouse(), session.current_user(), year, project_ids)
     cached.changed()
     return n
+
+
+def set_project_leader(project_id: str, leader: str, lead_unit: str, contact: str) -> None:
+    """A 管理员 sets a project's 责任领导 / 责任单位 / 联系人 (warehouse/leaders.py), as the signed-in user."""
+    from pipelines.warehouse import leaders
+
+    leaders.set_leader(cached.warehouse(), session.current_user(), project_id, leader, lead_unit, contact)
+    cached.changed()

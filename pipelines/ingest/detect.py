@@ -306,10 +306,11 @@ def layout_of(cols: dict[str, Col], hdr: Header, title: str) -> str:
         return "standard"
     if H.START_COMPLETION in keys:
         return "tongling_progress"
-    if "lead_unit" in keys or ("谋划" in title and "stage" not in keys and H.STAGE_OR_TYPE not in keys):
-        return "tongling_planning"
+    # a 台账 may name each project's 责任单位 too (issue 31): its own columns say it is the ledger
     if keys & {"company_intro", "highlights", "benefits", "plan_next_year", "plan_year_after"}:
         return "ledger"
+    if "lead_unit" in keys or ("谋划" in title and "stage" not in keys and H.STAGE_OR_TYPE not in keys):
+        return "tongling_planning"
     if keys & {H.START_TIME, "not_started_reason", "covid_affected"}:
         return "shanxi_weekly" if hdr.rows == 2 else "flat"
     return "generic"

@@ -350,11 +350,16 @@ def reporting_heatmap(matrix: pl.DataFrame, as_of: date | None) -> go.Figure:
     groups = matrix["group"].unique(maintain_order=True).to_list()
     cell = {(g, d): r for g, d, r in matrix.select("group", "report_date", "reporting_rate").iter_rows()}
     z = [[to_pct(cell.get((g, d))) for d in dates] for g in groups]
+    late = ({(g, d) for g, d, x in matrix.select("group", "report_date", "late").iter_rows() if x}
+            if "late" in matrix.columns else set())
+    text = [["迟报" if (g, d) in late else "" for d in dates] for g in groups]
     scale: list[list[float | str]] = [[0, "#c62828"], [0.5, "#ffe082"], [1, "#2e7d32"]]
     notes = [metrics.FORMULA_ZH["reporting_rate"], "红色 = 应报送项目本期均未报送（漏报）"]
+    if late:
+        notes.append("「迟报」= 本期截止后才报送（按更正审核），与漏报分开标注")
     fig = go.Figure(go.Heatmap(
         z=z, x=[d.strftime("%m-%d") for d in dates], y=groups, zmin=0, zmax=100,
-        colorscale=scale,
+        colorscale=scale, text=text, texttemplate="%{text}",
         colorbar={"title": {"text": "%"}, "ticksuffix": "%"},
         hovertemplate="%{y} %{x}：%{z:.0f}%<extra></extra>", xgap=1, ygap=1,
     ))

@@ -36,7 +36,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
@@ -44,11 +44,13 @@ from typing import Any
 import duckdb
 
 from pipelines import metrics
+from pipelines.outputs import leader_notices
 from pipelines.views import supervision as supervision_view
 from pipelines.views.overdue_reports import overdue_reports
 from pipelines.vocab.query import query_frame
 from pipelines.vocab.reference import region_by_code, region_name
-from pipelines.warehouse import loop_tables, supervision
+from pipelines.warehouse import deadlines, loop_tables, supervision
+from pipelines.warehouse.connection import first
 from pipelines.warehouse.store import Store
 
 DEFAULT_TIMEOUT = 10.0
@@ -109,14 +111,25 @@ class SendReport:
 
 
 def _missing_period(con: duckdb.DuckDBPyConnection, today: date) -> list[tuple[str, str, str, str]]:
+    """漏报 at the latest report date up to today; where the unit's level has a deadline
+    (warehouse/deadlines.py), only once its period has closed, the deadline named."""
     dates = [d for d in metrics.report_dates(con, today.year) if d <= today]
     if not dates:
         return []
     d = dates[-1]
+    rules = deadlines.configured(con)
+    now = datetime.now() if today == date.today() else datetime.combine(today, datetime.max.time())
+    freq = first(con.execute("SELECT frequency FROM submissions WHERE report_date = ? ORDER BY submission_id DESC "
+                             "LIMIT 1", [d]))
+    frequency = freq[0] if freq else "week"
     out = []
     for r in overdue_reports(con, d).iter_rows(named=True):
+        closes = deadlines.closes_at(rules, r["unit_code"], d, frequency)
+        if closes is not None and now <= closes:
+            continue  # not due yet: the period is still open for this unit
+        due = f"（截止 {closes:%Y-%m-%d %H:%M}，已逾期）" if closes is not None else ""
         out.append((f"missing:{r['unit_code']}:{d}", r["unit_code"], f"【开工】{r['unit_name']}报告期 {d} 未报送",
-                    f"{r['unit_name']}：报告期 {d} 应报送项目 {r['reporting_base']} 个，尚未报送，已连续 "
+                    f"{r['unit_name']}：报告期 {d} 应报送项目 {r['reporting_base']} 个，尚未报送{due}，已连续 "
                     f"{r['missed_periods']} 期未报。请尽快在开工系统「数据报送」页报送。"))
     return out
 
@@ -128,12 +141,16 @@ def queue_due(wh: Store, today: date) -> int:
         known = {k for (k,) in con.execute("SELECT dedup_key FROM notices").fetchall()} if loop_tables.has(
             con, "notices") else set()
         overdue = supervision_view.orders(con, today).filter("overdue")
+        red = leader_notices.red_notices(con, today)  # a 责任领导's project turned red (issue 31)
     fresh = [m for m in missing if m[0] not in known]
     new_overdue = [o for o in overdue.iter_rows(named=True) if f"overdue:{o['order_id']}:{o['deadline']}" not in known]
-    if not fresh and not new_overdue:
+    new_red = [m for m in red if m[0] not in known]
+    if not fresh and not new_overdue and not new_red:
         return 0
-    with wh.write("notify", "notify_queue", f"漏报 {len(fresh)} 条，督办逾期 {len(new_overdue)} 条") as con:
+    with wh.write("notify", "notify_queue",
+                  f"漏报 {len(fresh)} 条，督办逾期 {len(new_overdue)} 条，红灯 {len(new_red)} 条") as con:
         n = sum(loop_tables.enqueue_notice(con, key, "漏报", unit, subj, body) for key, unit, subj, body in fresh)
+        n += sum(loop_tables.enqueue_notice(con, key, "红灯", unit, subj, body) for key, unit, subj, body in new_red)
         n += supervision.queue_overdue_notices(con, today)
     return n
 

@@ -9,6 +9,7 @@ from datetime import date
 import duckdb
 
 from pipelines import metrics
+from pipelines.views import leaders as leaders_view
 from pipelines.vocab.labels import FILTER_ZH
 from pipelines.vocab.reference import cities, counties_of, home_cities, region_by_code
 from pipelines.vocab.states import EACH_STATE_SQL
@@ -22,6 +23,7 @@ class Options:
     report_dates: dict[int, list[date]]
     industries: list[str]
     city_codes: list[str]
+    leaders: tuple[str, ...] = ()  # the 责任领导 named on projects (views/leaders.py)
 
 
 def options(con: duckdb.DuckDBPyConnection) -> Options:
@@ -36,7 +38,7 @@ def options(con: duckdb.DuckDBPyConnection) -> Options:
     with_data = {r[0] for r in con.execute(
         f"SELECT DISTINCT city_code FROM {EACH_STATE_SQL} s WHERE city_code IS NOT NULL"  # noqa: S608
     ).fetchall()}
-    return Options(ys, dates, industries, city_choices(with_data))
+    return Options(ys, dates, industries, city_choices(with_data), tuple(leaders_view.leader_names(con)))
 
 
 def city_choices(with_data: set[str]) -> list[str]:

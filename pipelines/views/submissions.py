@@ -12,6 +12,7 @@ from pipelines.metrics import View
 from pipelines.vocab import schema
 from pipelines.vocab.query import query_frame
 from pipelines.vocab.reference import region_by_code
+from pipelines.warehouse import deadlines
 
 
 def submission_log(con: duckdb.DuckDBPyConnection, limit: int = 200, loaded_by: str | None = None) -> pl.DataFrame:
@@ -53,8 +54,19 @@ def reporting_matrix(con: duckdb.DuckDBPyConnection, view: View) -> pl.DataFrame
     t = metrics.trend(con, view.as_of, year=view.year, filters=view.filters, by="city")
     if t.is_empty() or "reporting_rate" not in t.columns:
         return pl.DataFrame(schema={"report_date": pl.Date, "group": pl.String, "group_code": pl.String,
-                                    "reporting_base": pl.Int64, "reported": pl.Int64, "reporting_rate": pl.Float64})
-    return t.select("report_date", "group", "group_code", "reporting_base", "reported", "reporting_rate")
+                                    "reporting_base": pl.Int64, "reported": pl.Int64, "reporting_rate": pl.Float64,
+                                    "late": pl.Boolean})
+    frame = t.select("report_date", "group", "group_code", "reporting_base", "reported", "reporting_rate")
+    return with_late(con, frame)
+
+
+def with_late(con: duckdb.DuckDBPyConnection, matrix: pl.DataFrame) -> pl.DataFrame:
+    """The matrix with `late`: a file for that city and date came after its period closed (迟报, a 更正
+    waiting for 审核 or approved: warehouse/deadlines.py), told apart from 漏报 (nothing reported)."""
+    late = deadlines.late_periods(con).select(
+        pl.col("city_code").alias("group_code"), "report_date", pl.lit(True).alias("late")).unique()
+    return (matrix.join(late, on=["group_code", "report_date"], how="left")
+            .with_columns(pl.col("late").fill_null(False)))
 
 
 def missing_reports(matrix: pl.DataFrame, as_of: date) -> pl.DataFrame:
@@ -62,3 +74,8 @@ def missing_reports(matrix: pl.DataFrame, as_of: date) -> pl.DataFrame:
     return matrix.filter(
         (pl.col("report_date") == as_of) & (pl.col("reporting_base") > 0) & (pl.col("reported") == 0)
     ).select("group", "group_code")
+
+
+def report_deadlines(con: duckdb.DuckDBPyConnection) -> dict[str, deadlines.Rule]:
+    """Each level's deadline as the 管理员 set it (warehouse/deadlines.py; empty: periods never close)."""
+    return deadlines.configured(con)

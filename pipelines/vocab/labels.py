@@ -48,4 +48,5 @@ def columns(*fields: str) -> dict[str, str]:
 # The sidebar's filters (URL parameter → label), as the sidebar, its notices and the briefing name them.
 FILTER_ZH: dict[str, str] = {
     "tier": "层级", "city": "地市", "county": "县区", "industry": "行业", "stage": "建设状态", "band": "投资规模",
+    "leader": "责任领导",
 }

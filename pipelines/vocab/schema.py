@@ -84,6 +84,7 @@ REPORT_FIELDS: tuple[Field, ...] = (
     _f("company_intro", "企业简介", "text"),
     _f("contact", "项目联系人及电话", "text"),
     _f("lead_unit", "牵头协调推进责任单位", "text"),
+    _f("leader", "责任领导", "text"),  # 包保领导 / 责任领导: the official answering for the project (issue 31)
 )
 FIELD = {f.name: f for f in REPORT_FIELDS}
 FIELD_NAMES: tuple[str, ...] = tuple(f.name for f in REPORT_FIELDS)

@@ -21,7 +21,7 @@ import io
 import json
 import os
 from dataclasses import asdict, dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 import duckdb
@@ -30,7 +30,7 @@ import polars as pl
 from pipelines import auth
 from pipelines.vocab.findings import Finding, Refused, SubmissionRefused
 from pipelines.vocab.reference import region_by_code, region_name
-from pipelines.warehouse import loop_tables
+from pipelines.warehouse import deadlines, loop_tables
 from pipelines.warehouse.connection import first, set_meta
 from pipelines.warehouse.load import LoadOutcome, Submission, check_rows, conform
 from pipelines.warehouse.store import Store, audit
@@ -117,18 +117,26 @@ class PendingOutcome:
     report_date: date
     rows: int
     replaced: list[int]
+    late: str | None = None  # a 更正 after the period closed: the deadline in words (deadlines.Lateness.zh)
+    corrects: tuple[int, ...] = ()  # the issued 简报 of that period it corrects
 
     def summary_zh(self) -> str:
         text = (f"{self.file_name}：已提交审核（待审核，编号 {self.pending_id}），报告期 {self.report_date}，"
                 f"{self.rows} 个项目；审核通过后计入各项指标")
+        if self.late:
+            text += f"；{self.late}" + (f"，更正已印发的第 {'、'.join(str(i) for i in self.corrects)} 号简报"
+                                        if self.corrects else "")
         if self.replaced:
             text += f"；替换了同期未审核的报送 {'、'.join(str(i) for i in self.replaced)} 号"
         return text
 
 
-def submit(wh: Store, batch: list[Submission], user: auth.User) -> list[PendingOutcome]:
+def submit(wh: Store, batch: list[Submission], user: auth.User,
+           late: dict[int, deadlines.Lateness] | None = None) -> list[PendingOutcome]:
     """Keep validated files as 待审核 (all of them or none): checked as a load would check them,
-    the raw files kept, the staged rows stored; nothing enters the figures."""
+    the raw files kept, the staged rows stored; nothing enters the figures. late: the files (by index)
+    that came after their period closed (deadlines.Lateness), recorded as corrections."""
+    late = late or {}
     unit = user.unit_code()
     if unit is None:
         raise ReviewRefused("只有报送员的报送需要审核")
@@ -145,7 +153,7 @@ def submit(wh: Store, batch: list[Submission], user: auth.User) -> list[PendingO
     out: list[PendingOutcome] = []
     with wh.write(user.name, "review_submit", detail) as con:
         loop_tables.ensure(con)
-        for sub in batch:
+        for index, sub in enumerate(batch):
             replaced = [i for (i,) in con.execute(
                 "SELECT pending_id FROM pending_submissions WHERE status = '待审核' AND unit_code = ? "
                 "AND report_date = ? AND kind = ? ORDER BY pending_id", [unit, sub.report_date, sub.kind]).fetchall()]
@@ -164,7 +172,14 @@ def submit(wh: Store, batch: list[Submission], user: auth.User) -> list[PendingO
                  json.dumps([asdict(w) for w in sub.warnings], ensure_ascii=False), _frame_bytes(sub.frame),
                  sub.stored_path, user.name],
             )
-            out.append(PendingOutcome(sub.file_name, pid, sub.report_date, sub.frame.height, replaced))
+            outcome = PendingOutcome(sub.file_name, pid, sub.report_date, sub.frame.height, replaced)
+            if index in late:
+                at = first(con.execute("SELECT submitted_at FROM pending_submissions WHERE pending_id = ?", [pid]))
+                issued = deadlines.record(con, pid, unit, sub.report_date, sub.frequency, late[index],
+                                         at[0] if at else datetime.now())
+                outcome.late, outcome.corrects = late[index].zh(), tuple(issued)
+                audit(con, user.name, "late_submission", f"第 {pid} 号报送 {sub.file_name}：{late[index].zh()}")
+            out.append(outcome)
     return out
 
 

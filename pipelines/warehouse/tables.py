@@ -223,7 +223,7 @@ KEPT_TABLES: tuple[Table, ...] = (
         """CREATE TABLE IF NOT EXISTS notices (
     notice_id BIGINT PRIMARY KEY,
     dedup_key VARCHAR NOT NULL UNIQUE, -- one notice per event (a 退回, an order falling overdue …)
-    kind VARCHAR NOT NULL,            -- 退回 | 督办下达 | 督办逾期 | 漏报
+    kind VARCHAR NOT NULL,            -- 退回 | 督办下达 | 督办逾期 | 漏报 | 红灯 (a 责任领导's project)
     unit_code VARCHAR,
     subject VARCHAR NOT NULL,
     body VARCHAR NOT NULL,
@@ -324,6 +324,31 @@ KEPT_TABLES: tuple[Table, ...] = (
     sent_at TIMESTAMP,
     payload BLOB                      -- the file while it waits to be sent; NULL once sent or given up
 )  -- the scheduled pushes of the 简报 (pipelines/outputs/push.py, run by `kaigong notify`)""",
+        loop=True,
+    ),
+    Table(
+        "project_leaders", ('project_id', 'set_at'), "pipelines.warehouse.leaders",
+        """CREATE TABLE IF NOT EXISTS project_leaders (
+    project_id VARCHAR NOT NULL,
+    leader VARCHAR,                   -- 责任领导 / 包保领导 (NULL: none)
+    lead_unit VARCHAR,                -- 责任单位
+    contact VARCHAR,                  -- 联系人
+    set_at TIMESTAMP NOT NULL,
+    set_by VARCHAR NOT NULL           -- the 管理员
+)  -- a 管理员's edits of a project's 责任领导 (warehouse/leaders.py); the latest wins over the 台账's""",
+        loop=True,
+    ),
+    Table(
+        "late_submissions", ('pending_id',), "pipelines.warehouse.deadlines",
+        """CREATE TABLE IF NOT EXISTS late_submissions (
+    pending_id BIGINT NOT NULL,       -- the file kept for 审核 as a 更正 (pending_submissions)
+    unit_code VARCHAR NOT NULL,
+    report_date DATE NOT NULL,
+    frequency VARCHAR NOT NULL,
+    deadline TIMESTAMP NOT NULL,      -- the period's deadline plus its grace time, as configured then
+    submitted_at TIMESTAMP NOT NULL,
+    issued_ids BIGINT[] NOT NULL      -- the 简报 already issued for that period (issued_briefings) it corrects
+)  -- a 报送员's file after its period closed: a correction, always reviewed (warehouse/deadlines.py)""",
         loop=True,
     ),
     Table(
