@@ -145,7 +145,7 @@ def _hash(password: str) -> str:
 
 def next_epoch(user: User | None) -> int:
     """A new epoch, above the old one and above any this name had before (a removed, re-added user)."""
-    return max((user.epoch + 1) if user else 0, int(time.time()))
+    return max((user.epoch + 1) if user else 0, time.time_ns() // 1000)  # microseconds: a re-add a moment later differs
 
 
 def _region_code(role: str, region: str | None) -> str | None:
