@@ -235,13 +235,16 @@ class StoreBase(abc.ABC):
         errors: list[Finding] = []
         with self.write(actor, "load", detail) as con:
             keep_cells = cells.cells_current(con) and has_states(con)
+            # one reports file (a week's file, a correction, a backdated file): its cells by delta
+            by_delta = keep_cells and [sub.kind for sub, _, _ in todo].count("reports") == 1
             for sub, digest, frame in todo:
                 if sub.kind == "targets":
                     loaded.append(load_targets(con, sub, digest, actor, is_demo))
                 else:
                     # The cells the file's known projects are in before their reports change (a
                     # resubmitted first report is its state: its old cell is gone once replaced).
-                    before = _cells_before(con, sub.report_date) if keep_cells else None
+                    before = (_delta_before(con, sub.report_date) if by_delta
+                              else _cells_before(con, sub.report_date) if keep_cells else None)
                     outcome, errs = load_reports(con, sub, frame, digest, actor, is_demo, before)
                     errors += errs
                     loaded.append(outcome)
@@ -251,7 +254,7 @@ class StoreBase(abc.ABC):
             # a 台账 admits its projects to its year's list (调度库) from its report date (before the
             # cells are derived: a project 调出 earlier and listed again is back in S)
             yearlist.admit_ledgers(con, [(sub, o) for (sub, _, _), o in zip(todo, loaded, strict=True)], actor)
-            _derive(con, todo, loaded)
+            _derive(con, todo, loaded, by_delta)
             _audit_changes(con, todo, loaded)
             if in_transaction is not None:
                 in_transaction(con, loaded)
@@ -305,7 +308,8 @@ def audit(con: duckdb.DuckDBPyConnection, actor: str, action: str, detail: str =
 
 
 def _derive(
-    con: duckdb.DuckDBPyConnection, todo: list[tuple[Submission, str, pl.DataFrame]], loaded: list[LoadOutcome]
+    con: duckdb.DuckDBPyConnection, todo: list[tuple[Submission, str, pl.DataFrame]], loaded: list[LoadOutcome],
+    by_delta: bool = False,
 ) -> None:
     """Bring the states and figure cells up to date with the loaded files (in the load's transaction)."""
     cells_current = cells.cells_current(con)
@@ -324,7 +328,10 @@ def _derive(
             {"y": year, "since": since, "ids": ids},
         )
         refresh_states(con, year, since, "state_touched")
-        if cells_current:
+        if cells_current and by_delta:
+            # the old contributions of the file's known projects are in cells_delta (_delta_before)
+            cells.refresh_cells_delta(con, year, since, "state_touched")
+        elif cells_current:
             # Few projects (a county's correction): only the cells they were in (noted before their
             # reports changed) and are in now can change. Many (a new city's file): every cell from
             # since on is recomputed, which costs less than finding them.
@@ -338,6 +345,21 @@ def _derive(
         con.execute("DROP TABLE state_touched")
     if not cells_current:
         cells.rebuild_cells(con)
+
+
+def _delta_before(con: duckdb.DuckDBPyConnection, report_date: date) -> Callable[[list[str]], None]:
+    """Before the file's known projects' reports change: their contributions to the stored cells
+    from the file's date on, taken away (cells.note_delta with sign -1; added back as they are
+    after, in _derive). A new project had none (a listed one is a known project)."""
+    def note(known: list[str]) -> None:
+        con.execute("DROP TABLE IF EXISTS cells_delta")
+        if not known:
+            return
+        con.execute("CREATE OR REPLACE TEMP TABLE cells_known AS SELECT unnest($ids::VARCHAR[]) AS project_id",
+                    {"ids": known})
+        cells.note_delta(con, report_date.year, report_date, "cells_known", -1)
+        con.execute("DROP TABLE cells_known")
+    return note
 
 
 def _cells_before(con: duckdb.DuckDBPyConnection, report_date: date) -> Callable[[list[str]], None]:
