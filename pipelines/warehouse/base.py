@@ -236,7 +236,7 @@ class StoreBase(abc.ABC):
         with self.write(actor, "load", detail) as con:
             keep_cells = cells.cells_current(con) and has_states(con)
             # one reports file (a week's file, a correction, a backdated file): its cells by delta
-            by_delta = keep_cells and [sub.kind for sub, _, _ in todo].count("reports") == 1
+            by_delta = CELLS_BY_DELTA and keep_cells and [sub.kind for sub, _, _ in todo].count("reports") == 1
             for sub, digest, frame in todo:
                 if sub.kind == "targets":
                     loaded.append(load_targets(con, sub, digest, actor, is_demo))
@@ -299,6 +299,11 @@ class StoreBase(abc.ABC):
             return str(target.relative_to(self.root))
         except ValueError:
             return str(target)
+
+
+# A load of one reports file keeps the stored cells by delta (cells.note_delta); False: the cells it
+# touches are recomputed whole (the path before issue 32; the bench's baseline, a batch of files).
+CELLS_BY_DELTA = True
 
 
 def audit(con: duckdb.DuckDBPyConnection, actor: str, action: str, detail: str = "") -> None:
