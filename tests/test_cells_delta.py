@@ -12,8 +12,9 @@ from datetime import date
 from pathlib import Path
 from unittest import mock
 
+import polars as pl
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from pipelines import auth, metrics
@@ -21,7 +22,7 @@ from pipelines.metrics.dates import stored_periods
 from pipelines.metrics.flags import MONEY_SUMS
 from pipelines.warehouse import cells as stored_cells
 from pipelines.warehouse import yearlist
-from pipelines.warehouse.store import Warehouse
+from pipelines.warehouse.store import Submission, Warehouse
 from tests.conftest import load_rows
 from tests.test_cells import cells, coarse_cells, computed_cells, proj, rolled_up
 
@@ -91,12 +92,17 @@ _file = st.tuples(
 
 
 def _load(wh: Warehouse, i: int, d: date, rows: list[tuple[str, dict]], present) -> None:
+    """One file (each its own bytes: none is skipped as a duplicate)."""
     fields = FIELDS if present is None else present
-    load_rows(wh, d, [row(n, {f: v[f] for f in fields}) for n, v in rows], file_name=f"f{i}.csv",
-              present=fields)
+    data = [row(n, {f: v[f] for f in fields}) for n, v in rows]
+    [outcome] = wh.load([Submission(f"f{i}.csv", pl.DataFrame(data, infer_schema_length=None), d,
+                                    raw=f"f{i} {d} {data!r}".encode(), present_fields=fields)])
+    assert outcome.status == "loaded", outcome
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# a dozen loads per example: few examples, and no shrinking (minutes here); a failure prints its example
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow],
+          phases=(Phase.explicit, Phase.reuse, Phase.generate))
 @given(history=st.lists(_file, min_size=2, max_size=4), corrections=st.lists(_file, min_size=1, max_size=3),
        listed=st.booleans())
 def test_random_corrections_by_delta_equal_the_full_recompute(history, corrections, listed):
@@ -135,6 +141,7 @@ def _history(wh: Warehouse) -> None:
 
 @pytest.mark.parametrize("case", [
     "first_report_backdated", "blank_later_report", "stage_back", "newest_date", "year_boundary", "listed",
+    "restated",
 ])
 def test_each_case_by_delta_equals_the_full_recompute(wh, case):
     _history(wh)
@@ -160,6 +167,9 @@ def test_each_case_by_delta_equals_the_full_recompute(wh, case):
                                       (NAMES[4], {**FULL, "total_investment": 300.0})], None)],
         # the listed project's first 2021 report: its state replaces its admission's fields from 01-15
         "listed": [(DATES[4], [(NAMES[5], {**FULL, "total_investment": 150000.0})], None)],
+        # 项目0's 12-25 report restated unchanged (kept as it is, no new version) beside 项目1's correction
+        "restated": [(DATES[2], [(NAMES[0], {**FULL, "ytd_completed": 30.0}),
+                                 (NAMES[1], {**FULL, "ytd_completed": 31.0})], None)],
     }[case]
     with mock.patch.object(stored_cells, "apply_delta", wraps=stored_cells.apply_delta) as delta:
         for i, (d, rows, present) in enumerate(corr):
@@ -180,5 +190,8 @@ def test_each_case_by_delta_equals_the_full_recompute(wh, case):
     if case == "first_report_backdated":
         assert changed == list(DATES[:3])
         assert sum(c["projects"] for c in after[DATES[2]].values()) == 6
+    if case == "restated":
+        assert changed == [DATES[2]]
+        assert sum(c["projects"] for c in after[DATES[2]].values()) == 5
     if case == "newest_date":
         assert changed == [DATES[4]]

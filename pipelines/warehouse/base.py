@@ -235,8 +235,11 @@ class StoreBase(abc.ABC):
         errors: list[Finding] = []
         with self.write(actor, "load", detail) as con:
             keep_cells = cells.cells_current(con) and has_states(con)
-            # one reports file (a week's file, a correction, a backdated file): its cells by delta
-            by_delta = CELLS_BY_DELTA and keep_cells and [sub.kind for sub, _, _ in todo].count("reports") == 1
+            # one reports file of few projects (a county's or a city's correction, a week's file of a
+            # few counties): its cells by delta; a file of a quarter of the known projects or more
+            # changes most cells at every later date, which computing them whole does faster (the
+            # bench's 100,000-row backdated file took ~1.5× as long by delta, one run under load)
+            by_delta = CELLS_BY_DELTA and keep_cells and _few([f for sub, _, f in todo if sub.kind == "reports"], con)
             for sub, digest, frame in todo:
                 if sub.kind == "targets":
                     loaded.append(load_targets(con, sub, digest, actor, is_demo))
@@ -335,7 +338,14 @@ def _derive(
         refresh_states(con, year, since, "state_touched")
         if cells_current and by_delta:
             # the old contributions of the file's known projects are in cells_delta (_delta_before)
-            cells.refresh_cells_delta(con, year, since, "state_touched")
+            # (a row restating its report unchanged keeps its report and is not in state_touched:
+            # it was taken away, so it is added back, unchanged)
+            con.execute("CREATE TEMP TABLE IF NOT EXISTS cells_delta_known (project_id VARCHAR)")
+            con.execute("CREATE OR REPLACE TEMP TABLE cells_delta_projects AS SELECT project_id FROM state_touched "
+                        "UNION SELECT project_id FROM cells_delta_known")
+            cells.refresh_cells_delta(con, year, since, "cells_delta_projects")
+            con.execute("DROP TABLE cells_delta_projects")
+            con.execute("DROP TABLE cells_delta_known")
         elif cells_current:
             # Few projects (a county's correction): only the cells they were in (noted before their
             # reports changed) and are in now can change. Many (a new city's file): every cell from
@@ -352,18 +362,29 @@ def _derive(
         cells.rebuild_cells(con)
 
 
+def _few(frames: list[pl.DataFrame], con: duckdb.DuckDBPyConnection) -> bool:
+    """One reports file, of at most FEW_ROWS rows or a quarter of the projects known."""
+    if len(frames) != 1:
+        return False
+    if frames[0].height <= FEW_ROWS:
+        return True
+    row = first(con.execute("SELECT count(*) FROM projects"))
+    return frames[0].height * 4 <= (row[0] if row else 0)
+
+
+FEW_ROWS = 1_000  # a file this small is cheaper by delta whatever the database's size
+
+
 def _delta_before(con: duckdb.DuckDBPyConnection, report_date: date) -> Callable[[list[str]], None]:
     """Before the file's known projects' reports change: their contributions to the stored cells
     from the file's date on, taken away (cells.note_delta with sign -1; added back as they are
     after, in _derive). A new project had none (a listed one is a known project)."""
     def note(known: list[str]) -> None:
         con.execute("DROP TABLE IF EXISTS cells_delta")
-        if not known:
-            return
-        con.execute("CREATE OR REPLACE TEMP TABLE cells_known AS SELECT unnest($ids::VARCHAR[]) AS project_id",
+        con.execute("CREATE OR REPLACE TEMP TABLE cells_delta_known AS SELECT unnest($ids::VARCHAR[]) AS project_id",
                     {"ids": known})
-        cells.note_delta(con, report_date.year, report_date, "cells_known", -1)
-        con.execute("DROP TABLE cells_known")
+        if known:
+            cells.note_delta(con, report_date.year, report_date, "cells_delta_known", -1)
     return note
 
 
