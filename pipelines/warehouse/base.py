@@ -237,8 +237,8 @@ class StoreBase(abc.ABC):
             keep_cells = cells.cells_current(con) and has_states(con)
             # one reports file of few projects (a county's or a city's correction, a week's file of a
             # few counties): its cells by delta; a file of a quarter of the known projects or more
-            # changes most cells at every later date, which computing them whole does faster (the
-            # bench's 100,000-row backdated file took ~1.5× as long by delta, one run under load)
+            # changes most cells at every later date, where computing them whole costs no more (the
+            # bench's 100,000-row backdated file: 282 s by delta, 246 s whole, one run each under load)
             by_delta = CELLS_BY_DELTA and keep_cells and _few([f for sub, _, f in todo if sub.kind == "reports"], con)
             for sub, digest, frame in todo:
                 if sub.kind == "targets":
