@@ -19,13 +19,15 @@ EXPORT_DEBS := chromium fonts-noto-cjk poppler-utils libpango-1.0-0 libpangoft2-
 # The scale-out modes (make scale, make test): PostgreSQL (the DuckLake catalog; the tests start their own
 # server from its binaries), a JRE (Spark's roll-up), nginx (the deployment example a browser test runs).
 SCALE_DEBS := postgresql default-jre-headless nginx
+# The tests only: LibreOffice renders the Word 简报 to check it opens and prints on A4 (tests/test_brief_word.py).
+TEST_DEBS := libreoffice-writer-nogui
 
-.PHONY: run test setup setup-test scale sysdeps sysdeps-scale wheelhouse lint bench lock demo fuzz docs screenshots
+.PHONY: run test setup setup-test scale sysdeps sysdeps-scale sysdeps-test wheelhouse lint bench lock demo fuzz docs screenshots
 
 run: setup sysdeps
 	$(BIN)/python -m ui.serve --server.port $(PORT)
 
-test: setup-test sysdeps sysdeps-scale
+test: setup-test sysdeps sysdeps-scale sysdeps-test
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -n 2 --dist loadgroup --durations=10 -m "not load"
@@ -63,6 +65,9 @@ sysdeps-scale:
 	@if ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && command -v java >/dev/null \
 	    && command -v nginx >/dev/null; then :; else $(APT) $(SCALE_DEBS) >/dev/null; fi
 
+sysdeps-test:
+	@if command -v soffice >/dev/null; then :; else $(APT) --no-install-recommends $(TEST_DEBS) >/dev/null; fi
+
 # Every wheel of the dashboard's lock (and, with LOCKS="run scale", the scale-out's), for a machine with
 # no network: carry the folder in, then `make run WHEELS=<folder>`. Built on a machine of the same kind
 # (Linux x86_64, CPython 3.11); the hashes in the lock check every wheel on both sides.
@@ -94,6 +99,7 @@ docs: setup
 # Every picture the docs use, from the demo in headless Chromium (docs/screenshots.py)
 screenshots: setup-test sysdeps
 	$(BIN)/python docs/screenshots.py
+	PHONE_PICTURES=docs $(BIN)/python -m pytest tests/test_browser_phone.py -q -p no:cacheprovider  # docs/images/phone/
 
 # Re-pin: exact versions with hashes, no index URLs (a registry host must not be committed). Three layered
 # locks, each entry in one of them only: run (the dashboard), scale (+ the lake and Spark), dev (+ tests).

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from ui import admission, session, state
+from ui import admission, phone, session, state
 from ui.nav import PAGES
 
 ICON = Path(__file__).parent / "ui" / "assets" / "favicon.png"  # a local file: a material icon is fetched from Google
@@ -28,6 +28,7 @@ if not session.signed_in():
     session.sign_in_form()
     st.stop()
 page = st.navigation([*pages, default_link], position="top")
+phone.menu(pages)  # on a phone Streamlit folds the top menu into the sidebar; and ui/assets/phone.css
 if page.url_path == default_link.url_path:
     page.run()  # switches to the root before the sidebar is drawn
 with admission.slot():  # at most KAIGONG_RUN_SLOTS page runs at once in this process

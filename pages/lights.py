@@ -6,7 +6,7 @@ from pipelines.metrics import lights
 from pipelines.views import lights as lights_view
 from pipelines.views import procedures
 from pipelines.vocab import formats
-from ui import cached, widgets
+from ui import cached, fmt, phone, widgets
 
 widgets.header("亮灯清单", "每个项目按开工、进度、入统三盏灯亮灯，综合灯取最差者；红灯、黄灯项目列入清单，供调度会逐项督办。")
 view = widgets.require_view()
@@ -36,8 +36,15 @@ else:
     caught_up = lp.lit.filter(lp.lit["light_change"] == "由红转黄").height
     if caught_up:
         st.caption(f"其中 {caught_up} 个项目由红灯转为黄灯（较上期有追赶）。")
-    widgets.long_table(procedures.lit_shown(lp.lit), hide_index=True, key="lights_list", unit="个",
-                       file_name=f"红黄灯项目_{view.as_of}.csv")
+    lit = procedures.lit_shown(lp.lit)
+    with phone.wide("lights_list"):
+        widgets.long_table(lit, hide_index=True, key="lights_list", unit="个", file_name=f"红黄灯项目_{view.as_of}.csv")
+    phone.cards(lit, "lights_list", lambda r: f"{phone.COLOURED.get(r['综合灯'], '')} **{fmt.md(r['项目名称'])}**", [
+        ("较上期", "上期"), ("地市", "县区"), ("层级", "行业"), "建设状态", ("开工灯", "进度灯", "入统灯"),
+        "亮灯原因", "亮灯起始报告期", procedures.BLOCKING_HEADER])
+if not lp.stale.is_empty():
+    st.markdown(f"**停滞项目**（{lp.stale.height} 个：在建项目连续多期本年累计完成投资未变，取自本期变动；不改变亮灯）")
+    widgets.table(lights_view.stale_shown(lp.stale), hide_index=True, key="lights_stale")
 st.caption("注：" + "；".join(lights.formulas_zh()) + f"；{procedures.BLOCKING_HEADER}：逾期未开工项目第一项待办理的前期手续"
            "（依次为立项、土地、规划、环评）及其主管部门。")
 

@@ -9,7 +9,7 @@ from pipelines.views import corrections as corrections_view
 from pipelines.views import overdue_reports, review_status, submissions
 from pipelines.vocab import schema
 from pipelines.vocab.findings import Refused, SubmissionRefused
-from ui import cached, fmt, session, state, uploads, widgets, writes
+from ui import cached, fill, fmt, session, state, uploads, widgets, writes
 
 widgets.header("数据报送", "上传周报表、台账或目标任务分解表（CSV、XLSX、XLS）；先预览，确认无误后一次性导入。")
 
@@ -20,6 +20,7 @@ else:
     uploads.warm()  # the reading child starts before the first file arrives
     st.download_button("下载标准填报模板（CSV）", uploads.template_bytes(), file_name="开工_标准填报模板.csv",
                        mime="text/csv", key="submissions_template", icon=":material/download:")
+    fill.download(user, fill.as_of())  # a 报送员: their unit's 本期填报表, prefilled
     with st.expander("可选：报告期、报送周期、层级、地区（文件中没有或读得不对时指定）", expanded=False):
         c = st.columns(4)
         report_date = c[0].date_input("报告期截止日", value=None, key="submissions_date", format="YYYY-MM-DD")
@@ -62,6 +63,9 @@ else:
                 st.rerun()
         if not ok:
             st.caption("有文件存在错误：请修改后重新上传（整批文件要么全部导入，要么都不导入）。")
+if user.can("upload") and user.unit_code() is not None:
+    st.subheader("在线填报")
+    fill.grid(user, fill.as_of())
 for line in st.session_state.pop("submissions_done", []):
     st.success(line, icon=":material/check_circle:")
 

@@ -9,7 +9,7 @@ from pipelines.views import procedures
 from pipelines.views import supervision as supervision_view
 from pipelines.vocab.findings import Refused
 from pipelines.vocab.reference import counties_of, region_by_code
-from ui import cached, fmt, session, state, widgets, writes
+from ui import cached, fmt, phone, session, state, widgets, writes
 
 widgets.header("督办单", "对红灯项目、逾期未开工项目和未解决问题下达督办单；责任单位书面回复，下达人办结或退回。")
 user = session.current_user()
@@ -65,7 +65,12 @@ st.subheader("督办单列表")
 if orders.is_empty():
     st.caption("还没有督办单。")
 else:
-    widgets.table(supervision_view.shown(orders), hide_index=True, key="supervision_list")
+    listed = supervision_view.shown(orders)
+    with phone.wide("supervision_list"):
+        widgets.table(listed, hide_index=True, key="supervision_list")
+    phone.cards(listed, "supervision_list", lambda r: f"**第 {r['编号']} 号 · {fmt.md(r['单位'])}** · {fmt.md(r['状态'])}", [
+        "督办内容", "涉及项目", ("来源", "办理期限"), ("下达人", "下达时间"), "单位回复", "退回原因", "办结时间"],
+        unit="件")
     mine = supervision_view.awaiting(orders, user)
     if mine.is_empty():
         st.caption("没有需要您办理的督办单。")

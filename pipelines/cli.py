@@ -259,6 +259,20 @@ def cmd_template(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_fill_sheet(args: argparse.Namespace) -> int:
+    """A unit's prefilled 本期填报表 (issue 31): its projects as last reported, the period's cells open."""
+    from pipelines.outputs.fill_sheet import write_fill_sheet
+    from pipelines.views.fill import UnknownUnit
+
+    try:
+        sheet = write_fill_sheet(open_warehouse(args.db), args.unit, args.as_of, Path(args.out), args.report_date)
+    except UnknownUnit as exc:
+        print(f"错误：{exc}", file=sys.stderr)
+        return 2
+    print(f"{sheet.summary_zh()}：{args.out}")
+    return 0
+
+
 def cmd_brief(args: argparse.Namespace) -> int:
     """A briefing made and recorded as issued (第 N 号), a recorded one reissued (--reissue), or the list."""
     from pipelines.outputs import issue
@@ -272,8 +286,8 @@ def cmd_brief(args: argparse.Namespace) -> int:
         return 2
     out = Path(args.out)
     fmt = out.suffix.lower().lstrip(".")
-    if fmt not in ("pdf", "png"):
-        print("--out 应以 .pdf 或 .png 结尾", file=sys.stderr)
+    if fmt not in ("pdf", "png", "docx"):
+        print("--out 应以 .pdf、.png 或 .docx（Word）结尾", file=sys.stderr)
         return 2
     try:  # the browser starts now, in the background, while the figures are computed (~3 s saved)
         prestart()
@@ -429,25 +443,57 @@ def cmd_restore(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_user_add(args: argparse.Namespace) -> int:
+def _read_password(args: argparse.Namespace) -> str | None:
     import getpass
 
-    from pipelines.auth import add_user
-
     if args.password_stdin:
-        password = sys.stdin.readline().rstrip("\n")
-    else:
-        password = getpass.getpass("密码：")
-        if getpass.getpass("再输入一次：") != password:
-            print("两次输入的密码不一致", file=sys.stderr)
-            return 1
+        return sys.stdin.readline().rstrip("\n")
+    password = getpass.getpass("密码：")
+    if getpass.getpass("再输入一次：") != password:
+        print("两次输入的密码不一致", file=sys.stderr)
+        return None
+    return password
+
+
+def cmd_user(args: argparse.Namespace) -> int:
+    """Every change to users and roles, in audit_log as --by's (pipelines/accounts.py)."""
+    from pipelines import accounts, auth
+
+    if args.user_command == "list":
+        for u in auth.load_users().values():
+            where = f"，地区 {u.region_code}" if u.region_code else ""
+            print(f"{u.name}（{u.role}{where}）{'：已停用' if u.disabled else ''}")
+        return 0
+    wh = open_warehouse(args.db)
+    if not wh.exists():
+        wh.init()  # the first administrator comes before any data: the change is audited all the same
     try:
-        user = add_user(args.name, password, args.role, args.region)
+        if args.user_command in ("add", "passwd"):
+            password = _read_password(args)
+            if password is None:
+                return 1
+            if args.user_command == "add":
+                user = accounts.add(wh, args.by, args.name, password, args.role, args.region)
+                where = f"，地区 {user.region_code}" if user.region_code else ""
+                print(f"已创建用户 {user.name}（{user.role}{where}）")
+            else:
+                accounts.reset_password(wh, args.by, args.name, password)
+                print(f"已重置 {args.name} 的密码；其已登录的会话全部失效")
+        elif args.user_command == "remove":
+            accounts.remove(wh, args.by, args.name)
+            print(f"已删除用户 {args.name}")
+        elif args.user_command == "role":
+            user = accounts.set_role(wh, args.by, args.name, args.role, args.region)
+            print(f"{user.name} 的角色改为 {user.role}{f'，地区 {user.region_code}' if user.region_code else ''}")
+        elif args.user_command == "scope":
+            user = accounts.set_scope(wh, args.by, args.name, args.region)
+            print(f"{user.name} 的地区改为 {user.region_code or '（无）'}")
+        else:
+            accounts.set_disabled(wh, args.by, args.name, args.user_command == "disable")
+            print(f"已{'停用' if args.user_command == 'disable' else '启用'}用户 {args.name}")
     except ValueError as exc:
         print(str(exc), file=sys.stderr)
         return 1
-    where = f"，地区 {user.region_code}" if user.region_code else ""
-    print(f"已创建用户 {user.name}（{user.role}{where}）")
     return 0
 
 
@@ -532,7 +578,8 @@ def cmd_notify(args: argparse.Namespace) -> int:
         return 1
     report = notify.run(open_warehouse(args.db), args.as_of or date.today(), conf)
     print(report.summary_zh())
-    return 1 if report.no_channel or report.failed else 0
+    pushes_failed = report.pushes is not None and report.pushes.failed
+    return 1 if report.no_channel or report.failed or pushes_failed else 0
 
 
 def cmd_review_mode(args: argparse.Namespace) -> int:
@@ -721,7 +768,7 @@ def build_parser() -> argparse.ArgumentParser:
     pyl.add_argument("--json", action="store_true", help="show：输出 JSON 数组")
     pyl.set_defaults(func=cmd_yearlist)
 
-    pn = sub.add_parser("notify", help="发送通知：排入到期的通知（督办逾期、漏报）并发送队列（由 cron 定时运行）")
+    pn = sub.add_parser("notify", help="发送通知：排入到期的通知（督办逾期、漏报）并发送队列；按配置定时推送简报（由 cron 定时运行）")
     pn.add_argument("--as-of", type=_date, help="今天的日期（默认系统日期）")
     pn.add_argument("--config", help="通知渠道配置文件（默认环境变量 KAIGONG_NOTIFY 或 ~/.config/kaigong/notify.json）")
     pn.set_defaults(func=cmd_notify)
@@ -738,9 +785,16 @@ def build_parser() -> argparse.ArgumentParser:
     pt.add_argument("--out", required=True)
     pt.set_defaults(func=cmd_template)
 
-    pbr = sub.add_parser("brief", help="生成简报（PDF 或 PNG）；图表需要 Chromium 和 Noto CJK 字体（make sysdeps）")
+    pfs = sub.add_parser("fill-sheet", help="生成某地区的本期填报表（按上期数据预填，本期需更新的单元格标黄，其余锁定）")
+    pfs.add_argument("--unit", required=True, help="地市或县区（名称或代码），如 忻府区")
+    pfs.add_argument("--as-of", type=_date, required=True, help="取该日或之前该地区最近一次报送的数据 YYYY-MM-DD")
+    pfs.add_argument("--report-date", type=_date, help="本期报告期截止日（默认：上期之后的下一期，如周报加 7 天）")
+    pfs.add_argument("--out", required=True, help="输出的 .xlsx 文件")
+    pfs.set_defaults(func=cmd_fill_sheet)
+
+    pbr = sub.add_parser("brief", help="生成简报（PDF、PNG 或 Word）；图表需要 Chromium 和 Noto CJK 字体（make sysdeps）")
     pbr.add_argument("--as-of", type=_date, help="报告期截止日 YYYY-MM-DD")
-    pbr.add_argument("--out", help="输出文件 .pdf 或 .png")
+    pbr.add_argument("--out", help="输出文件 .pdf、.png 或 .docx（Word，公文格式）")
     pbr.add_argument("--reissue", type=int, metavar="ID", help="重印第 ID 号已发简报：数字为原发时记录的数字")
     pbr.add_argument("--list", action="store_true", help="列出已发简报（编号、报告期、格式、发出人和时间）")
     pbr.add_argument("--json", action="store_true", help="与 --list 同用：JSON 输出")
@@ -785,12 +839,28 @@ def build_parser() -> argparse.ArgumentParser:
 
     pu = sub.add_parser("user", help="用户管理")
     usub = pu.add_subparsers(dest="user_command", required=True, parser_class=_Parser)
-    pua = usub.add_parser("add", help="创建用户（第一个管理员也用它创建）")
+    pua = usub.add_parser("add", help="创建用户（第一个管理员也用它创建；同名则替换并使其会话失效）")
     pua.add_argument("name")
     pua.add_argument("--role", required=True, choices=list(ROLES))
     pua.add_argument("--region", help="报送员所属地市或县区；审核员所属地市（不填为全省审核员）")
     pua.add_argument("--password-stdin", action="store_true", help="从标准输入读取密码")
-    pua.set_defaults(func=cmd_user_add)
+    pup = usub.add_parser("passwd", help="重置密码（该用户已登录的会话全部失效）")
+    pup.add_argument("name")
+    pup.add_argument("--password-stdin", action="store_true", help="从标准输入读取密码")
+    pur = usub.add_parser("role", help="改角色（可同时改地区）")
+    pur.add_argument("name")
+    pur.add_argument("--role", required=True, choices=list(ROLES))
+    pur.add_argument("--region", help="新的地市或县区（空字符串为不绑定）")
+    pus = usub.add_parser("scope", help="改所属地区（空字符串为不绑定）")
+    pus.add_argument("name")
+    pus.add_argument("--region", required=True)
+    for verb, text in (("remove", "删除用户"), ("disable", "停用用户（已登录的会话全部失效）"), ("enable", "启用用户")):
+        usub.add_parser(verb, help=text).add_argument("name")
+    usub.add_parser("list", help="列出用户（不含口令）")
+    for verb, sp in usub.choices.items():
+        if verb != "list":
+            sp.add_argument("--by", default="cli", help="记录在审计日志中的操作人")
+    pu.set_defaults(func=cmd_user)
     return p
 
 

@@ -365,10 +365,10 @@ def test_ledger_download_is_neutralised(hostile_db):
 
 
 def test_repeated_wrong_passwords_lock_the_sign_in(users, monkeypatch):
-    from ui import session
+    from ui import web_auth
 
     monkeypatch.setenv("KAIGONG_LOGIN_MAX_FAILURES", "3")
-    session._throttle.clear()  # one throttle per process: start this test from a fresh one
+    web_auth.reset_throttle()  # one throttle per process (shared with the /signin route): start this test from a fresh one
     try:
         for _ in range(3):
             at = sign_in(run(), "ana", "wrong-pass-word")  # a new browser session each time
@@ -378,7 +378,7 @@ def test_repeated_wrong_passwords_lock_the_sign_in(users, monkeypatch):
         assert not at.metric
         assert metrics_of(sign_in(run(), "xz", "xz-pass-word"))  # another user is not locked
     finally:
-        session._throttle.clear()
+        web_auth.reset_throttle()
 
 
 def test_the_submission_log_speaks_chinese_and_leaves_missing_values_empty(db_env):

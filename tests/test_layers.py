@@ -19,7 +19,9 @@ ALLOWED: dict[str, set[str]] = {
     "views": {"vocab", "auth", "ingest", "metrics", "warehouse"},  # ingest: a staged file against the store (views/layouts)
     "outputs": {"vocab", "auth", "metrics", "warehouse", "views"},
     "demo": {"vocab", "auth", "ingest", "metrics", "warehouse"},
-    "cli": {"vocab", "auth", "ingest", "metrics", "warehouse", "views", "outputs", "demo"},
+    "cli": {"vocab", "auth", "ingest", "metrics", "warehouse", "views", "outputs", "demo", "accounts"},
+    "session_token": {"vocab", "auth", "warehouse"},  # the signed session cookie (#30); warehouse: the data dir
+    "accounts": {"vocab", "auth", "warehouse", "session_token"},  # audited user changes (kaigong user …)
 }
 
 
@@ -74,7 +76,7 @@ ROOT = PIPELINES.parent
 # Pages read through views (by way of ui/cached) and write through ui/writes: never the warehouse,
 # the readers or the demo. ui/ is the Streamlit glue over the whole data layer (the command line aside).
 PAGES_ALLOWED = {"vocab", "auth", "metrics", "views", "outputs"}
-UI_ALLOWED = {"vocab", "auth", "ingest", "metrics", "warehouse", "views", "outputs", "demo"}
+UI_ALLOWED = {"vocab", "auth", "ingest", "metrics", "warehouse", "views", "outputs", "demo", "session_token"}
 APP_MODULES = sorted([*(ROOT / "pages").glob("*.py"), *(ROOT / "ui").glob("*.py"), ROOT / "app.py"])
 
 

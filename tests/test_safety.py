@@ -108,7 +108,8 @@ def test_cli_user_add_creates_first_admin(tmp_path):
     users = tmp_path / "u.json"
     run = subprocess.run(
         [sys.executable, "-m", "pipelines.cli", "user", "add", "admin", "--role", "管理员", "--password-stdin"],
-        input="s3cret-pass\n", capture_output=True, text=True, env={"KAIGONG_USERS": str(users), "PATH": ""},
+        input="s3cret-pass\n", capture_output=True, text=True,
+        env={"KAIGONG_USERS": str(users), "KAIGONG_DB": str(tmp_path / "k.duckdb"), "PATH": ""},
         cwd=Path(__file__).resolve().parent.parent,
     )
     assert run.returncode == 0, run.stderr

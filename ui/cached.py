@@ -11,10 +11,12 @@ import duckdb
 import streamlit as st
 
 from pipelines.ingest.prepare import Prepared
+from pipelines.outputs import fill_sheet as fill_sheet_output
 from pipelines.outputs import geo
 from pipelines.views import changes as changes_view
 from pipelines.views import completion as completion_view
 from pipelines.views import corrections as corrections_view
+from pipelines.views import fill as fill_view
 from pipelines.views import history, layouts, problems, review_status, submissions
 from pipelines.views import issued as issued_view
 from pipelines.views import ledger as ledger_view
@@ -111,6 +113,7 @@ changes_for_submission = _cached(changes_view.for_submission)
 changes_counts = _cached(changes_view.counts_by_submission)
 # issue 26: the issued briefings, and the corrections since the last one (更正说明)
 issued_briefings = _cached(issued_view.listing)
+briefing_deliveries = _cached(issued_view.deliveries)
 corrections = _cached(corrections_view.corrections)
 # the reporting loop (issue 16): review, 催报, 督办单
 review_modes = _cached(review_status.modes)
@@ -120,6 +123,9 @@ review_listing = _cached(review_status.listing)
 overdue_reports = _cached(overdue_reports_view.overdue_reports)
 supervision_orders = _cached(supervision_view.visible_orders)
 supervision_candidates = _cached(supervision_view.candidates)
+# the clerk's side (issue 31): the prefilled sheet and the online grid's rows
+fill_sheet = _cached(fill_sheet_output.sheet_of)
+fill_grid = _cached(fill_view.fill_grid)
 
 
 def layout_memory(p: Prepared) -> Prepared:

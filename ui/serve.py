@@ -13,6 +13,10 @@ st.navigation goes on to run the right page; the dialog also swallowed the first
 st.navigation turns that route off for the whole process, but only once it has run. Turning it off
 before the server starts spares the first visitor. `streamlit run app.py` still works; only the
 first direct link after a restart shows the dialog (and the demo is built behind a spinner).
+
+What is served is ui/kaigong_asgi.py: app.py as an `st.App` with the sign-in routes of ui/web_auth.py,
+which set the session cookie a script cannot. Under plain `streamlit run app.py` the sign-in is the
+in-app form and lasts only as long as the browser tab's session.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from streamlit.web import cli
 from pipelines.warehouse.store import Store, Warehouse, open_warehouse
 
 APP = Path(__file__).resolve().parent.parent / "app.py"
+SERVED = Path(__file__).resolve().parent / "kaigong_asgi.py"  # app.py as an st.App with the sign-in routes
 
 
 def _say(msg: str) -> None:
@@ -63,8 +68,17 @@ def main(argv: list[str] | None = None) -> int:
     except LakeUnavailable as exc:  # KAIGONG_STORE=lake: the extras not installed, or the lake not configured
         print(f"[开工] 无法启动：{exc}", file=sys.stderr, flush=True)
         return 2
+    from pipelines import auth
+    from ui import web_auth
+
+    if auth.sign_in_required():
+        try:
+            web_auth.sessions()  # the cookie's secret read (or generated, and said so) before the first visitor
+        except ValueError as exc:
+            print(f"[开工] 无法启动：{exc}", file=sys.stderr, flush=True)
+            return 2
     PagesManager.uses_pages_directory = False  # app.py routes with st.navigation (ui/nav.py)
-    sys.argv = ["streamlit", "run", str(APP), *(sys.argv[1:] if argv is None else argv)]
+    sys.argv = ["streamlit", "run", str(SERVED), *(sys.argv[1:] if argv is None else argv)]
     return cli.main()
 
 

@@ -2,15 +2,25 @@
 
 The checks themselves live in pipelines.auth; this module only keeps the signed-in User in the
 session. With no users configured the dashboard runs in local mode as pipelines.auth.LOCAL.
+
+Served by ui/serve.py (ui/kaigong_asgi.py), the sign-in is the server's /signin route and a session
+cookie (ui/web_auth.py); every run here checks that cookie again through `st.context.cookies`, so
+退出登录, a password change, disabling the user, the expiry and the idle time end the session at the
+next click. Elsewhere (AppTest, plain `streamlit run app.py`) the in-app form below signs in.
 """
 
 from __future__ import annotations
 
+from urllib.parse import urlencode, urlsplit
+
 import streamlit as st
 
 from pipelines import auth
+from pipelines.session_token import COOKIE
+from ui import web_auth
 
 _USER = "_kaigong_user"
+_WHY = "_kaigong_signin_why"
 
 
 def current_user() -> auth.User:
@@ -21,14 +31,43 @@ def current_user() -> auth.User:
     return auth.LOCAL
 
 
+def _cookie() -> str | None:
+    try:
+        return st.context.cookies.get(COOKIE)
+    except Exception:  # no request behind this run
+        return None
+
+
 def signed_in() -> bool:
-    """True when the session may see pages: local mode, or a user has signed in."""
-    return not auth.sign_in_required() or isinstance(st.session_state.get(_USER), auth.User)
+    """True when the session may see pages: local mode, or a user has signed in (with the cookie:
+    a session the server still holds good, checked on every run)."""
+    if not auth.sign_in_required():
+        return True
+    if web_auth.active():
+        checked = web_auth.sessions().check(_cookie())
+        if checked.user is None:
+            st.session_state.pop(_USER, None)
+            st.session_state[_WHY] = checked.reason
+            return False
+        st.session_state[_USER] = checked.user
+        return True
+    return isinstance(st.session_state.get(_USER), auth.User)
+
+
+def _here() -> str:
+    """This page's path and filters, for the sign-in to send the user back to."""
+    path = urlsplit(st.context.url or "/").path or "/"
+    query = urlencode([(k, v) for k in st.query_params for v in st.query_params.get_all(k)])
+    return f"{path}?{query}" if query else path
 
 
 def sign_in_form() -> None:
     """The sign-in form; on success the user goes into the session and the app reruns."""
     st.title("开工 · 百千工程调度")
+    if web_auth.active():  # the cookie's sign-in: the server's own form, back to this page after
+        st.warning(st.session_state.get(_WHY) or "请先登录。")
+        st.html(f'<a href="{web_auth.signin_url(_here())}" target="_self">重新登录</a>（或刷新本页）')
+        return
     st.caption("请先登录。")
     with st.form("signin_form", border=True):
         name = st.text_input("用户名", key="signin_name")
@@ -45,10 +84,10 @@ def sign_in_form() -> None:
             st.rerun()
 
 
-@st.cache_resource
 def _throttle() -> auth.LoginThrottle:
-    """One throttle per server process: every browser session counts against the same limits."""
-    return auth.LoginThrottle.from_env()
+    """One throttle per server process: every browser session (and the /signin route) counts against
+    the same limits."""
+    return web_auth.throttle()
 
 
 def _client_address() -> str | None:
@@ -59,7 +98,10 @@ def _client_address() -> str | None:
 
 
 def sign_out() -> None:
-    """Forget the user and every per-session choice (filters, prepared uploads)."""
+    """Forget the user and every per-session choice (filters, prepared uploads); with the cookie, the
+    server ends its session too (a reload then asks again; so does every other tab)."""
+    if web_auth.active():
+        web_auth.sessions().end(_cookie())
     for key in list(st.session_state.keys()):
         del st.session_state[key]
 

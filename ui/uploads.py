@@ -118,6 +118,11 @@ def preview_pending(sub: Submission) -> None:
         _changes(sub)
 
 
+def changes(sub: Submission) -> None:
+    """The change audit of a staged file (the 在线填报 grid's, ui/fill.py), as the preview shows it."""
+    _changes(sub)
+
+
 def _changes(sub: Submission) -> None:
     """The change audit against each project's previous report (warnings only: the file still loads)."""
     cache: dict = st.session_state.setdefault(_CHANGES, {})

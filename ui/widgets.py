@@ -19,7 +19,8 @@ from . import cached, exports, fmt, session, state
 # problems nationally) went over the websocket on every view of its page (1.4–2 MB); the table shows
 # the first rows in the list's order and the whole list downloads as CSV.
 TABLE_ROWS = 500
-PLOTLY_CONFIG = {"displaylogo": False, "locale": "zh-CN", "modeBarButtonsToRemove": ["lasso2d", "select2d"]}
+PLOTLY_CONFIG = {"displaylogo": False, "locale": "zh-CN", "modeBarButtonsToRemove": ["lasso2d", "select2d"],
+                 "responsive": True}  # redrawn to its width when a phone turns
 
 
 def header(title: str, caption: str | None = None) -> None:

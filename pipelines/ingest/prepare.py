@@ -81,6 +81,9 @@ def prepare(raw: bytes, file_name: str, opts: ReadOptions = ReadOptions()) -> Pr
 
 def prepared_from(result: ReadResult, raw: bytes, file_name: str, opts: ReadOptions) -> Prepared:
     """What the preview shows and the loader takes, from what the reader found."""
+    from pipelines.ingest import fill
+
+    fill.apply(result, raw, file_name)  # a prefilled sheet's 本期无变化 column
     # A report table's reading (a 目标任务分解表 has no columns, stage or frequency to say)
     reading, frequency = (result.reading, result.frequency) if result.kind == "reports" else (None, None)
     if result.errors or result.report_date is None:

@@ -11,7 +11,7 @@ import polars as pl
 from pipelines.ingest.headers import DERIVED_FIELDS
 from pipelines.vocab.schema import REPORT_FIELDS
 
-_TEMPLATE_FIELDS = tuple(f for f in REPORT_FIELDS if f.name not in DERIVED_FIELDS)  # what a clerk fills in
+TEMPLATE_FIELDS = tuple(f for f in REPORT_FIELDS if f.name not in DERIVED_FIELDS)  # what a clerk fills in
 
 # Two example rows (money in 万元). Codes are optional: names are enough.
 _EXAMPLES: tuple[dict[str, object], ...] = (
@@ -72,8 +72,8 @@ def template_frame() -> pl.DataFrame:
         return str(v)
 
     return pl.DataFrame(
-        {f.zh: [fmt(ex.get(f.name)) for ex in _EXAMPLES] for f in _TEMPLATE_FIELDS},
-        schema={f.zh: pl.String for f in _TEMPLATE_FIELDS},
+        {f.zh: [fmt(ex.get(f.name)) for ex in _EXAMPLES] for f in TEMPLATE_FIELDS},
+        schema={f.zh: pl.String for f in TEMPLATE_FIELDS},
     )
 
 

@@ -1,4 +1,4 @@
-"""The 简报: a Chinese A4 briefing (PDF, or PNG pages) for the current filters.
+"""The 简报: a Chinese A4 briefing (PDF, PNG pages, or an editable Word file) for the current filters.
 
 Every number in it comes from pipelines.metrics (the same calls the pages and `kaigong metrics`
 make), so the paper says what the dashboard says. User text (project names, problems) goes
@@ -12,7 +12,7 @@ import io
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +37,12 @@ NO_FILTERS = metrics.Filters()
 A4_WIDTH_PX = 1000  # chart width in CSS px before scale; printed at ~180 mm, so text prints legibly
 CHART_SCALE = 2  # kaleido scale: ~300 dpi on the printed width
 PRINTED: dict[str, int] = {"overdue": 30, "problems": 30, "lit": 20}  # the rows of each list a briefing prints
+# the formats a briefing is made in: file suffix → (what the page calls it, MIME type)
+FORMATS: dict[str, tuple[str, str]] = {
+    "pdf": ("PDF", "application/pdf"),
+    "png": ("PNG", "image/png"),
+    "docx": ("Word", "application/vnd.openxmlformats-officedocument.wordprocessingml.document"),
+}
 
 
 @dataclass
@@ -262,8 +268,9 @@ _TEMPLATE = jinja2.Environment(
 )
 
 
-def figure_images(figures: list[tuple[str, Any]], progress: Progress | None = None) -> list[tuple[str, str]]:
-    """Render plotly figures to PNG data URIs in one request to the browser."""
+def figure_pngs(figures: list[tuple[str, Any]], progress: Progress | None = None) -> list[tuple[str, bytes]]:
+    """Render plotly figures to PNGs (caption, bytes) in one request to the browser: the PDF's and the Word
+    file's charts are the same images."""
     from pipelines.outputs.png import figures_png
 
     if not figures:
@@ -272,8 +279,13 @@ def figure_images(figures: list[tuple[str, Any]], progress: Progress | None = No
         progress(f"渲染图表 {len(figures)} 张：" + "、".join(caption for caption, _ in figures))
     pngs = figures_png([(fig, A4_WIDTH_PX, int(fig.layout.height or A4_WIDTH_PX * 0.45)) for _, fig in figures],
                        scale=CHART_SCALE)
+    return [(caption, png) for (caption, _), png in zip(figures, pngs, strict=True)]
+
+
+def figure_images(figures: list[tuple[str, Any]], progress: Progress | None = None) -> list[tuple[str, str]]:
+    """Render plotly figures to PNG data URIs in one request to the browser."""
     return [(caption, "data:image/png;base64," + base64.b64encode(png).decode("ascii"))
-            for (caption, _), png in zip(figures, pngs, strict=True)]
+            for caption, png in figure_pngs(figures, progress)]
 
 
 def briefing_figures(data: BriefingData) -> list[tuple[str, Any]]:
@@ -295,7 +307,7 @@ def briefing_figures(data: BriefingData) -> list[tuple[str, Any]]:
 def build(con: duckdb.DuckDBPyConnection, as_of: date, *, year: int | None = None,
           filters: metrics.Filters = NO_FILTERS, is_demo: bool = False, fmt: str = "pdf",
           progress: Progress | None = None) -> bytes:
-    """The whole briefing as PDF (or PNG pages stacked), for the page and the CLI alike;
+    """The whole briefing as PDF (or PNG pages stacked, or Word: fmt "docx"), for the page and the CLI alike;
     export.ExportUnavailable (before any work) when the browser, font, Pango or poppler is missing."""
     from pipelines.outputs.png import require_briefing
 
@@ -307,8 +319,16 @@ def build(con: duckdb.DuckDBPyConnection, as_of: date, *, year: int | None = Non
 
 
 def render(data: BriefingData, fmt: str = "pdf", progress: Progress | None = None) -> bytes:
-    """The briefing of data (computed now, or as recorded when issued: outputs/issue.py) as PDF or PNG."""
+    """The briefing of data (computed now, or as recorded when issued: outputs/issue.py) as PDF, PNG or
+    Word (docx): the same content model (outputs/brief_content.py) and the same chart images."""
     say = progress or (lambda _msg: None)
+    if fmt == "docx":
+        from pipelines.outputs import word
+        from pipelines.outputs.brief_content import document
+
+        pngs = figure_pngs(briefing_figures(data), progress)
+        say("排版 Word")
+        return word.render_docx(document(data, pngs))
     images = figure_images(briefing_figures(data), progress)
     say("排版 PDF")
     pdf = render_pdf(data, images)
@@ -319,36 +339,10 @@ def render(data: BriefingData, fmt: str = "pdf", progress: Progress | None = Non
 
 
 def render_html(data: BriefingData, images: list[tuple[str, str]]) -> str:
-    t = data.total
-    listed = {name: data.listed.get(name, getattr(data, name).height) for name in PRINTED}
-    cards = [
-        ("项目数", f"{t['projects']:,}", "个"),
-        ("总投资", _yi(t["total_investment"]), "亿元"),
-        ("年度计划投资", _yi(t["annual_plan"]), "亿元"),
-        ("本年累计完成", _yi(t["ytd_completed"]), "亿元"),
-        ("投资完成率", formats.pct(t["completion_rate"]), f"序时进度 {formats.pct(t['time_progress'])}"),
-        ("开（复）工率", formats.pct(t["start_rate"]), f"{t['started']:,}/{t['due']:,} 个"),
-        ("竣工率", formats.pct(t["completion_count_rate"]), f"{t['completed_as_planned']:,}/{t['planned_completions']:,} 个"),
-        ("入统率", formats.pct(t["stats_rate"]), f"{t['stats_registered']:,}/{t['stats_due']:,} 个"),
-        ("录入率", formats.pct(t["reporting_rate"]), f"{t['reported']:,}/{t['reporting_base']:,} 个"),
-    ]
-    region_rows = sorted(
-        (r for r in data.regions if r["projects"]),
-        key=lambda r: (r["schedule_gap"] is None, r["schedule_gap"] if r["schedule_gap"] is not None else 0),
-    )
-    return _TEMPLATE.get_template("briefing.html.j2").render(
-        d=data, cards=cards, images=images, region_rows=region_rows,
-        fmt_yi=_yi, fmt_pct=formats.pct, light=metrics.light, light_zh=metrics.LIGHT_ZH,
-        overdue=data.overdue.head(PRINTED["overdue"]).to_dicts(),
-        overdue_more=max(0, listed["overdue"] - PRINTED["overdue"]), n_overdue=listed["overdue"],
-        problems=data.problems.head(PRINTED["problems"]).to_dicts(),
-        problems_more=max(0, listed["problems"] - PRINTED["problems"]), n_problems=listed["problems"],
-        unit="地市" if data.region_level == "city" else "县区",
-        lit=lights_view.shown(data.lit.head(PRINTED["lit"])).to_dicts() if data.lit.height else [],
-        lit_more=max(0, listed["lit"] - PRINTED["lit"]),
-        reconcile_rows=data.reconcile_rows[:40], reconcile_more=max(0, len(data.reconcile_rows) - 40),
-        generated=datetime.now().strftime("%Y-%m-%d %H:%M"),
-    )
+    """The briefing as HTML for weasyprint: the content model (outputs/brief_content.py) laid out."""
+    from pipelines.outputs.brief_content import document
+
+    return _TEMPLATE.get_template("briefing.html.j2").render(doc=document(data, images))
 
 
 def render_pdf(data: BriefingData, images: list[tuple[str, str]]) -> bytes:

@@ -22,6 +22,8 @@ key); `password` / `url` may be given in the file itself. `to` maps a unit code 
 addresses; a webhook without `units` gets every notice. A notice is 已发送 once every channel that
 applies to it has taken it; a failed channel is tried again on the next run (a channel that took it
 is not), until `max_attempts` runs, then the notice is 发送失败 with the last error.
+
+A "briefings" list in the same file schedules pushes of the 简报, one version per city (outputs/push.py).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ import smtplib
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from email.message import EmailMessage
@@ -92,12 +95,14 @@ class SendReport:
     retry: int = 0  # failed this run, tried again next run
     errors: list[str] = field(default_factory=list)
     no_channel: bool = False
+    pushes: Any = None  # the scheduled 简报 pushes (outputs/push.py), when the config lists any
 
     def summary_zh(self) -> str:
+        push = f"\n{self.pushes.summary_zh()}" if self.pushes is not None else ""
         if self.no_channel:
-            return f"未配置通知渠道（{config_path()}）：新排队 {self.queued} 条，未发送。"
+            return f"未配置通知渠道（{config_path()}）：新排队 {self.queued} 条，未发送。" + push
         text = f"新排队 {self.queued} 条，已发送 {self.sent} 条，待重试 {self.retry} 条，放弃 {self.failed} 条"
-        return text + ("；错误：" + "；".join(self.errors[:5]) if self.errors else "")
+        return text + ("；错误：" + "；".join(self.errors[:5]) if self.errors else "") + push
 
 
 # ---- queueing what is due by date ------------------------------------------------------------
@@ -145,12 +150,17 @@ def _recipients(smtp: dict[str, Any], unit: str | None) -> list[str]:
     return sorted({a for k in ("*", unit, city) if k for a in to.get(k, [])})
 
 
-def send_email(smtp: dict[str, Any], to: list[str], subject: str, body: str, timeout: float) -> None:
+def send_email(smtp: dict[str, Any], to: list[str], subject: str, body: str, timeout: float,
+               attachments: Sequence[tuple[str, str, bytes]] = ()) -> None:
+    """One message; attachments are (file name, MIME type, bytes) (the pushed 简报: outputs/push.py)."""
     msg = EmailMessage()
     msg["Subject"] = subject
     msg["From"] = smtp["sender"]
     msg["To"] = ", ".join(to)
     msg.set_content(body)  # UTF-8, the Chinese text as is
+    for name, mime, data in attachments:
+        maintype, subtype = mime.split("/", 1)
+        msg.add_attachment(data, maintype=maintype, subtype=subtype, filename=name)
     host, port = smtp["host"], int(smtp.get("port", 465 if smtp.get("ssl") else 25))
     cls = smtplib.SMTP_SSL if smtp.get("ssl") else smtplib.SMTP
     with cls(host, port, timeout=timeout) as server:
@@ -270,10 +280,15 @@ def send_pending(wh: Store, conf: dict[str, Any], *, limit: int = 200, pause: fl
 
 
 def run(wh: Store, today: date, conf: dict[str, Any] | None = None) -> SendReport:
-    """`kaigong notify`: queue what is due, then send the queue."""
+    """`kaigong notify`: queue what is due, then send the queue; then the scheduled 简报 pushes."""
+    from pipelines.outputs import push
+
+    conf = load_config() if conf is None else conf
     queued = queue_due(wh, today)
-    report = send_pending(wh, load_config() if conf is None else conf)
+    report = send_pending(wh, conf)
     report.queued = queued
+    if conf.get("briefings"):
+        report.pushes = push.run(wh, today, conf)
     return report
 
 

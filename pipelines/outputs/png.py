@@ -106,8 +106,10 @@ def require_png() -> None:
 
 
 def require_briefing(fmt: str) -> None:
-    """Raise ExportUnavailable unless a briefing in fmt ("pdf" or "png") can be made here."""
+    """Raise ExportUnavailable unless a briefing in fmt ("pdf", "png" or "docx") can be made here."""
     require_png()  # its charts
+    if fmt == "docx":  # python-docx lays it out: no Pango
+        return
     try:
         import weasyprint  # noqa: F401  (loads Pango through cffi: a missing library is an OSError)
     except OSError:

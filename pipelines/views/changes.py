@@ -73,8 +73,9 @@ def counts_by_submission(con: duckdb.DuckDBPyConnection, submission_ids: list[in
 def for_period(con: duckdb.DuckDBPyConnection, as_of: date, regions: tuple[str, ...] = ()) -> pl.DataFrame:
     """本期变动: the findings that stand at the report date in force at as_of, for the regions (city or
     county codes; all when empty). A project's findings come from the submission whose report of it
-    stands (a corrected resubmission's replace the first one's); a project reported missing stands
-    while no report of it at that date came in."""
+    stands (a corrected resubmission's replace the first one's); a project reported missing, or
+    unconfirmed (a prefilled sheet's unchanged unmarked row, not loaded), stands while no report of it
+    at that date came in."""
     if not _table(con):
         return _empty()
     row = con.execute("SELECT max(report_date) FROM submissions WHERE kind = 'reports' AND report_date <= ? "
@@ -89,10 +90,10 @@ def for_period(con: duckdb.DuckDBPyConnection, as_of: date, regions: tuple[str, 
             LEFT JOIN reports r ON r.report_date = f.report_date AND r.project_id = f.project_id
             WHERE f.report_date = $d
               AND (len($regions) = 0 OR list_contains($regions, f.city_code) OR list_contains($regions, f.county_code))
-              AND CASE WHEN f.kind = 'missing' THEN r.project_id IS NULL
+              AND CASE WHEN f.kind IN ('missing', 'unconfirmed') THEN r.project_id IS NULL
                           AND f.submission_id = (SELECT max(g.submission_id) FROM change_findings g
                                                  WHERE g.report_date = f.report_date AND g.project_id = f.project_id
-                                                   AND g.kind = 'missing')
+                                                   AND g.kind = f.kind)
                        ELSE r.submission_id = f.submission_id END
             ORDER BY f.city_code, f.county_code, f.kind, f.project_name""",
         {"d": d, "regions": list(regions)},

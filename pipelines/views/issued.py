@@ -10,6 +10,8 @@ import polars as pl
 
 from pipelines.views.corrections import filters_from_json
 from pipelines.views.options import filter_lines
+from pipelines.vocab.reference import region_names
+from pipelines.warehouse import deliveries as deliveries_store
 from pipelines.warehouse import issued
 
 
@@ -55,4 +57,23 @@ def shown(frame: pl.DataFrame) -> pl.DataFrame:
         pl.col("channel").alias("途径"),
         pl.col("reissue_of").alias("重印自"),
         pl.col("sha256").str.slice(0, 12).alias("文件校验（sha256 前12位）"),
+    )
+
+
+def deliveries(con: duckdb.DuckDBPyConnection, limit: int = 200) -> pl.DataFrame:
+    """The scheduled pushes (kaigong notify), newest first, as the 简报 page shows them: which push, report
+    date, recipient (a city's group or mailbox), channel, format, the issued 简报's number, status, tries,
+    when sent and the last error (no file, no address, no key)."""
+    frame = deliveries_store.listing(con, limit)
+    return frame.select(
+        pl.col("schedule").alias("推送"),
+        pl.col("as_of").alias("报告期"),
+        region_names("recipient").replace({"*": "全部"}).alias("接收方"),
+        pl.col("channel").alias("渠道"),
+        pl.col("format").str.to_uppercase().alias("格式"),
+        pl.col("issue_id").alias("简报编号"),
+        pl.col("status").alias("状态"),  # in words already (deliveries.STATUSES)
+        pl.col("attempts").alias("尝试次数"),
+        pl.col("sent_at").alias("发送时间"),
+        pl.col("last_error").alias("最近错误"),
     )

@@ -4,7 +4,7 @@ are computed once, in pipelines/metrics/lights.py."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import duckdb
@@ -28,11 +28,29 @@ class LightsPage:
     total: dict[str, Any]
     by: dict[str | None, list[dict[str, Any]]]
     lit: pl.DataFrame
+    # 停滞 (issue 31): 在建 projects whose 本年累计 has not moved for N periods, from the change audit
+    # standing at the period (views.changes); a flag beside the lights, which it does not change
+    stale: pl.DataFrame = field(default_factory=pl.DataFrame)
+
+
+def stale_projects(con: duckdb.DuckDBPyConnection, view: metrics.View) -> pl.DataFrame:
+    """The change audit's stale findings standing at view.as_of, in the view's regions."""
+    from pipelines.views.changes import for_period
+
+    found = for_period(con, view.as_of, (*view.filters.cities, *view.filters.counties))
+    return found.filter(pl.col("kind") == "stale").select(
+        "project_id", "project_name", "city_code", "county_code",
+        pl.col("old_value").alias("stale_since"), pl.col("new_value").alias("ytd_completed"))
 
 
 def lights_page(con: duckdb.DuckDBPyConnection, view: metrics.View) -> LightsPage:
     by = counts_by(con, view.as_of, (None, "city", "tier", "industry"), year=view.year, filters=view.filters)
-    return LightsPage(by[None][0], by, lit_list(con, view.as_of, year=view.year, filters=view.filters))
+    lit = lit_list(con, view.as_of, year=view.year, filters=view.filters)
+    stale = stale_projects(con, view)
+    flag = stale.select("project_id", pl.concat_str(pl.lit("停滞（本年累计"), "stale_since", pl.lit("）")).alias("stale"))
+    lit = lit.join(flag, on="project_id", how="left", maintain_order="left") if lit.height else lit.with_columns(
+        stale=pl.lit(None, pl.String))
+    return LightsPage(by[None][0], by, lit, stale)
 
 
 LIT_HEADERS = {
@@ -47,7 +65,23 @@ def lit_shown(lit: pl.DataFrame) -> pl.DataFrame:
     """The lit list as the page and the briefing show it: lights in words, Chinese headers."""
     frame = shown(lit).with_columns(
         pl.col("light_before").replace_strict(LIGHT_ZH, default=None, return_dtype=pl.String))
-    return frame.select(list(LIT_HEADERS)).rename(LIT_HEADERS)
+    frame = frame.select(list(LIT_HEADERS)).rename(LIT_HEADERS)
+    if "stale" in lit.columns:  # the 亮灯清单's own list (the briefing's has no such column)
+        frame = frame.with_columns(lit["stale"].alias(STALE_HEADER))
+    return frame
+
+
+STALE_HEADER = "停滞提示"
+
+
+def stale_shown(stale: pl.DataFrame) -> pl.DataFrame:
+    """The stale projects as the 亮灯清单 lists them."""
+    from pipelines.vocab.reference import region_names
+
+    return stale.select(
+        pl.col("project_name").alias("项目名称"), region_names("city_code").alias("地市"),
+        region_names("county_code").alias("县区"), pl.col("ytd_completed").alias("本年累计完成投资（万元）"),
+        pl.col("stale_since").alias("未变起始"))
 
 
 def counts_shown(items: list[dict[str, Any]], head: str) -> pl.DataFrame:

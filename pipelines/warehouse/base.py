@@ -233,6 +233,7 @@ class StoreBase(abc.ABC):
         detail = "; ".join(f"{sub.file_name} sha256={digest}" for sub, digest, _ in todo)
         loaded: list[LoadOutcome] = []
         errors: list[Finding] = []
+        fills: dict[int, pl.DataFrame] = {}  # a prefilled sheet's rows, by position in todo (the change audit's)
         with self.write(actor, "load", detail) as con:
             keep_cells = cells.cells_current(con) and has_states(con)
             # one reports file of few projects (a county's or a city's correction, a week's file of a
@@ -240,10 +241,21 @@ class StoreBase(abc.ABC):
             # changes most cells at every later date, where computing them whole costs no more (the
             # bench's 100,000-row backdated file: 282 s by delta, 246 s whole, one run each under load)
             by_delta = CELLS_BY_DELTA and keep_cells and _few([f for sub, _, f in todo if sub.kind == "reports"], con)
-            for sub, digest, frame in todo:
+            for i, (sub, digest, frame) in enumerate(todo):
                 if sub.kind == "targets":
                     loaded.append(load_targets(con, sub, digest, actor, is_demo))
                 else:
+                    fill = changes.unconfirmed(con, sub.frame, sub.file_name, sub.report_date, sub.present_fields,
+                                               sub.region_code)
+                    if fill is not None:  # rows that change nothing and are not marked: not a report of the period
+                        fills[i], dropped = fill
+                        frame = frame.filter(~pl.col("source_row").is_in(list(dropped)))
+                        if frame.is_empty():
+                            errors.append(Finding(
+                                sub.file_name, "本期填报表中没有任何项目有修改或标记「本期无变化」：未修改又未标记的项目"
+                                "不计为本期报送，请更新本期数据，或在确无变化的项目的「本期无变化」列填「是」"))
+                            loaded.append(LoadOutcome(sub.file_name, "refused", None, 0, 0, 0, sub.report_date))
+                            continue
                     # The cells the file's known projects are in before their reports change (a
                     # resubmitted first report is its state: its old cell is gone once replaced).
                     before = (_delta_before(con, sub.report_date) if by_delta
@@ -258,7 +270,7 @@ class StoreBase(abc.ABC):
             # cells are derived: a project 调出 earlier and listed again is back in S)
             yearlist.admit_ledgers(con, [(sub, o) for (sub, _, _), o in zip(todo, loaded, strict=True)], actor)
             _derive(con, todo, loaded, by_delta)
-            _audit_changes(con, todo, loaded)
+            _audit_changes(con, todo, loaded, fills)
             if in_transaction is not None:
                 in_transaction(con, loaded)
         it = iter(loaded)
@@ -401,13 +413,15 @@ def _cells_before(con: duckdb.DuckDBPyConnection, report_date: date) -> Callable
 
 
 def _audit_changes(
-    con: duckdb.DuckDBPyConnection, todo: list[tuple[Submission, str, pl.DataFrame]], loaded: list[LoadOutcome]
+    con: duckdb.DuckDBPyConnection, todo: list[tuple[Submission, str, pl.DataFrame]], loaded: list[LoadOutcome],
+    fills: dict[int, pl.DataFrame] | None = None,
 ) -> None:
     """The change audit, against the states before each file's date (this batch's earlier files included)."""
-    for (sub, _, _), outcome in zip(todo, loaded, strict=True):
+    for i, ((sub, _, _), outcome) in enumerate(zip(todo, loaded, strict=True)):
         if sub.kind == "reports" and outcome.submission_id is not None:
             outcome.changes = changes.record(
-                con, outcome.submission_id, sub.report_date, sub.present_fields, sub.region_code)
+                con, outcome.submission_id, sub.report_date, sub.present_fields, sub.region_code,
+                fill=(fills or {}).get(i))
 
 
 def _is_new(con: duckdb.DuckDBPyConnection) -> bool:

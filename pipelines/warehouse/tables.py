@@ -297,12 +297,33 @@ KEPT_TABLES: tuple[Table, ...] = (
     as_of DATE NOT NULL,
     year INTEGER NOT NULL,
     filters VARCHAR NOT NULL,         -- JSON: the Filters it was made for
-    format VARCHAR NOT NULL,          -- pdf | png
+    format VARCHAR NOT NULL,          -- pdf | png (| markdown: a DingTalk push, outputs/push.py)
     figures VARCHAR NOT NULL,         -- JSON: everything it printed (the metrics dicts, lists, sentences)
     data_version VARCHAR,             -- the store's data_version it was computed at
     sha256 VARCHAR NOT NULL,          -- of the file handed out
     reissue_of BIGINT                 -- a reissue (重印): the issue it reproduces
 )  -- every 简报 that left Kaigong (pipelines/outputs/issue.py); its figures are reproduced, never recomputed""",
+        loop=True,
+    ),
+    Table(
+        "briefing_deliveries", ('delivery_id',), "pipelines.warehouse.deliveries",
+        """CREATE TABLE IF NOT EXISTS briefing_deliveries (
+    delivery_id BIGINT PRIMARY KEY,   -- max + 1, taken in the write
+    dedup_key VARCHAR NOT NULL UNIQUE, -- schedule|report date|recipient: one push each, never resent
+    schedule VARCHAR NOT NULL,        -- the push's name in the notify config (briefings[].name)
+    as_of DATE NOT NULL,              -- the report date pushed
+    recipient VARCHAR NOT NULL,       -- the city code the 简报 was filtered to, or * (the whole scope)
+    channel VARCHAR NOT NULL,         -- wecom | dingtalk | email (never an address, URL or key)
+    format VARCHAR NOT NULL,          -- png | pdf | markdown …
+    issue_id BIGINT,                  -- the issued briefing pushed (issued_briefings, channel 推送); NULL while 生成中
+    created_at TIMESTAMP NOT NULL,
+    status VARCHAR NOT NULL,          -- 生成中 | 待发送 | 发送中 | 已发送 | 发送失败 (attempts used up, or not sendable)
+    claimed_at TIMESTAMP,             -- when a run took it (生成中, 发送中): another run leaves it alone until stale
+    attempts INTEGER NOT NULL DEFAULT 0,
+    last_error VARCHAR,
+    sent_at TIMESTAMP,
+    payload BLOB                      -- the file while it waits to be sent; NULL once sent or given up
+)  -- the scheduled pushes of the 简报 (pipelines/outputs/push.py, run by `kaigong notify`)""",
         loop=True,
     ),
     Table(
@@ -326,6 +347,17 @@ KEPT_TABLES: tuple[Table, ...] = (
     industry_code VARCHAR,
     industry_name VARCHAR
 )  -- another department's list, reconciled with ours (pipelines/views/reconcile.py)""",
+        loop=True,
+    ),
+    Table(
+        "fill_drafts", ('user_name', 'unit_code', 'report_date'), "pipelines.warehouse.drafts",
+        """CREATE TABLE IF NOT EXISTS fill_drafts (
+    user_name VARCHAR NOT NULL,       -- the 报送员 whose draft it is
+    unit_code VARCHAR NOT NULL,       -- the unit they report for
+    report_date DATE NOT NULL,        -- the period the draft is for
+    rows VARCHAR NOT NULL,            -- the grid as last edited (Parquet, base64) (views.fill: the sheet's fields and 本期无变化)
+    saved_at TIMESTAMP NOT NULL
+)  -- 在线填报 drafts (issue 31): one per user, unit and period, deleted when submitted""",
         loop=True,
     ),
 )
