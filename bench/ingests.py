@@ -35,7 +35,8 @@ def submission_xlsx(d: date, rows: int = 100_000) -> Path:
 INGEST_CASES = {"latest": AS_OF, "backdated": date(2020, 3, 27)}
 
 
-def _ingest_once(province_db: str, path: str, d: date, rows: int = 100_000) -> tuple[float, float, float, float]:
+def _ingest_once(province_db: str, path: str, d: date, rows: int = 100_000,
+                 delta: bool = True) -> tuple[float, float, float, float]:
     """One timed ingest in this (fresh) process: (calamine's decode alone, read and validate, total, of
     which the change audit) seconds.
 
@@ -56,7 +57,9 @@ def _ingest_once(province_db: str, path: str, d: date, rows: int = 100_000) -> t
     load_prepared(Warehouse(scratch, uploads_dir=bdata.CACHE / "ingest_uploads"), [warm], actor="bench")
     bdata._remove(scratch)
 
-    from pipelines.warehouse import changes
+    from pipelines.warehouse import base, changes
+
+    base.CELLS_BY_DELTA = delta  # False: the cells a load touches recomputed whole (the baseline)
 
     audit = [0.0]  # the change audit's share of the load (issue: at most 20 % of the ingest)
     record = changes.record
@@ -116,6 +119,66 @@ def correction_xlsx(db: Path, rows: int = 300) -> Path:
     return path
 
 
+COUNTY_CORRECTION_DATE = date(2020, 11, 27)  # last month, four weeks before the week being collected
+
+
+def county_correction_xlsx(db: Path, rows: int = 30, d: date = COUNTY_CORRECTION_DATE) -> Path:
+    """A county's correction of last month: 30 projects of the county with the most reports that week,
+    their reports as they were with 本年完成 raised and one in ten moved back a stage (储备)."""
+    import duckdb
+    import polars as pl
+
+    from pipelines import demo
+    from pipelines.demo.flat import WEEKLY_FIELDS
+    from pipelines.vocab.query import query_frame
+
+    path = bdata.CACHE / f"county_correction_{rows}_{d:%Y%m%d}.xlsx"
+    if path.exists():
+        return path
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        cols = ", ".join(WEEKLY_FIELDS)  # schema names
+        sql = f"SELECT {cols} FROM reports WHERE report_date = $d AND county_code = "  # noqa: S608
+        sql += "(SELECT county_code FROM reports WHERE report_date = $d AND county_code IS NOT NULL "
+        sql += "GROUP BY ALL ORDER BY count(*) DESC, 1 LIMIT 1) ORDER BY project_id LIMIT $n"
+        frame = query_frame(con, sql, {"d": d, "n": rows})
+    finally:
+        con.close()
+    assert frame.height == rows, frame.height
+    frame = frame.with_columns(ytd_completed=frame["ytd_completed"].fill_null(0) + 10).with_row_index("i")
+    frame = frame.with_columns(stage=pl.when(pl.col("i") % 10 == 0).then(pl.lit("储备")).otherwise(pl.col("stage")))
+    tmp = path.with_suffix(".part.xlsx")
+    demo.flat_frame(frame.drop("i")).write_excel(tmp, worksheet="填报模板")
+    tmp.replace(path)
+    return path
+
+
+def bench_county_correction(db: Path, repeat: int) -> dict:
+    """A county's 30-project correction of last month, by delta and, alternated with it in the same
+    minutes, the same file with the touched cells recomputed whole (the path before issue 32), each in
+    a fresh process on a copy of the database; the machine's load average is kept beside them."""
+    import multiprocessing
+    import os
+
+    path = county_correction_xlsx(db)
+    spawn = multiprocessing.get_context("spawn")
+    ours, whole, loads = [], [], []
+    for i in range(repeat):
+        for delta, into in ((True, ours), (False, whole)):
+            with spawn.Pool(1) as pool:
+                _, read, total, _ = pool.apply(_ingest_once, (str(db), str(path), COUNTY_CORRECTION_DATE, 30, delta))
+            into.append((total, total - read))
+        loads.append(os.getloadavg()[0])
+        log(f"  county correction of {COUNTY_CORRECTION_DATE}, 30 projects, run {i + 1}: by delta "
+            f"{ours[-1][0]:.2f} s (load {ours[-1][1]:.2f} s), whole cells {whole[-1][0]:.2f} s "
+            f"(load {whole[-1][1]:.2f} s); load average {loads[-1]:.1f}")
+    bdata._remove(bdata.CACHE / "ingest_copy.duckdb")
+    return {"ours_s": statistics.median(t for t, _ in ours), "load_s": statistics.median(x for _, x in ours),
+            "whole_s": statistics.median(t for t, _ in whole), "whole_load_s": statistics.median(x for _, x in whole),
+            "date": str(COUNTY_CORRECTION_DATE), "loadavg": statistics.median(loads),
+            "samples": ours, "whole_samples": whole}
+
+
 def bench_correction(db: Path, repeat: int) -> dict:
     """A 300-project correction of week 13 loaded into a copy of the (national) database, in a fresh process."""
     import multiprocessing
@@ -146,11 +209,15 @@ def _peer_once(path: str) -> float:
 
 def bench_ingest(province_db: Path, repeat: int, case: str = "latest") -> dict:
     import multiprocessing
+    import os
 
     d = INGEST_CASES[case]
     path = submission_xlsx(AS_OF)  # the same file for either date (fewer projects are active in March)
     raw = path.read_bytes()
     ours, reads, decodes, audits, theirs = [], [], [], [], []
+    whole: list[float] = []
+    latest: list[float] = []
+    loads: list[float] = []
     # Each of ours in a process of its own, as `kaigong ingest` or a server is: one in this process,
     # after the national page views had held the peer's 9.8 M-row pandas frame, read ~0.7 s slower,
     # and later runs in one process slower than the first. Ours before the peer's, as a block.
@@ -164,12 +231,23 @@ def bench_ingest(province_db: Path, repeat: int, case: str = "latest") -> dict:
         ours.append(total)
         log(f"  ingest ({case}, {d}) run {i + 1}: ours {ours[-1]:.1f} s (read+validate {reads[-1]:.1f} s; "
             f"change audit {audit:.2f} s; calamine's decode alone just before: {decode:.1f} s)")
+        if case == "backdated":  # issue 32: alternated in the same minutes (a shared machine's speed varies)
+            with spawn.Pool(1) as pool:  # the cells recomputed whole from the date on (before #32)
+                whole.append(pool.apply(_ingest_once, (str(province_db), str(path), d, 100_000, False))[2])
+            with spawn.Pool(1) as pool:  # the latest week's ingest
+                latest.append(pool.apply(_ingest_once, (str(province_db), str(path), AS_OF))[2])
+            loads.append(os.getloadavg()[0])
+            log(f"    alternated: cells recomputed whole {whole[-1]:.1f} s; latest week {latest[-1]:.1f} s; "
+                f"load average {loads[-1]:.1f}")
     for i in range(min(repeat, 3)):  # the peer's 15-40 s each; its median only sets the ratio
         # In a fresh process too, as ours, so neither carries the page views' memory.
         with spawn.Pool(1) as pool:
             theirs.append(pool.apply(_peer_once, (str(path),)))
         log(f"  ingest ({case}, {d}) run {i + 1}: peer {theirs[-1]:.1f} s")
     bdata._remove(bdata.CACHE / "ingest_copy.duckdb")
-    return {"ours_s": statistics.median(ours), "read_s": statistics.median(reads), "peer_s": statistics.median(theirs),
+    alt = {"whole_s": statistics.median(whole), "latest_alt_s": statistics.median(latest),
+           "loadavg": statistics.median(loads), "whole_samples": whole, "latest_samples": latest} if whole else {}
+    return {**alt, "ours_s": statistics.median(ours), "read_s": statistics.median(reads),
+            "peer_s": statistics.median(theirs),
             "decode_s": statistics.median(decodes), "audit_s": statistics.median(audits), "date": str(d),
             "samples": {"ours": ours, "read": reads, "decode": decodes, "audit": audits, "peer": theirs}, "file_mib": len(raw) / 2**20}

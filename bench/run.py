@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # this checkout
 
 from bench import data as bdata
 from bench.common import AS_OF, OUT, log
-from bench.ingests import bench_correction, bench_ingest
+from bench.ingests import bench_correction, bench_county_correction, bench_ingest
 from bench.page_views import (
     bench_apptest,
     bench_brief,
@@ -56,6 +56,8 @@ def _parts(args: argparse.Namespace, province_db: Path, national_db: Path | None
          lambda: bench_ingest(province_db, min(args.ingest_repeat, 3), "backdated")),
         ("correction", "correction", f"correction of week 13 at {big_name} scale …",
          lambda: {"scale": f"{big_name} DB", **bench_correction(big, min(args.ingest_repeat, 3))}),
+        ("correction-county", "correction_county", f"a county's 30-project correction of last month at {big_name} scale …",
+         lambda: {"scale": f"{big_name} DB", **bench_county_correction(big, min(args.ingest_repeat, 3))}),
         ("versions", "versions", "what the kept report versions cost: the ingest's share, the page views …",
          lambda: bench_versions(province_db, min(args.ingest_repeat, 3))),
         ("apptest", "apptest", "AppTest rerun …", lambda: bench_apptest(province_db, args.repeat)),
@@ -88,9 +90,9 @@ def main() -> None:
     ap.add_argument("--rebuild", action="store_true")
     ap.add_argument("--sessions", type=int, default=50, help="concurrent sessions for --only sessions")
     ap.add_argument("--only",
-                    default="pages,ingest,ingest-backdated,correction,versions,apptest,pdf,brief,browser,sessions,wire,memory,lake,rollup",
+                    default="pages,ingest,ingest-backdated,correction,correction-county,versions,apptest,pdf,brief,browser,sessions,wire,memory,lake,rollup",
                     help="comma-separated subset of "
-                         "pages,ingest,ingest-backdated,correction,versions,apptest,pdf,brief,browser,sessions,wire,memory,lake,rollup")
+                         "pages,ingest,ingest-backdated,correction,correction-county,versions,apptest,pdf,brief,browser,sessions,wire,memory,lake,rollup")
     args = ap.parse_args()
     only = set(args.only.split(","))
     national = args.scale in ("national", "both") and not args.skip_national

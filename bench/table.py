@@ -61,10 +61,23 @@ def _ingests(add, results: dict) -> None:
         add(f"ingest the same for a week 39 weeks back ({back['date']}); target ≤1.5× the latest week's"
             + (f" (here {back['ours_s'] / latest:.2f}×)" if latest else ""),
             "province DB", back["ours_s"], back["peer_s"], 1.5 * latest if latest else None, 5)
+    if back and "whole_s" in back:  # issue 32: by delta, against runs alternated with it
+        add(f"  alternated with it: the latest week's ingest (backdated ÷ latest {back['ours_s'] / back['latest_alt_s']:.2f}×; "
+            f"load average {back['loadavg']:.1f})", "province DB", back["latest_alt_s"], None, None)
+        add(f"  alternated with it: the delta path switched off (a file of >1,000 rows and a quarter of the "
+            f"projects takes the whole path either way; {back['whole_s'] / back['ours_s']:.2f}×: the noise)",
+            "province DB", back["whole_s"], None, None)
     corr = results.get("correction")
     if corr:
         add(f"correction of 300 projects' week 13 ({corr['date']}), read and validated included",
             corr["scale"], corr["ours_s"], None, None)
+    cc = results.get("correction_county")
+    if cc:  # issue 32: by delta ≤ 1 s; beside it the same file with the touched cells recomputed whole
+        add(f"a county's 30-project correction of last month ({cc['date']}) by delta, read and validated "
+            f"included; load average {cc['loadavg']:.1f}", cc["scale"], cc["ours_s"], None, 1.0)
+        add(f"  the same with the touched cells recomputed whole (before #32), alternated; load part "
+            f"{cc['whole_load_s'] * 1000:.0f} → {cc['load_s'] * 1000:.0f} ms by delta", cc["scale"], cc["whole_s"],
+            None, None)
     ver = results.get("versions")
     if ver:  # issue 26: keeping every version adds ≤ 10 % to an ingest; page views unchanged
         for case, what in (("correction", "a 150-project correction of week 13"), ("resent", "the week's file sent again")):

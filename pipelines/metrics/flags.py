@@ -265,8 +265,10 @@ COARSE_DIMS = tuple(c for c in CELL_DIMS if c not in FINE_ONLY)
 # (name, aggregate over the per-project flags relation); money is DOUBLE, counts BIGINT.
 CELL_SUMS: tuple[tuple[str, str], ...] = (
     ("projects", "count(*)"),
-    ("total_investment", "sum(total_investment)"),
-    ("annual_plan", "sum(annual_plan)"),
+    # money: 0 over no stated value (as figures read it), so a cell is the sum of its projects' parts
+    # whatever was added or taken away (the delta of a correction: warehouse/cells.py)
+    ("total_investment", "sum(coalesce(total_investment, 0))"),
+    ("annual_plan", "sum(coalesce(annual_plan, 0))"),
     ("ytd_completed", "sum(coalesce(ytd_completed, 0))"),
     ("due", "count(*) FILTER (WHERE is_due)"),
     ("started", "count(*) FILTER (WHERE is_started)"),

@@ -91,21 +91,23 @@ def keep_cells_current(con: duckdb.DuckDBPyConnection, version: str) -> None:
 
 
 def refresh_cells(con: duckdb.DuckDBPyConnection, year: int, since: date | None = None, *,
-                  touched_only: bool = False) -> None:
+                  touched_only: bool = False, only: list[date] | None = None) -> None:
     """Recompute the stored cells and report periods of year from report date since on (all
     of them when None), from the snapshots as they are now; part of the caller's transaction.
 
     touched_only: at report dates whose cells are stored for the same period, recompute only the
     cells in cells_touched (note_touched_cells, before and after the states changed): a cell
     holds sums over the projects in it, so a cell no changed state was or is in cannot change.
-    The cells recomputed are recomputed whole, from every project in them (no running totals)."""
+    The cells recomputed are recomputed whole, from every project in them (no running totals).
+    only: recompute (whole) just these report dates of those from since on (and drop the stored
+    cells of those that are no report date now)."""
     lo = since or date(year, 1, 1)
     snaps = snapshot_dates(con, year, None)  # the ones this transaction wrote, too
     dates = [d for d in snaps if d >= lo]
     freqs = frequencies(con, year, dates) if dates else {}
     starts = [period_start(d, freqs[d]) for d in dates]
-    whole = dates
-    if touched_only:
+    whole = dates if only is None else sorted(set(only))
+    if touched_only and only is None:
         stored = dict(con.execute(
             "SELECT as_of, period_start FROM report_periods WHERE year = $y AND as_of >= $lo", {"y": year, "lo": lo}
         ).fetchall())
@@ -117,7 +119,11 @@ def refresh_cells(con: duckdb.DuckDBPyConnection, year: int, since: date | None 
         con.execute(f"DELETE FROM {table} WHERE year = $y AND list_contains($d, as_of)", {"y": year, "d": whole})
     if not whole:
         return
+    whole_dates = [d for d in dates if d in set(whole)]
     whole_starts = [st for d, st in zip(dates, starts, strict=True) if d in set(whole)]
+    if not whole_dates:
+        return
+    whole = whole_dates
     _insert_cells(con, year, whole, whole_starts, snaps, "true")
     dims = ", ".join(COARSE_DIMS)
     con.execute(
@@ -222,3 +228,105 @@ def rebuild_cells(con: duckdb.DuckDBPyConnection) -> None:
     for (y,) in con.execute("SELECT DISTINCT year FROM state_dates ORDER BY 1").fetchall():
         refresh_cells(con, y)
     mark_cells_current(con)
+
+
+# ---- corrections by delta (issue 32) ------------------------------------------------------------
+# A cell is a sum of per-project contributions (CELL_SUMS: counts and sums, nothing else). A report
+# for an earlier date changes only its projects' states, so only their contributions can change, and
+# only at the report dates from its date on: the loader subtracts the projects' contributions
+# before their reports change (note_delta, sign -1), adds them after their states are derived again
+# (sign +1), and adds the difference to the stored cells (apply_delta). Whatever carries a change
+# further (a blank that never erases, the stage before a later period, S by the year's list, a
+# first report) is in the projects' contributions computed both times from the snapshots by the
+# same SQL as the cells. The full recompute (refresh_cells) stays the checker (tests/test_cells_delta.py).
+
+_DELTA_DDL = (
+    "CREATE TEMP TABLE IF NOT EXISTS cells_delta (as_of DATE, "
+    + ", ".join(f"{c} VARCHAR" for c in CELL_DIMS) + ", "
+    + ", ".join(f"{n} {'DOUBLE' if n in MONEY_SUMS else 'BIGINT'}" for n, _ in CELL_SUMS) + ")"
+)
+
+
+def note_delta(con: duckdb.DuckDBPyConnection, year: int, since: date, projects: str, sign: int) -> None:
+    """Add sign × the contributions of the projects (a relation of project_id) to the cells at each
+    stored report date of year from since on to the temp table cells_delta (part of the write)."""
+    con.execute(_DELTA_DDL)
+    periods = dict(con.execute(
+        "SELECT as_of, period_start FROM report_periods WHERE year = $y AND as_of >= $lo ORDER BY 1",
+        {"y": year, "lo": since},
+    ).fetchall())
+    if not periods:
+        return
+    snaps = snapshot_dates(con, year, None)
+    dates = sorted(periods)
+    sums = ", ".join(f"{int(sign)} * {n} AS {n}" for n, _ in CELL_SUMS)
+    step = 8
+    for i in range(0, len(dates), step):
+        at = Dates.of(year, dates[i:i + step], [periods[d] for d in dates[i:i + step]], snaps)
+        sql, _ = cells_sql(Filters(), single=at.single, projects=projects)
+        con.execute(
+            f"INSERT INTO cells_delta SELECT report_date AS as_of, {', '.join(CELL_DIMS)}, {sums} FROM ({sql})",
+            at.params(),
+        )
+
+
+def _apply(con: duckdb.DuckDBPyConnection, table: str, dims: tuple[str, ...], year: int) -> None:
+    """Add cells_delta_sum (summed over the dims) to table's cells of year: a cell the delta empties
+    (no project left) is gone, a cell it fills is new."""
+    keys = ", ".join(dims)
+    adds = ", ".join(f"sum({n}) AS {n}" for n, _ in CELL_SUMS)
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE cells_delta_at AS
+            SELECT as_of, {keys}, {adds} FROM cells_delta_sum GROUP BY ALL""")
+    on = _match(("as_of", *dims), "k", "s")
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE cells_delta_new AS
+            SELECT as_of, {keys}, {adds} FROM (
+                SELECT s.as_of, {", ".join(f"s.{c}" for c in dims)}, {", ".join(f"s.{n}" for n, _ in CELL_SUMS)}
+                FROM {table} s WHERE s.year = $y AND s.as_of IN (SELECT as_of FROM cells_delta_at)
+                    AND EXISTS (SELECT 1 FROM cells_delta_at k WHERE {on})
+                UNION ALL SELECT * FROM cells_delta_at)
+            GROUP BY ALL HAVING sum(projects) <> 0""", {"y": year})
+    con.execute(
+        f"""DELETE FROM {table} s WHERE year = $y AND as_of IN (SELECT as_of FROM cells_delta_at)
+            AND EXISTS (SELECT 1 FROM cells_delta_at k WHERE {on})""", {"y": year})
+    con.execute(f"INSERT INTO {table} BY NAME SELECT $y AS year, * FROM cells_delta_new ORDER BY ALL", {"y": year})
+
+
+def apply_delta(con: duckdb.DuckDBPyConnection, year: int, dates: list[date]) -> None:
+    """Add cells_delta at the given report dates (stored for the same periods as now) to the stored
+    cells of year, fine and coarse, in the caller's transaction; then drop cells_delta."""
+    con.execute(_DELTA_DDL)
+    nonzero = " OR ".join(f"sum({n}) <> 0" for n, _ in CELL_SUMS)
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE cells_delta_sum AS
+            SELECT as_of, {", ".join(CELL_DIMS)}, {", ".join(f"sum({n}) AS {n}" for n, _ in CELL_SUMS)}
+            FROM cells_delta WHERE list_contains($d, as_of) GROUP BY ALL HAVING {nonzero}""", {"d": dates})
+    row = first(con.execute("SELECT count(*) FROM cells_delta_sum"))
+    if row and row[0]:
+        _apply(con, "figure_cells", CELL_DIMS, year)
+        _apply(con, "figure_cells_coarse", COARSE_DIMS, year)
+    for t in ("cells_delta", "cells_delta_sum", "cells_delta_at", "cells_delta_new"):
+        con.execute(f"DROP TABLE IF EXISTS {t}")
+
+
+def refresh_cells_delta(con: duckdb.DuckDBPyConnection, year: int, since: date, projects: str) -> None:
+    """After the projects' states changed from since on (their old contributions already in cells_delta,
+    note_delta with sign -1 before the change): add their new contributions and apply the difference
+    at the stored report dates whose period is the same; recompute whole the dates new or with another
+    period (a new report date's cells hold every project)."""
+    snaps = snapshot_dates(con, year, None)
+    dates = [d for d in snaps if d >= since]
+    freqs = frequencies(con, year, dates) if dates else {}
+    starts = {d: period_start(d, freqs[d]) for d in dates}
+    stored = dict(con.execute(
+        "SELECT as_of, period_start FROM report_periods WHERE year = $y AND as_of >= $lo", {"y": year, "lo": since}
+    ).fetchall())
+    same = [d for d in dates if stored.get(d) == starts[d]]
+    # a stored date no longer a report date (cannot happen by a load; kept whole to be safe)
+    gone = [d for d in stored if d not in starts]
+    note_delta(con, year, since, projects, +1)
+    apply_delta(con, year, same)
+    whole = sorted({*(d for d in dates if d not in same), *gone})
+    if whole:
+        refresh_cells(con, year, since, only=whole)
