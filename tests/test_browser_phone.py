@@ -147,6 +147,9 @@ def test_the_lit_list_is_cards(server, phone):
     assert phone.locator("h1", has_text="亮灯清单").is_visible()
     fits(phone)
     cards = phone.locator('.st-key-phone_cards_lights_list [data-testid="stVerticalBlock"][class*="st-key-phone_card_"]')
+    cards.nth(1).wait_for(state="visible", timeout=TIMEOUT_MS)  # a loaded machine draws them after settle
+    phone.wait_for_selector('[data-testid="stElementContainer"]:has([data-testid="stDataFrame"])', state="attached",
+                            timeout=TIMEOUT_MS)
     assert cards.count() == 2  # the test data's two yellow projects
     assert cards.first.is_visible() and "新型建材生产线项目" in cards.first.inner_text()
     assert "黄灯" in cards.first.inner_text() and "亮灯原因" in cards.first.inner_text()
@@ -185,6 +188,7 @@ def test_supervision_orders_are_cards(server, phone):
     assert phone.locator("h1", has_text="督办单").is_visible()
     fits(phone)
     cards = phone.locator('[class*="st-key-phone_card_supervision_list_"]')
+    cards.first.wait_for(state="visible", timeout=TIMEOUT_MS)  # a loaded machine draws it after settle
     assert cards.count() == 1 and cards.first.is_visible()
     text = cards.first.inner_text()
     assert "第 1 号" in text and "忻州市" in text and ORDER_TEXT in text and "办理中" in text
