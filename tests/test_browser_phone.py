@@ -17,6 +17,7 @@ from pipelines.warehouse import supervision
 from pipelines.warehouse.store import Warehouse
 from tests.conftest import ROOT, build_app_db
 from tests.harness import CHROMIUM, LAUNCH_ARGS, Server
+from tests.test_browser import settle
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 playwright_api = pytest.importorskip("playwright.sync_api")
@@ -59,18 +60,6 @@ def phone(browser):
     pg.set_default_timeout(TIMEOUT_MS)
     yield pg
     ctx.close()
-
-
-def settle(pg) -> None:
-    """Wait until the script run has finished and nothing is stale."""
-    pg.wait_for_selector('[data-testid="stMain"] h1')
-    pg.wait_for_timeout(300)
-    pg.wait_for_function(
-        """() => !document.querySelector('[data-testid="stStatusWidget"]')
-                 && document.querySelectorAll('[data-stale="true"]').length === 0""",
-        timeout=TIMEOUT_MS,
-    )
-    pg.wait_for_timeout(400)
 
 
 def fits(pg) -> None:

@@ -164,18 +164,26 @@ def _match(dims: tuple[str, ...], a: str, b: str) -> str:
     return " AND ".join(f"{a}.{c} IS NOT DISTINCT FROM {b}.{c}" for c in dims)
 
 
-def note_touched_cells(con: duckdb.DuckDBPyConnection, year: int, since: date, projects: str) -> None:
-    """Add to cells_touched the cell of each state the projects (a relation of project_id) are in at
-    each stored report date from since on: call it before the states change and after."""
-    con.execute(_TOUCHED_DDL)
+def _stored_from(con: duckdb.DuckDBPyConnection, year: int, since: date
+                 ) -> tuple[dict[date, date], list[date], list[date]] | None:
+    """The stored report dates of year from since on: their period starts, the year's snapshot dates and
+    the dates in order (None when there is none)."""
     periods = dict(con.execute(
         "SELECT as_of, period_start FROM report_periods WHERE year = $y AND as_of >= $lo ORDER BY 1",
         {"y": year, "lo": since},
     ).fetchall())
     if not periods:
+        return None
+    return periods, snapshot_dates(con, year, None), sorted(periods)
+
+
+def note_touched_cells(con: duckdb.DuckDBPyConnection, year: int, since: date, projects: str) -> None:
+    """Add to cells_touched the cell of each state the projects (a relation of project_id) are in at
+    each stored report date from since on: call it before the states change and after."""
+    con.execute(_TOUCHED_DDL)
+    if (stored := _stored_from(con, year, since)) is None:
         return
-    snaps = snapshot_dates(con, year, None)
-    dates = sorted(periods)
+    periods, snaps, dates = stored
     step = 8
     for i in range(0, len(dates), step):
         at = Dates.of(year, dates[i:i + step], [periods[d] for d in dates[i:i + step]], snaps)
@@ -251,14 +259,9 @@ def note_delta(con: duckdb.DuckDBPyConnection, year: int, since: date, projects:
     """Add sign × the contributions of the projects (a relation of project_id) to the cells at each
     stored report date of year from since on to the temp table cells_delta (part of the write)."""
     con.execute(_DELTA_DDL)
-    periods = dict(con.execute(
-        "SELECT as_of, period_start FROM report_periods WHERE year = $y AND as_of >= $lo ORDER BY 1",
-        {"y": year, "lo": since},
-    ).fetchall())
-    if not periods:
+    if (stored := _stored_from(con, year, since)) is None:
         return
-    snaps = snapshot_dates(con, year, None)
-    dates = sorted(periods)
+    periods, snaps, dates = stored
     sums = ", ".join(f"{int(sign)} * {n} AS {n}" for n, _ in CELL_SUMS)
     step = 8
     for i in range(0, len(dates), step):
