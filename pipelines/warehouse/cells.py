@@ -9,6 +9,7 @@ formulas never import the warehouse.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import date
 
 import duckdb
@@ -164,29 +165,27 @@ def _match(dims: tuple[str, ...], a: str, b: str) -> str:
     return " AND ".join(f"{a}.{c} IS NOT DISTINCT FROM {b}.{c}" for c in dims)
 
 
-def _stored_from(con: duckdb.DuckDBPyConnection, year: int, since: date
-                 ) -> tuple[dict[date, date], list[date], list[date]] | None:
-    """The stored report dates of year from since on: their period starts, the year's snapshot dates and
-    the dates in order (None when there is none)."""
+def _stored_batches(con: duckdb.DuckDBPyConnection, year: int, since: date) -> Iterator[Dates]:
+    """The stored report dates of year from since on, in batches of 8 (with their periods and the year's
+    snapshot dates), as the cells' SQL reads them; nothing when there is none."""
     periods = dict(con.execute(
         "SELECT as_of, period_start FROM report_periods WHERE year = $y AND as_of >= $lo ORDER BY 1",
         {"y": year, "lo": since},
     ).fetchall())
     if not periods:
-        return None
-    return periods, snapshot_dates(con, year, None), sorted(periods)
+        return
+    snaps = snapshot_dates(con, year, None)
+    dates = sorted(periods)
+    step = 8
+    for i in range(0, len(dates), step):
+        yield Dates.of(year, dates[i:i + step], [periods[d] for d in dates[i:i + step]], snaps)
 
 
 def note_touched_cells(con: duckdb.DuckDBPyConnection, year: int, since: date, projects: str) -> None:
     """Add to cells_touched the cell of each state the projects (a relation of project_id) are in at
     each stored report date from since on: call it before the states change and after."""
     con.execute(_TOUCHED_DDL)
-    if (stored := _stored_from(con, year, since)) is None:
-        return
-    periods, snaps, dates = stored
-    step = 8
-    for i in range(0, len(dates), step):
-        at = Dates.of(year, dates[i:i + step], [periods[d] for d in dates[i:i + step]], snaps)
+    for at in _stored_batches(con, year, since):
         flags, _ = flags_sql(Filters(), single=at.single, projects=projects)
         con.execute(
             f"INSERT INTO cells_touched SELECT DISTINCT report_date, {', '.join(CELL_DIMS)} FROM ({flags})",
@@ -259,13 +258,8 @@ def note_delta(con: duckdb.DuckDBPyConnection, year: int, since: date, projects:
     """Add sign × the contributions of the projects (a relation of project_id) to the cells at each
     stored report date of year from since on to the temp table cells_delta (part of the write)."""
     con.execute(_DELTA_DDL)
-    if (stored := _stored_from(con, year, since)) is None:
-        return
-    periods, snaps, dates = stored
     sums = ", ".join(f"{int(sign)} * {n} AS {n}" for n, _ in CELL_SUMS)
-    step = 8
-    for i in range(0, len(dates), step):
-        at = Dates.of(year, dates[i:i + step], [periods[d] for d in dates[i:i + step]], snaps)
+    for at in _stored_batches(con, year, since):
         sql, _ = cells_sql(Filters(), single=at.single, projects=projects)
         con.execute(
             f"INSERT INTO cells_delta SELECT report_date AS as_of, {', '.join(CELL_DIMS)}, {sums} FROM ({sql})",
