@@ -20,21 +20,16 @@ from pipelines.warehouse import loop_tables
 COLUMNS = ("project_id", "leader", "lead_unit", "contact")
 NO_LEADER = "（未明确责任领导）"
 
-_ONLY_REPORTS = """
-WITH r AS (
+# Each project's latest leader, 责任单位 and 联系人 as the reports named them.
+_FROM_REPORTS = """r AS (
     SELECT project_id,
            arg_max(leader, report_date) FILTER (WHERE leader IS NOT NULL) AS leader,
            arg_max(lead_unit, report_date) FILTER (WHERE lead_unit IS NOT NULL) AS lead_unit,
            arg_max(contact, report_date) FILTER (WHERE contact IS NOT NULL) AS contact
-    FROM reports GROUP BY project_id)
+    FROM reports GROUP BY project_id)"""
+_ONLY_REPORTS = "\nWITH " + _FROM_REPORTS + """
 SELECT * FROM r WHERE leader IS NOT NULL OR lead_unit IS NOT NULL ORDER BY project_id"""
-_WITH_EDITS = """
-WITH r AS (
-    SELECT project_id,
-           arg_max(leader, report_date) FILTER (WHERE leader IS NOT NULL) AS leader,
-           arg_max(lead_unit, report_date) FILTER (WHERE lead_unit IS NOT NULL) AS lead_unit,
-           arg_max(contact, report_date) FILTER (WHERE contact IS NOT NULL) AS contact
-    FROM reports GROUP BY project_id),
+_WITH_EDITS = "\nWITH " + _FROM_REPORTS + """,
 e AS (
     SELECT project_id, arg_max(leader, set_at) AS leader, arg_max(lead_unit, set_at) AS lead_unit,
            arg_max(contact, set_at) AS contact
@@ -45,7 +40,7 @@ both_ AS (
            CASE WHEN e.project_id IS NULL THEN r.lead_unit ELSE e.lead_unit END AS lead_unit,
            CASE WHEN e.project_id IS NULL THEN r.contact ELSE e.contact END AS contact
     FROM r FULL JOIN e ON e.project_id = r.project_id)
-SELECT * FROM both_ WHERE leader IS NOT NULL OR lead_unit IS NOT NULL ORDER BY project_id"""
+SELECT * FROM both_ WHERE leader IS NOT NULL OR lead_unit IS NOT NULL ORDER BY project_id"""  # noqa: S608 (constants)
 
 
 def project_leaders(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
