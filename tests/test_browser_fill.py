@@ -8,6 +8,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from pipelines import auth
 from tests.conftest import build_app_db
@@ -30,21 +31,32 @@ def fill_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Ser
     s.stop()
 
 
-def _edit_cell(pg, grid, column_steps: int, value: str) -> None:
+def _edit_cell(pg, grid, column_steps: int, old: str, value: str) -> None:
     """Type value into the first row's cell column_steps to the right of the first column (the grid is a canvas:
-    click a first cell, move with the arrow keys, open the editor, type, Enter)."""
-    box = grid.locator("canvas").first.bounding_box()  # the grid's cells (the header row and a row are 35 px)
-    pg.mouse.click(box["x"] + 30, box["y"] + 35 + 17)
-    pg.wait_for_timeout(200)
-    for _ in range(column_steps):
-        pg.keyboard.press("ArrowRight")
-    pg.keyboard.press("Enter")  # open the cell's editor
-    pg.wait_for_timeout(300)
-    pg.keyboard.press("Control+A")
-    pg.keyboard.type(value)
-    pg.keyboard.press("Enter")
-    pg.wait_for_timeout(500)
-    settle(pg)
+    click a first cell, move with the arrow keys, open the cell's editor, type, Enter). The editor must open on
+    a cell that holds old (else the keys went elsewhere: a slow grid took the click late); tried three times."""
+    editor = pg.locator("input.gdg-input, textarea.gdg-input").first
+    for _ in range(3):
+        box = grid.locator("canvas").first.bounding_box()  # the grid's cells (the header row and a row are 35 px)
+        pg.mouse.click(box["x"] + 30, box["y"] + 35 + 17)
+        pg.wait_for_timeout(300)
+        for _ in range(column_steps):
+            pg.keyboard.press("ArrowRight")
+        pg.keyboard.press("Enter")  # open the cell's editor
+        try:
+            editor.wait_for(state="visible", timeout=5_000)
+        except PlaywrightTimeout:
+            continue
+        if editor.input_value() != old:
+            pg.keyboard.press("Escape")
+            editor.wait_for(state="hidden", timeout=5_000)
+            continue
+        editor.fill(value)
+        pg.keyboard.press("Enter")
+        editor.wait_for(state="hidden", timeout=5_000)
+        settle(pg)
+        return
+    raise AssertionError(f"the grid's cell (first row, column {column_steps + 1}) did not open an editor holding {old}")
 
 
 def test_the_grid_edits_audits_keeps_a_draft_and_submits_to_review(fill_server, browser):  # noqa: F811
@@ -56,7 +68,7 @@ def test_the_grid_edits_audits_keeps_a_draft_and_submits_to_review(fill_server, 
         grid = clerk.locator(".st-key-submissions_grid_2020-03-20")
         grid.wait_for(timeout=TIMEOUT_MS)
         # the first row is 杂粮深加工项目 (本年累计 0); 本年累计完成投资 is the sixth column
-        _edit_cell(clerk, grid, 5, "800")
+        _edit_cell(clerk, grid, 5, "0", "800")
         check = clerk.locator(".st-key-submissions_grid_check")
         check.get_by_text("杂粮深加工项目：本期填报修改，本年累计完成投资 0 → 800").wait_for(timeout=TIMEOUT_MS)
         check.get_by_text("焦化余热发电技术改造项目：未修改且未标「本期无变化」").wait_for(timeout=TIMEOUT_MS)
