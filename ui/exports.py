@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import plotly.graph_objects as go
@@ -25,11 +26,20 @@ def briefing(view: View, fmt: str, progress: Any = None) -> tuple[bytes, int]:
     return made.payload, made.issue_id
 
 
+PNG_CHECK_S = 5.0  # how long the answer below holds
+_png_checked: tuple[float, str | None] | None = None  # (monotonic time, the answer)
+
+
 def png_unavailable() -> str | None:
-    """Why charts cannot be downloaded as images now (pipelines.outputs.png; a few file lookups, not cached)."""
+    """Why charts cannot be downloaded as images now (pipelines.outputs.png: a few file lookups, ~1.5 ms),
+    asked again after PNG_CHECK_S: every chart of every rerun asks (issue 32 §3, 50 sessions)."""
+    global _png_checked
     from pipelines.outputs.png import png_unavailable
 
-    return png_unavailable()
+    now = time.monotonic()
+    if _png_checked is None or now - _png_checked[0] > PNG_CHECK_S:
+        _png_checked = (now, png_unavailable())
+    return _png_checked[1]
 
 
 def briefing_unavailable(fmt: str) -> str | None:
