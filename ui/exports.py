@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from typing import Any
 
@@ -27,19 +28,21 @@ def briefing(view: View, fmt: str, progress: Any = None) -> tuple[bytes, int]:
 
 
 PNG_CHECK_S = 5.0  # how long the answer below holds
-_png_checked: tuple[float, str | None] | None = None  # (monotonic time, the answer)
+_png_checked: tuple[float, tuple[str | None, ...], str | None] | None = None  # (monotonic time, settings, answer)
 
 
 def png_unavailable() -> str | None:
     """Why charts cannot be downloaded as images now (pipelines.outputs.png: a few file lookups, ~1.5 ms),
-    asked again after PNG_CHECK_S: every chart of every rerun asks (issue 32 §3, 50 sessions)."""
+    asked again after PNG_CHECK_S or when the browser settings change: every chart of every rerun asks
+    (issue 32 §3, 50 sessions)."""
     global _png_checked
     from pipelines.outputs.png import png_unavailable
 
-    now = time.monotonic()
-    if _png_checked is None or now - _png_checked[0] > PNG_CHECK_S:
-        _png_checked = (now, png_unavailable())
-    return _png_checked[1]
+    now, settings = time.monotonic(), (os.environ.get("KAIGONG_BROWSER"), os.environ.get("BROWSER_PATH"))
+    checked = _png_checked
+    if checked is None or now - checked[0] > PNG_CHECK_S or checked[1] != settings:
+        checked = _png_checked = (now, settings, png_unavailable())
+    return checked[2]
 
 
 def briefing_unavailable(fmt: str) -> str | None:
