@@ -294,6 +294,10 @@ def cmd_brief(args: argparse.Namespace) -> int:
     except ExportUnavailable as exc:
         print(f"未生成简报：{exc}", file=sys.stderr)
         return 1
+    if fmt != "docx":  # and weasyprint is imported meanwhile (outputs/weasy.py)
+        from pipelines.outputs import weasy
+
+        weasy.preload()
 
     def progress(msg: str) -> None:
         print(f"[简报] {msg}", file=sys.stderr, flush=True)

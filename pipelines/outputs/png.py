@@ -110,14 +110,29 @@ def require_briefing(fmt: str) -> None:
     require_png()  # its charts
     if fmt == "docx":  # python-docx lays it out: no Pango
         return
+    if fmt == "png" and shutil.which("pdftoppm") is None:
+        raise ExportUnavailable(f"未找到 pdftoppm（PNG 简报需要）：{_install('poppler-utils')}")
+    from pipelines.outputs import weasy
+
+    if not weasy.preloading():  # weasyprint being imported in the background: weasyprint() says if it failed
+        weasyprint()
+
+
+def weasyprint() -> Any:
+    """The weasyprint module (after its background import, if one is under way: outputs/weasy.py), or
+    ExportUnavailable: Pango missing, or the import not done within the bound."""
+    from pipelines.outputs import weasy
+
+    bound = timeout_s()
     try:
-        import weasyprint  # noqa: F401  (loads Pango through cffi: a missing library is an OSError)
+        return weasy.module(bound)  # loads Pango through cffi: a missing library is an OSError
+    except TimeoutError:
+        raise ExportUnavailable(f"加载排版库 weasyprint 超过 {bound:.0f} 秒未完成，已中止："
+                                "请稍后再试，或设 KAIGONG_EXPORT_TIMEOUT 放宽时限") from None
     except OSError:
         raise ExportUnavailable(
             f"未找到 Pango 库（排版 PDF 简报需要）：{_install('libpango-1.0-0 libpangoft2-1.0-0')}"
         ) from None
-    if fmt == "png" and shutil.which("pdftoppm") is None:
-        raise ExportUnavailable(f"未找到 pdftoppm（PNG 简报需要）：{_install('poppler-utils')}")
 
 
 _failure: tuple[float, str] | None = None  # (monotonic time, message) of the last browser failure
