@@ -276,7 +276,7 @@ def cmd_fill_sheet(args: argparse.Namespace) -> int:
 def cmd_brief(args: argparse.Namespace) -> int:
     """A briefing made and recorded as issued (第 N 号), a recorded one reissued (--reissue), or the list."""
     from pipelines.outputs import issue
-    from pipelines.outputs.png import ExportUnavailable, prestart
+    from pipelines.outputs.png import ExportUnavailable, close_after_next, prestart
 
     wh = open_warehouse(args.db)
     if args.list:
@@ -291,6 +291,7 @@ def cmd_brief(args: argparse.Namespace) -> int:
         return 2
     try:  # the browser starts now, in the background, while the figures are computed (~3 s saved)
         prestart()
+        close_after_next()  # one request: the briefing's charts
     except ExportUnavailable as exc:
         print(f"未生成简报：{exc}", file=sys.stderr)
         return 1

@@ -268,10 +268,46 @@ def _ready_browser(path: str, bound: float) -> _Browser:
     return _browser
 
 
+_one_shot = False  # close the browser after the next request (a command's: no image follows)
+
+
+def close_after_next() -> None:
+    """Close the browser as soon as the next request's images are made (`kaigong brief`: its charts are
+    drawn in a thread while the figures are read, so closing it there overlaps the PDF's layout instead
+    of delaying the command's exit)."""
+    global _one_shot
+    _one_shot = True
+
+
+_closing: threading.Thread | None = None  # _close_soon()'s thread
+
+
+def _close_now() -> None:
+    global _browser
+    if not _lock.acquire(timeout=timeout_s()):  # a request under way ends within its bounds
+        return
+    try:
+        if _browser is not None:
+            _browser.close()
+            _browser = None
+    finally:
+        _lock.release()
+
+
+def _close_soon() -> None:
+    """Close the browser in a thread of its own (the caller goes on; exit waits for it)."""
+    global _closing
+    if _closing is None or not _closing.is_alive():
+        _closing = threading.Thread(target=_close_now, name="kaigong-chromium-close", daemon=True)
+        _closing.start()
+
+
 @atexit.register
 def _close_browser() -> None:
     if _starting is not None and _starting.is_alive():  # a browser being started is closed, not orphaned
         _starting.join(timeout=timeout_s() + 5)
+    if _closing is not None and _closing.is_alive():  # as is one being closed
+        _closing.join(timeout=timeout_s() + 10)
     if _browser is not None:
         _browser.close()
 
@@ -284,7 +320,7 @@ def figure_png(fig: Any, *, width: int = PRINT_WIDTH, height: int = PRINT_HEIGHT
 
 def figures_png(figs: list[tuple[Any, int, int]], *, scale: float = 2) -> list[bytes]:
     """Several figures (figure, width, height) as PNGs in one request to the browser; as figure_png."""
-    global _browser, _failure
+    global _browser, _failure, _one_shot
     require_png()
     path, bound = browser_path(), timeout_s()
     for fig, _w, _h in figs:
@@ -307,3 +343,6 @@ def figures_png(figs: list[tuple[Any, int, int]], *, scale: float = 2) -> list[b
         return pngs
     finally:
         _lock.release()
+        if _one_shot and _browser is not None:
+            _one_shot = False
+            _close_soon()
