@@ -64,11 +64,11 @@ def _quick_lookup() -> Iterator[None]:
     if os.name != "posix" or not all(_find_library(n) for n in _REQUIRED):
         yield  # not a glibc system with them all in its cache: the ordinary (slow, thorough) lookup
         return
-    ctypes.util.find_library = _find_library
+    setattr(ctypes.util, "find_library", _find_library)  # cffi looks it up at each dlopen  # noqa: B010
     try:
         yield
     finally:
-        ctypes.util.find_library = original
+        setattr(ctypes.util, "find_library", original)  # noqa: B010
 
 
 _lock = threading.Lock()
