@@ -2,8 +2,9 @@
 
 Importing weasyprint loads Pango, HarfBuzz and fontconfig through cffi, which looks each library up
 with ctypes.util.find_library under several names ("libgobject-2.0-0", "gobject-2.0-0", "gobject-2.0",
-…). Every name that misses runs `/sbin/ldconfig -p` and then gcc and ld (subprocesses): ~0.9 s of the
-~1.8 s import on the bench machine, libharfbuzz-vector (absent) alone trying six names. Here the
+…). Every name that misses runs `/sbin/ldconfig -p` and then gcc and ld (subprocesses; libharfbuzz-vector,
+absent, tries six names): the import took 1.39 s (0.54 s CPU) against 1.20 s (0.38 s) with this, under
+load on the bench machine (a profiled run under heavier load put the lookup at ~0.9 s). Here the
 lookup reads `ldconfig -p` once and answers from it as CPython's first step does (same pattern), then
 from LD_LIBRARY_PATH; it skips the gcc/ld steps. It is used only when it finds every library
 weasyprint requires (otherwise the ordinary lookup runs), so what is loaded, and the PDF, are the same.
