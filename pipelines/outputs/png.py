@@ -302,6 +302,13 @@ def _close_soon() -> None:
         _closing.start()
 
 
+def wait_closed() -> None:
+    """Wait (bounded) for a browser being closed by _close_soon(): before the interpreter's exit, whose
+    clean-up of the browser's temporary profile would race the browser's own."""
+    if _closing is not None and _closing.is_alive():
+        _closing.join(timeout=timeout_s() + 10)
+
+
 @atexit.register
 def _close_browser() -> None:
     if _starting is not None and _starting.is_alive():  # a browser being started is closed, not orphaned
