@@ -9,6 +9,7 @@ month = 2020-02-29). Only projects not in 储备 are lit; every threshold is in 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -21,7 +22,7 @@ from pipelines import metrics
 from pipelines.metrics import Filters, Thresholds
 from pipelines.metrics.dates import Dates, snapshot_dates, stored_periods
 from pipelines.metrics.figures import group_name, group_order
-from pipelines.metrics.flags import flags_sql
+from pipelines.metrics.flags import fields_for, flags_sql
 from pipelines.metrics.formulas import setting
 from pipelines.vocab.query import query_frame
 
@@ -107,6 +108,12 @@ FROM (
 """
 
 
+def _light_words() -> frozenset[str]:
+    """The names the lights' SQL and its readers (the columns they select, the groupings) may read."""
+    text = " ".join((_LIGHT_SQL, *PROJECT_COLUMNS, *(g[0] for g in metrics.GROUPINGS.values())))
+    return frozenset(re.findall(r"\w+", text))
+
+
 def _rule_params(rules: LightRules) -> dict[str, Any]:
     return {"start_red": rules.start_red_months, "stats_yellow": rules.stats_yellow_months,
             "stats_red": rules.stats_red_months, "red_below": rules.progress.red_below,
@@ -119,7 +126,9 @@ def _lights_at(con: duckdb.DuckDBPyConnection, dates: list[date], year: int, fil
     projects: the name of a relation of project_id to read only those (None: all)."""
     snaps = snapshot_dates(con, year, stored_periods(con, year))
     at = Dates.of(year, dates, dates, snaps)
-    flags, fparams = flags_sql(filters, with_prev=False, single=at.single, projects=projects)
+    # only the state fields the lights and the flags read (the free text of 200,000 projects at 52 dates is GiBs)
+    fields = fields_for(filters, _light_words(), with_prev=False, single=at.single)
+    flags, fparams = flags_sql(filters, with_prev=False, single=at.single, projects=projects, fields=fields)
     # (the several-dates relation unnests the dates before each period whether it reads them or not)
     dparams = at.params(with_prev=not at.single)
     return _LIGHT_SQL.replace("{flags}", flags), {**dparams, **fparams, **_rule_params(rules)}

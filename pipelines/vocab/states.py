@@ -66,6 +66,27 @@ FROM state_dates d
 JOIN reports f ON f.year = d.year AND f.is_state AND f.report_date <= d.as_of
     AND coalesce(f.state_to, {OPEN}) > d.as_of"""  # noqa: S608 (columns from schema)
 
+def states_over(year: str, fields: tuple[str, ...] = STATE_COLS, *, dates: str = "true",
+                projects: str | None = None) -> str:
+    """The rows of `states` of year (a SQL expression) at the report dates d.as_of meeting dates (a
+    condition on d), with only the fields given, of only the projects in the relation named projects
+    (None: all): the view's own join with the conditions inside it. Through the view, a condition on
+    its project_id is applied after the join has made every project's state at every date (nationally
+    200,000 × 52 rows, for a history of a few thousand projects)."""
+    only_r = "" if projects is None else f" AND r.project_id IN (SELECT project_id FROM {projects})"  # noqa: S608 (a relation name of the caller's)
+    only_f = "" if projects is None else f" AND f.project_id IN (SELECT project_id FROM {projects})"  # noqa: S608 (a relation name of the caller's)
+    return f"""(SELECT d.year, d.as_of, {range_select("r", fields)}
+    FROM state_dates d
+    JOIN state_ranges r ON r.year = d.year AND r.valid_from <= d.as_of AND coalesce(r.valid_to, {OPEN}) > d.as_of
+    WHERE d.year = {year} AND r.year = {year} AND {dates}{only_r}
+    UNION ALL
+    SELECT d.year, d.as_of, {first_select("f", fields)}
+    FROM state_dates d
+    JOIN reports f ON f.year = d.year AND f.is_state AND f.report_date <= d.as_of
+        AND coalesce(f.state_to, {OPEN}) > d.as_of
+    WHERE d.year = {year} AND f.year = {year} AND {dates}{only_f})"""  # noqa: S608 (names and the caller's SQL)
+
+
 # Every state once (year, project_id, last_report_date, done_date and the fields; no as_of): a
 # state is in `states` at its own report date at least, so what holds for these holds for
 # `states` (the industries named in it, say) without reading every date's copy.
