@@ -123,7 +123,7 @@ s AS (
 
 def _projects_sql(
     filters: Filters, *, with_prev: bool = True, single: bool = False, within: str = "true",
-    projects: str | None = None,
+    projects: str | None = None, states: str = "states",
 ) -> tuple[str, dict[str, Any]]:
     """The per-project relation: one row per (report date, project in S as of that date), and
     the filters' bound values; takes Dates.params(). Without the stage before the period when
@@ -131,7 +131,9 @@ def _projects_sql(
     single date the date, period and snapshots are constants, so DuckDB can push conditions on
     them (a flag in project_states' where) into the scan of the snapshots. within: a condition on
     the state rows s (their report_date and CELL_DIMS), applied before the flags are computed;
-    projects: the name of a relation of project_id the states are read for (None: all)."""
+    projects: the name of a relation of project_id the states are read for (None: all); states: the
+    relation the states of many dates are read from (`states`, or the same rows of a few projects:
+    warehouse/cells.note_delta)."""
     only = "" if projects is None else f" WHERE project_id IN (SELECT project_id FROM {projects})"
     where, fparams = where_sql(filters, (*CELL_FILTERS, PROJECT_FILTER))
     if single:
@@ -151,10 +153,10 @@ dd AS (
            unnest($snaps::DATE[]) AS snap, unnest($prev_snaps::DATE[]) AS prev_snap
 ),"""
         s_dates = "dd.report_date, dd.period_start"
-        s_from = f"dd JOIN (SELECT * FROM states{only}) s ON s.year = $year AND s.as_of = dd.snap"
+        s_from = f"dd JOIN (SELECT * FROM {states}{only}) s ON s.year = $year AND s.as_of = dd.snap"
         s_where = "s.as_of BETWEEN list_min($snaps::DATE[]) AND list_max($snaps::DATE[])"
         prev_select = "dd.report_date, "
-        prev_from = f"dd JOIN (SELECT * FROM states{only}) sp ON sp.year = $year AND sp.as_of = dd.prev_snap"
+        prev_from = f"dd JOIN (SELECT * FROM {states}{only}) sp ON sp.year = $year AND sp.as_of = dd.prev_snap"
         prev_where = "sp.as_of BETWEEN list_min($prev_snaps::DATE[]) AND list_max($prev_snaps::DATE[])"
         prev_on = "prev.report_date = s.report_date AND prev.project_id = s.project_id"
     prev_cte = f"""
@@ -196,7 +198,7 @@ WHERE {where}
 
 def flags_sql(
     filters: Filters, *, with_prev: bool = True, single: bool = False, within: str = "true",
-    projects: str | None = None,
+    projects: str | None = None, states: str = "states",
 ) -> tuple[str, dict[str, Any]]:
     """The per-project relation with the contract's flags (see _projects_sql).
 
@@ -216,7 +218,7 @@ def flags_sql(
         if with_prev else ""
     )
     per_project, fparams = _projects_sql(filters, with_prev=with_prev, single=single, within=within,
-                                         projects=projects)
+                                         projects=projects, states=states)
     sql = f"""
 SELECT *,
     is_due AND has_started AS is_started,
@@ -286,10 +288,10 @@ SUM_NAMES = ", ".join(n for n, _ in CELL_SUMS)
 
 
 def cells_sql(filters: Filters, *, single: bool = False, within: str = "true",
-              projects: str | None = None) -> tuple[str, dict[str, Any]]:
+              projects: str | None = None, states: str = "states") -> tuple[str, dict[str, Any]]:
     """The cells at each date, computed from the snapshots (filters applied; within: see
     _projects_sql); takes Dates.params()."""
-    flags, fparams = flags_sql(filters, single=single, within=within, projects=projects)
+    flags, fparams = flags_sql(filters, single=single, within=within, projects=projects, states=states)
     sql = f"""
 SELECT report_date, {", ".join(CELL_DIMS)},
     {", ".join(f"{agg} AS {name}" for name, agg in CELL_SUMS)}
