@@ -25,17 +25,21 @@ widgets.yoy_metrics(st.columns(4)[:3], t)  # 同比, where the year before has d
 forms = [metrics.FORMULA_ZH["completion_rate"], metrics.FORMULA_ZH["time_progress"]]
 left, right = st.columns(2)
 with left:
-    widgets.chart(charts.rate_bars(cp.by["city"], "completion_rate", "各市投资完成率（竖线为序时进度）", cp.as_of,
-                                   marker="time_progress", colour_by_light=True, formulas=forms),
-                  key="completion_city", filter_param="city")
-    widgets.chart(charts.rate_bars(cp.by["tier"], "completion_rate", "各层级投资完成率", cp.as_of,
-                                   marker="time_progress", colour_by_light=True, formulas=forms),
-                  key="completion_tier", filter_param="tier")
+    widgets.view_chart(cached.completion, view,
+                       lambda cp: charts.rate_bars(cp.by["city"], "completion_rate", "各市投资完成率（竖线为序时进度）", cp.as_of,
+                                                   marker="time_progress", colour_by_light=True, formulas=forms),
+                       key="completion_city", filter_param="city")
+    widgets.view_chart(cached.completion, view,
+                       lambda cp: charts.rate_bars(cp.by["tier"], "completion_rate", "各层级投资完成率", cp.as_of,
+                                                   marker="time_progress", colour_by_light=True, formulas=forms),
+                       key="completion_tier", filter_param="tier")
 with right:
-    widgets.chart(charts.rate_bars(cp.by["county"], "completion_rate", "各县区投资完成率（竖线为序时进度）", cp.as_of,
-                                   marker="time_progress", colour_by_light=True, formulas=forms),
-                  key="completion_county", filter_param="county")
-    widgets.chart(charts.cumulative_vs_plan(cp.trend, cp.as_of, view.year), key="completion_curve")
+    widgets.view_chart(cached.completion, view,
+                       lambda cp: charts.rate_bars(cp.by["county"], "completion_rate", "各县区投资完成率（竖线为序时进度）",
+                                                   cp.as_of, marker="time_progress", colour_by_light=True, formulas=forms),
+                       key="completion_county", filter_param="county")
+    widgets.view_chart(cached.completion, view, lambda cp: charts.cumulative_vs_plan(cp.trend, cp.as_of, view.year),
+                       key="completion_curve")
 
 yoy = completion_view.yoy_by_city(cp)
 if yoy is not None:
@@ -78,7 +82,8 @@ st.subheader("目标任务分解与完成")
 if cp.targets.is_empty():
     st.info("尚未导入目标任务分解表：可在「数据报送」上传分解表（目标任务）。")
 else:
-    widgets.chart(charts.targets_chart(cp.targets, cp.as_of), key="completion_targets")
+    widgets.view_chart(cached.completion, view, lambda cp: charts.targets_chart(cp.targets, cp.as_of),
+                       key="completion_targets")
     widgets.table(
         cp.targets.select("region_name", "metric_zh", "target", "actual", "rate").rename({
             "region_name": "地区", "metric_zh": "指标", "target": "目标", "actual": "完成", "rate": "完成率",

@@ -61,9 +61,10 @@ for item in ov.tiers:
         st.subheader(item["group"])
         cards(item, ov.tiers_before.get(item["group"], {}), item["group"])
 
-widgets.chart(
-    charts.rate_bars(ov.tiers, "completion_rate", "各层级投资完成率与序时进度", ov.as_of,
-                     marker="time_progress", colour_by_light=True,
-                     formulas=[metrics.FORMULA_ZH["completion_rate"], metrics.FORMULA_ZH["time_progress"]]),
+widgets.view_chart(
+    cached.overview, view,
+    lambda ov: charts.rate_bars(ov.tiers, "completion_rate", "各层级投资完成率与序时进度", ov.as_of,
+                                marker="time_progress", colour_by_light=True,
+                                formulas=[metrics.FORMULA_ZH["completion_rate"], metrics.FORMULA_ZH["time_progress"]]),
     key="overview_tier_chart", filter_param="tier",
 )

@@ -2,8 +2,10 @@
 
 import streamlit as st
 
+from pipelines.metrics import View
 from pipelines.outputs import charts
 from pipelines.views import ranking
+from pipelines.views import regions as regions_view
 from pipelines.vocab import formats
 from ui import cached, widgets
 
@@ -12,11 +14,17 @@ view = widgets.require_view()
 drill = view.filters.cities[0] if len(view.filters.cities) == 1 else None
 rg = cached.regions(view, drill)
 
-widgets.chart(charts.tier_city_investment(rg.city_tiers, rg.as_of), key="regions_tiers", filter_param="city")
+def read(v: View) -> regions_view.Regions:
+    return cached.regions(v, drill)  # drill follows from the view: the charts' cache key holds it
+
+
+widgets.view_chart(read, view, lambda rg: charts.tier_city_investment(rg.city_tiers, rg.as_of),
+                   key="regions_tiers", filter_param="city")
 
 st.subheader("地图")
-widgets.chart(
-    charts.region_map(rg.points, rg.as_of, geojson=cached.boundaries(rg.level, rg.provinces), level=rg.level),
+widgets.view_chart(
+    read, view,
+    lambda rg: charts.region_map(rg.points, rg.as_of, geojson=cached.boundaries(rg.level, rg.provinces), level=rg.level),
     key="regions_map", filter_param="county" if drill else "city",
 )
 

@@ -20,17 +20,18 @@ c[3].metric("逾期未开工", formats.count(t["overdue"]))
 
 left, right = st.columns(2)
 with left:
-    widgets.chart(charts.rate_bars(s.by["tier"], "start_rate", "各层级开（复）工率", s.as_of),
-                  key="starts_tier", filter_param="tier")
-    widgets.chart(charts.rate_bars(s.by["county"], "start_rate", "各县区开（复）工率", s.as_of),
-                  key="starts_county", filter_param="county")
+    widgets.view_chart(cached.starts, view, lambda s: charts.rate_bars(s.by["tier"], "start_rate", "各层级开（复）工率", s.as_of),
+                       key="starts_tier", filter_param="tier")
+    widgets.view_chart(cached.starts, view, lambda s: charts.rate_bars(s.by["county"], "start_rate", "各县区开（复）工率", s.as_of),
+                       key="starts_county", filter_param="county")
 with right:
-    widgets.chart(charts.rate_bars(s.by["city"], "start_rate", "各市开（复）工率", s.as_of),
-                  key="starts_city", filter_param="city")
-    widgets.chart(charts.rate_bars(s.by["industry"], "start_rate", "各行业开（复）工率", s.as_of),
-                  key="starts_industry", filter_param="industry")
+    widgets.view_chart(cached.starts, view, lambda s: charts.rate_bars(s.by["city"], "start_rate", "各市开（复）工率", s.as_of),
+                       key="starts_city", filter_param="city")
+    widgets.view_chart(cached.starts, view, lambda s: charts.rate_bars(s.by["industry"], "start_rate", "各行业开（复）工率", s.as_of),
+                       key="starts_industry", filter_param="industry")
 
-widgets.chart(charts.rate_trend(s.trend, ["start_rate"], "开（复）工率走势", s.as_of), key="starts_trend")
+widgets.view_chart(cached.starts, view, lambda s: charts.rate_trend(s.trend, ["start_rate"], "开（复）工率走势", s.as_of),
+                   key="starts_trend")
 
 cols = {k: v for k, v in labels.COLUMN_ZH.items() if k in s.overdue.columns and k != "project_id"}
 st.subheader(f"逾期未开工项目（{s.overdue.height} 个）")

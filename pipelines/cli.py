@@ -276,7 +276,7 @@ def cmd_fill_sheet(args: argparse.Namespace) -> int:
 def cmd_brief(args: argparse.Namespace) -> int:
     """A briefing made and recorded as issued (第 N 号), a recorded one reissued (--reissue), or the list."""
     from pipelines.outputs import issue
-    from pipelines.outputs.png import ExportUnavailable, prestart
+    from pipelines.outputs.png import ExportUnavailable, close_after_next, prestart, wait_closed
 
     wh = open_warehouse(args.db)
     if args.list:
@@ -291,9 +291,14 @@ def cmd_brief(args: argparse.Namespace) -> int:
         return 2
     try:  # the browser starts now, in the background, while the figures are computed (~3 s saved)
         prestart()
+        close_after_next()  # one request: the briefing's charts
     except ExportUnavailable as exc:
         print(f"未生成简报：{exc}", file=sys.stderr)
         return 1
+    if fmt != "docx":  # and weasyprint is imported meanwhile (outputs/weasy.py)
+        from pipelines.outputs import weasy
+
+        weasy.preload()
 
     def progress(msg: str) -> None:
         print(f"[简报] {msg}", file=sys.stderr, flush=True)
@@ -312,6 +317,8 @@ def cmd_brief(args: argparse.Namespace) -> int:
     except LookupError as exc:
         print(f"未生成简报：{exc}", file=sys.stderr)
         return 2
+    finally:
+        wait_closed()  # the browser, closed in a thread once the charts were drawn
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_bytes(made.payload)
     what = f"重印第 {args.reissue} 号简报（登记为第 {made.issue_id} 号）" if args.reissue is not None else (

@@ -120,3 +120,19 @@ def test_count_bars_tick_whole_numbers_only():
     many = charts.count_bars(pl.DataFrame({"city_name": ["忻州市", "太原市"], "count": [40, 7]}), "city_name",
                              "按地市", date(2020, 12, 25), "问题天数")
     assert many.layout.xaxis.dtick is None  # plotly's own steps (5, 10, …) are whole already
+
+
+def test_a_chart_keeps_the_house_template_after_streamlit_sets_its_own():
+    """Streamlit's plotly module sets the process's default template to "streamlit" (placeholder colours
+    #000001… that only its front end replaces) when it is first imported, which may be after charts: a
+    chart built then must still carry the house colours, else the PNG/PDF exports come out near black."""
+    import plotly.io as pio
+    from streamlit.elements.lib.streamlit_plotly_theme import configure_streamlit_plotly_theme
+
+    configure_streamlit_plotly_theme()
+    assert pio.templates.default == "streamlit"
+    fig = charts.rate_bars([{"group": "太原市", "group_code": "140100", "completion_rate": 0.2,
+                             "time_progress": 0.3}], "completion_rate", "t", date(2020, 3, 31), marker="time_progress")
+    colorway = fig.layout.template.layout.colorway
+    assert colorway == pio.templates["plotly_white"].layout.colorway
+    assert "#000001" not in fig.to_json()

@@ -8,6 +8,7 @@ from dataclasses import replace
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import duckdb
+import plotly.graph_objects as go
 import streamlit as st
 
 from pipelines.ingest.prepare import Prepared
@@ -165,7 +166,47 @@ def boundaries(level: str, provinces: tuple[str, ...]) -> dict[str, Any] | None:
     return geo.boundaries(level, provinces) if provinces else None
 
 
+# Built charts, shared by every session (issue 32 §3). Building a plotly figure is most of a page rerun's
+# Python (~20-50 ms a chart: plotly validates every property it is given), and fifty sessions on one
+# process share one interpreter: the same chart of the same view was built again on every rerun.
+FIGURES = 256  # charts kept (a province bar chart ~50-200 KB): the least recently used goes first
+
+
+class SharedFigure(go.Figure):
+    """A built chart that sessions share: its dict (what st.plotly_chart serialises) is made once. The
+    Figure's own to_dict() deep-copies every property on every call (~2-4 ms a chart per rerun); this
+    hands out the same dict, which Streamlit only reads."""
+
+    def to_dict(self) -> dict[str, Any]:
+        if getattr(self, "_shared_dict", None) is None:
+            self._shared_dict = super().to_dict()
+        return self._shared_dict
+
+
+@st.cache_resource(show_spinner=False, max_entries=FIGURES)
+def _figure(name: str, key: str, version: str, view_key: str, _view: Any, _read: Callable[[Any], Any],
+            _build: Callable[[Any], Any]) -> SharedFigure:
+    # Keyed by the chart's name, the store, its data_version and the view's repr (a frozen dataclass of
+    # dates, strings and tuples: its repr is its value; Streamlit's hashing of the View itself cost ~3 ms a
+    # chart). _view, _read and _build are not hashed.
+    fig = SharedFigure(_build(_read(_view)))
+    fig.to_dict()
+    return fig
+
+
+def figure(name: str, read: Callable[[Any], R], view: Any, build: Callable[[R], go.Figure]) -> SharedFigure:
+    """build(read(view)) -- a page's chart from its view's data -- built once per data version and view
+    and shared by every session: the same object, not a copy, so nothing may change it (the PNG export
+    copies it first). name names the chart in the whole app (the element's key): one name, one builder;
+    read is a cached view (cached.starts, ...), called inside so the chart and the data agree. The data
+    version is read before the data, so a load committing in between can only file a newer chart under
+    the older version (asked no more once the version moves on), never an older chart under the newer."""
+    wh = warehouse()
+    return _figure(name, wh.key, wh.data_version(), repr(view), view, read, build)
+
+
 def changed() -> None:
     """After a write: drop cached results (the data version changed anyway; this frees memory)."""
     _run.clear()
     _is_demo.clear()
+    _figure.clear()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import time
 from typing import Any
 
 import plotly.graph_objects as go
@@ -25,11 +27,22 @@ def briefing(view: View, fmt: str, progress: Any = None) -> tuple[bytes, int]:
     return made.payload, made.issue_id
 
 
+PNG_CHECK_S = 5.0  # how long the answer below holds
+_png_checked: tuple[float, tuple[str | None, ...], str | None] | None = None  # (monotonic time, settings, answer)
+
+
 def png_unavailable() -> str | None:
-    """Why charts cannot be downloaded as images now (pipelines.outputs.png; a few file lookups, not cached)."""
+    """Why charts cannot be downloaded as images now (pipelines.outputs.png: a few file lookups, ~1.5 ms),
+    asked again after PNG_CHECK_S or when the browser settings change: every chart of every rerun asks
+    (issue 32 §3, 50 sessions)."""
+    global _png_checked
     from pipelines.outputs.png import png_unavailable
 
-    return png_unavailable()
+    now, settings = time.monotonic(), (os.environ.get("KAIGONG_BROWSER"), os.environ.get("BROWSER_PATH"))
+    checked = _png_checked
+    if checked is None or now - checked[0] > PNG_CHECK_S or checked[1] != settings:
+        checked = _png_checked = (now, settings, png_unavailable())
+    return checked[2]
 
 
 def briefing_unavailable(fmt: str) -> str | None:

@@ -8,6 +8,7 @@ says so and downloads whole as CSV, as on a wide screen.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
@@ -25,13 +26,20 @@ CARD_ROWS = 100  # cards a phone list draws (each is two elements; the table sho
 COLOURED = {"红灯": ":red[**红灯**]", "黄灯": ":orange[**黄灯**]", "绿灯": ":green[**绿灯**]"}
 
 
+@functools.cache
+def _style() -> str:
+    """The stylesheet as a markdown <style>, read once per process (it was read from disk on every rerun
+    of every session: a file read gives the GIL up and waits to get it back under 50 sessions)."""
+    return f"<style>{CSS.read_text(encoding='utf-8')}</style>"
+
+
 def menu(pages: Sequence[Any]) -> None:
     """The phone stylesheet, and a 菜单 button fixed in the header on a phone listing every page: one
     tap opens it, one goes. Both sit in one container that takes no space (hidden on a wide screen,
     fixed on a phone). The sheet is a markdown <style>: st.html sends a style-only body to the event
     container, which this app's pages never showed (the rules did not apply)."""
     with st.container(key="phone_menu"):
-        st.markdown(f"<style>{CSS.read_text(encoding='utf-8')}</style>", unsafe_allow_html=True)
+        st.markdown(_style(), unsafe_allow_html=True)
         with st.popover("菜单", icon=":material/menu:"):
             for p in pages:
                 st.page_link(p)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import partial
 from typing import Any
 
@@ -90,6 +90,13 @@ def chart(fig: go.Figure, key: str, filter_param: str | None = None) -> None:
         "下载图片（PNG）", partial(exports.chart_png, fig), file_name=f"{title}.png", mime="image/png",
         key=f"{key}_png", on_click="ignore", icon=":material/image:",
     )
+
+
+def view_chart(read: Callable[[View], Any], view: View, build: Callable[[Any], go.Figure], key: str,
+               filter_param: str | None = None) -> None:
+    """chart() of build(read(view)), built once per data version and view for all sessions
+    (cached.figure; key names the chart). build must draw only from its argument."""
+    chart(cached.figure(key, read, view, build), key, filter_param)
 
 
 def table(frame: Any, **kwargs: Any) -> Any:

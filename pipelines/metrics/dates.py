@@ -14,6 +14,7 @@ from pipelines.metrics.flags import CELLS_FORMULA
 from pipelines.metrics.formulas import period_start
 from pipelines.metrics.view import Filters
 from pipelines.vocab import schema
+from pipelines.vocab.query import read_once
 
 
 @dataclass(frozen=True)
@@ -117,7 +118,12 @@ class At:
 
 
 def stored_periods(con: duckdb.DuckDBPyConnection, year: int) -> dict[date, date] | None:
-    """{report date: period start} of the stored cells of year, or None when they are not current."""
+    """{report date: period start} of the stored cells of year, or None when they are not current
+    (looked up once per read: every metric call of a page view asks; the caller must not change it)."""
+    return read_once(con, ("stored_periods", year), lambda: _stored_periods(con, year))
+
+
+def _stored_periods(con: duckdb.DuckDBPyConnection, year: int) -> dict[date, date] | None:
     try:  # one query: the year's periods, and the meta values that say whether they are current
         rows = con.execute(
             """SELECT as_of, period_start, NULL::VARCHAR, NULL::VARCHAR FROM report_periods WHERE year = $y

@@ -8,6 +8,8 @@ No queries run here: every function returns SQL text and its bound values.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from typing import Any
 
 from pipelines.metrics.view import Filters
@@ -21,7 +23,11 @@ _BAND_SQL = "CASE " + " ".join(
     for name, lo, hi in schema.SIZE_BANDS
 ) + " END"
 
-_STATE_COLS = ", ".join(f"s.{c}" for c in schema.FIELD_NAMES if c != "tier")
+def _state_cols(fields: frozenset[str] | None) -> str:
+    """The state fields of s_rows, in the schema's order (the UNION ALL with the listed part is by
+    position): NULL for a field not in fields (None: every field)."""
+    return ", ".join(f"s.{c}" if fields is None or c in fields else f"NULL AS {c}"
+                     for c in schema.FIELD_NAMES if c != "tier")
 
 # The filters: (Filters field, parameter, expression over unqualified column names of the
 # per-project relation and of the cells). Only the filters that restrict something go into the
@@ -84,7 +90,7 @@ _YEAR_TIER_SQL = "SELECT project_id, arg_max(tier, year) AS tier FROM project_ti
 _LISTED_FIELDS = ("project_name", "city_code", "county_code", "industry_code", "industry_name", "total_investment")
 
 
-def _listed_sql(single: bool, projects: str | None) -> str:
+def _listed_sql(single: bool, projects: str | None, read: frozenset[str] | None = None) -> str:
     """The CTEs yl (each project's latest admission to the year's list on or before D, per date) and
     s (the states s_rows, as S has them): S by the list, as the contract has it. A project 调出 on or
     before D leaves S; a listed project with no state at D (it has not reported in Y by D) is in S
@@ -98,7 +104,7 @@ def _listed_sql(single: bool, projects: str | None) -> str:
         yl_on = "y.admitted_on <= dd.report_date"
     only = "" if projects is None else f" AND y.project_id IN (SELECT project_id FROM {projects})"
     # the columns of s_rows, in order (UNION ALL by position: Spark has no BY NAME), NULL where unknown
-    fields = ", ".join(f"s.{c}" if c in _LISTED_FIELDS else f"NULL AS {c}"
+    fields = ", ".join(f"s.{c}" if c in _LISTED_FIELDS and (read is None or c in read) else f"NULL AS {c}"
                        for c in schema.FIELD_NAMES if c != "tier")
     return f"""yl AS (
     SELECT {yl_dates}, y.project_id, y.removed_on, {", ".join(f"y.{c}" for c in _LISTED_FIELDS)}
@@ -118,12 +124,12 @@ s AS (
     JOIN projects p ON p.project_id = s.project_id
     LEFT JOIN pt ON pt.project_id = s.project_id
     WHERE (s.removed_on IS NULL OR s.removed_on > s.report_date)
-      AND NOT EXISTS (SELECT 1 FROM s_rows r WHERE r.project_id = s.project_id AND r.report_date = s.report_date)"""
+      AND NOT EXISTS (SELECT 1 FROM s_keys r WHERE r.project_id = s.project_id AND r.report_date = s.report_date)"""
 
 
 def _projects_sql(
     filters: Filters, *, with_prev: bool = True, single: bool = False, within: str = "true",
-    projects: str | None = None, states: str = "states",
+    projects: str | None = None, fields: frozenset[str] | None = None, states: str = "states",
 ) -> tuple[str, dict[str, Any]]:
     """The per-project relation: one row per (report date, project in S as of that date), and
     the filters' bound values; takes Dates.params(). Without the stage before the period when
@@ -131,16 +137,17 @@ def _projects_sql(
     single date the date, period and snapshots are constants, so DuckDB can push conditions on
     them (a flag in project_states' where) into the scan of the snapshots. within: a condition on
     the state rows s (their report_date and CELL_DIMS), applied before the flags are computed;
-    projects: the name of a relation of project_id the states are read for (None: all); states: the
-    relation the states of many dates are read from (`states`, or the same rows of a few projects:
-    warehouse/cells.note_delta)."""
+    projects: the name of a relation of project_id the states are read for (None: all); fields: the
+    state fields read (the others NULL; None: all; see fields_for); states: the relation the states of
+    many dates are read from (`states`, or the same rows of a few projects: warehouse/cells.note_delta)."""
     only = "" if projects is None else f" WHERE project_id IN (SELECT project_id FROM {projects})"
     where, fparams = where_sql(filters, (*CELL_FILTERS, PROJECT_FILTER))
     if single:
         dates_cte = ""
         s_dates = "$day::DATE AS report_date, $start::DATE AS period_start"
         # states_at, not the view: DuckDB narrows the ranges by the date only so (vocab/states.py)
-        s_from = f"(SELECT * FROM {states_at('$year', '$snap::DATE')} x{only}) s"
+        at_fields = schema.FIELD_NAMES if fields is None else tuple(c for c in schema.FIELD_NAMES if c in fields)
+        s_from = f"(SELECT * FROM {states_at('$year', '$snap::DATE', at_fields)} x{only}) s"
         s_where = "true"
         prev_at = states_at("$year", "$prev_snap::DATE", ("stage",))  # only the stage is read from it
         prev_select, prev_from = "", f"(SELECT * FROM {prev_at} x{only}) sp"
@@ -173,14 +180,17 @@ WITH{dates_cte}{prev_cte}
 pt AS ({_YEAR_TIER_SQL}),
 s_rows AS (
     SELECT {s_dates},
-           s.project_id, s.last_report_date, s.done_date, coalesce(pt.tier, p.tier) AS tier, {_STATE_COLS},
+           s.project_id, s.last_report_date, s.done_date, coalesce(pt.tier, p.tier) AS tier, {_state_cols(fields)},
            {_BAND_SQL} AS size_band
     FROM {s_from}
     JOIN projects p ON p.project_id = s.project_id
     LEFT JOIN pt ON pt.project_id = s.project_id
     WHERE {s_where}
 ),
-{_listed_sql(single, projects)}
+s_keys AS (  -- s_rows' keys, read apart: a CTE named twice is materialised with every column it has
+    SELECT {s_dates}, s.project_id FROM {s_from} WHERE {s_where}
+),
+{_listed_sql(single, projects, fields)}
 ){s_in_cte}
 SELECT *, {DUE_SQL} AS is_due FROM (
 SELECT
@@ -198,7 +208,7 @@ WHERE {where}
 
 def flags_sql(
     filters: Filters, *, with_prev: bool = True, single: bool = False, within: str = "true",
-    projects: str | None = None, states: str = "states",
+    projects: str | None = None, fields: frozenset[str] | None = None, states: str = "states",
 ) -> tuple[str, dict[str, Any]]:
     """The per-project relation with the contract's flags (see _projects_sql).
 
@@ -218,7 +228,7 @@ def flags_sql(
         if with_prev else ""
     )
     per_project, fparams = _projects_sql(filters, with_prev=with_prev, single=single, within=within,
-                                         projects=projects, states=states)
+                                         projects=projects, fields=fields, states=states)
     sql = f"""
 SELECT *,
     is_due AND has_started AS is_started,
@@ -234,6 +244,20 @@ SELECT *,
 FROM ({per_project})
 """
     return sql, fparams
+
+
+_NULLED = re.compile(r"NULL AS \w+")
+_WORDS = re.compile(r"\w+")
+
+
+def fields_for(filters: Filters, columns: Iterable[str], *, with_prev: bool = True, single: bool = False) -> frozenset[str]:
+    """The state fields a reader of columns (of STATE_COLUMNS, or a condition's) needs read: those
+    columns' own, and every field the flags and the filters name (found in the SQL itself, so a flag
+    that starts to read a field reads it here too). A project list reads ~10 of the 45 fields: at
+    200,000 projects the free-text ones (亮点, 简介, 联系人 …) were most of the read (~1 s)."""
+    bare, _ = flags_sql(filters, with_prev=with_prev, single=single, fields=frozenset())
+    named = set(_WORDS.findall(_NULLED.sub("", bare))) | set(columns)
+    return frozenset(c for c in schema.FIELD_NAMES if c in named)
 
 
 # The columns of project_states(), in order; the flags are the boolean ones from is_due on.

@@ -11,7 +11,7 @@ import duckdb
 import polars as pl
 
 from pipelines.metrics.dates import At, Dates, snapshot_dates
-from pipelines.metrics.flags import FLAG_COLUMNS, STATE_COLUMNS, flags_sql
+from pipelines.metrics.flags import FLAG_COLUMNS, STATE_COLUMNS, fields_for, flags_sql
 from pipelines.metrics.view import Filters
 from pipelines.vocab.query import query_frame
 
@@ -63,8 +63,9 @@ def project_states(
     at = At.of(con, as_of, year, frequency, filters)
     dates = Dates.of(at.year, [at.day], [at.period_start], snapshot_dates(con, at.year, at.periods))
     with_prev = any(c in _PREV_COLUMNS for c in (*cols, flag))
-    flags, fparams = flags_sql(filters, with_prev=with_prev, single=True)
     read = list(dict.fromkeys((*cols, *(_STATE_ORDER if ordered else ()))))
+    fields = fields_for(filters, (*read, *((flag,) if flag else ())), with_prev=with_prev, single=True)
+    flags, fparams = flags_sql(filters, with_prev=with_prev, single=True, fields=fields)
     # Names and conditions are the ones checked above, never the caller's own text.
     frame = query_frame(
         con,

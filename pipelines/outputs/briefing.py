@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import io
+import threading
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -195,13 +196,17 @@ def supervision_sentence(counts: dict[str, int], regions: list[dict[str, Any]]) 
 
 
 def collect(con: duckdb.DuckDBPyConnection, as_of: date, *, year: int | None = None,
-            filters: metrics.Filters = NO_FILTERS, is_demo: bool = False, today: date | None = None) -> BriefingData:
-    """Compute everything the briefing prints."""
+            filters: metrics.Filters = NO_FILTERS, is_demo: bool = False, today: date | None = None,
+            charts: EarlyCharts | None = None) -> BriefingData:
+    """Compute everything the briefing prints. charts, when given, starts drawing the charts as soon as
+    their figures are known (the regions'), while the rest is computed."""
     y = year or as_of.year
     d = min(as_of, date(y, 12, 31))
     region_level = "county" if len(filters.cities) == 1 else "city"
     groups = metrics.figures_by(con, d, (None, "tier", region_level), year=y, filters=filters)
     total, tiers, regions = groups[None][0], groups["tier"], groups[region_level]
+    if charts is not None:
+        charts.start(regions, d, region_level)
     overdue = procedures.with_statuses(metrics.project_states(con, d, year=y, filters=filters, columns=(
         "project_name", "city_name", "county_name", "planned_start_date", "not_started_reason", "tier",
         *procedures.FIELDS), where=metrics.Where("is_overdue"))).with_columns(blocking_procedure=procedures.blocking_zh_expr())
@@ -284,24 +289,76 @@ def figure_pngs(figures: list[tuple[str, Any]], progress: Progress | None = None
 
 def figure_images(figures: list[tuple[str, Any]], progress: Progress | None = None) -> list[tuple[str, str]]:
     """Render plotly figures to PNG data URIs in one request to the browser."""
-    return [(caption, "data:image/png;base64," + base64.b64encode(png).decode("ascii"))
-            for caption, png in figure_pngs(figures, progress)]
+    return _data_uris(figure_pngs(figures, progress))
+
+
+def _data_uris(pngs: list[tuple[str, bytes]]) -> list[tuple[str, str]]:
+    return [(caption, "data:image/png;base64," + base64.b64encode(png).decode("ascii")) for caption, png in pngs]
 
 
 def briefing_figures(data: BriefingData) -> list[tuple[str, Any]]:
     """The key charts, from the same builders the pages use (start rates, completion vs 序时进度, ranking)."""
+    return chart_figures(data.regions, data.as_of, data.region_level)
+
+
+def chart_figures(all_regions: list[dict[str, Any]], as_of: date, region_level: str) -> list[tuple[str, Any]]:
+    """briefing_figures from the regions' figures alone (what the charts draw)."""
     from pipelines.outputs import charts
     from pipelines.views import ranking
 
-    unit = "地市" if data.region_level == "city" else "县区"
-    regions = [r for r in data.regions if r["projects"]]
+    unit = "地市" if region_level == "city" else "县区"
+    regions = [r for r in all_regions if r["projects"]]
     return [
-        (f"各{unit}开（复）工率", charts.rate_bars(regions, "start_rate", f"各{unit}开（复）工率", data.as_of)),
+        (f"各{unit}开（复）工率", charts.rate_bars(regions, "start_rate", f"各{unit}开（复）工率", as_of)),
         (f"各{unit}投资完成率与序时进度", charts.rate_bars(
-            regions, "completion_rate", f"各{unit}投资完成率与序时进度", data.as_of,
+            regions, "completion_rate", f"各{unit}投资完成率与序时进度", as_of,
             marker="time_progress", colour_by_light=True)),
-        (f"各{unit}综合排名", charts.ranking_bars(ranking.rank(regions), data.as_of, ranking.FORMULA_ZH)),
+        (f"各{unit}综合排名", charts.ranking_bars(ranking.rank(regions), as_of, ranking.FORMULA_ZH)),
     ]
+
+
+class EarlyCharts:
+    """The briefing's chart images, drawn in a thread of their own from the moment collect() has the
+    regions' figures, while it computes the rest (the browser's work overlaps the queries'); render()
+    then waits for them, within the export bound, instead of drawing them itself."""
+
+    def __init__(self, progress: Progress | None = None) -> None:
+        self.progress = progress
+        self.key: tuple[Any, ...] | None = None
+        self.pngs: list[tuple[str, bytes]] | None = None
+        self.error: BaseException | None = None
+        self.thread: threading.Thread | None = None
+
+    def start(self, regions: list[dict[str, Any]], as_of: date, region_level: str) -> None:
+        self.key = (id(regions), as_of, region_level)
+        figures = chart_figures(regions, as_of, region_level)  # here: progress may be a page's (no threads)
+        if self.progress and figures:
+            self.progress(f"渲染图表 {len(figures)} 张：" + "、".join(caption for caption, _ in figures))
+
+        def draw() -> None:
+            try:
+                self.pngs = figure_pngs(figures)
+            except BaseException as exc:  # raised where they are waited for: result()
+                self.error = exc
+
+        self.thread = threading.Thread(target=draw, name="kaigong-brief-charts", daemon=True)
+        self.thread.start()
+
+    def result(self, data: BriefingData) -> list[tuple[str, bytes]] | None:
+        """The images of data's charts (None when they were not started for data's regions); the drawing's
+        error raised here; ExportUnavailable if it has not ended within the bound."""
+        if self.thread is None or self.key != (id(data.regions), data.as_of, data.region_level):
+            return None
+        from pipelines.outputs.png import ExportUnavailable, timeout_s
+
+        bound = timeout_s() * 5 + 10  # figures_png's own waits are bounded: the browser's start, then 3 charts
+        self.thread.join(timeout=bound)
+        if self.thread.is_alive():
+            raise ExportUnavailable(f"图表渲染超过 {bound:.0f} 秒未完成，已中止：请稍后再试，"
+                                    "或设 KAIGONG_EXPORT_TIMEOUT 放宽时限")
+        if self.error is not None:
+            raise self.error
+        return self.pngs
 
 
 def build(con: duckdb.DuckDBPyConnection, as_of: date, *, year: int | None = None,
@@ -318,18 +375,21 @@ def build(con: duckdb.DuckDBPyConnection, as_of: date, *, year: int | None = Non
     return render(data, fmt, progress)
 
 
-def render(data: BriefingData, fmt: str = "pdf", progress: Progress | None = None) -> bytes:
+def render(data: BriefingData, fmt: str = "pdf", progress: Progress | None = None,
+           charts: EarlyCharts | None = None) -> bytes:
     """The briefing of data (computed now, or as recorded when issued: outputs/issue.py) as PDF, PNG or
-    Word (docx): the same content model (outputs/brief_content.py) and the same chart images."""
+    Word (docx): the same content model (outputs/brief_content.py) and the same chart images (those
+    charts drew while data was collected, when given)."""
     say = progress or (lambda _msg: None)
+    early = charts.result(data) if charts is not None else None
+    pngs = early if early is not None else figure_pngs(briefing_figures(data), progress)
     if fmt == "docx":
         from pipelines.outputs import word
         from pipelines.outputs.brief_content import document
 
-        pngs = figure_pngs(briefing_figures(data), progress)
         say("排版 Word")
         return word.render_docx(document(data, pngs))
-    images = figure_images(briefing_figures(data), progress)
+    images = _data_uris(pngs)
     say("排版 PDF")
     pdf = render_pdf(data, images)
     if fmt == "png":
@@ -346,9 +406,9 @@ def render_html(data: BriefingData, images: list[tuple[str, str]]) -> str:
 
 
 def render_pdf(data: BriefingData, images: list[tuple[str, str]]) -> bytes:
-    import weasyprint
+    from pipelines.outputs.png import weasyprint
 
-    return weasyprint.HTML(string=render_html(data, images)).write_pdf()
+    return weasyprint().HTML(string=render_html(data, images)).write_pdf()
 
 
 PDFTOPPM_TIMEOUT_S = 120  # a two-page briefing takes under 2 s

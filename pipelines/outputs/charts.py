@@ -57,6 +57,16 @@ pio.templates[TEMPLATE] = go.layout.Template(
 pio.templates.default = TEMPLATE
 
 
+def _figure(data: Any = None) -> go.Figure:
+    """A new figure on the house template. Streamlit sets its own default ("streamlit", placeholder colours
+    its front end swaps) when its plotly module is first imported, which may be after this one: a chart
+    built then would carry near-black colours into the PNG and PDF exports. So the default is claimed
+    back here when another has taken it (a comparison: a figure takes the default without validating it)."""
+    if pio.templates.default != TEMPLATE:
+        pio.templates.default = TEMPLATE
+    return go.Figure(data)
+
+
 def _wrap(text: str, width: int = _FOOT_CHARS) -> list[str]:
     return [text[i : i + width] for i in range(0, len(text), width)] or [""]
 
@@ -123,7 +133,7 @@ def footnote_text(fig: go.Figure) -> str:
 
 
 def empty(title: str, message: str, as_of: date | None = None) -> go.Figure:
-    fig = go.Figure()
+    fig = _figure()
     fig.add_annotation(text=message, xref="paper", yref="paper", x=0.5, y=0.5, showarrow=False,
                        font={"size": 14, "color": "#777777"})
     fig.update_xaxes(visible=False)
@@ -152,7 +162,7 @@ def rate_bars(
     custom = [[it.get("group_code") or it["group"]] for it in rows]
     colours = [LIGHT_COLOURS[metrics.light(it.get("schedule_gap"))] for it in rows] if colour_by_light else BAR
     text = ["—" if v is None else f"{v:.1f}%" for v in vals]
-    fig = go.Figure(go.Bar(
+    fig = _figure(go.Bar(
         x=[0 if v is None else v for v in vals], y=names, orientation="h", marker_color=colours,
         text=text, textposition="outside", customdata=custom, name=metrics.FIGURE_ZH.get(key, key),
         hovertemplate="%{y}：%{text}<extra></extra>", cliponaxis=False,
@@ -180,7 +190,7 @@ def tier_city_investment(city_tiers: pl.DataFrame, as_of: date | None) -> go.Fig
     title = "各市百千工程项目总投资（亿元）"
     if city_tiers.is_empty() or city_tiers["projects"].sum() == 0:
         return empty(title, "当前筛选下没有数据", as_of)
-    fig = go.Figure()
+    fig = _figure()
     cities = city_tiers.filter(pl.col("projects") > 0)["city"].unique(maintain_order=True).to_list()
     for tier in schema.TIERS:
         part = city_tiers.filter((pl.col("tier") == tier) & (pl.col("projects") > 0))
@@ -205,7 +215,7 @@ def rate_trend(trend: pl.DataFrame, keys: list[str], title: str, as_of: date | N
     """Rates (%) at each report date of the year."""
     if trend.is_empty() or not set(keys) <= set(trend.columns):
         return empty(title, "暂无历次报告期数据", as_of)
-    fig = go.Figure()
+    fig = _figure()
     for k in keys:
         fig.add_trace(go.Scatter(
             x=trend["report_date"].to_list(), y=[to_pct(v) for v in trend[k].to_list()], mode="lines+markers",
@@ -222,7 +232,7 @@ def cumulative_vs_plan(trend: pl.DataFrame, as_of: date | None, year: int) -> go
     if trend.is_empty() or "ytd_completed" not in trend.columns:
         return empty(title, "暂无历次报告期数据", as_of)
     plan = trend["annual_plan"].to_list()[-1]
-    fig = go.Figure()
+    fig = _figure()
     fig.add_trace(go.Scatter(
         x=[date(year, 1, 1), date(year, 12, 31)], y=[0.0, to_yi(plan)], mode="lines", name="序时计划线",
         line={"dash": "dash", "color": PLAN},
@@ -266,7 +276,7 @@ def region_map(points: pl.DataFrame, as_of: date | None, *, geojson: dict[str, A
     label = [metrics.LIGHT_ZH.get(lt, "无计划") if lt else "无计划" for lt in lights]
     codes = points["code"].to_list()
     fill = {"green": "#c8e6c9", "yellow": "#ffecb3", "red": "#ffcdd2", None: "#eeeeee"}
-    fig = go.Figure()
+    fig = _figure()
     if geojson is not None:
         light_of = dict(zip(codes, lights, strict=True))
         parents = {f["properties"].get("parent") for f in geojson["features"] if f["id"] in light_of}
@@ -314,7 +324,7 @@ def ranking_bars(ranking: pl.DataFrame, as_of: date | None, formula: str) -> go.
     if ranking.is_empty():
         return empty(title, "当前筛选下没有数据", as_of)
     r = ranking.reverse()
-    fig = go.Figure(go.Bar(
+    fig = _figure(go.Bar(
         x=r["score"].to_list(), y=[f"{k}. {g}" for k, g in zip(r["rank"].to_list(), r["group"].to_list(), strict=True)],
         orientation="h", marker_color=BAR, text=[f"{s:.1f}" for s in r["score"].to_list()], textposition="outside",
         customdata=[[c] for c in r["group_code"].to_list()], hovertemplate="%{y}：%{x:.1f} 分<extra></extra>",
@@ -329,7 +339,7 @@ def count_bars(frame: pl.DataFrame, column: str, title: str, as_of: date | None,
     if frame.is_empty():
         return empty(title, "没有待协调的问题", as_of)
     r = frame.reverse()
-    fig = go.Figure(go.Bar(
+    fig = _figure(go.Bar(
         x=r["count"].to_list(), y=r[column].to_list(), orientation="h", marker_color="#c62828",
         text=r["count"].to_list(), textposition="outside", customdata=[[v] for v in r[column].to_list()],
         hovertemplate="%{y}：%{x} 个<extra></extra>", cliponaxis=False,
@@ -357,7 +367,7 @@ def reporting_heatmap(matrix: pl.DataFrame, as_of: date | None) -> go.Figure:
     notes = [metrics.FORMULA_ZH["reporting_rate"], "红色 = 应报送项目本期均未报送（漏报）"]
     if late:
         notes.append("「迟报」= 本期截止后才报送（按更正审核），与漏报分开标注")
-    fig = go.Figure(go.Heatmap(
+    fig = _figure(go.Heatmap(
         z=z, x=[d.strftime("%m-%d") for d in dates], y=groups, zmin=0, zmax=100,
         colorscale=scale, text=text, texttemplate="%{text}",
         colorbar={"title": {"text": "%"}, "ticksuffix": "%"},
@@ -378,7 +388,7 @@ def targets_chart(targets: pl.DataFrame, as_of: date | None, metric: str = "inve
         return empty(title, "尚未导入目标任务分解表", as_of)
     money = metric in ("investment_task", "planned_investment")
     conv = to_yi if money else (lambda v: v)
-    fig = go.Figure([
+    fig = _figure([
         go.Bar(x=part["region_name"].to_list(), y=[conv(v) for v in part["target"].to_list()], name="目标",
                marker_color="#b0bec5"),
         go.Bar(x=part["region_name"].to_list(), y=[conv(v) for v in part["actual"].to_list()], name="完成",
@@ -396,7 +406,7 @@ def project_history_chart(reports: pl.DataFrame, stage_changes: pl.DataFrame, na
         return empty(title, "该项目没有报送记录")
     latest = reports["report_date"].max()
     as_of = latest if isinstance(latest, date) else None
-    fig = go.Figure([
+    fig = _figure([
         go.Scatter(x=reports["report_date"].to_list(), y=reports["ytd_completed"].to_list(), mode="lines+markers",
                    name="本年累计完成（万元）", line={"color": BAR}),
         go.Scatter(x=reports["report_date"].to_list(), y=reports["annual_plan"].to_list(), mode="lines",

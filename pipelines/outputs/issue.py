@@ -118,9 +118,10 @@ def issue(wh: Store, actor: str, channel: str, as_of: date, *, year: int | None 
     demo = wh.is_demo() if is_demo is None else is_demo  # before the read: a read inside another can deadlock
     version = wh.data_version()
     say("计算指标")
+    charts = briefing.EarlyCharts(progress)  # drawn while the rest of the figures are computed
     with (source or wh).read() as con:
-        data = briefing.collect(con, as_of, year=year, filters=filters, is_demo=demo)
-    payload = briefing.render(data, fmt, progress)
+        data = briefing.collect(con, as_of, year=year, filters=filters, is_demo=demo, charts=charts)
+    payload = briefing.render(data, fmt, progress, charts)
     issue_id = issued.record(
         wh, actor, channel, as_of=data.as_of, year=data.year, filters=filters_json(filters), fmt=fmt,
         figures=to_json(data), data_version=version, sha256=hashlib.sha256(payload).hexdigest())

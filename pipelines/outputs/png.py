@@ -110,14 +110,29 @@ def require_briefing(fmt: str) -> None:
     require_png()  # its charts
     if fmt == "docx":  # python-docx lays it out: no Pango
         return
+    if fmt == "png" and shutil.which("pdftoppm") is None:
+        raise ExportUnavailable(f"未找到 pdftoppm（PNG 简报需要）：{_install('poppler-utils')}")
+    from pipelines.outputs import weasy
+
+    if not weasy.preloading():  # weasyprint being imported in the background: weasyprint() says if it failed
+        weasyprint()
+
+
+def weasyprint() -> Any:
+    """The weasyprint module (after its background import, if one is under way: outputs/weasy.py), or
+    ExportUnavailable: Pango missing, or the import not done within the bound."""
+    from pipelines.outputs import weasy
+
+    bound = timeout_s()
     try:
-        import weasyprint  # noqa: F401  (loads Pango through cffi: a missing library is an OSError)
+        return weasy.module(bound)  # loads Pango through cffi: a missing library is an OSError
+    except TimeoutError:
+        raise ExportUnavailable(f"加载排版库 weasyprint 超过 {bound:.0f} 秒未完成，已中止："
+                                "请稍后再试，或设 KAIGONG_EXPORT_TIMEOUT 放宽时限") from None
     except OSError:
         raise ExportUnavailable(
             f"未找到 Pango 库（排版 PDF 简报需要）：{_install('libpango-1.0-0 libpangoft2-1.0-0')}"
         ) from None
-    if fmt == "png" and shutil.which("pdftoppm") is None:
-        raise ExportUnavailable(f"未找到 pdftoppm（PNG 简报需要）：{_install('poppler-utils')}")
 
 
 _failure: tuple[float, str] | None = None  # (monotonic time, message) of the last browser failure
@@ -253,10 +268,53 @@ def _ready_browser(path: str, bound: float) -> _Browser:
     return _browser
 
 
+_one_shot = False  # close the browser after the next request (a command's: no image follows)
+
+
+def close_after_next() -> None:
+    """Close the browser as soon as the next request's images are made (`kaigong brief`: its charts are
+    drawn in a thread while the figures are read, so closing it there overlaps the PDF's layout instead
+    of delaying the command's exit)."""
+    global _one_shot
+    _one_shot = True
+
+
+_closing: threading.Thread | None = None  # _close_soon()'s thread
+
+
+def _close_now() -> None:
+    global _browser
+    if not _lock.acquire(timeout=timeout_s()):  # a request under way ends within its bounds
+        return
+    try:
+        if _browser is not None:
+            _browser.close()
+            _browser = None
+    finally:
+        _lock.release()
+
+
+def _close_soon() -> None:
+    """Close the browser in a thread of its own (the caller goes on; exit waits for it)."""
+    global _closing
+    if _closing is None or not _closing.is_alive():
+        _closing = threading.Thread(target=_close_now, name="kaigong-chromium-close", daemon=True)
+        _closing.start()
+
+
+def wait_closed() -> None:
+    """Wait (bounded) for a browser being closed by _close_soon(): before the interpreter's exit, whose
+    clean-up of the browser's temporary profile would race the browser's own."""
+    if _closing is not None and _closing.is_alive():
+        _closing.join(timeout=timeout_s() + 10)
+
+
 @atexit.register
 def _close_browser() -> None:
     if _starting is not None and _starting.is_alive():  # a browser being started is closed, not orphaned
         _starting.join(timeout=timeout_s() + 5)
+    if _closing is not None and _closing.is_alive():  # as is one being closed
+        _closing.join(timeout=timeout_s() + 10)
     if _browser is not None:
         _browser.close()
 
@@ -269,7 +327,7 @@ def figure_png(fig: Any, *, width: int = PRINT_WIDTH, height: int = PRINT_HEIGHT
 
 def figures_png(figs: list[tuple[Any, int, int]], *, scale: float = 2) -> list[bytes]:
     """Several figures (figure, width, height) as PNGs in one request to the browser; as figure_png."""
-    global _browser, _failure
+    global _browser, _failure, _one_shot
     require_png()
     path, bound = browser_path(), timeout_s()
     for fig, _w, _h in figs:
@@ -292,3 +350,6 @@ def figures_png(figs: list[tuple[Any, int, int]], *, scale: float = 2) -> list[b
         return pngs
     finally:
         _lock.release()
+        if _one_shot and _browser is not None:
+            _one_shot = False
+            _close_soon()

@@ -34,6 +34,7 @@ try:  # the scale-out extras (make scale); a dashboard set up by make run alone 
 except ImportError:
     psycopg = None  # type: ignore[assignment]
 
+from pipelines.vocab.query import mark_read
 from pipelines.warehouse import tables
 from pipelines.warehouse.base import Fill, StoreBase
 from pipelines.warehouse.connection import LOCK_WAIT_SECONDS, ProcessLocal, first, sql_literal
@@ -300,6 +301,7 @@ class LakeWarehouse(StoreBase):
         con = _lake(self.cfg).cursor()
         try:
             con.execute("BEGIN TRANSACTION")
+            mark_read(con)  # one transaction: one snapshot
             yield con
         finally:
             con.close()  # ends the read's transaction (nothing of it is written)

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import duckdb
 
+from pipelines.vocab.query import mark_read
 from pipelines.warehouse import tables
 from pipelines.warehouse.base import DERIVED_DDL, Fill, Store, StoreBase, audit
 from pipelines.warehouse.connection import READER, default_db_path, new_alias, sql_literal, while_locked
@@ -137,6 +138,7 @@ class Warehouse(StoreBase):
             con = READER.open()
             try:
                 alias = self._attach(con)
+                mark_read(con)  # the gate is held: no write commits while it is open
                 try:
                     yield con
                 finally:
