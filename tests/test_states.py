@@ -15,8 +15,17 @@ import pytest
 from pipelines import metrics
 from pipelines.vocab import schema
 from pipelines.vocab.states import first_select, states_at
+from pipelines.warehouse import snapshots
 from tests.conftest import load_rows
 from tests.test_cells import D1, D2, _varied_history, proj, week1
+
+
+@pytest.fixture(params=["temp tables", "stored tables"])
+def merge_path(request, monkeypatch):
+    """Both ways a load's states are merged (snapshots.refresh_states): a few projects' in temp tables,
+    many projects' date by date in the stored tables."""
+    if request.param == "stored tables":
+        monkeypatch.setattr(snapshots, "SOME_PROJECTS", 0)
 
 
 def _states(con) -> list[tuple]:
@@ -78,7 +87,7 @@ def _same_as_full_copy(path) -> list[tuple]:
     return got
 
 
-def test_states_equal_the_fully_materialised_snapshots(wh):
+def test_states_equal_the_fully_materialised_snapshots(merge_path, wh):
     _varied_history(wh)  # new projects, a monthly report, partial weekly fields, a correction of 03-13
     con = duckdb.connect(str(wh.path))
     try:
@@ -123,7 +132,7 @@ def test_a_first_report_is_read_from_the_reports_and_the_next_is_merged(wh):
     assert ends == [("A项目", D2), ("B项目", None), ("C项目", None), ("D项目", None)]
 
 
-def test_an_earlier_week_loaded_later_makes_the_first_report_merge_onto_it(wh):
+def test_an_earlier_week_loaded_later_makes_the_first_report_merge_onto_it(merge_path, wh):
     # 03-13 first, stating little; then the 03-06 ledger arrives
     load_rows(wh, D2, [proj("A项目", ytd_completed=300.0)], present=("ytd_completed", "tier"))
     load_rows(wh, D1, [proj("A项目", industry_name="医药制造业", annual_plan=2000.0, stage="在建",
@@ -250,7 +259,7 @@ def _state(wh, name: str, d: date, cols: str) -> tuple:
     return rows[0]
 
 
-def test_a_correction_in_the_middle_of_a_range_splits_it_and_remerges_the_next_state(wh):
+def test_a_correction_in_the_middle_of_a_range_splits_it_and_remerges_the_next_state(merge_path, wh):
     load_rows(wh, D1, [*week1()])
     load_rows(wh, D3, [proj("A项目", ytd_completed=300.0)], present=("ytd_completed",))
     with wh.read() as con:
@@ -272,7 +281,7 @@ def test_a_correction_in_the_middle_of_a_range_splits_it_and_remerges_the_next_s
     assert ends == [("A项目", D2), ("B项目", None), ("C项目", None)]  # A's first report ends at 03-13 now
 
 
-def test_a_correction_before_a_projects_first_report_becomes_its_first_state(wh):
+def test_a_correction_before_a_projects_first_report_becomes_its_first_state(merge_path, wh):
     load_rows(wh, D1, [proj("B项目", stage="在建", annual_plan=10.0)])
     load_rows(wh, D2, [proj("X项目", stage="在建", ytd_completed=50.0)], present=("stage", "ytd_completed"))
     load_rows(wh, D3, [proj("X项目", ytd_completed=80.0)], present=("ytd_completed",))
@@ -289,7 +298,7 @@ def test_a_correction_before_a_projects_first_report_becomes_its_first_state(wh)
                      ("X项目", D3, False, None)]
 
 
-def test_a_resubmission_replacing_a_report_remerges_the_later_states(wh):
+def test_a_resubmission_replacing_a_report_remerges_the_later_states(merge_path, wh):
     load_rows(wh, D1, [*week1()])
     load_rows(wh, D2, [proj("A项目", ytd_completed=200.0)], present=("ytd_completed",))
     load_rows(wh, D3, [proj("A项目", ytd_completed=300.0)], present=("ytd_completed",))

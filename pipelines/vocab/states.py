@@ -56,15 +56,20 @@ def states_at(year: str, as_of: str, fields: tuple[str, ...] = STATE_COLS) -> st
     WHERE f.year = {year} AND f.is_state AND f.report_date <= {as_of} AND coalesce(f.state_to, {OPEN}) > {as_of})"""  # noqa: S608 (year, as_of: the caller's parameter names)
 
 
-STATES_VIEW_DDL = f"""CREATE OR REPLACE VIEW states AS
-SELECT d.year, d.as_of, {range_select("r")}
+def states_of(ranges: str = "state_ranges", firsts: str = "reports") -> str:
+    """The rows of `states` from the ranges and first reports in the relations named (the stored tables,
+    or a copy of some projects' rows: warehouse/cells.note_delta)."""
+    return f"""SELECT d.year, d.as_of, {range_select("r")}
 FROM state_dates d
-JOIN state_ranges r ON r.year = d.year AND r.valid_from <= d.as_of AND coalesce(r.valid_to, {OPEN}) > d.as_of
+JOIN {ranges} r ON r.year = d.year AND r.valid_from <= d.as_of AND coalesce(r.valid_to, {OPEN}) > d.as_of
 UNION ALL
 SELECT d.year, d.as_of, {first_select("f")}
 FROM state_dates d
-JOIN reports f ON f.year = d.year AND f.is_state AND f.report_date <= d.as_of
-    AND coalesce(f.state_to, {OPEN}) > d.as_of"""  # noqa: S608 (columns from schema)
+JOIN {firsts} f ON f.year = d.year AND f.is_state AND f.report_date <= d.as_of
+    AND coalesce(f.state_to, {OPEN}) > d.as_of"""  # noqa: S608 (columns from schema, relation names the caller's)
+
+
+STATES_VIEW_DDL = f"CREATE OR REPLACE VIEW states AS\n{states_of()}"
 
 def states_over(year: str, fields: tuple[str, ...] = STATE_COLS, *, dates: str = "true",
                 projects: str | None = None) -> str:

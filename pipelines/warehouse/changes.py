@@ -188,7 +188,8 @@ def _audit_sql(rules: tuple[tuple[str, str, str, str, str], ...]) -> str:
     """The audit's SQL with these row rules (a prefilled sheet's added only for one: the rest skip them)."""
     return f"""
 WITH n AS (SELECT * FROM audit_new),
-p AS (SELECT * FROM {states_at('$year', '$prev_snap::DATE')} s),
+p AS (SELECT * FROM {states_at('$year', '$prev_snap::DATE')} s   -- the file's projects only: the join below
+      WHERE s.project_id IN (SELECT project_id FROM audit_new)),    -- reads no other (a semi join prunes the scan)
 j AS (
     SELECT n.project_id AS pid, n.source_row, n.no_change AS n_no_change, n.project_name AS name, n.city_code AS city, n.county_code AS county,
            p.last_report_date AS prev_date, {", ".join(f"n.{c} AS n_{c}, p.{c} AS p_{c}" for c in _AUDIT_FIELDS)},
