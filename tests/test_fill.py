@@ -210,3 +210,19 @@ def test_a_draft_is_kept_per_user_and_period_until_discarded(app: Warehouse):
     assert drafts.load(app, "xz_clerk", g.unit_code, date(2020, 3, 27)) is None
     drafts.discard(app, "xz_clerk", g.unit_code, g.report_date)
     assert drafts.load(app, "xz_clerk", g.unit_code, g.report_date) is None
+
+
+def test_a_file_without_the_column_is_not_opened_again_to_look_for_it(monkeypatch: pytest.MonkeyPatch):
+    """Only a file whose header the reader saw 本期无变化 in is read for the marks (openpyxl re-reading a
+    100,000-row file took ~3 s of every upload)."""
+    from pipelines.ingest import fill
+    from pipelines.ingest.result import ReadOptions
+
+    def refuse(*_a: object) -> None:
+        raise AssertionError("a file without 本期无变化 was opened again")
+
+    monkeypatch.setattr(fill, "marks", refuse)
+    sample = Path(__file__).resolve().parent.parent / "data" / "samples" / "standard_template.xlsx"
+    p = prepare(sample.read_bytes(), sample.name, ReadOptions(report_date=date(2020, 3, 20)))
+    assert p.ok and p.submission is not None
+    assert fill.NO_CHANGE not in p.submission.frame.columns
