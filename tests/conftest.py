@@ -99,6 +99,15 @@ def app_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_app_db(tmp_path_factory.mktemp("appdb") / "app.duckdb")
 
 
+@pytest.fixture
+def own_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A test's own copy of the dashboard's test database, named by KAIGONG_DB for the test (for a test that
+    writes to it: the shared app_db must not see its loads)."""
+    path = build_app_db(tmp_path / "app.duckdb")
+    monkeypatch.setenv("KAIGONG_DB", str(path))
+    return path
+
+
 @pytest.fixture(scope="session")
 def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The demo database, built once per test process through the real loader."""

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
@@ -19,14 +17,9 @@ APP = str(ROOT / "app.py")
 
 
 @pytest.fixture
-def db_env(app_db: Path) -> Iterator[Path]:
-    old = os.environ.get("KAIGONG_DB")
-    os.environ["KAIGONG_DB"] = str(app_db)
-    yield app_db
-    if old is None:
-        os.environ.pop("KAIGONG_DB", None)
-    else:
-        os.environ["KAIGONG_DB"] = old
+def db_env(app_db: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("KAIGONG_DB", str(app_db))
+    return app_db
 
 
 def run(page: str | None = None, **query: str) -> AppTest:

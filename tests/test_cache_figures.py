@@ -5,33 +5,17 @@ load (straight through the warehouse, as another process's write) shows in the n
 from __future__ import annotations
 
 import json
-import os
-from collections.abc import Iterator
 from datetime import date
-from pathlib import Path
 
-import pytest
 from streamlit.testing.v1 import AppTest
 
 from pipelines.outputs import charts
 from pipelines.warehouse.store import Warehouse
-from tests.conftest import ROOT, app_rows, build_app_db, load_rows
+from tests.conftest import ROOT, app_rows, load_rows
 from ui.state import MULTI
 
 APP = str(ROOT / "app.py")
 
-
-@pytest.fixture
-def own_db(tmp_path: Path) -> Iterator[Path]:
-    """A database of this test's own (the shared app_db must not see the load below)."""
-    path = build_app_db(tmp_path / "app.duckdb")
-    old = os.environ.get("KAIGONG_DB")
-    os.environ["KAIGONG_DB"] = str(path)
-    yield path
-    if old is None:
-        os.environ.pop("KAIGONG_DB", None)
-    else:
-        os.environ["KAIGONG_DB"] = old
 
 
 def starts_page() -> AppTest:

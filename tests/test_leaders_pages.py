@@ -3,8 +3,6 @@ the 亮灯清单 grouped by leader, a project's leader on 项目台账."""
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,20 +19,15 @@ LEAD = {"芯片封装测试基地项目": "王副市长", "焦化余热发电技
 
 
 @pytest.fixture
-def led_db(tmp_path: Path) -> Iterator[Path]:
+def led_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     path = build_app_db(tmp_path / "led.duckdb")
     wh = Warehouse(path)
     with wh.read() as con:
         ids = dict(con.execute("SELECT DISTINCT project_name, project_id FROM reports").fetchall())
     for name, leader in LEAD.items():
         leader_edits.set_leader(wh, auth.User("root", "管理员"), ids[name], leader, "市工信局")
-    old = os.environ.get("KAIGONG_DB")
-    os.environ["KAIGONG_DB"] = str(path)
-    yield path
-    if old is None:
-        os.environ.pop("KAIGONG_DB", None)
-    else:
-        os.environ["KAIGONG_DB"] = old
+    monkeypatch.setenv("KAIGONG_DB", str(path))
+    return path
 
 
 def _run(page: str | None = None) -> AppTest:

@@ -3,14 +3,11 @@ where from, the stage column, each column's field, rows, the file's totals), and
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.conftest import ROOT, build_app_db
+from tests.conftest import ROOT
 from ui.fmt import md
 
 APP = str(ROOT / "app.py")
@@ -24,17 +21,6 @@ XINZHOU = """忻州市2022年工业重点项目调度表（截至5月底）
 ,小计（2个）,,,3000,800,320,,
 """
 
-
-@pytest.fixture
-def own_db(tmp_path: Path) -> Iterator[Path]:
-    path = build_app_db(tmp_path / "app.duckdb")
-    old = os.environ.get("KAIGONG_DB")
-    os.environ["KAIGONG_DB"] = str(path)
-    yield path
-    if old is None:
-        os.environ.pop("KAIGONG_DB", None)
-    else:
-        os.environ["KAIGONG_DB"] = old
 
 
 def upload(at: AppTest, name: str, text: str) -> AppTest:
