@@ -138,7 +138,7 @@ s AS (
 
 def _projects_sql(
     filters: Filters, *, with_prev: bool = True, single: bool = False, within: str = "true",
-    projects: str | None = None, fields: frozenset[str] | None = None, states: str = "states",
+    projects: str | None = None, fields: frozenset[str] | None = None, copies: tuple[str, str] | None = None,
 ) -> tuple[str, dict[str, Any]]:
     """The per-project relation: one row per (report date, project in S as of that date), and
     the filters' bound values; takes Dates.params(). Without the stage before the period when
@@ -147,8 +147,9 @@ def _projects_sql(
     them (a flag in project_states' where) into the scan of the snapshots. within: a condition on
     the state rows s (their report_date and CELL_DIMS), applied before the flags are computed;
     projects: the name of a relation of project_id the states are read for (None: all); fields: the
-    state fields read (the others NULL; None: all; see fields_for); states: the relation the states of
-    many dates are read from (`states`, or the same rows of a few projects: warehouse/cells.note_delta)."""
+    state fields read (the others NULL; None: all; see fields_for); copies: the relations (ranges, first
+    reports) the states of many dates are read from in place of the stored tables (a copy of a few
+    projects' rows: warehouse/cells.note_delta)."""
     only = "" if projects is None else f" WHERE project_id IN (SELECT project_id FROM {projects})"
     at_fields = schema.FIELD_NAMES if fields is None else tuple(c for c in schema.FIELD_NAMES if c in fields)
     where, fparams = where_sql(filters, (*CELL_FILTERS, PROJECT_FILTER))
@@ -171,14 +172,12 @@ dd AS (
         s_dates = "dd.report_date, dd.period_start"
         s_where = "s.as_of BETWEEN list_min($snaps::DATE[]) AND list_max($snaps::DATE[])"
         prev_select = "dd.report_date, "
-        if states == "states":  # the stored states: read by states_over, narrowed inside the dates' join
-            within_snaps = "d.as_of BETWEEN list_min($snaps::DATE[]) AND list_max($snaps::DATE[])"
-            s_from = f"dd JOIN {states_over('$year', at_fields, dates=within_snaps, projects=projects)} s ON s.as_of = dd.snap"
-            within_prev = "d.as_of BETWEEN list_min($prev_snaps::DATE[]) AND list_max($prev_snaps::DATE[])"
-            prev_from = f"dd JOIN {states_over('$year', ('stage',), dates=within_prev, projects=projects)} sp ON sp.as_of = dd.prev_snap"
-        else:  # a few projects' states already (warehouse/cells.note_delta)
-            s_from = f"dd JOIN (SELECT * FROM {states}{only}) s ON s.year = $year AND s.as_of = dd.snap"
-            prev_from = f"dd JOIN (SELECT * FROM {states}{only}) sp ON sp.year = $year AND sp.as_of = dd.prev_snap"
+        # the states read by states_over: narrowed to the dates and the projects inside the dates' join
+        ranges, firsts = copies or ("state_ranges", "reports")
+        within_snaps = "d.as_of BETWEEN list_min($snaps::DATE[]) AND list_max($snaps::DATE[])"
+        s_from = f"dd JOIN {states_over('$year', at_fields, dates=within_snaps, projects=projects, ranges=ranges, firsts=firsts)} s ON s.as_of = dd.snap"
+        within_prev = "d.as_of BETWEEN list_min($prev_snaps::DATE[]) AND list_max($prev_snaps::DATE[])"
+        prev_from = f"dd JOIN {states_over('$year', ('stage',), dates=within_prev, projects=projects, ranges=ranges, firsts=firsts)} sp ON sp.as_of = dd.prev_snap"
         prev_where = "sp.as_of BETWEEN list_min($prev_snaps::DATE[]) AND list_max($prev_snaps::DATE[])"
         prev_on = "prev.report_date = s.report_date AND prev.project_id = s.project_id"
     prev_cte = f"""
@@ -227,7 +226,7 @@ WHERE {where}
 
 def flags_sql(
     filters: Filters, *, with_prev: bool = True, single: bool = False, within: str = "true",
-    projects: str | None = None, fields: frozenset[str] | None = None, states: str = "states",
+    projects: str | None = None, fields: frozenset[str] | None = None, copies: tuple[str, str] | None = None,
 ) -> tuple[str, dict[str, Any]]:
     """The per-project relation with the contract's flags (see _projects_sql).
 
@@ -247,7 +246,7 @@ def flags_sql(
         if with_prev else ""
     )
     per_project, fparams = _projects_sql(filters, with_prev=with_prev, single=single, within=within,
-                                         projects=projects, fields=fields, states=states)
+                                         projects=projects, fields=fields, copies=copies)
     sql = f"""
 SELECT *,
     is_due AND has_started AS is_started,
@@ -331,10 +330,10 @@ SUM_NAMES = ", ".join(n for n, _ in CELL_SUMS)
 
 
 def cells_sql(filters: Filters, *, single: bool = False, within: str = "true",
-              projects: str | None = None, states: str = "states") -> tuple[str, dict[str, Any]]:
+              projects: str | None = None, copies: tuple[str, str] | None = None) -> tuple[str, dict[str, Any]]:
     """The cells at each date, computed from the snapshots (filters applied; within: see
     _projects_sql); takes Dates.params()."""
-    flags, fparams = flags_sql(filters, single=single, within=within, projects=projects, states=states)
+    flags, fparams = flags_sql(filters, single=single, within=within, projects=projects, copies=copies)
     sql = f"""
 SELECT report_date, {", ".join(CELL_DIMS)},
     {", ".join(f"{agg} AS {name}" for name, agg in CELL_SUMS)}

@@ -9,6 +9,7 @@ month = 2020-02-29). Only projects not in 储备 are lit; every threshold is in 
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -108,6 +109,7 @@ FROM (
 """
 
 
+@functools.cache
 def _light_words() -> frozenset[str]:
     """The names the lights' SQL and its readers (the columns they select, the groupings) may read."""
     text = " ".join((_LIGHT_SQL, *PROJECT_COLUMNS, *(g[0] for g in metrics.GROUPINGS.values())))

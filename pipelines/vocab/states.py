@@ -56,40 +56,36 @@ def states_at(year: str, as_of: str, fields: tuple[str, ...] = STATE_COLS) -> st
     WHERE f.year = {year} AND f.is_state AND f.report_date <= {as_of} AND coalesce(f.state_to, {OPEN}) > {as_of})"""  # noqa: S608 (year, as_of: the caller's parameter names)
 
 
-def states_of(ranges: str = "state_ranges", firsts: str = "reports") -> str:
-    """The rows of `states` from the ranges and first reports in the relations named (the stored tables,
-    or a copy of some projects' rows: warehouse/cells.note_delta)."""
-    return f"""SELECT d.year, d.as_of, {range_select("r")}
+def states_of(ranges: str = "state_ranges", firsts: str = "reports", fields: tuple[str, ...] = STATE_COLS, *,
+              where_r: str = "", where_f: str = "") -> str:
+    """The rows of `states` (with only the fields given) from the ranges and first reports in the relations
+    named (the stored tables, or a copy of some projects' rows: warehouse/cells.note_delta); where_r and
+    where_f: conditions (each starting with WHERE) on the dates d and the ranges r or first reports f."""
+    return f"""SELECT d.year, d.as_of, {range_select("r", fields)}
 FROM state_dates d
-JOIN {ranges} r ON r.year = d.year AND r.valid_from <= d.as_of AND coalesce(r.valid_to, {OPEN}) > d.as_of
+JOIN {ranges} r ON r.year = d.year AND r.valid_from <= d.as_of AND coalesce(r.valid_to, {OPEN}) > d.as_of{where_r}
 UNION ALL
-SELECT d.year, d.as_of, {first_select("f")}
+SELECT d.year, d.as_of, {first_select("f", fields)}
 FROM state_dates d
 JOIN {firsts} f ON f.year = d.year AND f.is_state AND f.report_date <= d.as_of
-    AND coalesce(f.state_to, {OPEN}) > d.as_of"""  # noqa: S608 (columns from schema, relation names the caller's)
+    AND coalesce(f.state_to, {OPEN}) > d.as_of{where_f}"""  # noqa: S608 (columns from schema, relation names the caller's)
 
 
 STATES_VIEW_DDL = f"CREATE OR REPLACE VIEW states AS\n{states_of()}"
 
+
 def states_over(year: str, fields: tuple[str, ...] = STATE_COLS, *, dates: str = "true",
-                projects: str | None = None) -> str:
+                projects: str | None = None, ranges: str = "state_ranges", firsts: str = "reports") -> str:
     """The rows of `states` of year (a SQL expression) at the report dates d.as_of meeting dates (a
     condition on d), with only the fields given, of only the projects in the relation named projects
-    (None: all): the view's own join with the conditions inside it. Through the view, a condition on
-    its project_id is applied after the join has made every project's state at every date (nationally
-    200,000 × 52 rows, for a history of a few thousand projects)."""
-    only_r = "" if projects is None else f" AND r.project_id IN (SELECT project_id FROM {projects})"  # noqa: S608 (a relation name of the caller's)
-    only_f = "" if projects is None else f" AND f.project_id IN (SELECT project_id FROM {projects})"  # noqa: S608 (a relation name of the caller's)
-    return f"""(SELECT d.year, d.as_of, {range_select("r", fields)}
-    FROM state_dates d
-    JOIN state_ranges r ON r.year = d.year AND r.valid_from <= d.as_of AND coalesce(r.valid_to, {OPEN}) > d.as_of
-    WHERE d.year = {year} AND r.year = {year} AND {dates}{only_r}
-    UNION ALL
-    SELECT d.year, d.as_of, {first_select("f", fields)}
-    FROM state_dates d
-    JOIN reports f ON f.year = d.year AND f.is_state AND f.report_date <= d.as_of
-        AND coalesce(f.state_to, {OPEN}) > d.as_of
-    WHERE d.year = {year} AND f.year = {year} AND {dates}{only_f})"""  # noqa: S608 (names and the caller's SQL)
+    (None: all): the view's own join (states_of) with the conditions inside it. Through the view, a
+    condition on its project_id is applied after the join has made every project's state at every date
+    (nationally 200,000 × 52 rows, for a history of a few thousand projects)."""
+    def where(t: str) -> str:  # t: the alias of the ranges or first reports
+        only = "" if projects is None else f" AND {t}.project_id IN (SELECT project_id FROM {projects})"  # noqa: S608 (a relation name of the caller's)
+        return f"\nWHERE d.year = {year} AND {t}.year = {year} AND {dates}{only}"
+
+    return f"({states_of(ranges, firsts, fields, where_r=where('r'), where_f=where('f'))})"
 
 
 # Every state once (year, project_id, last_report_date, done_date and the fields; no as_of): a

@@ -26,7 +26,6 @@ from pipelines.metrics.flags import (
 )
 from pipelines.metrics.formulas import period_start
 from pipelines.metrics.view import Filters
-from pipelines.vocab.states import states_of
 from pipelines.warehouse.connection import first, set_meta
 
 
@@ -267,8 +266,7 @@ def note_delta(con: duckdb.DuckDBPyConnection, year: int, since: date, projects:
                 {"y": year})
     con.execute(f"CREATE OR REPLACE TEMP TABLE nd_firsts AS SELECT * FROM reports WHERE year = $y AND is_state "
                 f"AND {p_in}", {"y": year})
-    con.execute(f"CREATE OR REPLACE TEMP VIEW nd_states AS {states_of('nd_ranges', 'nd_firsts')}")
-    sql, _ = cells_sql(Filters(), single=False, projects=projects, states="nd_states")
+    sql, _ = cells_sql(Filters(), single=False, projects=projects, copies=("nd_ranges", "nd_firsts"))
     # as many dates per statement as keep the project-dates of a batch to a national batch's (each
     # statement costs ~0.1 s to plan: a county's correction of week 13 reads its 39 dates in one)
     row = first(con.execute(f"SELECT count(*) FROM {projects}"))
@@ -279,7 +277,6 @@ def note_delta(con: duckdb.DuckDBPyConnection, year: int, since: date, projects:
             {"year": at.year, "dates": at.dates, "period_starts": at.period_starts, "snaps": at.snaps,
              "prev_snaps": at.prev_snaps},  # the many-dates form's parameters, for one date too
         )
-    con.execute("DROP VIEW nd_states")
     con.execute("DROP TABLE nd_ranges")
     con.execute("DROP TABLE nd_firsts")
 
