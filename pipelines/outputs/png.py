@@ -313,8 +313,7 @@ def wait_closed() -> None:
 def _close_browser() -> None:
     if _starting is not None and _starting.is_alive():  # a browser being started is closed, not orphaned
         _starting.join(timeout=timeout_s() + 5)
-    if _closing is not None and _closing.is_alive():  # as is one being closed
-        _closing.join(timeout=timeout_s() + 10)
+    wait_closed()  # as is one being closed
     if _browser is not None:
         _browser.close()
 
