@@ -135,6 +135,7 @@ def walk(url: str, *, rounds: int = 2, filter_changes: bool = True) -> dict[str,
     from ui.nav import PAGES
 
     samples: list[dict[str, Any]] = []
+    failures: list[dict[str, Any]] = []
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
         try:
@@ -151,28 +152,40 @@ def walk(url: str, *, rounds: int = 2, filter_changes: bool = True) -> dict[str,
             order = [*PAGES[1:], PAGES[0]]  # from the overview round the menu and back
             for r in range(rounds):
                 for spec in order:
-                    link = pg.locator('[data-testid="stTopNavLink"]', has_text=spec.title).first
-                    s = _step(pg, wire, spec.marker, link.click)
-                    samples.append({"kind": "menu", "page": spec.url_path, "round": r, **s})
-                    assert _exceptions(pg) == 0, f"exception on {spec.url_path}"
-                    if not filter_changes:
-                        continue
-
-                    # the dropdown opens first (not timed: the user reads it); the choice is the change
-                    sidebar.locator('[data-testid="stMultiSelect"]', has_text="层级").click()
-                    option = pg.get_by_role("option", name="市级千项")
-                    option.wait_for()
-                    s = _step(pg, wire, spec.marker, option.click)
-                    samples.append({"kind": "filter", "page": spec.url_path, "round": r, **s})
-                    pg.keyboard.press("Escape")
-                    s = _step(pg, wire, spec.marker,
-                              lambda: sidebar.get_by_role("button", name="清除全部筛选").click())
-                    samples.append({"kind": "filter", "page": spec.url_path, "round": r, **s})
-                    assert _exceptions(pg) == 0, f"exception on {spec.url_path} after a filter change"
+                    try:
+                        _page_steps(pg, wire, sidebar, spec, r, samples, filter_changes)
+                    except Exception as e:  # a hung or failed page is a row of the results, not the run's end
+                        failures.append({"page": spec.url_path, "round": r,
+                                         "error": f"{type(e).__name__}: {str(e).splitlines()[0][:200]}"})
+                        pg.goto(url)  # the next page from a fresh load of the overview
+                        pg.wait_for_function(_DRAWN_JS, arg=PAGES[0].marker, timeout=STEP_MS, polling="raf")
             ctx.close()
         finally:
             browser.close()
-    return {"first_load_s": first, "samples": samples}
+    return {"first_load_s": first, "samples": samples, "failures": failures}
+
+
+def _page_steps(pg: Any, wire: _Wire, sidebar: Any, spec: Any, r: int, samples: list[dict[str, Any]],
+                filter_changes: bool) -> None:
+    """One page of the walk: the click in the top menu, then a tier filter chosen and cleared."""
+    link = pg.locator('[data-testid="stTopNavLink"]', has_text=spec.title).first
+    s = _step(pg, wire, spec.marker, link.click)
+    samples.append({"kind": "menu", "page": spec.url_path, "round": r, **s})
+    if _exceptions(pg):
+        raise RuntimeError(f"exception on {spec.url_path}")
+    if not filter_changes:
+        return
+    # the dropdown opens first (not timed: the user reads it); the choice is the change
+    sidebar.locator('[data-testid="stMultiSelect"]', has_text="层级").click()
+    option = pg.get_by_role("option", name="市级千项")
+    option.wait_for()
+    s = _step(pg, wire, spec.marker, option.click)
+    samples.append({"kind": "filter", "page": spec.url_path, "round": r, **s})
+    pg.keyboard.press("Escape")
+    s = _step(pg, wire, spec.marker, lambda: sidebar.get_by_role("button", name="清除全部筛选").click())
+    samples.append({"kind": "filter", "page": spec.url_path, "round": r, **s})
+    if _exceptions(pg):
+        raise RuntimeError(f"exception on {spec.url_path} after a filter change")
 
 
 def summary(samples: list[dict[str, Any]], kind: str) -> dict[str, Any]:
@@ -206,7 +219,8 @@ def bench_browser(db: Path, log_dir: Path, rounds: int = 2) -> dict[str, Any]:
     finally:
         server.stop()
     return {"menu": summary(res["samples"], "menu"), "filter": summary(res["samples"], "filter"),
-            "first_load_s": res["first_load_s"], "server_rss_mib": res["server_rss_mib"], "samples": res["samples"]}
+            "first_load_s": res["first_load_s"], "server_rss_mib": res["server_rss_mib"], "samples": res["samples"],
+            "failures": res["failures"]}
 
 
 # ---- many sessions --------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import random
@@ -44,13 +45,14 @@ def bench_pages(db: Path, repeat: int, with_peer: bool) -> dict:
     from pipelines import metrics
 
     ours, ours_trend, theirs, trend_only = [], [], [], []
+    parts: dict[str, list[float]] = {}  # each metric call of the view with its trend, in its read
     # Ours first, then the peer's: a view timed right after the peer's pandas run (seconds of work
     # over gigabytes) paid ~40 ms for the memory the peer had just churned, which a page does not.
     for f, city in views:
         # the whole view in one read, as a page makes it; then the parts the peer also does, and the trend
         t = time.perf_counter()
         with wh.read() as con:
-            pages.our_page(con, AS_OF, f, city, trend=True)
+            pages.our_page(con, AS_OF, f, city, trend=True, parts=parts)
         ours_trend.append(time.perf_counter() - t)
         t = time.perf_counter()
         with wh.read() as con:
@@ -67,6 +69,7 @@ def bench_pages(db: Path, repeat: int, with_peer: bool) -> dict:
     out["ours_s"] = statistics.median(ours)
     out["ours_with_trend_s"] = statistics.median(ours_trend)
     out["trend_s"] = statistics.median(trend_only)
+    out["parts_s"] = {name: statistics.median(v) for name, v in parts.items()}
     if theirs:
         out["peer_s"] = statistics.median(theirs)
     out["samples"] = {"ours_with_trend": ours_trend, "ours": ours, "trend": trend_only, "peer": theirs}
@@ -118,17 +121,36 @@ def bench_pdf(db: Path, repeat: int) -> dict:
     return {"ours_s": med, "samples": times}
 
 
+# `kaigong brief`'s progress lines (stderr) that end one phase and begin the next, and the phases
+_BRIEF_MARKS = ("计算指标", "渲染图表", "排版", "已登记")
+_BRIEF_PHASES = ("start-up (imports, the store opened)", "the figures", "the charts (Chromium, kaleido)",
+                 "the PDF's layout (weasyprint)", "recorded as issued, written out")
+
+
 def bench_brief(db: Path, repeat: int) -> dict:
-    """`kaigong brief` from the command line (a fresh process: start-up, browser and three charts included)."""
+    """`kaigong brief` from the command line (a fresh process: start-up, browser and three charts
+    included), timed whole and by the phases its progress lines mark on stderr."""
     out = bdata.CACHE / "brief.pdf"
-    cmd = [sys.executable, "-m", "pipelines.cli", "--db", str(db), "brief", "--as-of", str(AS_OF), "--out", str(out)]
-    times = []
+    cmd = [sys.executable, "-u", "-m", "pipelines.cli", "--db", str(db), "brief", "--as-of", str(AS_OF),
+           "--out", str(out)]
+    times, phases = [], []
     for _ in range(repeat):
         t = time.perf_counter()
-        subprocess.run(cmd, cwd=ROOT, check=True, capture_output=True, timeout=300)
+        marks: dict[str, float] = {}
+        with subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True) as proc:
+            assert proc.stderr is not None
+            for line in proc.stderr:
+                for word in _BRIEF_MARKS:
+                    if word in line and word not in marks:
+                        marks[word] = time.perf_counter() - t
+            rc = proc.wait(timeout=300)
         times.append(time.perf_counter() - t)
+        assert rc == 0, rc
+        edges = [0.0, *(marks.get(w, float("nan")) for w in _BRIEF_MARKS), times[-1]]
+        phases.append([b - a for a, b in itertools.pairwise(edges)])
     out.unlink(missing_ok=True)
-    return {"ours_s": statistics.median(times), "samples": times}
+    return {"ours_s": statistics.median(times), "samples": times,
+            "phases_s": {n: statistics.median(ph[i] for ph in phases) for i, n in enumerate(_BRIEF_PHASES)}}
 
 
 _PROBE = r"""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import random
+import time
 from dataclasses import replace
 from datetime import date
 from typing import Any
@@ -34,9 +35,20 @@ def random_view(rng: random.Random, cities: list[str], industries: list[str]) ->
     return f, city
 
 
-def our_page(src: Any, as_of: date, f: metrics.Filters, city: str, *, trend: bool = True) -> dict[str, Any]:
-    """Our page view: the metrics calls the pages make (src: a connection or a Warehouse)."""
+def our_page(src: Any, as_of: date, f: metrics.Filters, city: str, *, trend: bool = True,
+             parts: dict[str, list[float]] | None = None) -> dict[str, Any]:
+    """Our page view: the metrics calls the pages make (src: a connection or a Warehouse); with parts,
+    each call's seconds appended to parts[its name] (where a view's time goes)."""
+    clock = [time.perf_counter()]
+
+    def took(name: str) -> None:
+        now = time.perf_counter()
+        if parts is not None:
+            parts.setdefault(name, []).append(now - clock[0])
+        clock[0] = now
+
     by = metrics.figures_by(src, as_of, (None, "tier", "city", "industry"), filters=f)  # one query, as the pages
+    took("figures_by: whole, tiers, cities, industries")
     out: dict[str, Any] = {
         "total": by[None][0],
         "tier": by["tier"],
@@ -44,11 +56,14 @@ def our_page(src: Any, as_of: date, f: metrics.Filters, city: str, *, trend: boo
         "county": metrics.figures(src, as_of, filters=replace(f, cities=(city,)), by="county"),
         "industry": by["industry"],
     }
+    took("figures: one city's counties")
     # the overdue list as the 开工 page reads it: its columns, only the overdue projects
     out["overdue"] = metrics.project_states(src, as_of, filters=f, columns=starts_view._LIST_COLS,
                                            where=metrics.Where("is_overdue"))
+    took("project_states: the overdue list")
     if trend:
         out["trend"] = metrics.trend(src, as_of, filters=f)
+        took("trend")
     return out
 
 

@@ -106,7 +106,11 @@ def main() -> None:
     for part, key, what, run in _parts(args, province_db, national_db):
         if part in only:
             log(what)
-            results[key] = run()
+            try:
+                results[key] = run()
+            except Exception as e:  # a part that fails is a row of the table; the run goes on to the next
+                results[key] = {"failed": f"{type(e).__name__}: {str(e).splitlines()[0][:300] if str(e) else ''}"}
+                log(f"  failed: {results[key]['failed']}")
             _save(results)
     results["wall_s"] = time.perf_counter() - started
     _save(results)

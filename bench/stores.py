@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 import random
 import statistics
@@ -11,6 +12,24 @@ from pathlib import Path
 
 from bench import data as bdata
 from bench.common import AS_OF, _choices, log, median_of
+
+
+def _alternated(fw: object, lw: object, views: list,
+                parts: dict[str, dict[str, list[float]]] | None = None) -> dict[str, list[float]]:
+    """The views on the file and on the lake, alternated so both see the same minutes: seconds each;
+    with parts, each metric call's seconds by store (bench/pages.our_page)."""
+    from bench import pages
+
+    times: dict[str, list[float]] = {"file": [], "lake": []}
+    for f, city in views:
+        for key, wh in (("file", fw), ("lake", lw)):
+            t = time.perf_counter()
+            with wh.read() as con:  # type: ignore[attr-defined]
+                pages.our_page(con, AS_OF, f, city, trend=True,
+                               parts=None if parts is None else parts.setdefault(key, {}))
+            times[key].append(time.perf_counter() - t)
+    return times
+
 
 # ---- national roll-up ------------------------------------------------------------------------------
 
@@ -58,22 +77,27 @@ def bench_lake(db: Path, name: str, repeat: int) -> dict:
         detach.close()
         out["copy_s"] = time.perf_counter() - t
         log(f"  {name} tables copied into a lake in {out['copy_s']:.0f} s")
-        times: dict[str, list[float]] = {"file": [], "lake": []}
         for wh in (fw, lw):  # warm-up: the lake's ATTACH (~0.3 s) and the OS cache
             with wh.read() as con:
                 pages.our_page(con, AS_OF, *views[0], trend=True)
-        for f, city in views:  # alternated, so both see the same minutes
-            for key, wh in (("file", fw), ("lake", lw)):
-                t = time.perf_counter()
-                with wh.read() as con:
-                    pages.our_page(con, AS_OF, f, city, trend=True)
-                times[key].append(time.perf_counter() - t)
+        written = _alternated(fw, lw, views)  # as the copy left it: small tables inlined in the catalog
+        t = time.perf_counter()
+        # the nightly `kaigong maintain`: inlined rows written out to Parquet, small files merged
+        out["maintain"] = lw.maintain("bench", datetime.timedelta(0))
+        out["maintain_s"] = time.perf_counter() - t
+        log(f"  maintained in {out['maintain_s']:.1f} s: {out['maintain']}")
+        parts: dict[str, dict[str, list[float]]] = {}
+        times = _alternated(fw, lw, views, parts)
+        out["parts_s"] = {store: {name: statistics.median(v) for name, v in by.items()} for store, by in parts.items()}
+        out["written_lake_s"] = statistics.median(written["lake"])
+        out["written_file_s"] = statistics.median(written["file"])
         t = time.perf_counter()
         for _ in range(100):
             lw.data_version()
         out["data_version_s"] = (time.perf_counter() - t) / 100
         lake.close(lw.cfg)
     out["file_s"] = statistics.median(times["file"])
+    out["written_samples"] = written
     out["lake_s"] = statistics.median(times["lake"])
     out["samples"] = times
     return out

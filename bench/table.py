@@ -38,6 +38,8 @@ def _pages(add, results: dict) -> None:
             None, 0.150)
         add("page view without trend (same work as the peer)", sc, pg["ours_s"], pg.get("peer_s"), 0.150, 5)
         add("  of which: trend (52 report dates)", sc, pg["trend_s"], None, 0.150)
+        for name, v in pg.get("parts_s", {}).items():  # where the view's time goes, call by call
+            add(f"  of which, in the view with its trend: {name}", sc, v, None, None)
 
 
 def _ingests(add, results: dict) -> None:
@@ -68,9 +70,9 @@ def _ingests(add, results: dict) -> None:
             f"projects takes the whole path either way; {back['whole_s'] / back['ours_s']:.2f}×: the noise)",
             "province DB", back["whole_s"], None, None)
     corr = results.get("correction")
-    if corr:
+    if corr:  # issue 32: the national 300-project correction ≤ 5 s
         add(f"correction of 300 projects' week 13 ({corr['date']}), read and validated included",
-            corr["scale"], corr["ours_s"], None, None)
+            corr["scale"], corr["ours_s"], None, 5.0 if corr["scale"].startswith("national") else None)
     cc = results.get("correction_county")
     if cc:  # issue 32: by delta ≤ 1 s; beside it the same file with the touched cells recomputed whole
         add(f"a county's 30-project correction of last month ({cc['date']}) by delta, read and validated "
@@ -100,6 +102,8 @@ def _app(add, results: dict) -> None:
     if brief:
         add("`kaigong brief` with its three charts, start-up included (median of "
             f"{len(brief['samples'])})", "province", brief["ours_s"], None, 5.0)
+        for name, v in brief.get("phases_s", {}).items():  # where its time goes, by its progress lines
+            add(f"  of which: {name}", "province", v, None, None)
     for key in ("browser_province", "browser_national"):
         br = results.get(key)
         if not br:
@@ -148,9 +152,19 @@ def _stores(add, results: dict) -> None:
     """The lake, the national roll-up, and peak memory."""
     lk = results.get("lake")
     if lk:
-        add(f"page view on a DuckLake store (catalog in PostgreSQL, Parquet), incl. trend; "
-            f"data_version poll {lk['data_version_s'] * 1000:.1f} ms", lk["scale"], lk["lake_s"], None, None)
-        add("  the same views on the DuckDB file, alternated with them", lk["scale"], lk["file_s"], None, None)
+        add(f"page view on a DuckLake store (catalog in PostgreSQL, Parquet), incl. trend, after `kaigong "
+            f"maintain`; data_version poll {lk['data_version_s'] * 1000:.1f} ms; target ≤1.5× the file's",
+            lk["scale"], lk["lake_s"], None, 1.5 * lk["file_s"])
+        for name, v in lk.get("parts_s", {}).get("lake", {}).items():  # where the lake's time goes
+            fv = lk["parts_s"].get("file", {}).get(name)
+            add(f"  of which on the lake: {name}" + (f" (on the file {fv * 1000:,.0f} ms)" if fv else ""),
+                lk["scale"], v, None, None)
+        if "written_lake_s" in lk:
+            add(f"  the lake before `kaigong maintain` (small tables inlined in the catalog; maintain "
+                f"{lk['maintain_s']:.1f} s); the file alternated with it {lk['written_file_s'] * 1000:,.0f} ms",
+                lk["scale"], lk["written_lake_s"], None, None)
+        add(f"  the same views on the DuckDB file, alternated with them (lake ÷ file {lk['lake_s'] / lk['file_s']:.2f}×)",
+            lk["scale"], lk["file_s"], None, None)
     ru = results.get("rollup")
     if ru:
         sc = f"{ru['scale']} export"
@@ -175,7 +189,15 @@ def table(results: dict) -> str:
     def add(*args, **kwargs) -> None:
         _add(rows, *args, **kwargs)
 
+    failed = {k: v["failed"] for k, v in results.items() if isinstance(v, dict) and "failed" in v}
+    clean = {k: v for k, v in results.items() if k not in failed}
     for part in (_pages, _ingests, _app, _sessions, _stores):
-        part(add, results)
+        part(add, clean)
+    for key, why in failed.items():
+        rows.append((f"{key}: the part failed ({why})", "", "failed", "—", "—", "—", "**no**"))
+    for key in ("browser_province", "browser_national"):
+        for f in clean.get(key, {}).get("failures", []):
+            rows.append((f"browser: {f['page']} (round {f['round']}) did not finish: {f['error']}",
+                         key.split("_")[1], "failed", "—", "—", "—", "**no**"))
     head = "| figure | scale | ours | peer | peer ÷ ours | target | met? |\n|---|---|---|---|---|---|---|\n"
     return head + "\n".join("| " + " | ".join(r) + " |" for r in rows)
