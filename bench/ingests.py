@@ -6,6 +6,7 @@ import statistics
 import time
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from bench import data as bdata
 from bench.common import AS_OF, ROOT, log
@@ -36,9 +37,9 @@ INGEST_CASES = {"latest": AS_OF, "backdated": date(2020, 3, 27)}
 
 
 def _ingest_once(province_db: str, path: str, d: date, rows: int = 100_000,
-                 delta: bool = True) -> tuple[float, float, float, float]:
+                 delta: bool = True) -> tuple[float, float, float, float, dict[str, float]]:
     """One timed ingest in this (fresh) process: (calamine's decode alone, read and validate, total, of
-    which the change audit) seconds.
+    which the change audit) seconds, and of the load the seconds of the states and of the cells.
 
     The process first reads and loads the small standard-template sample into a scratch database,
     as a running server has, so imports and first-use set-up are not timed.
@@ -72,6 +73,27 @@ def _ingest_once(province_db: str, path: str, d: date, rows: int = 100_000,
             audit[0] += time.perf_counter() - started
 
     changes.record = timed_record  # type: ignore[assignment]
+    # where the load's time goes: the states re-merged, the cells (by delta or recomputed), outermost calls only
+    parts = {"states": 0.0, "cells": 0.0}
+    depth = [0]
+
+    def timed(part: str, fn: Any) -> Any:
+        def run(*args: object, **kwargs: object) -> object:
+            depth[0] += 1
+            started = time.perf_counter()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                depth[0] -= 1
+                if depth[0] == 0:
+                    parts[part] += time.perf_counter() - started
+        return run
+
+    from pipelines.warehouse import cells
+
+    base.refresh_states = timed("states", base.refresh_states)  # type: ignore[attr-defined]
+    for name in ("refresh_cells", "refresh_cells_delta", "note_delta", "note_touched_cells"):
+        setattr(cells, name, timed("cells", getattr(cells, name)))
     copy = bdata.copy_db(Path(province_db), bdata.CACHE / "ingest_copy.duckdb")
     wh = Warehouse(copy, uploads_dir=bdata.CACHE / "ingest_uploads")
     raw = Path(path).read_bytes()
@@ -86,7 +108,7 @@ def _ingest_once(province_db: str, path: str, d: date, rows: int = 100_000,
     outcome = load_prepared(wh, [p], actor="bench")
     total = time.perf_counter() - t
     assert outcome[0].status == "loaded" and outcome[0].rows == rows, outcome
-    return decode, read, total, audit[0]
+    return decode, read, total, audit[0], parts
 
 
 CORRECTION_DATE = date(2020, 3, 27)  # week 13
@@ -163,11 +185,15 @@ def bench_county_correction(db: Path, repeat: int) -> dict:
     path = county_correction_xlsx(db)
     spawn = multiprocessing.get_context("spawn")
     ours, whole, loads = [], [], []
+    cells_parts: list[dict[str, float]] = []
     for i in range(repeat):
         for delta, into in ((True, ours), (False, whole)):
             with spawn.Pool(1) as pool:
-                _, read, total, _ = pool.apply(_ingest_once, (str(db), str(path), COUNTY_CORRECTION_DATE, 30, delta))
+                _, read, total, _, parts = pool.apply(_ingest_once, (str(db), str(path), COUNTY_CORRECTION_DATE, 30,
+                                                                     delta))
             into.append((total, total - read))
+            if delta:
+                cells_parts.append(parts)
         loads.append(os.getloadavg()[0])
         log(f"  county correction of {COUNTY_CORRECTION_DATE}, 30 projects, run {i + 1}: by delta "
             f"{ours[-1][0]:.2f} s (load {ours[-1][1]:.2f} s), whole cells {whole[-1][0]:.2f} s "
@@ -176,6 +202,7 @@ def bench_county_correction(db: Path, repeat: int) -> dict:
     return {"ours_s": statistics.median(t for t, _ in ours), "load_s": statistics.median(x for _, x in ours),
             "whole_s": statistics.median(t for t, _ in whole), "whole_load_s": statistics.median(x for _, x in whole),
             "date": str(COUNTY_CORRECTION_DATE), "loadavg": statistics.median(loads),
+            "parts_s": _median_parts(cells_parts),
             "samples": ours, "whole_samples": whole}
 
 
@@ -186,13 +213,21 @@ def bench_correction(db: Path, repeat: int) -> dict:
     path = correction_xlsx(db)
     spawn = multiprocessing.get_context("spawn")
     ours = []
+    all_parts: list[dict[str, float]] = []
     for i in range(repeat):
         with spawn.Pool(1) as pool:
-            _, _, total, _ = pool.apply(_ingest_once, (str(db), str(path), CORRECTION_DATE, 300))
+            _, read, total, _, parts = pool.apply(_ingest_once, (str(db), str(path), CORRECTION_DATE, 300))
         ours.append(total)
+        all_parts.append({"read and validate": read, **parts})
         log(f"  correction of week 13 ({CORRECTION_DATE}), 300 projects, run {i + 1}: {total:.2f} s")
     bdata._remove(bdata.CACHE / "ingest_copy.duckdb")
-    return {"ours_s": statistics.median(ours), "date": str(CORRECTION_DATE), "samples": ours}
+    return {"ours_s": statistics.median(ours), "date": str(CORRECTION_DATE), "samples": ours,
+            "parts_s": _median_parts(all_parts)}
+
+
+def _median_parts(runs: list[dict[str, float]]) -> dict[str, float]:
+    """Each part's median over the runs."""
+    return {k: statistics.median(r[k] for r in runs) for k in runs[0]} if runs else {}
 
 
 def _peer_once(path: str) -> float:
@@ -217,6 +252,7 @@ def bench_ingest(province_db: Path, repeat: int, case: str = "latest") -> dict:
     ours, reads, decodes, audits, theirs = [], [], [], [], []
     whole: list[float] = []
     latest: list[float] = []
+    load_parts: list[dict[str, float]] = []
     loads: list[float] = []
     # Each of ours in a process of its own, as `kaigong ingest` or a server is: one in this process,
     # after the national page views had held the peer's 9.8 M-row pandas frame, read ~0.7 s slower,
@@ -224,7 +260,8 @@ def bench_ingest(province_db: Path, repeat: int, case: str = "latest") -> dict:
     spawn = multiprocessing.get_context("spawn")
     for i in range(repeat):
         with spawn.Pool(1) as pool:
-            decode, read, total, audit = pool.apply(_ingest_once, (str(province_db), str(path), d))
+            decode, read, total, audit, parts = pool.apply(_ingest_once, (str(province_db), str(path), d))
+        load_parts.append(parts)
         decodes.append(decode)
         audits.append(audit)
         reads.append(read)
@@ -250,4 +287,5 @@ def bench_ingest(province_db: Path, repeat: int, case: str = "latest") -> dict:
     return {**alt, "ours_s": statistics.median(ours), "read_s": statistics.median(reads),
             "peer_s": statistics.median(theirs),
             "decode_s": statistics.median(decodes), "audit_s": statistics.median(audits), "date": str(d),
+            "parts_s": _median_parts(load_parts),
             "samples": {"ours": ours, "read": reads, "decode": decodes, "audit": audits, "peer": theirs}, "file_mib": len(raw) / 2**20}

@@ -42,6 +42,17 @@ def _pages(add, results: dict) -> None:
             add(f"  of which, in the view with its trend: {name}", sc, v, None, None)
 
 
+_PART_NAMES = {"read and validate": "read and validate", "states": "the states re-merged from the file's date on",
+               "cells": "the figure cells (by delta, or the touched dates recomputed)"}
+
+
+def _parts(add, res: dict) -> None:
+    """Where a load's time goes (bench/ingests._ingest_once): the rest is the reports written, the
+    change audit, the versions and the COMMIT."""
+    for name, v in res.get("parts_s", {}).items():
+        add(f"  of which: {_PART_NAMES.get(name, name)}", "", v, None, None)
+
+
 def _ingests(add, results: dict) -> None:
     """The ingest of the week being collected, of a week back, and a correction."""
     ing = results.get("ingest")
@@ -49,6 +60,7 @@ def _ingests(add, results: dict) -> None:
         add(f"ingest 100,000-row XLSX (validated, loaded) for the week being collected ({ing['date']})",
             "province DB", ing["ours_s"], ing["peer_s"], 5.0, 5)
         add("  of which: read and validate", "", ing["read_s"], None, None)
+        _parts(add, ing)
         if "audit_s" in ing:  # target: the change audit adds at most 20 % to the ingest
             add(f"  of which: change audit ({ing['audit_s'] / max(ing['ours_s'] - ing['audit_s'], 1e-9):.0%} "
                 "added to the ingest without it)", "", ing["audit_s"], None, None)
@@ -63,6 +75,8 @@ def _ingests(add, results: dict) -> None:
         add(f"ingest the same for a week 39 weeks back ({back['date']}); target ≤1.5× the latest week's"
             + (f" (here {back['ours_s'] / latest:.2f}×)" if latest else ""),
             "province DB", back["ours_s"], back["peer_s"], 1.5 * latest if latest else None, 5)
+        add("  of which: read and validate", "", back["read_s"], None, None)
+        _parts(add, back)
     if back and "whole_s" in back:  # issue 32: by delta, against runs alternated with it
         add(f"  alternated with it: the latest week's ingest (backdated ÷ latest {back['ours_s'] / back['latest_alt_s']:.2f}×; "
             f"load average {back['loadavg']:.1f})", "province DB", back["latest_alt_s"], None, None)
@@ -73,10 +87,12 @@ def _ingests(add, results: dict) -> None:
     if corr:  # issue 32: the national 300-project correction ≤ 5 s
         add(f"correction of 300 projects' week 13 ({corr['date']}), read and validated included",
             corr["scale"], corr["ours_s"], None, 5.0 if corr["scale"].startswith("national") else None)
+        _parts(add, corr)
     cc = results.get("correction_county")
     if cc:  # issue 32: by delta ≤ 1 s; beside it the same file with the touched cells recomputed whole
         add(f"a county's 30-project correction of last month ({cc['date']}) by delta, read and validated "
             f"included; load average {cc['loadavg']:.1f}", cc["scale"], cc["ours_s"], None, 1.0)
+        _parts(add, cc)
         add(f"  the same with the touched cells recomputed whole (before #32), alternated; load part "
             f"{cc['whole_load_s'] * 1000:.0f} → {cc['load_s'] * 1000:.0f} ms by delta", cc["scale"], cc["whole_s"],
             None, None)
