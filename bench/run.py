@@ -56,8 +56,13 @@ def _parts(args: argparse.Namespace, province_db: Path, national_db: Path | None
          lambda: bench_ingest(province_db, min(args.ingest_repeat, 3), "backdated")),
         ("correction", "correction", f"correction of week 13 at {big_name} scale …",
          lambda: {"scale": f"{big_name} DB", **bench_correction(big, min(args.ingest_repeat, 3))}),
-        ("correction-county", "correction_county", f"a county's 30-project correction of last month at {big_name} scale …",
-         lambda: {"scale": f"{big_name} DB", **bench_county_correction(big, min(args.ingest_repeat, 3))}),
+        # the target is in a province database (issue 32); the national one's beside it when there is one
+        ("correction-county", "correction_county", "a county's 30-project correction of last month at province scale …",
+         lambda: {"scale": "province DB", **bench_county_correction(province_db, min(args.ingest_repeat, 3))}),
+        *([("correction-county", "correction_county_national",
+            "a county's 30-project correction of last month at national scale …",
+            lambda: {"scale": "national DB", **bench_county_correction(national_db, min(args.ingest_repeat, 3))})]
+          if national_db else []),
         ("versions", "versions", "what the kept report versions cost: the ingest's share, the page views …",
          lambda: bench_versions(province_db, min(args.ingest_repeat, 3))),
         ("apptest", "apptest", "AppTest rerun …", lambda: bench_apptest(province_db, args.repeat)),

@@ -53,6 +53,17 @@ def _parts(add, res: dict) -> None:
         add(f"  of which: {_PART_NAMES.get(name, name)}", "", v, None, None)
 
 
+def _county(add, cc: dict | None) -> None:
+    """A county's correction of last month, by delta (≤ 1 s in a province database), and the whole path."""
+    if cc:  # issue 32: by delta ≤ 1 s; beside it the same file with the touched cells recomputed whole
+        add(f"a county's 30-project correction of last month ({cc['date']}) by delta, read and validated "
+            f"included; load average {cc['loadavg']:.1f}", cc["scale"], cc["ours_s"], None, 1.0)
+        _parts(add, cc)
+        add(f"  the same with the touched cells recomputed whole (before #32), alternated; load part "
+            f"{cc['whole_load_s'] * 1000:.0f} → {cc['load_s'] * 1000:.0f} ms by delta", cc["scale"], cc["whole_s"],
+            None, None)
+
+
 def _ingests(add, results: dict) -> None:
     """The ingest of the week being collected, of a week back, and a correction."""
     ing = results.get("ingest")
@@ -88,14 +99,8 @@ def _ingests(add, results: dict) -> None:
         add(f"correction of 300 projects' week 13 ({corr['date']}), read and validated included",
             corr["scale"], corr["ours_s"], None, 5.0 if corr["scale"].startswith("national") else None)
         _parts(add, corr)
-    cc = results.get("correction_county")
-    if cc:  # issue 32: by delta ≤ 1 s; beside it the same file with the touched cells recomputed whole
-        add(f"a county's 30-project correction of last month ({cc['date']}) by delta, read and validated "
-            f"included; load average {cc['loadavg']:.1f}", cc["scale"], cc["ours_s"], None, 1.0)
-        _parts(add, cc)
-        add(f"  the same with the touched cells recomputed whole (before #32), alternated; load part "
-            f"{cc['whole_load_s'] * 1000:.0f} → {cc['load_s'] * 1000:.0f} ms by delta", cc["scale"], cc["whole_s"],
-            None, None)
+    for key in ("correction_county", "correction_county_national"):
+        _county(add, results.get(key))
     ver = results.get("versions")
     if ver:  # issue 26: keeping every version adds ≤ 10 % to an ingest; page views unchanged
         for case, what in (("correction", "a 150-project correction of week 13"), ("resent", "the week's file sent again")):
