@@ -186,24 +186,41 @@ def bench_memory(db: Path) -> dict:
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=1800)
     if res.returncode:
         raise RuntimeError(res.stderr[-3000:])
-    vals = json.loads(res.stdout.strip().splitlines()[-1])
-    return {"peak_mib": vals["VmHWM"] / 1024, "what": what}
+    out = json.loads(res.stdout.strip().splitlines()[-1])
+    if isinstance(out, dict):  # the query process: its peak alone
+        return {"peak_mib": out["VmHWM"] / 1024, "what": what}
+    # where the peak comes from: the process after its imports, and the step that raised it most
+    rises = [(b["VmHWM"] - a["VmHWM"], b["step"]) for a, b in itertools.pairwise(out)]
+    rise, step = max(rises) if rises else (0, "")
+    return {"peak_mib": out[-1]["VmHWM"] / 1024, "what": what, "imports_mib": out[0]["VmRSS"] / 1024,
+            "top_step": step, "top_rise_mib": rise / 1024, "steps": out}
 
 
 _APP_PROBE = r"""
 import json, sys
 from pathlib import Path
 sys.path.insert(0, {root!r})
+
+
+def mem(step):
+    status = open("/proc/self/status").read()
+    vals = {{k: int(v.split()[0]) for k, v in (l.split(":", 1) for l in status.splitlines()) if k in ("VmHWM", "VmRSS")}}
+    steps.append({{"step": step, **vals}})
+
+
+steps = []
 from streamlit.testing.v1 import AppTest
+import pipelines.metrics, pipelines.outputs.charts, pipelines.warehouse.store  # what every page imports
+mem("imports")
 at = AppTest.from_file({app!r}, default_timeout=600)
 at.run()
+mem("app.py")
 pages = sorted(p for p in (Path({root!r}) / "pages").glob("*.py"))
 for p in pages:
     at.switch_page(str(p.relative_to(Path({root!r}))))
     at.run()
-status = open("/proc/self/status").read()
-print(json.dumps({{k: int(v.split()[0]) for k, v in (l.split(":", 1) for l in status.splitlines())
-                  if k in ("VmHWM", "VmRSS")}}))
+    mem(p.stem)
+print(json.dumps(steps))
 """
 
 

@@ -43,14 +43,17 @@ def _pages(add, results: dict) -> None:
 
 
 _PART_NAMES = {"read and validate": "read and validate", "states": "the states re-merged from the file's date on",
-               "cells": "the figure cells (by delta, or the touched dates recomputed)"}
+               "cells": "the figure cells (by delta, or the touched dates recomputed)",
+               "reports": "the reports written (merged onto the date's, earlier versions kept)",
+               "commit": "the COMMIT",
+               "close": "the writer closed: DuckDB's checkpoint of the write-ahead log into the file"}
 
 
-def _parts(add, res: dict) -> None:
-    """Where a load's time goes (bench/ingests._ingest_once): the rest is the reports written, the
-    change audit, the versions and the COMMIT."""
+def _parts(add, res: dict, skip: tuple[str, ...] = ()) -> None:
+    """Where a load's time goes (bench/ingests._ingest_once)."""
     for name, v in res.get("parts_s", {}).items():
-        add(f"  of which: {_PART_NAMES.get(name, name)}", "", v, None, None)
+        if name not in skip:
+            add(f"  of which: {_PART_NAMES.get(name, name)}", "", v, None, None)
 
 
 def _county(add, cc: dict | None) -> None:
@@ -71,7 +74,7 @@ def _ingests(add, results: dict) -> None:
         add(f"ingest 100,000-row XLSX (validated, loaded) for the week being collected ({ing['date']})",
             "province DB", ing["ours_s"], ing["peer_s"], 5.0, 5)
         add("  of which: read and validate", "", ing["read_s"], None, None)
-        _parts(add, ing)
+        _parts(add, ing, skip=("change audit",))
         if "audit_s" in ing:  # target: the change audit adds at most 20 % to the ingest
             add(f"  of which: change audit ({ing['audit_s'] / max(ing['ours_s'] - ing['audit_s'], 1e-9):.0%} "
                 "added to the ingest without it)", "", ing["audit_s"], None, None)
@@ -202,6 +205,11 @@ def _stores(add, results: dict) -> None:
     mem = results.get("memory")
     if mem:
         add(f"peak memory ({mem['what']})", mem["scale"], mem["peak_mib"], None, 1024, unit="MiB")
+        if "imports_mib" in mem:
+            add("  of which: the process after its imports (Streamlit, DuckDB, Polars, Plotly), resident",
+                mem["scale"], mem["imports_mib"], None, None, unit="MiB")
+            add(f"  the page that raised the peak most: {mem['top_step']}", mem["scale"], mem["top_rise_mib"], None,
+                None, unit="MiB")
 
 
 def table(results: dict) -> str:
