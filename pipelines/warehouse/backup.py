@@ -24,7 +24,7 @@ import pyarrow.parquet as pq
 from pipelines import auth, metrics
 from pipelines.vocab import schema
 from pipelines.warehouse import loop_tables, tables
-from pipelines.warehouse.connection import first
+from pipelines.warehouse.connection import count_rows, first
 from pipelines.warehouse.snapshots import rebuild_states, remap_present
 from pipelines.warehouse.store import Store, Warehouse
 
@@ -100,8 +100,7 @@ def _fill(con: duckdb.DuckDBPyConnection, backup_dir: Path, manifest: dict) -> N
         con.unregister("restore_src")
         if table in ("reports", "report_versions"):  # fields added since the backup: their bits moved
             remap_present(con, [f for f in schema.FIELD_NAMES if f in data.column_names], table)
-        got = first(con.execute(f"SELECT count(*) FROM {table}"))  # noqa: S608
-        if not got or got[0] != manifest["tables"][table]["rows"]:
+        if count_rows(con, table) != manifest["tables"][table]["rows"]:
             raise ValueError(f"恢复后 {table} 行数不符")
     rebuild_states(con)
 

@@ -26,7 +26,7 @@ from pipelines.metrics.flags import (
 )
 from pipelines.metrics.formulas import period_start
 from pipelines.metrics.view import Filters
-from pipelines.warehouse.connection import first, set_meta
+from pipelines.warehouse.connection import count_rows, first, set_meta
 
 
 def _cells_ddl(table: str, dims: tuple[str, ...]) -> str:
@@ -269,8 +269,7 @@ def note_delta(con: duckdb.DuckDBPyConnection, year: int, since: date, projects:
     sql, _ = cells_sql(Filters(), single=False, projects=projects, copies=("nd_ranges", "nd_firsts"))
     # as many dates per statement as keep the project-dates of a batch to a national batch's (each
     # statement costs ~0.1 s to plan: a county's correction of week 13 reads its 39 dates in one)
-    row = first(con.execute(f"SELECT count(*) FROM {projects}"))
-    step = max(8, 8 * 200_000 // max(int(row[0]) if row else 1, 1))
+    step = max(8, 8 * 200_000 // max(count_rows(con, projects), 1))
     for at in _stored_batches(con, year, since, step):
         con.execute(
             f"INSERT INTO cells_delta SELECT report_date AS as_of, {', '.join(CELL_DIMS)}, {sums} FROM ({sql})",

@@ -30,6 +30,12 @@ def first(cursor: duckdb.DuckDBPyConnection) -> tuple | None:
     return rows[0] if rows else None
 
 
+def count_rows(con: duckdb.DuckDBPyConnection, relation: str) -> int:
+    """How many rows the relation named has (a table or temp table the caller names, never a user's text)."""
+    row = first(con.execute(f"SELECT count(*) FROM {relation}"))  # noqa: S608 (the caller's relation name)
+    return int(row[0]) if row else 0
+
+
 # DuckDB settings of the read-only instances (the reader, the roll-up). DuckDB 1.5's join filter
 # pushdown turns a hash join's key range into an "optional" filter on the probe side's scan: joining
 # the states to `projects` (for the tier) then compared all 9.5 M national reports' project_id strings

@@ -18,7 +18,7 @@ import duckdb
 from pipelines.vocab import schema
 from pipelines.vocab.states import OPEN, STATE_COLS, STATES_VIEW_DDL, first_select
 from pipelines.warehouse import cells
-from pipelines.warehouse.connection import first
+from pipelines.warehouse.connection import count_rows, first
 
 STATE_DDL: tuple[str, ...] = (
     f"""CREATE TABLE IF NOT EXISTS state_ranges (
@@ -184,11 +184,6 @@ WHERE n.report_date = $d
 """
 
 
-def _count(con: duckdb.DuckDBPyConnection, table: str) -> int:
-    row = con.execute(f"SELECT count(*) FROM {table}").fetchone()  # table: a temp table named here
-    return int(row[0]) if row else 0
-
-
 def _refresh_some(con: duckdb.DuckDBPyConnection, year: int, since: date, projects: str) -> None:
     """refresh_states for a few projects: their reports from since on and their states before it read
     once into temp tables, merged there date by date (a statement per date over a few rows, not six
@@ -262,7 +257,7 @@ def _refresh_some(con: duckdb.DuckDBPyConnection, year: int, since: date, projec
            WHERE CASE WHEN e.before THEN e.is_first AND s.old_to IS DISTINCT FROM e.valid_to
                       ELSE r.is_state IS DISTINCT FROM e.is_first
                            OR r.state_to IS DISTINCT FROM CASE WHEN e.is_first THEN e.valid_to END END""")
-    if _count(con, "st_flags"):
+    if count_rows(con, "st_flags"):
         con.execute(
             """UPDATE reports r SET is_state = e.is_state, state_to = e.state_to FROM st_flags e
                WHERE r.year = $year AND r.project_id = e.project_id AND r.report_date = e.report_date""",
@@ -276,11 +271,9 @@ def refresh_states(
 ) -> None:
     """Recompute year's states of the projects whose reports on or after since changed (projects:
     the name of a relation of their project_id; None: every project), from since on."""
-    if projects is not None:
-        row = con.execute(f"SELECT count(*) FROM {projects}").fetchone()
-        if row is not None and row[0] <= SOME_PROJECTS:
-            _refresh_some(con, year, since, projects)
-            return
+    if projects is not None and count_rows(con, projects) <= SOME_PROJECTS:
+        _refresh_some(con, year, since, projects)
+        return
     p_in = "true" if projects is None else f"project_id IN (SELECT project_id FROM {projects})"
     ys = {"year": year, "since": since}
     con.execute(
