@@ -6,11 +6,14 @@ import itertools
 import json
 import os
 import random
+import signal
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
+from typing import Any
 
 from bench import data as bdata
 from bench.common import AS_OF, ROOT, _choices, log, median_of
@@ -127,25 +130,39 @@ _BRIEF_PHASES = ("start-up (imports, the store opened)", "the figures", "the cha
                  "the PDF's layout (weasyprint)", "recorded as issued, written out")
 
 
-def bench_brief(db: Path, repeat: int) -> dict:
+def _read_marks(stream: Any, started: float, lines: list[str], marks: dict[str, float]) -> None:
+    """Each line of stream as it comes into lines, and when (since started) each of _BRIEF_MARKS first shows."""
+    for line in stream:
+        lines.append(line)
+        for word in _BRIEF_MARKS:
+            if word in line and word not in marks:
+                marks[word] = time.perf_counter() - started
+
+
+def bench_brief(db: Path, repeat: int, bound_s: float = 300) -> dict:
     """`kaigong brief` from the command line (a fresh process: start-up, browser and three charts
-    included), timed whole and by the phases its progress lines mark on stderr."""
+    included), timed whole and by the phases its progress lines mark on stderr; each run bounded by bound_s."""
     out = bdata.CACHE / "brief.pdf"
     cmd = [sys.executable, "-u", "-m", "pipelines.cli", "--db", str(db), "brief", "--as-of", str(AS_OF),
            "--out", str(out)]
     times, phases = [], []
     for _ in range(repeat):
-        t = time.perf_counter()
         marks: dict[str, float] = {}
-        with subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True) as proc:
-            assert proc.stderr is not None
-            for line in proc.stderr:
-                for word in _BRIEF_MARKS:
-                    if word in line and word not in marks:
-                        marks[word] = time.perf_counter() - t
-            rc = proc.wait(timeout=300)
-        times.append(time.perf_counter() - t)
-        assert rc == 0, rc
+        lines: list[str] = []
+        t = time.perf_counter()
+        with subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                              start_new_session=True) as proc:  # its own group: the browser it starts goes with it
+            reader = threading.Thread(target=_read_marks, args=(proc.stderr, t, lines, marks), daemon=True)
+            reader.start()
+            try:
+                rc = proc.wait(timeout=bound_s)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                raise TimeoutError(f"kaigong brief 超过 {bound_s:.0f} 秒未完成，已终止") from None
+            times.append(time.perf_counter() - t)
+            reader.join(timeout=10)
+        if rc:
+            raise RuntimeError(f"kaigong brief 退出码 {rc}：{''.join(lines[-5:]).strip()}")
         edges = [0.0, *(marks.get(w, float("nan")) for w in _BRIEF_MARKS), times[-1]]
         phases.append([b - a for a, b in itertools.pairwise(edges)])
     out.unlink(missing_ok=True)

@@ -73,8 +73,7 @@ def _ingests(add, results: dict) -> None:
     if ing:
         add(f"ingest 100,000-row XLSX (validated, loaded) for the week being collected ({ing['date']})",
             "province DB", ing["ours_s"], ing["peer_s"], 5.0, 5)
-        add("  of which: read and validate", "", ing["read_s"], None, None)
-        _parts(add, ing, skip=("change audit",))
+        _parts(add, ing, skip=("change audit",))  # the audit's row, with its share, follows
         if "audit_s" in ing:  # target: the change audit adds at most 20 % to the ingest
             add(f"  of which: change audit ({ing['audit_s'] / max(ing['ours_s'] - ing['audit_s'], 1e-9):.0%} "
                 "added to the ingest without it)", "", ing["audit_s"], None, None)
@@ -89,7 +88,6 @@ def _ingests(add, results: dict) -> None:
         add(f"ingest the same for a week 39 weeks back ({back['date']}); target ≤1.5× the latest week's"
             + (f" (here {back['ours_s'] / latest:.2f}×)" if latest else ""),
             "province DB", back["ours_s"], back["peer_s"], 1.5 * latest if latest else None, 5)
-        add("  of which: read and validate", "", back["read_s"], None, None)
         _parts(add, back)
     if back and "whole_s" in back:  # issue 32: by delta, against runs alternated with it
         add(f"  alternated with it: the latest week's ingest (backdated ÷ latest {back['ours_s'] / back['latest_alt_s']:.2f}×; "
